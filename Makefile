@@ -1,0 +1,39 @@
+# Thin convenience over the go command; plain `go test ./...` works too.
+GO       ?= go
+BIN      ?= bin/gotrace
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+LDFLAGS  := -X main.version=$(VERSION)
+FUZZTIME ?= 60s
+
+.PHONY: build test test-race golden fuzz bench lint demo clean
+
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gotrace
+
+test:
+	$(GO) vet ./...
+	$(GO) test ./...
+
+test-race:
+	$(GO) test -race ./...
+
+# Rewrite golden files from the current output.
+golden:
+	$(GO) test ./... -run 'Golden|Script' -update
+
+fuzz:
+	$(GO) test ./internal/decode -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
+
+bench: build
+	$(GO) run ./internal/bench/cmd/benchall
+
+lint:
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+demo: build
+	$(BIN) decode --summary testdata/traces/demo.trace
+
+clean:
+	rm -rf bin
+	$(GO) clean -testcache

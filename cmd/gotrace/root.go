@@ -1,0 +1,67 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// run executes gotrace with args and returns the exit status.
+func run(args []string, io *Streams) int {
+	root := newRootCmd(io)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err != nil && strings.HasPrefix(err.Error(), "unknown command") {
+		err = usageError{err}
+	}
+	if err != nil {
+		if line := errorLine(err); line != "" {
+			fmt.Fprintln(io.ErrOut, line)
+		}
+	}
+	return exitCode(err)
+}
+
+func newRootCmd(io *Streams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "gotrace <command> [flags]",
+		Short: "Record and read Go execution traces",
+		Long: strings.TrimSpace(`
+gotrace records an execution trace of a Go program in one command, reads the
+trace's wire format generation by generation, and reports what the trace
+holds as a terminal report for people and as JSON and exit codes for CI.`),
+		Example: `  gotrace version`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetIn(io.In)
+	root.SetOut(io.Out)
+	root.SetErr(io.ErrOut)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.CompletionOptions.HiddenDefaultCmd = false
+
+	root.AddCommand(
+		newVersionCmd(io),
+	)
+	for _, c := range root.Commands() {
+		wrapArgs(c)
+	}
+	return root
+}
+
+// wrapArgs marks argument-count errors as usage errors, recursively.
+func wrapArgs(c *cobra.Command) {
+	if c.Args != nil {
+		check := c.Args
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return usageError{err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		wrapArgs(sub)
+	}
+}

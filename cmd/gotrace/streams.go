@@ -1,0 +1,45 @@
+package main
+
+import (
+	"io"
+	"os"
+
+	"golang.org/x/term"
+)
+
+// Streams are the standard streams a command uses, with what is known about
+// them. Commands never touch os.Stdout directly, so tests run them with
+// buffers and choose whether they look like a terminal.
+type Streams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+
+	// OutTTY and ErrTTY report whether Out and ErrOut are terminals.
+	OutTTY, ErrTTY bool
+	// NoColor is set by the NO_COLOR convention (no-color.org).
+	NoColor bool
+	// Width is the terminal's width in columns, 0 when unknown.
+	Width int
+	// Getenv reads the environment; tests replace it.
+	Getenv func(string) string
+}
+
+// Styled reports whether Out should get colour and box drawing.
+func (s *Streams) Styled() bool { return s.OutTTY && !s.NoColor }
+
+func systemStreams() *Streams {
+	s := &Streams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, Getenv: os.Getenv}
+	s.OutTTY = term.IsTerminal(int(os.Stdout.Fd()))
+	s.ErrTTY = term.IsTerminal(int(os.Stderr.Fd()))
+	_, s.NoColor = os.LookupEnv("NO_COLOR")
+	if os.Getenv("TERM") == "dumb" {
+		s.NoColor = true
+	}
+	if s.OutTTY {
+		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
+			s.Width = w
+		}
+	}
+	return s
+}
