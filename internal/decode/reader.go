@@ -1,0 +1,334 @@
+package decode
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/gotrace-cli/gotrace/internal/format"
+)
+
+// Detail says how much of each generation Next decodes.
+type Detail int
+
+const (
+	// Full decodes every event with its arguments.
+	Full Detail = iota
+	// Counts decodes the tables (frequency, clock, strings, stacks, CPU
+	// samples, types) and walks every other event only to count it and
+	// follow its timestamps: Batch.Events is empty for batches that are
+	// not tables, while Events, Counts, MinTime and MaxTime are complete.
+	Counts
+)
+
+// Sizes of the read buffer.
+const (
+	minBuffer = 256 << 10 // first allocation
+	minRead   = 64 << 10  // never ask the reader for less than this
+	maxHeader = 2 + 4*format.MaxVarintLen
+)
+
+// event flags in the compact per-version table.
+const (
+	fValid = 1 << iota
+	fTimed
+	fStack
+	fData
+	fFrame // batch framing events: never valid inside a batch
+)
+
+type evInfo struct {
+	nargs uint8
+	flags uint8
+}
+
+// Reader reads a trace one generation at a time.
+type Reader struct {
+	r      io.Reader
+	v      format.Version
+	names  [256]string
+	info   [256]evInfo
+	detail Detail
+
+	// buf[pos:end] is input read but not yet returned in a generation;
+	// base is the input offset of buf[0].
+	buf      []byte
+	pos, end int
+	base     int64
+	rerr     error // the first error from r, io.EOF included
+
+	lastGen uint64 // number of the last generation returned
+	started bool   // a generation was returned
+	err     error  // sticky: damage found, or io.EOF
+
+	g       Generation
+	batches []batchFrame
+	events  []Event
+	args    []uint64
+	frames  []Frame
+	stacks  []Stack
+
+	lastData []byte // data of the last event walk read
+}
+
+// batchFrame is a batch found while framing: its header and the buffer
+// range of its content.
+type batchFrame struct {
+	b        Batch
+	lo, hi   int
+	hdrBytes int
+}
+
+// NewReader reads and checks the header. Traces in the older Go 1.11–1.21
+// format give an error wrapping ErrOldFormat. Errors are *Error.
+func NewReader(r io.Reader) (*Reader, error) {
+	rd := &Reader{r: r}
+	rd.fill(format.HeaderSize)
+	if rd.end == 0 {
+		if rd.rerr != nil && rd.rerr != io.EOF {
+			return nil, &Error{Offset: 0, Batch: -1, Err: rd.rerr}
+		}
+		return nil, &Error{Offset: 0, Batch: -1, Err: ErrEmpty}
+	}
+	if rd.end < format.HeaderSize {
+		if rd.rerr != nil && rd.rerr != io.EOF {
+			return nil, &Error{Offset: int64(rd.end), Batch: -1, Err: rd.rerr}
+		}
+		if _, err := format.ParseHeader(append(rd.buf[:rd.end:rd.end], make([]byte, format.HeaderSize)...)); err == format.ErrNotTrace {
+			return nil, &Error{Offset: 0, Batch: -1, Err: err}
+		}
+		return nil, &Error{Offset: int64(rd.end), Batch: -1,
+			Err: fmt.Errorf("want a %d-byte header, input ends after %d: %w", format.HeaderSize, rd.end, io.ErrUnexpectedEOF)}
+	}
+	v, err := format.ParseHeader(rd.buf[:format.HeaderSize])
+	if err != nil {
+		return nil, &Error{Offset: 0, Batch: -1, Err: err}
+	}
+	if v.IsV1() {
+		return nil, &Error{Offset: 0, Batch: -1, Err: fmt.Errorf("%v: %w", v, ErrOldFormat)}
+	}
+	rd.v = v
+	rd.pos = format.HeaderSize
+	for t := range 256 {
+		s := v.Spec(format.EventType(t))
+		if s == nil {
+			rd.names[t] = v.EventName(format.EventType(t))
+			continue
+		}
+		rd.names[t] = s.Name
+		inf := evInfo{nargs: uint8(len(s.Args)), flags: fValid}
+		if s.IsTimed {
+			inf.flags |= fTimed
+		}
+		if s.IsStack {
+			inf.flags |= fStack
+		}
+		if s.HasData {
+			inf.flags |= fData
+		}
+		switch format.EventType(t) {
+		case format.EvEventBatch, format.EvExperimentalBatch, format.EvEndOfGeneration:
+			inf.flags = fFrame
+		}
+		rd.info[t] = inf
+	}
+	return rd, nil
+}
+
+// Version returns the trace's format version.
+func (r *Reader) Version() format.Version { return r.v }
+
+// SetDetail says how much Next decodes from now on; Full is the default.
+func (r *Reader) SetDetail(d Detail) { r.detail = d }
+
+// Offset returns the number of input bytes consumed: the end of the last
+// generation Next returned (the header's end before the first).
+func (r *Reader) Offset() int64 { return r.base + int64(r.pos) }
+
+// fill reads until buf holds at least n bytes (buf[:n]) or the input ends.
+func (r *Reader) fill(n int) {
+	for r.end < n && r.rerr == nil {
+		if cap(r.buf)-r.end < minRead || cap(r.buf) < n {
+			c := max(2*cap(r.buf), n+minRead, minBuffer)
+			nb := make([]byte, c)
+			copy(nb, r.buf[:r.end])
+			r.buf = nb
+		}
+		r.buf = r.buf[:cap(r.buf)]
+		m, err := r.r.Read(r.buf[r.end:])
+		if m < 0 || m > len(r.buf)-r.end {
+			err = fmt.Errorf("reader returned %d bytes for a %d-byte buffer", m, len(r.buf)-r.end)
+			m = 0
+		}
+		r.end += m
+		if err != nil {
+			r.rerr = err
+		}
+	}
+}
+
+// fail records err as the Reader's sticky error and returns it.
+func (r *Reader) fail(err error) error {
+	r.err = err
+	return err
+}
+
+func (r *Reader) errAt(i int, gen uint64, batch int, event string, err error) error {
+	return r.fail(&Error{Offset: r.base + int64(i), Gen: gen, Batch: batch, Event: event, Err: err})
+}
+
+// Next returns the next generation. It returns io.EOF, and nothing else,
+// at a clean end of the input; damage gives an *Error once every complete
+// generation before it was returned. The Generation is valid until the next
+// call to Next.
+func (r *Reader) Next() (*Generation, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	// The previous generation is no longer needed: drop its bytes.
+	if r.pos > 0 {
+		copy(r.buf, r.buf[r.pos:r.end])
+		r.base += int64(r.pos)
+		r.end -= r.pos
+		r.pos = 0
+	}
+	end, err := r.frame()
+	if err != nil {
+		return nil, err
+	}
+	if end < 0 {
+		return nil, r.fail(io.EOF)
+	}
+	g, err := r.decode()
+	if err != nil {
+		return nil, err
+	}
+	g.Offset = r.base
+	g.End = r.base + int64(end)
+	r.pos = end
+	r.lastGen = g.Num
+	r.started = true
+	return g, nil
+}
+
+// frame finds the batches of the next generation, reading its bytes into
+// the buffer. It returns the buffer index where the generation ends, or -1
+// at a clean end of input.
+//
+// 1. A generation is every batch from here while the generation number
+// stays the same; a batch of another generation ends it, and so does an
+// in-band EndOfGeneration (Go 1.26) or the end of input.
+// 2. Each batch's header is read and its size checked against MaxBatchSize
+// before its bytes are read, so hostile lengths cost nothing.
+// 3. Go 1.26 ends every generation in band: one that runs into the end of
+// input was cut short.
+func (r *Reader) frame() (int, error) {
+	r.batches = r.batches[:0]
+	i := 0
+	var gen uint64
+	for {
+		r.fill(i + 1)
+		if i >= r.end {
+			if r.rerr != io.EOF {
+				return 0, r.errAt(i, gen, len(r.batches), "", r.rerr)
+			}
+			if len(r.batches) == 0 {
+				return -1, nil
+			}
+			if r.v >= format.Go126 {
+				return 0, r.errAt(i, gen, -1, "", fmt.Errorf("generation has no EndOfGeneration, input ends: %w", io.ErrUnexpectedEOF))
+			}
+			return i, nil
+		}
+		start := i
+		typ := format.EventType(r.buf[i])
+		switch {
+		case typ == format.EvEndOfGeneration && r.v >= format.Go126:
+			if len(r.batches) == 0 {
+				return 0, r.errAt(i, 0, -1, "EndOfGeneration", fmt.Errorf("end of a generation that has no batches: %w", ErrCorrupt))
+			}
+			r.batches = append(r.batches, batchFrame{
+				b:  Batch{Offset: r.base + int64(i), Header: typ, M: format.NoThread},
+				lo: i, hi: i + 1,
+			})
+			return i + 1, nil
+		case typ == format.EvEventBatch || typ == format.EvExperimentalBatch && r.v.HasExperiments():
+		default:
+			what := "want a batch header (EventBatch"
+			if r.v.HasExperiments() {
+				what += ", ExperimentalBatch"
+			}
+			if r.v >= format.Go126 {
+				what += ", EndOfGeneration"
+			}
+			return 0, r.errAt(i, gen, len(r.batches), "", fmt.Errorf("%s), have byte 0x%02x (%s): %w", what, byte(typ), r.names[typ], ErrCorrupt))
+		}
+		name := r.names[typ]
+		r.fill(i + maxHeader)
+		hdr := r.buf[i:r.end]
+		if len(hdr) > maxHeader {
+			hdr = hdr[:maxHeader]
+		}
+		j := 1
+		exp := format.NoExperiment
+		if typ == format.EvExperimentalBatch {
+			if j >= len(hdr) {
+				return 0, r.truncHeader(i, gen, len(r.batches), name, "exp", 0)
+			}
+			exp = format.Experiment(hdr[j])
+			j++
+		}
+		var vals [4]uint64
+		fields := [4]string{"gen", "m", "time", "size"}
+		for k := range vals {
+			v, n := format.Uvarint(hdr[j:])
+			if n == 0 {
+				if i+j+len(hdr[j:]) < r.end || len(hdr[j:]) >= format.MaxVarintLen {
+					return 0, r.errAt(i+j, gen, len(r.batches), name, fmt.Errorf("%s: uvarint longer than %d bytes: %w", fields[k], format.MaxVarintLen, ErrCorrupt))
+				}
+				return 0, r.truncHeader(i, gen, len(r.batches), name, fields[k], k)
+			}
+			if n < 0 {
+				return 0, r.errAt(i+j, gen, len(r.batches), name, fmt.Errorf("%s: uvarint overflows 64 bits: %w", fields[k], ErrCorrupt))
+			}
+			vals[k] = v
+			j += n
+		}
+		bgen, m, ts, size := vals[0], vals[1], vals[2], vals[3]
+		if len(r.batches) == 0 {
+			if bgen == 0 {
+				return 0, r.errAt(i, 0, 0, name, fmt.Errorf("generation number 0 is never written: %w", ErrCorrupt))
+			}
+			if r.started && bgen != r.lastGen+1 {
+				return 0, r.errAt(i, bgen, 0, name, fmt.Errorf("generation %d follows generation %d, want %d: %w", bgen, r.lastGen, r.lastGen+1, ErrCorrupt))
+			}
+			gen = bgen
+		} else if bgen != gen {
+			return i, nil
+		}
+		if size > format.MaxBatchSize {
+			return 0, r.errAt(i+j, gen, len(r.batches), name, fmt.Errorf("size %d exceeds the maximum batch size %d: %w", size, format.MaxBatchSize, ErrCorrupt))
+		}
+		lo := i + j
+		hi := lo + int(size)
+		r.fill(hi)
+		if hi > r.end {
+			if r.rerr != io.EOF {
+				return 0, r.errAt(r.end, gen, len(r.batches), name, r.rerr)
+			}
+			return 0, r.errAt(start, gen, len(r.batches), name, fmt.Errorf("want %d bytes of batch, input ends after %d: %w", size, r.end-lo, io.ErrUnexpectedEOF))
+		}
+		r.batches = append(r.batches, batchFrame{
+			b:  Batch{Offset: r.base + int64(i), Size: int(size), Header: typ, M: m, Time: ts, Exp: exp},
+			lo: lo, hi: hi, hdrBytes: j,
+		})
+		i = hi
+	}
+}
+
+func (r *Reader) truncHeader(i int, gen uint64, batch int, name, field string, have int) error {
+	return r.errAt(r.end, gen, batch, name, fmt.Errorf("want header field %s, input ends after %d of 4 fields: %w", field, have, io.ErrUnexpectedEOF))
+}
+
+// IsTruncated reports whether err says the input ended too soon.
+func IsTruncated(err error) bool { return errors.Is(err, io.ErrUnexpectedEOF) }

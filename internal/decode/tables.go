@@ -1,0 +1,137 @@
+package decode
+
+import (
+	"fmt"
+
+	"github.com/gotrace-cli/gotrace/internal/format"
+)
+
+// tables fills the generation's tables from its decoded events. Stacks are
+// resolved last, once every string of the generation is known.
+func (r *Reader) tables(g *Generation, stackEvents []int) error {
+	for bi := range g.Batches {
+		b := &g.Batches[bi]
+		for k := range b.Events {
+			ev := &b.Events[k]
+			switch ev.Type {
+			case format.EvString:
+				id := ev.Args[0]
+				if _, dup := g.Strings[id]; dup {
+					return r.fail(&Error{Offset: ev.Offset, Gen: g.Num, Batch: bi, Event: "String",
+						Err: fmt.Errorf("id %d appears twice in the string table: %w", id, ErrCorrupt)})
+				}
+				g.Strings[id] = string(ev.Data)
+			case format.EvFrequency:
+				g.Frequency = ev.Args[0]
+			case format.EvClockSnapshot:
+				g.Clock = &ClockSnapshot{Time: ev.Time, Mono: ev.Args[1], Sec: ev.Args[2], Nsec: ev.Args[3]}
+			case format.EvCPUSample:
+				a := ev.Args
+				g.CPUSamples = append(g.CPUSamples, CPUSample{Time: a[0], M: a[1], P: a[2], G: a[3], Stack: a[4]})
+			}
+		}
+	}
+	if len(stackEvents) == 0 {
+		return nil
+	}
+	// Size the backing arrays once so the *Stack pointers stay put.
+	nframes := 0
+	for _, k := range stackEvents {
+		nframes += int(r.events[k].Args[1])
+	}
+	if cap(r.stacks) < len(stackEvents) {
+		r.stacks = make([]Stack, 0, len(stackEvents))
+	}
+	if cap(r.frames) < nframes {
+		r.frames = make([]Frame, 0, nframes)
+	}
+	for _, k := range stackEvents {
+		ev := &r.events[k]
+		id := ev.Args[0]
+		if _, dup := g.Stacks[id]; dup {
+			bi := r.batchOf(g, ev.Offset)
+			return r.fail(&Error{Offset: ev.Offset, Gen: g.Num, Batch: bi, Event: "Stack",
+				Err: fmt.Errorf("id %d appears twice in the stack table: %w", id, ErrCorrupt)})
+		}
+		f0 := len(r.frames)
+		pcs := ev.Args[2:]
+		for f := 0; f+3 < len(pcs); f += 4 {
+			fr := Frame{PC: pcs[f], FuncID: pcs[f+1], FileID: pcs[f+2], Line: pcs[f+3]}
+			fr.Func = g.Strings[fr.FuncID]
+			fr.File = g.Strings[fr.FileID]
+			r.frames = append(r.frames, fr)
+		}
+		r.stacks = append(r.stacks, Stack{ID: id, Frames: r.frames[f0:len(r.frames):len(r.frames)]})
+		g.Stacks[id] = &r.stacks[len(r.stacks)-1]
+	}
+	return nil
+}
+
+// batchOf returns the index of the batch holding the byte at off.
+func (r *Reader) batchOf(g *Generation, off int64) int {
+	for i := len(g.Batches) - 1; i >= 0; i-- {
+		if g.Batches[i].Offset <= off {
+			return i
+		}
+	}
+	return -1
+}
+
+// allocFree reads an AllocFree experimental batch: a kind byte, then the
+// type table or the address parameters.
+func (r *Reader) allocFree(g *Generation, bi, lo int, data []byte) error {
+	at := func(j int) int64 { return r.base + int64(lo+j) }
+	fail := func(j int, err error) error {
+		return r.fail(&Error{Offset: at(j), Gen: g.Num, Batch: bi, Event: "ExperimentalBatch", Err: err})
+	}
+	if len(data) == 0 {
+		return nil
+	}
+	j := 1
+	next := func(what string) (uint64, error) {
+		v, m := format.Uvarint(data[j:])
+		if m == 0 {
+			return 0, fail(j, fmt.Errorf("AllocFree %s: batch ends inside the uvarint: %w", what, ErrCorrupt))
+		}
+		if m < 0 {
+			return 0, fail(j, fmt.Errorf("AllocFree %s: uvarint overflows 64 bits: %w", what, ErrCorrupt))
+		}
+		j += m
+		return v, nil
+	}
+	switch data[0] {
+	case format.AllocFreeTypesBatch:
+		for j < len(data) {
+			var vals [5]uint64
+			for k, what := range [5]string{"type id", "type address", "type size", "type pointer bytes", "type name length"} {
+				v, err := next(what)
+				if err != nil {
+					return err
+				}
+				vals[k] = v
+			}
+			if vals[4] > uint64(len(data)-j) {
+				return fail(j, fmt.Errorf("AllocFree type name length %d, batch ends after %d: %w", vals[4], len(data)-j, ErrCorrupt))
+			}
+			name := string(data[j : j+int(vals[4])])
+			j += int(vals[4])
+			g.Types = append(g.Types, Type{ID: vals[0], Addr: vals[1], Size: vals[2], PtrBytes: vals[3], Name: name})
+		}
+	case format.AllocFreeInfoBatch:
+		var vals [4]uint64
+		for k, what := range [4]string{"min heap address", "page size", "min heap align", "min stack align"} {
+			v, err := next(what)
+			if err != nil {
+				return err
+			}
+			vals[k] = v
+		}
+		if j != len(data) {
+			return fail(j, fmt.Errorf("AllocFree info: %d bytes after the 4 values: %w", len(data)-j, ErrCorrupt))
+		}
+		g.AllocFreeInfo = &AllocFreeInfo{MinHeapAddr: vals[0], PageSize: vals[1], MinHeapAlign: vals[2], MinStackAlign: vals[3]}
+	default:
+		return fail(0, fmt.Errorf("AllocFree batch kind %d, want %d (types) or %d (info): %w", data[0], format.AllocFreeTypesBatch, format.AllocFreeInfoBatch, ErrCorrupt))
+	}
+	return nil
+}
