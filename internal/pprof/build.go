@@ -1,0 +1,262 @@
+package pprof
+
+import (
+	"encoding/binary"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/google/pprof/profile"
+	"golang.org/x/exp/trace"
+)
+
+// maxFrames bounds the frames that tell two stacks apart, as in go tool
+// trace; deeper frames are kept but do not split samples.
+const maxFrames = 128
+
+// record is one sample being accumulated: a stack (and, for regions and
+// tasks, a name) with a count and a total.
+type record struct {
+	stack trace.Stack
+	label string
+	count int64
+	total time.Duration
+}
+
+// builder accumulates records and turns them into a profile.
+type builder struct {
+	t       Type
+	records map[string]*record
+	order   []*record // first-seen order, so output is deterministic
+	dur     time.Duration
+	key     []byte
+}
+
+func newBuilder(t Type) *builder {
+	return &builder{t: t, records: make(map[string]*record)}
+}
+
+func (b *builder) add(st trace.Stack, label string, d time.Duration) {
+	b.key = b.key[:0]
+	n := 0
+	for fr := range st.Frames() {
+		if n == maxFrames {
+			break
+		}
+		b.key = binary.AppendUvarint(b.key, fr.PC)
+		n++
+	}
+	b.key = append(b.key, 0)
+	b.key = append(b.key, label...)
+	r := b.records[string(b.key)]
+	if r == nil {
+		r = &record{stack: st, label: label}
+		b.records[string(b.key)] = r
+		b.order = append(b.order, r)
+	}
+	r.count++
+	r.total += d
+}
+
+// tracks reports whether a goroutine entering state to for reason is the
+// start of what a state profile counts.
+func (b *builder) tracks(to trace.GoState, reason string) bool {
+	switch b.t {
+	case Sched:
+		return to == trace.GoRunnable
+	case Block:
+		return to == trace.GoWaiting && (strings.Contains(reason, "chan") || strings.Contains(reason, "sync") || strings.Contains(reason, "select"))
+	case Net:
+		return to == trace.GoWaiting && reason == "network"
+	case Syscall:
+		return to == trace.GoSyscall
+	}
+	return false
+}
+
+// pending is something begun and not yet ended: a goroutine in a state,
+// a region or a task.
+type pending struct {
+	start trace.Time
+	stack trace.Stack
+	state trace.GoState
+	name  string
+	g     trace.GoID
+}
+
+func (b *builder) count(r io.Reader, sum *summary, sel *selection) error {
+	tr, err := trace.NewReader(r)
+	if err != nil {
+		return readErr(err)
+	}
+	b.dur = time.Duration(sel.window.end - sel.window.start)
+	inState := make(map[trace.GoID]*pending)  // state profiles
+	regions := make(map[trace.GoID][]pending) // region profile: open regions, innermost last
+	tasks := make(map[trace.TaskID]pending)   // task profile
+	for {
+		ev, err := tr.ReadEvent()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return readErr(err)
+		}
+		switch ev.Kind() {
+		case trace.EventStateTransition:
+			st := ev.StateTransition()
+			if st.Resource.Kind != trace.ResourceGoroutine {
+				continue
+			}
+			id := st.Resource.Goroutine()
+			_, to := st.Goroutine()
+			p := inState[id]
+			if p == nil {
+				if b.tracks(to, st.Reason) {
+					inState[id] = &pending{start: ev.Time(), stack: ev.Stack(), state: to}
+				}
+				continue
+			}
+			if to == p.state {
+				continue
+			}
+			// The goroutine left the state: charge the time to the stack
+			// of the event that put it there.
+			delete(inState, id)
+			if d := sel.overlap(id, span{p.start, ev.Time()}); d > 0 {
+				b.add(p.stack, "", d)
+			}
+		case trace.EventStackSample:
+			if b.t == CPU && sel.contains(ev.Goroutine(), ev.Time()) {
+				b.add(ev.Stack(), "", CPUSamplePeriod)
+			}
+		case trace.EventRegionBegin:
+			if b.t == Region {
+				g := ev.Goroutine()
+				regions[g] = append(regions[g], pending{start: ev.Time(), stack: ev.Stack(), name: ev.Region().Type, g: g})
+			}
+		case trace.EventRegionEnd:
+			if b.t != Region {
+				continue
+			}
+			g, name := ev.Goroutine(), ev.Region().Type
+			open := regions[g]
+			p := pending{start: sum.first, name: name, g: g} // N.B. begun before the trace
+			if n := len(open); n > 0 && open[n-1].name == name {
+				p = open[n-1]
+				regions[g] = open[:n-1]
+			}
+			b.span(sel, p, ev.Time())
+		case trace.EventTaskBegin:
+			if b.t == Task {
+				t := ev.Task()
+				tasks[t.ID] = pending{start: ev.Time(), stack: ev.Stack(), name: t.Type, g: ev.Goroutine()}
+			}
+		case trace.EventTaskEnd:
+			if b.t != Task {
+				continue
+			}
+			t := ev.Task()
+			p, ok := tasks[t.ID]
+			if !ok {
+				p = pending{start: sum.first, name: t.Type, g: ev.Goroutine()}
+			}
+			delete(tasks, t.ID)
+			b.span(sel, p, ev.Time())
+		}
+	}
+	// Regions and tasks still open at the end last until the end.
+	for _, open := range regions {
+		for _, p := range open {
+			b.span(sel, p, sum.last)
+		}
+	}
+	for _, p := range tasks {
+		b.span(sel, p, sum.last)
+	}
+	return nil
+}
+
+func (b *builder) span(sel *selection, p pending, end trace.Time) {
+	if d := sel.overlap(p.g, span{p.start, end}); d > 0 {
+		name := p.name
+		if name == "" {
+			name = "(unnamed)"
+		}
+		b.add(p.stack, name, d)
+	}
+}
+
+// profile converts the records. Locations are keyed by PC and functions by
+// file and name, as go tool trace does, so the two tools' profiles match.
+func (b *builder) profile() *profile.Profile {
+	p := &profile.Profile{DurationNanos: int64(b.dur)}
+	switch b.t {
+	case CPU:
+		p.PeriodType = &profile.ValueType{Type: "cpu", Unit: "nanoseconds"}
+		p.Period = int64(CPUSamplePeriod)
+		p.SampleType = []*profile.ValueType{{Type: "samples", Unit: "count"}, {Type: "cpu", Unit: "nanoseconds"}}
+	case Region, Task:
+		p.PeriodType = &profile.ValueType{Type: "trace", Unit: "count"}
+		p.Period = 1
+		p.SampleType = []*profile.ValueType{{Type: string(b.t) + "s", Unit: "count"}, {Type: "wall", Unit: "nanoseconds"}}
+	default:
+		p.PeriodType = &profile.ValueType{Type: "trace", Unit: "count"}
+		p.Period = 1
+		p.SampleType = []*profile.ValueType{{Type: "contentions", Unit: "count"}, {Type: "delay", Unit: "nanoseconds"}}
+	}
+	p.DefaultSampleType = p.SampleType[1].Type
+	idx := &locIndex{p: p, byPC: make(map[uint64]*profile.Location), byName: make(map[string]*profile.Location), funcs: make(map[string]*profile.Function)}
+	for _, r := range b.order {
+		s := &profile.Sample{Value: []int64{r.count, int64(r.total)}}
+		if r.label != "" {
+			// The name is a label for pprof -tags and the leaf of the stack,
+			// so pprof -top lists time by name.
+			s.Label = map[string][]string{string(b.t): {r.label}}
+			s.Location = append(s.Location, idx.name(string(b.t)+" "+r.label))
+		}
+		for fr := range r.stack.Frames() {
+			s.Location = append(s.Location, idx.frame(fr))
+		}
+		p.Sample = append(p.Sample, s)
+	}
+	return p
+}
+
+// locIndex adds each location and function to a profile once.
+type locIndex struct {
+	p      *profile.Profile
+	byPC   map[uint64]*profile.Location
+	byName map[string]*profile.Location // frames that stand for a name, with no PC
+	funcs  map[string]*profile.Function
+}
+
+func (x *locIndex) frame(fr trace.StackFrame) *profile.Location {
+	if l := x.byPC[fr.PC]; l != nil {
+		return l
+	}
+	l := x.add(fr, fr.File+fr.Func)
+	x.byPC[fr.PC] = l
+	return l
+}
+
+func (x *locIndex) name(name string) *profile.Location {
+	if l := x.byName[name]; l != nil {
+		return l
+	}
+	l := x.add(trace.StackFrame{Func: name}, "\x00"+name)
+	x.byName[name] = l
+	return l
+}
+
+func (x *locIndex) add(fr trace.StackFrame, fnKey string) *profile.Location {
+	p := x.p
+	fn := x.funcs[fnKey]
+	if fn == nil {
+		fn = &profile.Function{ID: uint64(len(p.Function) + 1), Name: fr.Func, SystemName: fr.Func, Filename: fr.File}
+		p.Function = append(p.Function, fn)
+		x.funcs[fnKey] = fn
+	}
+	l := &profile.Location{ID: uint64(len(p.Location) + 1), Address: fr.PC, Line: []profile.Line{{Function: fn, Line: int64(fr.Line)}}}
+	p.Location = append(p.Location, l)
+	return l
+}

@@ -1,0 +1,296 @@
+package pprof
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/pprof/profile"
+	"golang.org/x/exp/trace"
+)
+
+// traces returns the committed traces the tests read.
+func traces(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob("../../testdata/traces/*.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no traces in testdata/traces")
+	}
+	return files
+}
+
+func build(t *testing.T, file string, typ Type, f Filter) *profile.Profile {
+	t.Helper()
+	r, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	p, err := Build(r, typ, f)
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	// Every profile goes through pprof's own encoder and parser, as go tool
+	// pprof would read it.
+	var buf bytes.Buffer
+	if err := p.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	back, err := profile.Parse(&buf)
+	if err != nil {
+		t.Fatalf("profile.Parse: %v", err)
+	}
+	if err := back.CheckValid(); err != nil {
+		t.Fatal(err)
+	}
+	return back
+}
+
+// byStack sums a profile's samples by their stacks of function names.
+func byStack(p *profile.Profile) map[string][2]int64 {
+	m := make(map[string][2]int64)
+	for _, s := range p.Sample {
+		var names []string
+		for _, l := range s.Location {
+			for _, ln := range l.Line {
+				names = append(names, ln.Function.Name)
+			}
+		}
+		k := strings.Join(names, ";")
+		v := m[k]
+		v[0] += s.Value[0]
+		v[1] += s.Value[1]
+		m[k] = v
+	}
+	return m
+}
+
+func total(p *profile.Profile, i int) int64 {
+	var n int64
+	for _, s := range p.Sample {
+		n += s.Value[i]
+	}
+	return n
+}
+
+// TestAgreesWithGoToolTrace compares each state profile with the one go tool
+// trace -pprof writes for the same file: the same stacks, the same totals.
+func TestAgreesWithGoToolTrace(t *testing.T) {
+	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(goTool); err != nil {
+		t.Skipf("no go command in GOROOT: %v", err)
+	}
+	names := map[Type]string{Sched: "sched", Block: "sync", Net: "net", Syscall: "syscall"}
+	for _, file := range traces(t) {
+		for typ, name := range names {
+			t.Run(filepath.Base(file)+"/"+string(typ), func(t *testing.T) {
+				out, err := exec.Command(goTool, "tool", "trace", "-pprof="+name, file).Output()
+				if err != nil {
+					t.Skipf("go tool trace -pprof=%s: %v", name, err)
+				}
+				want, err := profile.Parse(bytes.NewReader(out))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := build(t, file, typ, Filter{})
+				if file == annotated && len(want.Sample) == 0 {
+					t.Errorf("go tool trace finds no %s time in %s, which exercises every kind", name, file)
+				}
+				wantTotal, gotTotal := total(want, 1), total(got, 1)
+				if diff := max(wantTotal-gotTotal, gotTotal-wantTotal); float64(diff) > 0.001*float64(wantTotal) {
+					t.Errorf("total delay = %v, go tool trace says %v", time.Duration(gotTotal), time.Duration(wantTotal))
+				}
+				if total(got, 0) != total(want, 0) {
+					t.Errorf("total count = %d, go tool trace says %d", total(got, 0), total(want, 0))
+				}
+				ws, gs := byStack(want), byStack(got)
+				for k, v := range ws {
+					if gs[k] != v {
+						t.Errorf("stack %s: got %v, go tool trace says %v", k, gs[k], v)
+					}
+				}
+				for k, v := range gs {
+					if _, ok := ws[k]; !ok {
+						t.Errorf("stack %s: got %v, go tool trace has no such stack", k, v)
+					}
+				}
+			})
+		}
+	}
+}
+
+const annotated = "../../testdata/traces/annotated.trace"
+
+// events reads a trace with x/exp/trace, the reference reader.
+func events(t *testing.T, file string) []trace.Event {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := trace.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []trace.Event
+	for {
+		ev, err := r.ReadEvent()
+		if err != nil {
+			if err.Error() == "EOF" {
+				return evs
+			}
+			t.Fatal(err)
+		}
+		evs = append(evs, ev)
+	}
+}
+
+func TestCPU(t *testing.T) {
+	var samples int64
+	for _, ev := range events(t, annotated) {
+		if ev.Kind() == trace.EventStackSample {
+			samples++
+		}
+	}
+	p := build(t, annotated, CPU, Filter{})
+	if got := total(p, 0); got != samples || samples == 0 {
+		t.Errorf("samples = %d, want %d (and more than none)", got, samples)
+	}
+	if got := total(p, 1); got != samples*int64(CPUSamplePeriod) {
+		t.Errorf("cpu = %v, want %v", time.Duration(got), time.Duration(samples)*CPUSamplePeriod)
+	}
+	if !strings.Contains(fmt.Sprint(byStack(p)), "main.spin") {
+		t.Errorf("no sample in main.spin: %v", byStack(p))
+	}
+}
+
+// regionTimes sums region wall time by name from x/exp/trace events, pairing
+// begins and ends on each goroutine.
+func regionTimes(t *testing.T, file string) map[string]int64 {
+	open := make(map[trace.GoID][]trace.Event)
+	sums := make(map[string]int64)
+	for _, ev := range events(t, file) {
+		switch ev.Kind() {
+		case trace.EventRegionBegin:
+			open[ev.Goroutine()] = append(open[ev.Goroutine()], ev)
+		case trace.EventRegionEnd:
+			st := open[ev.Goroutine()]
+			b := st[len(st)-1]
+			open[ev.Goroutine()] = st[:len(st)-1]
+			sums[b.Region().Type] += int64(ev.Time() - b.Time())
+		}
+	}
+	return sums
+}
+
+func TestRegionAndTask(t *testing.T) {
+	want := regionTimes(t, annotated)
+	p := build(t, annotated, Region, Filter{})
+	got := make(map[string]int64)
+	for _, s := range p.Sample {
+		got[s.Label["region"][0]] += s.Value[1]
+		if leaf := s.Location[0].Line[0].Function.Name; leaf != "region "+s.Label["region"][0] {
+			t.Errorf("leaf frame %q, want the region's name", leaf)
+		}
+	}
+	for _, name := range []string{"compute", "channels", "locks", "network", "files", "alloc", "item", "idle"} {
+		if want[name] == 0 || got[name] != want[name] {
+			t.Errorf("region %q: %v, want %v", name, time.Duration(got[name]), time.Duration(want[name]))
+		}
+	}
+
+	tp := build(t, annotated, Task, Filter{})
+	tasks := make(map[string]int64)
+	for _, s := range tp.Sample {
+		tasks[s.Label["task"][0]] += s.Value[0]
+	}
+	if tasks["job"] != 1 || tasks["worker"] != 4 {
+		t.Errorf("tasks = %v, want job 1 and worker 4", tasks)
+	}
+	// The job task holds every region of the main goroutine but the idle ones.
+	job := total(tp, 1) - sumWhere(tp, "task", "worker")
+	if inner := want["compute"] + want["channels"] + want["locks"] + want["network"] + want["files"] + want["alloc"]; job < inner {
+		t.Errorf("job task %v is shorter than its regions %v", time.Duration(job), time.Duration(inner))
+	}
+}
+
+func sumWhere(p *profile.Profile, key, val string) int64 {
+	var n int64
+	for _, s := range p.Sample {
+		if slices.Contains(s.Label[key], val) {
+			n += s.Value[1]
+		}
+	}
+	return n
+}
+
+func TestFilters(t *testing.T) {
+	all := build(t, annotated, Block, Filter{})
+
+	// Only the worker goroutines of the locks region block on sync.Cond.
+	locks := build(t, annotated, Block, Filter{Region: "locks"})
+	if total(locks, 1) == 0 || total(locks, 1) > total(all, 1) {
+		t.Errorf("block in region locks = %v, all = %v", time.Duration(total(locks, 1)), time.Duration(total(all, 1)))
+	}
+	// Regions are per goroutine: the main goroutine's "locks" region holds
+	// only its own waits, and the workers have none.
+	for k := range byStack(locks) {
+		if strings.Contains(k, "main.locks.func1") {
+			t.Errorf("stack of a worker goroutine counted under the main goroutine's region: %s", k)
+		}
+	}
+
+	// The task filter keeps the regions of worker tasks (the item regions).
+	items := build(t, annotated, Region, Filter{Task: "job"})
+	if sumWhere(items, "region", "item") == 0 {
+		t.Errorf("no item region time inside job task regions: %v", byStack(items))
+	}
+
+	// A goroutine filter by root function.
+	workers := build(t, annotated, Sched, Filter{Goroutine: "main.channels.func1"})
+	if total(workers, 0) == 0 {
+		t.Error("no scheduling latency for main.channels.func1 goroutines")
+	}
+
+	// A window keeps part of the time: the first idle pause is more than a
+	// second into the trace, so a window ending at 100ms holds less.
+	early := build(t, annotated, Region, Filter{To: 100 * time.Millisecond})
+	full := build(t, annotated, Region, Filter{})
+	if total(early, 1) >= total(full, 1) || total(early, 1) == 0 {
+		t.Errorf("window 0-100ms: %v of %v", time.Duration(total(early, 1)), time.Duration(total(full, 1)))
+	}
+}
+
+func TestNoMatch(t *testing.T) {
+	f, err := os.Open(annotated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, flt := range []Filter{{Goroutine: "no.such"}, {Region: "nope"}, {Task: "nope"}, {From: time.Hour}} {
+		if _, err := f.Seek(0, 0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Build(f, Block, flt); !errors.Is(err, ErrNoMatch) {
+			t.Errorf("%+v: err = %v, want ErrNoMatch", flt, err)
+		}
+	}
+	if _, err := ParseType("heap"); err == nil || !strings.Contains(err.Error(), "cpu, sched") {
+		t.Errorf("ParseType(heap) = %v", err)
+	}
+	if _, err := Build(bytes.NewReader([]byte("not a trace at all")), CPU, Filter{}); err == nil {
+		t.Error("Build of garbage succeeded")
+	}
+}
