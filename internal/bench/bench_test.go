@@ -1,0 +1,216 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/gotrace-cli/gotrace/internal/format"
+)
+
+// smallTrace is a committed trace of three generations, written by the
+// stress program in a slow mode:
+//
+//	go run ./testdata/progs/stress -o internal/bench/testdata/small.trace \
+//		-size 800000 -duration 3500ms -rings 2 -ring-len 4 -mutexers 4 \
+//		-sleepers 20 -conns 2 -allocators 1 -idle 40ms
+const smallTrace = "testdata/small.trace"
+
+func readSmall(tb testing.TB) []byte {
+	tb.Helper()
+	data, err := os.ReadFile(smallTrace)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return data
+}
+
+// wireEvents counts the events go tool trace -d=wire lists, batch headers
+// excluded: lines that are not indented (frames and data are) and do not
+// open a batch.
+func wireEvents(t *testing.T, file string) int64 {
+	t.Helper()
+	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(gobin); err != nil {
+		t.Skip("no go command in GOROOT")
+	}
+	out, err := exec.Command(gobin, "tool", "trace", "-d=wire", file).Output()
+	if err != nil {
+		t.Fatalf("go tool trace -d=wire: %v", err)
+	}
+	var n int64
+	for _, l := range strings.Split(string(out), "\n") {
+		if l == "" || l[0] == '\t' || l[0] == ' ' ||
+			strings.HasPrefix(l, "EventBatch ") || strings.HasPrefix(l, "ExperimentalBatch ") {
+			continue
+		}
+		n++
+	}
+	return n
+}
+
+func TestWalkMatchesGoTool(t *testing.T) {
+	data := readSmall(t)
+	c, err := Walk(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Bytes != int64(len(data)) {
+		t.Errorf("walk covered %d bytes, file has %d", c.Bytes, len(data))
+	}
+	if c.Generations != 3 {
+		t.Errorf("walk saw %d generations, want 3", c.Generations)
+	}
+	if want := wireEvents(t, smallTrace); c.Events != want {
+		t.Errorf("walk counted %d events, go tool trace -d=wire lists %d", c.Events, want)
+	}
+}
+
+func TestWalkOneByteReader(t *testing.T) {
+	data := readSmall(t)
+	want, err := Walk(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, r := range map[string]io.Reader{
+		"OneByte": iotest.OneByteReader(bytes.NewReader(data)),
+		"Half":    iotest.HalfReader(bytes.NewReader(data)),
+	} {
+		got, err := Walk(r)
+		if err != nil || got != want {
+			t.Errorf("%s: walk = %+v, %v; want %+v", name, got, err, want)
+		}
+	}
+}
+
+func TestWalkErrors(t *testing.T) {
+	data := readSmall(t)
+	// The second batch of the trace: corrupting its first event's type
+	// byte must be reported at that byte.
+	s, err := NewScanner(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Next(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstEvent := b.Offset + int64(len(b.Raw)-len(b.Data))
+	badType := bytes.Clone(data)
+	badType[firstEvent] = 120 // no v2 version defines it
+
+	bigBatch := format.NewEncoder(format.Go126)
+	bigBatch.Event(format.EvEventBatch, []uint64{1, 1, 1, format.MaxBatchSize + 1}, nil)
+	bigBatchBytes, _ := bigBatch.Bytes()
+
+	tests := []struct {
+		name  string
+		input []byte
+		is    error
+		want  string
+	}{
+		{"empty", nil, io.ErrUnexpectedEOF, "header"},
+		{"not a trace", []byte("hello, world, this is text"), format.ErrNotTrace, "byte 0x0"},
+		{"truncated", data[:len(data)/2], io.ErrUnexpectedEOF, "byte 0x"},
+		{"unknown event", badType, nil, "unknown event type 120"},
+		{"batch too big", bigBatchBytes, nil, "exceeds the maximum"},
+		{"old format", []byte("go 1.21 trace\x00\x00\x00"), nil, "old trace format"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Walk(bytes.NewReader(tt.input))
+			if err == nil {
+				t.Fatal("walk succeeded")
+			}
+			if tt.is != nil && !errors.Is(err, tt.is) {
+				t.Errorf("error %q does not wrap %v", err, tt.is)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not mention %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestWritePrefix(t *testing.T) {
+	data := readSmall(t)
+	whole, err := Walk(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for gens := 1; gens <= whole.Generations+1; gens++ {
+		var buf bytes.Buffer
+		c, err := WritePrefix(&buf, bytes.NewReader(data), gens)
+		if err != nil {
+			t.Fatalf("%d generations: %v", gens, err)
+		}
+		if c.Bytes != int64(buf.Len()) {
+			t.Errorf("%d generations: reported %d bytes, wrote %d", gens, c.Bytes, buf.Len())
+		}
+		walked, err := Walk(bytes.NewReader(buf.Bytes()))
+		if err != nil {
+			t.Fatalf("%d generations: walking the prefix: %v", gens, err)
+		}
+		want := min(gens, whole.Generations)
+		if walked.Generations != want || c.Generations != want {
+			t.Errorf("prefix of %d: walk sees %d generations, WritePrefix says %d; want %d",
+				gens, walked.Generations, c.Generations, want)
+		}
+		if gens >= whole.Generations && !bytes.Equal(buf.Bytes(), data) {
+			t.Errorf("prefix of %d generations differs from the whole trace", gens)
+		}
+		// The reference parser must accept the prefix as a complete trace.
+		if _, err := XExpLoop(bytes.NewReader(buf.Bytes())); err != nil {
+			t.Errorf("x/exp/trace rejects the prefix of %d generations: %v", gens, err)
+		}
+	}
+	if _, err := WritePrefix(io.Discard, bytes.NewReader(data), 0); err == nil {
+		t.Error("a prefix of 0 generations was accepted")
+	}
+}
+
+func TestXExpLoop(t *testing.T) {
+	data := readSmall(t)
+	n, err := XExpLoop(bufio.NewReader(bytes.NewReader(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ := Walk(bytes.NewReader(data))
+	// x/exp/trace delivers semantic events, not wire events: table
+	// entries are folded away and a few events are synthesised, so the
+	// counts are close but not equal.
+	if n < w.Events/2 || n > w.Events*2 {
+		t.Errorf("x/exp/trace delivered %d events for %d wire events", n, w.Events)
+	}
+}
+
+func BenchmarkWalk(b *testing.B) {
+	data := readSmall(b)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := Walk(bytes.NewReader(data)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkXExpLoop(b *testing.B) {
+	data := readSmall(b)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := XExpLoop(bytes.NewReader(data)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
