@@ -214,3 +214,25 @@ func BenchmarkXExpLoop(b *testing.B) {
 		}
 	}
 }
+
+func TestDecodeLoopMatchesWalk(t *testing.T) {
+	data := readSmall(t)
+	n, err := DecodeLoop(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ := Walk(bytes.NewReader(data))
+	if n != w.Events {
+		t.Errorf("decode counted %d events, the walk %d", n, w.Events)
+	}
+}
+
+func BenchmarkDecodeLoop(b *testing.B) {
+	data := readSmall(b)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := DecodeLoop(bytes.NewReader(data)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
