@@ -2,7 +2,10 @@ package decode
 
 import (
 	"bytes"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -26,3 +29,52 @@ func TestPeerWire(t *testing.T) {
 }
 
 var _ = bytes.NewReader
+
+// TestRealWire compares the committed real traces with go tool trace
+// -d=wire.
+func TestRealWire(t *testing.T) {
+	files, err := filepath.Glob("../../testdata/traces/*.trace")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no committed traces: %v", err)
+	}
+	for _, file := range files {
+		name := filepath.Base(file)
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := compareWire(t, name, data); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestFreshWire records a trace with the machine's own Go and compares it
+// with go tool trace -d=wire, so the decoder keeps up as Go moves.
+func TestFreshWire(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a program")
+	}
+	for _, prog := range []struct{ name, godebug string }{
+		{"demo", ""},
+		{"allocfree", "traceallocfree=1"},
+	} {
+		t.Run(prog.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), prog.name+".trace")
+			cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "run", "../../testdata/progs/"+prog.name, file)
+			cmd.Env = append(os.Environ(), "GODEBUG="+prog.godebug)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("go run %s: %v\n%s", prog.name, err, out)
+			}
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := compareWire(t, prog.name, data); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
