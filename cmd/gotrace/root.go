@@ -31,7 +31,7 @@ func newRootCmd(io *Streams) *cobra.Command {
 gotrace records an execution trace of a Go program in one command, reads the
 trace's wire format generation by generation, and reports what the trace
 holds as a terminal report for people and as JSON and exit codes for CI.`),
-		Example: `  gotrace version`,
+		Example:       `  gotrace version`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
@@ -43,6 +43,8 @@ holds as a terminal report for people and as JSON and exit codes for CI.`),
 
 	root.AddCommand(
 		newVersionCmd(io),
+		newPprofCmd(io, nil),
+		newSplitCmd(io, nil),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// window is a --time FROM-TO flag: durations from the trace's start.
+// To == 0 means the end of the trace.
+type window struct{ From, To time.Duration }
+
+// parseWindow reads FROM-TO, where either side may be empty: "100ms-2s",
+// "1s-", "-500ms".
+func parseWindow(s string) (window, error) {
+	from, to, ok := strings.Cut(s, "-")
+	if !ok {
+		return window{}, usagef("--time %q: want FROM-TO, durations from the trace's start such as 100ms-2s", s)
+	}
+	var w window
+	var err error
+	if from != "" {
+		if w.From, err = time.ParseDuration(from); err != nil || w.From < 0 {
+			return window{}, usagef("--time %q: bad start %q: want a duration such as 100ms", s, from)
+		}
+	}
+	if to != "" {
+		if w.To, err = time.ParseDuration(to); err != nil || w.To <= 0 {
+			return window{}, usagef("--time %q: bad end %q: want a positive duration such as 2s", s, to)
+		}
+		if w.To <= w.From {
+			return window{}, usagef("--time %q: the end is not after the start", s)
+		}
+	}
+	return w, nil
+}
+
+// genRange is a --gen N-M flag: generation numbers, inclusive. Last == 0
+// means no upper bound.
+type genRange struct{ First, Last uint64 }
+
+// parseGenRange reads "N", "N-M", "N-" or "-M".
+func parseGenRange(s string) (genRange, error) {
+	bad := usagef("--gen %q: want N, N-M, N- or -M (generation numbers, from 1)", s)
+	from, to, isRange := strings.Cut(s, "-")
+	if !isRange {
+		to = from
+	}
+	var g genRange
+	var err error
+	if from != "" {
+		if g.First, err = strconv.ParseUint(from, 10, 64); err != nil || g.First == 0 {
+			return genRange{}, bad
+		}
+	}
+	if to != "" {
+		if g.Last, err = strconv.ParseUint(to, 10, 64); err != nil || g.Last == 0 {
+			return genRange{}, bad
+		}
+	}
+	if from == "" && to == "" || g.Last != 0 && g.Last < g.First {
+		return genRange{}, bad
+	}
+	return g, nil
+}
+
+func (g genRange) contains(n uint64) bool {
+	return n >= g.First && (g.Last == 0 || n <= g.Last)
+}
+
+// output is where a command writes its result: stdout, or a file written to
+// a temporary name beside it and renamed into place on Commit, so a reader
+// never sees half a file.
+type output struct {
+	io.Writer
+	f    *os.File
+	tmp  string // "" when writing in place
+	path string
+}
+
+// createOutput opens path for writing ("" or "-": stdout). Binary output is
+// refused when stdout is a terminal.
+func createOutput(streams *Streams, path string, binary bool) (*output, error) {
+	if path == "" || path == "-" {
+		if binary && streams.OutTTY {
+			return nil, usagef("refusing to write binary output to a terminal: use -o FILE or redirect stdout")
+		}
+		return &output{Writer: streams.Out}, nil
+	}
+	// Devices and pipes (e.g. -o /dev/null) are written in place: there is
+	// nothing to rename.
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return nil, err
+		}
+		return &output{Writer: f, f: f, path: path}, nil
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return nil, err
+	}
+	return &output{Writer: f, f: f, tmp: f.Name(), path: path}, nil
+}
+
+// Commit finishes the output: closes the file and renames it into place.
+func (o *output) Commit() error {
+	if o.f == nil {
+		return nil
+	}
+	err := o.f.Close()
+	o.f = nil
+	if err == nil && o.tmp != "" {
+		if err = os.Chmod(o.tmp, 0o644); err == nil {
+			err = os.Rename(o.tmp, o.path)
+		}
+	}
+	if err != nil && o.tmp != "" {
+		os.Remove(o.tmp)
+	}
+	return err
+}
+
+// Abort discards a file not committed; it is safe after Commit.
+func (o *output) Abort() {
+	if o.f == nil {
+		return
+	}
+	o.f.Close()
+	o.f = nil
+	if o.tmp != "" {
+		os.Remove(o.tmp)
+	}
+}
+
+// openTrace opens a trace file named on the command line, with an error that
+// names it.
+func openTrace(path string) (*os.File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("%s: %v", path, pe.Err)
+		}
+		return nil, err
+	}
+	return f, nil
+}

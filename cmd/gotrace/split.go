@@ -1,0 +1,181 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gotrace-cli/gotrace/internal/split"
+)
+
+type splitOptions struct {
+	IO *Streams
+
+	File    string
+	Prefix  string
+	Gen     string
+	Time    string
+	MaxSize string
+}
+
+func newSplitCmd(io *Streams, runF func(*splitOptions) error) *cobra.Command {
+	opts := &splitOptions{IO: io}
+	cmd := &cobra.Command{
+		Use:   "split FILE [--gen N-M | --time FROM-TO | --max-size 100MB] -o PREFIX",
+		Short: "Cut a trace into smaller traces that open on their own",
+		Long: strings.TrimSpace(`
+split writes parts of a trace as traces of their own, so go tool trace and
+other viewers can open a slice of a trace too big for them. Each part is the
+trace's header followed by whole generations copied byte for byte (a
+generation holds everything needed to read it).
+
+The parts are named PREFIX.001.trace, PREFIX.002.trace and so on, each
+written under a temporary name and renamed into place. With --max-size, a new
+part starts before one would grow past the size (a single larger generation
+gets a part to itself). With --gen or --time alone, the kept generations go
+in one part; with none of the three, every generation gets its own part.
+split prints one line per part written.`),
+		Example: `  gotrace split app.trace --max-size 100MB -o app
+  gotrace split app.trace --gen 3-5 -o middle
+  gotrace split app.trace --time 2s-4s -o slow`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			opts.File = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return runSplit(opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&opts.Prefix, "output", "o", "", "write parts as `PREFIX`.001.trace, PREFIX.002.trace, ... (required)")
+	f.StringVar(&opts.Gen, "gen", "", "keep generations `N-M` (numbers as in gotrace decode; N, N-, -M work too)")
+	f.StringVar(&opts.Time, "time", "", "keep generations overlapping `FROM-TO` (durations from the trace's start)")
+	f.StringVar(&opts.MaxSize, "max-size", "", "start a new part before one would exceed `SIZE` (e.g. 100MB, 512KiB)")
+	return cmd
+}
+
+func runSplit(opts *splitOptions) error {
+	if opts.Prefix == "" || opts.Prefix == "-" {
+		return usagef("-o PREFIX is required: parts are written as PREFIX.001.trace, ...")
+	}
+	var so split.Options
+	if opts.Gen != "" {
+		g, err := parseGenRange(opts.Gen)
+		if err != nil {
+			return err
+		}
+		so.FirstGen, so.LastGen = g.First, g.Last
+	}
+	if opts.Time != "" {
+		w, err := parseWindow(opts.Time)
+		if err != nil {
+			return err
+		}
+		so.From, so.To = w.From, w.To
+	}
+	if opts.MaxSize != "" {
+		n, err := parseSize(opts.MaxSize)
+		if err != nil {
+			return usagef("--max-size %q: %v", opts.MaxSize, err)
+		}
+		so.MaxSize = n
+	}
+	so.PerGeneration = opts.Gen == "" && opts.Time == "" && opts.MaxSize == ""
+
+	f, err := openTrace(opts.File)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	src, err := openTrace(opts.File)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	parts, err := split.Split(f, src, so, prefixSink{opts.IO, opts.Prefix})
+	for _, p := range parts {
+		line := fmt.Sprintf("%s\tgenerations %s\t%s\t%v-%v", partName(opts.Prefix, p.Index), genSpan(p), byteSize(p.Size), p.Start, p.End)
+		if p.Oversized {
+			line += "\t(one generation, larger than --max-size)"
+		}
+		fmt.Fprintln(opts.IO.Out, line)
+	}
+	if errors.Is(err, split.ErrNothingKept) {
+		return fmt.Errorf("%s: %v", opts.File, err)
+	}
+	if err != nil {
+		if len(parts) > 0 {
+			return fmt.Errorf("%s: %w (the %d parts above hold every whole generation before it)", opts.File, err, len(parts))
+		}
+		return fmt.Errorf("%s: %w", opts.File, err)
+	}
+	return nil
+}
+
+// partName is the file name of part index: PREFIX.001.trace.
+func partName(prefix string, index int) string { return fmt.Sprintf("%s.%03d.trace", prefix, index) }
+
+func genSpan(p split.Part) string {
+	if p.FirstGen == p.LastGen {
+		return strconv.FormatUint(p.FirstGen, 10)
+	}
+	return fmt.Sprintf("%d-%d", p.FirstGen, p.LastGen)
+}
+
+// prefixSink writes parts as PREFIX.NNN.trace.
+type prefixSink struct {
+	io     *Streams
+	prefix string
+}
+
+func (s prefixSink) Create(index int) (io.Writer, func() error, func(), error) {
+	out, err := createOutput(s.io, partName(s.prefix, index), true)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return out, out.Commit, out.Abort, nil
+}
+
+// parseSize reads a byte count with an optional unit: 100MB, 512KiB, 1e6.
+func parseSize(s string) (int64, error) {
+	i := strings.IndexFunc(s, func(r rune) bool { return unicode.IsLetter(r) && r != 'e' })
+	num, unit := s, ""
+	if i >= 0 {
+		num, unit = s[:i], strings.TrimSpace(s[i:])
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil || v <= 0 {
+		return 0, fmt.Errorf("want a positive size such as 100MB")
+	}
+	mult := map[string]float64{
+		"": 1, "B": 1,
+		"KB": 1e3, "MB": 1e6, "GB": 1e9, "K": 1e3, "M": 1e6, "G": 1e9,
+		"KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30,
+	}[strings.ToUpper(unit)]
+	if mult == 0 {
+		return 0, fmt.Errorf("unknown unit %q (want B, KB, MB, GB, KiB, MiB or GiB)", unit)
+	}
+	if v*mult < 1 || v*mult > 1<<62 {
+		return 0, fmt.Errorf("size out of range")
+	}
+	return int64(v * mult), nil
+}
+
+// byteSize prints a byte count for people: 1.2 MB.
+func byteSize(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%d B", n)
+}
