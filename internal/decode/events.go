@@ -37,6 +37,11 @@ func (r *Reader) decode() (*Generation, error) {
 	if r.detail == Full && cap(r.args) < nbytes {
 		r.args = make([]uint64, 0, nbytes)
 	}
+	// Events take five bytes or more in real traces: start there and let
+	// append grow the array for the rare generation that needs more.
+	if r.detail == Full && cap(r.events) < nbytes/5 {
+		r.events = make([]Event, 0, nbytes/5)
+	}
 	r.args = r.args[:0]
 	r.events = r.events[:0]
 	r.frames = r.frames[:0]
@@ -158,7 +163,7 @@ func isTable(data []byte) bool {
 // batch's bytes, a one-byte fast path for uvarints, no allocation except
 // amortised growth of r.events.
 func (r *Reader) walk(g *Generation, bi, lo int, data []byte, t uint64, store bool) (uint64, error) {
-	args := r.args
+	args, events := r.args, r.events
 	j := 0
 	n := len(data)
 	for j < n {
@@ -209,14 +214,14 @@ func (r *Reader) walk(g *Generation, bi, lo int, data []byte, t uint64, store bo
 			if inf.flags&fData != 0 {
 				ev.Data = r.lastData
 			}
-			r.events = append(r.events, ev)
+			events = append(events, ev)
 		}
 		c := &g.Counts[typ]
 		c.Events++
 		c.Bytes += int64(j - start)
 		g.Events++
 	}
-	r.args = args
+	r.args, r.events = args, events
 	return t, nil
 }
 

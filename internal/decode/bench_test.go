@@ -1,0 +1,144 @@
+package decode
+
+import (
+	"bytes"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gotrace-cli/gotrace/internal/format"
+)
+
+// benchTrace names the trace the benchmarks read; by default the committed
+// demo trace. go test -bench . ./internal/decode -args -benchtrace=FILE
+var benchTrace = flag.String("benchtrace", filepath.Join("..", "..", "testdata", "traces", "demo.trace"), "trace file for the benchmarks")
+
+func benchData(b *testing.B) []byte {
+	data, err := os.ReadFile(*benchTrace)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return data
+}
+
+// BenchmarkDecode decodes every event and table of the trace.
+func BenchmarkDecode(b *testing.B) {
+	data := benchData(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := NewReader(bytes.NewReader(data))
+		if err != nil {
+			b.Fatal(err)
+		}
+		events := 0
+		for {
+			g, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			events += g.Events
+		}
+		if events == 0 {
+			b.Fatal("no events")
+		}
+	}
+}
+
+// BenchmarkDecodeCounts decodes the tables and walks the other events only
+// to count them (what gotrace decode --summary reads).
+func BenchmarkDecodeCounts(b *testing.B) {
+	data := benchData(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := NewReader(bytes.NewReader(data))
+		if err != nil {
+			b.Fatal(err)
+		}
+		r.SetDetail(Counts)
+		for {
+			_, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkWalk is the floor: frame the batches and read every event's
+// uvarints, storing nothing.
+func BenchmarkWalk(b *testing.B) {
+	data := benchData(b)
+	v, err := format.ParseHeader(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	specs := v.Specs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if n := walkOnly(data[format.HeaderSize:], specs); n == 0 {
+			b.Fatal("no events")
+		}
+	}
+}
+
+// walkOnly counts the events of a well-formed trace.
+func walkOnly(data []byte, specs *[256]format.EventSpec) int {
+	events := 0
+	uv := func(i int) (uint64, int) {
+		v, n := format.Uvarint(data[i:])
+		return v, i + n
+	}
+	for i := 0; i < len(data); {
+		typ := format.EventType(data[i])
+		i++
+		if typ == format.EvEndOfGeneration {
+			continue
+		}
+		if typ == format.EvExperimentalBatch {
+			i++
+		}
+		var size uint64
+		for k := 0; k < 4; k++ {
+			size, i = uv(i)
+		}
+		end := i + int(size)
+		if typ == format.EvExperimentalBatch {
+			i = end
+			continue
+		}
+		for i < end {
+			s := &specs[data[i]]
+			i++
+			var nframes uint64
+			for k := range s.Args {
+				var a uint64
+				a, i = uv(i)
+				if k == 1 {
+					nframes = a
+				}
+			}
+			if s.IsStack {
+				for range 4 * nframes {
+					_, i = uv(i)
+				}
+			}
+			if s.HasData {
+				var l uint64
+				l, i = uv(i)
+				i += int(l)
+			}
+			events++
+		}
+	}
+	return events
+}
