@@ -1,0 +1,832 @@
+package stats
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/exp/trace"
+)
+
+// Options tune an analysis.
+type Options struct {
+	// Top is how many entries lists of stacks, groups and findings keep.
+	Top int
+}
+
+// DefaultTop is the list size when Options.Top is not set.
+const DefaultTop = 10
+
+// goroutine is what the analysis keeps about a live goroutine.
+type goroutine struct {
+	state    trace.GoState
+	since    trace.Time
+	reason   string
+	stack    stackID // where it stopped running last (its parked stack)
+	start    stackID // its start stack, for the group
+	created  trace.Time
+	isNew    bool // created during the trace and not run yet
+	ran      bool // has been seen running: later intervals count as go tool trace counts them
+	counted  bool // the current interval began after the goroutine first ran
+	inAssist bool
+	bgMark   bool
+	totals   [4]int64 // running, runnable, blocked, syscall
+	syscallP trace.ProcID
+	lostP    trace.Time // when the P of its syscall was taken, 0 if not
+	regions  []openRegion
+}
+
+type openRegion struct {
+	typ   string
+	start trace.Time
+}
+
+const (
+	tRunning = iota
+	tRunnable
+	tBlocked
+	tSyscall
+)
+
+// block kinds, the fixed fields of Blocking.
+const (
+	kChannel = iota
+	kSelect
+	kMutex
+	kCond
+	kNetwork
+	kSleep
+	kGC
+	kOther
+	nKinds
+)
+
+func blockKind(reason string) int {
+	switch {
+	case strings.HasPrefix(reason, "chan"):
+		return kChannel
+	case reason == "select":
+		return kSelect
+	case reason == "sync.(*Cond).Wait":
+		return kCond
+	case strings.Contains(reason, "sync"):
+		return kMutex
+	case reason == "network":
+		return kNetwork
+	case reason == "sleep":
+		return kSleep
+	case strings.HasPrefix(reason, "GC") || reason == "wait until GC ends":
+		return kGC
+	}
+	return kOther
+}
+
+// leakable reports whether a goroutine blocked for reason at the end of a
+// trace may be leaked: it waits for another goroutine that may never come.
+func leakable(reason string) bool {
+	switch blockKind(reason) {
+	case kChannel, kSelect, kMutex, kCond:
+		return true
+	}
+	return reason == "forever" || reason == "synctest"
+}
+
+type rangeKey struct {
+	name string
+	kind trace.ResourceKind
+	id   int64
+}
+
+type reasonAcc struct {
+	d      dist
+	stacks stackAcc
+}
+
+type groupAcc struct {
+	count  int64
+	totals [4]int64
+}
+
+type taskOpen struct {
+	typ   string
+	start trace.Time
+}
+
+// Analyzer turns the ordered events of golang.org/x/exp/trace into a
+// Model. Feed it every event in order with Add, then call Finalize.
+type Analyzer struct {
+	opts   Options
+	m      Model
+	stacks *stackTable
+
+	first, last trace.Time
+	haveTime    bool
+	wallStart   int64
+	events      int64
+	lastThread  trace.ThreadID
+	threads     map[trace.ThreadID]struct{}
+	lastProc    trace.ProcID
+	procs       map[trace.ProcID]struct{}
+	gomaxprocs  int
+	syncs       int
+
+	gs        map[trace.GoID]*goroutine
+	alive     int64
+	groups    map[string]*groupAcc
+	sched     dist
+	start     dist
+	blockAll  dist
+	kinds     [nKinds]dist
+	syncNs    int64
+	netNs     int64
+	reasons   map[string]*reasonAcc
+	schedTop  *topN[SchedWait]
+	waitStack map[trace.GoID]stackID
+
+	inSyscall []*goroutine // goroutines in a syscall, for P steals
+	sys       dist
+	sysBlock  dist
+	sysStacks stackAcc
+
+	ranges   map[rangeKey]trace.Time
+	rangeStk map[rangeKey]stackID
+	gcCycles int64
+	gcTime   int64
+	stw      dist
+	stwKinds map[string]*dist
+	stwTop   *topN[Pause]
+	assist   dist
+	sweep    dist
+	mmu      mmuTracker
+
+	heapMax, goalMin, goalMax int64
+
+	tasks   map[trace.TaskID]taskOpen
+	taskD   map[string]*dist
+	regionD map[string]*dist
+	logs    map[string]int64
+
+	cpuSamples int64
+	cpuFlat    map[string]int64
+	cpuCum     map[string]int64
+	cpuCache   map[stackID][]string
+}
+
+// NewAnalyzer returns an Analyzer.
+func NewAnalyzer(opts Options) *Analyzer {
+	if opts.Top <= 0 {
+		opts.Top = DefaultTop
+	}
+	a := &Analyzer{
+		opts:       opts,
+		stacks:     newStackTable(),
+		threads:    make(map[trace.ThreadID]struct{}),
+		procs:      make(map[trace.ProcID]struct{}),
+		lastThread: trace.NoThread,
+		lastProc:   trace.NoProc,
+		gs:         make(map[trace.GoID]*goroutine),
+		groups:     make(map[string]*groupAcc),
+		reasons:    make(map[string]*reasonAcc),
+		sysStacks:  make(stackAcc),
+		ranges:     make(map[rangeKey]trace.Time),
+		rangeStk:   make(map[rangeKey]stackID),
+		stwKinds:   make(map[string]*dist),
+		tasks:      make(map[trace.TaskID]taskOpen),
+		taskD:      make(map[string]*dist),
+		regionD:    make(map[string]*dist),
+		logs:       make(map[string]int64),
+		cpuFlat:    make(map[string]int64),
+		cpuCum:     make(map[string]int64),
+		cpuCache:   make(map[stackID][]string),
+		goalMin:    -1,
+	}
+	a.schedTop = newTopN(opts.Top, func(x, y SchedWait) bool { return x.Wait < y.Wait })
+	a.stwTop = newTopN(opts.Top, func(x, y Pause) bool { return x.Duration < y.Duration })
+	a.mmu.init()
+	return a
+}
+
+// Add accounts for one event. Events must come in the order
+// golang.org/x/exp/trace delivers them.
+func (a *Analyzer) Add(ev *trace.Event) {
+	t := ev.Time()
+	if !a.haveTime {
+		a.first, a.haveTime = t, true
+	}
+	if t > a.last {
+		a.last = t
+	}
+	a.events++
+	if th := ev.Thread(); th != a.lastThread {
+		a.lastThread = th
+		if th != trace.NoThread {
+			a.threads[th] = struct{}{}
+		}
+	}
+	if p := ev.Proc(); p != a.lastProc {
+		a.lastProc = p
+		if p != trace.NoProc {
+			a.procs[p] = struct{}{}
+		}
+	}
+	switch ev.Kind() {
+	case trace.EventSync:
+		a.onSync(ev)
+	case trace.EventMetric:
+		a.onMetric(ev)
+	case trace.EventStateTransition:
+		a.onTransition(ev)
+	case trace.EventRangeBegin, trace.EventRangeActive:
+		a.onRangeBegin(ev)
+	case trace.EventRangeEnd:
+		a.onRangeEnd(ev)
+	case trace.EventLabel:
+		l := ev.Label()
+		if strings.HasPrefix(l.Label, "GC ") && l.Label != "GC (idle)" {
+			if g := a.gs[ev.Goroutine()]; g != nil && !g.bgMark {
+				g.bgMark = true
+			}
+			a.mmu.procGC(ev.Proc(), 1)
+			a.mmu.update(int64(t))
+		}
+	case trace.EventTaskBegin:
+		tk := ev.Task()
+		a.tasks[tk.ID] = taskOpen{typ: tk.Type, start: t}
+	case trace.EventTaskEnd:
+		tk := ev.Task()
+		if o, ok := a.tasks[tk.ID]; ok {
+			delete(a.tasks, tk.ID)
+			typ := o.typ
+			if typ == "" {
+				typ = tk.Type
+			}
+			distFor(a.taskD, typ).add(int64(t - o.start))
+		}
+	case trace.EventRegionBegin:
+		if g := a.gs[ev.Goroutine()]; g != nil {
+			g.regions = append(g.regions, openRegion{typ: ev.Region().Type, start: t})
+		}
+	case trace.EventRegionEnd:
+		if g := a.gs[ev.Goroutine()]; g != nil {
+			typ := ev.Region().Type
+			for i := len(g.regions) - 1; i >= 0; i-- {
+				if g.regions[i].typ == typ {
+					distFor(a.regionD, typ).add(int64(t - g.regions[i].start))
+					g.regions = append(g.regions[:i], g.regions[i+1:]...)
+					break
+				}
+			}
+		}
+	case trace.EventLog:
+		a.logs[ev.Log().Category]++
+	case trace.EventStackSample:
+		a.onSample(ev)
+	}
+}
+
+func distFor(m map[string]*dist, k string) *dist {
+	d := m[k]
+	if d == nil {
+		d = new(dist)
+		m[k] = d
+	}
+	return d
+}
+
+func (a *Analyzer) onSync(ev *trace.Event) {
+	a.syncs++
+	s := ev.Sync()
+	a.mmu.sync(s.N)
+	a.stacks.newGeneration()
+	if a.wallStart == 0 && s.ClockSnapshot != nil && !s.ClockSnapshot.Wall.IsZero() {
+		c := s.ClockSnapshot
+		a.wallStart = c.Wall.UnixNano() - int64(c.Trace-a.first)
+	}
+}
+
+func (a *Analyzer) onMetric(ev *trace.Event) {
+	m := ev.Metric()
+	if m.Value.Kind() != trace.ValueUint64 {
+		return
+	}
+	v := m.Value.Uint64()
+	switch m.Name {
+	case "/sched/gomaxprocs:threads":
+		n := int(min(v, 1<<20))
+		if a.gomaxprocs == 0 {
+			a.m.Overview.GOMAXPROCS = n
+		} else if n != a.gomaxprocs {
+			a.m.Overview.GOMAXPROCSChange++
+		}
+		a.gomaxprocs = n
+		a.m.Overview.GOMAXPROCSMax = max(a.m.Overview.GOMAXPROCSMax, n)
+		a.mmu.setProcs(int64(ev.Time()), n)
+		a.mmu.update(int64(ev.Time()))
+	case "/memory/classes/heap/objects:bytes":
+		a.heapMax = max(a.heapMax, int64(min(v, 1<<62)))
+	case "/gc/heap/goal:bytes":
+		g := int64(min(v, 1<<62))
+		if a.goalMin < 0 || g < a.goalMin {
+			a.goalMin = g
+		}
+		a.goalMax = max(a.goalMax, g)
+	}
+}
+
+func (a *Analyzer) onTransition(ev *trace.Event) {
+	st := ev.StateTransition()
+	t := ev.Time()
+	switch st.Resource.Kind {
+	case trace.ResourceProc:
+		// A P taken from a goroutine in a syscall makes the syscall a
+		// blocking one.
+		from, to := st.Proc()
+		if from != to && to == trace.ProcIdle {
+			p := st.Resource.Proc()
+			for _, g := range a.syscallers(p) {
+				g.lostP = t
+			}
+		}
+		return
+	case trace.ResourceGoroutine:
+	default:
+		return
+	}
+	id := st.Resource.Goroutine()
+	from, to := st.Goroutine()
+	g := a.gs[id]
+	if g == nil {
+		if to == trace.GoNotExist {
+			return
+		}
+		g = &goroutine{state: trace.GoNotExist, since: t}
+		a.gs[id] = g
+		if from == trace.GoNotExist {
+			a.m.Goroutines.Created++
+			g.created, g.isNew = t, true
+		} else {
+			a.m.Goroutines.Existing++
+		}
+		a.alive++
+		a.m.Goroutines.PeakAlive = max(a.m.Goroutines.PeakAlive, a.alive)
+	}
+	if g.start == 0 && st.Stack != trace.NoStack {
+		g.start = a.stacks.id(st.Stack)
+	}
+	// The MMU counts GC work by running GC goroutines.
+	if g.inAssist || g.bgMark {
+		if !g.state.Executing() && to.Executing() {
+			a.mmu.procGC(ev.Proc(), 1)
+			a.mmu.update(int64(t))
+		} else if g.state.Executing() && !to.Executing() {
+			a.mmu.procGC(ev.Proc(), -1)
+			a.mmu.update(int64(t))
+		}
+	}
+	if to == g.state {
+		return // a restatement, not a change: the interval goes on
+	}
+	a.closeInterval(id, g, t)
+	// Open the next interval.
+	if g.state == trace.GoRunning {
+		g.stack = a.stacks.id(ev.Stack())
+	}
+	g.state, g.since, g.reason = to, t, st.Reason
+	g.counted = g.ran
+	switch to {
+	case trace.GoRunning:
+		g.ran = true
+	case trace.GoSyscall:
+		g.syscallP, g.lostP = ev.Proc(), 0
+		a.inSyscall = append(a.inSyscall, g)
+	case trace.GoNotExist:
+		a.m.Goroutines.Ended++
+		a.alive--
+		a.retire(g)
+		delete(a.gs, id)
+	}
+}
+
+// syscallers returns the goroutines in a syscall on P p that still hold
+// it. It is only called when a P goes idle, and scans only the goroutines
+// in a syscall.
+func (a *Analyzer) syscallers(p trace.ProcID) []*goroutine {
+	var out []*goroutine
+	for _, g := range a.inSyscall {
+		if g.syscallP == p && g.lostP == 0 {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// closeInterval ends g's current state at t and accounts for it.
+func (a *Analyzer) closeInterval(id trace.GoID, g *goroutine, t trace.Time) {
+	d := int64(t - g.since)
+	switch g.state {
+	case trace.GoRunning:
+		g.totals[tRunning] += d
+	case trace.GoRunnable:
+		g.totals[tRunnable] += d
+		switch {
+		case g.counted:
+			if d > 0 {
+				a.sched.add(d)
+			}
+		case g.isNew:
+			a.start.add(d)
+		}
+		g.isNew = false
+		w := SchedWait{Goroutine: int64(id), Start: int64(g.since - a.first), Wait: d}
+		if a.schedTop.wants(w) {
+			w.Func = a.groupName(g)
+			w.Stack = a.stacks.get(g.stack)
+			a.schedTop.offer(w)
+		}
+	case trace.GoWaiting:
+		g.totals[tBlocked] += d
+		if g.counted && d > 0 {
+			a.blockAll.add(d)
+			a.kinds[blockKind(g.reason)].add(d)
+			if r := g.reason; strings.Contains(r, "chan") || strings.Contains(r, "sync") || strings.Contains(r, "select") {
+				a.syncNs += d
+			} else if r == "network" {
+				a.netNs += d
+			}
+			ra := a.reasons[g.reason]
+			if ra == nil {
+				ra = &reasonAcc{stacks: make(stackAcc)}
+				a.reasons[g.reason] = ra
+			}
+			ra.d.add(d)
+			ra.stacks.add(g.stack, d)
+		}
+	case trace.GoSyscall:
+		g.totals[tSyscall] += d
+		a.leaveSyscall(g)
+		if g.counted && d > 0 {
+			a.sys.add(d)
+			a.sysStacks.add(g.stack, d)
+			if g.lostP != 0 {
+				a.sysBlock.add(d)
+			}
+		}
+	}
+}
+
+func (a *Analyzer) leaveSyscall(g *goroutine) {
+	for i, x := range a.inSyscall {
+		if x == g {
+			a.inSyscall[i] = a.inSyscall[len(a.inSyscall)-1]
+			a.inSyscall = a.inSyscall[:len(a.inSyscall)-1]
+			return
+		}
+	}
+}
+
+// groupName is the start function of g.
+func (a *Analyzer) groupName(g *goroutine) string {
+	if fn := a.stacks.rootFunc(g.start); fn != "" {
+		return fn
+	}
+	return "(unknown)"
+}
+
+// retire adds an ended or surviving goroutine to its group.
+func (a *Analyzer) retire(g *goroutine) {
+	name := a.groupName(g)
+	ga := a.groups[name]
+	if ga == nil {
+		ga = new(groupAcc)
+		a.groups[name] = ga
+	}
+	ga.count++
+	for i, v := range g.totals {
+		ga.totals[i] += v
+	}
+}
+
+func (a *Analyzer) onRangeBegin(ev *trace.Event) {
+	r := ev.Range()
+	k := a.rangeKeyOf(ev, r)
+	active := ev.Kind() == trace.EventRangeActive
+	if _, open := a.ranges[k]; open && active {
+		return // restated at a generation start
+	}
+	t := ev.Time()
+	a.ranges[k] = t
+	switch {
+	case r.Name == "GC concurrent mark phase":
+		if !active {
+			a.gcCycles++
+		}
+	case strings.HasPrefix(r.Name, "stop-the-world"):
+		a.rangeStk[k] = a.stacks.id(ev.Stack())
+		if isGCSTW(r.Name) {
+			a.mmu.stw++
+		}
+	case r.Name == "GC mark assist":
+		if active {
+			if g := a.gs[ev.Goroutine()]; g != nil && g.state.Executing() {
+				a.mmu.activeAtStart()
+			}
+		}
+		a.mmu.procGC(ev.Proc(), 1)
+		if r.Scope.Kind == trace.ResourceGoroutine {
+			if g := a.gs[r.Scope.Goroutine()]; g != nil {
+				g.inAssist = true
+			}
+		}
+	case r.Name == "GC incremental sweep":
+		if active {
+			a.mmu.activeAtStart()
+		}
+		a.mmu.procGC(ev.Proc(), 1)
+	}
+	a.mmu.update(int64(t))
+}
+
+func (a *Analyzer) onRangeEnd(ev *trace.Event) {
+	r := ev.Range()
+	k := a.rangeKeyOf(ev, r)
+	t := ev.Time()
+	begin, open := a.ranges[k]
+	delete(a.ranges, k)
+	d := int64(t - begin)
+	switch {
+	case r.Name == "GC concurrent mark phase":
+		if open {
+			a.gcTime += d
+		}
+	case strings.HasPrefix(r.Name, "stop-the-world"):
+		if isGCSTW(r.Name) {
+			a.mmu.stw--
+		}
+		stk := a.rangeStk[k]
+		delete(a.rangeStk, k)
+		if open {
+			kind := stwKind(r.Name)
+			a.stw.add(d)
+			distFor(a.stwKinds, kind).add(d)
+			p := Pause{Kind: kind, Start: int64(begin - a.first), Duration: d}
+			if a.stwTop.wants(p) {
+				p.Stack = a.stacks.get(stk)
+				a.stwTop.offer(p)
+			}
+		}
+	case r.Name == "GC mark assist":
+		a.mmu.procGC(ev.Proc(), -1)
+		if r.Scope.Kind == trace.ResourceGoroutine {
+			if g := a.gs[r.Scope.Goroutine()]; g != nil {
+				g.inAssist = false
+			}
+		}
+		if open {
+			a.assist.add(d)
+		}
+	case r.Name == "GC incremental sweep":
+		a.mmu.procGC(ev.Proc(), -1)
+		if open {
+			a.sweep.add(d)
+		}
+	}
+	a.mmu.update(int64(t))
+}
+
+// stwKind turns "stop-the-world (GC mark termination)" into "GC mark
+// termination".
+func stwKind(name string) string {
+	s := strings.TrimPrefix(name, "stop-the-world")
+	s = strings.TrimSpace(s)
+	s = strings.TrimSuffix(strings.TrimPrefix(s, "("), ")")
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+func (a *Analyzer) rangeKeyOf(ev *trace.Event, r trace.Range) rangeKey {
+	k := rangeKey{name: r.Name, kind: r.Scope.Kind}
+	switch r.Scope.Kind {
+	case trace.ResourceGoroutine:
+		k.id = int64(r.Scope.Goroutine())
+	case trace.ResourceProc:
+		k.id = int64(r.Scope.Proc())
+	case trace.ResourceThread:
+		k.id = int64(r.Scope.Thread())
+	}
+	return k
+}
+
+func (a *Analyzer) onSample(ev *trace.Event) {
+	a.cpuSamples++
+	id := a.stacks.id(ev.Stack())
+	funcs, ok := a.cpuCache[id]
+	if !ok {
+		fr := a.stacks.get(id)
+		seen := make(map[string]bool, len(fr))
+		for _, f := range fr {
+			if !seen[f.Func] {
+				seen[f.Func] = true
+				funcs = append(funcs, f.Func)
+			}
+		}
+		a.cpuCache[id] = funcs
+	}
+	if len(funcs) == 0 {
+		a.cpuFlat["(no stack)"]++
+		return
+	}
+	a.cpuFlat[funcs[0]]++
+	for _, f := range funcs {
+		a.cpuCum[f]++
+	}
+}
+
+// Finalize closes what is still open at the end of the trace and returns
+// the model. The Analyzer must not be used afterwards.
+func (a *Analyzer) Finalize() *Model {
+	m := &a.m
+	m.Schema = Schema
+	o := &m.Overview
+	if a.haveTime {
+		o.Duration = int64(a.last - a.first)
+	}
+	o.WallStartUnixNs = a.wallStart
+	o.Events = a.events
+	if o.Duration > 0 {
+		o.EventsPerSecond = float64(a.events) / time.Duration(o.Duration).Seconds()
+	}
+	o.Threads = len(a.threads)
+	o.Procs = len(a.procs)
+	if o.Generations == 0 && a.syncs > 0 {
+		o.Generations = a.syncs - 1
+	}
+	o.Footprint = []EventBytes{}
+	o.PerGeneration = []Generation{}
+
+	// Goroutines still alive: close their intervals at the end for the
+	// time-in-state totals, and look for leak suspects.
+	type leakKey struct {
+		stack  stackID
+		reason string
+	}
+	leaks := make(map[leakKey]*Leak)
+	gr := &m.Goroutines
+	for _, g := range a.gs {
+		if g.state == trace.GoNotExist {
+			continue
+		}
+		d := int64(a.last - g.since)
+		switch g.state {
+		case trace.GoRunning:
+			g.totals[tRunning] += d
+		case trace.GoRunnable:
+			g.totals[tRunnable] += d
+		case trace.GoWaiting:
+			g.totals[tBlocked] += d
+			name := a.groupName(g)
+			if leakable(g.reason) && !isRuntimeFunc(name) {
+				k := leakKey{g.stack, g.reason}
+				l := leaks[k]
+				if l == nil {
+					l = &Leak{Reason: g.reason, Func: name, BlockedMin: d, Stack: a.stacks.get(g.stack)}
+					leaks[k] = l
+				}
+				l.Count++
+				l.BlockedMin = min(l.BlockedMin, d)
+				l.BlockedMax = max(l.BlockedMax, d)
+				gr.Leaked++
+			}
+		case trace.GoSyscall:
+			g.totals[tSyscall] += d
+		}
+		a.retire(g)
+		gr.AliveAtEnd++
+	}
+	for _, ga := range a.groups {
+		gr.Running += ga.totals[tRunning]
+		gr.Runnable += ga.totals[tRunnable]
+		gr.Blocked += ga.totals[tBlocked]
+		gr.Syscall += ga.totals[tSyscall]
+	}
+	groups := newTopN(a.opts.Top, func(x, y GoroutineGroup) bool {
+		if x.Running != y.Running {
+			return x.Running < y.Running
+		}
+		if x.Count != y.Count {
+			return x.Count < y.Count
+		}
+		return x.Func > y.Func
+	})
+	for name, ga := range a.groups {
+		groups.offer(GoroutineGroup{Func: name, Count: ga.count, Running: ga.totals[tRunning],
+			Runnable: ga.totals[tRunnable], Blocked: ga.totals[tBlocked], Syscall: ga.totals[tSyscall]})
+	}
+	gr.Groups = groups.sorted()
+
+	m.Sched.Latency = a.sched.summary()
+	m.Sched.StartLatency = a.start.summary()
+
+	b := &m.Blocking
+	b.All = a.blockAll.summary()
+	b.Sync, b.Net = a.syncNs, a.netNs
+	for i, p := range []*Dist{&b.Channel, &b.Select, &b.Mutex, &b.Cond, &b.Network, &b.Sleep, &b.GC, &b.Other} {
+		*p = a.kinds[i].summary()
+	}
+	b.Reasons = []BlockReason{}
+	for r, ra := range a.reasons {
+		b.Reasons = append(b.Reasons, BlockReason{Reason: r, Dist: ra.d.summary(), Stacks: ra.stacks.top(a.stacks, a.opts.Top)})
+	}
+	slices.SortFunc(b.Reasons, func(x, y BlockReason) int {
+		return cmp.Or(cmp.Compare(y.Dist.Total, x.Dist.Total), cmp.Compare(x.Reason, y.Reason))
+	})
+
+	gc := &m.GC
+	gc.Cycles = a.gcCycles
+	gc.Time = a.gcTime
+	for k, begin := range a.ranges {
+		if k.name == "GC concurrent mark phase" {
+			gc.Time += int64(a.last - begin)
+		}
+	}
+	if o.Duration > 0 {
+		gc.WallShare = float64(gc.Time) / float64(o.Duration)
+	}
+	gc.STW = a.stw.summary()
+	gc.STWByKind = namedDists(a.stwKinds, func(n string, d Dist) STWKind { return STWKind{Kind: n, Dist: d} },
+		func(s STWKind) Dist { return s.Dist })
+	gc.Assist = a.assist.summary()
+	gc.Sweep = a.sweep.summary()
+	mmu := a.mmu.finish(int64(a.last))
+	gc.MMU = MMU{W1ms: mmu[0], W10ms: mmu[1], W100ms: mmu[2], W1s: mmu[3]}
+
+	m.Heap.Max = a.heapMax
+	m.Heap.GoalMin = max(a.goalMin, 0)
+	m.Heap.GoalMax = a.goalMax
+
+	m.Syscalls.Dist = a.sys.summary()
+	m.Syscalls.Blocking = a.sysBlock.summary()
+	m.Syscalls.Stacks = a.sysStacks.top(a.stacks, a.opts.Top)
+
+	named := func(n string, d Dist) NamedDist { return NamedDist{Name: n, Dist: d} }
+	getD := func(n NamedDist) Dist { return n.Dist }
+	m.Annotations.Tasks = namedDists(a.taskD, named, getD)
+	m.Annotations.Regions = namedDists(a.regionD, named, getD)
+	m.Annotations.Logs = []LogCount{}
+	for c, n := range a.logs {
+		m.Annotations.Logs = append(m.Annotations.Logs, LogCount{Category: c, Count: n})
+	}
+	slices.SortFunc(m.Annotations.Logs, func(x, y LogCount) int {
+		return cmp.Or(cmp.Compare(y.Count, x.Count), cmp.Compare(x.Category, y.Category))
+	})
+
+	m.CPU.Samples = a.cpuSamples
+	m.CPU.Flat = topFuncs(a.cpuFlat, a.opts.Top)
+	m.CPU.Cum = topFuncs(a.cpuCum, a.opts.Top)
+
+	m.Findings.Leaks = []Leak{}
+	for _, l := range leaks {
+		m.Findings.Leaks = append(m.Findings.Leaks, *l)
+	}
+	slices.SortFunc(m.Findings.Leaks, func(x, y Leak) int {
+		return cmp.Or(cmp.Compare(y.Count, x.Count), cmp.Compare(y.BlockedMax, x.BlockedMax), cmp.Compare(x.Func, y.Func))
+	})
+	if len(m.Findings.Leaks) > a.opts.Top {
+		m.Findings.Leaks = m.Findings.Leaks[:a.opts.Top]
+	}
+	m.Findings.LongSTW = a.stwTop.sorted()
+	m.Findings.SchedWaits = a.schedTop.sorted()
+	m.Sections = []string{}
+	return m
+}
+
+// namedDists turns a map of distributions into a list, most total time
+// first.
+func namedDists[T any](m map[string]*dist, mk func(string, Dist) T, get func(T) Dist) []T {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	out := make([]T, 0, len(m))
+	for _, n := range names {
+		out = append(out, mk(n, m[n].summary()))
+	}
+	slices.SortStableFunc(out, func(x, y T) int { return cmp.Compare(get(y).Total, get(x).Total) })
+	return out
+}
+
+func topFuncs(m map[string]int64, n int) []FuncSamples {
+	h := newTopN(n, func(x, y FuncSamples) bool {
+		if x.Samples != y.Samples {
+			return x.Samples < y.Samples
+		}
+		return x.Func > y.Func
+	})
+	for f, c := range m {
+		h.offer(FuncSamples{Func: f, Samples: c})
+	}
+	return h.sorted()
+}

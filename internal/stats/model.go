@@ -1,0 +1,268 @@
+// Package stats computes what a trace holds: goroutines, scheduling,
+// blocking, GC and memory, syscalls, user annotations, CPU samples, the
+// wire-level footprint, and findings such as leak suspects. The result is a
+// Model of plain structs with raw integers (nanoseconds, bytes, counts),
+// ready for rendering by package report and for assertions by gotrace check.
+//
+// Every numeric field carries a `unit` and a `help` struct tag. They are the
+// single source of the check paths (see Fields) and of the JSON schema's
+// documentation.
+package stats
+
+// Schema names the JSON form of Model.
+const Schema = "gotrace.stats/v1"
+
+// Model is the result of analysing one trace.
+type Model struct {
+	Schema      string      `json:"schema" help:"always \"gotrace.stats/v1\""`
+	File        string      `json:"file" help:"the trace file as named on the command line (\"-\" for standard input)"`
+	Sections    []string    `json:"sections" help:"the sections this report holds, in order"`
+	Overview    Overview    `json:"overview" help:"the trace as a whole: version, size, time span, events and the wire footprint"`
+	Goroutines  Goroutines  `json:"goroutines" help:"goroutine lifetimes and the time goroutines spent in each state"`
+	Sched       Sched       `json:"sched" help:"scheduling latency: time from runnable to running"`
+	Blocking    Blocking    `json:"blocking" help:"time goroutines spent blocked, by reason"`
+	GC          GC          `json:"gc" help:"garbage collection: cycles, stop-the-world pauses, assists, mutator utilization"`
+	Heap        Heap        `json:"heap" help:"heap size and goal as the runtime reported them"`
+	Syscalls    Syscalls    `json:"syscalls" help:"system calls made by goroutines"`
+	Annotations Annotations `json:"annotations" help:"runtime/trace tasks, regions and logs"`
+	CPU         CPU         `json:"cpu" help:"CPU profile samples recorded in the trace"`
+	Findings    Findings    `json:"findings" help:"things worth a look: leak suspects, long pauses, long scheduling waits"`
+	Damage      Damage      `json:"damage" help:"what was lost when the trace is damaged or truncated"`
+}
+
+// Overview describes the trace as a whole.
+type Overview struct {
+	Version          string       `json:"version" help:"trace format version, e.g. \"go1.26\""`
+	FileBytes        int64        `json:"file_bytes" unit:"B" help:"size of the trace in bytes"`
+	WallStartUnixNs  int64        `json:"wall_start_unix_ns" unit:"ns" help:"wall-clock time of the first event, Unix nanoseconds; 0 when the trace has no clock snapshot (before Go 1.25)"`
+	Duration         int64        `json:"duration_ns" unit:"ns" help:"time from the first to the last event"`
+	Generations      int          `json:"generations" unit:"count" help:"complete generations read"`
+	Batches          int          `json:"batches" unit:"count" help:"event batches on the wire"`
+	Events           int64        `json:"events" unit:"count" help:"events delivered by golang.org/x/exp/trace, sync events included"`
+	WireEvents       int64        `json:"wire_events" unit:"count" help:"events on the wire, batch headers and table entries excluded"`
+	EventsPerSecond  float64      `json:"events_per_second" unit:"1/s" help:"events divided by the duration"`
+	GOMAXPROCS       int          `json:"gomaxprocs" unit:"count" help:"GOMAXPROCS at the start of the trace"`
+	GOMAXPROCSMax    int          `json:"gomaxprocs_max" unit:"count" help:"largest GOMAXPROCS seen"`
+	GOMAXPROCSChange int          `json:"gomaxprocs_changes" unit:"count" help:"number of times GOMAXPROCS changed during the trace"`
+	Threads          int          `json:"threads" unit:"count" help:"distinct OS threads (Ms) that wrote events"`
+	Procs            int          `json:"procs" unit:"count" help:"distinct Ps that appear in events"`
+	Footprint        []EventBytes `json:"footprint" help:"bytes and counts on the wire by event type, largest first (v2 traces only)"`
+	PerGeneration    []Generation `json:"per_generation" help:"one row per generation (v2 traces only)"`
+}
+
+// EventBytes is one row of the footprint: how much of the file one event
+// type takes.
+type EventBytes struct {
+	Type  string `json:"type" help:"event type name as in the runtime's event table"`
+	Count int64  `json:"count" unit:"count" help:"events of this type"`
+	Bytes int64  `json:"bytes" unit:"B" help:"bytes these events take, type byte and arguments and data included"`
+}
+
+// Generation is one row of the per-generation table.
+type Generation struct {
+	Num        uint64 `json:"num" help:"generation number as written on the wire"`
+	Offset     int64  `json:"offset" unit:"B" help:"byte offset of the generation's first batch"`
+	Bytes      int64  `json:"bytes" unit:"B" help:"bytes the generation's batches take"`
+	Duration   int64  `json:"duration_ns" unit:"ns" help:"time from the generation's first to its last event"`
+	Batches    int    `json:"batches" unit:"count" help:"batches in the generation"`
+	Events     int    `json:"events" unit:"count" help:"events in the generation"`
+	Stacks     int    `json:"stacks" unit:"count" help:"entries in the generation's stack table"`
+	Strings    int    `json:"strings" unit:"count" help:"entries in the generation's string table"`
+	Types      int    `json:"types" unit:"count" help:"entries in the generation's type table (GODEBUG=traceallocfree=1)"`
+	CPUSamples int    `json:"cpu_samples" unit:"count" help:"CPU samples in the generation"`
+}
+
+// Dist summarises a set of durations. Percentiles are exact for up to
+// ExactSamples values and within 0.8% (log-bucketed histogram) beyond.
+type Dist struct {
+	Count int64 `json:"count" unit:"count" help:"number of intervals"`
+	Total int64 `json:"total_ns" unit:"ns" help:"sum of the intervals"`
+	P50   int64 `json:"p50_ns" unit:"ns" help:"median interval"`
+	P90   int64 `json:"p90_ns" unit:"ns" help:"90th percentile"`
+	P99   int64 `json:"p99_ns" unit:"ns" help:"99th percentile"`
+	Max   int64 `json:"max_ns" unit:"ns" help:"longest interval"`
+}
+
+// Frame is one frame of a stack, innermost first.
+type Frame struct {
+	Func string `json:"func" help:"function name"`
+	File string `json:"file" help:"source file"`
+	Line uint64 `json:"line" help:"line number"`
+}
+
+// StackTime is time attributed to one stack.
+type StackTime struct {
+	Count int64   `json:"count" unit:"count" help:"intervals with this stack"`
+	Total int64   `json:"total_ns" unit:"ns" help:"their total duration"`
+	Stack []Frame `json:"stack" help:"the stack, innermost frame first"`
+}
+
+// Goroutines describes goroutine lifetimes and states.
+type Goroutines struct {
+	Created    int64            `json:"created" unit:"count" help:"goroutines created during the trace"`
+	Ended      int64            `json:"ended" unit:"count" help:"goroutines that exited during the trace"`
+	Existing   int64            `json:"existing" unit:"count" help:"goroutines that already existed when the trace began"`
+	PeakAlive  int64            `json:"peak_alive" unit:"count" help:"most goroutines alive at once"`
+	AliveAtEnd int64            `json:"alive_at_end" unit:"count" help:"goroutines alive when the trace ended"`
+	Leaked     int64            `json:"leaked" unit:"count" help:"leak suspects: user goroutines still blocked on a channel, select, lock or condition variable at the end of the trace (see findings.leaks)"`
+	Running    int64            `json:"running_ns" unit:"ns" help:"goroutine-time spent running, all goroutines summed"`
+	Runnable   int64            `json:"runnable_ns" unit:"ns" help:"goroutine-time spent runnable, waiting for a P"`
+	Blocked    int64            `json:"blocked_ns" unit:"ns" help:"goroutine-time spent blocked (waiting), any reason"`
+	Syscall    int64            `json:"syscall_ns" unit:"ns" help:"goroutine-time spent in system calls"`
+	Groups     []GoroutineGroup `json:"groups" help:"goroutines grouped by start function, most running time first (top N)"`
+}
+
+// GoroutineGroup is the goroutines that share a start function.
+type GoroutineGroup struct {
+	Func     string `json:"func" help:"start function (the root frame of the goroutine's stack); \"(unknown)\" when no stack was seen"`
+	Count    int64  `json:"count" unit:"count" help:"goroutines in the group"`
+	Running  int64  `json:"running_ns" unit:"ns" help:"time the group's goroutines spent running"`
+	Runnable int64  `json:"runnable_ns" unit:"ns" help:"time spent runnable"`
+	Blocked  int64  `json:"blocked_ns" unit:"ns" help:"time spent blocked"`
+	Syscall  int64  `json:"syscall_ns" unit:"ns" help:"time spent in system calls"`
+}
+
+// Sched describes scheduling latency.
+type Sched struct {
+	Latency      Dist `json:"latency" help:"runnable-to-running waits of goroutines that had already run in the trace; the same intervals go tool trace -pprof=sched sums"`
+	StartLatency Dist `json:"start_latency" help:"waits of new goroutines from creation to their first run"`
+}
+
+// Blocking describes time goroutines spent blocked.
+type Blocking struct {
+	All     Dist          `json:"all" help:"every completed blocked interval, any reason"`
+	Sync    int64         `json:"sync_ns" unit:"ns" help:"time blocked on channels, select and sync primitives; the total of go tool trace -pprof=sync"`
+	Net     int64         `json:"net_ns" unit:"ns" help:"time blocked on the network poller; the total of go tool trace -pprof=net"`
+	Channel Dist          `json:"channel" help:"blocked on a channel send or receive"`
+	Select  Dist          `json:"select" help:"blocked in select"`
+	Mutex   Dist          `json:"mutex" help:"blocked on sync.Mutex, RWMutex, WaitGroup and other sync primitives"`
+	Cond    Dist          `json:"cond" help:"blocked in sync.Cond.Wait"`
+	Network Dist          `json:"network" help:"blocked on network I/O"`
+	Sleep   Dist          `json:"sleep" help:"blocked in time.Sleep"`
+	GC      Dist          `json:"gc" help:"blocked by the garbage collector (assist waits, sweeper, waiting for GC to end)"`
+	Other   Dist          `json:"other" help:"blocked for any other reason (select{} forever, system goroutines, ...)"`
+	Reasons []BlockReason `json:"reasons" help:"one entry per reason string the runtime recorded, most total time first"`
+}
+
+// BlockReason is the blocking attributed to one reason.
+type BlockReason struct {
+	Reason string      `json:"reason" help:"the runtime's reason string, e.g. \"chan receive\""`
+	Dist   Dist        `json:"dist" help:"the blocked intervals with this reason"`
+	Stacks []StackTime `json:"stacks" help:"where goroutines blocked for this reason, most total time first (top N)"`
+}
+
+// GC describes garbage collection.
+type GC struct {
+	Cycles    int64     `json:"cycles" unit:"count" help:"GC cycles whose mark phase began during the trace"`
+	Time      int64     `json:"time_ns" unit:"ns" help:"wall time with a GC mark phase in progress"`
+	WallShare float64   `json:"wall_share" unit:"ratio" help:"time_ns divided by the trace duration"`
+	STW       Dist      `json:"stw" help:"stop-the-world pauses of any kind"`
+	STWByKind []STWKind `json:"stw_by_kind" help:"stop-the-world pauses by kind, most total time first"`
+	Assist    Dist      `json:"assist" help:"mark assists: goroutines made to help the GC while allocating"`
+	Sweep     Dist      `json:"sweep" help:"incremental sweeps done by allocating goroutines"`
+	MMU       MMU       `json:"mmu" help:"minimum mutator utilization: the worst share of CPU left to the program over any window of the given length (STW, background workers, assists and sweeping all count against it)"`
+}
+
+// STWKind is the stop-the-world pauses of one kind.
+type STWKind struct {
+	Kind string `json:"kind" help:"the runtime's reason, e.g. \"GC mark termination\""`
+	Dist Dist   `json:"dist" help:"the pauses of this kind"`
+}
+
+// MMU is the minimum mutator utilization at fixed window sizes, between 0
+// and 1. A window longer than the trace is cut to the trace.
+type MMU struct {
+	W1ms   float64 `json:"1ms" unit:"ratio" help:"worst utilization over any 1ms window"`
+	W10ms  float64 `json:"10ms" unit:"ratio" help:"worst utilization over any 10ms window"`
+	W100ms float64 `json:"100ms" unit:"ratio" help:"worst utilization over any 100ms window"`
+	W1s    float64 `json:"1s" unit:"ratio" help:"worst utilization over any 1s window"`
+}
+
+// Heap describes the heap as the runtime reported it in the trace.
+type Heap struct {
+	Max     int64 `json:"max" unit:"B" help:"largest heap in use (bytes in live and not yet swept objects, /memory/classes/heap/objects:bytes)"`
+	GoalMin int64 `json:"goal_min" unit:"B" help:"smallest heap goal"`
+	GoalMax int64 `json:"goal_max" unit:"B" help:"largest heap goal"`
+}
+
+// Syscalls describes system calls.
+type Syscalls struct {
+	Dist     Dist        `json:"dist" help:"system calls of goroutines that had already run in the trace; total_ns is the total of go tool trace -pprof=syscall"`
+	Blocking Dist        `json:"blocking" help:"system calls that blocked long enough for the runtime to hand their P to another thread"`
+	Stacks   []StackTime `json:"stacks" help:"where system calls were made, most total time first (top N)"`
+}
+
+// Annotations describes runtime/trace tasks, regions and logs.
+type Annotations struct {
+	Tasks   []NamedDist `json:"tasks" help:"tasks that ended in the trace, by type"`
+	Regions []NamedDist `json:"regions" help:"regions that ended in the trace, by type"`
+	Logs    []LogCount  `json:"logs" help:"log messages by category"`
+}
+
+// NamedDist is a Dist with a name.
+type NamedDist struct {
+	Name string `json:"name" help:"task or region type"`
+	Dist Dist   `json:"dist" help:"their durations"`
+}
+
+// LogCount is the number of log messages in one category.
+type LogCount struct {
+	Category string `json:"category" help:"category passed to runtime/trace.Log"`
+	Count    int64  `json:"count" unit:"count" help:"messages"`
+}
+
+// CPU describes CPU profile samples.
+type CPU struct {
+	Samples int64         `json:"samples" unit:"count" help:"CPU profile samples in the trace"`
+	Flat    []FuncSamples `json:"flat" help:"functions by samples where they were the innermost frame (top N)"`
+	Cum     []FuncSamples `json:"cum" help:"functions by samples where they were on the stack (top N)"`
+}
+
+// FuncSamples is a function's share of the CPU samples.
+type FuncSamples struct {
+	Func    string `json:"func" help:"function name"`
+	Samples int64  `json:"samples" unit:"count" help:"samples"`
+}
+
+// Findings are the things worth a look.
+type Findings struct {
+	Leaks      []Leak      `json:"leaks" help:"leak suspects grouped by stack, most goroutines first"`
+	LongSTW    []Pause     `json:"long_stw" help:"the longest stop-the-world pauses, longest first (top N)"`
+	SchedWaits []SchedWait `json:"sched_waits" help:"the longest runnable-to-running waits, longest first (top N)"`
+}
+
+// Leak is a group of goroutines blocked at the end of the trace at the same
+// stack.
+type Leak struct {
+	Count      int64   `json:"count" unit:"count" help:"goroutines blocked at this stack"`
+	Reason     string  `json:"reason" help:"why they are blocked"`
+	Func       string  `json:"func" help:"their start function"`
+	BlockedMin int64   `json:"blocked_min_ns" unit:"ns" help:"shortest time one of them had been blocked when the trace ended"`
+	BlockedMax int64   `json:"blocked_max_ns" unit:"ns" help:"longest time one of them had been blocked; from the trace start when it was blocked all along"`
+	Stack      []Frame `json:"stack" help:"where they are blocked"`
+}
+
+// Pause is one stop-the-world pause.
+type Pause struct {
+	Kind     string  `json:"kind" help:"the runtime's reason for stopping the world"`
+	Start    int64   `json:"start_ns" unit:"ns" help:"when it began, from the start of the trace"`
+	Duration int64   `json:"duration_ns" unit:"ns" help:"how long it lasted"`
+	Stack    []Frame `json:"stack" help:"the stack that stopped the world, when recorded"`
+}
+
+// SchedWait is one long wait for a P.
+type SchedWait struct {
+	Goroutine int64   `json:"goroutine" help:"goroutine ID"`
+	Func      string  `json:"func" help:"its start function"`
+	Start     int64   `json:"start_ns" unit:"ns" help:"when it became runnable, from the start of the trace"`
+	Wait      int64   `json:"wait_ns" unit:"ns" help:"how long it waited to run"`
+	Stack     []Frame `json:"stack" help:"where the goroutine was when it stopped running"`
+}
+
+// Damage says what was lost from a damaged trace.
+type Damage struct {
+	Damaged     bool    `json:"damaged" help:"true when the trace could not be read to its end"`
+	Error       string  `json:"error" help:"the error that stopped reading, empty when undamaged"`
+	LostBytes   int64   `json:"lost_bytes" unit:"B" help:"bytes after the last complete generation"`
+	LostPercent float64 `json:"lost_percent" unit:"%" help:"lost_bytes as a percentage of the file"`
+}

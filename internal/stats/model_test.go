@@ -1,0 +1,156 @@
+package stats
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/gotrace-cli/gotrace/internal/format"
+)
+
+// small builds a one-generation Go 1.22 trace with known answers. One
+// tick is one nanosecond; golang.org/x/exp/trace places the status events
+// just after the opening sync, and the closing sync one tick after the
+// last event.
+//
+//	t=3    g1 running (it existed before the trace)
+//	t=10   g1 creates g2
+//	t=20   g1 blocks on a channel receive
+//	t=50   g2 starts: it waited 40ns from creation
+//	t=100  g2 unblocks g1: g1 was blocked 80ns
+//	t=200  g2 exits after running 150ns
+//	t=300  g1 runs: it waited 200ns for a P
+//	t=400  g1 is preempted
+//	t=450  g1 runs again after 50ns
+//	t=500  g1 blocks on a channel receive for good
+//	t=1000 the P stops
+//	t=1001 the trace ends
+func small(t *testing.T) []byte {
+	t.Helper()
+	e := format.NewEncoder(format.Go122)
+	e.Batch(1, 0, 0, func(b *format.Encoder) {
+		b.Event(format.EvProcStatus, []uint64{1, 0, 1}, nil)
+		b.Event(format.EvGoStatus, []uint64{1, 1, 0, 2}, nil)
+		b.Event(format.EvGoCreate, []uint64{8, 2, 0, 0}, nil)
+		b.Event(format.EvGoBlock, []uint64{10, 1, 0}, nil)
+		b.Event(format.EvGoStart, []uint64{30, 2, 1}, nil)
+		b.Event(format.EvGoUnblock, []uint64{50, 1, 1, 0}, nil)
+		b.Event(format.EvGoDestroy, []uint64{100}, nil)
+		b.Event(format.EvGoStart, []uint64{100, 1, 2}, nil)
+		b.Event(format.EvGoStop, []uint64{100, 2, 0}, nil)
+		b.Event(format.EvGoStart, []uint64{50, 1, 3}, nil)
+		b.Event(format.EvGoBlock, []uint64{50, 1, 0}, nil)
+		b.Event(format.EvProcStop, []uint64{500}, nil)
+	})
+	e.Batch(1, format.NoThread, 0, func(b *format.Encoder) {
+		b.Event(format.EvFrequency, []uint64{1e9}, nil)
+	})
+	e.Batch(1, format.NoThread, 0, func(b *format.Encoder) {
+		b.Event(format.EvStacks, nil, nil)
+	})
+	e.Batch(1, format.NoThread, 0, func(b *format.Encoder) {
+		b.Event(format.EvStrings, nil, nil)
+		b.Event(format.EvString, []uint64{1}, []byte("chan receive"))
+		b.Event(format.EvString, []uint64{2}, []byte("preempted"))
+	})
+	data, err := e.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func computeBytes(t *testing.T, data []byte) (*Model, error) {
+	t.Helper()
+	return Compute(context.Background(), "small.trace", bytes.NewReader(data), int64(len(data)), Options{})
+}
+
+func TestKnownAnswers(t *testing.T) {
+	m, err := computeBytes(t, small(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type check struct {
+		name      string
+		got, want int64
+	}
+	g := m.Goroutines
+	for _, c := range []check{
+		{"goroutines.created", g.Created, 1},
+		{"goroutines.ended", g.Ended, 1},
+		{"goroutines.existing", g.Existing, 1},
+		{"goroutines.peak_alive", g.PeakAlive, 2},
+		{"goroutines.alive_at_end", g.AliveAtEnd, 1},
+		{"goroutines.leaked", g.Leaked, 1},
+		{"goroutines.running_ns", g.Running, 17 + 100 + 50 + 150},
+		{"goroutines.runnable_ns", g.Runnable, 200 + 50 + 40},
+		{"goroutines.blocked_ns", g.Blocked, 80 + 501},
+		{"sched.latency.count", m.Sched.Latency.Count, 2},
+		{"sched.latency.total", m.Sched.Latency.Total, 250},
+		{"sched.latency.max", m.Sched.Latency.Max, 200},
+		{"sched.latency.p50", m.Sched.Latency.P50, 50},
+		{"sched.start_latency.total", m.Sched.StartLatency.Total, 40},
+		{"blocking.channel.count", m.Blocking.Channel.Count, 1},
+		{"blocking.channel.total", m.Blocking.Channel.Total, 80},
+		{"blocking.sync_ns", m.Blocking.Sync, 80},
+		{"blocking.net_ns", m.Blocking.Net, 0},
+		{"overview.gomaxprocs", int64(m.Overview.GOMAXPROCS), 0},
+		{"overview.generations", int64(m.Overview.Generations), 1},
+		{"overview.batches", int64(m.Overview.Batches), 4},
+		{"findings.leaks", int64(len(m.Findings.Leaks)), 1},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %d, want %d", c.name, c.got, c.want)
+		}
+	}
+	if l := m.Findings.Leaks; len(l) == 1 && (l[0].Reason != "chan receive" || l[0].BlockedMax != 501 || l[0].Count != 1) {
+		t.Errorf("leak = %+v, want 1 goroutine blocked 501ns on chan receive", l[0])
+	}
+	if w := m.Findings.SchedWaits; len(w) == 0 || w[0].Wait != 200 || w[0].Goroutine != 1 {
+		t.Errorf("worst sched wait = %+v, want goroutine 1 waiting 200ns", w)
+	}
+	if r := m.Blocking.Reasons; len(r) != 1 || r[0].Reason != "chan receive" || r[0].Dist.Total != 80 {
+		t.Errorf("blocking reasons = %+v, want one: chan receive 80ns", r)
+	}
+}
+
+// TestDamagedKeepsCompleteGenerations cuts a two-generation trace inside
+// its second generation.
+func TestDamagedKeepsCompleteGenerations(t *testing.T) {
+	data := readTrace(t, "demo.trace")
+	full, err := computeBytes(t, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(full.Overview.PerGeneration) < 2 {
+		t.Skip("demo.trace has a single generation")
+	}
+	g2 := full.Overview.PerGeneration[1]
+	cut := data[:g2.Offset+g2.Bytes/2]
+	m, err := computeBytes(t, cut)
+	if !errors.Is(err, ErrDamaged) {
+		t.Fatalf("error = %v, want ErrDamaged", err)
+	}
+	if m == nil || !m.Damage.Damaged {
+		t.Fatalf("model = %+v, want a damaged model", m)
+	}
+	if m.Overview.Generations != 1 {
+		t.Errorf("generations = %d, want 1", m.Overview.Generations)
+	}
+	if want := int64(len(cut)) - g2.Offset; m.Damage.LostBytes != want {
+		t.Errorf("lost bytes = %d, want %d", m.Damage.LostBytes, want)
+	}
+	if m.Overview.Events == 0 || m.Overview.Events >= full.Overview.Events {
+		t.Errorf("events = %d, want some but fewer than %d", m.Overview.Events, full.Overview.Events)
+	}
+}
+
+func TestNotATrace(t *testing.T) {
+	for _, in := range []string{"", "go 1.2", "hello, world, this is not a trace"} {
+		m, err := computeBytes(t, []byte(in))
+		if err == nil || m != nil {
+			t.Errorf("%q: got model %v, error %v; want an error", in, m != nil, err)
+		}
+	}
+}

@@ -1,0 +1,233 @@
+package stats
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/google/pprof/profile"
+	"github.com/gotrace-cli/gotrace/internal/format"
+	"golang.org/x/exp/trace"
+	"golang.org/x/tools/txtar"
+)
+
+func readTrace(t testing.TB, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "traces", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func committedTraces(t *testing.T) []string {
+	names, err := filepath.Glob(filepath.Join("..", "..", "testdata", "traces", "*.trace"))
+	if err != nil || len(names) == 0 {
+		t.Fatalf("no committed traces: %v", err)
+	}
+	return names
+}
+
+// computeFile analyses the trace at path, which must be undamaged.
+func computeFile(t *testing.T, path string) ([]byte, *Model) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := computeBytes(t, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data, m
+}
+
+// TestAgreesWithXExpTrace counts with a bare golang.org/x/exp/trace loop
+// and compares.
+func TestAgreesWithXExpTrace(t *testing.T) {
+	for _, path := range committedTraces(t) {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			data, m := computeFile(t, path)
+			r, err := trace.NewReader(bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var events, cycles, created, ended int64
+			for {
+				ev, err := r.ReadEvent()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				events++
+				switch ev.Kind() {
+				case trace.EventRangeBegin:
+					if ev.Range().Name == "GC concurrent mark phase" {
+						cycles++
+					}
+				case trace.EventStateTransition:
+					st := ev.StateTransition()
+					if st.Resource.Kind != trace.ResourceGoroutine {
+						continue
+					}
+					from, to := st.Goroutine()
+					if from == trace.GoNotExist && to != trace.GoNotExist {
+						created++
+					}
+					if to == trace.GoNotExist && from != trace.GoNotExist {
+						ended++
+					}
+				}
+			}
+			for _, c := range []struct {
+				name      string
+				got, want int64
+			}{
+				{"events", m.Overview.Events, events},
+				{"gc.cycles", m.GC.Cycles, cycles},
+				{"goroutines.created", m.Goroutines.Created, created},
+				{"goroutines.ended", m.Goroutines.Ended, ended},
+			} {
+				if c.got != c.want {
+					t.Errorf("%s = %d, x/exp/trace says %d", c.name, c.got, c.want)
+				}
+			}
+		})
+	}
+}
+
+// TestAgreesWithGoToolTrace compares blocking, syscall and scheduling
+// totals with the profiles go tool trace -pprof writes for the same file.
+func TestAgreesWithGoToolTrace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go tool trace")
+	}
+	gotool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	for _, path := range committedTraces(t) {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			_, m := computeFile(t, path)
+			for _, c := range []struct {
+				kind string
+				got  int64
+			}{
+				{"sync", m.Blocking.Sync},
+				{"net", m.Blocking.Net},
+				{"syscall", m.Syscalls.Dist.Total},
+				{"sched", m.Sched.Latency.Total},
+			} {
+				out, err := exec.Command(gotool, "tool", "trace", "-pprof="+c.kind, path).Output()
+				if err != nil {
+					t.Fatalf("go tool trace -pprof=%s: %v", c.kind, err)
+				}
+				want := int64(0)
+				if len(out) > 0 {
+					p, err := profile.Parse(bytes.NewReader(out))
+					if err != nil {
+						t.Fatalf("parsing -pprof=%s: %v", c.kind, err)
+					}
+					for _, s := range p.Sample {
+						want += s.Value[1]
+					}
+				}
+				if diff := math.Abs(float64(c.got - want)); diff > 0.001*float64(want) {
+					t.Errorf("%s total = %d ns, go tool trace -pprof=%s says %d ns", c.kind, c.got, c.kind, want)
+				}
+			}
+		})
+	}
+}
+
+// TestGorootCorpus runs the Go tree's trace tests: the valid ones analyse
+// without error, the invalid ones give an error, and none panics.
+func TestGorootCorpus(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(runtime.GOROOT(), "src", "internal", "trace", "testdata", "tests", "*.test"))
+	if len(files) == 0 {
+		t.Skip("no trace tests in GOROOT")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			ar, err := txtar.ParseFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var expect, text []byte
+			for _, af := range ar.Files {
+				switch af.Name {
+				case "expect":
+					expect = af.Data
+				case "trace":
+					text = af.Data
+				}
+			}
+			data, err := format.Assemble(text)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := computeBytes(t, data)
+			if strings.HasPrefix(string(expect), "SUCCESS") {
+				if err != nil {
+					t.Fatalf("valid trace: %v", err)
+				}
+				if m.Overview.Events == 0 {
+					t.Error("no events")
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("invalid trace (%s) analysed without error", bytes.TrimSpace(expect))
+			}
+		})
+	}
+}
+
+// TestOldFormat reads the Go 1.11–1.21 traces in the Go tree: every
+// section that does not need the v2 wire tables is there.
+func TestOldFormat(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(runtime.GOROOT(), "src", "internal", "trace", "internal", "tracev1", "testdata", "*_good"))
+	if len(files) == 0 {
+		t.Skip("no v1 traces in GOROOT")
+	}
+	for _, f := range files {
+		if fi, err := os.Stat(f); err != nil || fi.Size() > 64<<10 {
+			continue // keep the test fast
+		}
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := computeBytes(t, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(m.Overview.Version, "go1.") || m.Overview.Events == 0 || m.Overview.Duration <= 0 {
+				t.Errorf("overview = %+v", m.Overview)
+			}
+			if m.Goroutines.PeakAlive == 0 || m.Goroutines.Running == 0 {
+				t.Errorf("goroutines = %+v", m.Goroutines)
+			}
+			if len(m.Overview.Footprint) != 0 || len(m.Overview.PerGeneration) != 0 {
+				t.Errorf("a v1 trace has wire tables: %d footprint rows, %d generations", len(m.Overview.Footprint), len(m.Overview.PerGeneration))
+			}
+		})
+	}
+}
+
+func BenchmarkStats(b *testing.B) {
+	data := readTrace(b, "demo.trace")
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := Compute(context.Background(), "demo.trace", bytes.NewReader(data), int64(len(data)), Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

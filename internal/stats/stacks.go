@@ -1,0 +1,167 @@
+package stats
+
+import (
+	"container/heap"
+	"encoding/binary"
+	"strings"
+
+	"golang.org/x/exp/trace"
+)
+
+// maxFrames bounds the frames kept for one stack.
+const maxFrames = 64
+
+// stackID names a stack interned in a stackTable; 0 is no stack.
+type stackID int32
+
+// stackTable interns stacks across generations. trace.Stack handles are
+// only comparable within a generation, so the table keys stacks by their
+// program counters and keeps a per-generation cache of handles, cleared at
+// each sync so memory stays bounded by the distinct stacks.
+type stackTable struct {
+	cache  map[trace.Stack]stackID
+	byPCs  map[string]stackID
+	frames [][]Frame // index stackID-1
+	root   []string  // start function of each stack (outermost frame)
+	buf    []byte
+}
+
+func newStackTable() *stackTable {
+	return &stackTable{cache: make(map[trace.Stack]stackID), byPCs: make(map[string]stackID)}
+}
+
+// newGeneration drops the handle cache: handles of the old generation will
+// not be seen again.
+func (t *stackTable) newGeneration() { clear(t.cache) }
+
+func (t *stackTable) id(s trace.Stack) stackID {
+	if s == trace.NoStack {
+		return 0
+	}
+	if id, ok := t.cache[s]; ok {
+		return id
+	}
+	t.buf = t.buf[:0]
+	var frames []Frame
+	for f := range s.Frames() {
+		if len(frames) == maxFrames {
+			break
+		}
+		t.buf = binary.AppendUvarint(t.buf, f.PC)
+		frames = append(frames, Frame{Func: f.Func, File: f.File, Line: f.Line})
+	}
+	if len(frames) == 0 {
+		t.cache[s] = 0
+		return 0
+	}
+	id, ok := t.byPCs[string(t.buf)]
+	if !ok {
+		t.frames = append(t.frames, frames)
+		t.root = append(t.root, frames[len(frames)-1].Func)
+		id = stackID(len(t.frames))
+		t.byPCs[string(t.buf)] = id
+	}
+	t.cache[s] = id
+	return id
+}
+
+// get returns the frames of id, never nil.
+func (t *stackTable) get(id stackID) []Frame {
+	if id <= 0 || int(id) > len(t.frames) {
+		return []Frame{}
+	}
+	return t.frames[id-1]
+}
+
+// rootFunc returns the outermost function of id, "" for no stack.
+func (t *stackTable) rootFunc(id stackID) string {
+	if id <= 0 || int(id) > len(t.root) {
+		return ""
+	}
+	return t.root[id-1]
+}
+
+// isRuntimeFunc reports whether fn belongs to the runtime, so goroutines
+// started there are the runtime's own (GC workers, the sweeper, ...).
+func isRuntimeFunc(fn string) bool {
+	return strings.HasPrefix(fn, "runtime.") || strings.HasPrefix(fn, "internal/") ||
+		strings.HasPrefix(fn, "runtime/")
+}
+
+// stackAcc accumulates time per stack.
+type stackAcc map[stackID]*[2]int64 // count, total
+
+func (a stackAcc) add(id stackID, d int64) {
+	p := a[id]
+	if p == nil {
+		p = new([2]int64)
+		a[id] = p
+	}
+	p[0]++
+	p[1] += d
+}
+
+// top returns the n stacks with most total time.
+func (a stackAcc) top(t *stackTable, n int) []StackTime {
+	h := newTopN(n, func(x, y StackTime) bool {
+		if x.Total != y.Total {
+			return x.Total < y.Total
+		}
+		return x.Count < y.Count
+	})
+	for id, p := range a {
+		h.offer(StackTime{Count: p[0], Total: p[1], Stack: t.get(id)})
+	}
+	return h.sorted()
+}
+
+// topN keeps the n largest values offered, by less.
+type topN[T any] struct {
+	n     int
+	less  func(a, b T) bool
+	items []T
+}
+
+func newTopN[T any](n int, less func(a, b T) bool) *topN[T] {
+	return &topN[T]{n: n, less: less}
+}
+
+func (h *topN[T]) Len() int           { return len(h.items) }
+func (h *topN[T]) Less(i, j int) bool { return h.less(h.items[i], h.items[j]) }
+func (h *topN[T]) Swap(i, j int)      { h.items[i], h.items[j] = h.items[j], h.items[i] }
+func (h *topN[T]) Push(x any)         { h.items = append(h.items, x.(T)) }
+func (h *topN[T]) Pop() any {
+	x := h.items[len(h.items)-1]
+	h.items = h.items[:len(h.items)-1]
+	return x
+}
+
+// wants reports whether v would enter the list, so callers can skip
+// building expensive values.
+func (h *topN[T]) wants(v T) bool {
+	return h.n > 0 && (len(h.items) < h.n || h.less(h.items[0], v))
+}
+
+func (h *topN[T]) offer(v T) {
+	if h.n <= 0 {
+		return
+	}
+	if len(h.items) < h.n {
+		heap.Push(h, v)
+		return
+	}
+	if h.less(h.items[0], v) {
+		h.items[0] = v
+		heap.Fix(h, 0)
+	}
+}
+
+// sorted returns the kept values, largest first, never nil.
+func (h *topN[T]) sorted() []T {
+	out := make([]T, len(h.items))
+	c := &topN[T]{n: h.n, less: h.less, items: append([]T(nil), h.items...)}
+	for i := len(out) - 1; i >= 0; i-- {
+		out[i] = heap.Pop(c).(T)
+	}
+	return out
+}
