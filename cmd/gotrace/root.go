@@ -45,6 +45,7 @@ holds as a terminal report for people and as JSON and exit codes for CI.`),
 		newVersionCmd(io),
 		newPprofCmd(io, nil),
 		newSplitCmd(io, nil),
+		newRecordCmd(io, nil),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)

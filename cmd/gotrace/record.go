@@ -1,0 +1,347 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gotrace-cli/gotrace/internal/record"
+)
+
+type recordOptions struct {
+	IO *Streams
+
+	Packages   []string // one, or several with --test
+	Args       []string
+	Output     string
+	Duration   time.Duration
+	CPU        bool
+	AllocFree  bool
+	Flight     time.Duration
+	Test       bool
+	URL        string
+	BuildFlags string
+}
+
+func newRecordCmd(io *Streams, runF func(*recordOptions) error) *cobra.Command {
+	opts := &recordOptions{IO: io}
+	cmd := &cobra.Command{
+		Use:   "record [flags] [package] [-- args...]\n  gotrace record --test [flags] [packages] [-- test flags...]",
+		Short: "Run a Go program with the execution tracer on and write its trace",
+		Long: strings.TrimSpace(`
+record builds the package as go run would (a directory such as ./cmd/server,
+an import path, or . by default) with a small tracer file added through
+go build -overlay, runs it with the arguments after --, and writes the
+trace to -o (default: PROGRAM.trace in the current directory).
+
+The program's stdin, stdout, stderr, environment and exit status are its
+own, so record can wrap a program in a script. The trace is complete when
+the program returns from main or calls os.Exit (log.Fatal too), and when
+gotrace is interrupted: on SIGINT, SIGTERM, SIGHUP or SIGQUIT the tracer is
+flushed first, then the program gets the signal. If the program crashes,
+the trace keeps every complete generation and gotrace says what was lost.
+
+  --test       records go test of the package(s) instead, one trace per
+               package (PKG.test.trace); test flags go after --
+  --flight D   keeps the last D in memory (Go 1.25+) and writes a numbered
+               snapshot when the program ends and on each SIGUSR1 to gotrace
+  --url U      captures D (--duration) from a live server's
+               /debug/pprof/trace instead of running anything`),
+		Example: `  gotrace record ./cmd/server -- -addr :8080
+  gotrace record -o run.trace --cpu . -- input.txt
+  gotrace record --duration 5s --allocfree ./cmd/worker
+  gotrace record --flight 10s ./cmd/server      # kill -USR1 <gotrace pid> for a snapshot
+  gotrace record --test ./internal/... -- -run TestParse -count 1
+  gotrace record --url http://localhost:6060 --duration 5s -o live.trace`,
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := opts.parseArgs(c.ArgsLenAtDash(), args); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runRecord(opts)
+		},
+	}
+	// N.B. Flags stop at the package, as with go run: what follows it is the
+	// program's, with or without --.
+	cmd.Flags().SetInterspersed(false)
+	f := cmd.Flags()
+	f.StringVarP(&opts.Output, "output", "o", "", "write the trace to `FILE` (default PROGRAM.trace; with several --test packages, a directory)")
+	f.DurationVar(&opts.Duration, "duration", 0, "trace only the first `D` of the run (the program goes on untraced); with --url, how long to capture")
+	f.BoolVar(&opts.CPU, "cpu", false, "profile the CPU while tracing, so the trace holds CPU samples")
+	f.BoolVar(&opts.AllocFree, "allocfree", false, "trace heap allocations and frees (GODEBUG=traceallocfree=1)")
+	f.DurationVar(&opts.Flight, "flight", 0, "flight recorder: keep about the last `D` and write it at exit and on SIGUSR1")
+	f.BoolVar(&opts.Test, "test", false, "record go test of the package(s) instead of running a program")
+	f.StringVar(&opts.URL, "url", "", "capture from a live server's /debug/pprof/trace at `URL` (needs --duration)")
+	f.StringVar(&opts.BuildFlags, "build-flags", "", "flags for go build, e.g. '-race -tags x'")
+	return cmd
+}
+
+// parseArgs splits the command line into the package and the program's
+// arguments. N.B. Flag parsing stops at the first argument, so a "--" after
+// the package arrives here as an argument.
+func (o *recordOptions) parseArgs(dash int, args []string) error {
+	switch {
+	case dash == 0:
+		o.Args = args
+	case o.Test:
+		// Packages up to "--", test flags after it.
+		i := 0
+		for i < len(args) && args[i] != "--" {
+			i++
+		}
+		o.Packages = args[:i]
+		if i < len(args) {
+			o.Args = args[i+1:]
+		}
+	case len(args) > 0:
+		o.Packages = args[:1]
+		o.Args = args[1:]
+		if len(o.Args) > 0 && o.Args[0] == "--" {
+			o.Args = o.Args[1:]
+		}
+	}
+	if o.URL != "" {
+		if len(o.Packages) > 0 || len(o.Args) > 0 {
+			return usagef("--url captures from a running server: no package or arguments (got %q)", append(o.Packages, o.Args...)[0])
+		}
+		if o.Duration <= 0 {
+			return usagef("--url needs --duration, e.g. --duration 5s")
+		}
+		if o.Test || o.Flight > 0 || o.CPU || o.AllocFree || o.BuildFlags != "" {
+			return usagef("--url cannot be combined with --test, --flight, --cpu, --allocfree or --build-flags: the server chose how it runs")
+		}
+	}
+	if o.Duration < 0 || o.Flight < 0 {
+		return usagef("--duration and --flight must be positive")
+	}
+	if o.Flight > 0 && o.Duration > 0 {
+		return usagef("--flight and --duration do not go together: a flight recorder keeps the last D, --duration the first")
+	}
+	return nil
+}
+
+func runRecord(opts *recordOptions) error {
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, record.Signals()...)
+	defer signal.Stop(sigs)
+	if opts.URL != "" {
+		return recordURL(opts, sigs)
+	}
+	buildFlags, err := record.SplitFlags(opts.BuildFlags)
+	if err != nil {
+		return usageError{err}
+	}
+
+	// 1. Build, cancelled by an interrupt; a failed build leaves no file.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	building := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+			cancel()
+		case <-building:
+		}
+	}()
+	b, err := record.NewBuilder(record.BuildOptions{BuildFlags: buildFlags, Test: opts.Test, Stderr: opts.IO.ErrOut})
+	if err != nil {
+		close(building)
+		return err
+	}
+	defer b.Close()
+	bins, err := b.Build(ctx, opts.Packages...)
+	close(building)
+	if err != nil {
+		return err
+	}
+
+	// 2. Run each program; tests run package after package.
+	outputs, err := outputNames(opts, bins)
+	if err != nil {
+		return err
+	}
+	status := 0
+	for i, bin := range bins {
+		if bin.Path == "" {
+			logf(opts.IO, "%s: no test files, nothing to record", bin.Package.ImportPath)
+			continue
+		}
+		args := opts.Args
+		if opts.Test {
+			args = record.TestBinaryArgs(args)
+		}
+		p := newProgressLine(opts.IO, bin.Name())
+		res, err := bin.Run(record.RunOptions{
+			Args:      args,
+			Output:    outputs[i],
+			Stdin:     opts.IO.In,
+			Stdout:    opts.IO.Out,
+			Stderr:    opts.IO.ErrOut,
+			Duration:  opts.Duration,
+			CPU:       opts.CPU,
+			AllocFree: opts.AllocFree,
+			Flight:    opts.Flight,
+			Signals:   sigs,
+			Log:       func(s string) { p.clear(); logf(opts.IO, "%s", s) },
+			Progress:  p.update,
+		})
+		p.clear()
+		if res != nil {
+			for _, t := range res.Traces {
+				summarize(opts.IO, t)
+			}
+			if len(res.Traces) == 0 && err == nil {
+				logf(opts.IO, "%s wrote no trace", bin.Name())
+			}
+			if res.ExitCode != 0 && status == 0 {
+				status = res.ExitCode
+			}
+		}
+		if err != nil {
+			return err
+		}
+		if res.Interrupted {
+			break
+		}
+	}
+	if status != 0 {
+		return silentExit(status)
+	}
+	return nil
+}
+
+// outputNames chooses each binary's trace file. One program: -o, or
+// PROGRAM.trace here. Several test packages: PKG.test.trace each, in the
+// directory -o names; two packages with the same name get their import
+// paths spelled out.
+func outputNames(opts *recordOptions, bins []*record.Binary) ([]string, error) {
+	if len(bins) == 1 {
+		if opts.Output != "" {
+			return []string{opts.Output}, nil
+		}
+		return []string{bins[0].Name() + ".trace"}, nil
+	}
+	dir := opts.Output
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	count := map[string]int{}
+	for _, b := range bins {
+		count[b.Name()]++
+	}
+	names := make([]string, len(bins))
+	for i, b := range bins {
+		name := b.Name()
+		if count[name] > 1 {
+			name = strings.ReplaceAll(b.Package.ImportPath, "/", "_") + ".test"
+		}
+		names[i] = filepath.Join(dir, name+".trace")
+	}
+	return names, nil
+}
+
+func recordURL(opts *recordOptions, sigs <-chan os.Signal) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-sigs:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	out := opts.Output
+	if out == "" {
+		u, err := url.Parse(opts.URL)
+		if err != nil || u.Host == "" {
+			return usagef("--url %q is not a URL with a host", opts.URL)
+		}
+		out = strings.ReplaceAll(u.Host, ":", "-") + ".trace"
+	}
+	p := newProgressLine(opts.IO, opts.URL)
+	t, err := record.Capture(ctx, record.CaptureOptions{URL: opts.URL, Duration: opts.Duration, Output: out, Progress: p.update})
+	p.clear()
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("interrupted; nothing written: %w", err)
+		}
+		return err
+	}
+	if t.CutShort {
+		logf(opts.IO, "the response broke off: %s keeps %d of %d bytes received, the complete generations", t.Path, t.Size, t.Received)
+	}
+	summarize(opts.IO, *t)
+	return nil
+}
+
+// summarize prints the line that ends a recording.
+func summarize(io *Streams, t record.Trace) {
+	s, err := record.Summarize(t.Path)
+	if err != nil {
+		logf(io, "wrote %s (%s) but cannot read it back: %v", t.Path, byteSize(t.Size), err)
+		return
+	}
+	plural := "s"
+	if s.Generations == 1 {
+		plural = ""
+	}
+	logf(io, "wrote %s: %s, %d generation%s, %d events, %v, %s trace; next: gotrace stats %s",
+		t.Path, byteSize(s.Size), s.Generations, plural, s.Events, s.Duration.Round(time.Millisecond), s.Version, shellQuote(t.Path))
+}
+
+func logf(io *Streams, format string, args ...any) {
+	fmt.Fprintf(io.ErrOut, "gotrace: "+format+"\n", args...)
+}
+
+// shellQuote quotes a path for the suggested next command when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./+:@") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// progressLine is the live status line on a terminal's stderr; on anything
+// else it prints nothing.
+type progressLine struct {
+	io    *Streams
+	name  string
+	shown bool
+}
+
+func newProgressLine(io *Streams, name string) *progressLine {
+	return &progressLine{io: io, name: name}
+}
+
+// update redraws the line; nil when stderr is not a terminal, so Run does
+// not even count.
+func (p *progressLine) update(pr record.Progress) {
+	if !p.io.ErrTTY {
+		return
+	}
+	gens := ""
+	if pr.Generations > 0 {
+		gens = fmt.Sprintf(", %d generations", pr.Generations)
+	}
+	fmt.Fprintf(p.io.ErrOut, "\r\x1b[Krecording %s: %s%s, %v", p.name, byteSize(pr.Bytes), gens, pr.Elapsed.Round(100*time.Millisecond))
+	p.shown = true
+}
+
+func (p *progressLine) clear() {
+	if p.shown {
+		fmt.Fprint(p.io.ErrOut, "\r\x1b[K")
+		p.shown = false
+	}
+}

@@ -1,0 +1,130 @@
+package record
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/gotrace-cli/gotrace/internal/decode"
+	"github.com/gotrace-cli/gotrace/internal/format"
+)
+
+// outputFile is a trace being written: a temporary file next to its
+// destination, renamed into place once complete, so the destination never
+// holds half a trace and a failed recording leaves nothing behind.
+type outputFile struct {
+	dest string
+	f    *os.File
+	n    int64
+}
+
+func createOutput(dest string) (*outputFile, error) {
+	dir, base := filepath.Split(dest)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".*.tmp")
+	if err != nil {
+		return nil, err
+	}
+	return &outputFile{dest: dest, f: f}, nil
+}
+
+func (o *outputFile) Write(p []byte) (int, error) {
+	n, err := o.f.Write(p)
+	o.n += int64(n)
+	return n, err
+}
+
+// commit makes the trace visible under its name.
+func (o *outputFile) commit() error {
+	if err := o.f.Chmod(0o644); err != nil {
+		o.abort()
+		return err
+	}
+	if err := o.f.Close(); err != nil {
+		os.Remove(o.f.Name())
+		return err
+	}
+	if err := os.Rename(o.f.Name(), o.dest); err != nil {
+		os.Remove(o.f.Name())
+		return err
+	}
+	return nil
+}
+
+// abort removes the temporary file.
+func (o *outputFile) abort() {
+	o.f.Close()
+	os.Remove(o.f.Name())
+}
+
+// errNothingComplete says a stream that was cut short held no complete
+// generation, so there is nothing worth keeping.
+var errNothingComplete = errors.New("no generation was complete when the stream ended")
+
+// salvage cuts a stream that ended without the tracer being stopped back to
+// its last complete generation, and commits it. It returns the size kept.
+//
+// 1. Decode generation by generation until the end or the first damage.
+// 2. The runtime writes every batch of a generation before any batch of the
+// next, so a generation followed by another one is complete. The last one
+// decoded is complete only if it carries its end-of-generation marker
+// (Go 1.26+); otherwise the program died while it was being written.
+// 3. Truncate after the last complete generation (and its lone marker byte).
+func (o *outputFile) salvage() (int64, error) {
+	if _, err := o.f.Seek(0, io.SeekStart); err != nil {
+		o.abort()
+		return 0, err
+	}
+	keep, err := completePrefix(o.f)
+	if err != nil {
+		o.abort()
+		return 0, err
+	}
+	if err := o.f.Truncate(keep); err != nil {
+		o.abort()
+		return 0, err
+	}
+	return keep, o.commit()
+}
+
+// completePrefix returns how many bytes of the trace r hold complete
+// generations; see salvage.
+func completePrefix(r io.Reader) (int64, error) {
+	rd, err := decode.NewReader(r)
+	if err != nil {
+		return 0, errNothingComplete
+	}
+	rd.SetDetail(decode.Counts)
+	// N.B. The reader reuses its Generation, so keep offsets, not pointers.
+	var complete, last int64 // ends of the last two generations, 0 for none
+	lastMarked, clean := false, false
+	for {
+		g, err := rd.Next()
+		if err == io.EOF {
+			clean = true
+			break
+		}
+		if err != nil {
+			break
+		}
+		complete, last = last, g.End
+		lastMarked = g.Counts[format.EvEndOfGeneration].Events > 0
+	}
+	if last != 0 && (!clean || lastMarked) {
+		complete = last
+	}
+	if complete == 0 {
+		return 0, errNothingComplete
+	}
+	return complete, nil
+}
+
+// describeCut is what gotrace says about a salvaged trace.
+func describeCut(path string, kept, received int64) string {
+	return fmt.Sprintf("the trace was cut short: the program ended without stopping the tracer; %s keeps the complete generations, %d of %d bytes received (the last %d dropped)",
+		path, kept, received, received-kept)
+}

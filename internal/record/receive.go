@@ -1,0 +1,305 @@
+package record
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gotrace-cli/gotrace/internal/format"
+)
+
+// maxFrame bounds one frame on the data pipe. The runtime hands the tracer's
+// writer at most a buffer at a time (64 KiB); anything far larger is not the
+// shim talking.
+const maxFrame = 64 << 20
+
+// Trace is one trace file a recording wrote.
+type Trace struct {
+	// Path is where the trace is.
+	Path string
+	// Size is its length in bytes.
+	Size int64
+	// CutShort is set when the program ended without stopping the tracer
+	// (a panic, a signal that killed it): the file holds the complete
+	// generations only, and Received says how much had arrived.
+	CutShort bool
+	Received int64
+}
+
+// receiver reads the shim's frames from the data pipe and writes the trace
+// files.
+type receiver struct {
+	in     *bufio.Reader
+	dest   string // where the trace goes; flight snapshots are numbered after it
+	flight bool
+	log    func(string)
+
+	bytes atomic.Int64 // trace bytes received, for progress
+	gens  *genCounter  // nil unless progress is shown
+
+	stopOnce sync.Once
+	stopped  chan struct{} // closed when the tracer is stopped for good or the pipe ends
+
+	// Written by the receiving goroutine, read after done is closed.
+	buf      []byte
+	cur      *outputFile
+	snapshot int
+	traces   []Trace
+	err      error // the first error writing a trace
+	done     chan struct{}
+}
+
+func newReceiver(r io.Reader, dest string, flight bool, log func(string), countGens bool) *receiver {
+	rc := &receiver{
+		in:      bufio.NewReaderSize(r, 256<<10),
+		dest:    dest,
+		flight:  flight,
+		log:     log,
+		stopped: make(chan struct{}),
+		done:    make(chan struct{}),
+		buf:     make([]byte, 64<<10),
+	}
+	if countGens {
+		rc.gens = new(genCounter)
+	}
+	return rc
+}
+
+func (rc *receiver) stop() { rc.stopOnce.Do(func() { close(rc.stopped) }) }
+
+// run receives until the pipe ends.
+func (rc *receiver) run() {
+	defer close(rc.done)
+	defer rc.stop()
+	for {
+		kind, err := rc.in.ReadByte()
+		if err != nil {
+			rc.endOfStream()
+			return
+		}
+		n, err := binary.ReadUvarint(rc.in)
+		if err != nil || n > maxFrame {
+			rc.log("the trace stream is damaged: a frame header is unreadable")
+			rc.endOfStream()
+			return
+		}
+		switch kind {
+		case frameData:
+			if err := rc.data(int64(n)); err != nil {
+				rc.endOfStream()
+				return
+			}
+		case frameEnd:
+			rc.commit()
+		case frameError:
+			msg := make([]byte, n)
+			if _, err := io.ReadFull(rc.in, msg); err != nil {
+				rc.endOfStream()
+				return
+			}
+			rc.log("the program's tracer failed: " + string(msg))
+		case frameDone:
+			rc.stop()
+		default:
+			rc.log(fmt.Sprintf("the trace stream is damaged: unknown frame %q", kind))
+			rc.endOfStream()
+			return
+		}
+	}
+}
+
+// data copies n bytes of trace into the current file, opening it first.
+// After a write error it keeps reading, so the program never blocks on a
+// full pipe, and drops what it reads.
+func (rc *receiver) data(n int64) error {
+	if rc.err == nil && rc.cur == nil {
+		rc.open()
+	}
+	for n > 0 {
+		chunk := rc.buf[:min(n, int64(len(rc.buf)))]
+		k, err := io.ReadFull(rc.in, chunk)
+		rc.bytes.Add(int64(k))
+		if rc.gens != nil {
+			rc.gens.Write(chunk[:k])
+		}
+		if rc.cur != nil && k > 0 {
+			if _, werr := rc.cur.Write(chunk[:k]); werr != nil {
+				rc.fail(werr)
+			}
+		}
+		n -= int64(k)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (rc *receiver) open() {
+	path := rc.dest
+	if rc.flight {
+		rc.snapshot++
+		path = numbered(rc.dest, rc.snapshot)
+	}
+	f, err := createOutput(path)
+	if err != nil {
+		rc.fail(err)
+		return
+	}
+	rc.cur = f
+}
+
+func (rc *receiver) fail(err error) {
+	if rc.cur != nil {
+		rc.cur.abort()
+		rc.cur = nil
+	}
+	if rc.err == nil {
+		rc.err = fmt.Errorf("writing the trace: %w", err)
+	}
+}
+
+// commit ends the current file: the shim said it is complete.
+func (rc *receiver) commit() {
+	if rc.cur == nil {
+		return
+	}
+	f := rc.cur
+	rc.cur = nil
+	if err := f.commit(); err != nil {
+		rc.fail(err)
+		return
+	}
+	rc.traces = append(rc.traces, Trace{Path: f.dest, Size: f.n})
+}
+
+// endOfStream handles the pipe ending: a file still open was cut short.
+func (rc *receiver) endOfStream() {
+	if rc.cur == nil {
+		return
+	}
+	f := rc.cur
+	rc.cur = nil
+	received := f.n
+	kept, err := f.salvage()
+	if err != nil {
+		if rc.err == nil {
+			rc.err = fmt.Errorf("the program ended without stopping the tracer and %s: %w (%d bytes received, nothing written)", f.dest, err, received)
+		}
+		return
+	}
+	rc.log(describeCut(f.dest, kept, received))
+	rc.traces = append(rc.traces, Trace{Path: f.dest, Size: kept, CutShort: true, Received: received})
+}
+
+// numbered names the n-th flight recorder snapshot: prog.trace → prog.1.trace.
+func numbered(dest string, n int) string {
+	if base, ok := strings.CutSuffix(dest, ".trace"); ok {
+		return base + "." + strconv.Itoa(n) + ".trace"
+	}
+	return dest + "." + strconv.Itoa(n)
+}
+
+// genCounter follows the batch headers of a trace stream to count its
+// generations for the progress line. It reads headers only and gives up
+// quietly on anything it does not understand.
+type genCounter struct {
+	mu      sync.Mutex
+	header  int    // header bytes still to skip
+	skip    uint64 // batch bytes still to skip
+	pending []byte // an incomplete batch header
+	broken  bool
+	first   uint64
+	last    uint64
+	seen    bool
+	started bool
+}
+
+func (c *genCounter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := len(p)
+	if !c.started {
+		c.started = true
+		c.header = format.HeaderSize
+	}
+	for len(p) > 0 && !c.broken {
+		if c.header > 0 {
+			k := min(c.header, len(p))
+			c.header -= k
+			p = p[k:]
+			continue
+		}
+		if c.skip > 0 {
+			k := min(c.skip, uint64(len(p)))
+			c.skip -= k
+			p = p[k:]
+			continue
+		}
+		c.pending = append(c.pending, p[0])
+		p = p[1:]
+		c.parse()
+	}
+	return n, nil
+}
+
+// parse looks at the pending header bytes and, once they make a whole
+// batch header, notes its generation and skips its data.
+func (c *genCounter) parse() {
+	b := c.pending
+	var nargs, genArg int
+	switch format.EventType(b[0]) {
+	case format.EvEndOfGeneration:
+		c.pending = c.pending[:0]
+		return
+	case format.EvEventBatch:
+		nargs, genArg = 4, 0 // gen, m, time, size
+	case format.EvExperimentalBatch:
+		nargs, genArg = 5, 1 // exp, gen, m, time, size
+	default:
+		c.broken = true
+		return
+	}
+	var args [5]uint64
+	off := 1
+	for i := range nargs {
+		v, k := format.Uvarint(b[off:])
+		if k == 0 {
+			if len(b) > 1+nargs*format.MaxVarintLen {
+				c.broken = true
+			}
+			return // need more bytes
+		}
+		if k < 0 {
+			c.broken = true
+			return
+		}
+		args[i] = v
+		off += k
+	}
+	gen := args[genArg]
+	if !c.seen || gen < c.first {
+		c.first = gen
+	}
+	if !c.seen || gen > c.last {
+		c.last = gen
+	}
+	c.seen = true
+	c.skip = args[nargs-1]
+	c.pending = c.pending[:0]
+}
+
+// count returns the number of generations seen so far.
+func (c *genCounter) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.seen {
+		return 0
+	}
+	return int(c.last-c.first) + 1
+}

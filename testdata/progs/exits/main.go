@@ -1,0 +1,158 @@
+// Command exits is recorded by gotrace's tests: it does a little of
+// everything a trace should show, then ends the way its first argument
+// says, so every exit path of a traced program can be tested.
+//
+//	exits return          return from main
+//	exits exit N          os.Exit(N)
+//	exits fatal           log.Fatal
+//	exits panic           an unrecovered panic
+//	exits wait [N]        print "ready", wait for SIGINT or SIGTERM, say so, exit N
+//	exits hang            print "ready", block until killed
+//	exits spin D          burn CPU for D, then return
+//	exits tick D          keep busy for D (goroutines, timers), then return
+package main
+
+import (
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// sink keeps allocations alive long enough to be traced.
+var sink [][]byte
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: exits return|exit N|fatal|panic|wait [N]|hang|spin D|tick D")
+		os.Exit(2)
+	}
+	work()
+	switch mode := os.Args[1]; mode {
+	case "return":
+		fmt.Println("returning from main")
+		return
+	case "exit":
+		fmt.Println("calling os.Exit")
+		os.Exit(atoi(arg(2, "3")))
+	case "fatal":
+		log.Fatal("log.Fatal called")
+	case "panic":
+		panic("exits: told to panic")
+	case "wait":
+		waitForSignal(atoi(arg(2, "0")))
+	case "hang":
+		fmt.Println("ready")
+		select {}
+	case "spin":
+		spin(duration(arg(2, "300ms")))
+	case "tick":
+		tick(duration(arg(2, "1s")))
+	default:
+		fmt.Fprintf(os.Stderr, "exits: unknown mode %q\n", mode)
+		os.Exit(2)
+	}
+}
+
+// work starts 100 goroutines that allocate, and waits for them.
+func work() {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for i := range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b := make([]byte, 1024*(i+1))
+			mu.Lock()
+			sink = append(sink, b)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+}
+
+// waitForSignal is a program's own shutdown handling: it must still run
+// when gotrace passes an interrupt on.
+func waitForSignal(code int) {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGINT, syscall.SIGTERM)
+	stop := make(chan struct{})
+	go busy(stop)
+	fmt.Println("ready")
+	s := <-c
+	close(stop)
+	fmt.Printf("got %v, shutting down\n", s)
+	os.Exit(code)
+}
+
+// busy keeps goroutines and timers going, so a flight recorder has
+// something in its window.
+func busy(stop <-chan struct{}) {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			done := make(chan struct{})
+			go func() { sink = append(sink[:0], make([]byte, 4096)); close(done) }()
+			<-done
+		}
+	}
+}
+
+func spin(d time.Duration) {
+	var wg sync.WaitGroup
+	end := time.Now().Add(d)
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			x := 1
+			for time.Now().Before(end) {
+				for i := range 100000 {
+					x = x*31 + i
+				}
+			}
+			fmt.Fprint(os.Stderr, x%2, "")
+		}()
+	}
+	wg.Wait()
+	fmt.Println()
+}
+
+func tick(d time.Duration) {
+	stop := make(chan struct{})
+	go busy(stop)
+	time.Sleep(d)
+	close(stop)
+	fmt.Println("done")
+}
+
+func arg(i int, def string) string {
+	if len(os.Args) > i {
+		return os.Args[i]
+	}
+	return def
+}
+
+func atoi(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		log.Fatalf("exits: %v", err)
+	}
+	return n
+}
+
+func duration(s string) time.Duration {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		log.Fatalf("exits: %v", err)
+	}
+	return d
+}
