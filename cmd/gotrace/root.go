@@ -43,6 +43,7 @@ holds as a terminal report for people and as JSON and exit codes for CI.`),
 
 	root.AddCommand(
 		newVersionCmd(io),
+		newDecodeCmd(io, nil),
 		newPprofCmd(io, nil),
 		newSplitCmd(io, nil),
 		newRecordCmd(io, nil),

@@ -15,8 +15,8 @@
 package decode
 
 // The real traces the tests compare with go tool trace -d=wire.
-//go:generate go run ../../testdata/progs/demo ../../testdata/traces/demo.trace
-//go:generate env GODEBUG=traceallocfree=1 go run ../../testdata/progs/allocfree ../../testdata/traces/allocfree.trace
+//go:generate go run -trimpath ../../testdata/progs/demo ../../testdata/traces/demo.trace
+//go:generate env GODEBUG=traceallocfree=1 go run -trimpath ../../testdata/progs/allocfree ../../testdata/traces/allocfree.trace
 
 import (
 	"errors"

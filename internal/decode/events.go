@@ -79,6 +79,10 @@ func (r *Reader) decode() (*Generation, error) {
 		g.Counts[hdr].Bytes += int64(bf.hdrBytes)
 		r.timeSpan(g, b.Time)
 		store := r.detail == Full || isTable(data)
+		if !store && r.detail == Frames {
+			g.Batches = append(g.Batches, b)
+			continue
+		}
 		e0 := len(r.events)
 		last, err := r.walk(g, bi, bf.lo, data, b.Time, store)
 		if err != nil {

@@ -19,6 +19,10 @@ const (
 	// follow its timestamps: Batch.Events is empty for batches that are
 	// not tables, while Events, Counts, MinTime and MaxTime are complete.
 	Counts
+	// Frames decodes the tables and only frames the other batches: Events
+	// and Counts cover the table batches alone, and MaxTime comes from the
+	// batches' base times. It reads as fast as the input arrives.
+	Frames
 )
 
 // Sizes of the read buffer.

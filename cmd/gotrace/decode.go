@@ -1,0 +1,230 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gotrace-cli/gotrace/internal/decode"
+	"github.com/gotrace-cli/gotrace/internal/format"
+	"github.com/gotrace-cli/gotrace/internal/report"
+)
+
+type decodeOptions struct {
+	IO *Streams
+
+	File    string
+	Summary bool
+	Tables  bool
+	Events  bool
+	Gen     string
+	Types   []string
+	JSON    bool
+}
+
+func newDecodeCmd(io *Streams, runF func(*decodeOptions) error) *cobra.Command {
+	opts := &decodeOptions{IO: io}
+	cmd := &cobra.Command{
+		Use:   "decode [flags] FILE|-",
+		Short: "Print a trace's wire format, generation by generation",
+		Long: strings.TrimSpace(`
+decode prints what a trace file holds on the wire, one generation at a time:
+a summary of each generation, its tables (frequency, clock snapshot, strings,
+stacks with their frames, AllocFree types, CPU samples), then its batches and
+their events with named arguments, string and stack arguments resolved.
+
+It reads Go 1.22 and later traces ("-" reads stdin) and streams: memory grows
+with the largest generation, not with the file. A damaged or cut-short trace
+still prints every complete generation, then one error line naming the byte
+offset, and exits 1. Traces of Go 1.11 to 1.21 use an older format that
+gotrace stats reads.
+
+--json writes NDJSON: one object per line, each with a "kind", the first a
+header with "schema": "gotrace.decode/v1".`),
+		Example: `  gotrace decode --summary app.trace
+  gotrace decode --tables --gen 2 app.trace
+  gotrace decode --events --type GoBlock,GoUnblock app.trace
+  gotrace decode --json app.trace | jq -c 'select(.kind == "event" and .name == "GoCreate")'
+  cat app.trace | gotrace decode --summary -`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			opts.File = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return runDecode(opts)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&opts.Summary, "summary", false, "one line per generation, then the totals")
+	f.BoolVar(&opts.Tables, "tables", false, "show each generation's tables only")
+	f.BoolVar(&opts.Events, "events", false, "show each generation's batches and events only")
+	f.StringVar(&opts.Gen, "gen", "", "show only generation `N` or the range N-M")
+	f.StringSliceVar(&opts.Types, "type", nil, "show only events of type `NAME` (repeat, or a comma list)")
+	f.BoolVar(&opts.JSON, "json", false, "write NDJSON (schema gotrace.decode/v1)")
+	return cmd
+}
+
+// eventTypeNames is every event name some trace version knows, lower-case.
+func eventTypeNames() map[string]bool {
+	names := map[string]bool{}
+	for _, v := range format.Versions() {
+		for t := range 256 {
+			if s := v.Spec(format.EventType(t)); s != nil {
+				names[strings.ToLower(s.Name)] = true
+			}
+		}
+	}
+	return names
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func runDecode(opts *decodeOptions) error {
+	if opts.Summary && (opts.Tables || opts.Events) {
+		return usagef("--summary shows neither tables nor events: drop --tables and --events")
+	}
+	gens := genRange{First: 1}
+	if opts.Gen != "" {
+		var err error
+		if gens, err = parseGenRange(opts.Gen); err != nil {
+			return err
+		}
+	}
+	if len(opts.Types) > 0 {
+		known := eventTypeNames()
+		for _, t := range opts.Types {
+			if !known[strings.ToLower(t)] {
+				return usagef("--type %q: no such event type (names as go tool trace -d=wire prints them, e.g. GoCreate)", t)
+			}
+		}
+	}
+
+	var in io.Reader
+	size := int64(-1)
+	var file *os.File
+	if opts.File == "-" {
+		in = opts.IO.In
+	} else {
+		f, err := openTrace(opts.File)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			size = fi.Size()
+			file = f
+		}
+		in = f
+	}
+	ngen := -1
+	if file != nil && !opts.Summary && opts.Gen == "" {
+		// A first pass over a regular file counts the generations for the
+		// header; it frames batches and reads only the tables.
+		ngen = countGenerations(file)
+		if _, err := file.Seek(0, io.SeekStart); err != nil {
+			return fmt.Errorf("%s: %w", opts.File, err)
+		}
+	}
+	cr := &countingReader{r: in}
+	dr, err := decode.NewReader(cr)
+	if err != nil {
+		return fmt.Errorf("%s: %w", opts.File, err)
+	}
+	mode := report.Plain
+	switch {
+	case opts.JSON:
+		mode = report.JSON
+	case opts.IO.Styled():
+		mode = report.Styled
+	}
+	w := report.NewDecodeWriter(opts.IO.Out, report.DecodeOptions{
+		Options: report.Options{Mode: mode, Width: opts.IO.Width},
+		Summary: opts.Summary, Tables: opts.Tables, Events: opts.Events, Types: opts.Types,
+	})
+	if err := w.Header(report.DecodeInput{File: opts.File, Version: dr.Version(), Size: size, Generations: ngen}); err != nil {
+		return err
+	}
+	if opts.Summary || opts.Tables && !opts.Events {
+		dr.SetDetail(decode.Counts)
+	}
+
+	var end report.DecodeEnd
+	var derr error
+	for {
+		g, err := dr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			derr = err
+			break
+		}
+		if g.Num < gens.First {
+			continue
+		}
+		if gens.Last != 0 && g.Num > gens.Last {
+			break
+		}
+		end.Generations++
+		end.Batches += len(g.Batches)
+		end.Events += int64(g.Events)
+		if err := w.Generation(g); err != nil {
+			return err
+		}
+	}
+	end.Bytes = dr.Offset()
+	if derr != nil {
+		// Read the rest to know how much of the input was lost.
+		if size < 0 {
+			io.Copy(io.Discard, cr)
+			end.Size = cr.n
+		} else {
+			end.Size = size
+		}
+		end.Err = derr
+	} else {
+		end.Size = max(size, end.Bytes)
+	}
+	if err := w.End(end); err != nil {
+		return err
+	}
+	if derr != nil {
+		pct := 0.0
+		if end.Size > 0 {
+			pct = float64(end.Lost()) * 100 / float64(end.Size)
+		}
+		return fmt.Errorf("%s: %w; lost %d bytes (%s%% of the file)", opts.File, derr, end.Lost(), strconv.FormatFloat(pct, 'f', 2, 64))
+	}
+	return nil
+}
+
+// countGenerations counts the complete generations of a file.
+func countGenerations(f *os.File) int {
+	dr, err := decode.NewReader(f)
+	if err != nil {
+		return -1
+	}
+	dr.SetDetail(decode.Frames)
+	n := 0
+	for {
+		if _, err := dr.Next(); err != nil {
+			return n // complete generations only, whatever ended the read
+		}
+		n++
+	}
+}

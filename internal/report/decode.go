@@ -1,0 +1,629 @@
+package report
+
+import (
+	"bufio"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gotrace-cli/gotrace/internal/decode"
+	"github.com/gotrace-cli/gotrace/internal/format"
+)
+
+// DecodeSchema names the NDJSON schema of gotrace decode --json.
+const DecodeSchema = "gotrace.decode/v1"
+
+// DecodeOptions say what the decode report shows.
+type DecodeOptions struct {
+	Options
+	// Summary shows one line per generation and the totals, nothing else.
+	Summary bool
+	// Tables and Events choose the parts shown of each generation; when
+	// both are false, both are shown.
+	Tables, Events bool
+	// Types restricts the events shown to these names (format.EventSpec
+	// names); empty shows every event.
+	Types []string
+}
+
+// DecodeInput describes the trace being decoded.
+type DecodeInput struct {
+	File        string         // as named on the command line ("-" for stdin)
+	Version     format.Version // from the header
+	Size        int64          // bytes, -1 when unknown
+	Generations int            // complete generations, -1 when unknown
+}
+
+// DecodeEnd is what is known when decoding stops.
+type DecodeEnd struct {
+	Generations int   // generations shown
+	Batches     int   // their batches
+	Events      int64 // their events
+	Bytes       int64 // bytes of the input decoded: header and complete generations
+	Size        int64 // bytes in the input
+	Err         error // the damage that stopped decoding, nil for a complete trace
+}
+
+// Lost is the number of input bytes after the last complete generation.
+func (e *DecodeEnd) Lost() int64 { return max(e.Size-e.Bytes, 0) }
+
+// DecodeWriter renders gotrace decode output as it streams: Header, then
+// Generation for each generation, then End. Text goes through one buffer
+// and is built with strconv.Append*, so rendering keeps up with decoding.
+type DecodeWriter struct {
+	w    *bufio.Writer
+	o    DecodeOptions
+	b    []byte
+	in   DecodeInput
+	v    format.Version
+	show [256]bool // event types shown
+
+	// styles: ANSI prefix and suffix pairs, empty unless Styled.
+	title, heading, label, dim, value, bad [2]string
+	names                                  [256]string // styled event names
+	namePad                                [256]int    // spaces that align what follows a name
+	nameWidth                              int
+
+	sum []summaryRow // --summary text rows, aligned at End
+}
+
+type summaryRow struct {
+	gen                  uint64
+	offset, bytes        int64
+	batches, events      int
+	dur                  time.Duration
+	strings, stacks, cpu int
+	freq                 uint64
+	minNs, maxNs         int64
+}
+
+// NewDecodeWriter returns a writer of decode output to w.
+func NewDecodeWriter(w io.Writer, o DecodeOptions) *DecodeWriter {
+	d := &DecodeWriter{w: bufio.NewWriterSize(w, 64<<10), o: o}
+	if !o.Tables && !o.Events {
+		d.o.Tables, d.o.Events = true, true
+	}
+	if o.Mode == Styled {
+		th := NewTheme(w, Styled)
+		split := func(s interface{ Render(...string) string }) [2]string {
+			pre, post, _ := strings.Cut(s.Render("\x00"), "\x00")
+			return [2]string{pre, post}
+		}
+		d.title = split(th.Title)
+		d.heading = split(th.Heading)
+		d.label = split(th.Label)
+		d.dim = split(th.Dim)
+		d.value = split(th.Good)
+		d.bad = split(th.Bad)
+	}
+	return d
+}
+
+func (d *DecodeWriter) styled(sty [2]string, s string) {
+	d.b = append(d.b, sty[0]...)
+	d.b = append(d.b, s...)
+	d.b = append(d.b, sty[1]...)
+}
+
+// flush moves the buffer to the writer once it is large.
+func (d *DecodeWriter) flush(force bool) error {
+	if len(d.b) < 32<<10 && !force {
+		return nil
+	}
+	_, err := d.w.Write(d.b)
+	d.b = d.b[:0]
+	if force && err == nil {
+		err = d.w.Flush()
+	}
+	return err
+}
+
+// Header starts the output.
+func (d *DecodeWriter) Header(in DecodeInput) error {
+	d.in = in
+	d.v = in.Version
+	typesWanted := map[string]bool{}
+	for _, t := range d.o.Types {
+		typesWanted[strings.ToLower(t)] = true
+	}
+	for t := range 256 {
+		s := d.v.Spec(format.EventType(t))
+		if s == nil {
+			continue
+		}
+		d.show[t] = len(typesWanted) == 0 || typesWanted[strings.ToLower(s.Name)]
+		d.nameWidth = max(d.nameWidth, len(s.Name))
+	}
+	for t := range 256 {
+		name := d.v.EventName(format.EventType(t))
+		d.names[t] = d.value[0] + name + d.value[1]
+		d.namePad[t] = max(d.nameWidth-len(name), 0)
+	}
+	if d.o.Mode == JSON {
+		d.b = append(d.b, `{"schema":"`+DecodeSchema+`","kind":"header","file":`...)
+		d.b = appendJSONString(d.b, in.File)
+		d.b = append(d.b, `,"version":"`...)
+		d.b = append(d.b, in.Version.String()...)
+		d.b = append(d.b, `","size":`...)
+		d.b = appendIntOrNull(d.b, in.Size)
+		d.b = append(d.b, `,"generations":`...)
+		d.b = appendIntOrNull(d.b, int64(in.Generations))
+		d.b = append(d.b, "}\n"...)
+		return d.flush(false)
+	}
+	d.styled(d.title, in.File)
+	d.b = append(d.b, ": "...)
+	d.b = append(d.b, in.Version.String()...)
+	d.b = append(d.b, " trace"...)
+	if in.Size >= 0 {
+		d.b = append(d.b, ", "...)
+		d.b = strconv.AppendInt(d.b, in.Size, 10)
+		d.b = append(d.b, " bytes"...)
+	}
+	if in.Generations >= 0 && !d.o.Summary {
+		d.b = append(d.b, ", "...)
+		d.b = strconv.AppendInt(d.b, int64(in.Generations), 10)
+		d.b = append(d.b, plural(in.Generations, " generation", " generations")...)
+	}
+	d.b = append(d.b, '\n')
+	return d.flush(false)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// Generation renders one generation.
+func (d *DecodeWriter) Generation(g *decode.Generation) error {
+	if d.o.Mode == JSON {
+		return d.jsonGeneration(g)
+	}
+	if d.o.Summary {
+		d.sum = append(d.sum, summaryRow{
+			gen: g.Num, offset: g.Offset, bytes: g.End - g.Offset, batches: len(g.Batches), events: g.Events,
+			dur: g.Duration(), strings: len(g.Strings), stacks: len(g.Stacks), cpu: len(g.CPUSamples), freq: g.Frequency,
+			minNs: g.Nanos(g.MinTime), maxNs: g.Nanos(g.MaxTime),
+		})
+		return nil
+	}
+	d.b = append(d.b, '\n')
+	d.styled(d.heading, "generation "+strconv.FormatUint(g.Num, 10))
+	d.b = append(d.b, "  offset 0x"...)
+	d.b = strconv.AppendInt(d.b, g.Offset, 16)
+	d.b = append(d.b, "  "...)
+	d.b = strconv.AppendInt(d.b, g.End-g.Offset, 10)
+	d.b = append(d.b, " bytes  "...)
+	d.b = strconv.AppendInt(d.b, int64(len(g.Batches)), 10)
+	d.b = append(d.b, plural(len(g.Batches), " batch  ", " batches  ")...)
+	d.b = strconv.AppendInt(d.b, int64(g.Events), 10)
+	d.b = append(d.b, plural(g.Events, " event  ", " events  ")...)
+	d.b = append(d.b, g.Duration().String()...)
+	d.b = append(d.b, '\n')
+	if d.o.Tables {
+		d.textTables(g)
+	}
+	if err := d.flush(false); err != nil {
+		return err
+	}
+	if d.o.Events {
+		return d.textEvents(g)
+	}
+	return nil
+}
+
+func (d *DecodeWriter) tableHead(name string, n int) {
+	d.b = append(d.b, "  "...)
+	d.styled(d.label, name)
+	d.b = append(d.b, strings.Repeat(" ", max(14-len(name), 1))...)
+	d.b = strconv.AppendInt(d.b, int64(n), 10)
+	d.b = append(d.b, '\n')
+}
+
+func digits(v uint64) int { return len(strconv.FormatUint(v, 10)) }
+
+func (d *DecodeWriter) pad(n int) {
+	for ; n > 0; n-- {
+		d.b = append(d.b, ' ')
+	}
+}
+
+func (d *DecodeWriter) uintRight(v uint64, width int) {
+	d.pad(width - digits(v))
+	d.b = strconv.AppendUint(d.b, v, 10)
+}
+
+// none renders a thread, processor or goroutine ID, "-" for all ones.
+func (d *DecodeWriter) none(v uint64) {
+	if v == format.NoThread {
+		d.b = append(d.b, '-')
+		return
+	}
+	d.b = strconv.AppendUint(d.b, v, 10)
+}
+
+func (d *DecodeWriter) textTables(g *decode.Generation) {
+	d.b = append(d.b, "  "...)
+	d.styled(d.label, "frequency")
+	d.b = append(d.b, "     "...)
+	d.b = strconv.AppendUint(d.b, g.Frequency, 10)
+	d.b = append(d.b, " ticks/s\n"...)
+	if c := g.Clock; c != nil {
+		d.b = append(d.b, "  "...)
+		d.styled(d.label, "clock")
+		d.b = append(d.b, "         time "...)
+		d.b = strconv.AppendUint(d.b, c.Time, 10)
+		d.b = append(d.b, "  mono "...)
+		d.b = strconv.AppendUint(d.b, c.Mono, 10)
+		d.b = append(d.b, "ns  wall "...)
+		if c.Sec <= 1<<40 && c.Nsec < 1e9 {
+			d.b = time.Unix(int64(c.Sec), int64(c.Nsec)).UTC().AppendFormat(d.b, time.RFC3339Nano)
+		} else {
+			d.b = strconv.AppendUint(d.b, c.Sec, 10)
+			d.b = append(d.b, "s+"...)
+			d.b = strconv.AppendUint(d.b, c.Nsec, 10)
+			d.b = append(d.b, "ns"...)
+		}
+		d.b = append(d.b, '\n')
+	}
+
+	ids := sortedKeys(g.Strings)
+	d.tableHead("strings", len(ids))
+	w := 0
+	if len(ids) > 0 {
+		w = digits(ids[len(ids)-1])
+	}
+	for _, id := range ids {
+		d.pad(6)
+		d.uintRight(id, w)
+		d.b = append(d.b, "  "...)
+		d.b = strconv.AppendQuote(d.b, g.Strings[id])
+		d.b = append(d.b, '\n')
+	}
+
+	sids := sortedKeys(g.Stacks)
+	d.tableHead("stacks", len(sids))
+	w = 0
+	if len(sids) > 0 {
+		w = digits(sids[len(sids)-1])
+	}
+	for _, id := range sids {
+		st := g.Stacks[id]
+		d.pad(6)
+		d.uintRight(id, w)
+		d.b = append(d.b, "  "...)
+		d.b = strconv.AppendInt(d.b, int64(len(st.Frames)), 10)
+		d.b = append(d.b, plural(len(st.Frames), " frame\n", " frames\n")...)
+		for _, f := range st.Frames {
+			d.pad(8 + w)
+			d.frame(f)
+		}
+	}
+
+	if len(g.Types) > 0 {
+		d.tableHead("types", len(g.Types))
+		w = 0
+		for _, t := range g.Types {
+			w = max(w, digits(t.ID))
+		}
+		for _, t := range g.Types {
+			d.pad(6)
+			d.uintRight(t.ID, w)
+			d.b = append(d.b, "  size "...)
+			d.b = strconv.AppendUint(d.b, t.Size, 10)
+			d.b = append(d.b, "  ptrbytes "...)
+			d.b = strconv.AppendUint(d.b, t.PtrBytes, 10)
+			d.b = append(d.b, "  addr 0x"...)
+			d.b = strconv.AppendUint(d.b, t.Addr, 16)
+			d.b = append(d.b, "  "...)
+			d.b = append(d.b, t.Name...)
+			d.b = append(d.b, '\n')
+		}
+	}
+	if in := g.AllocFreeInfo; in != nil {
+		d.b = append(d.b, "  "...)
+		d.styled(d.label, "allocfree")
+		d.b = append(d.b, "     min heap addr 0x"...)
+		d.b = strconv.AppendUint(d.b, in.MinHeapAddr, 16)
+		d.b = append(d.b, "  page size "...)
+		d.b = strconv.AppendUint(d.b, in.PageSize, 10)
+		d.b = append(d.b, "  min heap align "...)
+		d.b = strconv.AppendUint(d.b, in.MinHeapAlign, 10)
+		d.b = append(d.b, "  min stack align "...)
+		d.b = strconv.AppendUint(d.b, in.MinStackAlign, 10)
+		d.b = append(d.b, '\n')
+	}
+
+	d.tableHead("cpu samples", len(g.CPUSamples))
+	if len(g.CPUSamples) > 0 {
+		w = digits(g.MaxTime)
+		for _, s := range g.CPUSamples {
+			w = max(w, digits(s.Time))
+		}
+		d.pad(6 + w - 4)
+		d.styled(d.dim, "time  m  p  g  stack")
+		d.b = append(d.b, '\n')
+		for _, s := range g.CPUSamples {
+			d.pad(6)
+			d.uintRight(s.Time, w)
+			d.b = append(d.b, "  "...)
+			d.none(s.M)
+			d.b = append(d.b, "  "...)
+			d.none(s.P)
+			d.b = append(d.b, "  "...)
+			d.none(s.G)
+			d.b = append(d.b, "  "...)
+			d.b = strconv.AppendUint(d.b, s.Stack, 10)
+			if st := g.Stacks[s.Stack]; st != nil && len(st.Frames) > 0 {
+				d.b = append(d.b, " ["...)
+				d.b = append(d.b, st.Summary()...)
+				d.b = append(d.b, ']')
+			}
+			d.b = append(d.b, '\n')
+		}
+	}
+}
+
+func (d *DecodeWriter) frame(f decode.Frame) {
+	d.b = append(d.b, "0x"...)
+	d.b = strconv.AppendUint(d.b, f.PC, 16)
+	d.b = append(d.b, "  "...)
+	d.b = append(d.b, f.Func...)
+	d.b = append(d.b, "  "...)
+	d.b = append(d.b, f.File...)
+	d.b = append(d.b, ':')
+	d.b = strconv.AppendUint(d.b, f.Line, 10)
+	d.b = append(d.b, '\n')
+}
+
+// textEvents renders the batches of g and their events as aligned columns:
+// offset, time, name, arguments.
+func (d *DecodeWriter) textEvents(g *decode.Generation) error {
+	offW := len(strconv.FormatInt(g.End, 16))
+	timeW := digits(g.MaxTime)
+	filtered := len(d.o.Types) > 0
+	for bi := range g.Batches {
+		bt := &g.Batches[bi]
+		if filtered {
+			any := false
+			for k := range bt.Events {
+				if d.show[bt.Events[k].Type] {
+					any = true
+					break
+				}
+			}
+			if !any {
+				continue
+			}
+		}
+		d.b = append(d.b, "\n  "...)
+		switch bt.Header {
+		case format.EvEndOfGeneration:
+			d.styled(d.heading, "EndOfGeneration")
+			d.b = append(d.b, "  offset 0x"...)
+			d.b = strconv.AppendInt(d.b, bt.Offset, 16)
+			d.b = append(d.b, '\n')
+			continue
+		case format.EvExperimentalBatch:
+			d.styled(d.heading, "batch "+strconv.Itoa(bi))
+			d.b = append(d.b, "  ExperimentalBatch "...)
+			d.b = append(d.b, bt.Exp.String()...)
+		default:
+			d.styled(d.heading, "batch "+strconv.Itoa(bi))
+			d.b = append(d.b, "  EventBatch"...)
+		}
+		d.b = append(d.b, "  offset 0x"...)
+		d.b = strconv.AppendInt(d.b, bt.Offset, 16)
+		d.b = append(d.b, "  m "...)
+		d.none(bt.M)
+		d.b = append(d.b, "  time "...)
+		d.b = strconv.AppendUint(d.b, bt.Time, 10)
+		d.b = append(d.b, "  "...)
+		d.b = strconv.AppendInt(d.b, int64(bt.Size), 10)
+		d.b = append(d.b, " bytes\n"...)
+		if bt.Header == format.EvExperimentalBatch {
+			d.b = append(d.b, "    data: "...)
+			d.b = strconv.AppendInt(d.b, int64(len(bt.Data)), 10)
+			d.b = append(d.b, " bytes"...)
+			if len(bt.Data) > 0 && bt.Exp == format.AllocFree {
+				switch bt.Data[0] {
+				case format.AllocFreeTypesBatch:
+					d.b = append(d.b, " of AllocFree types"...)
+				case format.AllocFreeInfoBatch:
+					d.b = append(d.b, " of AllocFree heap parameters"...)
+				}
+			}
+			d.b = append(d.b, '\n')
+		}
+		for k := range bt.Events {
+			ev := &bt.Events[k]
+			if !d.show[ev.Type] {
+				continue
+			}
+			d.event(g, ev, offW, timeW)
+			if len(d.b) >= 32<<10 {
+				if err := d.flush(false); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return d.flush(false)
+}
+
+func (d *DecodeWriter) event(g *decode.Generation, ev *decode.Event, offW, timeW int) {
+	s := d.v.Spec(ev.Type)
+	d.b = append(d.b, "    "...)
+	d.b = append(d.b, d.dim[0]...)
+	d.b = append(d.b, "0x"...)
+	hex := len(d.b)
+	d.b = strconv.AppendInt(d.b, ev.Offset, 16)
+	if n := len(d.b) - hex; n < offW {
+		// Left-pad the hex digits with zeros in place.
+		d.b = append(d.b, make([]byte, offW-n)...)
+		copy(d.b[hex+offW-n:], d.b[hex:hex+n])
+		for i := hex; i < hex+offW-n; i++ {
+			d.b[i] = '0'
+		}
+	}
+	d.b = append(d.b, d.dim[1]...)
+	d.b = append(d.b, "  "...)
+	if s.IsTimed {
+		d.uintRight(ev.Time, timeW)
+	} else {
+		d.pad(timeW)
+	}
+	d.b = append(d.b, "  "...)
+	d.b = append(d.b, d.names[ev.Type]...)
+	first := 0
+	if s.IsTimed {
+		first = 1 // the time column shows dt applied
+	}
+	if first < len(s.Args) || s.HasData {
+		d.pad(d.namePad[ev.Type])
+	}
+	for i := first; i < len(s.Args) && i < len(ev.Args); i++ {
+		d.b = append(d.b, ' ')
+		d.b = append(d.b, d.label[0]...)
+		d.b = append(d.b, format.ArgLabel(s.Args[i])...)
+		d.b = append(d.b, '=')
+		d.b = append(d.b, d.label[1]...)
+		d.b = strconv.AppendUint(d.b, ev.Args[i], 10)
+		switch format.ArgKindOf(s.Args[i]) {
+		case format.ArgString:
+			if str, ok := g.Strings[ev.Args[i]]; ok {
+				d.b = append(d.b, ' ')
+				d.b = strconv.AppendQuote(d.b, str)
+			}
+		case format.ArgStack:
+			if st := g.Stacks[ev.Args[i]]; st != nil && len(st.Frames) > 0 {
+				d.b = append(d.b, " ["...)
+				d.b = append(d.b, st.Summary()...)
+				d.b = append(d.b, ']')
+			}
+		}
+	}
+	if s.HasData {
+		d.b = append(d.b, ' ')
+		d.b = strconv.AppendQuote(d.b, string(ev.Data))
+	}
+	d.b = append(d.b, '\n')
+	if s.IsStack {
+		fr := ev.Args[len(s.Args):]
+		for f := 0; f+3 < len(fr); f += 4 {
+			d.pad(4 + 2 + offW + 2 + timeW + 2 + 2)
+			d.frame(decode.Frame{PC: fr[f], Func: g.Strings[fr[f+1]], File: g.Strings[fr[f+2]], Line: fr[f+3]})
+		}
+	}
+}
+
+// End finishes the output: the totals for --summary, and the end object in
+// JSON. It flushes everything written.
+func (d *DecodeWriter) End(e DecodeEnd) error {
+	if d.o.Mode == JSON {
+		d.b = append(d.b, `{"kind":"end","generations":`...)
+		d.b = strconv.AppendInt(d.b, int64(e.Generations), 10)
+		d.b = append(d.b, `,"batches":`...)
+		d.b = strconv.AppendInt(d.b, int64(e.Batches), 10)
+		d.b = append(d.b, `,"events":`...)
+		d.b = strconv.AppendInt(d.b, e.Events, 10)
+		d.b = append(d.b, `,"bytes":`...)
+		d.b = strconv.AppendInt(d.b, e.Bytes, 10)
+		d.b = append(d.b, `,"size":`...)
+		d.b = strconv.AppendInt(d.b, e.Size, 10)
+		d.b = append(d.b, `,"complete":`...)
+		d.b = strconv.AppendBool(d.b, e.Err == nil)
+		d.b = append(d.b, `,"lost_bytes":`...)
+		d.b = strconv.AppendInt(d.b, e.Lost(), 10)
+		d.b = append(d.b, `,"error":`...)
+		if e.Err != nil {
+			d.b = appendJSONString(d.b, e.Err.Error())
+		} else {
+			d.b = append(d.b, "null"...)
+		}
+		d.b = append(d.b, "}\n"...)
+		return d.flush(true)
+	}
+	if d.o.Summary {
+		d.summaryTable(e)
+	}
+	return d.flush(true)
+}
+
+func (d *DecodeWriter) summaryTable(e DecodeEnd) {
+	head := []string{"gen", "offset", "bytes", "batches", "events", "duration", "frequency", "strings", "stacks", "cpu samples"}
+	rows := make([][]string, 0, len(d.sum))
+	var dur time.Duration
+	if n := len(d.sum); n > 0 && d.sum[n-1].maxNs > d.sum[0].minNs {
+		dur = time.Duration(d.sum[n-1].maxNs - d.sum[0].minNs)
+	}
+	for _, r := range d.sum {
+		rows = append(rows, []string{
+			strconv.FormatUint(r.gen, 10),
+			"0x" + strconv.FormatInt(r.offset, 16),
+			strconv.FormatInt(r.bytes, 10),
+			strconv.Itoa(r.batches),
+			strconv.Itoa(r.events),
+			r.dur.String(),
+			strconv.FormatUint(r.freq, 10),
+			strconv.Itoa(r.strings),
+			strconv.Itoa(r.stacks),
+			strconv.Itoa(r.cpu),
+		})
+	}
+	widths := make([]int, len(head))
+	for i, h := range head {
+		widths[i] = len(h)
+		for _, r := range rows {
+			widths[i] = max(widths[i], len(r[i]))
+		}
+	}
+	line := func(cells []string, sty [2]string) {
+		for i, c := range cells {
+			if i > 0 {
+				d.b = append(d.b, "  "...)
+			}
+			d.b = append(d.b, sty[0]...)
+			if i == 1 || i == 5 {
+				d.b = append(d.b, c...)
+				if i < len(cells)-1 {
+					d.pad(widths[i] - len(c))
+				}
+			} else {
+				d.pad(widths[i] - len(c))
+				d.b = append(d.b, c...)
+			}
+			d.b = append(d.b, sty[1]...)
+		}
+		d.b = append(d.b, '\n')
+	}
+	line(head, d.label)
+	for _, r := range rows {
+		line(r, [2]string{})
+	}
+	d.styled(d.heading, "total")
+	d.b = append(d.b, ": "...)
+	d.b = strconv.AppendInt(d.b, int64(e.Generations), 10)
+	d.b = append(d.b, plural(e.Generations, " generation, ", " generations, ")...)
+	d.b = strconv.AppendInt(d.b, int64(e.Batches), 10)
+	d.b = append(d.b, plural(e.Batches, " batch, ", " batches, ")...)
+	d.b = strconv.AppendInt(d.b, e.Events, 10)
+	d.b = append(d.b, plural(int(e.Events), " event, ", " events, ")...)
+	d.b = strconv.AppendInt(d.b, e.Bytes, 10)
+	d.b = append(d.b, " bytes decoded, "...)
+	d.b = append(d.b, dur.String()...)
+	d.b = append(d.b, '\n')
+}
+
+func sortedKeys[V any](m map[uint64]V) []uint64 {
+	keys := make([]uint64, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
