@@ -46,6 +46,7 @@ holds as a terminal report for people and as JSON and exit codes for CI.`),
 		newDecodeCmd(io, nil),
 		newPprofCmd(io, nil),
 		newSplitCmd(io, nil),
+		newExportCmd(io, nil),
 		newRecordCmd(io, nil),
 	)
 	for _, c := range root.Commands() {

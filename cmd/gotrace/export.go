@@ -1,0 +1,156 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gotrace-cli/gotrace/internal/export"
+	"github.com/gotrace-cli/gotrace/internal/split"
+)
+
+type exportOptions struct {
+	IO *Streams
+
+	File   string
+	Format string
+	Output string
+	Gen    string
+	Time   string
+}
+
+func newExportCmd(io *Streams, runF func(*exportOptions) error) *cobra.Command {
+	opts := &exportOptions{IO: io}
+	cmd := &cobra.Command{
+		Use:   "export --format perfetto|chrome FILE [-o out]",
+		Short: "Write a trace as a timeline for Perfetto or Chrome's trace viewer",
+		Long: strings.TrimSpace(`
+export writes a timeline that opens in ui.perfetto.dev (drag the file in; no
+server needed): a track per P showing the goroutine it runs, a track per
+goroutine showing it running, runnable, blocked (with the reason) or in a
+system call, user regions, logs and tasks as nested slices, garbage
+collections and stop-the-world pauses, the heap in use and the heap goal as
+counters, goroutine creation and unblocking as flows, and CPU samples as
+instant events with their stacks.
+
+  perfetto  Perfetto's protobuf trace format: compact, for big traces (binary:
+            give -o, or redirect stdout)
+  chrome    the Chrome JSON trace event format, also read by chrome://tracing
+
+--gen keeps whole generations (numbers as in gotrace decode); --time keeps a
+window, in durations from the start of what is read, cutting the slices that
+cross its edges. The export streams: memory follows the largest generation,
+not the file.`),
+		Example: `  gotrace export --format perfetto app.trace -o app.perfetto-trace
+  gotrace export --format chrome --time 1s-1.5s app.trace -o slow.json
+  gotrace export --format perfetto --gen 2-3 app.trace -o middle.perfetto-trace`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			opts.File = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return runExport(opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&opts.Format, "format", "f", "perfetto", "output `FORMAT`: perfetto or chrome")
+	f.StringVarP(&opts.Output, "output", "o", "", "write to `FILE` (default stdout; perfetto never to a terminal)")
+	f.StringVar(&opts.Gen, "gen", "", "export only generations `N-M` (N, N- and -M work too)")
+	f.StringVar(&opts.Time, "time", "", "export only the window `FROM-TO` (durations, e.g. 100ms-2s)")
+	return cmd
+}
+
+func runExport(opts *exportOptions) error {
+	format, err := export.ParseFormat(opts.Format)
+	if err != nil {
+		return usageError{err}
+	}
+	eo := export.Options{Format: format, Name: filepath.Base(opts.File)}
+	var gens genRange
+	if opts.Gen != "" {
+		if gens, err = parseGenRange(opts.Gen); err != nil {
+			return err
+		}
+	}
+	if opts.Time != "" {
+		w, err := parseWindow(opts.Time)
+		if err != nil {
+			return err
+		}
+		eo.From, eo.To = w.From, w.To
+	}
+	f, err := openTrace(opts.File)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	out, err := createOutput(opts.IO, opts.Output, format == export.Perfetto)
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
+
+	var in io.Reader = f
+	var selected <-chan error
+	if opts.Gen != "" {
+		in, selected, err = selectGenerations(opts.File, f, gens)
+		if err != nil {
+			return err
+		}
+	}
+	_, err = export.Export(in, out, eo)
+	if selected != nil {
+		// The selection's error says more than the export's, which only
+		// saw its input end.
+		if serr := <-selected; serr != nil {
+			err = serr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", opts.File, err)
+	}
+	return out.Commit()
+}
+
+// selectGenerations streams the header and generations gens of f through a
+// pipe, as split writes them, so the export reads a valid trace of those
+// generations alone. The channel yields the selection's error when it ends.
+func selectGenerations(name string, f io.ReaderAt, gens genRange) (io.Reader, <-chan error, error) {
+	src, err := openTrace(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		defer src.Close()
+		_, err := split.Split(src, f, split.Options{FirstGen: gens.First, LastGen: gens.Last}, pipeSink{pw})
+		if err == split.ErrNothingKept {
+			err = fmt.Errorf("--gen %s: %w", gens, err)
+		}
+		pw.CloseWithError(err)
+		done <- err
+	}()
+	return pr, done, nil
+}
+
+// pipeSink hands the one part of a selection to a pipe.
+type pipeSink struct{ w *io.PipeWriter }
+
+func (s pipeSink) Create(int) (io.Writer, func() error, func(), error) {
+	return s.w, func() error { return nil }, func() {}, nil
+}
+
+func (g genRange) String() string {
+	switch {
+	case g.Last == 0:
+		return fmt.Sprintf("%d-", g.First)
+	case g.First == g.Last:
+		return fmt.Sprint(g.First)
+	}
+	return fmt.Sprintf("%d-%d", g.First, g.Last)
+}

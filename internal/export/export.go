@@ -1,0 +1,652 @@
+// Package export turns an execution trace into a timeline that trace viewers
+// open without a server: Perfetto's protobuf trace format (ui.perfetto.dev)
+// or the Chrome JSON trace event format (ui.perfetto.dev, chrome://tracing).
+//
+// The timeline has one track per P, showing the goroutine running on it, and
+// one per goroutine, showing its states: running, runnable, blocked (with the
+// reason) and in a system call. Each goroutine has a child track for its user
+// regions, logs and goroutine-scoped runtime ranges (mark assists); each P one
+// for P-scoped ranges (sweeping). Global tracks hold garbage collections,
+// stop-the-world pauses, the heap in use and the heap goal as counters, and
+// user tasks nest as a tree of tracks. Goroutine creation and unblocking are
+// flows from the creating or unblocking goroutine; CPU samples are instant
+// events with their stacks.
+//
+// Export streams: it writes events as the trace is read, holding only the
+// state of live goroutines and open slices, so memory grows with the largest
+// generation, not with the file.
+package export
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"time"
+
+	"golang.org/x/exp/trace"
+)
+
+// Format is an output format.
+type Format string
+
+const (
+	Perfetto Format = "perfetto" // Perfetto's protobuf trace format
+	Chrome   Format = "chrome"   // Chrome JSON trace event format
+)
+
+// ParseFormat returns the Format named s.
+func ParseFormat(s string) (Format, error) {
+	switch Format(s) {
+	case Perfetto, Chrome:
+		return Format(s), nil
+	}
+	return "", fmt.Errorf("unknown format %q (want perfetto or chrome)", s)
+}
+
+// Options control an export.
+type Options struct {
+	Format Format
+	// Name names the process in the viewer, e.g. the trace file's name.
+	Name string
+	// From and To cut a window, as durations from the first event read.
+	// To == 0 means the end. Slices that cross an edge are cut at it.
+	From, To time.Duration
+}
+
+// Summary counts what an export wrote.
+type Summary struct {
+	Tracks   int // tracks declared (counter tracks included)
+	Slices   int // slices begun
+	Instants int // instant events (CPU samples, logs, flow sources)
+	Counters int // counter values
+	Flows    int // flows begun
+	Samples  int // CPU samples among the instants
+}
+
+// Export reads the trace from r and writes the timeline to w.
+func Export(r io.Reader, w io.Writer, opts Options) (Summary, error) {
+	var em emitter
+	switch opts.Format {
+	case Perfetto:
+		em = newPerfettoWriter(w)
+	case Chrome:
+		em = newChromeWriter(w)
+	default:
+		return Summary{}, fmt.Errorf("unknown format %q (want perfetto or chrome)", opts.Format)
+	}
+	tr, err := trace.NewReader(r)
+	if err != nil {
+		return Summary{}, fmt.Errorf("reading trace: %w", err)
+	}
+	name := opts.Name
+	if name == "" {
+		name = "Go program"
+	}
+	tl := newTimeline(em, name, opts)
+	if err := tl.run(tr); err != nil {
+		return tl.sum, err
+	}
+	return tl.sum, em.close()
+}
+
+// arg is a named value attached to a slice or instant.
+type arg struct {
+	name  string
+	str   string
+	num   int64
+	isNum bool
+}
+
+func numArg(name string, v int64) arg { return arg{name: name, num: v, isNum: true} }
+func strArg(name, v string) arg       { return arg{name: name, str: v} }
+
+// frame is one stack frame, outermost first in a stack.
+type frame struct {
+	fn, file string
+	line     uint64
+}
+
+// trackInfo describes a track to the emitter.
+type trackInfo struct {
+	uuid, parent uint64 // parent 0: the process
+	name         string
+	counter      bool // a counter track of bytes
+	sort         int  // order among siblings, for viewers that take one
+}
+
+// event is one thing on a track, handed to the emitter.
+type event struct {
+	ts       int64 // nanoseconds from the first event read
+	track    uint64
+	name     string
+	cat      string
+	args     []arg
+	stack    []frame
+	flowsOut []uint64 // flows that start here
+	flowsIn  []uint64 // flows that end here
+	value    int64    // counters
+}
+
+// emitter writes one output format. Tracks are declared before their first
+// event, parents before children; events come in time order.
+type emitter interface {
+	process(name string)
+	track(t *trackInfo)
+	begin(e *event)
+	end(e *event)
+	instant(e *event)
+	counter(e *event)
+	close() error
+}
+
+// Track kinds: a track's uuid is its kind in the top byte and an ID below.
+const (
+	kindGlobal   = 1 // IDs below
+	kindProc     = 2 // P tracks, by ProcID
+	kindProcRng  = 3 // P-scoped runtime ranges, by ProcID
+	kindG        = 4 // goroutine state tracks, by GoID
+	kindGAnn     = 5 // goroutine regions, logs and ranges, by GoID
+	kindTask     = 6 // user tasks, by TaskID
+	idMask       = 1<<56 - 1
+	processTrack = 0
+)
+
+// Global track IDs, in display order.
+const (
+	trackGC = iota + 1
+	trackSTW
+	trackHeap
+	trackGoal
+	trackSamples
+	trackProcs
+	trackGoroutines
+	trackTasks
+)
+
+func uuid(kind int, id uint64) uint64 { return uint64(kind)<<56 | id&idMask }
+
+// track is a track's state in the timeline: declared yet or not, its open
+// slices and, for counters, the last value.
+type track struct {
+	info     trackInfo
+	declared bool
+	open     []*event // open slices, innermost last
+	last     int64    // counters: the latest value
+	hasLast  bool
+}
+
+// gstate is what the timeline keeps about a live goroutine.
+type gstate struct {
+	name   string
+	proc   trace.ProcID // where it runs, NoProc when not running
+	flowIn uint64       // a flow to end at its next slice, 0 for none
+}
+
+// timeline turns x/exp/trace events into slices, instants and counters.
+type timeline struct {
+	em     emitter
+	name   string
+	sum    Summary
+	tracks map[uint64]*track
+	gs     map[trace.GoID]*gstate
+	tasks  map[trace.TaskID]string
+
+	origin   trace.Time // first event read
+	from, to trace.Time // window, absolute; to == 0: no end
+	opts     Options
+	started  bool // the origin is known
+	active   bool // inside the window: events are written
+	done     bool // past the window
+	nextFlow uint64
+}
+
+func newTimeline(em emitter, name string, opts Options) *timeline {
+	return &timeline{
+		em: em, name: name, opts: opts,
+		tracks: make(map[uint64]*track),
+		gs:     make(map[trace.GoID]*gstate),
+		tasks:  make(map[trace.TaskID]string),
+	}
+}
+
+func (tl *timeline) run(tr *trace.Reader) error {
+	var last trace.Time
+	for !tl.done {
+		ev, err := tr.ReadEvent()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			tl.finish(last)
+			return fmt.Errorf("reading trace: %w", err)
+		}
+		last = ev.Time()
+		tl.event(&ev)
+	}
+	tl.finish(last)
+	return nil
+}
+
+// ns converts a trace time to the output's clock: nanoseconds from the
+// first event read.
+func (tl *timeline) ns(t trace.Time) int64 { return int64(t - tl.origin) }
+
+// clock moves time to t, opening or closing the window.
+func (tl *timeline) clock(t trace.Time) {
+	if !tl.started {
+		tl.started = true
+		tl.origin = t
+		tl.from = t + trace.Time(tl.opts.From)
+		if tl.opts.To > 0 {
+			tl.to = t + trace.Time(tl.opts.To)
+		}
+		tl.em.process(tl.name)
+	}
+	if !tl.active && t >= tl.from {
+		tl.active = true
+		tl.reopen(tl.from)
+	}
+	if tl.to != 0 && t > tl.to {
+		tl.finish(tl.to)
+	}
+}
+
+// sortedTracks returns the tracks in uuid order, so output is deterministic.
+func (tl *timeline) sortedTracks() []*track {
+	ids := slices.Sorted(maps.Keys(tl.tracks))
+	out := make([]*track, len(ids))
+	for i, id := range ids {
+		out[i] = tl.tracks[id]
+	}
+	return out
+}
+
+// reopen writes, at the window's start, the slices and counter values that
+// began before it.
+func (tl *timeline) reopen(t trace.Time) {
+	for _, tk := range tl.sortedTracks() {
+		for _, e := range tk.open {
+			e.ts = tl.ns(t)
+			e.flowsIn = nil
+			tl.emitBegin(tk, e)
+		}
+		if tk.hasLast {
+			tl.emitCounter(tk, tl.ns(t), tk.last)
+		}
+	}
+}
+
+// finish closes every open slice at t and stops the export.
+func (tl *timeline) finish(t trace.Time) {
+	if tl.done {
+		return
+	}
+	tl.done = true
+	if !tl.active {
+		return
+	}
+	for _, tk := range tl.sortedTracks() {
+		for i := len(tk.open) - 1; i >= 0; i-- {
+			tl.em.end(&event{ts: tl.ns(t), track: tk.info.uuid})
+		}
+		tk.open = nil
+	}
+}
+
+// get returns the track with uuid, made by mk on first use.
+func (tl *timeline) get(id uint64, mk func() trackInfo) *track {
+	tk := tl.tracks[id]
+	if tk == nil {
+		tk = &track{info: mk()}
+		tk.info.uuid = id
+		tl.tracks[id] = tk
+	}
+	return tk
+}
+
+func (tl *timeline) global(id uint64) *track {
+	return tl.get(uuid(kindGlobal, id), func() trackInfo {
+		switch id {
+		case trackGC:
+			return trackInfo{name: "GC", sort: 1}
+		case trackSTW:
+			return trackInfo{name: "Stop the world", sort: 2}
+		case trackHeap:
+			return trackInfo{name: "Heap in use", counter: true, sort: 3}
+		case trackGoal:
+			return trackInfo{name: "Heap goal", counter: true, sort: 4}
+		case trackSamples:
+			return trackInfo{name: "CPU samples (no goroutine)", sort: 5}
+		case trackProcs:
+			return trackInfo{name: "Procs", sort: 6}
+		case trackGoroutines:
+			return trackInfo{name: "Goroutines", sort: 7}
+		}
+		return trackInfo{name: "Tasks", sort: 8}
+	})
+}
+
+func (tl *timeline) procTrack(p trace.ProcID) *track {
+	return tl.get(uuid(kindProc, uint64(p)), func() trackInfo {
+		return trackInfo{name: "P" + strconv.FormatInt(int64(p), 10), parent: uuid(kindGlobal, trackProcs), sort: int(p)}
+	})
+}
+
+func (tl *timeline) procRangeTrack(p trace.ProcID) *track {
+	return tl.get(uuid(kindProcRng, uint64(p)), func() trackInfo {
+		return trackInfo{name: "P" + strconv.FormatInt(int64(p), 10) + " runtime", parent: uuid(kindProc, uint64(p))}
+	})
+}
+
+// gName is a goroutine's label: G12 main.worker.
+func (tl *timeline) gName(id trace.GoID) string {
+	s := "G" + strconv.FormatInt(int64(id), 10)
+	if g := tl.gs[id]; g != nil && g.name != "" {
+		s += " " + g.name
+	}
+	return s
+}
+
+func (tl *timeline) gTrack(id trace.GoID) *track {
+	return tl.get(uuid(kindG, uint64(id)), func() trackInfo {
+		return trackInfo{name: tl.gName(id), parent: uuid(kindGlobal, trackGoroutines), sort: int(id)}
+	})
+}
+
+func (tl *timeline) gAnnTrack(id trace.GoID) *track {
+	return tl.get(uuid(kindGAnn, uint64(id)), func() trackInfo {
+		return trackInfo{name: "G" + strconv.FormatInt(int64(id), 10) + " annotations", parent: uuid(kindG, uint64(id))}
+	})
+}
+
+func (tl *timeline) taskTrack(id, parent trace.TaskID, typ string) *track {
+	return tl.get(uuid(kindTask, uint64(id)), func() trackInfo {
+		p := uuid(kindGlobal, trackTasks)
+		if _, ok := tl.tasks[parent]; ok && parent != trace.NoTask {
+			p = uuid(kindTask, uint64(parent))
+		}
+		return trackInfo{name: "task " + strconv.FormatUint(uint64(id), 10) + " " + typ, parent: p, sort: int(id)}
+	})
+}
+
+// declare writes tk's descriptor, and its parents' first.
+func (tl *timeline) declare(tk *track) {
+	if tk.declared {
+		return
+	}
+	if p := tk.info.parent; p != processTrack {
+		if pt := tl.tracks[p]; pt != nil {
+			tl.declare(pt)
+		} else if p>>56 == kindGlobal {
+			tl.declare(tl.global(p & idMask))
+		}
+	}
+	tk.declared = true
+	tl.sum.Tracks++
+	tl.em.track(&tk.info)
+}
+
+func (tl *timeline) emitBegin(tk *track, e *event) {
+	tl.declare(tk)
+	tl.sum.Slices++
+	tl.em.begin(e)
+}
+
+func (tl *timeline) emitCounter(tk *track, ts, v int64) {
+	tl.declare(tk)
+	tl.sum.Counters++
+	tl.em.counter(&event{ts: ts, track: tk.info.uuid, value: v})
+}
+
+// begin opens a slice on tk at t.
+func (tl *timeline) begin(tk *track, t trace.Time, name, cat string, args ...arg) {
+	tl.open(tk, &event{ts: tl.ns(t), track: tk.info.uuid, name: name, cat: cat, args: args})
+}
+
+func (tl *timeline) open(tk *track, e *event) {
+	tk.open = append(tk.open, e)
+	if tl.active {
+		tl.emitBegin(tk, e)
+	}
+}
+
+// end closes the innermost slice on tk at t.
+func (tl *timeline) end(tk *track, t trace.Time) {
+	if len(tk.open) == 0 {
+		return
+	}
+	tk.open = tk.open[:len(tk.open)-1]
+	if tl.active {
+		tl.em.end(&event{ts: tl.ns(t), track: tk.info.uuid})
+	}
+}
+
+// endNamed closes the innermost open slice called name on tk. Slices opened
+// inside it are closed and reopened around the end, so slices stay nested.
+func (tl *timeline) endNamed(tk *track, t trace.Time, name string) {
+	i := len(tk.open) - 1
+	for i >= 0 && tk.open[i].name != name {
+		i--
+	}
+	if i < 0 {
+		return // N.B. begun before the trace: nothing to end
+	}
+	inner := slices.Clone(tk.open[i+1:])
+	for range len(tk.open) - i {
+		tl.end(tk, t)
+	}
+	for _, e := range inner {
+		tl.begin(tk, t, e.name, e.cat, e.args...)
+	}
+}
+
+func (tl *timeline) instant(tk *track, t trace.Time, name, cat string, stack []frame, flowsOut []uint64, args ...arg) {
+	if !tl.active {
+		return
+	}
+	tl.declare(tk)
+	tl.sum.Instants++
+	tl.em.instant(&event{ts: tl.ns(t), track: tk.info.uuid, name: name, cat: cat, stack: stack, flowsOut: flowsOut, args: args})
+}
+
+func (tl *timeline) counter(tk *track, t trace.Time, v int64) {
+	if tk.hasLast && tk.last == v {
+		return
+	}
+	tk.last, tk.hasLast = v, true
+	if tl.active {
+		tl.emitCounter(tk, tl.ns(t), v)
+	}
+}
+
+func (tl *timeline) event(ev *trace.Event) {
+	tl.clock(ev.Time())
+	if tl.done {
+		return
+	}
+	t := ev.Time()
+	switch ev.Kind() {
+	case trace.EventStateTransition:
+		st := ev.StateTransition()
+		if st.Resource.Kind == trace.ResourceGoroutine {
+			tl.goTransition(ev, st)
+		}
+	case trace.EventRangeBegin, trace.EventRangeActive:
+		r := ev.Range()
+		tk, name := tl.rangeTrack(ev, r)
+		if n := len(tk.open); ev.Kind() == trace.EventRangeActive && n > 0 && tk.open[n-1].name == name {
+			return // still open from the previous generation
+		}
+		tl.begin(tk, t, name, "runtime")
+	case trace.EventRangeEnd:
+		r := ev.Range()
+		tk, name := tl.rangeTrack(ev, r)
+		tl.endNamed(tk, t, name)
+	case trace.EventRegionBegin:
+		r := ev.Region()
+		tl.begin(tl.gAnnTrack(ev.Goroutine()), t, r.Type, "region", numArg("task", taskArg(r.Task)))
+	case trace.EventRegionEnd:
+		tl.endNamed(tl.gAnnTrack(ev.Goroutine()), t, ev.Region().Type)
+	case trace.EventTaskBegin:
+		task := ev.Task()
+		tl.tasks[task.ID] = task.Type
+		tk := tl.taskTrack(task.ID, task.Parent, task.Type)
+		tl.begin(tk, t, task.Type, "task", numArg("task", int64(task.ID)), numArg("goroutine", int64(ev.Goroutine())))
+	case trace.EventTaskEnd:
+		task := ev.Task()
+		if _, ok := tl.tasks[task.ID]; ok {
+			tl.end(tl.taskTrack(task.ID, task.Parent, task.Type), t)
+			delete(tl.tasks, task.ID)
+		}
+	case trace.EventLog:
+		l := ev.Log()
+		name := l.Category
+		if name == "" {
+			name = "log"
+		}
+		tl.instant(tl.gAnnTrack(ev.Goroutine()), t, name, "log", nil, nil, strArg("message", l.Message))
+	case trace.EventStackSample:
+		var tk *track
+		switch {
+		case ev.Goroutine() != trace.NoGoroutine:
+			tk = tl.gTrack(ev.Goroutine())
+		case ev.Proc() != trace.NoProc:
+			tk = tl.procTrack(ev.Proc())
+		default:
+			tk = tl.global(trackSamples)
+		}
+		if tl.active {
+			tl.sum.Samples++
+		}
+		tl.instant(tk, t, "CPU sample", "cpu", stackFrames(ev.Stack()), nil)
+	case trace.EventMetric:
+		m := ev.Metric()
+		if m.Value.Kind() != trace.ValueUint64 {
+			return
+		}
+		switch m.Name {
+		case "/memory/classes/heap/objects:bytes":
+			tl.counter(tl.global(trackHeap), t, int64(m.Value.Uint64()))
+		case "/gc/heap/goal:bytes":
+			tl.counter(tl.global(trackGoal), t, int64(m.Value.Uint64()))
+		}
+	}
+}
+
+func taskArg(id trace.TaskID) int64 {
+	if id == trace.NoTask {
+		return 0
+	}
+	return int64(id)
+}
+
+// rangeTrack picks the track of a runtime range: collections and
+// stop-the-world pauses on their global tracks, the rest on the track of
+// the goroutine or P they are scoped to.
+func (tl *timeline) rangeTrack(ev *trace.Event, r trace.Range) (*track, string) {
+	switch {
+	case len(r.Name) >= len("stop-the-world") && r.Name[:len("stop-the-world")] == "stop-the-world":
+		return tl.global(trackSTW), r.Name
+	case r.Name == "GC concurrent mark phase":
+		return tl.global(trackGC), "GC"
+	}
+	switch r.Scope.Kind {
+	case trace.ResourceGoroutine:
+		return tl.gAnnTrack(r.Scope.Goroutine()), r.Name
+	case trace.ResourceProc:
+		return tl.procRangeTrack(r.Scope.Proc()), r.Name
+	}
+	return tl.global(trackGC), r.Name
+}
+
+func stackFrames(s trace.Stack) []frame {
+	var out []frame
+	for f := range s.Frames() {
+		out = append(out, frame{fn: f.Func, file: f.File, line: f.Line})
+	}
+	slices.Reverse(out) // outermost first
+	return out
+}
+
+// goTransition moves a goroutine from one state to another: its state slice
+// ends and the next begins, the P it runs on shows it, and a creation or an
+// unblocking by another goroutine starts a flow.
+func (tl *timeline) goTransition(ev *trace.Event, st trace.StateTransition) {
+	id := st.Resource.Goroutine()
+	from, to := st.Goroutine()
+	if from == to {
+		return
+	}
+	t := ev.Time()
+	g := tl.gs[id]
+	if g == nil {
+		g = &gstate{proc: trace.NoProc}
+		tl.gs[id] = g
+	}
+	if g.name == "" {
+		for f := range st.Stack.Frames() {
+			g.name = f.Func // N.B. the last frame is the goroutine's root
+		}
+	}
+	gt := tl.gTrack(id)
+	if len(gt.open) > 0 {
+		tl.end(gt, t)
+	}
+	if from == trace.GoRunning && g.proc != trace.NoProc {
+		tl.end(tl.procTrack(g.proc), t)
+		g.proc = trace.NoProc
+	}
+
+	// Creation and unblocking by another goroutine: a flow from the
+	// other goroutine's track to this one's next slice.
+	if by := ev.Goroutine(); by != trace.NoGoroutine && by != id && tl.active &&
+		(from == trace.GoNotExist || from == trace.GoWaiting) && to == trace.GoRunnable {
+		tl.nextFlow++
+		g.flowIn = tl.nextFlow
+		what := "unblock "
+		if from == trace.GoNotExist {
+			what = "go "
+		}
+		tl.sum.Flows++
+		tl.instant(tl.gTrack(by), t, what+tl.gName(id), "flow", nil, []uint64{g.flowIn})
+	}
+
+	var name string
+	switch to {
+	case trace.GoRunning:
+		name = "running"
+		if p := ev.Proc(); p != trace.NoProc {
+			g.proc = p
+			tl.begin(tl.procTrack(p), t, tl.gName(id), "running", numArg("goroutine", int64(id)))
+		}
+	case trace.GoRunnable:
+		name = "runnable"
+	case trace.GoSyscall:
+		name = "syscall"
+	case trace.GoWaiting:
+		name = "blocked"
+		if st.Reason != "" {
+			name += ": " + st.Reason
+		}
+	case trace.GoNotExist:
+		// The goroutine is gone: forget it, and its tracks unless a slice
+		// is still open on them, so memory follows the live goroutines.
+		delete(tl.gs, id)
+		for _, k := range []int{kindG, kindGAnn} {
+			if tk := tl.tracks[uuid(k, uint64(id))]; tk != nil && len(tk.open) == 0 {
+				delete(tl.tracks, tk.info.uuid)
+			}
+		}
+		return
+	default:
+		return
+	}
+	e := &event{ts: tl.ns(t), track: gt.info.uuid, name: name, cat: "state"}
+	if g.flowIn != 0 {
+		e.flowsIn = []uint64{g.flowIn}
+		g.flowIn = 0
+	}
+	tl.open(gt, e)
+}

@@ -1,0 +1,281 @@
+package export
+
+import (
+	"bufio"
+	"io"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// Field numbers of Perfetto's trace format, from its published schema
+// (protos/perfetto/trace/trace.proto, trace_packet.proto,
+// track_event/track_event.proto, track_descriptor.proto,
+// counter_descriptor.proto, process_descriptor.proto, debug_annotation.proto,
+// interned_data/interned_data.proto). Only the fields written here.
+//
+//	message                  field                          number  wire
+//	Trace                    packet (TracePacket)            1      bytes
+//	TracePacket              timestamp                       8      varint (ns)
+//	                         trusted_packet_sequence_id     10      varint
+//	                         track_event (TrackEvent)       11      bytes
+//	                         interned_data (InternedData)   12      bytes
+//	                         sequence_flags                 13      varint
+//	                         track_descriptor               60      bytes
+//	TrackDescriptor          uuid                            1      varint
+//	                         name                            2      bytes
+//	                         process (ProcessDescriptor)     3      bytes
+//	                         parent_uuid                     5      varint
+//	                         counter (CounterDescriptor)     8      bytes
+//	ProcessDescriptor        pid                             1      varint
+//	                         process_name                    6      bytes
+//	CounterDescriptor        unit (UNIT_SIZE_BYTES = 3)      3      varint
+//	TrackEvent               category_iids                   3      varint
+//	                         debug_annotations               4      bytes
+//	                         type                            9      varint
+//	                         name_iid                       10      varint
+//	                         track_uuid                     11      varint
+//	                         counter_value                  30      varint
+//	                         flow_ids                       47      fixed64
+//	                         terminating_flow_ids           48      fixed64
+//	                         callstack (Callstack)          55      bytes
+//	TrackEvent.Callstack     frames (Frame, outermost first) 1      bytes
+//	Callstack.Frame          function_name                   1      bytes
+//	                         source_file                     2      bytes
+//	                         line_number                     3      varint
+//	DebugAnnotation          name_iid                        1      varint
+//	                         int_value                       4      varint
+//	                         string_value                    6      bytes
+//	InternedData             event_categories                1      bytes
+//	                         event_names                     2      bytes
+//	                         debug_annotation_names          3      bytes
+//	EventCategory, EventName, DebugAnnotationName:
+//	                         iid                             1      varint
+//	                         name                            2      bytes
+const (
+	fTracePacket = 1
+
+	fPacketTimestamp       = 8
+	fPacketSequenceID      = 10
+	fPacketTrackEvent      = 11
+	fPacketInternedData    = 12
+	fPacketSequenceFlags   = 13
+	fPacketTrackDescriptor = 60
+
+	fTrackUUID    = 1
+	fTrackName    = 2
+	fTrackProcess = 3
+	fTrackParent  = 5
+	fTrackCounter = 8
+
+	fProcessPID  = 1
+	fProcessName = 6
+
+	fCounterUnit   = 3
+	unitSizeBytes  = 3
+	fEventCategory = 3
+	fEventDebug    = 4
+	fEventType     = 9
+	fEventNameIID  = 10
+	fEventTrack    = 11
+	fEventCounter  = 30
+	fEventFlow     = 47
+	fEventFlowEnd  = 48
+	fEventStack    = 55
+
+	fStackFrame     = 1
+	fFrameFunction  = 1
+	fFrameFile      = 2
+	fFrameLine      = 3
+	fDebugNameIID   = 1
+	fDebugInt       = 4
+	fDebugString    = 6
+	fInternCategory = 1
+	fInternName     = 2
+	fInternDebug    = 3
+	fInternIID      = 1
+	fInternString   = 2
+
+	typeSliceBegin = 1
+	typeSliceEnd   = 2
+	typeInstant    = 3
+	typeCounter    = 4
+
+	// Sequence flags: the first packet clears the interning state, every
+	// packet that uses interned names needs it.
+	seqIncrementalStateCleared = 1
+	seqNeedsIncrementalState   = 2
+
+	sequenceID = 1 // every packet is on one sequence
+	pid        = 1 // the one process, in the viewer
+)
+
+// perfettoWriter writes Perfetto's protobuf format: a Trace is a stream of
+// length-delimited TracePacket fields, so each packet goes out as it is made.
+// Event names, categories and argument names are interned: each is written
+// once, with the first packet that uses it, and referred to by number after.
+type perfettoWriter struct {
+	w   *bufio.Writer
+	err error
+
+	first              bool
+	names, cats, debug map[string]uint64
+
+	pkt, msg, sub, intern []byte // scratch buffers, reused
+	internNames           []byte
+}
+
+func newPerfettoWriter(w io.Writer) *perfettoWriter {
+	return &perfettoWriter{
+		w:     bufio.NewWriterSize(w, 256<<10),
+		first: true,
+		names: make(map[string]uint64), cats: make(map[string]uint64), debug: make(map[string]uint64),
+	}
+}
+
+// packet writes one TracePacket whose body is in p.pkt.
+func (p *perfettoWriter) packet() {
+	if p.err != nil {
+		return
+	}
+	flags := uint64(seqNeedsIncrementalState)
+	if p.first {
+		flags |= seqIncrementalStateCleared
+		p.first = false
+	}
+	p.pkt = protowire.AppendTag(p.pkt, fPacketSequenceID, protowire.VarintType)
+	p.pkt = protowire.AppendVarint(p.pkt, sequenceID)
+	p.pkt = protowire.AppendTag(p.pkt, fPacketSequenceFlags, protowire.VarintType)
+	p.pkt = protowire.AppendVarint(p.pkt, flags)
+	var hdr [16]byte
+	h := protowire.AppendTag(hdr[:0], fTracePacket, protowire.BytesType)
+	h = protowire.AppendVarint(h, uint64(len(p.pkt)))
+	if _, err := p.w.Write(h); err != nil {
+		p.err = err
+		return
+	}
+	if _, err := p.w.Write(p.pkt); err != nil {
+		p.err = err
+	}
+}
+
+func appendString(b []byte, field protowire.Number, s string) []byte {
+	b = protowire.AppendTag(b, field, protowire.BytesType)
+	return protowire.AppendString(b, s)
+}
+
+func appendVarint(b []byte, field protowire.Number, v uint64) []byte {
+	b = protowire.AppendTag(b, field, protowire.VarintType)
+	return protowire.AppendVarint(b, v)
+}
+
+func appendBytes(b []byte, field protowire.Number, v []byte) []byte {
+	b = protowire.AppendTag(b, field, protowire.BytesType)
+	return protowire.AppendBytes(b, v)
+}
+
+func (p *perfettoWriter) process(name string) {
+	p.sub = appendVarint(p.sub[:0], fProcessPID, pid)
+	p.sub = appendString(p.sub, fProcessName, name)
+	p.msg = appendVarint(p.msg[:0], fTrackUUID, uuidProcess)
+	p.msg = appendBytes(p.msg, fTrackProcess, p.sub)
+	p.pkt = appendBytes(p.pkt[:0], fPacketTrackDescriptor, p.msg)
+	p.packet()
+}
+
+// uuidProcess is the process track's uuid; no other track kind is 0.
+const uuidProcess = 1
+
+func (p *perfettoWriter) track(t *trackInfo) {
+	p.msg = appendVarint(p.msg[:0], fTrackUUID, t.uuid)
+	parent := t.parent
+	if parent == processTrack {
+		parent = uuidProcess
+	}
+	p.msg = appendVarint(p.msg, fTrackParent, parent)
+	p.msg = appendString(p.msg, fTrackName, t.name)
+	if t.counter {
+		p.sub = appendVarint(p.sub[:0], fCounterUnit, unitSizeBytes)
+		p.msg = appendBytes(p.msg, fTrackCounter, p.sub)
+	}
+	p.pkt = appendBytes(p.pkt[:0], fPacketTrackDescriptor, p.msg)
+	p.packet()
+}
+
+// iid returns the interning ID of s in table m, adding an entry to the
+// packet's interned data (field) the first time.
+func (p *perfettoWriter) iid(m map[string]uint64, field protowire.Number, s string) uint64 {
+	if id, ok := m[s]; ok {
+		return id
+	}
+	id := uint64(len(m) + 1)
+	m[s] = id
+	p.internNames = appendVarint(p.internNames[:0], fInternIID, id)
+	p.internNames = appendString(p.internNames, fInternString, s)
+	p.intern = appendBytes(p.intern, field, p.internNames)
+	return id
+}
+
+// trackEvent writes e as a TrackEvent of type typ, with the interned data
+// it introduces.
+func (p *perfettoWriter) trackEvent(e *event, typ uint64) {
+	p.intern = p.intern[:0]
+	m := appendVarint(p.msg[:0], fEventType, typ)
+	m = appendVarint(m, fEventTrack, e.track)
+	if e.name != "" {
+		m = appendVarint(m, fEventNameIID, p.iid(p.names, fInternName, e.name))
+	}
+	if e.cat != "" {
+		m = appendVarint(m, fEventCategory, p.iid(p.cats, fInternCategory, e.cat))
+	}
+	if typ == typeCounter {
+		m = appendVarint(m, fEventCounter, uint64(e.value))
+	}
+	for _, a := range e.args {
+		d := appendVarint(p.sub[:0], fDebugNameIID, p.iid(p.debug, fInternDebug, a.name))
+		if a.isNum {
+			d = appendVarint(d, fDebugInt, uint64(a.num))
+		} else {
+			d = appendString(d, fDebugString, a.str)
+		}
+		p.sub = d
+		m = appendBytes(m, fEventDebug, d)
+	}
+	for _, id := range e.flowsOut {
+		m = protowire.AppendTag(m, fEventFlow, protowire.Fixed64Type)
+		m = protowire.AppendFixed64(m, id)
+	}
+	for _, id := range e.flowsIn {
+		m = protowire.AppendTag(m, fEventFlowEnd, protowire.Fixed64Type)
+		m = protowire.AppendFixed64(m, id)
+	}
+	if len(e.stack) > 0 {
+		var cs []byte
+		for _, f := range e.stack {
+			fr := appendString(p.sub[:0], fFrameFunction, f.fn)
+			fr = appendString(fr, fFrameFile, f.file)
+			fr = appendVarint(fr, fFrameLine, f.line)
+			p.sub = fr
+			cs = appendBytes(cs, fStackFrame, fr)
+		}
+		m = appendBytes(m, fEventStack, cs)
+	}
+	p.msg = m
+	p.pkt = appendVarint(p.pkt[:0], fPacketTimestamp, uint64(e.ts))
+	if len(p.intern) > 0 {
+		p.pkt = appendBytes(p.pkt, fPacketInternedData, p.intern)
+	}
+	p.pkt = appendBytes(p.pkt, fPacketTrackEvent, m)
+	p.packet()
+}
+
+func (p *perfettoWriter) begin(e *event)   { p.trackEvent(e, typeSliceBegin) }
+func (p *perfettoWriter) end(e *event)     { p.trackEvent(e, typeSliceEnd) }
+func (p *perfettoWriter) instant(e *event) { p.trackEvent(e, typeInstant) }
+func (p *perfettoWriter) counter(e *event) { p.trackEvent(e, typeCounter) }
+
+func (p *perfettoWriter) close() error {
+	if p.err != nil {
+		return p.err
+	}
+	return p.w.Flush()
+}
