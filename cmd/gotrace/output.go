@@ -19,7 +19,7 @@ type window struct{ From, To time.Duration }
 // "1s-", "-500ms".
 func parseWindow(s string) (window, error) {
 	from, to, ok := strings.Cut(s, "-")
-	if !ok {
+	if !ok || from == "" && to == "" {
 		return window{}, usagef("--time %q: want FROM-TO, durations from the trace's start such as 100ms-2s", s)
 	}
 	var w window
