@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -98,8 +99,8 @@ func NewReader(r io.Reader) (*Reader, error) {
 		if rd.rerr != nil && rd.rerr != io.EOF {
 			return nil, &Error{Offset: int64(rd.end), Batch: -1, Err: rd.rerr}
 		}
-		if _, err := format.ParseHeader(append(rd.buf[:rd.end:rd.end], make([]byte, format.HeaderSize)...)); err == format.ErrNotTrace {
-			return nil, &Error{Offset: 0, Batch: -1, Err: err}
+		if h := rd.buf[:rd.end]; !bytes.HasPrefix(h, []byte("go 1.")) && !bytes.HasPrefix([]byte("go 1."), h) {
+			return nil, &Error{Offset: 0, Batch: -1, Err: format.ErrNotTrace}
 		}
 		return nil, &Error{Offset: int64(rd.end), Batch: -1,
 			Err: fmt.Errorf("want a %d-byte header, input ends after %d: %w", format.HeaderSize, rd.end, io.ErrUnexpectedEOF)}
@@ -257,6 +258,11 @@ func (r *Reader) frame() (int, error) {
 			})
 			return i + 1, nil
 		case typ == format.EvEventBatch || typ == format.EvExperimentalBatch && r.v.HasExperiments():
+		case len(r.batches) > 0 && r.v < format.Go126:
+			// Before Go 1.26 nothing marks the end of a generation:
+			// the batches so far are one, and the damage after them
+			// is reported on the next call.
+			return i, nil
 		default:
 			what := "want a batch header (EventBatch"
 			if r.v.HasExperiments() {
@@ -286,6 +292,9 @@ func (r *Reader) frame() (int, error) {
 		fields := [4]string{"gen", "m", "time", "size"}
 		for k := range vals {
 			v, n := format.Uvarint(hdr[j:])
+			if n == 0 && k == 0 && len(r.batches) > 0 && r.v < format.Go126 {
+				return i, nil // as above: the damage is reported next
+			}
 			if n == 0 {
 				if i+j+len(hdr[j:]) < r.end || len(hdr[j:]) >= format.MaxVarintLen {
 					return 0, r.errAt(i+j, gen, len(r.batches), name, fmt.Errorf("%s: uvarint longer than %d bytes: %w", fields[k], format.MaxVarintLen, ErrCorrupt))
@@ -331,6 +340,9 @@ func (r *Reader) frame() (int, error) {
 }
 
 func (r *Reader) truncHeader(i int, gen uint64, batch int, name, field string, have int) error {
+	if r.rerr != io.EOF {
+		return r.errAt(r.end, gen, batch, name, r.rerr)
+	}
 	return r.errAt(r.end, gen, batch, name, fmt.Errorf("want header field %s, input ends after %d of 4 fields: %w", field, have, io.ErrUnexpectedEOF))
 }
 
