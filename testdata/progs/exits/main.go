@@ -7,7 +7,7 @@
 //	exits fatal           log.Fatal
 //	exits panic           an unrecovered panic
 //	exits wait [N]        print "ready", wait for SIGINT or SIGTERM, say so, exit N
-//	exits hang            print "ready", block until killed
+//	exits hang            print "ready PID", block until killed
 //	exits spin D          burn CPU for D, then return
 //	exits tick D          keep busy for D (goroutines, timers), then return
 package main
@@ -46,8 +46,10 @@ func main() {
 	case "wait":
 		waitForSignal(atoi(arg(2, "0")))
 	case "hang":
-		fmt.Println("ready")
-		select {}
+		fmt.Println("ready", os.Getpid())
+		for {
+			time.Sleep(time.Hour)
+		}
 	case "spin":
 		spin(duration(arg(2, "300ms")))
 	case "tick":
