@@ -3,7 +3,9 @@
 // nested regions, channel, mutex, select and cond blocking, network waits,
 // system calls, garbage collections and CPU samples.
 //
-//	go run ./testdata/progs/annotated testdata/traces/annotated.trace
+//	go run -trimpath ./testdata/progs/annotated testdata/traces/annotated.trace
+//
+// -trimpath keeps the machine's paths out of the stacks in the trace.
 package main
 
 import (
