@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gotrace-cli/gotrace/internal/decode"
+	"github.com/gotrace-cli/gotrace/internal/format"
+)
+
+// smallTrace builds a two-generation Go 1.26 trace with one of everything
+// decode prints: clock, strings that need quoting, stacks, a CPU sample,
+// the AllocFree type table and heap parameters, and a few events.
+func smallTrace(t *testing.T) []byte {
+	t.Helper()
+	e := format.NewEncoder(format.Go126)
+	for gen := uint64(1); gen <= 2; gen++ {
+		base := 1000 * gen
+		e.Batch(gen, format.NoThread, base, func(b *format.Encoder) {
+			b.Event(format.EvSync, nil, nil)
+			b.Event(format.EvFrequency, []uint64{15625000}, nil)
+			b.Event(format.EvClockSnapshot, []uint64{1, 64000 * gen, 1767225600, 500}, nil)
+		})
+		e.Batch(gen, format.NoThread, base+1, func(b *format.Encoder) {
+			b.Event(format.EvStrings, nil, nil)
+			for i, s := range []string{"main.main", "main.go", "chan receive", "job", "main.worker", "say \"hi\"\tnow ☺"} {
+				b.Event(format.EvString, []uint64{uint64(i + 1)}, []byte(s))
+			}
+		})
+		e.Batch(gen, format.NoThread, base+2, func(b *format.Encoder) {
+			b.Event(format.EvStacks, nil, nil)
+			b.Event(format.EvStack, []uint64{1, 1, 0x401000, 1, 2, 10}, nil)
+			b.Event(format.EvStack, []uint64{2, 2, 0x402000, 5, 2, 20, 0x401010, 1, 2, 11}, nil)
+		})
+		e.Batch(gen, format.NoThread, base+3, func(b *format.Encoder) {
+			b.Event(format.EvCPUSamples, nil, nil)
+			b.Event(format.EvCPUSample, []uint64{base + 40, 3, 0, 1, 2}, nil)
+		})
+		if gen == 1 {
+			types := []byte{format.AllocFreeTypesBatch}
+			for _, v := range []uint64{7, 0x4c2a00, 32, 8, 9} {
+				types = format.AppendUvarint(types, v)
+			}
+			types = append(types, "main.node"...)
+			e.Event(format.EvExperimentalBatch, []uint64{uint64(format.AllocFree), gen, 3, base + 4}, types)
+			info := []byte{format.AllocFreeInfoBatch}
+			for _, v := range []uint64{0xc000000000, 8192, 8, 2048} {
+				info = format.AppendUvarint(info, v)
+			}
+			e.Event(format.EvExperimentalBatch, []uint64{uint64(format.AllocFree), gen, 3, base + 5}, info)
+		}
+		e.Batch(gen, 3, base+10, func(b *format.Encoder) {
+			b.Event(format.EvProcStatus, []uint64{1, 0, uint64(format.ProcRunning)}, nil)
+			b.Event(format.EvGoStatus, []uint64{1, 1, 3, uint64(format.GoRunning)}, nil)
+			b.Event(format.EvUserTaskBegin, []uint64{2, 1, 0, 4, 1}, nil)
+			b.Event(format.EvGoCreate, []uint64{5, 2, 2, 1}, nil)
+			b.Event(format.EvGoBlock, []uint64{7, 3, 1}, nil)
+			b.Event(format.EvGoStart, []uint64{3, 2, 1}, nil)
+			b.Event(format.EvUserLog, []uint64{2, 1, 4, 6, 2}, nil)
+			b.Event(format.EvHeapAlloc, []uint64{9, 4 << 20}, nil)
+			b.Event(format.EvGoDestroy, []uint64{4}, nil)
+			b.Event(format.EvProcStop, []uint64{1}, nil)
+		})
+		e.Event(format.EvEndOfGeneration, nil, nil)
+	}
+	data, err := e.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// decodeRun runs gotrace decode with args on file through fake streams.
+func decodeRun(t *testing.T, tty, noColor bool, stdin io.Reader, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	if stdin == nil {
+		stdin = strings.NewReader("")
+	}
+	io := &Streams{In: stdin, Out: &out, ErrOut: &errOut, OutTTY: tty, NoColor: noColor, Width: 100, Getenv: func(string) string { return "" }}
+	code := run(append([]string{"decode"}, args...), io)
+	return out.String(), errOut.String(), code
+}
+
+func writeTrace(t *testing.T, data []byte) (dir, file string) {
+	t.Helper()
+	dir = t.TempDir()
+	file = filepath.Join(dir, "small.trace")
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, file
+}
+
+// TestDecodeGolden pins the output of each mode for the small trace.
+func TestDecodeGolden(t *testing.T) {
+	dir, file := writeTrace(t, smallTrace(t))
+	for _, tc := range []struct {
+		golden string
+		tty    bool
+		args   []string
+	}{
+		{"decode.golden", false, nil},
+		{"decode-summary.golden", false, []string{"--summary"}},
+		{"decode-json.golden", false, []string{"--json"}},
+		{"decode-tables-gen2.golden", false, []string{"--tables", "--gen", "2"}},
+		{"decode-events-type.golden", false, []string{"--events", "--type", "GoCreate,GoBlock"}},
+		{"decode-styled.golden", true, nil},
+	} {
+		t.Run(tc.golden, func(t *testing.T) {
+			out, errOut, code := decodeRun(t, tc.tty, false, nil, append(tc.args, file)...)
+			if code != 0 || errOut != "" {
+				t.Fatalf("exit %d, stderr %q", code, errOut)
+			}
+			out = strings.ReplaceAll(out, dir+string(filepath.Separator), "")
+			checkGolden(t, filepath.Join("testdata", "golden", tc.golden), out)
+		})
+	}
+}
+
+// checkGolden compares got with the golden file, or rewrites it with
+// -update. On a mismatch it writes got beside it as a .got file.
+func checkGolden(t *testing.T, path, got string) {
+	t.Helper()
+	if *updateGolden {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got == string(want) {
+		os.Remove(path + ".got")
+		return
+	}
+	os.WriteFile(path+".got", []byte(got), 0o644)
+	gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
+	for i := range max(len(gl), len(wl)) {
+		var g, w string
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if g != w {
+			t.Fatalf("%s: line %d differs (wrote %s.got; -update rewrites):\n got: %q\nwant: %q", path, i+1, path, g, w)
+		}
+	}
+}
+
+// TestRunDecodeStreams runs decode directly with terminal and
+// non-terminal streams: colour only on a terminal without NO_COLOR.
+func TestRunDecodeStreams(t *testing.T) {
+	_, file := writeTrace(t, smallTrace(t))
+	for _, tc := range []struct {
+		name         string
+		tty, noColor bool
+		styled       bool
+	}{
+		{"pipe", false, false, false},
+		{"terminal", true, false, true},
+		{"terminal NO_COLOR", true, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			opts := &decodeOptions{IO: &Streams{Out: &out, ErrOut: &errOut, OutTTY: tc.tty, NoColor: tc.noColor}, File: file}
+			if err := runDecode(opts); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Contains(out.String(), "\x1b["); got != tc.styled {
+				t.Fatalf("escape codes: %v, want %v", got, tc.styled)
+			}
+			if !strings.Contains(out.String(), "generation 2") || !strings.Contains(out.String(), "main.node") {
+				t.Fatalf("output lacks the second generation or the type table:\n%s", out.String())
+			}
+		})
+	}
+}
+
+// TestRunDecodeDamaged: a damaged trace prints what it can and returns an
+// error that becomes exit status 1 and one stderr line.
+func TestRunDecodeDamaged(t *testing.T) {
+	data := smallTrace(t)
+	_, file := writeTrace(t, data[:len(data)-10])
+	var out bytes.Buffer
+	err := runDecode(&decodeOptions{IO: &Streams{Out: &out, ErrOut: io.Discard}, File: file, Summary: true})
+	var de *decode.Error
+	if !errors.As(err, &de) || !decode.IsTruncated(err) {
+		t.Fatalf("error %v, want a truncation *decode.Error", err)
+	}
+	if exitCode(err) != exitError {
+		t.Fatalf("exit code %d, want %d", exitCode(err), exitError)
+	}
+	if line := errorLine(err); !strings.HasPrefix(line, "gotrace: "+file+": byte 0x") || !strings.Contains(line, "% of the file)") {
+		t.Fatalf("error line %q", line)
+	}
+	if !strings.Contains(out.String(), "total: 1 generation,") {
+		t.Fatalf("first generation not printed:\n%s", out.String())
+	}
+	// Through stdin the size is learnt by reading to the end.
+	o, e, code := decodeRun(t, false, false, bytes.NewReader(data[:len(data)-10]), "--summary", "-")
+	if code != exitError || !strings.Contains(e, "lost ") || !strings.Contains(o, "total: 1 generation,") {
+		t.Fatalf("stdin: exit %d, stderr %q, stdout %q", code, e, o)
+	}
+}
