@@ -48,6 +48,8 @@ holds as a terminal report for people and as JSON and exit codes for CI.`),
 		newSplitCmd(io, nil),
 		newExportCmd(io, nil),
 		newRecordCmd(io, nil),
+		newStatsCmd(io, nil),
+		newCheckCmd(io, nil),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)

@@ -441,7 +441,11 @@ func (a *Analyzer) closeInterval(id trace.GoID, g *goroutine, t trace.Time) {
 		w := SchedWait{Goroutine: int64(id), Start: int64(g.since - a.first), Wait: d}
 		if a.schedTop.wants(w) {
 			w.Func = a.groupName(g)
-			w.Stack = a.stacks.get(g.stack)
+			stk := g.stack
+			if stk == 0 {
+				stk = g.start // a new goroutine has not stopped anywhere yet
+			}
+			w.Stack = a.stacks.get(stk)
 			a.schedTop.offer(w)
 		}
 	case trace.GoWaiting:
@@ -786,13 +790,19 @@ func (a *Analyzer) Finalize() *Model {
 	m.CPU.Flat = topFuncs(a.cpuFlat, a.opts.Top)
 	m.CPU.Cum = topFuncs(a.cpuCum, a.opts.Top)
 
-	m.Findings.Leaks = []Leak{}
-	for _, l := range leaks {
-		m.Findings.Leaks = append(m.Findings.Leaks, *l)
+	keys := make([]leakKey, 0, len(leaks))
+	for k := range leaks {
+		keys = append(keys, k)
 	}
-	slices.SortFunc(m.Findings.Leaks, func(x, y Leak) int {
-		return cmp.Or(cmp.Compare(y.Count, x.Count), cmp.Compare(y.BlockedMax, x.BlockedMax), cmp.Compare(x.Func, y.Func))
+	slices.SortFunc(keys, func(x, y leakKey) int {
+		lx, ly := leaks[x], leaks[y]
+		return cmp.Or(cmp.Compare(ly.Count, lx.Count), cmp.Compare(ly.BlockedMax, lx.BlockedMax),
+			cmp.Compare(x.stack, y.stack), cmp.Compare(x.reason, y.reason))
 	})
+	m.Findings.Leaks = []Leak{}
+	for _, k := range keys {
+		m.Findings.Leaks = append(m.Findings.Leaks, *leaks[k])
+	}
 	if len(m.Findings.Leaks) > a.opts.Top {
 		m.Findings.Leaks = m.Findings.Leaks[:a.opts.Top]
 	}

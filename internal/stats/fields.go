@@ -23,9 +23,9 @@ type Field struct {
 	// "_ns" suffix dropped (sched.latency.p99 for sched.latency.p99_ns).
 	Path string
 	// JSON is the dotted path of JSON names.
-	JSON string
-	Unit string
-	Help string
+	JSON  string
+	Unit  string
+	Help  string
 	index []int
 }
 

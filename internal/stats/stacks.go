@@ -101,18 +101,31 @@ func (a stackAcc) add(id stackID, d int64) {
 	p[1] += d
 }
 
-// top returns the n stacks with most total time.
+// top returns the n stacks with most total time; ties go to the stack
+// seen first, so the order does not depend on map iteration.
 func (a stackAcc) top(t *stackTable, n int) []StackTime {
-	h := newTopN(n, func(x, y StackTime) bool {
-		if x.Total != y.Total {
-			return x.Total < y.Total
+	type entry struct {
+		id    stackID
+		count int64
+		total int64
+	}
+	h := newTopN(n, func(x, y entry) bool {
+		if x.total != y.total {
+			return x.total < y.total
 		}
-		return x.Count < y.Count
+		if x.count != y.count {
+			return x.count < y.count
+		}
+		return x.id > y.id
 	})
 	for id, p := range a {
-		h.offer(StackTime{Count: p[0], Total: p[1], Stack: t.get(id)})
+		h.offer(entry{id, p[0], p[1]})
 	}
-	return h.sorted()
+	out := []StackTime{}
+	for _, e := range h.sorted() {
+		out = append(out, StackTime{Count: e.count, Total: e.total, Stack: t.get(e.id)})
+	}
+	return out
 }
 
 // topN keeps the n largest values offered, by less.

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gotrace-cli/gotrace/internal/report"
+	"github.com/gotrace-cli/gotrace/internal/stats"
+)
+
+type checkOptions struct {
+	IO *Streams
+
+	File     string
+	Asserts  []string
+	List     bool
+	JSON     bool
+	Markdown bool
+}
+
+func newCheckCmd(io *Streams, runF func(*checkOptions) error) *cobra.Command {
+	opts := &checkOptions{IO: io}
+	cmd := &cobra.Command{
+		Use:   "check FILE|- --assert 'PATH OP VALUE' ...",
+		Short: "Assert on a trace's stats in CI: exit 3 when an assertion fails",
+		Long: strings.TrimSpace(`
+check analyses a trace as gotrace stats does and tests assertions against
+the result. Each assertion is a path into the stats model, a comparison
+(< <= > >= == !=) and a value with a unit:
+
+  durations  ns us µs ms s m        sizes   B KiB MiB GiB KB MB GB
+  ratios     0.5 or 50%             others  plain numbers
+
+gotrace check --list prints every path with its unit and meaning. check
+prints each assertion with the measured value and pass or FAIL.
+
+Exit status: 0 when every assertion holds, 3 when one fails, 1 when the
+trace cannot be read (or is damaged), 2 for a malformed assertion or an
+unknown path. --json writes schema gotrace.check/v1.`),
+		Example: `  gotrace check app.trace --assert 'gc.stw.max < 5ms' --assert 'goroutines.leaked == 0'
+  gotrace check app.trace --assert 'sched.latency.p99 <= 200us' --assert 'heap.max < 512MiB'
+  gotrace check app.trace --assert 'gc.mmu.10ms >= 50%' --json
+  gotrace check --list`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if opts.List {
+				return cobra.NoArgs(cmd, args)
+			}
+			return cobra.ExactArgs(1)(cmd, args)
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				opts.File = args[0]
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runCheck(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&opts.Asserts, "assert", nil, "an assertion `'PATH OP VALUE'` (repeat for more)")
+	f.BoolVar(&opts.List, "list", false, "print every path with its unit and meaning")
+	f.BoolVar(&opts.JSON, "json", false, "write JSON (schema gotrace.check/v1)")
+	f.BoolVar(&opts.Markdown, "markdown", false, "write Markdown, for a pull request")
+	return cmd
+}
+
+func runCheck(ctx context.Context, opts *checkOptions) error {
+	mode, err := outputMode(opts.IO, opts.JSON, opts.Markdown)
+	if err != nil {
+		return err
+	}
+	ro := report.Options{Mode: mode, Width: opts.IO.Width}
+	if opts.List {
+		if len(opts.Asserts) > 0 {
+			return usagef("--list prints the paths; it takes no --assert")
+		}
+		return report.CheckList(opts.IO.Out, ro)
+	}
+	if len(opts.Asserts) == 0 {
+		return usagef("no assertions: give at least one --assert 'PATH OP VALUE', e.g. --assert 'gc.stw.max < 5ms'")
+	}
+	var as []stats.Assertion
+	for _, e := range opts.Asserts {
+		a, err := stats.ParseAssertion(e)
+		if err != nil {
+			return usageError{err}
+		}
+		as = append(as, a)
+	}
+	m, err := loadModel(ctx, opts.IO, opts.File, stats.DefaultTop)
+	if m == nil {
+		return err
+	}
+	r := report.NewCheckResult(opts.File, m, as)
+	if rerr := report.Check(opts.IO.Out, r, ro); rerr != nil {
+		return rerr
+	}
+	if err != nil {
+		return err // damaged: the assertions saw only part of the trace
+	}
+	if !r.Passed {
+		return &exitCodeError{code: exitAssertion, err: fmt.Errorf("%d of %d assertions failed", r.Failed, len(r.Assertions))}
+	}
+	return nil
+}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gotrace-cli/gotrace/internal/report"
+	"github.com/gotrace-cli/gotrace/internal/stats"
+)
+
+type statsOptions struct {
+	IO *Streams
+
+	File     string
+	Sections []string
+	Top      int
+	JSON     bool
+	Markdown bool
+}
+
+func newStatsCmd(io *Streams, runF func(*statsOptions) error) *cobra.Command {
+	opts := &statsOptions{IO: io}
+	cmd := &cobra.Command{
+		Use:   "stats [flags] FILE|-",
+		Short: "Report what a trace holds: goroutines, scheduling, blocking, GC, syscalls, annotations, CPU",
+		Long: strings.TrimSpace(`
+stats analyses a trace and reports, section by section:
+
+  overview     version, size, start, duration, generations, events, GOMAXPROCS,
+               threads; bytes by event type; one row per generation
+  goroutines   created, ended, peak; time running, runnable, blocked, in
+               syscalls; scheduling latency; goroutines by start function
+  blocking     blocked time by reason with percentiles and the top stacks
+  gc           GC cycles, time in GC, stop-the-world pauses, mark assists,
+               heap size and goal, minimum mutator utilization (MMU)
+  syscalls     system calls, the blocking ones, the top stacks
+  annotations  runtime/trace tasks and regions with percentiles, logs
+  cpu          CPU samples and the top functions
+  findings     leak suspects, the longest pauses, the worst scheduling waits
+
+Events are read and validated by golang.org/x/exp/trace; sizes and tables
+come from gotrace's own decoder. Traces of Go 1.11 to 1.21 get every section
+but the wire tables. A damaged trace gets the sections for its complete
+generations, a warning of what was lost, and exit status 1.
+
+Output is styled on a terminal and plain text when piped or with NO_COLOR;
+--markdown suits a pull request, --json (schema gotrace.stats/v1) a script.
+Blocking, syscall and scheduling totals match go tool trace -pprof.`),
+		Example: `  gotrace stats app.trace
+  gotrace stats --section gc,findings app.trace
+  gotrace stats --json app.trace | jq .gc.stw
+  gotrace stats --markdown --top 5 app.trace > stats.md
+  cat app.trace | gotrace stats -`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.File = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return runStats(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&opts.Sections, "section", nil, "show only section `NAME` (repeat, or a comma list): "+strings.Join(report.StatsSections, ", "))
+	f.IntVar(&opts.Top, "top", stats.DefaultTop, "rows in each list (`N`)")
+	f.BoolVar(&opts.JSON, "json", false, "write JSON (schema gotrace.stats/v1)")
+	f.BoolVar(&opts.Markdown, "markdown", false, "write Markdown, for a pull request")
+	return cmd
+}
+
+func runStats(ctx context.Context, opts *statsOptions) error {
+	mode, err := outputMode(opts.IO, opts.JSON, opts.Markdown)
+	if err != nil {
+		return err
+	}
+	if opts.Top <= 0 {
+		return usagef("--top %d: want a positive number of rows", opts.Top)
+	}
+	secs, err := parseSections(opts.Sections)
+	if err != nil {
+		return err
+	}
+	m, err := loadModel(ctx, opts.IO, opts.File, opts.Top)
+	if m == nil {
+		return err
+	}
+	rerr := report.Stats(opts.IO.Out, m, report.StatsOptions{
+		Options:  report.Options{Mode: mode, Width: opts.IO.Width},
+		Sections: secs,
+		Top:      opts.Top,
+	})
+	return cmpErr(err, rerr)
+}
+
+// cmpErr returns the first non-nil error.
+func cmpErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// outputMode picks the report mode from the flags and the streams.
+func outputMode(io *Streams, json, markdown bool) (report.Mode, error) {
+	switch {
+	case json && markdown:
+		return 0, usagef("--json and --markdown are two different outputs: choose one")
+	case json:
+		return report.JSON, nil
+	case markdown:
+		return report.Markdown, nil
+	case io.Styled():
+		return report.Styled, nil
+	}
+	return report.Plain, nil
+}
+
+func parseSections(names []string) ([]string, error) {
+	var out []string
+	for _, n := range names {
+		n = strings.ToLower(strings.TrimSpace(n))
+		if !slices.Contains(report.StatsSections, n) {
+			return nil, usagef("--section %q: no such section (want %s)", n, strings.Join(report.StatsSections, ", "))
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	// Report order, whatever the order on the command line.
+	slices.SortFunc(out, func(a, b string) int {
+		return slices.Index(report.StatsSections, a) - slices.Index(report.StatsSections, b)
+	})
+	return out, nil
+}
+
+// loadModel analyses the trace named file ("-": standard input). A damaged
+// trace returns the model of its complete generations and an error; an
+// unreadable one returns no model. SIGINT cancels the analysis.
+func loadModel(ctx context.Context, streams *Streams, file string, top int) (*stats.Model, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+
+	var f *os.File
+	if file == "-" {
+		// The analysis reads twice and in parallel, so standard input is
+		// spooled to a temporary file first.
+		tmp, err := os.CreateTemp("", "gotrace-stdin-*.trace")
+		if err != nil {
+			return nil, err
+		}
+		defer os.Remove(tmp.Name())
+		defer tmp.Close()
+		if _, err := io.Copy(tmp, streams.In); err != nil {
+			return nil, fmt.Errorf("-: reading standard input: %w", err)
+		}
+		f = tmp
+	} else {
+		var err error
+		if f, err = openTrace(file); err != nil {
+			return nil, err
+		}
+		defer f.Close()
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file (use - to read a pipe)", file)
+	}
+	m, err := stats.Compute(ctx, file, f, fi.Size(), stats.Options{Top: top})
+	if errors.Is(err, context.Canceled) {
+		return nil, err
+	}
+	return m, err
+}

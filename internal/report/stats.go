@@ -1,0 +1,549 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gotrace-cli/gotrace/internal/stats"
+)
+
+// StatsSections are the sections of gotrace stats, in report order.
+var StatsSections = []string{"overview", "goroutines", "blocking", "gc", "syscalls", "annotations", "cpu", "findings"}
+
+// statsJSONKeys are the model's JSON objects each section holds.
+var statsJSONKeys = map[string][]string{
+	"overview":    {"overview"},
+	"goroutines":  {"goroutines", "sched"},
+	"blocking":    {"blocking"},
+	"gc":          {"gc", "heap"},
+	"syscalls":    {"syscalls"},
+	"annotations": {"annotations"},
+	"cpu":         {"cpu"},
+	"findings":    {"findings"},
+}
+
+// StatsOptions say how to render a stats model.
+type StatsOptions struct {
+	Options
+	// Sections to show, from StatsSections; empty shows all.
+	Sections []string
+	// Top is the most rows a list shows.
+	Top int
+}
+
+// Stats renders m.
+func Stats(w io.Writer, m *stats.Model, o StatsOptions) error {
+	secs := o.Sections
+	if len(secs) == 0 {
+		secs = StatsSections
+	}
+	if o.Top <= 0 {
+		o.Top = stats.DefaultTop
+	}
+	if o.Mode == JSON {
+		return statsJSON(w, m, secs)
+	}
+	d := statsDoc(m, secs, o.Top)
+	return d.render(w, o.Mode, o.Width)
+}
+
+// statsJSON writes the model with only the chosen sections' objects.
+func statsJSON(w io.Writer, m *stats.Model, secs []string) error {
+	mm := *m
+	mm.Schema = stats.Schema
+	mm.Sections = secs
+	raw, err := json.Marshal(&mm)
+	if err != nil {
+		return err
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &all); err != nil {
+		return err
+	}
+	keep := map[string]bool{"schema": true, "file": true, "sections": true, "damage": true}
+	for _, s := range secs {
+		for _, k := range statsJSONKeys[s] {
+			keep[k] = true
+		}
+	}
+	// Keep the model's field order.
+	var b bytes.Buffer
+	b.WriteString("{\n")
+	first := true
+	for _, k := range jsonOrder(raw) {
+		if !keep[k] {
+			continue
+		}
+		if !first {
+			b.WriteString(",\n")
+		}
+		first = false
+		var v bytes.Buffer
+		if err := json.Indent(&v, all[k], "  ", "  "); err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "  %q: %s", k, v.Bytes())
+	}
+	b.WriteString("\n}\n")
+	_, err = w.Write(b.Bytes())
+	return err
+}
+
+// jsonOrder lists the top-level keys of the object in raw, in order.
+func jsonOrder(raw []byte) []string {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	var keys []string
+	if _, err := dec.Token(); err != nil {
+		return nil
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return keys
+		}
+		keys = append(keys, t.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return keys
+		}
+	}
+	return keys
+}
+
+func statsDoc(m *stats.Model, secs []string, top int) *doc {
+	o := m.Overview
+	d := &doc{title: "gotrace stats " + m.File}
+	d.subtitle = fmt.Sprintf("%s trace, %s, %s, %s events", o.Version, fmtBytes(o.FileBytes), fmtDur(o.Duration), fmtInt(o.Events))
+	if m.Damage.Damaged {
+		d.warnings = append(d.warnings, DamageLine(m.Damage))
+	}
+	build := map[string]func() section{
+		"overview":    func() section { return overviewSection(m, top) },
+		"goroutines":  func() section { return goroutinesSection(m, top) },
+		"blocking":    func() section { return blockingSection(m, top) },
+		"gc":          func() section { return gcSection(m) },
+		"syscalls":    func() section { return syscallsSection(m, top) },
+		"annotations": func() section { return annotationsSection(m, top) },
+		"cpu":         func() section { return cpuSection(m, top) },
+		"findings":    func() section { return findingsSection(m, top) },
+	}
+	for _, s := range secs {
+		if f := build[s]; f != nil {
+			d.sections = append(d.sections, f())
+		}
+	}
+	return d
+}
+
+// DamageLine says what a damaged trace lost, in one line.
+func DamageLine(d stats.Damage) string {
+	return fmt.Sprintf("trace damaged: %s (%.1f%%) after the last complete generation not analysed: %s",
+		fmtBytes(d.LostBytes), d.LostPercent, d.Error)
+}
+
+func overviewSection(m *stats.Model, top int) section {
+	o := m.Overview
+	s := section{title: "Overview"}
+	wall := "unknown (no clock snapshot before Go 1.25)"
+	if o.WallStartUnixNs != 0 {
+		wall = time.Unix(0, o.WallStartUnixNs).UTC().Format("2006-01-02 15:04:05.000000 UTC")
+	}
+	procs := strconv.Itoa(o.GOMAXPROCS)
+	if o.GOMAXPROCSChange > 0 {
+		procs += fmt.Sprintf(" (max %d, %d changes)", o.GOMAXPROCSMax, o.GOMAXPROCSChange)
+	}
+	kv := [][2]string{
+		pair("Version", o.Version),
+		pair("File size", fmtBytes(o.FileBytes)),
+		pair("Started", wall),
+		pair("Duration", fmtDur(o.Duration)),
+	}
+	if len(o.PerGeneration) > 0 {
+		kv = append(kv, pair("Generations", fmtInt(int64(o.Generations))), pair("Batches", fmtInt(int64(o.Batches))),
+			pair("Wire events", fmtInt(o.WireEvents)))
+	} else {
+		kv = append(kv, pair("Generations", fmtInt(int64(o.Generations))))
+	}
+	kv = append(kv,
+		pair("Events", fmtInt(o.Events)),
+		pair("Events/s", fmtInt(int64(math.Round(o.EventsPerSecond)))),
+		pair("GOMAXPROCS", procs),
+		pair("Threads", fmtInt(int64(o.Threads))),
+		pair("Ps", fmtInt(int64(o.Procs))))
+	s.kv(kv...)
+	if len(o.Footprint) > 0 {
+		t := &tbl{title: "Footprint by event type", head: []string{"Event", "Count", "Bytes", "Share"}, right: []bool{false, true, true, true}}
+		var total int64
+		for _, f := range o.Footprint {
+			total += f.Bytes
+		}
+		for i, f := range o.Footprint {
+			if i == top {
+				var n, b int64
+				for _, g := range o.Footprint[top:] {
+					n += g.Count
+					b += g.Bytes
+				}
+				t.row(fmt.Sprintf("(%d more types)", len(o.Footprint)-top), fmtInt(n), fmtBytes(b), fmtPct(b, total))
+				break
+			}
+			t.row(f.Type, fmtInt(f.Count), fmtBytes(f.Bytes), fmtPct(f.Bytes, total))
+		}
+		s.add(t)
+	}
+	if len(o.PerGeneration) > 0 {
+		t := &tbl{title: "Generations", head: []string{"Gen", "Offset", "Bytes", "Duration", "Events", "Stacks", "Strings", "Types", "CPU samples"},
+			right: []bool{true, true, true, true, true, true, true, true, true}}
+		for _, g := range o.PerGeneration {
+			t.row(strconv.FormatUint(g.Num, 10), fmt.Sprintf("0x%x", g.Offset), fmtBytes(g.Bytes), fmtDur(g.Duration),
+				fmtInt(int64(g.Events)), fmtInt(int64(g.Stacks)), fmtInt(int64(g.Strings)), fmtInt(int64(g.Types)), fmtInt(int64(g.CPUSamples)))
+		}
+		s.add(t)
+	} else {
+		s.text("No wire tables: footprint and generations need the Go 1.22+ format.")
+	}
+	return s
+}
+
+func distLine(d stats.Dist) string {
+	if d.Count == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%s in %s; p50 %s, p90 %s, p99 %s, max %s", fmtDur(d.Total), fmtInt(d.Count),
+		fmtDur(d.P50), fmtDur(d.P90), fmtDur(d.P99), fmtDur(d.Max))
+}
+
+func goroutinesSection(m *stats.Model, top int) section {
+	g := m.Goroutines
+	s := section{title: "Goroutines"}
+	s.kv(
+		pair("Created", fmtInt(g.Created)),
+		pair("Ended", fmtInt(g.Ended)),
+		pair("Existing at start", fmtInt(g.Existing)),
+		pair("Peak alive", fmtInt(g.PeakAlive)),
+		pair("Alive at end", fmtInt(g.AliveAtEnd)),
+		pair("Leak suspects", fmtInt(g.Leaked)),
+		pair("Running", fmtDur(g.Running)),
+		pair("Runnable", fmtDur(g.Runnable)),
+		pair("Blocked", fmtDur(g.Blocked)),
+		pair("In syscalls", fmtDur(g.Syscall)),
+		pair("Sched latency", distLine(m.Sched.Latency)),
+		pair("Start latency", distLine(m.Sched.StartLatency)),
+	)
+	if len(g.Groups) > 0 {
+		t := &tbl{title: "By start function", head: []string{"Start function", "Count", "Running", "Runnable", "Blocked", "Syscall"},
+			right: []bool{false, true, true, true, true, true}}
+		for _, gr := range g.Groups[:min(top, len(g.Groups))] {
+			t.row(gr.Func, fmtInt(gr.Count), fmtDur(gr.Running), fmtDur(gr.Runnable), fmtDur(gr.Blocked), fmtDur(gr.Syscall))
+		}
+		s.add(t)
+	}
+	return s
+}
+
+func distTable(title, first string) *tbl {
+	return &tbl{title: title, head: []string{first, "Count", "Total", "p50", "p90", "p99", "Max"},
+		right: []bool{false, true, true, true, true, true, true}}
+}
+
+func distRow(t *tbl, name string, d stats.Dist) {
+	t.row(name, fmtInt(d.Count), fmtDur(d.Total), fmtDur(d.P50), fmtDur(d.P90), fmtDur(d.P99), fmtDur(d.Max))
+}
+
+func blockingSection(m *stats.Model, top int) section {
+	b := m.Blocking
+	s := section{title: "Blocking"}
+	s.kv(
+		pair("Blocked", distLine(b.All)),
+		pair("Sync (chan, select, sync)", fmtDur(b.Sync)),
+		pair("Network", fmtDur(b.Net)),
+	)
+	if len(b.Reasons) == 0 {
+		s.text("No goroutine blocked after it first ran in the trace.")
+		return s
+	}
+	t := distTable("By reason", "Reason")
+	for _, r := range b.Reasons {
+		distRow(t, r.Reason, r.Dist)
+	}
+	s.add(t)
+	// Stacks for the reasons that cost most; the JSON has them all.
+	for _, r := range b.Reasons[:min(top, maxStackReasons, len(b.Reasons))] {
+		s.add(stackTable("Top stacks: "+r.Reason, r.Stacks, top))
+	}
+	return s
+}
+
+// maxStackReasons is how many blocking reasons the text report shows
+// stacks for.
+const maxStackReasons = 4
+
+// stackTable lists stacks by total time, each shown by its first frames.
+func stackTable(title string, sts []stats.StackTime, top int) *tbl {
+	t := &tbl{title: title, head: []string{"Count", "Total", "Stack"}, right: []bool{true, true, false}}
+	for _, st := range sts[:min(top, len(sts))] {
+		t.row(fmtInt(st.Count), fmtDur(st.Total), shortStack(st.Stack))
+	}
+	return t
+}
+
+// shortStack shows a stack as its innermost frames, callers after "<".
+func shortStack(fr []stats.Frame) string {
+	if len(fr) == 0 {
+		return "(no stack)"
+	}
+	var parts []string
+	for _, f := range fr[:min(3, len(fr))] {
+		parts = append(parts, f.Func)
+	}
+	s := strings.Join(parts, " < ")
+	if len(fr) > 3 {
+		s += fmt.Sprintf(" (+%d)", len(fr)-3)
+	}
+	return s
+}
+
+func gcSection(m *stats.Model) section {
+	g, h := m.GC, m.Heap
+	s := section{title: "GC and memory"}
+	goal := "unknown"
+	if h.GoalMax > 0 {
+		goal = fmtBytes(h.GoalMin) + " – " + fmtBytes(h.GoalMax)
+	}
+	s.kv(
+		pair("GC cycles", fmtInt(g.Cycles)),
+		pair("Time in GC", fmt.Sprintf("%s (%.2f%% of wall time)", fmtDur(g.Time), 100*g.WallShare)),
+		pair("Stop-the-world", distLine(g.STW)),
+		pair("Mark assist", distLine(g.Assist)),
+		pair("Sweep", distLine(g.Sweep)),
+		pair("Heap in use, max", fmtBytes(h.Max)),
+		pair("Heap goal", goal),
+		pair("MMU 1ms", fmtRatio(g.MMU.W1ms)),
+		pair("MMU 10ms", fmtRatio(g.MMU.W10ms)),
+		pair("MMU 100ms", fmtRatio(g.MMU.W100ms)),
+		pair("MMU 1s", fmtRatio(g.MMU.W1s)),
+	)
+	if len(g.STWByKind) > 0 {
+		t := distTable("Stop-the-world by kind", "Kind")
+		for _, k := range g.STWByKind {
+			distRow(t, k.Kind, k.Dist)
+		}
+		s.add(t)
+	}
+	return s
+}
+
+func syscallsSection(m *stats.Model, top int) section {
+	y := m.Syscalls
+	s := section{title: "Syscalls"}
+	s.kv(
+		pair("Syscalls", distLine(y.Dist)),
+		pair("Blocking (lost their P)", distLine(y.Blocking)),
+	)
+	if len(y.Stacks) > 0 {
+		s.add(stackTable("Top stacks", y.Stacks, top))
+	}
+	return s
+}
+
+func annotationsSection(m *stats.Model, top int) section {
+	a := m.Annotations
+	s := section{title: "User annotations"}
+	if len(a.Tasks) == 0 && len(a.Regions) == 0 && len(a.Logs) == 0 {
+		s.text("No tasks, regions or logs (runtime/trace annotations).")
+		return s
+	}
+	for _, x := range []struct {
+		title string
+		list  []stats.NamedDist
+	}{{"Tasks by type", a.Tasks}, {"Regions by type", a.Regions}} {
+		if len(x.list) == 0 {
+			continue
+		}
+		t := distTable(x.title, "Type")
+		for _, n := range x.list[:min(top, len(x.list))] {
+			distRow(t, n.Name, n.Dist)
+		}
+		s.add(t)
+	}
+	if len(a.Logs) > 0 {
+		t := &tbl{title: "Logs by category", head: []string{"Category", "Count"}, right: []bool{false, true}}
+		for _, l := range a.Logs[:min(top, len(a.Logs))] {
+			cat := l.Category
+			if cat == "" {
+				cat = "(none)"
+			}
+			t.row(cat, fmtInt(l.Count))
+		}
+		s.add(t)
+	}
+	return s
+}
+
+func cpuSection(m *stats.Model, top int) section {
+	c := m.CPU
+	s := section{title: "CPU"}
+	if c.Samples == 0 {
+		s.text("No CPU samples: the trace was recorded without the CPU profiler.")
+		return s
+	}
+	s.kv(pair("Samples", fmtInt(c.Samples)))
+	for _, x := range []struct {
+		title string
+		list  []stats.FuncSamples
+	}{{"Top functions (flat)", c.Flat}, {"Top functions (cumulative)", c.Cum}} {
+		t := &tbl{title: x.title, head: []string{"Function", "Samples", "Share"}, right: []bool{false, true, true}}
+		for _, f := range x.list[:min(top, len(x.list))] {
+			t.row(f.Func, fmtInt(f.Samples), fmtPct(f.Samples, c.Samples))
+		}
+		s.add(t)
+	}
+	return s
+}
+
+func findingsSection(m *stats.Model, top int) section {
+	f := m.Findings
+	s := section{title: "Findings"}
+	if len(f.Leaks) == 0 {
+		s.text("No leak suspects: no user goroutine was left blocked on a channel, select or lock.")
+	}
+	for _, l := range f.Leaks[:min(top, len(f.Leaks))] {
+		title := fmt.Sprintf("Leak suspect: %d %s blocked on %s for %s", l.Count, plural(int(l.Count), "goroutine", "goroutines"), l.Reason, fmtDur(l.BlockedMax))
+		if l.Count > 1 && fmtDur(l.BlockedMin) != fmtDur(l.BlockedMax) {
+			title = fmt.Sprintf("Leak suspect: %d goroutines blocked on %s for %s to %s", l.Count, l.Reason, fmtDur(l.BlockedMin), fmtDur(l.BlockedMax))
+		}
+		s.stack(stackOf(title+", started at "+l.Func, l.Stack))
+	}
+	if len(f.LongSTW) > 0 {
+		t := &tbl{title: "Longest stop-the-world pauses", head: []string{"Duration", "At", "Kind", "Stack"}, right: []bool{true, true, false, false}}
+		for _, p := range f.LongSTW[:min(top, len(f.LongSTW))] {
+			t.row(fmtDur(p.Duration), "+"+fmtDur(p.Start), p.Kind, shortStack(p.Stack))
+		}
+		s.add(t)
+	}
+	if len(f.SchedWaits) > 0 {
+		t := &tbl{title: "Worst scheduling waits", head: []string{"Wait", "At", "Goroutine", "Start function", "Stack"},
+			right: []bool{true, true, true, false, false}}
+		for _, w := range f.SchedWaits[:min(top, len(f.SchedWaits))] {
+			t.row(fmtDur(w.Wait), "+"+fmtDur(w.Start), strconv.FormatInt(w.Goroutine, 10), w.Func, shortStack(w.Stack))
+		}
+		s.add(t)
+	}
+	return s
+}
+
+// maxStackLines bounds the frames a finding shows.
+const maxStackLines = 12
+
+func stackOf(title string, fr []stats.Frame) *stackBlock {
+	b := &stackBlock{title: title}
+	for i, f := range fr {
+		if i == maxStackLines {
+			b.frames = append(b.frames, [2]string{fmt.Sprintf("(%d more frames)", len(fr)-i), ""})
+			break
+		}
+		b.frames = append(b.frames, [2]string{f.Func, f.File + ":" + strconv.FormatUint(f.Line, 10)})
+	}
+	if len(fr) == 0 {
+		b.frames = append(b.frames, [2]string{"(no stack recorded)", ""})
+	}
+	return b
+}
+
+// fmtDur formats nanoseconds with three significant digits.
+func fmtDur(ns int64) string {
+	if ns == 0 {
+		return "0"
+	}
+	d := time.Duration(ns)
+	switch {
+	case d < time.Microsecond:
+		return strconv.FormatInt(ns, 10) + "ns"
+	case d < time.Millisecond:
+		return sig3(float64(ns)/1e3) + "µs"
+	case d < time.Second:
+		return sig3(float64(ns)/1e6) + "ms"
+	case d < time.Minute:
+		return sig3(float64(ns)/1e9) + "s"
+	}
+	return d.Round(time.Second).String()
+}
+
+func sig3(v float64) string {
+	switch {
+	case v >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case v >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+// fmtBytes formats a size in binary units.
+func fmtBytes(n int64) string {
+	if n < 1024 {
+		return strconv.FormatInt(n, 10) + " B"
+	}
+	units := []string{"KiB", "MiB", "GiB", "TiB"}
+	v := float64(n)
+	for _, u := range units {
+		v /= 1024
+		if v < 1024 || u == units[len(units)-1] {
+			return sig3(v) + " " + u
+		}
+	}
+	return ""
+}
+
+// fmtInt formats n with thousands separators.
+func fmtInt(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b []byte
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b = append(b, ',')
+		}
+		b = append(b, s[i])
+	}
+	if neg {
+		return "-" + string(b)
+	}
+	return string(b)
+}
+
+func fmtPct(part, whole int64) string {
+	if whole == 0 {
+		return "–"
+	}
+	return strconv.FormatFloat(100*float64(part)/float64(whole), 'f', 1, 64) + "%"
+}
+
+func fmtRatio(r float64) string { return strconv.FormatFloat(100*r, 'f', 1, 64) + "%" }
+
+// FormatValue formats a value of a model field for people.
+func FormatValue(v float64, unit string) string {
+	switch unit {
+	case stats.UnitNs:
+		return fmtDur(int64(math.Round(v)))
+	case stats.UnitBytes:
+		return fmtBytes(int64(math.Round(v)))
+	case stats.UnitRatio:
+		return strconv.FormatFloat(100*v, 'f', -1, 64) + "%"
+	case stats.UnitPct:
+		return strconv.FormatFloat(v, 'f', -1, 64) + "%"
+	case stats.UnitRate:
+		return strconv.FormatFloat(v, 'f', 1, 64) + "/s"
+	}
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+		return fmtInt(int64(v))
+	}
+	return strconv.FormatFloat(v, 'g', 6, 64)
+}
