@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const leakyTrace = "../../testdata/traces/leaky.trace"
+
+// statsRun runs gotrace with args through fake streams with a terminal
+// width of 100.
+func statsRun(t *testing.T, tty bool, args ...string) (string, string, int) {
+	t.Helper()
+	io, out, errOut := fakeStreams(tty)
+	io.Width = 100
+	code := run(args, io)
+	return out.String(), errOut.String(), code
+}
+
+// TestStatsGolden pins each output mode of gotrace stats and check for the
+// committed leaky trace.
+func TestStatsGolden(t *testing.T) {
+	for _, tc := range []struct {
+		golden string
+		tty    bool
+		args   []string
+		code   int
+	}{
+		{"stats.golden", false, []string{"stats", leakyTrace}, 0},
+		{"stats-styled.golden", true, []string{"stats", leakyTrace}, 0},
+		{"stats-markdown.golden", false, []string{"stats", "--markdown", leakyTrace}, 0},
+		{"stats-json.golden", false, []string{"stats", "--json", leakyTrace}, 0},
+		{"stats-section-gc-top-3.golden", false, []string{"stats", "--section", "gc,findings", "--top", "3", leakyTrace}, 0},
+		{"check.golden", false, []string{"check", leakyTrace, "--assert", "gc.stw.max < 5ms", "--assert", "goroutines.leaked == 0", "--assert", "heap.max < 512MiB"}, exitAssertion},
+		{"check-json.golden", false, []string{"check", "--json", leakyTrace, "--assert", "gc.mmu.10ms >= 10%", "--assert", "sched.latency.p99 <= 200us"}, 0},
+		{"check-list.golden", false, []string{"check", "--list"}, 0},
+	} {
+		t.Run(tc.golden, func(t *testing.T) {
+			out, _, code := statsRun(t, tc.tty, tc.args...)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d", code, tc.code)
+			}
+			checkGolden(t, filepath.Join("testdata", "golden", tc.golden), out)
+		})
+	}
+}
+
+// TestRunStatsStreams calls runStats directly: colour and box drawing on a
+// terminal, neither when piped or with NO_COLOR, the same content.
+func TestRunStatsStreams(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		tty, noColor bool
+		styled       bool
+	}{
+		{"terminal", true, false, true},
+		{"terminal NO_COLOR", true, true, false},
+		{"pipe", false, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			io, out, errOut := fakeStreams(tc.tty)
+			io.NoColor = tc.noColor
+			opts := &statsOptions{IO: io, File: leakyTrace, Top: 5, Sections: []string{"goroutines", "findings"}}
+			if err := runStats(context.Background(), opts); err != nil {
+				t.Fatal(err)
+			}
+			s := out.String()
+			if got := strings.Contains(s, "\x1b["); got != tc.styled {
+				t.Errorf("ANSI escapes: %v, want %v", got, tc.styled)
+			}
+			if got := strings.Contains(s, "╭"); got != tc.styled {
+				t.Errorf("box drawing: %v, want %v", got, tc.styled)
+			}
+			for _, want := range []string{"Goroutines", "Leak suspect: 3 goroutines blocked on chan receive", "main.work.func1"} {
+				if !strings.Contains(s, want) && !strings.Contains(strings.ToLower(s), strings.ToLower(want)) {
+					t.Errorf("output lacks %q", want)
+				}
+			}
+			if strings.Contains(strings.ToLower(s), "blocking") {
+				t.Error("--section goroutines,findings shows the blocking section")
+			}
+			if errOut.Len() != 0 {
+				t.Errorf("stderr: %q", errOut)
+			}
+		})
+	}
+}
+
+// TestRunStatsStdin reads the trace from standard input.
+func TestRunStatsStdin(t *testing.T) {
+	f, err := os.Open(leakyTrace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	io, out, _ := fakeStreams(false)
+	io.In = f
+	if err := runStats(context.Background(), &statsOptions{IO: io, File: "-", Top: 3, JSON: true}); err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Schema string `json:"schema"`
+		File   string `json:"file"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &m); err != nil || m.Schema != "gotrace.stats/v1" || m.File != "-" {
+		t.Errorf("schema %q, file %q, error %v", m.Schema, m.File, err)
+	}
+}
+
+// TestRunStatsDamaged: the sections of the complete generation, a warning
+// of what was lost, the error on stderr, exit 1.
+func TestRunStatsDamaged(t *testing.T) {
+	out, errOut, code := statsRun(t, false, "stats", "--section", "overview", "../../testdata/damaged/demo-cut.trace")
+	if code != exitError {
+		t.Errorf("exit %d, want %d", code, exitError)
+	}
+	if !strings.Contains(out, "warning: trace damaged:") || !strings.Contains(out, "Generations  1") {
+		t.Errorf("stdout lacks the warning or the complete generation:\n%s", out)
+	}
+	if !strings.HasPrefix(errOut, "gotrace: trace damaged: ../../testdata/damaged/demo-cut.trace: byte 0x") || strings.Count(errOut, "\n") != 1 {
+		t.Errorf("stderr = %q, want one line naming the file and offset", errOut)
+	}
+}
+
+// TestCheckExitCodes covers each exit status of gotrace check.
+func TestCheckExitCodes(t *testing.T) {
+	for _, tc := range []struct {
+		args   []string
+		code   int
+		stderr string
+	}{
+		{[]string{"check", leakyTrace, "--assert", "goroutines.leaked == 3"}, exitOK, ""},
+		{[]string{"check", leakyTrace, "--assert", "goroutines.leaked == 0"}, exitAssertion, "gotrace: 1 of 1 assertions failed"},
+		{[]string{"check", "nosuch.trace", "--assert", "goroutines.leaked == 0"}, exitError, "gotrace: nosuch.trace: no such file or directory"},
+		{[]string{"check", "../../testdata/damaged/demo-cut.trace", "--assert", "gc.cycles >= 0"}, exitError, "gotrace: trace damaged"},
+		{[]string{"check", leakyTrace, "--assert", "gc.stw.mx < 5ms"}, exitUsage, "did you mean gc.stw.max"},
+		{[]string{"check", leakyTrace, "--assert", "gc.stw.max"}, exitUsage, "want PATH OP VALUE"},
+		{[]string{"check", leakyTrace}, exitUsage, "no assertions"},
+		{[]string{"check", "--list", leakyTrace}, exitUsage, "unknown command"},
+		{[]string{"stats", "--section", "bogus", leakyTrace}, exitUsage, `--section "bogus": no such section`},
+		{[]string{"stats", "--json", "--markdown", leakyTrace}, exitUsage, "choose one"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, errOut, code := statsRun(t, false, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d (stderr %q)", code, tc.code, errOut)
+			}
+			if !strings.Contains(errOut, tc.stderr) || strings.Count(errOut, "\n") > 1 {
+				t.Errorf("stderr = %q, want one line containing %q", errOut, tc.stderr)
+			}
+		})
+	}
+}
