@@ -2,6 +2,7 @@ package decode
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/gotrace-cli/gotrace/internal/format"
 )
@@ -168,18 +169,31 @@ func isTable(data []byte) bool {
 // amortised growth of r.events.
 func (r *Reader) walk(g *Generation, bi, lo int, data []byte, t uint64, store bool) (uint64, error) {
 	args, events := r.args, r.events
+	info := &r.info
+	counts := &g.Counts
+	base := r.base + int64(lo)
+	nev := 0
 	j := 0
 	n := len(data)
 	for j < n {
 		start := j
 		typ := data[j]
-		inf := r.info[typ]
+		inf := info[typ]
 		if inf.flags&fValid == 0 {
 			return 0, r.badType(g, bi, lo+j, typ)
 		}
 		j++
 		a0 := len(args)
 		nargs := int(inf.nargs)
+		if store {
+			// N.B. In Full detail cap(args) is at least the
+			// generation's size in bytes and every argument takes a
+			// byte or more, so this never reallocates.
+			if a0+nargs > cap(args) {
+				args = slices.Grow(args, nargs+len(data)-j)
+			}
+			args = args[:a0+nargs]
+		}
 		var first uint64
 		for k := 0; k < nargs; k++ {
 			var v uint64
@@ -198,7 +212,7 @@ func (r *Reader) walk(g *Generation, bi, lo int, data []byte, t uint64, store bo
 				first = v
 			}
 			if store {
-				args = append(args, v)
+				args[a0+k] = v
 			}
 		}
 		var ts uint64
@@ -214,17 +228,18 @@ func (r *Reader) walk(g *Generation, bi, lo int, data []byte, t uint64, store bo
 			}
 		}
 		if store {
-			ev := Event{Type: format.EventType(typ), Offset: r.base + int64(lo+start), Time: ts, Args: args[a0:len(args):len(args)]}
+			var d []byte
 			if inf.flags&fData != 0 {
-				ev.Data = r.lastData
+				d = r.lastData
 			}
-			events = append(events, ev)
+			events = append(events, Event{Type: format.EventType(typ), Offset: base + int64(start), Time: ts, Args: args[a0:len(args):len(args)], Data: d})
 		}
-		c := &g.Counts[typ]
+		c := &counts[typ]
 		c.Events++
 		c.Bytes += int64(j - start)
-		g.Events++
+		nev++
 	}
+	g.Events += nev
 	r.args, r.events = args, events
 	return t, nil
 }

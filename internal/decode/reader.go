@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/gotrace-cli/gotrace/internal/format"
 )
@@ -88,6 +89,9 @@ type batchFrame struct {
 // format give an error wrapping ErrOldFormat. Errors are *Error.
 func NewReader(r io.Reader) (*Reader, error) {
 	rd := &Reader{r: r}
+	if a, ok := arrayPool.Get().(*arrays); ok {
+		rd.buf, rd.events, rd.args = a.buf, a.events, a.args
+	}
 	rd.fill(format.HeaderSize)
 	if rd.end == 0 {
 		if rd.rerr != nil && rd.rerr != io.EOF {
@@ -175,7 +179,33 @@ func (r *Reader) fill(n int) {
 // fail records err as the Reader's sticky error and returns it.
 func (r *Reader) fail(err error) error {
 	r.err = err
+	r.release()
 	return err
+}
+
+// arrays are the large backing arrays a Reader reuses from one generation
+// to the next. When a Reader is done they go to a pool for the next one,
+// so reading many traces in one process does not pay for fresh memory
+// each time.
+type arrays struct {
+	buf    []byte
+	events []Event
+	args   []uint64
+}
+
+var arrayPool sync.Pool
+
+// release returns the Reader's arrays to the pool. The Reader never reads
+// again, and the last Generation it returned is no longer valid.
+func (r *Reader) release() {
+	if r.events == nil && r.args == nil {
+		return
+	}
+	clear(r.events[:cap(r.events)]) // drop references into the old input
+	arrayPool.Put(&arrays{buf: r.buf[:0], events: r.events[:0], args: r.args[:0]})
+	r.buf, r.events, r.args = nil, nil, nil
+	r.base += int64(r.pos) // Offset stays put
+	r.pos, r.end = 0, 0
 }
 
 func (r *Reader) errAt(i int, gen uint64, batch int, event string, err error) error {
