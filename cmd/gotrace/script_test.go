@@ -2,6 +2,8 @@ package main
 
 import (
 	"os"
+	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -12,6 +14,19 @@ func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"gotrace": func() { os.Exit(run(os.Args[1:], systemStreams())) },
 	})
+}
+
+// goCache is the build cache scripts share with the test run: HOME is
+// /no-home inside a script, where the go command's default would point.
+func goCache() string {
+	if c := os.Getenv("GOCACHE"); c != "" {
+		return c
+	}
+	out, err := exec.Command("go", "env", "GOCACHE").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
 }
 
 // TestScript runs the end-to-end scripts in testdata/script: each is a
@@ -26,7 +41,7 @@ func TestScript(t *testing.T) {
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("TESTDATA", wd+"/../../testdata")
-			env.Setenv("GOCACHE", os.Getenv("GOCACHE"))
+			env.Setenv("GOCACHE", goCache())
 			return nil
 		},
 		UpdateScripts: *updateGolden,

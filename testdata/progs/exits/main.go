@@ -8,6 +8,12 @@
 //	exits panic           an unrecovered panic
 //	exits wait [N]        print "ready", wait for SIGINT or SIGTERM, say so, exit N
 //	exits hang            print "ready PID", block until killed
+//	exits parent SIG [N]  send SIG (INT, TERM) to the parent process, which is
+//	                      gotrace, then behave as "wait N"
+//	exits parent-die SIG  send SIG to the parent and wait, with no handler
+//	exits snapshots FILE  send SIGUSR1 to the parent twice, waiting each time
+//	                      for the snapshot FILE.N.trace to appear, then
+//	                      SIGTERM, and exit 0 when it comes back
 //	exits spin D          burn CPU for D, then return
 //	exits tick D          keep busy for D (goroutines, timers), then return
 package main
@@ -18,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -28,7 +35,7 @@ var sink [][]byte
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: exits return|exit N|fatal|panic|wait [N]|hang|spin D|tick D")
+		fmt.Fprintln(os.Stderr, "usage: exits return|exit N|fatal|panic|wait [N]|hang|parent SIG [N]|parent-die SIG|snapshots FILE|spin D|tick D")
 		os.Exit(2)
 	}
 	work()
@@ -50,6 +57,24 @@ func main() {
 		for {
 			time.Sleep(time.Hour)
 		}
+	case "parent":
+		c := notify()
+		tellParent(arg(2, "INT"))
+		shutdown(c, atoi(arg(3, "0")))
+	case "parent-die":
+		tellParent(arg(2, "INT"))
+		for {
+			time.Sleep(time.Hour)
+		}
+	case "snapshots":
+		c := notify()
+		base := strings.TrimSuffix(arg(2, "exits.trace"), ".trace")
+		for n := 1; n <= 2; n++ {
+			tellParent("USR1")
+			waitForFile(fmt.Sprintf("%s.%d.trace", base, n))
+		}
+		tellParent("TERM")
+		shutdown(c, 0)
 	case "spin":
 		spin(duration(arg(2, "300ms")))
 	case "tick":
@@ -80,15 +105,44 @@ func work() {
 // waitForSignal is a program's own shutdown handling: it must still run
 // when gotrace passes an interrupt on.
 func waitForSignal(code int) {
+	c := notify()
+	fmt.Println("ready")
+	shutdown(c, code)
+}
+
+func notify() chan os.Signal {
 	c := make(chan os.Signal, 1)
 	signal.Notify(c, syscall.SIGINT, syscall.SIGTERM)
+	return c
+}
+
+func shutdown(c chan os.Signal, code int) {
 	stop := make(chan struct{})
 	go busy(stop)
-	fmt.Println("ready")
 	s := <-c
 	close(stop)
 	fmt.Printf("got %v, shutting down\n", s)
 	os.Exit(code)
+}
+
+// tellParent signals the process that started this one.
+func tellParent(name string) {
+	sig := map[string]syscall.Signal{"INT": syscall.SIGINT, "TERM": syscall.SIGTERM, "USR1": syscall.SIGUSR1}[name]
+	if sig == 0 {
+		log.Fatalf("exits: unknown signal %q", name)
+	}
+	if err := syscall.Kill(os.Getppid(), sig); err != nil {
+		log.Fatalf("exits: %v", err)
+	}
+}
+
+func waitForFile(path string) {
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // busy keeps goroutines and timers going, so a flight recorder has
