@@ -202,7 +202,7 @@ func (d *DecodeWriter) Generation(g *decode.Generation) error {
 	d.b = append(d.b, plural(len(g.Batches), " batch  ", " batches  ")...)
 	d.b = strconv.AppendInt(d.b, int64(g.Events), 10)
 	d.b = append(d.b, plural(g.Events, " event  ", " events  ")...)
-	d.b = append(d.b, g.Duration().String()...)
+	d.b = append(d.b, g.Duration().Round(time.Microsecond).String()...)
 	d.b = append(d.b, '\n')
 	if d.o.Tables {
 		d.textTables(g)
@@ -568,7 +568,7 @@ func (d *DecodeWriter) summaryTable(e DecodeEnd) {
 			strconv.FormatInt(r.bytes, 10),
 			strconv.Itoa(r.batches),
 			strconv.Itoa(r.events),
-			r.dur.String(),
+			r.dur.Round(time.Microsecond).String(),
 			strconv.FormatUint(r.freq, 10),
 			strconv.Itoa(r.strings),
 			strconv.Itoa(r.stacks),
@@ -615,7 +615,7 @@ func (d *DecodeWriter) summaryTable(e DecodeEnd) {
 	d.b = append(d.b, plural(int(e.Events), " event, ", " events, ")...)
 	d.b = strconv.AppendInt(d.b, e.Bytes, 10)
 	d.b = append(d.b, " bytes decoded, "...)
-	d.b = append(d.b, dur.String()...)
+	d.b = append(d.b, dur.Round(time.Microsecond).String()...)
 	d.b = append(d.b, '\n')
 }
 

@@ -97,6 +97,18 @@ func (d *DecodeWriter) jsonField(name string, v uint64) {
 	d.b = strconv.AppendUint(d.b, v, 10)
 }
 
+// jsonID writes a thread, processor or goroutine ID: null for all ones,
+// which the runtime writes for "none" and JSON numbers cannot hold exactly.
+func (d *DecodeWriter) jsonID(name string, v uint64) {
+	if v != format.NoThread {
+		d.jsonField(name, v)
+		return
+	}
+	d.b = append(d.b, `,"`...)
+	d.b = append(d.b, name...)
+	d.b = append(d.b, `":null`...)
+}
+
 func (d *DecodeWriter) jsonTables(g *decode.Generation) {
 	d.jsonKind("frequency", g)
 	d.jsonField("ticks_per_second", g.Frequency)
@@ -159,9 +171,9 @@ func (d *DecodeWriter) jsonTables(g *decode.Generation) {
 		d.jsonKind("cpu_sample", g)
 		d.b = append(d.b, `,"time":`...)
 		d.b = appendTime(d.b, g, s.Time)
-		d.jsonField("m", s.M)
-		d.jsonField("p", s.P)
-		d.jsonField("g", s.G)
+		d.jsonID("m", s.M)
+		d.jsonID("p", s.P)
+		d.jsonID("g", s.G)
 		d.jsonField("stack", s.Stack)
 		d.b = append(d.b, "}\n"...)
 	}
@@ -179,7 +191,7 @@ func (d *DecodeWriter) jsonEvents(g *decode.Generation) error {
 			d.b = append(d.b, '"')
 			d.jsonField("offset", uint64(bt.Offset))
 			d.jsonField("size", uint64(bt.Size))
-			d.jsonField("m", bt.M)
+			d.jsonID("m", bt.M)
 			d.b = append(d.b, `,"time":`...)
 			d.b = appendTime(d.b, g, bt.Time)
 			if bt.Header == format.EvExperimentalBatch {
@@ -212,7 +224,7 @@ func (d *DecodeWriter) jsonEvent(g *decode.Generation, bi int, bt *decode.Batch,
 	d.b = append(d.b, `,"name":"`...)
 	d.b = append(d.b, s.Name...)
 	d.b = append(d.b, '"')
-	d.jsonField("m", bt.M)
+	d.jsonID("m", bt.M)
 	if s.IsTimed {
 		d.b = append(d.b, `,"time":`...)
 		d.b = appendTime(d.b, g, ev.Time)
