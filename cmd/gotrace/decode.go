@@ -63,7 +63,7 @@ header with "schema": "gotrace.decode/v1".`),
 	f.BoolVar(&opts.Summary, "summary", false, "one line per generation, then the totals")
 	f.BoolVar(&opts.Tables, "tables", false, "show each generation's tables only")
 	f.BoolVar(&opts.Events, "events", false, "show each generation's batches and events only")
-	f.StringVar(&opts.Gen, "gen", "", "show only generation `N` or the range N-M")
+	f.StringVar(&opts.Gen, "gen", "", "show only generation `N`, or a range N-M (N- and -M leave a side open)")
 	f.StringSliceVar(&opts.Types, "type", nil, "show only events of type `NAME` (repeat, or a comma list)")
 	f.BoolVar(&opts.JSON, "json", false, "write NDJSON (schema gotrace.decode/v1)")
 	return cmd
