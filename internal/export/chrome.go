@@ -87,8 +87,8 @@ func (c *chromeWriter) process(name string) {
 // sortIndex orders tracks in viewers: global tracks, then Ps, goroutines
 // and tasks, each child right after its parent.
 func sortIndex(t *trackInfo) int64 {
-	id := int64(t.uuid & idMask)
-	switch t.uuid >> 56 {
+	id := int64(uuidID(t.uuid))
+	switch uuidKind(t.uuid) {
 	case kindProc:
 		return 1_000 + 2*id
 	case kindProcRng:
@@ -108,7 +108,7 @@ func (c *chromeWriter) track(t *trackInfo) {
 		c.counters[t.uuid] = t.name
 		return
 	}
-	if t.uuid>>56 == kindGlobal && (t.uuid&idMask == trackProcs || t.uuid&idMask == trackGoroutines || t.uuid&idMask == trackTasks) {
+	if id := uuidID(t.uuid); uuidKind(t.uuid) == kindGlobal && (id == trackProcs || id == trackGoroutines || id == trackTasks) {
 		return // groups have no events
 	}
 	c.tids[t.uuid] = len(c.tids) + 1

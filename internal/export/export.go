@@ -141,16 +141,19 @@ type emitter interface {
 	close() error
 }
 
-// Track kinds: a track's uuid is its kind in the top byte and an ID below.
+// Track kinds: a track's uuid is an ID shifted left by kindBits, with the
+// kind below, so uuids stay short varints in the protobuf output.
 const (
-	kindGlobal   = 1 // IDs below
-	kindProc     = 2 // P tracks, by ProcID
-	kindProcRng  = 3 // P-scoped runtime ranges, by ProcID
-	kindG        = 4 // goroutine state tracks, by GoID
-	kindGAnn     = 5 // goroutine regions, logs and ranges, by GoID
-	kindTask     = 6 // user tasks, by TaskID
-	idMask       = 1<<56 - 1
-	processTrack = 0
+	kindGlobal  = 1 // IDs below
+	kindProc    = 2 // P tracks, by ProcID
+	kindProcRng = 3 // P-scoped runtime ranges, by ProcID
+	kindG       = 4 // goroutine state tracks, by GoID
+	kindGAnn    = 5 // goroutine regions, logs and ranges, by GoID
+	kindTask    = 6 // user tasks, by TaskID
+	kindProcess = 7 // the process track itself: uuid 7
+
+	kindBits     = 3
+	processTrack = 0 // a parent of 0 means the process
 )
 
 // Global track IDs, in display order.
@@ -165,7 +168,10 @@ const (
 	trackTasks
 )
 
-func uuid(kind int, id uint64) uint64 { return uint64(kind)<<56 | id&idMask }
+func uuid(kind int, id uint64) uint64 { return id<<kindBits | uint64(kind) }
+
+func uuidKind(u uint64) int  { return int(u & (1<<kindBits - 1)) }
+func uuidID(u uint64) uint64 { return u >> kindBits }
 
 // track is a track's state in the timeline: declared yet or not, its open
 // slices and, for counters, the last value.
@@ -379,8 +385,8 @@ func (tl *timeline) declare(tk *track) {
 	if p := tk.info.parent; p != processTrack {
 		if pt := tl.tracks[p]; pt != nil {
 			tl.declare(pt)
-		} else if p>>56 == kindGlobal {
-			tl.declare(tl.global(p & idMask))
+		} else if uuidKind(p) == kindGlobal {
+			tl.declare(tl.global(uuidID(p)))
 		}
 	}
 	tk.declared = true
@@ -485,9 +491,15 @@ func (tl *timeline) event(ev *trace.Event) {
 		tk, name := tl.rangeTrack(ev, r)
 		tl.endNamed(tk, t, name)
 	case trace.EventRegionBegin:
+		if ev.Goroutine() == trace.NoGoroutine {
+			return
+		}
 		r := ev.Region()
 		tl.begin(tl.gAnnTrack(ev.Goroutine()), t, r.Type, "region", numArg("task", taskArg(r.Task)))
 	case trace.EventRegionEnd:
+		if ev.Goroutine() == trace.NoGoroutine {
+			return
+		}
 		tl.endNamed(tl.gAnnTrack(ev.Goroutine()), t, ev.Region().Type)
 	case trace.EventTaskBegin:
 		task := ev.Task()
@@ -501,6 +513,9 @@ func (tl *timeline) event(ev *trace.Event) {
 			delete(tl.tasks, task.ID)
 		}
 	case trace.EventLog:
+		if ev.Goroutine() == trace.NoGoroutine {
+			return
+		}
 		l := ev.Log()
 		name := l.Category
 		if name == "" {
@@ -605,12 +620,14 @@ func (tl *timeline) goTransition(ev *trace.Event, st trace.StateTransition) {
 		(from == trace.GoNotExist || from == trace.GoWaiting) && to == trace.GoRunnable {
 		tl.nextFlow++
 		g.flowIn = tl.nextFlow
-		what := "unblock "
+		// N.B. the name is one of two, not the target's: interned, it
+		// costs a byte; the flow's arrow shows where it goes.
+		what := "unblock"
 		if from == trace.GoNotExist {
-			what = "go "
+			what = "go"
 		}
 		tl.sum.Flows++
-		tl.instant(tl.gTrack(by), t, what+tl.gName(id), "flow", nil, []uint64{g.flowIn})
+		tl.instant(tl.gTrack(by), t, what, "flow", nil, []uint64{g.flowIn})
 	}
 
 	var name string

@@ -147,6 +147,9 @@ func readPerfetto(t *testing.T, b []byte) timelineOut {
 				case fEventTrack:
 					track = v
 				case fEventNameIID:
+					if flags&seqNeedsIncrementalState == 0 {
+						t.Fatalf("packet uses interned name %d without SEQ_NEEDS_INCREMENTAL_STATE", v)
+					}
 					name, ok := names[v]
 					if !ok {
 						t.Fatalf("name iid %d used before it is interned", v)

@@ -3,6 +3,7 @@ package export
 import (
 	"bufio"
 	"io"
+	"math"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -26,6 +27,10 @@ import (
 //	                         process (ProcessDescriptor)     3      bytes
 //	                         parent_uuid                     5      varint
 //	                         counter (CounterDescriptor)     8      bytes
+//	                         child_ordering (EXPLICIT = 3)  11      varint
+//	                         sibling_order_rank             12      varint (int32)
+//	                         sibling_merge_behavior         15      varint
+//	                           (SIBLING_MERGE_BEHAVIOR_NONE = 2)
 //	ProcessDescriptor        pid                             1      varint
 //	                         process_name                    6      bytes
 //	CounterDescriptor        unit (UNIT_SIZE_BYTES = 3)      3      varint
@@ -66,6 +71,11 @@ const (
 	fTrackProcess = 3
 	fTrackParent  = 5
 	fTrackCounter = 8
+	fTrackOrder   = 11
+	fTrackRank    = 12
+	fTrackMerge   = 15
+	orderExplicit = 3
+	mergeNone     = 2
 
 	fProcessPID  = 1
 	fProcessName = 6
@@ -132,20 +142,27 @@ func newPerfettoWriter(w io.Writer) *perfettoWriter {
 	}
 }
 
-// packet writes one TracePacket whose body is in p.pkt.
-func (p *perfettoWriter) packet() {
+// packet writes one TracePacket whose body is in p.pkt. interned says
+// whether the packet defines or uses interned data, and so needs the
+// sequence's incremental state.
+func (p *perfettoWriter) packet(interned bool) {
 	if p.err != nil {
 		return
 	}
-	flags := uint64(seqNeedsIncrementalState)
+	var flags uint64
+	if interned {
+		flags = seqNeedsIncrementalState
+	}
 	if p.first {
 		flags |= seqIncrementalStateCleared
 		p.first = false
 	}
 	p.pkt = protowire.AppendTag(p.pkt, fPacketSequenceID, protowire.VarintType)
 	p.pkt = protowire.AppendVarint(p.pkt, sequenceID)
-	p.pkt = protowire.AppendTag(p.pkt, fPacketSequenceFlags, protowire.VarintType)
-	p.pkt = protowire.AppendVarint(p.pkt, flags)
+	if flags != 0 {
+		p.pkt = protowire.AppendTag(p.pkt, fPacketSequenceFlags, protowire.VarintType)
+		p.pkt = protowire.AppendVarint(p.pkt, flags)
+	}
 	var hdr [16]byte
 	h := protowire.AppendTag(hdr[:0], fTracePacket, protowire.BytesType)
 	h = protowire.AppendVarint(h, uint64(len(p.pkt)))
@@ -179,11 +196,11 @@ func (p *perfettoWriter) process(name string) {
 	p.msg = appendVarint(p.msg[:0], fTrackUUID, uuidProcess)
 	p.msg = appendBytes(p.msg, fTrackProcess, p.sub)
 	p.pkt = appendBytes(p.pkt[:0], fPacketTrackDescriptor, p.msg)
-	p.packet()
+	p.packet(false)
 }
 
-// uuidProcess is the process track's uuid; no other track kind is 0.
-const uuidProcess = 1
+// uuidProcess is the process track's uuid.
+var uuidProcess = uuid(kindProcess, 0)
 
 func (p *perfettoWriter) track(t *trackInfo) {
 	p.msg = appendVarint(p.msg[:0], fTrackUUID, t.uuid)
@@ -193,12 +210,19 @@ func (p *perfettoWriter) track(t *trackInfo) {
 	}
 	p.msg = appendVarint(p.msg, fTrackParent, parent)
 	p.msg = appendString(p.msg, fTrackName, t.name)
+	// Children in the order of their rank (P and goroutine numbers), and
+	// never merged with a sibling of the same name.
+	p.msg = appendVarint(p.msg, fTrackOrder, orderExplicit)
+	if t.sort > 0 && t.sort <= math.MaxInt32 {
+		p.msg = appendVarint(p.msg, fTrackRank, uint64(t.sort))
+	}
+	p.msg = appendVarint(p.msg, fTrackMerge, mergeNone)
 	if t.counter {
 		p.sub = appendVarint(p.sub[:0], fCounterUnit, unitSizeBytes)
 		p.msg = appendBytes(p.msg, fTrackCounter, p.sub)
 	}
 	p.pkt = appendBytes(p.pkt[:0], fPacketTrackDescriptor, p.msg)
-	p.packet()
+	p.packet(false)
 }
 
 // iid returns the interning ID of s in table m, adding an entry to the
@@ -265,7 +289,7 @@ func (p *perfettoWriter) trackEvent(e *event, typ uint64) {
 		p.pkt = appendBytes(p.pkt, fPacketInternedData, p.intern)
 	}
 	p.pkt = appendBytes(p.pkt, fPacketTrackEvent, m)
-	p.packet()
+	p.packet(e.name != "" || e.cat != "" || len(e.args) > 0)
 }
 
 func (p *perfettoWriter) begin(e *event)   { p.trackEvent(e, typeSliceBegin) }
