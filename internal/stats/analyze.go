@@ -30,8 +30,9 @@ type goroutine struct {
 	ran      bool // has been seen running: later intervals count as go tool trace counts them
 	counted  bool // the current interval began after the goroutine first ran
 	inAssist bool
-	bgMark   bool
-	totals   [4]int64 // running, runnable, blocked, syscall
+	markRun  bool         // running as a GC mark worker, counted on markP
+	markP    trace.ProcID //
+	totals   [4]int64     // running, runnable, blocked, syscall
 	syscallP trace.ProcID
 	lostP    trace.Time // when the P of its syscall was taken, 0 if not
 	regions  []openRegion
@@ -243,12 +244,19 @@ func (a *Analyzer) Add(ev *trace.Event) {
 		a.onRangeEnd(ev)
 	case trace.EventLabel:
 		l := ev.Label()
+		// A mark worker labels itself each time it starts running, with
+		// its mode; an idle-time worker takes nothing from the program.
+		//
+		// N.B. go tool trace adds a P's share at every label and also at
+		// every later start of a goroutine once labelled, so a worker
+		// that runs twice is counted twice and never fully taken off.
+		// Here a worker counts once per run, from its label to its stop.
 		if strings.HasPrefix(l.Label, "GC ") && l.Label != "GC (idle)" {
-			if g := a.gs[ev.Goroutine()]; g != nil && !g.bgMark {
-				g.bgMark = true
+			if g := a.gs[ev.Goroutine()]; g != nil && !g.markRun && g.state.Executing() {
+				g.markRun, g.markP = true, ev.Proc()
+				a.mmu.procGC(ev.Proc(), 1)
+				a.mmu.update(int64(t))
 			}
-			a.mmu.procGC(ev.Proc(), 1)
-			a.mmu.update(int64(t))
 		}
 	case trace.EventTaskBegin:
 		tk := ev.Task()
@@ -374,8 +382,9 @@ func (a *Analyzer) onTransition(ev *trace.Event) {
 	if g.start == 0 && st.Stack != trace.NoStack {
 		g.start = a.stacks.id(st.Stack)
 	}
-	// The MMU counts GC work by running GC goroutines.
-	if g.inAssist || g.bgMark {
+	// The MMU counts GC work by running GC goroutines: assists while
+	// they run, mark workers until they stop.
+	if g.inAssist {
 		if !g.state.Executing() && to.Executing() {
 			a.mmu.procGC(ev.Proc(), 1)
 			a.mmu.update(int64(t))
@@ -383,6 +392,11 @@ func (a *Analyzer) onTransition(ev *trace.Event) {
 			a.mmu.procGC(ev.Proc(), -1)
 			a.mmu.update(int64(t))
 		}
+	}
+	if g.markRun && g.state.Executing() && !to.Executing() {
+		g.markRun = false
+		a.mmu.procGC(g.markP, -1)
+		a.mmu.update(int64(t))
 	}
 	if to == g.state {
 		return // a restatement, not a change: the interval goes on

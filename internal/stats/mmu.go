@@ -156,6 +156,15 @@ func (m *mmuTracker) add(u utilPoint) {
 	m.pending, m.havePen = u, true
 }
 
+// lastCommitted returns the time of the last committed step.
+func (m *mmuTracker) lastCommitted() (int64, bool) {
+	if n := len(m.held); n > 0 {
+		return m.held[n-1].t, true
+	}
+	w := &m.windows[0]
+	return w.last.t, w.n > 0
+}
+
 func (m *mmuTracker) commit(u utilPoint) {
 	if m.nSync <= 1 {
 		m.held = append(m.held, u)
@@ -180,10 +189,16 @@ func (m *mmuTracker) finish(end int64) [len(MMUWindows)]float64 {
 		}
 		return out
 	}
-	m.add(utilPoint{max(end, m.lastT), 0})
+	// N.B. The closing step is committed even when utilization is
+	// already 0: dropping it as "no change" would end the function at
+	// its last change and cut every window after it.
+	end = max(end, m.lastT)
 	if m.havePen {
 		m.commit(m.pending)
 		m.havePen = false
+	}
+	if last, ok := m.lastCommitted(); !ok || end > last {
+		m.commit(utilPoint{end, 0})
 	}
 	m.nSync = 2
 	m.sync(2)

@@ -134,3 +134,68 @@ func TestMMUFromTrace(t *testing.T) {
 		}
 	}
 }
+
+// TestMMUMarkWorker runs a dedicated mark worker twice for 1ms on the only
+// P of a 20ms trace. Each run takes the P from the program once: the
+// worst 10ms window holds both runs.
+func TestMMUMarkWorker(t *testing.T) {
+	e := format.NewEncoder(format.Go122)
+	e.Batch(1, 0, 0, func(b *format.Encoder) {
+		b.Event(format.EvProcStatus, []uint64{1, 0, 1}, nil)
+		b.Event(format.EvGoStatus, []uint64{0, 1, 0, 2}, nil)          // g1 running
+		b.Event(format.EvGoStatus, []uint64{0, 2, ^uint64(0), 4}, nil) // g2 waiting
+		b.Event(format.EvProcsChange, []uint64{9, 1, 0}, nil)          // t=10µs
+		// First run of the worker: 1ms to 2ms.
+		b.Event(format.EvGoUnblock, []uint64{989, 2, 1, 0}, nil) // t=999
+		b.Event(format.EvGoBlock, []uint64{1, 1, 0}, nil)        // t=1000
+		b.Event(format.EvGoStart, []uint64{0, 2, 2}, nil)
+		b.Event(format.EvGoLabel, []uint64{0, 2}, nil)
+		b.Event(format.EvGoUnblock, []uint64{999, 1, 1, 0}, nil) // t=1999
+		b.Event(format.EvGoBlock, []uint64{1, 1, 0}, nil)        // t=2000
+		b.Event(format.EvGoStart, []uint64{0, 1, 2}, nil)
+		// Second run: 5ms to 6ms.
+		b.Event(format.EvGoUnblock, []uint64{2999, 2, 3, 0}, nil) // t=4999
+		b.Event(format.EvGoBlock, []uint64{1, 1, 0}, nil)         // t=5000
+		b.Event(format.EvGoStart, []uint64{0, 2, 4}, nil)
+		b.Event(format.EvGoLabel, []uint64{0, 2}, nil)
+		b.Event(format.EvGoUnblock, []uint64{999, 1, 3, 0}, nil) // t=5999
+		b.Event(format.EvGoBlock, []uint64{1, 1, 0}, nil)        // t=6000
+		b.Event(format.EvGoStart, []uint64{0, 1, 4}, nil)
+		b.Event(format.EvGoBlock, []uint64{14000, 1, 0}, nil) // t=20ms
+		b.Event(format.EvProcStop, []uint64{0}, nil)
+	})
+	e.Batch(1, format.NoThread, 0, func(b *format.Encoder) {
+		b.Event(format.EvFrequency, []uint64{1e6}, nil)
+	})
+	e.Batch(1, format.NoThread, 0, func(b *format.Encoder) {
+		b.Event(format.EvStacks, nil, nil)
+	})
+	e.Batch(1, format.NoThread, 0, func(b *format.Encoder) {
+		b.Event(format.EvStrings, nil, nil)
+		b.Event(format.EvString, []uint64{1}, []byte("chan receive"))
+		b.Event(format.EvString, []uint64{2}, []byte("GC (dedicated)"))
+	})
+	data, err := e.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := computeBytes(t, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	span := 20e6 + 1 - 10e3
+	for _, c := range []struct {
+		name      string
+		got, want float64
+	}{
+		{"1ms", m.GC.MMU.W1ms, 0},
+		{"10ms", m.GC.MMU.W10ms, 0.8},
+		{"1s", m.GC.MMU.W1s, (span - 2e6) / span},
+	} {
+		// golang.org/x/exp/trace may move an event by a nanosecond or
+		// two to keep each thread's events in order.
+		if math.Abs(c.got-c.want) > 1e-5 {
+			t.Errorf("MMU %s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
