@@ -536,7 +536,7 @@ func FormatValue(v float64, unit string) string {
 	case stats.UnitBytes:
 		return fmtBytes(int64(math.Round(v)))
 	case stats.UnitRatio:
-		return strconv.FormatFloat(100*v, 'f', -1, 64) + "%"
+		return fmtRatio(v)
 	case stats.UnitPct:
 		return strconv.FormatFloat(v, 'f', -1, 64) + "%"
 	case stats.UnitRate:
