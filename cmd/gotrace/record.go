@@ -110,6 +110,9 @@ func (o *recordOptions) parseArgs(dash int, args []string) error {
 			o.Args = o.Args[1:]
 		}
 	}
+	if len(o.Args) == 0 {
+		o.Args = nil
+	}
 	if o.URL != "" {
 		if len(o.Packages) > 0 || len(o.Args) > 0 {
 			return usagef("--url captures from a running server: no package or arguments (got %q)", append(o.Packages, o.Args...)[0])
@@ -332,7 +335,10 @@ func (p *progressLine) update(pr record.Progress) {
 		return
 	}
 	gens := ""
-	if pr.Generations > 0 {
+	switch {
+	case pr.Generations == 1:
+		gens = ", generation 1"
+	case pr.Generations > 1:
 		gens = fmt.Sprintf(", %d generations", pr.Generations)
 	}
 	fmt.Fprintf(p.io.ErrOut, "\r\x1b[Krecording %s: %s%s, %v", p.name, byteSize(pr.Bytes), gens, pr.Elapsed.Round(100*time.Millisecond))
