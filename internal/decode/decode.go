@@ -105,6 +105,8 @@ type ClockSnapshot struct {
 type Stack struct {
 	ID     uint64
 	Frames []Frame // leaf first
+
+	summary string // Summary, computed once
 }
 
 // Frame is one frame of a Stack, its names resolved from the string table
@@ -320,8 +322,8 @@ func (g *Generation) ArgText(ev *Event, i int) (string, bool) {
 // Summary is the stack's leaf function, followed by " +N" when N more
 // frames are below it; "" for an empty stack.
 func (s *Stack) Summary() string {
-	if len(s.Frames) == 0 {
-		return ""
+	if s.summary != "" || len(s.Frames) == 0 {
+		return s.summary
 	}
 	if len(s.Frames) == 1 {
 		return s.Frames[0].Func

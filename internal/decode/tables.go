@@ -62,7 +62,9 @@ func (r *Reader) tables(g *Generation, stackEvents []int) error {
 			r.frames = append(r.frames, fr)
 		}
 		r.stacks = append(r.stacks, Stack{ID: id, Frames: r.frames[f0:len(r.frames):len(r.frames)]})
-		g.Stacks[id] = &r.stacks[len(r.stacks)-1]
+		st := &r.stacks[len(r.stacks)-1]
+		st.summary = st.Summary() // once here, not once per event that names it
+		g.Stacks[id] = st
 	}
 	return nil
 }

@@ -3,14 +3,19 @@ package report
 import (
 	"bufio"
 	"io"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/gotrace-cli/gotrace/internal/decode"
 	"github.com/gotrace-cli/gotrace/internal/format"
 )
+
+// flushSize is how much rendered output is gathered before it is written.
+const flushSize = 32 << 10
 
 // DecodeSchema names the NDJSON schema of gotrace decode --json.
 const DecodeSchema = "gotrace.decode/v1"
@@ -64,9 +69,27 @@ type DecodeWriter struct {
 	title, heading, label, dim, value, bad [2]string
 	names                                  [256]string // styled event names
 	namePad                                [256]int    // spaces that align what follows a name
+	args                                   [256][]argFormat
 	nameWidth                              int
 
+	// The generation's tables as slices indexed by ID, when the IDs are
+	// dense enough (they are in runtime traces): lookups per event without
+	// hashing.
+	strs   []string
+	hasStr []bool
+	stks   []*decode.Stack
+	gen    *decode.Generation
+
 	sum []summaryRow // --summary text rows, aligned at End
+}
+
+// argFormat is one argument of an event type, its renderings computed
+// once: rendering an event only appends bytes.
+type argFormat struct {
+	text     string // ` label=`, styled
+	json     string // `"label":`
+	jsonText string // `,"label_text":`
+	kind     format.ArgKind
 }
 
 type summaryRow struct {
@@ -81,7 +104,9 @@ type summaryRow struct {
 
 // NewDecodeWriter returns a writer of decode output to w.
 func NewDecodeWriter(w io.Writer, o DecodeOptions) *DecodeWriter {
-	d := &DecodeWriter{w: bufio.NewWriterSize(w, 64<<10), o: o}
+	// N.B. The buffer d.b goes to the bufio.Writer in pieces of its own
+	// size or more, which it passes on without copying.
+	d := &DecodeWriter{w: bufio.NewWriterSize(w, flushSize), o: o}
 	if !o.Tables && !o.Events {
 		d.o.Tables, d.o.Events = true, true
 	}
@@ -109,7 +134,7 @@ func (d *DecodeWriter) styled(sty [2]string, s string) {
 
 // flush moves the buffer to the writer once it is large.
 func (d *DecodeWriter) flush(force bool) error {
-	if len(d.b) < 32<<10 && !force {
+	if len(d.b) < flushSize && !force {
 		return nil
 	}
 	_, err := d.w.Write(d.b)
@@ -140,6 +165,17 @@ func (d *DecodeWriter) Header(in DecodeInput) error {
 		name := d.v.EventName(format.EventType(t))
 		d.names[t] = d.value[0] + name + d.value[1]
 		d.namePad[t] = max(d.nameWidth-len(name), 0)
+		if s := d.v.Spec(format.EventType(t)); s != nil {
+			for _, a := range s.Args {
+				l := format.ArgLabel(a)
+				d.args[t] = append(d.args[t], argFormat{
+					text:     " " + d.label[0] + l + "=" + d.label[1],
+					json:     `"` + l + `":`,
+					jsonText: `,"` + l + `_text":`,
+					kind:     format.ArgKindOf(a),
+				})
+			}
+		}
 	}
 	if d.o.Mode == JSON {
 		d.b = append(d.b, `{"schema":"`+DecodeSchema+`","kind":"header","file":`...)
@@ -178,8 +214,55 @@ func plural(n int, one, many string) string {
 	return many
 }
 
+// maxDenseID bounds the ID tables: IDs above it are looked up in the maps.
+const maxDenseID = 1 << 20
+
+// index builds the dense ID tables for g.
+func (d *DecodeWriter) index(g *decode.Generation) {
+	d.gen = g
+	clear(d.strs)
+	clear(d.hasStr)
+	clear(d.stks)
+	d.strs, d.hasStr, d.stks = d.strs[:0], d.hasStr[:0], d.stks[:0]
+	for id, s := range g.Strings {
+		if id < maxDenseID && id < uint64(8*len(g.Strings)+64) {
+			for uint64(len(d.strs)) <= id {
+				d.strs = append(d.strs, "")
+				d.hasStr = append(d.hasStr, false)
+			}
+			d.strs[id], d.hasStr[id] = s, true
+		}
+	}
+	for id, st := range g.Stacks {
+		if id < maxDenseID && id < uint64(8*len(g.Stacks)+64) {
+			for uint64(len(d.stks)) <= id {
+				d.stks = append(d.stks, nil)
+			}
+			d.stks[id] = st
+		}
+	}
+}
+
+// str looks up a string of the current generation.
+func (d *DecodeWriter) str(id uint64) (string, bool) {
+	if id < uint64(len(d.strs)) {
+		return d.strs[id], d.hasStr[id]
+	}
+	s, ok := d.gen.Strings[id]
+	return s, ok
+}
+
+// stack looks up a stack of the current generation.
+func (d *DecodeWriter) stack(id uint64) *decode.Stack {
+	if id < uint64(len(d.stks)) {
+		return d.stks[id]
+	}
+	return d.gen.Stacks[id]
+}
+
 // Generation renders one generation.
 func (d *DecodeWriter) Generation(g *decode.Generation) error {
+	d.index(g)
 	if d.o.Mode == JSON {
 		return d.jsonGeneration(g)
 	}
@@ -224,7 +307,18 @@ func (d *DecodeWriter) tableHead(name string, n int) {
 	d.b = append(d.b, '\n')
 }
 
-func digits(v uint64) int { return len(strconv.FormatUint(v, 10)) }
+// digits is the number of decimal digits of v.
+func digits(v uint64) int {
+	// bits.Len64 × log10(2), then one comparison to round.
+	t := (bits.Len64(v|1) * 1233) >> 12
+	if v < pow10[t] {
+		return max(t, 1) // 0 has one digit
+	}
+	return t + 1
+}
+
+var pow10 = [20]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
 
 func (d *DecodeWriter) pad(n int) {
 	for ; n > 0; n-- {
@@ -234,7 +328,7 @@ func (d *DecodeWriter) pad(n int) {
 
 func (d *DecodeWriter) uintRight(v uint64, width int) {
 	d.pad(width - digits(v))
-	d.b = strconv.AppendUint(d.b, v, 10)
+	d.b = appendUint(d.b, v)
 }
 
 // none renders a thread, processor or goroutine ID, "-" for all ones.
@@ -370,13 +464,13 @@ func (d *DecodeWriter) textTables(g *decode.Generation) {
 
 func (d *DecodeWriter) frame(f decode.Frame) {
 	d.b = append(d.b, "0x"...)
-	d.b = strconv.AppendUint(d.b, f.PC, 16)
+	d.b = appendHex(d.b, f.PC, 0)
 	d.b = append(d.b, "  "...)
 	d.b = append(d.b, f.Func...)
 	d.b = append(d.b, "  "...)
 	d.b = append(d.b, f.File...)
 	d.b = append(d.b, ':')
-	d.b = strconv.AppendUint(d.b, f.Line, 10)
+	d.b = appendUint(d.b, f.Line)
 	d.b = append(d.b, '\n')
 }
 
@@ -445,7 +539,7 @@ func (d *DecodeWriter) textEvents(g *decode.Generation) error {
 				continue
 			}
 			d.event(g, ev, offW, timeW)
-			if len(d.b) >= 32<<10 {
+			if len(d.b) >= flushSize {
 				if err := d.flush(false); err != nil {
 					return err
 				}
@@ -460,16 +554,7 @@ func (d *DecodeWriter) event(g *decode.Generation, ev *decode.Event, offW, timeW
 	d.b = append(d.b, "    "...)
 	d.b = append(d.b, d.dim[0]...)
 	d.b = append(d.b, "0x"...)
-	hex := len(d.b)
-	d.b = strconv.AppendInt(d.b, ev.Offset, 16)
-	if n := len(d.b) - hex; n < offW {
-		// Left-pad the hex digits with zeros in place.
-		d.b = append(d.b, make([]byte, offW-n)...)
-		copy(d.b[hex+offW-n:], d.b[hex:hex+n])
-		for i := hex; i < hex+offW-n; i++ {
-			d.b[i] = '0'
-		}
-	}
+	d.b = appendHex(d.b, uint64(ev.Offset), offW)
 	d.b = append(d.b, d.dim[1]...)
 	d.b = append(d.b, "  "...)
 	if s.IsTimed {
@@ -486,39 +571,98 @@ func (d *DecodeWriter) event(g *decode.Generation, ev *decode.Event, offW, timeW
 	if first < len(s.Args) || s.HasData {
 		d.pad(d.namePad[ev.Type])
 	}
-	for i := first; i < len(s.Args) && i < len(ev.Args); i++ {
-		d.b = append(d.b, ' ')
-		d.b = append(d.b, d.label[0]...)
-		d.b = append(d.b, format.ArgLabel(s.Args[i])...)
-		d.b = append(d.b, '=')
-		d.b = append(d.b, d.label[1]...)
-		d.b = strconv.AppendUint(d.b, ev.Args[i], 10)
-		switch format.ArgKindOf(s.Args[i]) {
+	af := d.args[ev.Type]
+	for i := first; i < len(af) && i < len(ev.Args); i++ {
+		d.b = append(d.b, af[i].text...)
+		d.b = appendUint(d.b, ev.Args[i])
+		switch af[i].kind {
 		case format.ArgString:
-			if str, ok := g.Strings[ev.Args[i]]; ok {
+			if str, ok := d.str(ev.Args[i]); ok {
 				d.b = append(d.b, ' ')
 				d.b = strconv.AppendQuote(d.b, str)
 			}
 		case format.ArgStack:
-			if st := g.Stacks[ev.Args[i]]; st != nil && len(st.Frames) > 0 {
-				d.b = append(d.b, " ["...)
-				d.b = append(d.b, st.Summary()...)
-				d.b = append(d.b, ']')
+			if ev.Args[i] != 0 {
+				if st := d.stack(ev.Args[i]); st != nil && len(st.Frames) > 0 {
+					d.b = append(d.b, " ["...)
+					d.b = append(d.b, st.Summary()...)
+					d.b = append(d.b, ']')
+				}
 			}
 		}
 	}
 	if s.HasData {
 		d.b = append(d.b, ' ')
-		d.b = strconv.AppendQuote(d.b, string(ev.Data))
+		d.b = strconv.AppendQuote(d.b, unsafe.String(unsafe.SliceData(ev.Data), len(ev.Data))) // N.B. read only, not kept
 	}
 	d.b = append(d.b, '\n')
 	if s.IsStack {
 		fr := ev.Args[len(s.Args):]
 		for f := 0; f+3 < len(fr); f += 4 {
 			d.pad(4 + 2 + offW + 2 + timeW + 2 + 2)
-			d.frame(decode.Frame{PC: fr[f], Func: g.Strings[fr[f+1]], File: g.Strings[fr[f+2]], Line: fr[f+3]})
+			fn, _ := d.str(fr[f+1])
+			file, _ := d.str(fr[f+2])
+			d.frame(decode.Frame{PC: fr[f], Func: fn, File: file, Line: fr[f+3]})
 		}
 	}
+}
+
+// appendUint appends v in decimal, like strconv.AppendUint but writing
+// the digits in place, two at a time: it is called for every number of
+// every event.
+func appendUint(b []byte, v uint64) []byte {
+	if v < 10 {
+		return append(b, byte('0'+v))
+	}
+	n := digits(v)
+	l := len(b)
+	if cap(b)-l < n {
+		b = append(b, make([]byte, n)...)[:l]
+	}
+	b = b[:l+n]
+	i := l + n
+	for v >= 100 {
+		q := v / 100
+		r := v - q*100
+		i -= 2
+		b[i], b[i+1] = pairs[2*r], pairs[2*r+1]
+		v = q
+	}
+	if v >= 10 {
+		i -= 2
+		b[i], b[i+1] = pairs[2*v], pairs[2*v+1]
+	} else {
+		i--
+		b[i] = byte('0' + v)
+	}
+	return b
+}
+
+const pairs = "00010203040506070809" +
+	"10111213141516171819" +
+	"20212223242526272829" +
+	"30313233343536373839" +
+	"40414243444546474849" +
+	"50515253545556575859" +
+	"60616263646566676869" +
+	"70717273747576777879" +
+	"80818283848586878889" +
+	"90919293949596979899"
+
+// appendHex appends v in lower-case hex, zero-padded to width digits.
+func appendHex(b []byte, v uint64, width int) []byte {
+	const digits = "0123456789abcdef"
+	var buf [16]byte
+	i := len(buf)
+	for v != 0 || i == len(buf) {
+		i--
+		buf[i] = digits[v&0xf]
+		v >>= 4
+	}
+	for n := len(buf) - i; n < width; n++ {
+		b = append(b, '0')
+	}
+	return append(b, buf[i:]...)
 }
 
 // End finishes the output: the totals for --summary, and the end object in

@@ -3,6 +3,7 @@ package report
 import (
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/gotrace-cli/gotrace/internal/decode"
 	"github.com/gotrace-cli/gotrace/internal/format"
@@ -77,9 +78,9 @@ func (d *DecodeWriter) jsonGeneration(g *decode.Generation) error {
 // appendTime appends {"ticks":T,"ns":N}.
 func appendTime(b []byte, g *decode.Generation, ticks uint64) []byte {
 	b = append(b, `{"ticks":`...)
-	b = strconv.AppendUint(b, ticks, 10)
+	b = appendUint(b, ticks)
 	b = append(b, `,"ns":`...)
-	b = strconv.AppendInt(b, g.Nanos(ticks), 10)
+	b = appendUint(b, uint64(g.Nanos(ticks))) // N.B. never negative
 	return append(b, '}')
 }
 
@@ -94,7 +95,7 @@ func (d *DecodeWriter) jsonField(name string, v uint64) {
 	d.b = append(d.b, `,"`...)
 	d.b = append(d.b, name...)
 	d.b = append(d.b, `":`...)
-	d.b = strconv.AppendUint(d.b, v, 10)
+	d.b = appendUint(d.b, v)
 }
 
 // jsonID writes a thread, processor or goroutine ID: null for all ones,
@@ -207,7 +208,7 @@ func (d *DecodeWriter) jsonEvents(g *decode.Generation) error {
 				d.jsonEvent(g, bi, bt, ev)
 			}
 		}
-		if len(d.b) >= 32<<10 {
+		if len(d.b) >= flushSize {
 			if err := d.flush(false); err != nil {
 				return err
 			}
@@ -230,28 +231,25 @@ func (d *DecodeWriter) jsonEvent(g *decode.Generation, bi int, bt *decode.Batch,
 		d.b = appendTime(d.b, g, ev.Time)
 	}
 	d.b = append(d.b, `,"args":{`...)
-	for i := 0; i < len(s.Args) && i < len(ev.Args); i++ {
+	af := d.args[ev.Type]
+	for i := 0; i < len(af) && i < len(ev.Args); i++ {
 		if i > 0 {
 			d.b = append(d.b, ',')
 		}
-		label := format.ArgLabel(s.Args[i])
-		d.b = append(d.b, '"')
-		d.b = append(d.b, label...)
-		d.b = append(d.b, `":`...)
-		d.b = strconv.AppendUint(d.b, ev.Args[i], 10)
-		switch format.ArgKindOf(s.Args[i]) {
+		d.b = append(d.b, af[i].json...)
+		d.b = appendUint(d.b, ev.Args[i])
+		switch af[i].kind {
 		case format.ArgString:
-			if str, ok := g.Strings[ev.Args[i]]; ok {
-				d.b = append(d.b, `,"`...)
-				d.b = append(d.b, label...)
-				d.b = append(d.b, `_text":`...)
+			if str, ok := d.str(ev.Args[i]); ok {
+				d.b = append(d.b, af[i].jsonText...)
 				d.b = appendJSONString(d.b, str)
 			}
 		case format.ArgStack:
-			if st := g.Stacks[ev.Args[i]]; st != nil {
-				d.b = append(d.b, `,"`...)
-				d.b = append(d.b, label...)
-				d.b = append(d.b, `_text":`...)
+			if ev.Args[i] == 0 {
+				d.b = append(d.b, af[i].jsonText...)
+				d.b = append(d.b, `""`...)
+			} else if st := d.stack(ev.Args[i]); st != nil {
+				d.b = append(d.b, af[i].jsonText...)
 				d.b = appendJSONString(d.b, st.Summary())
 			}
 		}
@@ -265,7 +263,7 @@ func (d *DecodeWriter) jsonEvent(g *decode.Generation, bi int, bt *decode.Batch,
 				d.b = append(d.b, ',')
 			}
 			d.b = append(d.b, `{"pc":`...)
-			d.b = strconv.AppendUint(d.b, fr[f], 10)
+			d.b = appendUint(d.b, fr[f])
 			d.jsonField("func", fr[f+1])
 			d.jsonField("file", fr[f+2])
 			d.jsonField("line", fr[f+3])
@@ -275,7 +273,7 @@ func (d *DecodeWriter) jsonEvent(g *decode.Generation, bi int, bt *decode.Batch,
 	}
 	if s.HasData {
 		d.b = append(d.b, `,"data":`...)
-		d.b = appendJSONString(d.b, string(ev.Data))
+		d.b = appendJSONString(d.b, unsafe.String(unsafe.SliceData(ev.Data), len(ev.Data))) // N.B. read only, not kept
 	}
 	d.b = append(d.b, "}\n"...)
 }
