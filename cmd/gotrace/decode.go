@@ -159,8 +159,12 @@ func runDecode(opts *decodeOptions) error {
 	if err := w.Header(report.DecodeInput{File: opts.File, Version: dr.Version(), Size: size, Generations: ngen}); err != nil {
 		return err
 	}
-	if opts.Summary || opts.Tables && !opts.Events {
-		dr.SetDetail(decode.Counts)
+	// --summary only frames the batches; the other modes count events
+	// first (for each generation's summary line), then decode them batch
+	// by batch as they are printed, never holding a generation's events.
+	dr.SetDetail(decode.Counts)
+	if opts.Summary {
+		dr.SetDetail(decode.Frames)
 	}
 
 	var end report.DecodeEnd
@@ -182,8 +186,13 @@ func runDecode(opts *decodeOptions) error {
 		}
 		end.Generations++
 		end.Batches += len(g.Batches)
-		end.Events += int64(g.Events)
-		if err := w.Generation(g); err != nil {
+		if g.Events < 0 || end.Events < 0 {
+			end.Events = -1
+		} else {
+			end.Events += int64(g.Events)
+		}
+		events := func(i int) ([]decode.Event, error) { return dr.BatchEvents(g, i) }
+		if err := w.Generation(g, events); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,7 @@ package decode
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -76,5 +77,56 @@ func TestFreshWire(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// TestDetails reads each committed trace with every Detail: Counts with
+// BatchEvents gives the events Full gives, and Frames the same framing and
+// tables without the count.
+func TestDetails(t *testing.T) {
+	files, _ := filepath.Glob("../../testdata/traces/*.trace")
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _, err := decodeAll(t, bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range []Detail{Counts, Frames} {
+			r, err := NewReader(bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.SetDetail(d)
+			var got []byte
+			for {
+				g, err := r.Next()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if (d == Frames) != (g.Events < 0) {
+					t.Fatalf("%s: detail %d: Events = %d", file, d, g.Events)
+				}
+				// Render each batch with the events BatchEvents
+				// returns, before the next call reuses them.
+				for i := range g.Batches {
+					evs, err := r.BatchEvents(g, i)
+					if err != nil {
+						t.Fatal(err)
+					}
+					b := g.Batches[i]
+					b.Events = evs
+					got = appendWire(got, &Generation{Version: g.Version, Num: g.Num, Batches: []Batch{b}})
+				}
+			}
+			if string(got) != want {
+				t.Fatalf("%s: detail %d with BatchEvents decodes differently from Full", file, d)
+			}
+		}
 	}
 }

@@ -105,6 +105,9 @@ func (r *Reader) decode() (*Generation, error) {
 	if g.MinTime > g.MaxTime {
 		g.MinTime, g.MaxTime = 0, 0
 	}
+	if r.detail == Frames {
+		g.Events = -1
+	}
 	// Batches were appended while r.events may have grown; point each at
 	// the final backing array.
 	k := 0

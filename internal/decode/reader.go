@@ -22,10 +22,41 @@ const (
 	// not tables, while Events, Counts, MinTime and MaxTime are complete.
 	Counts
 	// Frames decodes the tables and only frames the other batches: Events
-	// and Counts cover the table batches alone, and MaxTime comes from the
-	// batches' base times. It reads as fast as the input arrives.
+	// is -1 (not counted), Counts covers the table batches alone, and
+	// MaxTime is the latest batch base time. It reads as fast as the
+	// input arrives.
 	Frames
 )
+
+// BatchEvents returns the events of batch i of g, the generation Next last
+// returned. With Full detail, or for a table batch, they are
+// g.Batches[i].Events; otherwise they are decoded now into an array that the
+// next call reuses, so a generation can be read batch by batch without
+// holding all its events at once.
+func (r *Reader) BatchEvents(g *Generation, i int) ([]Event, error) {
+	if g != &r.g || r.err != nil || i < 0 || i >= len(g.Batches) || i >= len(r.batches) {
+		return nil, fmt.Errorf("decode: BatchEvents(%d) of a generation that is not the current one", i)
+	}
+	b := &g.Batches[i]
+	if b.Events != nil || b.Header != format.EvEventBatch {
+		return b.Events, nil
+	}
+	bf := &r.batches[i]
+	data := r.buf[bf.lo:bf.hi]
+	args, events := r.args, r.events
+	if cap(r.batchArgs) < len(data) {
+		r.batchArgs = make([]uint64, 0, len(data))
+	}
+	r.args, r.events = r.batchArgs[:0], r.batchEvents[:0]
+	r.scratch.Num = g.Num
+	_, err := r.walk(&r.scratch, i, bf.lo, data, b.Time, true)
+	r.batchArgs, r.batchEvents = r.args, r.events
+	r.args, r.events = args, events
+	if err != nil {
+		return nil, err
+	}
+	return r.batchEvents, nil
+}
 
 // Sizes of the read buffer.
 const (
@@ -75,6 +106,11 @@ type Reader struct {
 	stacks  []Stack
 
 	lastData []byte // data of the last event walk read
+
+	// BatchEvents decodes into these, and counts into scratch.
+	batchEvents []Event
+	batchArgs   []uint64
+	scratch     Generation
 }
 
 // batchFrame is a batch found while framing: its header and the buffer

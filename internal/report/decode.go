@@ -45,7 +45,7 @@ type DecodeInput struct {
 type DecodeEnd struct {
 	Generations int   // generations shown
 	Batches     int   // their batches
-	Events      int64 // their events
+	Events      int64 // their events, -1 when not counted (decode.Frames)
 	Bytes       int64 // bytes of the input decoded: header and complete generations
 	Size        int64 // bytes in the input
 	Err         error // the damage that stopped decoding, nil for a complete trace
@@ -260,11 +260,24 @@ func (d *DecodeWriter) stack(id uint64) *decode.Stack {
 	return d.gen.Stacks[id]
 }
 
-// Generation renders one generation.
-func (d *DecodeWriter) Generation(g *decode.Generation) error {
+// EventSource returns the events of batch i of the generation being
+// rendered (decode.Reader.BatchEvents); nil means Batch.Events.
+type EventSource func(i int) ([]decode.Event, error)
+
+// batchEvents returns the events of batch i through src.
+func batchEvents(g *decode.Generation, src EventSource, i int) ([]decode.Event, error) {
+	if src == nil {
+		return g.Batches[i].Events, nil
+	}
+	return src(i)
+}
+
+// Generation renders one generation. A generation decoded with
+// decode.Frames has no event count (Events -1): --summary reads only that.
+func (d *DecodeWriter) Generation(g *decode.Generation, events EventSource) error {
 	d.index(g)
 	if d.o.Mode == JSON {
-		return d.jsonGeneration(g)
+		return d.jsonGeneration(g, events)
 	}
 	if d.o.Summary {
 		d.sum = append(d.sum, summaryRow{
@@ -294,7 +307,7 @@ func (d *DecodeWriter) Generation(g *decode.Generation) error {
 		return err
 	}
 	if d.o.Events {
-		return d.textEvents(g)
+		return d.textEvents(g, events)
 	}
 	return nil
 }
@@ -476,16 +489,20 @@ func (d *DecodeWriter) frame(f decode.Frame) {
 
 // textEvents renders the batches of g and their events as aligned columns:
 // offset, time, name, arguments.
-func (d *DecodeWriter) textEvents(g *decode.Generation) error {
+func (d *DecodeWriter) textEvents(g *decode.Generation, src EventSource) error {
 	offW := len(strconv.FormatInt(g.End, 16))
 	timeW := digits(g.MaxTime)
 	filtered := len(d.o.Types) > 0
 	for bi := range g.Batches {
 		bt := &g.Batches[bi]
+		events, err := batchEvents(g, src, bi)
+		if err != nil {
+			return err
+		}
 		if filtered {
 			any := false
-			for k := range bt.Events {
-				if d.show[bt.Events[k].Type] {
+			for k := range events {
+				if d.show[events[k].Type] {
 					any = true
 					break
 				}
@@ -533,8 +550,8 @@ func (d *DecodeWriter) textEvents(g *decode.Generation) error {
 			}
 			d.b = append(d.b, '\n')
 		}
-		for k := range bt.Events {
-			ev := &bt.Events[k]
+		for k := range events {
+			ev := &events[k]
 			if !d.show[ev.Type] {
 				continue
 			}
@@ -674,7 +691,7 @@ func (d *DecodeWriter) End(e DecodeEnd) error {
 		d.b = append(d.b, `,"batches":`...)
 		d.b = strconv.AppendInt(d.b, int64(e.Batches), 10)
 		d.b = append(d.b, `,"events":`...)
-		d.b = strconv.AppendInt(d.b, e.Events, 10)
+		d.b = appendIntOrNull(d.b, e.Events)
 		d.b = append(d.b, `,"bytes":`...)
 		d.b = strconv.AppendInt(d.b, e.Bytes, 10)
 		d.b = append(d.b, `,"size":`...)
@@ -699,31 +716,43 @@ func (d *DecodeWriter) End(e DecodeEnd) error {
 }
 
 func (d *DecodeWriter) summaryTable(e DecodeEnd) {
-	head := []string{"gen", "offset", "bytes", "batches", "events", "duration", "frequency", "strings", "stacks", "cpu samples"}
-	rows := make([][]string, 0, len(d.sum))
+	counted := e.Events >= 0 // generations read with decode.Frames have no event count
+	type column struct {
+		head string
+		left bool
+		cell func(r *summaryRow) string
+	}
+	cols := []column{
+		{"gen", false, func(r *summaryRow) string { return strconv.FormatUint(r.gen, 10) }},
+		{"offset", true, func(r *summaryRow) string { return "0x" + strconv.FormatInt(r.offset, 16) }},
+		{"bytes", false, func(r *summaryRow) string { return strconv.FormatInt(r.bytes, 10) }},
+		{"batches", false, func(r *summaryRow) string { return strconv.Itoa(r.batches) }},
+	}
+	if counted {
+		cols = append(cols, column{"events", false, func(r *summaryRow) string { return strconv.Itoa(r.events) }})
+	}
+	cols = append(cols,
+		column{"duration", true, func(r *summaryRow) string { return r.dur.Round(time.Microsecond).String() }},
+		column{"frequency", false, func(r *summaryRow) string { return strconv.FormatUint(r.freq, 10) }},
+		column{"strings", false, func(r *summaryRow) string { return strconv.Itoa(r.strings) }},
+		column{"stacks", false, func(r *summaryRow) string { return strconv.Itoa(r.stacks) }},
+		column{"cpu samples", false, func(r *summaryRow) string { return strconv.Itoa(r.cpu) }},
+	)
 	var dur time.Duration
 	if n := len(d.sum); n > 0 && d.sum[n-1].maxNs > d.sum[0].minNs {
 		dur = time.Duration(d.sum[n-1].maxNs - d.sum[0].minNs)
 	}
-	for _, r := range d.sum {
-		rows = append(rows, []string{
-			strconv.FormatUint(r.gen, 10),
-			"0x" + strconv.FormatInt(r.offset, 16),
-			strconv.FormatInt(r.bytes, 10),
-			strconv.Itoa(r.batches),
-			strconv.Itoa(r.events),
-			r.dur.Round(time.Microsecond).String(),
-			strconv.FormatUint(r.freq, 10),
-			strconv.Itoa(r.strings),
-			strconv.Itoa(r.stacks),
-			strconv.Itoa(r.cpu),
-		})
+	head := make([]string, len(cols))
+	widths := make([]int, len(cols))
+	for i, c := range cols {
+		head[i], widths[i] = c.head, len(c.head)
 	}
-	widths := make([]int, len(head))
-	for i, h := range head {
-		widths[i] = len(h)
-		for _, r := range rows {
-			widths[i] = max(widths[i], len(r[i]))
+	rows := make([][]string, len(d.sum))
+	for k := range d.sum {
+		for i, c := range cols {
+			cell := c.cell(&d.sum[k])
+			rows[k] = append(rows[k], cell)
+			widths[i] = max(widths[i], len(cell))
 		}
 	}
 	line := func(cells []string, sty [2]string) {
@@ -732,14 +761,12 @@ func (d *DecodeWriter) summaryTable(e DecodeEnd) {
 				d.b = append(d.b, "  "...)
 			}
 			d.b = append(d.b, sty[0]...)
-			if i == 1 || i == 5 {
-				d.b = append(d.b, c...)
-				if i < len(cells)-1 {
-					d.pad(widths[i] - len(c))
-				}
-			} else {
+			if !cols[i].left {
 				d.pad(widths[i] - len(c))
-				d.b = append(d.b, c...)
+			}
+			d.b = append(d.b, c...)
+			if cols[i].left && i < len(cells)-1 {
+				d.pad(widths[i] - len(c))
 			}
 			d.b = append(d.b, sty[1]...)
 		}
@@ -755,8 +782,10 @@ func (d *DecodeWriter) summaryTable(e DecodeEnd) {
 	d.b = append(d.b, plural(e.Generations, " generation, ", " generations, ")...)
 	d.b = strconv.AppendInt(d.b, int64(e.Batches), 10)
 	d.b = append(d.b, plural(e.Batches, " batch, ", " batches, ")...)
-	d.b = strconv.AppendInt(d.b, e.Events, 10)
-	d.b = append(d.b, plural(int(e.Events), " event, ", " events, ")...)
+	if counted {
+		d.b = strconv.AppendInt(d.b, e.Events, 10)
+		d.b = append(d.b, plural(int(e.Events), " event, ", " events, ")...)
+	}
 	d.b = strconv.AppendInt(d.b, e.Bytes, 10)
 	d.b = append(d.b, " bytes decoded, "...)
 	d.b = append(d.b, dur.Round(time.Microsecond).String()...)

@@ -11,7 +11,7 @@ import (
 
 // jsonGeneration writes one generation as NDJSON objects: the generation,
 // its tables, its batches and their events, as the options select.
-func (d *DecodeWriter) jsonGeneration(g *decode.Generation) error {
+func (d *DecodeWriter) jsonGeneration(g *decode.Generation, src EventSource) error {
 	d.b = append(d.b, `{"kind":"generation","gen":`...)
 	d.b = strconv.AppendUint(d.b, g.Num, 10)
 	d.b = append(d.b, `,"offset":`...)
@@ -23,7 +23,7 @@ func (d *DecodeWriter) jsonGeneration(g *decode.Generation) error {
 	d.b = append(d.b, `,"batches":`...)
 	d.b = strconv.AppendInt(d.b, int64(len(g.Batches)), 10)
 	d.b = append(d.b, `,"events":`...)
-	d.b = strconv.AppendInt(d.b, int64(g.Events), 10)
+	d.b = appendIntOrNull(d.b, int64(g.Events))
 	d.b = append(d.b, `,"frequency":`...)
 	d.b = strconv.AppendUint(d.b, g.Frequency, 10)
 	d.b = append(d.b, `,"min_time":`...)
@@ -40,6 +40,12 @@ func (d *DecodeWriter) jsonGeneration(g *decode.Generation) error {
 	d.b = strconv.AppendInt(d.b, int64(len(g.Types)), 10)
 	d.b = append(d.b, `,"cpu_samples":`...)
 	d.b = strconv.AppendInt(d.b, int64(len(g.CPUSamples)), 10)
+	if g.Events < 0 {
+		// Counts cover only the tables: no footprint rather than a
+		// misleading one.
+		d.b = append(d.b, `,"footprint":null}`+"\n"...)
+		return d.flush(false)
+	}
 	d.b = append(d.b, `,"footprint":[`...)
 	first := true
 	for t := range g.Counts {
@@ -70,7 +76,7 @@ func (d *DecodeWriter) jsonGeneration(g *decode.Generation) error {
 		return err
 	}
 	if d.o.Events {
-		return d.jsonEvents(g)
+		return d.jsonEvents(g, src)
 	}
 	return nil
 }
@@ -180,7 +186,7 @@ func (d *DecodeWriter) jsonTables(g *decode.Generation) {
 	}
 }
 
-func (d *DecodeWriter) jsonEvents(g *decode.Generation) error {
+func (d *DecodeWriter) jsonEvents(g *decode.Generation, src EventSource) error {
 	filtered := len(d.o.Types) > 0
 	for bi := range g.Batches {
 		bt := &g.Batches[bi]
@@ -202,8 +208,12 @@ func (d *DecodeWriter) jsonEvents(g *decode.Generation) error {
 			}
 			d.b = append(d.b, "}\n"...)
 		}
-		for k := range bt.Events {
-			ev := &bt.Events[k]
+		events, err := batchEvents(g, src, bi)
+		if err != nil {
+			return err
+		}
+		for k := range events {
+			ev := &events[k]
 			if d.show[ev.Type] {
 				d.jsonEvent(g, bi, bt, ev)
 			}
