@@ -49,6 +49,7 @@ func (r *Reader) decode() (*Generation, error) {
 	r.stacks = r.stacks[:0]
 
 	var stackEvents []int // indexes into r.events of Stack entries
+	r.tableBatches = r.tableBatches[:0]
 	for bi := range r.batches {
 		bf := &r.batches[bi]
 		b := bf.b
@@ -79,7 +80,8 @@ func (r *Reader) decode() (*Generation, error) {
 		g.Counts[hdr].Events++
 		g.Counts[hdr].Bytes += int64(bf.hdrBytes)
 		r.timeSpan(g, b.Time)
-		store := r.detail == Full || isTable(data)
+		table := isTable(data)
+		store := r.detail == Full || table
 		if !store && r.detail == Frames {
 			g.Batches = append(g.Batches, b)
 			continue
@@ -92,12 +94,15 @@ func (r *Reader) decode() (*Generation, error) {
 		if len(data) > 0 {
 			r.timeSpan(g, last)
 		}
-		if store {
+		if table {
+			r.tableBatches = append(r.tableBatches, len(g.Batches))
 			for k := e0; k < len(r.events); k++ {
 				if r.events[k].Type == format.EvStack {
 					stackEvents = append(stackEvents, k)
 				}
 			}
+		}
+		if store {
 			b.Events = r.events[e0:len(r.events):len(r.events)]
 		}
 		g.Batches = append(g.Batches, b)

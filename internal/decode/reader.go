@@ -108,6 +108,8 @@ type Reader struct {
 	lastData []byte // data of the last event walk read
 
 	// BatchEvents decodes into these, and counts into scratch.
+	tableBatches []int // indexes of the generation's table batches
+
 	batchEvents []Event
 	batchArgs   []uint64
 	scratch     Generation

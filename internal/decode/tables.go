@@ -6,10 +6,11 @@ import (
 	"github.com/gotrace-cli/gotrace/internal/format"
 )
 
-// tables fills the generation's tables from its decoded events. Stacks are
+// tables fills the generation's tables from the events of its table
+// batches (those isTable picks, as the runtime writes them). Stacks are
 // resolved last, once every string of the generation is known.
 func (r *Reader) tables(g *Generation, stackEvents []int) error {
-	for bi := range g.Batches {
+	for _, bi := range r.tableBatches {
 		b := &g.Batches[bi]
 		for k := range b.Events {
 			ev := &b.Events[k]
