@@ -164,6 +164,9 @@ func runRecord(opts *recordOptions) error {
 	defer b.Close()
 	bins, err := b.Build(ctx, opts.Packages...)
 	close(building)
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("interrupted while building; nothing recorded: %w", err)
+	}
 	if err != nil {
 		return err
 	}
