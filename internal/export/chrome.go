@@ -25,6 +25,7 @@ type chromeWriter struct {
 	// counters names counter tracks: a Chrome counter is named, not placed.
 	counters map[uint64]string
 	n        int // events written
+	nextTid  int
 }
 
 func newChromeWriter(w io.Writer) *chromeWriter {
@@ -111,7 +112,8 @@ func (c *chromeWriter) track(t *trackInfo) {
 	if id := uuidID(t.uuid); uuidKind(t.uuid) == kindGlobal && (id == trackProcs || id == trackGoroutines || id == trackTasks) {
 		return // groups have no events
 	}
-	c.tids[t.uuid] = len(c.tids) + 1
+	c.nextTid++
+	c.tids[t.uuid] = c.nextTid
 	b := c.start("M", t.uuid)
 	b = append(b, `,"name":"thread_name","args":{"name":`...)
 	b = appendJSONString(b, t.name)
@@ -212,6 +214,8 @@ func (c *chromeWriter) counter(e *event) {
 	b = append(b, '}')
 	c.finish(b)
 }
+
+func (c *chromeWriter) forget(track uint64) { delete(c.tids, track) }
 
 func (c *chromeWriter) close() error {
 	c.write([]byte("\n]}\n"))

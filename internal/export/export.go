@@ -138,6 +138,9 @@ type emitter interface {
 	end(e *event)
 	instant(e *event)
 	counter(e *event)
+	// forget says a track will have no more events, so the emitter may
+	// drop what it keeps about it.
+	forget(uuid uint64)
 	close() error
 }
 
@@ -178,9 +181,16 @@ func uuidID(u uint64) uint64 { return u >> kindBits }
 type track struct {
 	info     trackInfo
 	declared bool
-	open     []*event // open slices, innermost last
-	last     int64    // counters: the latest value
+	open     []openSlice // open slices, innermost last
+	last     int64       // counters: the latest value
 	hasLast  bool
+}
+
+// openSlice is what the timeline keeps of an open slice: enough to write
+// it again at the start of a window.
+type openSlice struct {
+	name, cat string
+	args      []arg
 }
 
 // gstate is what the timeline keeps about a live goroutine.
@@ -206,6 +216,9 @@ type timeline struct {
 	active   bool // inside the window: events are written
 	done     bool // past the window
 	nextFlow uint64
+
+	ev      event     // the event being written, reused
+	flowBuf [1]uint64 // flows of ev, reused
 }
 
 func newTimeline(em emitter, name string, opts Options) *timeline {
@@ -273,10 +286,8 @@ func (tl *timeline) sortedTracks() []*track {
 // began before it.
 func (tl *timeline) reopen(t trace.Time) {
 	for _, tk := range tl.sortedTracks() {
-		for _, e := range tk.open {
-			e.ts = tl.ns(t)
-			e.flowsIn = nil
-			tl.emitBegin(tk, e)
+		for _, o := range tk.open {
+			tl.emitBegin(tk, tl.scratch(t, tk, o.name, o.cat, o.args))
 		}
 		if tk.hasLast {
 			tl.emitCounter(tk, tl.ns(t), tk.last)
@@ -295,9 +306,21 @@ func (tl *timeline) finish(t trace.Time) {
 	}
 	for _, tk := range tl.sortedTracks() {
 		for i := len(tk.open) - 1; i >= 0; i-- {
-			tl.em.end(&event{ts: tl.ns(t), track: tk.info.uuid})
+			tl.em.end(tl.scratch(t, tk, "", "", nil))
 		}
 		tk.open = nil
+	}
+}
+
+// drop forgets a track that will have no more events, unless a slice is
+// still open on it, so memory follows what is live, not the whole trace.
+func (tl *timeline) drop(tk *track) {
+	if len(tk.open) > 0 {
+		return
+	}
+	delete(tl.tracks, tk.info.uuid)
+	if tk.declared {
+		tl.em.forget(tk.info.uuid)
 	}
 }
 
@@ -403,17 +426,31 @@ func (tl *timeline) emitBegin(tk *track, e *event) {
 func (tl *timeline) emitCounter(tk *track, ts, v int64) {
 	tl.declare(tk)
 	tl.sum.Counters++
-	tl.em.counter(&event{ts: ts, track: tk.info.uuid, value: v})
+	tl.ev = event{ts: ts, track: tk.info.uuid, value: v}
+	tl.em.counter(&tl.ev)
+}
+
+// scratch fills the timeline's one event for the emitter, which does not
+// keep it: writing an event allocates nothing.
+func (tl *timeline) scratch(t trace.Time, tk *track, name, cat string, args []arg) *event {
+	tl.ev = event{ts: tl.ns(t), track: tk.info.uuid, name: name, cat: cat, args: args}
+	return &tl.ev
 }
 
 // begin opens a slice on tk at t.
 func (tl *timeline) begin(tk *track, t trace.Time, name, cat string, args ...arg) {
-	tl.open(tk, &event{ts: tl.ns(t), track: tk.info.uuid, name: name, cat: cat, args: args})
+	tl.open(tk, t, name, cat, args, 0)
 }
 
-func (tl *timeline) open(tk *track, e *event) {
-	tk.open = append(tk.open, e)
+// open opens a slice on tk at t, ending flow flowIn if it is not 0.
+func (tl *timeline) open(tk *track, t trace.Time, name, cat string, args []arg, flowIn uint64) {
+	tk.open = append(tk.open, openSlice{name: name, cat: cat, args: args})
 	if tl.active {
+		e := tl.scratch(t, tk, name, cat, args)
+		if flowIn != 0 {
+			tl.flowBuf[0] = flowIn
+			e.flowsIn = tl.flowBuf[:]
+		}
 		tl.emitBegin(tk, e)
 	}
 }
@@ -425,7 +462,7 @@ func (tl *timeline) end(tk *track, t trace.Time) {
 	}
 	tk.open = tk.open[:len(tk.open)-1]
 	if tl.active {
-		tl.em.end(&event{ts: tl.ns(t), track: tk.info.uuid})
+		tl.em.end(tl.scratch(t, tk, "", "", nil))
 	}
 }
 
@@ -443,8 +480,8 @@ func (tl *timeline) endNamed(tk *track, t trace.Time, name string) {
 	for range len(tk.open) - i {
 		tl.end(tk, t)
 	}
-	for _, e := range inner {
-		tl.begin(tk, t, e.name, e.cat, e.args...)
+	for _, o := range inner {
+		tl.begin(tk, t, o.name, o.cat, o.args...)
 	}
 }
 
@@ -454,7 +491,9 @@ func (tl *timeline) instant(tk *track, t trace.Time, name, cat string, stack []f
 	}
 	tl.declare(tk)
 	tl.sum.Instants++
-	tl.em.instant(&event{ts: tl.ns(t), track: tk.info.uuid, name: name, cat: cat, stack: stack, flowsOut: flowsOut, args: args})
+	e := tl.scratch(t, tk, name, cat, args)
+	e.stack, e.flowsOut = stack, flowsOut
+	tl.em.instant(e)
 }
 
 func (tl *timeline) counter(tk *track, t trace.Time, v int64) {
@@ -509,8 +548,10 @@ func (tl *timeline) event(ev *trace.Event) {
 	case trace.EventTaskEnd:
 		task := ev.Task()
 		if _, ok := tl.tasks[task.ID]; ok {
-			tl.end(tl.taskTrack(task.ID, task.Parent, task.Type), t)
+			tk := tl.taskTrack(task.ID, task.Parent, task.Type)
+			tl.end(tk, t)
 			delete(tl.tasks, task.ID)
+			tl.drop(tk)
 		}
 	case trace.EventLog:
 		if ev.Goroutine() == trace.NoGoroutine {
@@ -627,7 +668,8 @@ func (tl *timeline) goTransition(ev *trace.Event, st trace.StateTransition) {
 			what = "go"
 		}
 		tl.sum.Flows++
-		tl.instant(tl.gTrack(by), t, what, "flow", nil, []uint64{g.flowIn})
+		tl.flowBuf[0] = g.flowIn
+		tl.instant(tl.gTrack(by), t, what, "flow", nil, tl.flowBuf[:])
 	}
 
 	var name string
@@ -636,7 +678,13 @@ func (tl *timeline) goTransition(ev *trace.Event, st trace.StateTransition) {
 		name = "running"
 		if p := ev.Proc(); p != trace.NoProc {
 			g.proc = p
-			tl.begin(tl.procTrack(p), t, tl.gName(id), "running", numArg("goroutine", int64(id)))
+			// N.B. named by function, not "G12 main.worker": names are
+			// interned, and a name per goroutine would grow with the trace.
+			name := g.name
+			if name == "" {
+				name = "goroutine"
+			}
+			tl.begin(tl.procTrack(p), t, name, "running", numArg("goroutine", int64(id)))
 		}
 	case trace.GoRunnable:
 		name = "runnable"
@@ -652,18 +700,14 @@ func (tl *timeline) goTransition(ev *trace.Event, st trace.StateTransition) {
 		// is still open on them, so memory follows the live goroutines.
 		delete(tl.gs, id)
 		for _, k := range []int{kindG, kindGAnn} {
-			if tk := tl.tracks[uuid(k, uint64(id))]; tk != nil && len(tk.open) == 0 {
-				delete(tl.tracks, tk.info.uuid)
+			if tk := tl.tracks[uuid(k, uint64(id))]; tk != nil {
+				tl.drop(tk)
 			}
 		}
 		return
 	default:
 		return
 	}
-	e := &event{ts: tl.ns(t), track: gt.info.uuid, name: name, cat: "state"}
-	if g.flowIn != 0 {
-		e.flowsIn = []uint64{g.flowIn}
-		g.flowIn = 0
-	}
-	tl.open(gt, e)
+	tl.open(gt, t, name, "state", nil, g.flowIn)
+	g.flowIn = 0
 }

@@ -297,6 +297,8 @@ func (p *perfettoWriter) end(e *event)     { p.trackEvent(e, typeSliceEnd) }
 func (p *perfettoWriter) instant(e *event) { p.trackEvent(e, typeInstant) }
 func (p *perfettoWriter) counter(e *event) { p.trackEvent(e, typeCounter) }
 
+func (p *perfettoWriter) forget(uint64) {}
+
 func (p *perfettoWriter) close() error {
 	if p.err != nil {
 		return p.err
