@@ -24,35 +24,17 @@ func benchData(b *testing.B) []byte {
 }
 
 // BenchmarkDecode decodes every event and table of the trace.
-func BenchmarkDecode(b *testing.B) {
-	data := benchData(b)
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		r, err := NewReader(bytes.NewReader(data))
-		if err != nil {
-			b.Fatal(err)
-		}
-		events := 0
-		for {
-			g, err := r.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			events += g.Events
-		}
-		if events == 0 {
-			b.Fatal("no events")
-		}
-	}
-}
+func BenchmarkDecode(b *testing.B) { benchDecode(b, Full) }
 
 // BenchmarkDecodeCounts decodes the tables and walks the other events only
-// to count them (what gotrace decode --summary reads).
-func BenchmarkDecodeCounts(b *testing.B) {
+// to count them (what gotrace decode counts before printing).
+func BenchmarkDecodeCounts(b *testing.B) { benchDecode(b, Counts) }
+
+// BenchmarkDecodeFrames frames the batches and decodes the tables only
+// (what gotrace decode --summary reads).
+func BenchmarkDecodeFrames(b *testing.B) { benchDecode(b, Frames) }
+
+func benchDecode(b *testing.B, d Detail) {
 	data := benchData(b)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
@@ -61,7 +43,8 @@ func BenchmarkDecodeCounts(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		r.SetDetail(Counts)
+		r.SetDetail(d)
+		gens := 0
 		for {
 			_, err := r.Next()
 			if err == io.EOF {
@@ -70,6 +53,10 @@ func BenchmarkDecodeCounts(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			gens++
+		}
+		if gens == 0 {
+			b.Fatal("no generations")
 		}
 	}
 }

@@ -353,6 +353,12 @@ func (d *DecodeWriter) none(v uint64) {
 	d.b = strconv.AppendUint(d.b, v, 10)
 }
 
+// kv appends label, then v in decimal.
+func (d *DecodeWriter) kv(label string, v uint64) {
+	d.b = append(d.b, label...)
+	d.b = appendUint(d.b, v)
+}
+
 func (d *DecodeWriter) textTables(g *decode.Generation) {
 	d.b = append(d.b, "  "...)
 	d.styled(d.label, "frequency")
@@ -362,10 +368,8 @@ func (d *DecodeWriter) textTables(g *decode.Generation) {
 	if c := g.Clock; c != nil {
 		d.b = append(d.b, "  "...)
 		d.styled(d.label, "clock")
-		d.b = append(d.b, "         time "...)
-		d.b = strconv.AppendUint(d.b, c.Time, 10)
-		d.b = append(d.b, "  mono "...)
-		d.b = strconv.AppendUint(d.b, c.Mono, 10)
+		d.kv("         time ", c.Time)
+		d.kv("  mono ", c.Mono)
 		d.b = append(d.b, "ns  wall "...)
 		if c.Sec <= 1<<40 && c.Nsec < 1e9 {
 			d.b = time.Unix(int64(c.Sec), int64(c.Nsec)).UTC().AppendFormat(d.b, time.RFC3339Nano)
@@ -380,10 +384,7 @@ func (d *DecodeWriter) textTables(g *decode.Generation) {
 
 	ids := sortedKeys(g.Strings)
 	d.tableHead("strings", len(ids))
-	w := 0
-	if len(ids) > 0 {
-		w = digits(ids[len(ids)-1])
-	}
+	w := idWidth(ids)
 	for _, id := range ids {
 		d.pad(6)
 		d.uintRight(id, w)
@@ -394,10 +395,7 @@ func (d *DecodeWriter) textTables(g *decode.Generation) {
 
 	sids := sortedKeys(g.Stacks)
 	d.tableHead("stacks", len(sids))
-	w = 0
-	if len(sids) > 0 {
-		w = digits(sids[len(sids)-1])
-	}
+	w = idWidth(sids)
 	for _, id := range sids {
 		st := g.Stacks[id]
 		d.pad(6)
@@ -420,12 +418,10 @@ func (d *DecodeWriter) textTables(g *decode.Generation) {
 		for _, t := range g.Types {
 			d.pad(6)
 			d.uintRight(t.ID, w)
-			d.b = append(d.b, "  size "...)
-			d.b = strconv.AppendUint(d.b, t.Size, 10)
-			d.b = append(d.b, "  ptrbytes "...)
-			d.b = strconv.AppendUint(d.b, t.PtrBytes, 10)
+			d.kv("  size ", t.Size)
+			d.kv("  ptrbytes ", t.PtrBytes)
 			d.b = append(d.b, "  addr 0x"...)
-			d.b = strconv.AppendUint(d.b, t.Addr, 16)
+			d.b = appendHex(d.b, t.Addr, 0)
 			d.b = append(d.b, "  "...)
 			d.b = append(d.b, t.Name...)
 			d.b = append(d.b, '\n')
@@ -435,13 +431,10 @@ func (d *DecodeWriter) textTables(g *decode.Generation) {
 		d.b = append(d.b, "  "...)
 		d.styled(d.label, "allocfree")
 		d.b = append(d.b, "     min heap addr 0x"...)
-		d.b = strconv.AppendUint(d.b, in.MinHeapAddr, 16)
-		d.b = append(d.b, "  page size "...)
-		d.b = strconv.AppendUint(d.b, in.PageSize, 10)
-		d.b = append(d.b, "  min heap align "...)
-		d.b = strconv.AppendUint(d.b, in.MinHeapAlign, 10)
-		d.b = append(d.b, "  min stack align "...)
-		d.b = strconv.AppendUint(d.b, in.MinStackAlign, 10)
+		d.b = appendHex(d.b, in.MinHeapAddr, 0)
+		d.kv("  page size ", in.PageSize)
+		d.kv("  min heap align ", in.MinHeapAlign)
+		d.kv("  min stack align ", in.MinStackAlign)
 		d.b = append(d.b, '\n')
 	}
 
@@ -790,6 +783,14 @@ func (d *DecodeWriter) summaryTable(e DecodeEnd) {
 	d.b = append(d.b, " bytes decoded, "...)
 	d.b = append(d.b, dur.Round(time.Microsecond).String()...)
 	d.b = append(d.b, '\n')
+}
+
+// idWidth is the width of the largest of the sorted IDs.
+func idWidth(sorted []uint64) int {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return digits(sorted[len(sorted)-1])
 }
 
 func sortedKeys[V any](m map[uint64]V) []uint64 {
