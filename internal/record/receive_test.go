@@ -1,0 +1,119 @@
+package record
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fr is one frame of the shim's stream.
+type fr struct {
+	kind    byte
+	payload string
+}
+
+// frames encodes frames as the shim writes them.
+func frames(fs ...fr) []byte {
+	var b []byte
+	for _, f := range fs {
+		b = append(b, f.kind)
+		b = binary.AppendUvarint(b, uint64(len(f.payload)))
+		b = append(b, f.payload...)
+	}
+	return b
+}
+
+func receive(t *testing.T, stream []byte, dest string, flight bool) (*receiver, []string) {
+	t.Helper()
+	var logs []string
+	rc := newReceiver(bytes.NewReader(stream), dest, flight, func(s string) { logs = append(logs, s) }, true)
+	rc.run()
+	select {
+	case <-rc.stopped:
+	default:
+		t.Error("stopped not closed at the end of the stream")
+	}
+	return rc, logs
+}
+
+func TestReceiverStreaming(t *testing.T) {
+	dest := filepath.Join(t.TempDir(), "p.trace")
+	rc, logs := receive(t, frames(
+		fr{frameData, "go 1.26 trace\x00\x00\x00"},
+		fr{frameData, "abc"},
+		fr{frameEnd, ""},
+		fr{frameError, "cpu profiling already in use"},
+		fr{frameDone, ""},
+	), dest, false)
+	if rc.err != nil || len(rc.traces) != 1 || rc.traces[0].Size != 19 || rc.traces[0].CutShort {
+		t.Fatalf("err %v, traces %+v", rc.err, rc.traces)
+	}
+	if got, _ := os.ReadFile(dest); string(got) != "go 1.26 trace\x00\x00\x00abc" {
+		t.Errorf("file holds %q", got)
+	}
+	if len(logs) != 1 || !strings.Contains(logs[0], "cpu profiling already in use") {
+		t.Errorf("logs %q", logs)
+	}
+	if rc.bytes.Load() != 19 {
+		t.Errorf("counted %d bytes", rc.bytes.Load())
+	}
+	assertNoTemp(t, filepath.Dir(dest))
+}
+
+func TestReceiverFlight(t *testing.T) {
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "p.trace")
+	rc, _ := receive(t, frames(
+		fr{frameData, "one"}, fr{frameEnd, ""},
+		fr{frameData, "two"}, fr{frameEnd, ""},
+	), dest, true)
+	if len(rc.traces) != 2 {
+		t.Fatalf("traces %+v", rc.traces)
+	}
+	for i, want := range []string{"one", "two"} {
+		got, err := os.ReadFile(numbered(dest, i+1))
+		if err != nil || string(got) != want {
+			t.Errorf("snapshot %d: %q, %v", i+1, got, err)
+		}
+	}
+	if _, err := os.Stat(dest); err == nil {
+		t.Errorf("%s written in flight mode", dest)
+	}
+}
+
+// TestReceiverDamage: a stream that breaks off, or that is not frames at
+// all, leaves no file when nothing in it is a complete generation, and
+// says why.
+func TestReceiverDamage(t *testing.T) {
+	for name, stream := range map[string][]byte{
+		"cut":          frames(fr{frameData, "go 1.26 trace\x00\x00\x00\x01\x02"})[:10],
+		"unknown kind": append(frames(fr{frameData, "go 1.26 trace\x00\x00\x00"}), 'Z', 0),
+		"huge frame":   append(frames(fr{frameData, "go"}), binary.AppendUvarint([]byte{frameData}, maxFrame+1)...),
+		"no header":    frames(fr{frameData, "garbage"}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			rc, logs := receive(t, stream, filepath.Join(dir, "p.trace"), false)
+			if len(rc.traces) != 0 || rc.err == nil || !strings.Contains(rc.err.Error(), "nothing written") {
+				t.Errorf("traces %+v, err %v, logs %q", rc.traces, rc.err, logs)
+			}
+			assertNoTemp(t, dir)
+			if _, err := os.Stat(filepath.Join(dir, "p.trace")); err == nil {
+				t.Error("a damaged stream left a file")
+			}
+		})
+	}
+}
+
+func assertNoTemp(t *testing.T, dir string) {
+	t.Helper()
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".tmp") {
+			t.Errorf("temporary file %s left behind", e.Name())
+		}
+	}
+}
