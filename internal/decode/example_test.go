@@ -1,0 +1,64 @@
+package decode_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+
+	"github.com/gotrace-cli/gotrace/internal/decode"
+	"github.com/gotrace-cli/gotrace/internal/format"
+)
+
+// A reader hands out one generation at a time; string and stack arguments
+// resolve through the generation's tables.
+func ExampleReader() {
+	e := format.NewEncoder(format.Go123)
+	e.Batch(1, format.NoThread, 100, func(b *format.Encoder) {
+		b.Event(format.EvFrequency, []uint64{1e9}, nil)
+	})
+	e.Batch(1, format.NoThread, 101, func(b *format.Encoder) {
+		b.Event(format.EvStrings, nil, nil)
+		b.Event(format.EvString, []uint64{1}, []byte("chan receive"))
+		b.Event(format.EvString, []uint64{2}, []byte("main.main"))
+	})
+	e.Batch(1, format.NoThread, 102, func(b *format.Encoder) {
+		b.Event(format.EvStacks, nil, nil)
+		b.Event(format.EvStack, []uint64{7, 1, 0x401000, 2, 0, 12}, nil)
+	})
+	e.Batch(1, 3, 200, func(b *format.Encoder) {
+		b.Event(format.EvGoBlock, []uint64{50, 1, 7}, nil) // dt, reason, stack
+	})
+	data, _ := e.Bytes()
+
+	r, err := decode.NewReader(bytes.NewReader(data))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for {
+		g, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Printf("gen %d: %d batches, %d events, %v\n", g.Num, len(g.Batches), g.Events, g.Duration())
+		ev := &g.Batches[3].Events[0]
+		reason, _ := g.ArgText(ev, 1)
+		stack, _ := g.ArgText(ev, 2)
+		fmt.Printf("%s at %d ticks: %s, %s\n", r.Version().EventName(ev.Type), ev.Time, reason, stack)
+	}
+	// Output:
+	// gen 1: 4 batches, 7 events, 150ns
+	// GoBlock at 250 ticks: chan receive, main.main
+}
+
+func ExampleTicksToNanos() {
+	fmt.Println(decode.TicksToNanos(15625000, 15625000)) // one second of 64ns ticks
+	fmt.Println(decode.TicksToNanos(1<<63, 1))          // saturates
+	// Output:
+	// 1000000000
+	// 9223372036854775807
+}
