@@ -57,7 +57,7 @@ func ExampleReader() {
 
 func ExampleTicksToNanos() {
 	fmt.Println(decode.TicksToNanos(15625000, 15625000)) // one second of 64ns ticks
-	fmt.Println(decode.TicksToNanos(1<<63, 1))          // saturates
+	fmt.Println(decode.TicksToNanos(1<<63, 1))           // saturates
 	// Output:
 	// 1000000000
 	// 9223372036854775807
