@@ -44,9 +44,9 @@ instant events with their stacks.
 window, in durations from the start of what is read, cutting the slices that
 cross its edges. The export streams: memory follows the largest generation,
 not the file.`),
-		Example: `  gotrace export --format perfetto app.trace -o app.perfetto-trace
-  gotrace export --format chrome --time 1s-1.5s app.trace -o slow.json
-  gotrace export --format perfetto --gen 2-3 app.trace -o middle.perfetto-trace`,
+		Example: `  gotrace export --format perfetto testdata/traces/annotated.trace -o annotated.perfetto-trace
+  gotrace export --format chrome --time 1s-1.5s testdata/traces/annotated.trace -o slow.json
+  gotrace export --format perfetto --gen 2-3 testdata/traces/annotated.trace -o late.perfetto-trace`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			opts.File = args[0]

@@ -43,9 +43,9 @@ net|syscall counts: time is charged to the stack that entered the state, and
 only from a goroutine's first run to its end. --goroutine, --region, --task
 and --time restrict what is counted. The profile is binary: give -o, or
 redirect stdout.`),
-		Example: `  gotrace pprof --type block app.trace -o block.pb.gz
-  gotrace pprof --type sched --time 100ms-2s app.trace -o sched.pb.gz
-  gotrace pprof --type cpu --region compute app.trace > cpu.pb.gz`,
+		Example: `  gotrace pprof --type block testdata/traces/annotated.trace -o block.pb.gz
+  gotrace pprof --type sched --time 100ms-2s testdata/traces/annotated.trace -o sched.pb.gz
+  gotrace pprof --type cpu --region compute testdata/traces/annotated.trace > cpu.pb.gz`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			opts.File = args[0]

@@ -40,9 +40,9 @@ part starts before one would grow past the size (a single larger generation
 gets a part to itself). With --gen or --time alone, the kept generations go
 in one part; with none of the three, every generation gets its own part.
 split prints one line per part written.`),
-		Example: `  gotrace split app.trace --max-size 100MB -o app
-  gotrace split app.trace --gen 3-5 -o middle
-  gotrace split app.trace --time 2s-4s -o slow`,
+		Example: `  gotrace split testdata/traces/annotated.trace --max-size 100MB -o annotated
+  gotrace split testdata/traces/annotated.trace --gen 2-3 -o late
+  gotrace split testdata/traces/annotated.trace --time 1s-1.5s -o slow`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			opts.File = args[0]
