@@ -585,29 +585,66 @@ func TestGenCounter(t *testing.T) {
 	}
 }
 
-// TestToolchain127 records with Go 1.27.3, when the go command can fetch
-// that toolchain. The shim adapts to the toolchain that builds.
-func TestToolchain127(t *testing.T) {
+// TestToolchains records with other Go releases when the go command can
+// fetch them: the shim adapts to the toolchain that builds (no flight
+// recorder before Go 1.25). The program is testdata/progs/exits copied
+// into a module of its own that asks for Go 1.23.
+func TestToolchains(t *testing.T) {
 	if testing.Short() {
-		t.Skip("building the standard library with another toolchain is slow")
+		t.Skip("building the standard library with other toolchains is slow")
 	}
-	t.Parallel()
-	env := []string{"GOTOOLCHAIN=go1.27.3"}
-	probe := exec.Command("go", "env", "GOVERSION")
-	probe.Dir = repoRoot
-	probe.Env = append(os.Environ(), env...)
-	if out, err := probe.Output(); err != nil || !strings.HasPrefix(string(out), "go1.27.3") {
-		t.Skipf("go1.27.3 is not available here: %v %s", err, out)
+	src, err := os.ReadFile(filepath.Join(repoRoot, "testdata", "progs", "exits", "main.go"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	bin := built(t, "exits", false, env...)
-	if bin.GoVersion != "go1.27.3" {
-		t.Fatalf("built with %s", bin.GoVersion)
-	}
-	res, _, _ := record(t, bin, RunOptions{Args: []string{"exit", "3"}})
-	if res.ExitCode != 3 {
-		t.Errorf("exit status %d, want 3", res.ExitCode)
-	}
-	if f := checkTrace(t, oneTrace(t, res).Path); f.GoCreate < 100 {
-		t.Errorf("%d GoCreate events, want at least 100", f.GoCreate)
+	for _, tc := range []struct {
+		version string
+		flight  bool
+	}{
+		{"go1.23.0", false},
+		{"go1.27.3", true},
+	} {
+		t.Run(tc.version, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/exits\n\ngo 1.23\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "main.go"), src, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			env := append(os.Environ(), "GOTOOLCHAIN="+tc.version)
+			probe := exec.Command("go", "env", "GOVERSION")
+			probe.Dir = dir
+			probe.Env = env
+			if out, err := probe.Output(); err != nil || strings.TrimSpace(string(out)) != tc.version {
+				t.Skipf("%s is not available here: %v %s", tc.version, err, out)
+			}
+			var stderr bytes.Buffer
+			bld, err := NewBuilder(BuildOptions{Dir: dir, Env: env, Stderr: &stderr})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer bld.Close()
+			bins, err := bld.Build(context.Background(), ".")
+			if err != nil {
+				t.Fatalf("%v\n%s", err, stderr.Bytes())
+			}
+			bin := bins[0]
+			if bin.GoVersion != tc.version || bin.flight != tc.flight {
+				t.Fatalf("built with %s, flight recorder %v", bin.GoVersion, bin.flight)
+			}
+			res, _, _ := record(t, bin, RunOptions{Args: []string{"exit", "3"}})
+			if res.ExitCode != 3 {
+				t.Errorf("exit status %d, want 3", res.ExitCode)
+			}
+			if f := checkTrace(t, oneTrace(t, res).Path); f.GoCreate < 100 {
+				t.Errorf("%d GoCreate events, want at least 100", f.GoCreate)
+			}
+			_, err = bin.Run(RunOptions{Args: []string{"return"}, Output: filepath.Join(dir, "f.trace"), Flight: time.Second})
+			if tc.flight != (err == nil) {
+				t.Errorf("--flight: error %v, flight recorder %v", err, tc.flight)
+			}
+		})
 	}
 }
