@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -97,16 +98,20 @@ func runExport(opts *exportOptions) error {
 	var in io.Reader = f
 	var selected <-chan error
 	if opts.Gen != "" {
-		in, selected, err = selectGenerations(opts.File, f, gens)
+		pr, done, err := selectGenerations(opts.File, f, gens)
 		if err != nil {
 			return err
 		}
+		in, selected = pr, done
 	}
 	_, err = export.Export(in, out, eo)
 	if selected != nil {
+		// An export that stops early (at the end of a --time window)
+		// leaves the selection nobody to write to: closing the pipe ends it.
+		in.(io.Closer).Close()
 		// The selection's error says more than the export's, which only
-		// saw its input end.
-		if serr := <-selected; serr != nil {
+		// saw its input end; a closed pipe only means the export was done.
+		if serr := <-selected; serr != nil && !errors.Is(serr, io.ErrClosedPipe) {
 			err = serr
 		}
 	}
@@ -119,7 +124,7 @@ func runExport(opts *exportOptions) error {
 // selectGenerations streams the header and generations gens of f through a
 // pipe, as split writes them, so the export reads a valid trace of those
 // generations alone. The channel yields the selection's error when it ends.
-func selectGenerations(name string, f io.ReaderAt, gens genRange) (io.Reader, <-chan error, error) {
+func selectGenerations(name string, f io.ReaderAt, gens genRange) (*io.PipeReader, <-chan error, error) {
 	src, err := openTrace(name)
 	if err != nil {
 		return nil, nil, err
@@ -129,7 +134,7 @@ func selectGenerations(name string, f io.ReaderAt, gens genRange) (io.Reader, <-
 	go func() {
 		defer src.Close()
 		_, err := split.Split(src, f, split.Options{FirstGen: gens.First, LastGen: gens.Last}, pipeSink{pw})
-		if err == split.ErrNothingKept {
+		if errors.Is(err, split.ErrNothingKept) {
 			err = fmt.Errorf("--gen %s: %w", gens, err)
 		}
 		pw.CloseWithError(err)
