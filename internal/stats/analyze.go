@@ -23,8 +23,9 @@ type goroutine struct {
 	state    trace.GoState
 	since    trace.Time
 	reason   string
-	stack    stackID // where it stopped running last (its parked stack)
-	start    stackID // its start stack, for the group
+	stack    stackID     // where it stopped running last (its parked stack)
+	raw      trace.Stack // that stack before it is interned; see parked
+	start    stackID     // its start stack, for the group
 	created  trace.Time
 	isNew    bool // created during the trace and not run yet
 	ran      bool // has been seen running: later intervals count as go tool trace counts them
@@ -100,8 +101,20 @@ type rangeKey struct {
 }
 
 type reasonAcc struct {
+	reason string
 	d      dist
 	stacks stackAcc
+}
+
+func (a *Analyzer) reasonAcc(reason string) *reasonAcc {
+	for _, r := range a.reasons {
+		if r.reason == reason {
+			return r
+		}
+	}
+	r := &reasonAcc{reason: reason, stacks: make(stackAcc)}
+	a.reasons = append(a.reasons, r)
+	return r
 }
 
 type groupAcc struct {
@@ -126,13 +139,13 @@ type Analyzer struct {
 	wallStart   int64
 	events      int64
 	lastThread  trace.ThreadID
-	threads     map[trace.ThreadID]struct{}
+	threads     idSet
 	lastProc    trace.ProcID
-	procs       map[trace.ProcID]struct{}
+	procs       idSet
 	gomaxprocs  int
 	syncs       int
 
-	gs        map[trace.GoID]*goroutine
+	gs        goTable
 	alive     int64
 	groups    map[string]*groupAcc
 	sched     dist
@@ -141,7 +154,7 @@ type Analyzer struct {
 	kinds     [nKinds]dist
 	syncNs    int64
 	netNs     int64
-	reasons   map[string]*reasonAcc
+	reasons   []*reasonAcc // few: a list beats hashing the reason
 	schedTop  *topN[SchedWait]
 	waitStack map[trace.GoID]stackID
 
@@ -182,13 +195,9 @@ func NewAnalyzer(opts Options) *Analyzer {
 	a := &Analyzer{
 		opts:       opts,
 		stacks:     newStackTable(),
-		threads:    make(map[trace.ThreadID]struct{}),
-		procs:      make(map[trace.ProcID]struct{}),
 		lastThread: trace.NoThread,
 		lastProc:   trace.NoProc,
-		gs:         make(map[trace.GoID]*goroutine),
 		groups:     make(map[string]*groupAcc),
-		reasons:    make(map[string]*reasonAcc),
 		sysStacks:  make(stackAcc),
 		ranges:     make(map[rangeKey]trace.Time),
 		rangeStk:   make(map[rangeKey]stackID),
@@ -222,13 +231,13 @@ func (a *Analyzer) Add(ev *trace.Event) {
 	if th := ev.Thread(); th != a.lastThread {
 		a.lastThread = th
 		if th != trace.NoThread {
-			a.threads[th] = struct{}{}
+			a.threads.add(int64(th))
 		}
 	}
 	if p := ev.Proc(); p != a.lastProc {
 		a.lastProc = p
 		if p != trace.NoProc {
-			a.procs[p] = struct{}{}
+			a.procs.add(int64(p))
 		}
 	}
 	switch ev.Kind() {
@@ -252,7 +261,7 @@ func (a *Analyzer) Add(ev *trace.Event) {
 		// that runs twice is counted twice and never fully taken off.
 		// Here a worker counts once per run, from its label to its stop.
 		if strings.HasPrefix(l.Label, "GC ") && l.Label != "GC (idle)" {
-			if g := a.gs[ev.Goroutine()]; g != nil && !g.markRun && g.state.Executing() {
+			if g := a.gs.get(ev.Goroutine()); g != nil && !g.markRun && g.state.Executing() {
 				g.markRun, g.markP = true, ev.Proc()
 				a.mmu.procGC(ev.Proc(), 1)
 				a.mmu.update(int64(t))
@@ -272,11 +281,11 @@ func (a *Analyzer) Add(ev *trace.Event) {
 			distFor(a.taskD, typ).add(int64(t - o.start))
 		}
 	case trace.EventRegionBegin:
-		if g := a.gs[ev.Goroutine()]; g != nil {
+		if g := a.gs.get(ev.Goroutine()); g != nil {
 			g.regions = append(g.regions, openRegion{typ: ev.Region().Type, start: t})
 		}
 	case trace.EventRegionEnd:
-		if g := a.gs[ev.Goroutine()]; g != nil {
+		if g := a.gs.get(ev.Goroutine()); g != nil {
 			typ := ev.Region().Type
 			for i := len(g.regions) - 1; i >= 0; i-- {
 				if g.regions[i].typ == typ {
@@ -306,6 +315,9 @@ func (a *Analyzer) onSync(ev *trace.Event) {
 	a.syncs++
 	s := ev.Sync()
 	a.mmu.sync(s.N)
+	// Intern the parked stacks still pending before the handle cache is
+	// dropped, so no goroutine keeps an old generation's tables alive.
+	a.gs.each(func(g *goroutine) { a.parked(g) })
 	a.stacks.newGeneration()
 	if a.wallStart == 0 && s.ClockSnapshot != nil && !s.ClockSnapshot.Wall.IsZero() {
 		c := s.ClockSnapshot
@@ -363,13 +375,13 @@ func (a *Analyzer) onTransition(ev *trace.Event) {
 	}
 	id := st.Resource.Goroutine()
 	from, to := st.Goroutine()
-	g := a.gs[id]
+	g := a.gs.get(id)
 	if g == nil {
 		if to == trace.GoNotExist {
 			return
 		}
 		g = &goroutine{state: trace.GoNotExist, since: t}
-		a.gs[id] = g
+		a.gs.put(id, g)
 		if from == trace.GoNotExist {
 			a.m.Goroutines.Created++
 			g.created, g.isNew = t, true
@@ -404,7 +416,7 @@ func (a *Analyzer) onTransition(ev *trace.Event) {
 	a.closeInterval(id, g, t)
 	// Open the next interval.
 	if g.state == trace.GoRunning {
-		g.stack = a.stacks.id(ev.Stack())
+		g.raw, g.stack = ev.Stack(), 0
 	}
 	g.state, g.since, g.reason = to, t, st.Reason
 	g.counted = g.ran
@@ -418,7 +430,7 @@ func (a *Analyzer) onTransition(ev *trace.Event) {
 		a.m.Goroutines.Ended++
 		a.alive--
 		a.retire(g)
-		delete(a.gs, id)
+		a.gs.put(id, nil)
 	}
 }
 
@@ -452,10 +464,11 @@ func (a *Analyzer) closeInterval(id trace.GoID, g *goroutine, t trace.Time) {
 			a.start.add(d)
 		}
 		g.isNew = false
-		w := SchedWait{Goroutine: int64(id), Start: int64(g.since - a.first), Wait: d}
-		if a.schedTop.wants(w) {
+		// Most waits are far below the list's shortest: compare first.
+		if top := a.schedTop; top.n > 0 && (len(top.items) < top.n || d > top.items[0].Wait) {
+			w := SchedWait{Goroutine: int64(id), Start: int64(g.since - a.first), Wait: d}
 			w.Func = a.groupName(g)
-			stk := g.stack
+			stk := a.parked(g)
 			if stk == 0 {
 				stk = g.start // a new goroutine has not stopped anywhere yet
 			}
@@ -472,20 +485,16 @@ func (a *Analyzer) closeInterval(id trace.GoID, g *goroutine, t trace.Time) {
 			} else if r == "network" {
 				a.netNs += d
 			}
-			ra := a.reasons[g.reason]
-			if ra == nil {
-				ra = &reasonAcc{stacks: make(stackAcc)}
-				a.reasons[g.reason] = ra
-			}
+			ra := a.reasonAcc(g.reason)
 			ra.d.add(d)
-			ra.stacks.add(g.stack, d)
+			ra.stacks.add(a.parked(g), d)
 		}
 	case trace.GoSyscall:
 		g.totals[tSyscall] += d
 		a.leaveSyscall(g)
 		if g.counted && d > 0 {
 			a.sys.add(d)
-			a.sysStacks.add(g.stack, d)
+			a.sysStacks.add(a.parked(g), d)
 			if g.lostP != 0 {
 				a.sysBlock.add(d)
 			}
@@ -501,6 +510,17 @@ func (a *Analyzer) leaveSyscall(g *goroutine) {
 			return
 		}
 	}
+}
+
+// parked returns the stack where g last stopped running. Interning a stack
+// costs a hash of its handle, and most stops (preemptions) never need
+// theirs, so the handle waits in g.raw until asked for, or until the next
+// sync.
+func (a *Analyzer) parked(g *goroutine) stackID {
+	if g.raw != trace.NoStack {
+		g.stack, g.raw = a.stacks.id(g.raw), trace.NoStack
+	}
+	return g.stack
 }
 
 // groupName is the start function of g.
@@ -546,13 +566,13 @@ func (a *Analyzer) onRangeBegin(ev *trace.Event) {
 		}
 	case r.Name == "GC mark assist":
 		if active {
-			if g := a.gs[ev.Goroutine()]; g != nil && g.state.Executing() {
+			if g := a.gs.get(ev.Goroutine()); g != nil && g.state.Executing() {
 				a.mmu.activeAtStart()
 			}
 		}
 		a.mmu.procGC(ev.Proc(), 1)
 		if r.Scope.Kind == trace.ResourceGoroutine {
-			if g := a.gs[r.Scope.Goroutine()]; g != nil {
+			if g := a.gs.get(r.Scope.Goroutine()); g != nil {
 				g.inAssist = true
 			}
 		}
@@ -596,7 +616,7 @@ func (a *Analyzer) onRangeEnd(ev *trace.Event) {
 	case r.Name == "GC mark assist":
 		a.mmu.procGC(ev.Proc(), -1)
 		if r.Scope.Kind == trace.ResourceGoroutine {
-			if g := a.gs[r.Scope.Goroutine()]; g != nil {
+			if g := a.gs.get(r.Scope.Goroutine()); g != nil {
 				g.inAssist = false
 			}
 		}
@@ -676,8 +696,8 @@ func (a *Analyzer) Finalize() *Model {
 	if o.Duration > 0 {
 		o.EventsPerSecond = float64(a.events) / time.Duration(o.Duration).Seconds()
 	}
-	o.Threads = len(a.threads)
-	o.Procs = len(a.procs)
+	o.Threads = a.threads.n
+	o.Procs = a.procs.n
 	if o.Generations == 0 && a.syncs > 0 {
 		o.Generations = a.syncs - 1
 	}
@@ -692,9 +712,9 @@ func (a *Analyzer) Finalize() *Model {
 	}
 	leaks := make(map[leakKey]*Leak)
 	gr := &m.Goroutines
-	for _, g := range a.gs {
+	a.gs.each(func(g *goroutine) {
 		if g.state == trace.GoNotExist {
-			continue
+			return
 		}
 		d := int64(a.last - g.since)
 		switch g.state {
@@ -706,10 +726,10 @@ func (a *Analyzer) Finalize() *Model {
 			g.totals[tBlocked] += d
 			name := a.groupName(g)
 			if leakable(g.reason) && !isRuntimeFunc(name) {
-				k := leakKey{g.stack, g.reason}
+				k := leakKey{a.parked(g), g.reason}
 				l := leaks[k]
 				if l == nil {
-					l = &Leak{Reason: g.reason, Func: name, BlockedMin: d, Stack: a.stacks.get(g.stack)}
+					l = &Leak{Reason: g.reason, Func: name, BlockedMin: d, Stack: a.stacks.get(k.stack)}
 					leaks[k] = l
 				}
 				l.Count++
@@ -722,7 +742,7 @@ func (a *Analyzer) Finalize() *Model {
 		}
 		a.retire(g)
 		gr.AliveAtEnd++
-	}
+	})
 	for _, ga := range a.groups {
 		gr.Running += ga.totals[tRunning]
 		gr.Runnable += ga.totals[tRunnable]
@@ -754,8 +774,8 @@ func (a *Analyzer) Finalize() *Model {
 		*p = a.kinds[i].summary()
 	}
 	b.Reasons = []BlockReason{}
-	for r, ra := range a.reasons {
-		b.Reasons = append(b.Reasons, BlockReason{Reason: r, Dist: ra.d.summary(), Stacks: ra.stacks.top(a.stacks, a.opts.Top)})
+	for _, ra := range a.reasons {
+		b.Reasons = append(b.Reasons, BlockReason{Reason: ra.reason, Dist: ra.d.summary(), Stacks: ra.stacks.top(a.stacks, a.opts.Top)})
 	}
 	slices.SortFunc(b.Reasons, func(x, y BlockReason) int {
 		return cmp.Or(cmp.Compare(y.Dist.Total, x.Dist.Total), cmp.Compare(x.Reason, y.Reason))
