@@ -115,6 +115,14 @@ func runExport(opts *exportOptions) error {
 			err = serr
 		}
 	}
+	var damage *export.DamageError
+	if errors.As(err, &damage) {
+		// Like a cut-short trace in go tool trace: keep what was read.
+		if cerr := out.Commit(); cerr != nil {
+			return cerr
+		}
+		return fmt.Errorf("%s: %w; %s holds the timeline up to the damage", opts.File, err, outName(opts.Output))
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", opts.File, err)
 	}

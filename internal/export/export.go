@@ -85,11 +85,25 @@ func Export(r io.Reader, w io.Writer, opts Options) (Summary, error) {
 		name = "Go program"
 	}
 	tl := newTimeline(em, name, opts)
-	if err := tl.run(tr); err != nil {
+	readErr := tl.run(tr)
+	// N.B. on damage the timeline is finished and closed all the same:
+	// what was read before it makes a whole file.
+	if err := em.close(); err != nil {
 		return tl.sum, err
 	}
-	return tl.sum, em.close()
+	if readErr != nil {
+		return tl.sum, &DamageError{Err: readErr}
+	}
+	return tl.sum, nil
 }
+
+// DamageError reports input that could not be read to its end. The output
+// is complete and well-formed up to the damage: every event read before it,
+// with the slices still open closed at the last event read.
+type DamageError struct{ Err error }
+
+func (e *DamageError) Error() string { return "reading trace: " + e.Err.Error() }
+func (e *DamageError) Unwrap() error { return e.Err }
 
 // arg is a named value attached to a slice or instant.
 type arg struct {
@@ -239,7 +253,7 @@ func (tl *timeline) run(tr *trace.Reader) error {
 		}
 		if err != nil {
 			tl.finish(last)
-			return fmt.Errorf("reading trace: %w", err)
+			return err
 		}
 		last = ev.Time()
 		tl.event(&ev)

@@ -3,6 +3,7 @@ package export
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -546,9 +547,20 @@ func TestBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	if _, err := Export(bytes.NewReader(data[:len(data)-200]), &buf, Options{Format: Chrome}); err == nil {
-		t.Error("truncated trace: no error")
+	// A trace cut inside its last generation: an error, and a whole file
+	// holding the generations before the cut.
+	for _, f := range []Format{Perfetto, Chrome} {
+		var buf bytes.Buffer
+		sum, err := Export(bytes.NewReader(data[:len(data)-200]), &buf, Options{Format: f})
+		var de *DamageError
+		if !errors.As(err, &de) {
+			t.Fatalf("%s: truncated trace: err %v, want a DamageError", f, err)
+		}
+		tl := read(t, f, buf.Bytes())
+		checkNesting(t, tl)
+		if sum.Slices == 0 || count(tl, func(e tevent) bool { return e.ph == 'B' }) != sum.Slices {
+			t.Errorf("%s: %d slices before the damage, summary %d", f, count(tl, func(e tevent) bool { return e.ph == 'B' }), sum.Slices)
+		}
 	}
 	if _, err := ParseFormat("svg"); err == nil {
 		t.Error("ParseFormat(svg): no error")
