@@ -223,10 +223,10 @@ func TestOldFormat(t *testing.T) {
 }
 
 func BenchmarkStats(b *testing.B) {
-	data := readTrace(b, "demo.trace")
+	data := readTrace(b, "leaky.trace")
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		if _, err := Compute(context.Background(), "demo.trace", bytes.NewReader(data), int64(len(data)), Options{}); err != nil {
+		if _, err := Compute(context.Background(), "leaky.trace", bytes.NewReader(data), int64(len(data)), Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}
