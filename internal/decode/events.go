@@ -2,7 +2,6 @@ package decode
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/gotrace-cli/gotrace/internal/format"
 )
@@ -29,21 +28,21 @@ func (r *Reader) decode() (*Generation, error) {
 	if len(r.batches) > 0 {
 		g.Num, _ = r.genOf(0)
 	}
-	// Every argument takes at least one byte, so the generation's size
-	// bounds the argument count: one allocation, no copying while decoding.
+	// Size the arrays from the generation's size. Runtime traces have
+	// about one argument per two bytes and an event per five or more;
+	// a generation that needs more gets a new argument chunk (the events
+	// before it keep the old one) and a grown event array.
 	nbytes := 0
 	if n := len(r.batches); n > 0 {
 		nbytes = r.batches[n-1].hi - r.batches[0].lo
 	}
-	if r.detail == Full && cap(r.args) < nbytes {
-		r.args = make([]uint64, 0, nbytes)
+	if r.detail == Full && cap(r.argChunk) < nbytes*5/8 {
+		r.argChunk = make([]uint64, 0, nbytes*5/8)
 	}
-	// Events take five bytes or more in real traces: start there and let
-	// append grow the array for the rare generation that needs more.
 	if r.detail == Full && cap(r.events) < nbytes/5 {
 		r.events = make([]Event, 0, nbytes/5)
 	}
-	r.args = r.args[:0]
+	r.args = r.argChunk[:0]
 	r.events = r.events[:0]
 	r.frames = r.frames[:0]
 	r.stacks = r.stacks[:0]
@@ -194,11 +193,11 @@ func (r *Reader) walk(g *Generation, bi, lo int, data []byte, t uint64, store bo
 		a0 := len(args)
 		nargs := int(inf.nargs)
 		if store {
-			// N.B. In Full detail cap(args) is at least the
-			// generation's size in bytes and every argument takes a
-			// byte or more, so this never reallocates.
 			if a0+nargs > cap(args) {
-				args = slices.Grow(args, nargs+len(data)-j)
+				// N.B. A new chunk, not a copy: the events so far
+				// keep their arguments where they are.
+				args = make([]uint64, 0, max(cap(args)/2, 4*(len(data)-start)+nargs))
+				a0 = 0
 			}
 			args = args[:a0+nargs]
 		}
@@ -208,6 +207,10 @@ func (r *Reader) walk(g *Generation, bi, lo int, data []byte, t uint64, store bo
 			if j < n && data[j] < 0x80 {
 				v = uint64(data[j])
 				j++
+			} else if j+1 < n && data[j+1] < 0x80 {
+				// Two bytes: timestamp deltas mostly are.
+				v = uint64(data[j]&0x7f) | uint64(data[j+1])<<7
+				j += 2
 			} else {
 				var m int
 				v, m = format.Uvarint(data[j:])

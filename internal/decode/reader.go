@@ -98,12 +98,13 @@ type Reader struct {
 	started bool   // a generation was returned
 	err     error  // sticky: damage found, or io.EOF
 
-	g       Generation
-	batches []batchFrame
-	events  []Event
-	args    []uint64
-	frames  []Frame
-	stacks  []Stack
+	g        Generation
+	batches  []batchFrame
+	events   []Event
+	args     []uint64 // the argument chunk being filled
+	argChunk []uint64 // the first argument chunk, reused
+	frames   []Frame
+	stacks   []Stack
 
 	lastData []byte // data of the last event walk read
 
@@ -128,7 +129,7 @@ type batchFrame struct {
 func NewReader(r io.Reader) (*Reader, error) {
 	rd := &Reader{r: r}
 	if a, ok := arrayPool.Get().(*arrays); ok {
-		rd.buf, rd.events, rd.args = a.buf, a.events, a.args
+		rd.buf, rd.events, rd.argChunk = a.buf, a.events, a.args
 	}
 	rd.fill(format.HeaderSize)
 	if rd.end == 0 {
@@ -236,12 +237,12 @@ var arrayPool sync.Pool
 // release returns the Reader's arrays to the pool. The Reader never reads
 // again, and the last Generation it returned is no longer valid.
 func (r *Reader) release() {
-	if r.events == nil && r.args == nil {
+	if r.events == nil && r.argChunk == nil {
 		return
 	}
 	clear(r.events[:cap(r.events)]) // drop references into the old input
-	arrayPool.Put(&arrays{buf: r.buf[:0], events: r.events[:0], args: r.args[:0]})
-	r.buf, r.events, r.args = nil, nil, nil
+	arrayPool.Put(&arrays{buf: r.buf[:0], events: r.events[:0], args: r.argChunk[:0]})
+	r.buf, r.events, r.args, r.argChunk = nil, nil, nil, nil
 	r.base += int64(r.pos) // Offset stays put
 	r.pos, r.end = 0, 0
 }
