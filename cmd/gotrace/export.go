@@ -121,9 +121,15 @@ func runExport(opts *exportOptions) error {
 		if cerr := out.Commit(); cerr != nil {
 			return cerr
 		}
+		if where := locateDamage(opts.File); where != nil {
+			err = where
+		}
 		return fmt.Errorf("%s: %w; %s holds the timeline up to the damage", opts.File, err, outName(opts.Output))
 	}
 	if err != nil {
+		if where := locateDamage(opts.File); where != nil {
+			err = where
+		}
 		return fmt.Errorf("%s: %w", opts.File, err)
 	}
 	return out.Commit()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gotrace-cli/gotrace/internal/decode"
 )
 
 // window is a --time FROM-TO flag: durations from the trace's start.
@@ -150,4 +153,29 @@ func openTrace(path string) (*os.File, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// locateDamage reads the trace at path with the wire decoder to say where it
+// is damaged: the decoder's error names the byte offset, the generation and
+// the batch, where golang.org/x/exp/trace's does not. It returns nil when the
+// decoder finds nothing wrong.
+func locateDamage(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	r, err := decode.NewReader(bufio.NewReaderSize(f, 1<<20))
+	if err != nil {
+		return err
+	}
+	r.SetDetail(decode.Counts)
+	for {
+		if _, err := r.Next(); err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
 }

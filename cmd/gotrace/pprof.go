@@ -97,6 +97,9 @@ func runPprof(opts *pprofOptions) error {
 		if errors.Is(err, pprof.ErrNoMatch) {
 			return fmt.Errorf("%s: %v", opts.File, err)
 		}
+		if where := locateDamage(opts.File); where != nil {
+			err = where
+		}
 		return fmt.Errorf("%s: %w", opts.File, err)
 	}
 	if err := p.Write(out); err != nil {
