@@ -35,6 +35,7 @@ func NewCheckResult(file string, m *stats.Model, as []stats.Assertion) *CheckRes
 // Check renders r.
 func Check(w io.Writer, r *CheckResult, o Options) error {
 	if o.Mode == JSON {
+		stats.FillNil(r)
 		b, err := json.MarshalIndent(r, "", "  ")
 		if err != nil {
 			return err

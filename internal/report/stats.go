@@ -58,6 +58,7 @@ func statsJSON(w io.Writer, m *stats.Model, secs []string) error {
 	mm := *m
 	mm.Schema = stats.Schema
 	mm.Sections = secs
+	stats.FillNil(&mm)
 	raw, err := json.Marshal(&mm)
 	if err != nil {
 		return err

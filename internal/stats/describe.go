@@ -59,3 +59,32 @@ func describe(t reflect.Type, path string, out *[]FieldDoc) {
 		*out = append(*out, d)
 	}
 }
+
+// FillNil replaces every nil slice reachable from the struct v points to
+// with an empty one, so JSON has [] where a list is empty, never null.
+func FillNil(v any) { fillNil(reflect.ValueOf(v)) }
+
+func fillNil(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			fillNil(v.Elem())
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				fillNil(v.Field(i))
+			}
+		}
+	case reflect.Slice:
+		if v.IsNil() {
+			if v.CanSet() {
+				v.Set(reflect.MakeSlice(v.Type(), 0, 0))
+			}
+			return
+		}
+		for i := range v.Len() {
+			fillNil(v.Index(i))
+		}
+	}
+}

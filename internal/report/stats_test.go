@@ -1,0 +1,80 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/gotrace-cli/gotrace/internal/stats"
+)
+
+func TestFormatting(t *testing.T) {
+	for _, c := range []struct{ got, want string }{
+		{fmtDur(0), "0"},
+		{fmtDur(999), "999ns"},
+		{fmtDur(1500), "1.50µs"},
+		{fmtDur(123456789), "123ms"},
+		{fmtDur(61e9), "1m1s"},
+		{fmtBytes(1023), "1023 B"},
+		{fmtBytes(1536), "1.50 KiB"},
+		{fmtBytes(7 << 30), "7.00 GiB"},
+		{fmtInt(-1234), "-1,234"},
+		{fmtInt(999), "999"},
+		{fmtPct(1, 3), "33.3%"},
+		{fmtPct(1, 0), "–"},
+		{mdEscape("a|b *c* <d>"), `a\|b \*c\* &lt;d&gt;`},
+		{shortStack(nil), "(no stack)"},
+		{shortStack([]stats.Frame{{Func: "a"}, {Func: "b"}, {Func: "c"}, {Func: "d"}}), "a < b < c (+1)"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
+	}
+}
+
+// TestStatsJSONSections keeps only the chosen sections' objects and never
+// writes null for a list.
+func TestStatsJSONSections(t *testing.T) {
+	m := &stats.Model{File: "x.trace"}
+	var b bytes.Buffer
+	if err := Stats(&b, m, StatsOptions{Options: Options{Mode: JSON}, Sections: []string{"gc"}}); err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]json.RawMessage
+	if err := json.Unmarshal(b.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"schema", "file", "sections", "damage", "gc", "heap"} {
+		if _, ok := got[k]; !ok {
+			t.Errorf("key %q missing", k)
+		}
+	}
+	for _, k := range []string{"overview", "goroutines", "sched", "findings"} {
+		if _, ok := got[k]; ok {
+			t.Errorf("key %q present with --section gc", k)
+		}
+	}
+	if strings.Contains(b.String(), "null") {
+		t.Errorf("null in JSON:\n%s", b.String())
+	}
+}
+
+// TestPlainHasNoBoxDrawing: plain text is aligned columns only.
+func TestPlainHasNoBoxDrawing(t *testing.T) {
+	d := &doc{title: "t"}
+	s := section{title: "S"}
+	tb := &tbl{head: []string{"Name", "N"}, right: []bool{false, true}}
+	tb.row("alpha", "1")
+	tb.row("b", "1,000")
+	s.add(tb)
+	d.sections = append(d.sections, s)
+	var b bytes.Buffer
+	if err := d.render(&b, Plain, 80); err != nil {
+		t.Fatal(err)
+	}
+	want := "t\n\nS\n  Name       N\n  alpha      1\n  b      1,000\n"
+	if b.String() != want {
+		t.Errorf("plain =\n%q\nwant\n%q", b.String(), want)
+	}
+}
