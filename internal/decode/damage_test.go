@@ -27,8 +27,8 @@ func readAll(t testing.TB, data []byte) (gens []uint64, err error) {
 	for {
 		g, err := r.Next()
 		if err == io.EOF {
-			if off != int64(len(data)) {
-				t.Fatalf("clean end at byte %d of %d", off, len(data))
+			if off != int64(len(data)) || r.Offset() != off {
+				t.Fatalf("clean end at byte %d (Offset %d) of %d", off, r.Offset(), len(data))
 			}
 			return gens, nil
 		}

@@ -130,3 +130,40 @@ func TestDetails(t *testing.T) {
 		}
 	}
 }
+
+// TestClone keeps generations past the next call to Next with Clone: they
+// render as they did when they were current.
+func TestClone(t *testing.T) {
+	for _, name := range []string{"demo.trace", "allocfree.trace"} {
+		data := fixture(t, name)
+		want, _, err := decodeAll(t, bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := NewReader(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kept []*Generation
+		for {
+			g, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			kept = append(kept, g.Clone())
+		}
+		var got []byte
+		for _, g := range kept {
+			got = appendWire(got, g)
+			if len(g.Stacks) == 0 || len(g.Strings) == 0 || g.Frequency == 0 {
+				t.Fatalf("%s: clone of generation %d lost its tables", name, g.Num)
+			}
+		}
+		if string(got) != want {
+			t.Fatalf("%s: cloned generations render differently", name)
+		}
+	}
+}
