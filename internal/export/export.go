@@ -664,7 +664,10 @@ func (tl *timeline) goTransition(ev *trace.Event, st trace.StateTransition) {
 	if len(gt.open) > 0 {
 		tl.end(gt, t)
 	}
-	if from == trace.GoRunning && g.proc != trace.NoProc {
+	// Whatever the goroutine does now, it no longer runs where it ran.
+	// N.B. not only when from is GoRunning: a status restated as
+	// GoUndetermined must not leave a P slice open under a new one.
+	if g.proc != trace.NoProc {
 		tl.end(tl.procTrack(g.proc), t)
 		g.proc = trace.NoProc
 	}

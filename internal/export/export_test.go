@@ -439,7 +439,10 @@ func read(t *testing.T, f Format, b []byte) timelineOut {
 	return readChrome(t, b)
 }
 
-var goroutineTrack = regexp.MustCompile(`^G[0-9]+( [^ ]+)?$`)
+var (
+	goroutineTrack = regexp.MustCompile(`^G[0-9]+( [^ ]+)?$`)
+	procTrack      = regexp.MustCompile(`^P[0-9]+$`)
+)
 
 // TestExport exports every committed trace in both formats, reads the output
 // back with a parser of the format, and checks its structure and its counts
@@ -501,6 +504,22 @@ func TestExport(t *testing.T) {
 				}
 				if got := count(tl, func(e tevent) bool { return e.ph == 'B' && strings.HasPrefix(e.name, "blocked") }); got == 0 {
 					t.Error("no blocked slices")
+				}
+				// A P runs one goroutine at a time and a goroutine is in one
+				// state at a time: their tracks never nest slices.
+				depth := map[string]int{}
+				for _, e := range tl.events {
+					if !procTrack.MatchString(e.track) && !(goroutineTrack.MatchString(e.track) && !strings.HasSuffix(e.track, " annotations")) {
+						continue
+					}
+					switch e.ph {
+					case 'B':
+						if depth[e.track]++; depth[e.track] > 1 {
+							t.Fatalf("track %q: %q nested in another slice at %d", e.track, e.name, e.ts)
+						}
+					case 'E':
+						depth[e.track]--
+					}
 				}
 			})
 		}
