@@ -90,6 +90,13 @@ type argFormat struct {
 	json     string // `"label":`
 	jsonText string // `,"label_text":`
 	kind     format.ArgKind
+	status   func(uint64) string // names the value of a status argument, nil for others
+}
+
+// statusNames names the values of the goroutine and P status arguments.
+var statusNames = map[string]func(uint64) string{
+	"gstatus": func(v uint64) string { return format.GoStatus(min(v, 255)).String() },
+	"pstatus": func(v uint64) string { return format.ProcStatus(min(v, 255)).String() },
 }
 
 type summaryRow struct {
@@ -173,6 +180,7 @@ func (d *DecodeWriter) Header(in DecodeInput) error {
 					json:     `"` + l + `":`,
 					jsonText: `,"` + l + `_text":`,
 					kind:     format.ArgKindOf(a),
+					status:   statusNames[a],
 				})
 			}
 		}
@@ -599,6 +607,11 @@ func (d *DecodeWriter) event(g *decode.Generation, ev *decode.Event, offW, timeW
 					d.b = append(d.b, ']')
 				}
 			}
+		}
+		if af[i].status != nil {
+			d.b = append(d.b, " ("...)
+			d.b = append(d.b, af[i].status(ev.Args[i])...)
+			d.b = append(d.b, ')')
 		}
 	}
 	if s.HasData {

@@ -263,6 +263,12 @@ func (d *DecodeWriter) jsonEvent(g *decode.Generation, bi int, bt *decode.Batch,
 				d.b = appendJSONString(d.b, st.Summary())
 			}
 		}
+		if af[i].status != nil {
+			d.b = append(d.b, af[i].jsonText...)
+			d.b = append(d.b, '"')
+			d.b = append(d.b, af[i].status(ev.Args[i])...)
+			d.b = append(d.b, '"')
+		}
 	}
 	d.b = append(d.b, '}')
 	if s.IsStack {
