@@ -361,3 +361,25 @@ func TestTruncatePeer(t *testing.T) {
 		}
 	}
 }
+
+// stuckReader returns data, then nothing and no error forever.
+type stuckReader struct{ data []byte }
+
+func (s *stuckReader) Read(p []byte) (int, error) {
+	n := copy(p, s.data)
+	s.data = s.data[n:]
+	return n, nil
+}
+
+// TestStuckReader: a reader that stops making progress gives an error, not
+// a hang.
+func TestStuckReader(t *testing.T) {
+	data := fixture(t, "demo.trace")
+	r, err := NewReader(&stuckReader{data: data[:100]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Next(); !errors.Is(err, io.ErrNoProgress) {
+		t.Fatalf("got %v, want io.ErrNoProgress", err)
+	}
+}

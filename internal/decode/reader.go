@@ -195,6 +195,7 @@ func (r *Reader) Offset() int64 { return r.base + int64(r.pos) }
 
 // fill reads until buf holds at least n bytes (buf[:n]) or the input ends.
 func (r *Reader) fill(n int) {
+	empty := 0
 	for r.end < n && r.rerr == nil {
 		if cap(r.buf)-r.end < minRead || cap(r.buf) < n {
 			c := max(2*cap(r.buf), n+minRead, minBuffer)
@@ -211,6 +212,14 @@ func (r *Reader) fill(n int) {
 		r.end += m
 		if err != nil {
 			r.rerr = err
+		}
+		if m == 0 && err == nil {
+			// A reader that keeps returning nothing would spin here.
+			if empty++; empty == 100 {
+				r.rerr = io.ErrNoProgress
+			}
+		} else {
+			empty = 0
 		}
 	}
 }
