@@ -191,7 +191,17 @@ func loadModel(ctx context.Context, streams *Streams, file string, top int) (*st
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s: not a regular file (use - to read a pipe)", file)
 	}
-	m, err := stats.Compute(ctx, file, f, fi.Size(), stats.Options{Top: top})
+	o := stats.Options{Top: top}
+	if streams.ErrTTY {
+		// Progress on a terminal only, on one line that is cleared at the end.
+		o.Progress = func(done, total int64) {
+			if total > 0 {
+				fmt.Fprintf(streams.ErrOut, "\r\x1b[Kgotrace: reading %s: %d%%", file, 100*done/total)
+			}
+		}
+		defer fmt.Fprint(streams.ErrOut, "\r\x1b[K")
+	}
+	m, err := stats.Compute(ctx, file, f, fi.Size(), o)
 	if errors.Is(err, context.Canceled) {
 		return nil, err
 	}

@@ -66,6 +66,7 @@ func TestRunStatsStreams(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			io, out, errOut := fakeStreams(tc.tty)
 			io.NoColor = tc.noColor
+			io.ErrTTY = false // progress has its own test
 			opts := &statsOptions{IO: io, File: leakyTrace, Top: 5, Sections: []string{"goroutines", "findings"}}
 			if err := runStats(context.Background(), opts); err != nil {
 				t.Fatal(err)
@@ -201,6 +202,25 @@ func TestStatsHelpExamples(t *testing.T) {
 					t.Errorf("exit %d: %s", code, errOut)
 				}
 			})
+		}
+	}
+}
+
+// TestStatsProgress: progress goes to stderr on a terminal, and is cleared;
+// never when stderr is not one.
+func TestStatsProgress(t *testing.T) {
+	for _, tty := range []bool{false, true} {
+		io, _, errOut := fakeStreams(false)
+		io.ErrTTY = tty
+		if code := run([]string{"stats", "--json", leakyTrace}, io); code != exitOK {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		s := errOut.String()
+		if got := strings.Contains(s, "gotrace: reading "); got != tty {
+			t.Errorf("stderr terminal %v: progress shown %v: %q", tty, got, s)
+		}
+		if tty && !strings.HasSuffix(s, "\r\x1b[K") {
+			t.Errorf("progress line not cleared: %q", s)
 		}
 	}
 }

@@ -13,6 +13,9 @@ import (
 type Options struct {
 	// Top is how many entries lists of stacks, groups and findings keep.
 	Top int
+	// Progress, when set, is called now and then from the reading
+	// goroutine with the bytes read so far and the total.
+	Progress func(done, total int64)
 }
 
 // DefaultTop is the list size when Options.Top is not set.

@@ -55,7 +55,11 @@ func Compute(ctx context.Context, name string, r io.ReaderAt, size int64, opts O
 
 	// 2. The event pass.
 	a := NewAnalyzer(opts)
-	syncs, evErr := eventPass(ctx, io.NewSectionReader(r, 0, size), a)
+	var in io.Reader = io.NewSectionReader(r, 0, size)
+	if opts.Progress != nil {
+		in = &progressReader{r: in, total: size, f: opts.Progress}
+	}
+	syncs, evErr := eventPass(ctx, in, a)
 	w := <-wireDone
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
@@ -281,4 +285,24 @@ func (w *wireResult) fill(m *Model) {
 	slices.SortFunc(o.Footprint, func(x, y EventBytes) int {
 		return cmp.Or(cmp.Compare(y.Bytes, x.Bytes), cmp.Compare(x.Type, y.Type))
 	})
+}
+
+// progressReader reports the bytes read through it every progressStep.
+type progressReader struct {
+	r           io.Reader
+	done, total int64
+	next        int64
+	f           func(done, total int64)
+}
+
+const progressStep = 4 << 20
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.done += int64(n)
+	if p.done >= p.next || err != nil {
+		p.next = p.done + progressStep
+		p.f(p.done, p.total)
+	}
+	return n, err
 }
