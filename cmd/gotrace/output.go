@@ -100,13 +100,13 @@ func createOutput(streams *Streams, path string, binary bool) (*output, error) {
 	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
 		f, err := os.OpenFile(path, os.O_WRONLY, 0)
 		if err != nil {
-			return nil, err
+			return nil, pathError(path, err)
 		}
 		return &output{Writer: f, f: f, path: path}, nil
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return nil, err
+		return nil, pathError(path, err) // N.B. the path asked for, not the temporary one
 	}
 	return &output{Writer: f, f: f, tmp: f.Name(), path: path}, nil
 }
@@ -146,13 +146,18 @@ func (o *output) Abort() {
 func openTrace(path string) (*os.File, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("%s: %v", path, pe.Err)
-		}
-		return nil, err
+		return nil, pathError(path, err)
 	}
 	return f, nil
+}
+
+// pathError says what went wrong with path in one line: "PATH: reason".
+func pathError(path string, err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %v", path, pe.Err)
+	}
+	return fmt.Errorf("%s: %v", path, err)
 }
 
 // locateDamage reads the trace at path with the wire decoder to say where it

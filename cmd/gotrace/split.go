@@ -106,10 +106,13 @@ func runSplit(opts *splitOptions) error {
 		}
 		fmt.Fprintln(opts.IO.Out, line)
 	}
-	if errors.Is(err, split.ErrNothingKept) {
+	var werr *writeError
+	switch {
+	case errors.As(err, &werr):
+		return werr.err // names the part, not the input
+	case errors.Is(err, split.ErrNothingKept):
 		return fmt.Errorf("%s: %v", opts.File, err)
-	}
-	if err != nil {
+	case err != nil:
 		if len(parts) > 0 {
 			return fmt.Errorf("%s: %w (the %d parts above hold every whole generation before it)", opts.File, err, len(parts))
 		}
@@ -117,6 +120,13 @@ func runSplit(opts *splitOptions) error {
 	}
 	return nil
 }
+
+// writeError marks a failure to write a part, as opposed to damage in the
+// input.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
 
 // partName is the file name of part index: PREFIX.001.trace.
 func partName(prefix string, index int) string { return fmt.Sprintf("%s.%03d.trace", prefix, index) }
@@ -135,11 +145,18 @@ type prefixSink struct {
 }
 
 func (s prefixSink) Create(index int) (io.Writer, func() error, func(), error) {
-	out, err := createOutput(s.io, partName(s.prefix, index), true)
+	name := partName(s.prefix, index)
+	out, err := createOutput(s.io, name, true)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, &writeError{err}
 	}
-	return out, out.Commit, out.Abort, nil
+	commit := func() error {
+		if err := out.Commit(); err != nil {
+			return &writeError{pathError(name, err)}
+		}
+		return nil
+	}
+	return &partWriter{out, name}, commit, out.Abort, nil
 }
 
 // parseSize reads a byte count with an optional unit: 100MB, 512KiB, 1e6.
@@ -178,4 +195,18 @@ func byteSize(n int64) string {
 		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// partWriter marks write errors as the part's.
+type partWriter struct {
+	out  *output
+	name string
+}
+
+func (w *partWriter) Write(p []byte) (int, error) {
+	n, err := w.out.Write(p)
+	if err != nil {
+		err = &writeError{pathError(w.name, err)}
+	}
+	return n, err
 }
