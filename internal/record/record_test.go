@@ -648,3 +648,15 @@ func TestToolchains(t *testing.T) {
 		})
 	}
 }
+
+// TestUnwritableOutput: a trace that cannot be written is an error before
+// the program runs, not after.
+func TestUnwritableOutput(t *testing.T) {
+	t.Parallel()
+	bin := built(t, "exits", false)
+	var out bytes.Buffer
+	_, err := bin.Run(RunOptions{Args: []string{"return"}, Output: filepath.Join(t.TempDir(), "missing", "p.trace"), Stdout: &out})
+	if err == nil || !strings.Contains(err.Error(), "cannot write the trace") || out.Len() != 0 {
+		t.Errorf("error %v, program output %q: want an error and the program not run", err, out.String())
+	}
+}

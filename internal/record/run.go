@@ -80,9 +80,11 @@ var interrupts = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, sy
 const snapshotSignal = syscall.SIGUSR1
 
 // Signals are the signals a caller should relay to Run through
-// RunOptions.Signals.
+// RunOptions.Signals. SIGTSTP (Ctrl-Z) stops the program's process group,
+// then gotrace; SIGCONT continues the program when gotrace is continued.
 func Signals() []os.Signal {
-	return append(append([]os.Signal(nil), interrupts...), syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH)
+	return append(append([]os.Signal(nil), interrupts...),
+		syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGTSTP, syscall.SIGCONT)
 }
 
 func isInterrupt(s os.Signal) bool {
@@ -112,6 +114,13 @@ func (b *Binary) Run(opts RunOptions) (*Result, error) {
 	if log == nil {
 		log = func(string) {}
 	}
+	// N.B. Find out now, not after the program ran, that the trace
+	// cannot be written where it should go.
+	probe, err := createOutput(opts.Output)
+	if err != nil {
+		return nil, fmt.Errorf("cannot write the trace: %w", err)
+	}
+	probe.abort()
 	dataR, dataW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -193,6 +202,11 @@ loop:
 				deliver(sig) // already flushed, or asked twice: do not wait
 			case sig == snapshotSignal && opts.Flight > 0:
 				ctlW.Write([]byte{ctlSnapshot})
+			case sig == syscall.SIGTSTP:
+				// Job control: the program is in its own group, so the
+				// terminal's Ctrl-Z reached gotrace alone.
+				deliver(sig)
+				syscall.Kill(os.Getpid(), syscall.SIGSTOP)
 			default:
 				deliver(sig)
 			}
