@@ -34,9 +34,9 @@ type goroutine struct {
 	ran      bool // has been seen running: later intervals count as go tool trace counts them
 	counted  bool // the current interval began after the goroutine first ran
 	inAssist bool
-	markRun  bool         // running as a GC mark worker, counted on markP
-	markP    trace.ProcID //
-	totals   [4]int64     // running, runnable, blocked, syscall
+	markRun  bool // running as a GC mark worker, counted on markP
+	markP    trace.ProcID
+	totals   [4]int64 // running, runnable, blocked, syscall
 	syscallP trace.ProcID
 	lostP    trace.Time // when the P of its syscall was taken, 0 if not
 	regions  []openRegion
@@ -148,18 +148,17 @@ type Analyzer struct {
 	gomaxprocs  int
 	syncs       int
 
-	gs        goTable
-	alive     int64
-	groups    map[string]*groupAcc
-	sched     dist
-	start     dist
-	blockAll  dist
-	kinds     [nKinds]dist
-	syncNs    int64
-	netNs     int64
-	reasons   []*reasonAcc // few: a list beats hashing the reason
-	schedTop  *topN[SchedWait]
-	waitStack map[trace.GoID]stackID
+	gs       goTable
+	alive    int64
+	groups   map[string]*groupAcc
+	sched    dist
+	start    dist
+	blockAll dist
+	kinds    [nKinds]dist
+	syncNs   int64
+	netNs    int64
+	reasons  []*reasonAcc // few: a list beats hashing the reason
+	schedTop *topN[SchedWait]
 
 	inSyscall []*goroutine // goroutines in a syscall, for P steals
 	sys       dist

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -111,7 +110,6 @@ func TestAgreesWithGoToolTrace(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go tool trace")
 	}
-	gotool := filepath.Join(runtime.GOROOT(), "bin", "go")
 	for _, path := range committedTraces(t) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			_, m := computeFile(t, path)
@@ -124,7 +122,7 @@ func TestAgreesWithGoToolTrace(t *testing.T) {
 				{"syscall", m.Syscalls.Dist.Total},
 				{"sched", m.Sched.Latency.Total},
 			} {
-				out, err := exec.Command(gotool, "tool", "trace", "-pprof="+c.kind, path).Output()
+				out, err := exec.Command("go", "tool", "trace", "-pprof="+c.kind, path).Output()
 				if err != nil {
 					t.Fatalf("go tool trace -pprof=%s: %v", c.kind, err)
 				}
@@ -146,10 +144,20 @@ func TestAgreesWithGoToolTrace(t *testing.T) {
 	}
 }
 
+// goroot returns the GOROOT of the go command on the PATH.
+func goroot(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Skipf("go env GOROOT: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
 // TestGorootCorpus runs the Go tree's trace tests: the valid ones analyse
 // without error, the invalid ones give an error, and none panics.
 func TestGorootCorpus(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(runtime.GOROOT(), "src", "internal", "trace", "testdata", "tests", "*.test"))
+	files, _ := filepath.Glob(filepath.Join(goroot(t), "src", "internal", "trace", "testdata", "tests", "*.test"))
 	if len(files) == 0 {
 		t.Skip("no trace tests in GOROOT")
 	}
@@ -192,7 +200,7 @@ func TestGorootCorpus(t *testing.T) {
 // TestOldFormat reads the Go 1.11–1.21 traces in the Go tree: every
 // section that does not need the v2 wire tables is there.
 func TestOldFormat(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(runtime.GOROOT(), "src", "internal", "trace", "internal", "tracev1", "testdata", "*_good"))
+	files, _ := filepath.Glob(filepath.Join(goroot(t), "src", "internal", "trace", "internal", "tracev1", "testdata", "*_good"))
 	if len(files) == 0 {
 		t.Skip("no v1 traces in GOROOT")
 	}
