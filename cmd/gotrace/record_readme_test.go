@@ -82,8 +82,9 @@ func shellExamples(md string) []shellExample {
 	return out
 }
 
-// quantity is a number with its unit, if any: 11.5 MB, 455ms, 2101223.
-var quantity = regexp.MustCompile(`[0-9][0-9.]*( ?(B|kB|MB|GB)\b|ns|µs|ms|s\b)?`)
+// quantity is a number with its unit, if any: 11.5 MB, 455ms, 2101223,
+// 0x21c6.
+var quantity = regexp.MustCompile(`0x[0-9a-f]+|[0-9][0-9.]*( ?(B|kB|MB|GB)\b|ns|µs|ms|s\b)?`)
 
 // masked makes lines from different runs comparable.
 func masked(line string) string {

@@ -66,41 +66,44 @@ func (o *outputFile) abort() {
 var errNothingComplete = errors.New("no generation was complete when the stream ended")
 
 // salvage cuts a stream that ended without the tracer being stopped back to
-// its last complete generation, and commits it. It returns the size kept.
+// its last complete generation, and commits it. It returns the size kept
+// and the number of complete generations.
 //
 // 1. Decode generation by generation until the end or the first damage.
 // 2. The runtime writes every batch of a generation before any batch of the
 // next, so a generation followed by another one is complete. The last one
 // decoded is complete only if it carries its end-of-generation marker
 // (Go 1.26+); otherwise the program died while it was being written.
-// 3. Truncate after the last complete generation (and its lone marker byte).
-func (o *outputFile) salvage() (int64, error) {
+// 3. Truncate after the last complete generation.
+func (o *outputFile) salvage() (int64, int, error) {
 	if _, err := o.f.Seek(0, io.SeekStart); err != nil {
 		o.abort()
-		return 0, err
+		return 0, 0, err
 	}
-	keep, err := completePrefix(o.f)
+	keep, gens, err := completePrefix(o.f)
 	if err != nil {
 		o.abort()
-		return 0, err
+		return 0, 0, err
 	}
 	if err := o.f.Truncate(keep); err != nil {
 		o.abort()
-		return 0, err
+		return 0, 0, err
 	}
-	return keep, o.commit()
+	o.n = keep
+	return keep, gens, o.commit()
 }
 
 // completePrefix returns how many bytes of the trace r hold complete
-// generations; see salvage.
-func completePrefix(r io.Reader) (int64, error) {
+// generations, and how many those are; see salvage.
+func completePrefix(r io.Reader) (int64, int, error) {
 	rd, err := decode.NewReader(r)
 	if err != nil {
-		return 0, errNothingComplete
+		return 0, 0, errNothingComplete
 	}
 	rd.SetDetail(decode.Counts)
 	// N.B. The reader reuses its Generation, so keep offsets, not pointers.
 	var complete, last int64 // ends of the last two generations, 0 for none
+	n := 0                   // generations decoded
 	lastMarked, clean := false, false
 	for {
 		g, err := rd.Next()
@@ -111,20 +114,28 @@ func completePrefix(r io.Reader) (int64, error) {
 		if err != nil {
 			break
 		}
+		n++
 		complete, last = last, g.End
 		lastMarked = g.Counts[format.EvEndOfGeneration].Events > 0
 	}
 	if last != 0 && (!clean || lastMarked) {
 		complete = last
+	} else {
+		n--
 	}
 	if complete == 0 {
-		return 0, errNothingComplete
+		return 0, 0, errNothingComplete
 	}
-	return complete, nil
+	return complete, n, nil
 }
 
-// describeCut is what gotrace says about a salvaged trace.
-func describeCut(path string, kept, received int64) string {
-	return fmt.Sprintf("the trace was cut short: the program ended without stopping the tracer; %s keeps the complete generations, %d of %d bytes received (the last %d dropped)",
-		path, kept, received, received-kept)
+// describeCut is what gotrace says about a salvaged trace: that it was cut,
+// where, and what was lost.
+func describeCut(path string, kept int64, gens int, received int64) string {
+	plural := "s"
+	if gens == 1 {
+		plural = ""
+	}
+	return fmt.Sprintf("the trace was cut short: the program ended without stopping the tracer; %s keeps %d complete generation%s, up to byte 0x%x; the last %d of %d bytes received are dropped",
+		path, gens, plural, kept, received-kept, received)
 }

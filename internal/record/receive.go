@@ -186,14 +186,14 @@ func (rc *receiver) endOfStream() {
 	f := rc.cur
 	rc.cur = nil
 	received := f.n
-	kept, err := f.salvage()
+	kept, gens, err := f.salvage()
 	if err != nil {
 		if rc.err == nil {
 			rc.err = fmt.Errorf("the program ended without stopping the tracer and %s: %w (%d bytes received, nothing written)", f.dest, err, received)
 		}
 		return
 	}
-	rc.log(describeCut(f.dest, kept, received))
+	rc.log(describeCut(f.dest, kept, gens, received))
 	rc.traces = append(rc.traces, Trace{Path: f.dest, Size: kept, CutShort: true, Received: received})
 }
 

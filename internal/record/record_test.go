@@ -549,12 +549,12 @@ func TestSalvage(t *testing.T) {
 	}
 	for i := 1; i < 20; i++ {
 		cut := data[:len(data)*i/20]
-		keep, err := completePrefix(bytes.NewReader(cut))
+		keep, gens, err := completePrefix(bytes.NewReader(cut))
 		if errors.Is(err, errNothingComplete) {
 			continue
 		}
-		if err != nil || keep > int64(len(cut)) {
-			t.Fatalf("cut at %d: keep %d, %v", len(cut), keep, err)
+		if err != nil || keep > int64(len(cut)) || gens < 1 || gens >= f.Generations {
+			t.Fatalf("cut at %d: keep %d bytes, %d generations, %v", len(cut), keep, gens, err)
 		}
 		if err := readAllExp(cut[:keep]); err != nil {
 			t.Errorf("cut at %d, kept %d: golang.org/x/exp/trace: %v", len(cut), keep, err)

@@ -111,7 +111,7 @@ func Capture(ctx context.Context, opts CaptureOptions) (*Trace, error) {
 		}
 		// The connection dropped: keep what is complete.
 		received := out.n
-		kept, serr := out.salvage()
+		kept, _, serr := out.salvage()
 		if serr != nil {
 			return nil, fmt.Errorf("GET %s: the response broke off after %d bytes (%v) and %w", target, received, err, serr)
 		}
