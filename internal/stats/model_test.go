@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/gotrace-cli/gotrace/internal/format"
@@ -151,6 +152,34 @@ func TestNotATrace(t *testing.T) {
 		m, err := computeBytes(t, []byte(in))
 		if err == nil || m != nil {
 			t.Errorf("%q: got model %v, error %v; want an error", in, m != nil, err)
+		}
+	}
+}
+
+// TestDamageNeverPanics cuts and corrupts a real trace in many places: every
+// variant gives a model or an error, never a panic.
+func TestDamageNeverPanics(t *testing.T) {
+	data := readTrace(t, "leaky.trace")
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := range 60 {
+		b := bytes.Clone(data)
+		switch i % 3 {
+		case 0: // cut
+			b = b[:r.IntN(len(b))]
+		case 1: // flip bytes
+			for range 1 + r.IntN(8) {
+				b[16+r.IntN(len(b)-16)] ^= byte(1 + r.IntN(255))
+			}
+		case 2: // cut and splice
+			at := r.IntN(len(b))
+			b = append(b[:at:at], b[r.IntN(len(b)):]...)
+		}
+		m, err := computeBytes(t, b)
+		if m == nil && err == nil {
+			t.Fatalf("variant %d: no model and no error", i)
+		}
+		if m != nil && err != nil && !errors.Is(err, ErrDamaged) {
+			t.Fatalf("variant %d: a model with error %v", i, err)
 		}
 	}
 }
