@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"golang.org/x/tools/txtar"
+
+	"github.com/gotrace-cli/gotrace/internal/format"
+)
+
+// TestConvertCorpus runs pprof, export and split on every trace in the Go
+// tree's trace test corpus, valid and invalid: each command either succeeds
+// or fails with one line on stderr and a non-zero status, and never panics.
+// On the traces the corpus expects to be valid, every command succeeds.
+func TestConvertCorpus(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(runtime.GOROOT(), "src", "internal", "trace", "testdata", "tests", "*.test"))
+	if err != nil || len(files) == 0 {
+		t.Skipf("no trace test corpus in GOROOT: %v", err)
+	}
+	dir := t.TempDir()
+	for _, file := range files {
+		ar, err := txtar.ParseFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var expect, text []byte
+		for _, f := range ar.Files {
+			switch f.Name {
+			case "expect":
+				expect = f.Data
+			case "trace":
+				text = f.Data
+			}
+		}
+		data, err := format.Assemble(text)
+		if err != nil {
+			t.Fatalf("%s: %v", filepath.Base(file), err)
+		}
+		name := filepath.Join(dir, strings.TrimSuffix(filepath.Base(file), ".test")+".trace")
+		if err := os.WriteFile(name, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		valid := bytes.HasPrefix(bytes.TrimSpace(expect), []byte("SUCCESS"))
+		for _, args := range [][]string{
+			{"pprof", "--type", "sched", name, "-o", name + ".sched.pb.gz"},
+			{"pprof", "--type", "region", name, "-o", name + ".region.pb.gz"},
+			{"export", "--format", "perfetto", name, "-o", name + ".perfetto-trace"},
+			{"export", "--format", "chrome", "--time", "1us-", name, "-o", name + ".json"},
+			{"split", name, "-o", name + ".part"},
+		} {
+			io, _, errOut := fakeStreams(false)
+			code := run(args, io)
+			if valid && code != exitOK {
+				// N.B. a valid trace may hold no user region, or nothing
+				// after the first microsecond: those say so and fail.
+				if !strings.Contains(errOut.String(), "nothing matches") {
+					t.Errorf("%s: %v: exit %d: %s", filepath.Base(file), args[:3], code, errOut)
+				}
+				continue
+			}
+			if code != exitOK && strings.Count(errOut.String(), "\n") != 1 {
+				t.Errorf("%s: %v: exit %d with stderr %q, want one line", filepath.Base(file), args[:3], code, errOut)
+			}
+		}
+	}
+}
