@@ -29,10 +29,9 @@ type goroutine struct {
 	stack    stackID     // where it stopped running last (its parked stack)
 	raw      trace.Stack // that stack before it is interned; see parked
 	start    stackID     // its start stack, for the group
-	created  trace.Time
-	isNew    bool // created during the trace and not run yet
-	ran      bool // has been seen running: later intervals count as go tool trace counts them
-	counted  bool // the current interval began after the goroutine first ran
+	isNew    bool        // created during the trace and not run yet
+	ran      bool        // has been seen running: later intervals count as go tool trace counts them
+	counted  bool        // the current interval began after the goroutine first ran
 	inAssist bool
 	markRun  bool // running as a GC mark worker, counted on markP
 	markP    trace.ProcID
@@ -386,7 +385,7 @@ func (a *Analyzer) onTransition(ev *trace.Event) {
 		a.gs.put(id, g)
 		if from == trace.GoNotExist {
 			a.m.Goroutines.Created++
-			g.created, g.isNew = t, true
+			g.isNew = true
 		} else {
 			a.m.Goroutines.Existing++
 		}
