@@ -7,6 +7,17 @@
 // Every numeric field carries a `unit` and a `help` struct tag. They are the
 // single source of the check paths (see Fields) and of the JSON schema's
 // documentation.
+//
+// How the work is split. Generations are self-contained on the wire, but
+// goroutine states, open ranges and blocked intervals carry from one
+// generation into the next, and golang.org/x/exp/trace reads sequentially.
+// So the semantic analysis is one ordered pass (Analyzer: Add per event,
+// Finalize at the end), itself split into a reader goroutine and an
+// analysing one; what is truly per generation — bytes, tables, the
+// footprint — comes from the project's decoder on the other core, one
+// generation at a time, and is summed at the end. Distributions are
+// log-bucketed histograms that merge, so memory does not grow with the
+// number of events.
 package stats
 
 // Schema names the JSON form of Model.
