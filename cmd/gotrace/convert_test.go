@@ -42,6 +42,7 @@ func TestBinaryRefusesTerminal(t *testing.T) {
 
 	dir := t.TempDir()
 	io, out, errOut := fakeStreams(true)
+	io.ErrTTY = false // no progress line
 	file := filepath.Join(dir, "cpu.pb.gz")
 	if code := run([]string{"pprof", "--type", "cpu", annotatedTrace, "-o", file}, io); code != exitOK {
 		t.Fatalf("pprof -o: exit %d: %s", code, errOut)
@@ -166,6 +167,26 @@ func TestParseFlags(t *testing.T) {
 	for _, in := range []string{"", "0", "-1MB", "10XB", "MB"} {
 		if _, err := parseSize(in); err == nil {
 			t.Errorf("parseSize(%q): no error", in)
+		}
+	}
+}
+
+// TestProgress: on a terminal, stderr shows the share of the file read on
+// one line, cleared at the end; piped, nothing.
+func TestProgress(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"export", "--format", "chrome", annotatedTrace, "-o", filepath.Join(dir, "a.json")},
+		{"export", "--gen", "2", annotatedTrace, "-o", filepath.Join(dir, "a.pf")},
+		{"pprof", "--type", "sched", annotatedTrace, "-o", filepath.Join(dir, "a.pb.gz")},
+	} {
+		io, _, errOut := fakeStreams(true)
+		if code := run(args, io); code != exitOK {
+			t.Fatalf("%v: exit %d: %q", args, code, errOut)
+		}
+		got := errOut.String()
+		if !strings.HasPrefix(got, "\r\x1b[Kgotrace: ") || !strings.Contains(got, "%") || !strings.HasSuffix(got, "100%\r\x1b[K") {
+			t.Errorf("%v: stderr on a terminal %q, want a progress line cleared at 100%%", args, got)
 		}
 	}
 }

@@ -95,14 +95,12 @@ func runExport(opts *exportOptions) error {
 	}
 	defer out.Abort()
 
-	var in io.Reader = f
+	prog := newProgress(opts.IO, "exporting "+opts.File, f)
+	defer prog.done()
+	var in io.Reader = prog
 	var selected <-chan error
 	if opts.Gen != "" {
-		pr, done, err := selectGenerations(opts.File, f, gens)
-		if err != nil {
-			return err
-		}
-		in, selected = pr, done
+		in, selected = selectGenerations(prog, f, gens)
 	}
 	_, err = export.Export(in, out, eo)
 	if selected != nil {
@@ -135,26 +133,22 @@ func runExport(opts *exportOptions) error {
 	return out.Commit()
 }
 
-// selectGenerations streams the header and generations gens of f through a
-// pipe, as split writes them, so the export reads a valid trace of those
-// generations alone. The channel yields the selection's error when it ends.
-func selectGenerations(name string, f io.ReaderAt, gens genRange) (*io.PipeReader, <-chan error, error) {
-	src, err := openTrace(name)
-	if err != nil {
-		return nil, nil, err
-	}
+// selectGenerations streams the header and generations gens of the trace
+// read from r through a pipe, as split writes them (copying the bytes from
+// f, the same file), so the export reads a valid trace of those generations
+// alone. The channel yields the selection's error when it ends.
+func selectGenerations(r io.Reader, f io.ReaderAt, gens genRange) (*io.PipeReader, <-chan error) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		defer src.Close()
-		_, err := split.Split(src, f, split.Options{FirstGen: gens.First, LastGen: gens.Last}, pipeSink{pw})
+		_, err := split.Split(r, f, split.Options{FirstGen: gens.First, LastGen: gens.Last}, pipeSink{pw})
 		if errors.Is(err, split.ErrNothingKept) {
 			err = fmt.Errorf("--gen %s: %w", gens, err)
 		}
 		pw.CloseWithError(err)
 		done <- err
 	}()
-	return pr, done, nil
+	return pr, done
 }
 
 // pipeSink hands the one part of a selection to a pipe.

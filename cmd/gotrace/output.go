@@ -184,3 +184,63 @@ func locateDamage(path string) error {
 		}
 	}
 }
+
+// progress shows how much of a file has been read, on one line of stderr
+// that is rewritten as the percentage changes and cleared at the end; only
+// when stderr is a terminal.
+type progress struct {
+	r      io.Reader
+	out    io.Writer
+	what   string
+	size   int64
+	n      int64
+	shown  int64 // percentage last shown, -1 for none
+	pass   int   // how many times the file was started over
+	active bool
+}
+
+// newProgress wraps f, whose size is known, for streams.
+func newProgress(streams *Streams, what string, f *os.File) *progress {
+	p := &progress{r: f, out: streams.ErrOut, what: what, shown: -1}
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 {
+		p.size = fi.Size()
+		p.active = streams.ErrTTY
+	}
+	return p
+}
+
+func (p *progress) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.n += int64(n)
+	if p.active {
+		if pct := 100 * p.n / p.size; pct != p.shown {
+			p.shown = pct
+			if p.pass > 0 {
+				fmt.Fprintf(p.out, "\r\x1b[Kgotrace: %s (pass %d): %d%%", p.what, p.pass+1, pct)
+			} else {
+				fmt.Fprintf(p.out, "\r\x1b[Kgotrace: %s: %d%%", p.what, pct)
+			}
+		}
+	}
+	return n, err
+}
+
+// Seek lets a reader that reads the file twice start over; the count does
+// too.
+func (p *progress) Seek(offset int64, whence int) (int64, error) {
+	s, ok := p.r.(io.Seeker)
+	if !ok {
+		return 0, errors.New("progress: not seekable")
+	}
+	off, err := s.Seek(offset, whence)
+	p.n, p.shown = off, -1
+	p.pass++
+	return off, err
+}
+
+// done clears the line.
+func (p *progress) done() {
+	if p.active && p.shown >= 0 {
+		fmt.Fprint(p.out, "\r\x1b[K")
+	}
+}

@@ -92,7 +92,9 @@ func runPprof(opts *pprofOptions) error {
 		return err
 	}
 	defer out.Abort()
-	p, err := pprof.Build(f, typ, filter)
+	prog := newProgress(opts.IO, "profiling "+opts.File, f)
+	p, err := pprof.Build(prog, typ, filter)
+	prog.done()
 	if err != nil {
 		if errors.Is(err, pprof.ErrNoMatch) {
 			return fmt.Errorf("%s: %v", opts.File, err)
