@@ -227,15 +227,18 @@ func runRecord(opts *recordOptions) error {
 }
 
 // outputNames chooses each binary's trace file. One program: -o, or
-// PROGRAM.trace here. Several test packages: PKG.test.trace each, in the
+// PROGRAM.trace here or in the directory -o names. Several test packages: PKG.test.trace each, in the
 // directory -o names; two packages with the same name get their import
 // paths spelled out.
 func outputNames(opts *recordOptions, bins []*record.Binary) ([]string, error) {
 	if len(bins) == 1 {
-		if opts.Output != "" {
-			return []string{opts.Output}, nil
+		switch {
+		case opts.Output == "":
+			return []string{bins[0].Name() + ".trace"}, nil
+		case isDir(opts.Output):
+			return []string{filepath.Join(opts.Output, bins[0].Name()+".trace")}, nil
 		}
-		return []string{bins[0].Name() + ".trace"}, nil
+		return []string{opts.Output}, nil
 	}
 	dir := opts.Output
 	if dir != "" {
@@ -258,6 +261,11 @@ func outputNames(opts *recordOptions, bins []*record.Binary) ([]string, error) {
 	return names, nil
 }
 
+func isDir(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
+}
+
 func recordURL(opts *recordOptions, sigs <-chan os.Signal) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -268,13 +276,17 @@ func recordURL(opts *recordOptions, sigs <-chan os.Signal) error {
 		case <-ctx.Done():
 		}
 	}()
+	u, err := url.Parse(opts.URL)
+	if err != nil || u.Host == "" {
+		return usagef("--url %q is not a URL with a host", opts.URL)
+	}
+	name := strings.ReplaceAll(u.Host, ":", "-") + ".trace"
 	out := opts.Output
-	if out == "" {
-		u, err := url.Parse(opts.URL)
-		if err != nil || u.Host == "" {
-			return usagef("--url %q is not a URL with a host", opts.URL)
-		}
-		out = strings.ReplaceAll(u.Host, ":", "-") + ".trace"
+	switch {
+	case out == "":
+		out = name
+	case isDir(out):
+		out = filepath.Join(out, name)
 	}
 	p := newProgressLine(opts.IO, opts.URL)
 	t, err := record.Capture(ctx, record.CaptureOptions{URL: opts.URL, Duration: opts.Duration, Output: out, Progress: p.update})
