@@ -224,3 +224,18 @@ func TestStatsProgress(t *testing.T) {
 		}
 	}
 }
+
+// TestRunStatsInterrupted: a cancelled analysis ends with the interrupt
+// status and no report.
+func TestRunStatsInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	io, out, _ := fakeStreams(false)
+	err := runStats(ctx, &statsOptions{IO: io, File: leakyTrace, Top: 3})
+	if code := exitCode(err); code != exitInterrupt {
+		t.Errorf("exit %d (%v), want %d", code, err, exitInterrupt)
+	}
+	if out.Len() != 0 {
+		t.Errorf("a report after an interrupt: %q", out.String())
+	}
+}
