@@ -3,8 +3,8 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -18,7 +18,11 @@ import (
 // or fails with one line on stderr and a non-zero status, and never panics.
 // On the traces the corpus expects to be valid, every command succeeds.
 func TestConvertCorpus(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(runtime.GOROOT(), "src", "internal", "trace", "testdata", "tests", "*.test"))
+	goroot, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Skipf("go env GOROOT: %v", err)
+	}
+	files, err := filepath.Glob(filepath.Join(strings.TrimSpace(string(goroot)), "src", "internal", "trace", "testdata", "tests", "*.test"))
 	if err != nil || len(files) == 0 {
 		t.Skipf("no trace test corpus in GOROOT: %v", err)
 	}

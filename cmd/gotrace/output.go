@@ -72,10 +72,6 @@ func parseGenRange(s string) (genRange, error) {
 	return g, nil
 }
 
-func (g genRange) contains(n uint64) bool {
-	return n >= g.First && (g.Last == 0 || n <= g.Last)
-}
-
 // output is where a command writes its result: stdout, or a file written to
 // a temporary name beside it and renamed into place on Commit, so a reader
 // never sees half a file.

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
@@ -232,9 +231,9 @@ func TestDamaged(t *testing.T) {
 
 // TestGoToolTrace has go tool trace parse every part, as a viewer would.
 func TestGoToolTrace(t *testing.T) {
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goTool); err != nil {
-		t.Skipf("no go command in GOROOT: %v", err)
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("no go command: %v", err)
 	}
 	data, err := os.ReadFile(annotated)
 	if err != nil {
