@@ -6,7 +6,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -165,5 +168,42 @@ func TestClone(t *testing.T) {
 		if string(got) != want {
 			t.Fatalf("%s: cloned generations render differently", name)
 		}
+	}
+}
+
+// TestFixtures runs the fixtures in testdata: each is a trace in text form
+// and what decoding it must give, SUCCESS or FAILURE "regexp" matched
+// against the error. Generations before a failure must be delivered as go
+// tool trace -d=wire prints them.
+func TestFixtures(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.txtar"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no fixtures: %v", err)
+	}
+	for _, file := range files {
+		name := filepath.Base(file)
+		t.Run(name, func(t *testing.T) {
+			data, expect := assembleTest(t, file)
+			_, err := readAll(t, data)
+			switch {
+			case expect == "SUCCESS":
+				if err != nil {
+					t.Fatalf("want success, got %v", err)
+				}
+				if err := compareWire(t, name, data); err != nil {
+					t.Fatal(err)
+				}
+			case strings.HasPrefix(expect, "FAILURE "):
+				pat, perr := strconv.Unquote(strings.TrimPrefix(expect, "FAILURE "))
+				if perr != nil {
+					t.Fatalf("bad expectation %q: %v", expect, perr)
+				}
+				if err == nil || !regexp.MustCompile(pat).MatchString(err.Error()) {
+					t.Fatalf("got error %v, want one matching %q", err, pat)
+				}
+			default:
+				t.Fatalf("bad expectation %q", expect)
+			}
+		})
 	}
 }

@@ -10,11 +10,12 @@ import (
 )
 
 // FuzzDecode feeds arbitrary bytes to the Reader. Seeds are every trace
-// test of the Go tree and every committed trace. Decoding must not panic,
+// test of the Go tree, every fixture in testdata and every committed trace. Decoding must not panic,
 // must end in io.EOF or a *Error inside the input, and must allocate in
 // proportion to the input.
 func FuzzDecode(f *testing.F) {
-	for _, file := range peerTests(f) {
+	fixtures, _ := filepath.Glob(filepath.Join("testdata", "*.txtar"))
+	for _, file := range append(peerTests(f), fixtures...) {
 		data, _ := assembleTest(f, file)
 		f.Add(data)
 	}
