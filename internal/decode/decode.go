@@ -12,6 +12,11 @@
 // everything it points to (batches, events, argument slices, data) is valid
 // until the next call to Next, which reuses the backing arrays; call
 // Generation.Clone to keep one longer.
+//
+// How much of a generation Next decodes is the Reader's Detail: Full (every
+// event), Counts (tables; other events walked only to count them, then
+// decoded batch by batch on demand with BatchEvents) or Frames (tables and
+// batch framing only).
 package decode
 
 // The real traces the tests compare with go tool trace -d=wire.
@@ -66,13 +71,16 @@ type Generation struct {
 
 	// Batches is every batch in input order, table batches included. A
 	// Go 1.26 in-band end of generation is a batch too (Header
-	// EvEndOfGeneration) holding one EndOfGeneration event.
+	// EvEndOfGeneration) holding one EndOfGeneration event. Under the
+	// Counts and Frames details only table batches carry their Events;
+	// Reader.BatchEvents decodes the others.
 	Batches []Batch
 
 	// Events counts the events inside the generation's batches, as
 	// go tool trace -d=wire lists them, batch headers (EventBatch,
 	// ExperimentalBatch) excluded: an experimental batch contributes none,
-	// an in-band EndOfGeneration one.
+	// an in-band EndOfGeneration one. It is -1 under the Frames detail,
+	// which does not walk events.
 	Events int
 
 	// Counts is the footprint by event type: how many events of each type
