@@ -412,7 +412,7 @@ func findingsSection(m *stats.Model, top int) section {
 	f := m.Findings
 	s := section{title: "Findings"}
 	if len(f.Leaks) == 0 {
-		s.text("No leak suspects: no user goroutine was left blocked on a channel, select or lock.")
+		s.text("No leak suspects: no user goroutine was left blocked for long on a channel, select or lock.")
 	}
 	for _, l := range f.Leaks[:min(top, len(f.Leaks))] {
 		title := fmt.Sprintf("Leak suspect: %d %s blocked on %s for %s", l.Count, plural(int(l.Count), "goroutine", "goroutines"), l.Reason, fmtDur(l.BlockedMax))

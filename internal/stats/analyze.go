@@ -86,6 +86,12 @@ func blockKind(reason string) int {
 	return kOther
 }
 
+// leakMin is how long a goroutine must have been blocked at the end of a
+// trace of the given duration to be a leak suspect: a tenth of the trace,
+// at most a second. Goroutines passing work around are blocked for moments
+// at any instant; a leaked one has waited a long time.
+func leakMin(duration int64) int64 { return min(duration/10, int64(time.Second)) }
+
 // leakable reports whether a goroutine blocked for reason at the end of a
 // trace may be leaked: it waits for another goroutine that may never come.
 func leakable(reason string) bool {
@@ -726,7 +732,7 @@ func (a *Analyzer) Finalize() *Model {
 		case trace.GoWaiting:
 			g.totals[tBlocked] += d
 			name := a.groupName(g)
-			if leakable(g.reason) && !isRuntimeFunc(name) {
+			if leakable(g.reason) && !isRuntimeFunc(name) && d >= leakMin(o.Duration) {
 				k := leakKey{a.parked(g), g.reason}
 				l := leaks[k]
 				if l == nil {

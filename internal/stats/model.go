@@ -115,7 +115,7 @@ type Goroutines struct {
 	Existing   int64            `json:"existing" unit:"count" help:"goroutines that already existed when the trace began"`
 	PeakAlive  int64            `json:"peak_alive" unit:"count" help:"most goroutines alive at once"`
 	AliveAtEnd int64            `json:"alive_at_end" unit:"count" help:"goroutines alive when the trace ended"`
-	Leaked     int64            `json:"leaked" unit:"count" help:"leak suspects: user goroutines still blocked on a channel, select, lock or condition variable at the end of the trace (see findings.leaks)"`
+	Leaked     int64            `json:"leaked" unit:"count" help:"leak suspects: user goroutines blocked on a channel, select, lock or condition variable at the end of the trace, for a tenth of the trace or a second, whichever is less (see findings.leaks)"`
 	Running    int64            `json:"running_ns" unit:"ns" help:"goroutine-time spent running, all goroutines summed"`
 	Runnable   int64            `json:"runnable_ns" unit:"ns" help:"goroutine-time spent runnable, waiting for a P"`
 	Blocked    int64            `json:"blocked_ns" unit:"ns" help:"goroutine-time spent blocked (waiting), any reason"`
