@@ -217,6 +217,8 @@ func (c *chromeWriter) counter(e *event) {
 
 func (c *chromeWriter) forget(track uint64) { delete(c.tids, track) }
 
+func (c *chromeWriter) reset() {}
+
 func (c *chromeWriter) close() error {
 	c.write([]byte("\n]}\n"))
 	if c.err != nil {

@@ -155,6 +155,9 @@ type emitter interface {
 	// forget says a track will have no more events, so the emitter may
 	// drop what it keeps about it.
 	forget(uuid uint64)
+	// reset says a new generation begins: what the emitter keeps for
+	// the generation before (interned names and stacks) may go.
+	reset()
 	close() error
 }
 
@@ -230,6 +233,7 @@ type timeline struct {
 	active   bool // inside the window: events are written
 	done     bool // past the window
 	nextFlow uint64
+	syncs    int // Sync events seen: one per generation, and one at the end
 
 	ev      event     // the event being written, reused
 	flowBuf [1]uint64 // flows of ev, reused
@@ -527,6 +531,10 @@ func (tl *timeline) event(ev *trace.Event) {
 	}
 	t := ev.Time()
 	switch ev.Kind() {
+	case trace.EventSync:
+		if tl.syncs++; tl.syncs > 1 && tl.active {
+			tl.em.reset()
+		}
 	case trace.EventStateTransition:
 		st := ev.StateTransition()
 		if st.Resource.Kind == trace.ResourceGoroutine {

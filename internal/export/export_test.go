@@ -43,9 +43,69 @@ type timelineOut struct {
 func readPerfetto(t *testing.T, b []byte) timelineOut {
 	t.Helper()
 	out := timelineOut{tracks: make(map[string]bool)}
-	names := map[uint64]string{}
-	cats := map[uint64]string{}
-	debug := map[uint64]string{}
+	// valid holds what the sequence's interning state defines now (cleared
+	// with it); ever holds every definition, which may never change.
+	valid := map[protowire.Number]map[uint64]string{}
+	ever := map[protowire.Number]map[uint64]string{}
+	stacks := map[uint64]int{} // callstack iid: frames
+	define := func(table protowire.Number, iid uint64, value string) {
+		if iid == 0 {
+			t.Fatalf("interned data: table %d entry with iid 0", table)
+		}
+		if ever[table] == nil {
+			ever[table], valid[table] = map[uint64]string{}, map[uint64]string{}
+		}
+		if old, ok := ever[table][iid]; ok && old != value {
+			t.Fatalf("interned table %d: iid %d redefined: %q then %q", table, iid, old, value)
+		}
+		ever[table][iid] = value
+		valid[table][iid] = value
+	}
+	use := func(table protowire.Number, iid uint64) string {
+		v, ok := valid[table][iid]
+		if !ok {
+			t.Fatalf("interned table %d: iid %d used but not defined since the last clear", table, iid)
+		}
+		return v
+	}
+	intern := func(data []byte) {
+		eachField(t, data, func(table protowire.Number, _ uint64, entry []byte) {
+			var iid uint64
+			var value []byte
+			var frames []uint64
+			eachField(t, entry, func(f protowire.Number, v uint64, d []byte) {
+				switch {
+				case f == fInternIID:
+					iid = v
+				case table == fInternFrame && f == fFrameFunction:
+					use(fInternFunction, v)
+					value = fmt.Appendf(value, "fn%d ", v)
+				case table == fInternFrame && f == fFrameSourcePath:
+					use(fInternSourcePath, v)
+					value = fmt.Appendf(value, "file%d ", v)
+				case table == fInternFrame && f == fFrameLine:
+					value = fmt.Appendf(value, "line%d", v)
+				case table == fInternCallstack && f == fCallstackFrame:
+					use(fInternFrame, v)
+					frames = append(frames, v)
+					value = fmt.Appendf(value, "%d ", v)
+				case f == fInternString:
+					value = d
+				}
+			})
+			switch table {
+			case fInternName, fInternCategory, fInternDebug, fInternFunction, fInternSourcePath, fInternFrame:
+			case fInternCallstack:
+				if len(frames) == 0 {
+					t.Fatalf("callstack %d has no frames", iid)
+				}
+				stacks[iid] = len(frames)
+			default:
+				t.Fatalf("interned data: unexpected table %d", table)
+			}
+			define(table, iid, string(value))
+		})
+	}
 	tracks := map[uint64]string{}
 	first := true
 	for len(b) > 0 {
@@ -60,9 +120,9 @@ func readPerfetto(t *testing.T, b []byte) timelineOut {
 		}
 		b = b[n:]
 		var (
-			ts, seq, flags uint64
-			hasTS          bool
-			te, td         []byte
+			ts, seq, flags   uint64
+			hasTS            bool
+			te, td, interned []byte
 		)
 		eachField(t, pkt, func(num protowire.Number, v uint64, data []byte) {
 			switch num {
@@ -77,25 +137,7 @@ func readPerfetto(t *testing.T, b []byte) timelineOut {
 			case fPacketTrackDescriptor:
 				td = data
 			case fPacketInternedData:
-				eachField(t, data, func(num protowire.Number, _ uint64, entry []byte) {
-					var iid uint64
-					var name string
-					eachField(t, entry, func(f protowire.Number, v uint64, d []byte) {
-						if f == fInternIID {
-							iid = v
-						} else if f == fInternString {
-							name = string(d)
-						}
-					})
-					m := map[protowire.Number]map[uint64]string{fInternName: names, fInternCategory: cats, fInternDebug: debug}[num]
-					if m == nil || iid == 0 {
-						t.Fatalf("interned data: field %d iid %d", num, iid)
-					}
-					if old, ok := m[iid]; ok && old != name {
-						t.Fatalf("interned iid %d redefined: %q then %q", iid, old, name)
-					}
-					m[iid] = name
-				})
+				interned = data
 			default:
 				t.Fatalf("TracePacket: unexpected field %d", num)
 			}
@@ -107,6 +149,17 @@ func readPerfetto(t *testing.T, b []byte) timelineOut {
 			t.Fatal("first packet does not clear incremental state")
 		}
 		first = false
+		if flags&seqIncrementalStateCleared != 0 {
+			for _, m := range valid {
+				clear(m)
+			}
+		}
+		if interned != nil {
+			if flags&seqNeedsIncrementalState == 0 {
+				t.Fatal("packet defines interned data without SEQ_NEEDS_INCREMENTAL_STATE")
+			}
+			intern(interned)
+		}
 		switch {
 		case td != nil:
 			var id, parent uint64
@@ -151,23 +204,20 @@ func readPerfetto(t *testing.T, b []byte) timelineOut {
 					if flags&seqNeedsIncrementalState == 0 {
 						t.Fatalf("packet uses interned name %d without SEQ_NEEDS_INCREMENTAL_STATE", v)
 					}
-					name, ok := names[v]
-					if !ok {
-						t.Fatalf("name iid %d used before it is interned", v)
-					}
-					e.name = name
+					e.name = use(fInternName, v)
 				case fEventCategory:
-					e.cat = cats[v]
+					e.cat = use(fInternCategory, v)
 				case fEventFlow:
 					e.flowsOut = append(e.flowsOut, v)
 				case fEventFlowEnd:
 					e.flowsIn = append(e.flowsIn, v)
-				case fEventStack:
-					eachField(t, d, func(protowire.Number, uint64, []byte) { e.frames++ })
+				case fEventStackIID:
+					use(fInternCallstack, v)
+					e.frames = stacks[v]
 				case fEventDebug:
 					eachField(t, d, func(f protowire.Number, v uint64, _ []byte) {
-						if _, ok := debug[v]; f == fDebugNameIID && !ok {
-							t.Fatalf("debug annotation name iid %d not interned", v)
+						if f == fDebugNameIID {
+							use(fInternDebug, v)
 						}
 					})
 				}

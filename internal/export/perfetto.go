@@ -2,6 +2,7 @@ package export
 
 import (
 	"bufio"
+	"encoding/binary"
 	"io"
 	"math"
 
@@ -42,20 +43,26 @@ import (
 //	                         counter_value                  30      varint
 //	                         flow_ids                       47      fixed64
 //	                         terminating_flow_ids           48      fixed64
-//	                         callstack (Callstack)          55      bytes
-//	TrackEvent.Callstack     frames (Frame, outermost first) 1      bytes
-//	Callstack.Frame          function_name                   1      bytes
-//	                         source_file                     2      bytes
-//	                         line_number                     3      varint
+//	                         callstack_iid                  56      varint
 //	DebugAnnotation          name_iid                        1      varint
 //	                         int_value                       4      varint
 //	                         string_value                    6      bytes
 //	InternedData             event_categories                1      bytes
 //	                         event_names                     2      bytes
 //	                         debug_annotation_names          3      bytes
-//	EventCategory, EventName, DebugAnnotationName:
+//	                         function_names (InternedString) 5      bytes
+//	                         frames (Frame)                  6      bytes
+//	                         callstacks (Callstack)          7      bytes
+//	                         source_paths (InternedString)  18      bytes
+//	EventCategory, EventName, DebugAnnotationName, InternedString:
 //	                         iid                             1      varint
-//	                         name                            2      bytes
+//	                         name (str: bytes)               2      bytes
+//	Frame (profile_common)   iid                             1      varint
+//	                         function_name_id                2      varint
+//	                         source_path_iid                 5      varint
+//	                         line_number                     6      varint
+//	Callstack (profile_common) iid                           1      varint
+//	                         frame_ids (outermost first)     2      varint, repeated
 const (
 	fTracePacket = 1
 
@@ -90,20 +97,26 @@ const (
 	fEventCounter  = 30
 	fEventFlow     = 47
 	fEventFlowEnd  = 48
-	fEventStack    = 55
+	fEventStackIID = 56
 
-	fStackFrame     = 1
-	fFrameFunction  = 1
-	fFrameFile      = 2
-	fFrameLine      = 3
-	fDebugNameIID   = 1
-	fDebugInt       = 4
-	fDebugString    = 6
-	fInternCategory = 1
-	fInternName     = 2
-	fInternDebug    = 3
-	fInternIID      = 1
-	fInternString   = 2
+	fDebugNameIID     = 1
+	fDebugInt         = 4
+	fDebugString      = 6
+	fInternCategory   = 1
+	fInternName       = 2
+	fInternDebug      = 3
+	fInternFunction   = 5
+	fInternFrame      = 6
+	fInternCallstack  = 7
+	fInternSourcePath = 18
+	fInternIID        = 1
+	fInternString     = 2
+	fFrameIID         = 1
+	fFrameFunction    = 2
+	fFrameSourcePath  = 5
+	fFrameLine        = 6
+	fCallstackIID     = 1
+	fCallstackFrame   = 2
 
 	typeSliceBegin = 1
 	typeSliceEnd   = 2
@@ -121,25 +134,45 @@ const (
 
 // perfettoWriter writes Perfetto's protobuf format: a Trace is a stream of
 // length-delimited TracePacket fields, so each packet goes out as it is made.
-// Event names, categories and argument names are interned: each is written
-// once, with the first packet that uses it, and referred to by number after.
+// Event names, categories, argument names and CPU sample stacks (function
+// names, files, frames, callstacks) are interned: each is written once, with
+// the first packet that uses it, and referred to by number after. At each
+// generation the interning state is cleared, so the tables hold what one
+// generation uses, not the whole trace.
 type perfettoWriter struct {
 	w   *bufio.Writer
 	err error
 
-	first              bool
-	names, cats, debug map[string]uint64
+	cleared bool // the next packet clears the interning state
+	tables  [fInternSourcePath + 1]internTable
 
 	pkt, msg, sub, intern []byte // scratch buffers, reused
-	internNames           []byte
+	entry, key            []byte
+	frameIDs              []uint64
+}
+
+// internTable is one interning index. IDs keep growing across clears: an ID
+// may not name two values in one trace, even after a clear.
+type internTable struct {
+	ids  map[string]uint64
+	next uint64
 }
 
 func newPerfettoWriter(w io.Writer) *perfettoWriter {
-	return &perfettoWriter{
-		w:     bufio.NewWriterSize(w, 256<<10),
-		first: true,
-		names: make(map[string]uint64), cats: make(map[string]uint64), debug: make(map[string]uint64),
+	p := &perfettoWriter{w: bufio.NewWriterSize(w, 256<<10), cleared: true}
+	for i := range p.tables {
+		p.tables[i].ids = make(map[string]uint64)
 	}
+	return p
+}
+
+// reset clears the interning state: the next packet says so, and every
+// value is interned again when next used.
+func (p *perfettoWriter) reset() {
+	for i := range p.tables {
+		clear(p.tables[i].ids)
+	}
+	p.cleared = true
 }
 
 // packet writes one TracePacket whose body is in p.pkt. interned says
@@ -153,9 +186,9 @@ func (p *perfettoWriter) packet(interned bool) {
 	if interned {
 		flags = seqNeedsIncrementalState
 	}
-	if p.first {
-		flags |= seqIncrementalStateCleared
-		p.first = false
+	if p.cleared {
+		flags |= seqIncrementalStateCleared | seqNeedsIncrementalState
+		p.cleared = false
 	}
 	p.pkt = protowire.AppendTag(p.pkt, fPacketSequenceID, protowire.VarintType)
 	p.pkt = protowire.AppendVarint(p.pkt, sequenceID)
@@ -225,17 +258,62 @@ func (p *perfettoWriter) track(t *trackInfo) {
 	p.packet(false)
 }
 
-// iid returns the interning ID of s in table m, adding an entry to the
-// packet's interned data (field) the first time.
-func (p *perfettoWriter) iid(m map[string]uint64, field protowire.Number, s string) uint64 {
-	if id, ok := m[s]; ok {
-		return id
+// lookup returns the interning ID of key in the table of field, and whether
+// it is new: then the caller adds its entry to the packet's interned data.
+func (p *perfettoWriter) lookup(field protowire.Number, key string) (uint64, bool) {
+	t := &p.tables[field]
+	if id, ok := t.ids[key]; ok {
+		return id, false
 	}
-	id := uint64(len(m) + 1)
-	m[s] = id
-	p.internNames = appendVarint(p.internNames[:0], fInternIID, id)
-	p.internNames = appendString(p.internNames, fInternString, s)
-	p.intern = appendBytes(p.intern, field, p.internNames)
+	t.next++
+	t.ids[key] = t.next
+	return t.next, true
+}
+
+// iid returns the interning ID of the string s in the table of field, adding
+// an entry {iid, name or str} the first time.
+func (p *perfettoWriter) iid(field protowire.Number, s string) uint64 {
+	id, isNew := p.lookup(field, s)
+	if isNew {
+		p.entry = appendVarint(p.entry[:0], fInternIID, id)
+		p.entry = appendString(p.entry, fInternString, s)
+		p.intern = appendBytes(p.intern, field, p.entry)
+	}
+	return id
+}
+
+// callstack returns the interning ID of a stack, outermost frame first,
+// interning its frames, function names and files on the way.
+func (p *perfettoWriter) callstack(stack []frame) uint64 {
+	p.frameIDs = p.frameIDs[:0]
+	for _, f := range stack {
+		fn := p.iid(fInternFunction, f.fn)
+		file := p.iid(fInternSourcePath, f.file)
+		p.key = binary.AppendUvarint(p.key[:0], fn)
+		p.key = binary.AppendUvarint(p.key, file)
+		p.key = binary.AppendUvarint(p.key, f.line)
+		id, isNew := p.lookup(fInternFrame, string(p.key))
+		if isNew {
+			p.entry = appendVarint(p.entry[:0], fFrameIID, id)
+			p.entry = appendVarint(p.entry, fFrameFunction, fn)
+			p.entry = appendVarint(p.entry, fFrameSourcePath, file)
+			p.entry = appendVarint(p.entry, fFrameLine, f.line)
+			p.intern = appendBytes(p.intern, fInternFrame, p.entry)
+		}
+		p.frameIDs = append(p.frameIDs, id)
+	}
+	p.key = p.key[:0]
+	for _, id := range p.frameIDs {
+		p.key = binary.AppendUvarint(p.key, id)
+	}
+	id, isNew := p.lookup(fInternCallstack, string(p.key))
+	if isNew {
+		p.entry = appendVarint(p.entry[:0], fCallstackIID, id)
+		for _, f := range p.frameIDs {
+			p.entry = appendVarint(p.entry, fCallstackFrame, f)
+		}
+		p.intern = appendBytes(p.intern, fInternCallstack, p.entry)
+	}
 	return id
 }
 
@@ -246,16 +324,16 @@ func (p *perfettoWriter) trackEvent(e *event, typ uint64) {
 	m := appendVarint(p.msg[:0], fEventType, typ)
 	m = appendVarint(m, fEventTrack, e.track)
 	if e.name != "" {
-		m = appendVarint(m, fEventNameIID, p.iid(p.names, fInternName, e.name))
+		m = appendVarint(m, fEventNameIID, p.iid(fInternName, e.name))
 	}
 	if e.cat != "" {
-		m = appendVarint(m, fEventCategory, p.iid(p.cats, fInternCategory, e.cat))
+		m = appendVarint(m, fEventCategory, p.iid(fInternCategory, e.cat))
 	}
 	if typ == typeCounter {
 		m = appendVarint(m, fEventCounter, uint64(e.value))
 	}
 	for _, a := range e.args {
-		d := appendVarint(p.sub[:0], fDebugNameIID, p.iid(p.debug, fInternDebug, a.name))
+		d := appendVarint(p.sub[:0], fDebugNameIID, p.iid(fInternDebug, a.name))
 		if a.isNum {
 			d = appendVarint(d, fDebugInt, uint64(a.num))
 		} else {
@@ -273,15 +351,7 @@ func (p *perfettoWriter) trackEvent(e *event, typ uint64) {
 		m = protowire.AppendFixed64(m, id)
 	}
 	if len(e.stack) > 0 {
-		var cs []byte
-		for _, f := range e.stack {
-			fr := appendString(p.sub[:0], fFrameFunction, f.fn)
-			fr = appendString(fr, fFrameFile, f.file)
-			fr = appendVarint(fr, fFrameLine, f.line)
-			p.sub = fr
-			cs = appendBytes(cs, fStackFrame, fr)
-		}
-		m = appendBytes(m, fEventStack, cs)
+		m = appendVarint(m, fEventStackIID, p.callstack(e.stack))
 	}
 	p.msg = m
 	p.pkt = appendVarint(p.pkt[:0], fPacketTimestamp, uint64(e.ts))
@@ -289,7 +359,7 @@ func (p *perfettoWriter) trackEvent(e *event, typ uint64) {
 		p.pkt = appendBytes(p.pkt, fPacketInternedData, p.intern)
 	}
 	p.pkt = appendBytes(p.pkt, fPacketTrackEvent, m)
-	p.packet(e.name != "" || e.cat != "" || len(e.args) > 0)
+	p.packet(e.name != "" || e.cat != "" || len(e.args) > 0 || len(e.stack) > 0)
 }
 
 func (p *perfettoWriter) begin(e *event)   { p.trackEvent(e, typeSliceBegin) }
