@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -98,17 +99,7 @@ func runStats(ctx context.Context, opts *statsOptions) error {
 		Sections: secs,
 		Top:      opts.Top,
 	})
-	return cmpErr(err, rerr)
-}
-
-// cmpErr returns the first non-nil error.
-func cmpErr(errs ...error) error {
-	for _, e := range errs {
-		if e != nil {
-			return e
-		}
-	}
-	return nil
+	return cmp.Or(err, rerr)
 }
 
 // outputMode picks the report mode from the flags and the streams.

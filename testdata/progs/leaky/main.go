@@ -7,6 +7,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -45,14 +46,7 @@ func record(file string) error {
 	err = work()
 	trace.Stop()
 	pprof.StopCPUProfile()
-	return cmpErr(err, out.Close())
-}
-
-func cmpErr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
+	return cmp.Or(err, out.Close())
 }
 
 var (
