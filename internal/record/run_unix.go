@@ -1,0 +1,202 @@
+//go:build unix
+
+package record
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+)
+
+// interrupts are the signals that end a program: the tracer is flushed
+// before they are passed on.
+var interrupts = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
+
+// snapshotSignal asks for a flight recorder snapshot.
+const snapshotSignal = syscall.SIGUSR1
+
+// Signals are the signals a caller should relay to Run through
+// RunOptions.Signals. SIGTSTP (Ctrl-Z) stops the program's process group,
+// then gotrace; SIGCONT continues the program when gotrace is continued.
+func Signals() []os.Signal {
+	return append(append([]os.Signal(nil), interrupts...),
+		syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGTSTP, syscall.SIGCONT)
+}
+
+func isInterrupt(s os.Signal) bool {
+	for _, i := range interrupts {
+		if s == i {
+			return true
+		}
+	}
+	return false
+}
+
+// graceAfterExit bounds how long the trace may keep flowing after the
+// program exited: only a descendant that kept the pipe open delays the end.
+const graceAfterExit = 5 * time.Second
+
+// Run runs the program and writes its trace. The error is about gotrace's
+// side only (the program could not start, a trace could not be written);
+// the program's own failure is in Result.ExitCode.
+func (b *Binary) Run(opts RunOptions) (*Result, error) {
+	if b.Path == "" {
+		return nil, fmt.Errorf("%s has no test files", b.Package.ImportPath)
+	}
+	if opts.Flight > 0 && !b.flight {
+		return nil, fmt.Errorf("--flight needs Go 1.25 or later; %s builds with %s", b.Package.ImportPath, b.GoVersion)
+	}
+	log := opts.Log
+	if log == nil {
+		log = func(string) {}
+	}
+	// N.B. Find out now, not after the program ran, that the trace
+	// cannot be written where it should go.
+	probe, err := createOutput(opts.Output)
+	if err != nil {
+		return nil, fmt.Errorf("cannot write the trace: %w", err)
+	}
+	probe.abort()
+	dataR, dataW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	ctlR, ctlW, err := os.Pipe()
+	if err != nil {
+		dataR.Close()
+		dataW.Close()
+		return nil, err
+	}
+	defer dataR.Close()
+	defer ctlW.Close()
+
+	cmd := exec.Command(b.Path, opts.Args...)
+	if b.Test {
+		cmd.Dir = b.Package.Dir // as go test runs it
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = opts.Stdin, opts.Stdout, opts.Stderr
+	cmd.Env = childEnv(opts)
+	cmd.ExtraFiles = []*os.File{dataW, ctlR}
+	cmd.SysProcAttr = childProcAttr()
+	start := time.Now()
+	err = cmd.Start()
+	dataW.Close()
+	ctlR.Close()
+	if err != nil {
+		return nil, fmt.Errorf("starting %s: %w", b.Name(), err)
+	}
+
+	rc := newReceiver(dataR, opts.Output, opts.Flight > 0, log, opts.Progress != nil)
+	go rc.run()
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+
+	var tick <-chan time.Time
+	if opts.Progress != nil {
+		every := opts.ProgressEvery
+		if every <= 0 {
+			every = 250 * time.Millisecond
+		}
+		t := time.NewTicker(every)
+		defer t.Stop()
+		tick = t.C
+	}
+	flushTimeout := opts.FlushTimeout
+	if flushTimeout <= 0 {
+		flushTimeout = 10 * time.Second
+	}
+
+	res := &Result{}
+	var (
+		pending  os.Signal    // an interrupt waiting for the flush
+		stopped  = rc.stopped // nil once the tracer is known to be stopped
+		flushing <-chan time.Time
+		waitErr  error
+	)
+	deliver := func(sig os.Signal) {
+		// N.B. The program runs in its own process group (so a terminal's
+		// Ctrl-C reaches gotrace alone and the flush can come first); the
+		// signal goes to the whole group, as the terminal would have sent it.
+		if s, ok := sig.(syscall.Signal); ok {
+			if err := syscall.Kill(-cmd.Process.Pid, s); err != nil {
+				cmd.Process.Signal(sig)
+			}
+		}
+	}
+loop:
+	for {
+		select {
+		case sig := <-opts.Signals:
+			switch {
+			case isInterrupt(sig) && pending == nil && stopped != nil:
+				res.Interrupted = true
+				pending = sig
+				ctlW.Write([]byte{ctlStop})
+				flushing = time.After(flushTimeout)
+			case isInterrupt(sig):
+				res.Interrupted = true
+				deliver(sig) // already flushed, or asked twice: do not wait
+			case sig == snapshotSignal && opts.Flight > 0:
+				ctlW.Write([]byte{ctlSnapshot})
+			case sig == syscall.SIGTSTP:
+				// Job control: the program is in its own group, so the
+				// terminal's Ctrl-Z reached gotrace alone.
+				deliver(sig)
+				syscall.Kill(os.Getpid(), syscall.SIGSTOP)
+			default:
+				deliver(sig)
+			}
+		case <-stopped:
+			stopped = nil
+			if pending != nil {
+				deliver(pending)
+				pending, flushing = nil, nil
+			}
+		case <-flushing:
+			log(fmt.Sprintf("the tracer did not flush within %v; passing %v on", flushTimeout, pending))
+			deliver(pending)
+			pending, flushing = nil, nil
+		case <-tick:
+			p := Progress{Bytes: rc.bytes.Load(), Elapsed: time.Since(start)}
+			if rc.gens != nil {
+				p.Generations = rc.gens.count()
+			}
+			opts.Progress(p)
+		case waitErr = <-waited:
+			break loop
+		}
+	}
+	select {
+	case <-rc.done:
+	case <-time.After(graceAfterExit):
+		log(fmt.Sprintf("the trace stream stayed open %v after the program exited; closing it", graceAfterExit))
+		dataR.Close()
+		<-rc.done
+	}
+
+	res.Traces = rc.traces
+	if err := exitStatus(waitErr, res); err != nil {
+		return res, err
+	}
+	return res, rc.err
+}
+
+// exitStatus fills in how the program ended.
+func exitStatus(err error, res *Result) error {
+	if err == nil {
+		return nil
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return err
+	}
+	res.ExitCode = ee.ExitCode()
+	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		res.Signal = ws.Signal()
+		res.ExitCode = 128 + int(ws.Signal())
+	}
+	return nil
+}
