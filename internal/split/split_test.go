@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/exp/trace"
 
+	"github.com/gotrace-cli/gotrace/internal/decode"
 	"github.com/gotrace-cli/gotrace/internal/format"
 )
 
@@ -30,13 +31,26 @@ func (s *memSink) Create(index int) (io.Writer, func() error, func(), error) {
 	return buf, func() error { s.parts[index] = buf.Bytes(); return nil }, func() { s.aborted++ }, nil
 }
 
+// traceFiles lists the committed traces in the format split reads (Go 1.22
+// and later).
 func traceFiles(t *testing.T) []string {
 	t.Helper()
 	files, err := filepath.Glob("../../testdata/traces/*.trace")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no traces in testdata/traces: %v", err)
 	}
-	return files
+	var out []string
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := decode.NewReader(bytes.NewReader(data)); errors.Is(err, decode.ErrOldFormat) {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 func run(t *testing.T, data []byte, opts Options) ([]Part, *memSink, error) {
