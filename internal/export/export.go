@@ -18,6 +18,7 @@
 package export
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -94,8 +95,14 @@ func Export(r io.Reader, w io.Writer, opts Options) (Summary, error) {
 	if readErr != nil {
 		return tl.sum, &DamageError{Err: readErr}
 	}
+	if !tl.active {
+		return tl.sum, fmt.Errorf("%w: the window %v-%v is outside the trace (%v long)", ErrEmptyWindow, opts.From, opts.To, time.Duration(tl.last-tl.origin))
+	}
 	return tl.sum, nil
 }
+
+// ErrEmptyWindow is returned (wrapped) when a --time window holds nothing.
+var ErrEmptyWindow = errors.New("nothing to export")
 
 // DamageError reports input that could not be read to its end. The output
 // is complete and well-formed up to the damage: every event read before it,
@@ -227,6 +234,7 @@ type timeline struct {
 	tasks  map[trace.TaskID]string
 
 	origin   trace.Time // first event read
+	last     trace.Time // latest event read
 	from, to trace.Time // window, absolute; to == 0: no end
 	opts     Options
 	started  bool // the origin is known
@@ -249,20 +257,19 @@ func newTimeline(em emitter, name string, opts Options) *timeline {
 }
 
 func (tl *timeline) run(tr *trace.Reader) error {
-	var last trace.Time
 	for !tl.done {
 		ev, err := tr.ReadEvent()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			tl.finish(last)
+			tl.finish(tl.last)
 			return err
 		}
-		last = ev.Time()
+		tl.last = ev.Time()
 		tl.event(&ev)
 	}
-	tl.finish(last)
+	tl.finish(tl.last)
 	return nil
 }
 

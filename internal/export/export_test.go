@@ -631,6 +631,9 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("%s: %d slices before the damage, summary %d", f, count(tl, func(e tevent) bool { return e.ph == 'B' }), sum.Slices)
 		}
 	}
+	if _, err := Export(bytes.NewReader(data), io.Discard, Options{Format: Chrome, From: time.Hour}); !errors.Is(err, ErrEmptyWindow) {
+		t.Errorf("window past the end: err %v, want ErrEmptyWindow", err)
+	}
 	if _, err := ParseFormat("svg"); err == nil {
 		t.Error("ParseFormat(svg): no error")
 	}
