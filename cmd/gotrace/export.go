@@ -26,7 +26,7 @@ type exportOptions struct {
 func newExportCmd(io *Streams, runF func(*exportOptions) error) *cobra.Command {
 	opts := &exportOptions{IO: io}
 	cmd := &cobra.Command{
-		Use:   "export --format perfetto|chrome FILE [-o out]",
+		Use:   "export --format perfetto|chrome FILE|- [-o out]",
 		Short: "Write a trace as a timeline for Perfetto or Chrome's trace viewer",
 		Long: strings.TrimSpace(`
 export writes a timeline that opens in ui.perfetto.dev (drag the file in; no
@@ -44,7 +44,7 @@ instant events with their stacks.
 --gen keeps whole generations (numbers as in gotrace decode); --time keeps a
 window, in durations from the start of what is read, cutting the slices that
 cross its edges. The export streams: memory follows the largest generation,
-not the file.`),
+not the file, and - reads the trace from stdin.`),
 		Example: `  gotrace export --format perfetto testdata/traces/annotated.trace -o annotated.perfetto-trace
   gotrace export --format chrome --time 1s-1.5s testdata/traces/annotated.trace -o slow.json
   gotrace export --format perfetto --gen 2-3 testdata/traces/annotated.trace -o late.perfetto-trace`,
@@ -84,24 +84,35 @@ func runExport(opts *exportOptions) error {
 		}
 		eo.From, eo.To = w.From, w.To
 	}
-	f, err := openTrace(opts.File)
-	if err != nil {
-		return err
+	var in io.Reader
+	var selected <-chan error
+	if opts.File == "-" {
+		// N.B. the export streams, so a pipe will do; --gen copies
+		// generations by their offsets, which takes a file.
+		if opts.Gen != "" {
+			return usagef("--gen reads a file, not stdin")
+		}
+		eo.Name = "stdin"
+		in = opts.IO.In
+	} else {
+		f, err := openTrace(opts.File)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		prog := newProgress(opts.IO, "exporting "+opts.File, f)
+		defer prog.done()
+		in = prog
+		if opts.Gen != "" {
+			in, selected = selectGenerations(prog, f, gens)
+		}
 	}
-	defer f.Close()
 	out, err := createOutput(opts.IO, opts.Output, format == export.Perfetto)
 	if err != nil {
 		return err
 	}
 	defer out.Abort()
 
-	prog := newProgress(opts.IO, "exporting "+opts.File, f)
-	defer prog.done()
-	var in io.Reader = prog
-	var selected <-chan error
-	if opts.Gen != "" {
-		in, selected = selectGenerations(prog, f, gens)
-	}
 	_, err = export.Export(in, out, eo)
 	if selected != nil {
 		// An export that stops early (at the end of a --time window)

@@ -161,6 +161,9 @@ func pathError(path string, err error) error {
 // the batch, where golang.org/x/exp/trace's does not. It returns nil when the
 // decoder finds nothing wrong.
 func locateDamage(path string) error {
+	if path == "-" {
+		return nil // read once, and gone
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil
