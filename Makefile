@@ -24,8 +24,9 @@ golden:
 fuzz:
 	$(GO) test ./internal/decode -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 
-bench: build
-	$(GO) run ./internal/bench/cmd/benchall
+# Builds gotrace itself; BENCHFLAGS passes flags, e.g. BENCHFLAGS='-count 3'.
+bench:
+	$(GO) run ./internal/bench/cmd/benchall $(BENCHFLAGS)
 
 lint:
 	$(GO) vet ./...

@@ -195,26 +195,6 @@ func TestXExpLoop(t *testing.T) {
 	}
 }
 
-func BenchmarkWalk(b *testing.B) {
-	data := readSmall(b)
-	b.SetBytes(int64(len(data)))
-	for b.Loop() {
-		if _, err := Walk(bytes.NewReader(data)); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkXExpLoop(b *testing.B) {
-	data := readSmall(b)
-	b.SetBytes(int64(len(data)))
-	for b.Loop() {
-		if _, err := XExpLoop(bytes.NewReader(data)); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
 func TestDecodeLoopMatchesWalk(t *testing.T) {
 	data := readSmall(t)
 	n, err := DecodeLoop(bytes.NewReader(data))
@@ -227,12 +207,18 @@ func TestDecodeLoopMatchesWalk(t *testing.T) {
 	}
 }
 
-func BenchmarkDecodeLoop(b *testing.B) {
+// BenchmarkLoops runs every in-process reader the harness measures on the
+// small committed trace: walk is the floor, xexp the reference.
+func BenchmarkLoops(b *testing.B) {
 	data := readSmall(b)
-	b.SetBytes(int64(len(data)))
-	for b.Loop() {
-		if _, err := DecodeLoop(bytes.NewReader(data)); err != nil {
-			b.Fatal(err)
-		}
+	for _, l := range Loops {
+		b.Run(l.Name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if _, err := l.Run(bytes.NewReader(data)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

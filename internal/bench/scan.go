@@ -217,4 +217,5 @@ type Counts struct {
 	Generations int   `json:"generations"`
 	Batches     int64 `json:"batches"`
 	Events      int64 `json:"events"`
+	LargestGen  int64 `json:"largest_gen"` // bytes of the biggest generation
 }

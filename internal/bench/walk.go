@@ -23,16 +23,23 @@ func Walk(r io.Reader) (Counts, error) {
 	}
 	specs := s.Version().Specs()
 	c := Counts{Bytes: format.HeaderSize}
+	var genBytes int64
 	for {
 		b, err := s.Next()
 		if err == io.EOF {
 			c.Generations = s.Generations()
+			c.LargestGen = max(c.LargestGen, genBytes)
 			return c, nil
 		}
 		if err != nil {
 			return c, err
 		}
 		c.Bytes += int64(len(b.Raw))
+		if b.NewGen {
+			c.LargestGen = max(c.LargestGen, genBytes)
+			genBytes = 0
+		}
+		genBytes += int64(len(b.Raw))
 		if b.Kind == EndOfGeneration {
 			c.Events++
 			continue

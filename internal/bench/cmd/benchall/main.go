@@ -1,0 +1,340 @@
+// Command benchall is gotrace's performance harness, run by `make bench`.
+//
+// It generates a large trace once (testdata/bench/, from the stress program
+// in testdata/progs/stress), then measures on that one file, in one run,
+// every reader: the bare walk, the golang.org/x/exp/trace loop, go tool
+// trace, gotrace's decoder and its commands. Each measurement is its own
+// subprocess, so each has its own peak RSS, and each has a timeout and a
+// memory limit. It prints a table, then the ratios gotrace's targets are
+// stated in, each with PASS or MISS. A command or flag that does not exist
+// yet gives a "not available" row. Only a failure of the harness itself
+// exits non-zero; a MISS does not.
+//
+//	go run ./internal/bench/cmd/benchall [-trace FILE] [-gotrace BIN]
+//
+// With -run-loop NAME FILE it runs one in-process loop (walk, xexp, decode)
+// over FILE and prints its event count; the harness uses this to measure
+// each loop in a process of its own.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gotrace-cli/gotrace/internal/bench"
+)
+
+type harness struct {
+	root      string // module root
+	tracePath string
+	size      int64
+	genTime   time.Duration
+	gotrace   string // gotrace binary, "" when not available
+	noGotrace string // why gotrace is not available
+	timeout   time.Duration
+	maxRSS    int64
+	runs      int
+	count     int
+	skip      map[string]bool
+	self      string // this binary, for -run-loop
+	tmp       string
+	out       io.Writer
+	log       io.Writer
+
+	// The inputs: the whole trace, the prefix with half its generations
+	// (memory growth) and the prefix with its first generation (small
+	// enough for go tool trace's viewer to load).
+	full, half, gen1 *input
+	overhead         *overhead
+	results          map[string]*result
+	order            []string
+}
+
+func main() {
+	os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func runMain(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("benchall", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	h := &harness{out: stdout, log: stderr, results: map[string]*result{}, skip: map[string]bool{}}
+	runLoop := fs.String("run-loop", "", "run one in-process loop (`name`: walk, xexp, decode) over the file argument and print its event count")
+	fs.StringVar(&h.tracePath, "trace", "", "the big trace (default testdata/bench/stress.trace, generated when missing)")
+	fs.Int64Var(&h.size, "size", 200e6, "size in `bytes` of the generated trace")
+	fs.DurationVar(&h.genTime, "gen-duration", time.Minute, "longest time the stress program may trace for")
+	fs.StringVar(&h.gotrace, "gotrace", "", "gotrace `binary` to measure (default: build ./cmd/gotrace)")
+	fs.DurationVar(&h.timeout, "timeout", 5*time.Minute, "time limit for each subprocess")
+	maxRSS := fs.Int64("max-rss", 4000, "kill a subprocess whose resident set passes this many `MB`")
+	fs.IntVar(&h.runs, "runs", 5, "runs of each side of the record overhead comparison")
+	fs.IntVar(&h.count, "count", 2, "runs of each other measurement; the fastest counts")
+	skip := fs.String("skip", "", "comma-separated `measurements` to leave out (see the table's keys)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: benchall [flags]\n       benchall -run-loop NAME FILE")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *runLoop != "" {
+		if fs.NArg() != 1 {
+			fmt.Fprintln(stderr, "benchall: -run-loop wants one file argument")
+			return 2
+		}
+		if err := doLoop(*runLoop, fs.Arg(0), stdout); err != nil {
+			fmt.Fprintf(stderr, "benchall: %s loop: %v\n", *runLoop, err)
+			return 1
+		}
+		return 0
+	}
+	if fs.NArg() != 0 {
+		fmt.Fprintln(stderr, "benchall: unexpected arguments:", strings.Join(fs.Args(), " "))
+		return 2
+	}
+	if h.count < 1 || h.runs < 1 || *maxRSS < 1 || h.timeout <= 0 {
+		fmt.Fprintln(stderr, "benchall: -count, -runs, -max-rss and -timeout must be positive")
+		return 2
+	}
+	h.maxRSS = *maxRSS * 1e6
+	for _, k := range strings.Split(*skip, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			h.skip[k] = true
+		}
+	}
+	if err := h.runAll(); err != nil {
+		fmt.Fprintln(stderr, "benchall:", err)
+		return 1
+	}
+	return 0
+}
+
+// loopResult is what a -run-loop child prints.
+type loopResult struct {
+	Events int64 `json:"events"`
+	Nanos  int64 `json:"ns"`
+}
+
+func doLoop(name, file string, w io.Writer) error {
+	l := bench.LoopNamed(name)
+	if l == nil {
+		return fmt.Errorf("no loop called %q", name)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	start := time.Now()
+	n, err := l.Run(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	return json.NewEncoder(w).Encode(loopResult{Events: n, Nanos: time.Since(start).Nanoseconds()})
+}
+
+func (h *harness) logf(format string, args ...any) {
+	fmt.Fprintf(h.log, "benchall: "+format+"\n", args...)
+}
+
+func (h *harness) runAll() error {
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	h.root = root
+	if h.self, err = os.Executable(); err != nil {
+		return err
+	}
+	if h.tmp, err = os.MkdirTemp("", "benchall-"); err != nil {
+		return err
+	}
+	defer os.RemoveAll(h.tmp)
+	if h.tracePath == "" {
+		h.tracePath = filepath.Join(root, "testdata", "bench", "stress.trace")
+	}
+	if err := h.ensureTrace(); err != nil {
+		return err
+	}
+	if h.half, err = h.ensurePrefix("half", max(1, h.full.c.Generations/2)); err != nil {
+		return err
+	}
+	if h.gen1, err = h.ensurePrefix("gen1", 1); err != nil {
+		return err
+	}
+	h.setupGotrace()
+
+	h.measureLoops()
+	h.measureGoToolWire()
+	h.measureGotrace()
+	h.measureGoToolHTTP()
+	h.measureRecordOverhead()
+
+	h.report()
+	return nil
+}
+
+// moduleRoot finds the directory of gotrace's go.mod from the working
+// directory up.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil {
+			first, _, _ := strings.Cut(string(b), "\n")
+			if strings.TrimSpace(first) == "module github.com/gotrace-cli/gotrace" {
+				return dir, nil
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("run from inside the gotrace module: no go.mod for github.com/gotrace-cli/gotrace above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// Sizes the brief for the big trace asks for.
+const (
+	minTraceSize = 150e6
+	maxTraceSize = 300e6
+)
+
+// ensureTrace generates the big trace unless a readable one of the right
+// size is cached, then walks it for the counts every row is quoted in.
+func (h *harness) ensureTrace() error {
+	if st, err := os.Stat(h.tracePath); err == nil {
+		if c, err := walkFile(h.tracePath); err == nil && st.Size() >= minTraceSize && st.Size() <= maxTraceSize {
+			h.full = &input{path: h.tracePath, c: c}
+			h.logf("using cached %s (%s)", h.rel(h.tracePath), mb(st.Size()))
+			return nil
+		}
+		h.logf("regenerating %s: cached file is not a readable trace of 150–300 MB", h.rel(h.tracePath))
+	}
+	if err := os.MkdirAll(filepath.Dir(h.tracePath), 0o755); err != nil {
+		return err
+	}
+	stress := filepath.Join(h.tmp, "stress")
+	h.logf("building testdata/progs/stress")
+	if o := h.run(proc{args: []string{goCmd(), "build", "-o", stress, "./testdata/progs/stress"}, dir: h.root}); o.err != nil {
+		return fmt.Errorf("building the stress program: %v", o.err)
+	}
+	tmp := h.tracePath + ".tmp"
+	defer os.Remove(tmp)
+	h.logf("generating %s (%s, at most %v)", h.rel(h.tracePath), mb(h.size), h.genTime)
+	o := h.run(proc{args: []string{stress, "-o", tmp, "-size", fmt.Sprint(h.size), "-duration", h.genTime.String()}, dir: h.tmp})
+	if o.err != nil {
+		return fmt.Errorf("stress program: %v", o.err)
+	}
+	st, err := os.Stat(tmp)
+	if err != nil {
+		return err
+	}
+	if st.Size() < minTraceSize || st.Size() > maxTraceSize {
+		return fmt.Errorf("stress program wrote %s in %v, want 150–300 MB; adjust -size or -gen-duration", mb(st.Size()), o.dur.Round(time.Millisecond))
+	}
+	c, err := walkFile(tmp)
+	if err != nil {
+		return fmt.Errorf("generated trace: %v", err)
+	}
+	// The reference parser must read what the stress program wrote, or no
+	// comparison means anything.
+	f, err := os.Open(tmp)
+	if err != nil {
+		return err
+	}
+	_, err = bench.XExpLoop(f)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("golang.org/x/exp/trace cannot read the generated trace: %v", err)
+	}
+	if err := os.Rename(tmp, h.tracePath); err != nil {
+		return err
+	}
+	h.full = &input{path: h.tracePath, c: c}
+	h.logf("generated %s in %v", mb(st.Size()), o.dur.Round(time.Millisecond))
+	return nil
+}
+
+// input is a trace file the harness measures with what the walk counted.
+type input struct {
+	path string
+	c    bench.Counts
+}
+
+// ensurePrefix writes (unless cached) the prefix of the trace holding its
+// first gens generations, next to it with the suffix name.
+func (h *harness) ensurePrefix(name string, gens int) (*input, error) {
+	path := strings.TrimSuffix(h.tracePath, ".trace") + "-" + name + ".trace"
+	if c, err := walkFile(path); err == nil && c.Generations == gens && newer(path, h.tracePath) {
+		return &input{path: path, c: c}, nil
+	}
+	in, err := os.Open(h.tracePath)
+	if err != nil {
+		return nil, err
+	}
+	defer in.Close()
+	out, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	bw := bufio.NewWriterSize(out, 1<<20)
+	if _, err := bench.WritePrefix(bw, in, gens); err != nil {
+		out.Close()
+		return nil, fmt.Errorf("writing %s: %v", h.rel(path), err)
+	}
+	if err := bw.Flush(); err != nil {
+		out.Close()
+		return nil, err
+	}
+	if err := out.Close(); err != nil {
+		return nil, err
+	}
+	c, err := walkFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", h.rel(path), err)
+	}
+	return &input{path: path, c: c}, nil
+}
+
+func walkFile(path string) (bench.Counts, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return bench.Counts{}, err
+	}
+	defer f.Close()
+	return bench.Walk(f)
+}
+
+// newer reports whether a was modified after b.
+func newer(a, b string) bool {
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && sa.ModTime().After(sb.ModTime())
+}
+
+func (h *harness) rel(path string) string {
+	if r, err := filepath.Rel(h.root, path); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return path
+}
+
+// goCmd is the go command the harness runs: the one in GOROOT when there is
+// one, so the tool versions match the runtime the harness was built with.
+func goCmd() string {
+	p := filepath.Join(goroot(), "bin", "go")
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	return "go"
+}

@@ -1,0 +1,319 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+)
+
+// result is one row of the table.
+type result struct {
+	key   string // short name, for -skip and the ratios
+	label string // what was run
+	in    *input // what it read
+	dur   time.Duration
+	rss   int64
+	// lowerBound marks a duration that is only a lower bound: the process
+	// was killed (memory limit) before it finished.
+	lowerBound bool
+	status     string // "" when measured; else why not
+	note       string
+}
+
+func (r *result) ok() bool { return r != nil && r.status == "" }
+
+func (h *harness) add(r *result) {
+	h.results[r.key] = r
+	h.order = append(h.order, r.key)
+	switch {
+	case r.ok():
+		h.logf("%-14s %8.2fs  %s RSS", r.key, r.dur.Seconds(), mb(r.rss))
+	default:
+		h.logf("%-14s %s", r.key, r.status)
+	}
+}
+
+// skipped adds a row for a measurement left out with -skip and reports
+// whether it was.
+func (h *harness) skipped(key, label string) bool {
+	if !h.skip[key] {
+		return false
+	}
+	h.add(&result{key: key, label: label, status: "skipped (-skip)"})
+	return true
+}
+
+// measure runs p count times and turns the fastest run into a row. The
+// input is brought into the page cache before each run, so no row pays for
+// the disk.
+func (h *harness) measure(key, label string, in *input, count int, p proc) *result {
+	r := &result{key: key, label: label, in: in}
+	if h.skipped(key, label) {
+		return h.results[key]
+	}
+	for i := range count {
+		if err := warm(in.path); err != nil {
+			r.status = "failed: " + err.Error()
+			break
+		}
+		o := h.run(p)
+		if i > 0 && o.err == nil && o.dur >= r.dur {
+			continue
+		}
+		r.dur, r.rss, r.status, r.note, r.lowerBound = o.dur, o.rss, "", "", false
+		if o.err != nil {
+			if errors.Is(o.err, errMemory) {
+				r.lowerBound = true
+				r.note = o.err.Error()
+			} else {
+				r.status = "failed: " + o.err.Error()
+			}
+			break // a failure or a kill would only repeat
+		}
+	}
+	h.add(r)
+	return r
+}
+
+// warm reads a file through, so it is in the page cache.
+func warm(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(io.Discard, f)
+	return err
+}
+
+// measureLoops runs each in-process loop in a subprocess of its own, and
+// the decode loop on the half-length prefix too.
+func (h *harness) measureLoops() {
+	loop := func(key, name, label string, in *input) {
+		var out strings.Builder
+		r := h.measure(key, label, in, h.count, proc{args: []string{h.self, "-run-loop", name, in.path}, stdout: &out})
+		if !r.ok() {
+			return
+		}
+		var lr loopResult
+		if err := json.Unmarshal([]byte(out.String()), &lr); err != nil {
+			r.status = fmt.Sprintf("failed: bad loop output %q", out.String())
+			return
+		}
+		r.note = fmt.Sprintf("%d events", lr.Events)
+	}
+	loop("walk", "walk", "bare walk (floor, in-process)", h.full)
+	loop("xexp", "xexp", "x/exp/trace ReadEvent loop", h.full)
+	loop("decode", "decode", "gotrace full decode loop (in-process)", h.full)
+	loop("decode-half", "decode", "  same, half the generations", h.half)
+}
+
+func (h *harness) measureGoToolWire() {
+	label := "go tool trace -d=wire >/dev/null"
+	tool, err := goTool("trace")
+	if err != nil {
+		h.add(&result{key: "wire", label: label, status: "not available: " + err.Error()})
+		return
+	}
+	h.measure("wire", label, h.full, h.count, proc{args: []string{tool, "-d=wire", h.full.path}})
+}
+
+// listening matches go tool trace's line saying its server is up.
+var listening = regexp.MustCompile(`listening on (http://\S+)`)
+
+// measureGoToolHTTP times go tool trace from start until its web server
+// answers: parsing and splitting the trace for the viewer. The tool prints
+// the address only after it has done both, then opens a browser (BROWSER
+// points at a command that exits at once) and serves; the harness polls
+// the address until a request succeeds.
+//
+// On the whole trace the tool usually passes -max-rss and is stopped, which
+// leaves only a lower bound; the first generation alone gives a figure it
+// can finish.
+func (h *harness) measureGoToolHTTP() {
+	for _, row := range []struct {
+		key, label string
+		in         *input
+	}{
+		{"gotool-http", "go tool trace parse+split (until HTTP answers)", h.full},
+		{"gotool-http-gen1", "  same, first generation only", h.gen1},
+	} {
+		if h.skipped(row.key, row.label) {
+			continue
+		}
+		tool, err := goTool("trace")
+		if err != nil {
+			h.add(&result{key: row.key, label: row.label, status: "not available: " + err.Error()})
+			continue
+		}
+		browser, err := exec.LookPath("true")
+		if err != nil {
+			h.add(&result{key: row.key, label: row.label, status: "not available: no `true` command to stand in for a browser"})
+			continue
+		}
+		h.logf("%-14s running (stopped past -max-rss)", row.key)
+		h.measure(row.key, row.label, row.in, 1, proc{
+			args:  []string{tool, "-http=127.0.0.1:0", row.in.path},
+			env:   []string{"BROWSER=" + browser, "DISPLAY="},
+			ready: serverAnswers,
+		})
+	}
+}
+
+// serverAnswers waits for go tool trace's "listening on" line, then polls
+// the address until the server answers.
+func serverAnswers(ctx context.Context, lines <-chan string) error {
+	var url string
+	for url == "" {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				return errors.New("exited before saying where it listens")
+			}
+			if m := listening.FindStringSubmatch(l); m != nil {
+				url = m[1]
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("no server address: %v", context.Cause(ctx))
+		}
+	}
+	go drain(lines)
+	client := &http.Client{Timeout: 10 * time.Second}
+	for {
+		req, err := http.NewRequestWithContext(ctx, "GET", url+"/", nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			return fmt.Errorf("GET %s/: %s", url, resp.Status)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("server at %s never answered: %v", url, err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func drain(lines <-chan string) {
+	for range lines {
+	}
+}
+
+// goTool returns the path of a go tool's binary, so it runs without the go
+// command in between.
+func goTool(name string) (string, error) {
+	out, err := exec.Command(goCmd(), "tool", "-n", name).Output()
+	if err != nil {
+		return "", fmt.Errorf("go tool -n %s: %v", name, err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+var goroot = sync.OnceValue(func() string {
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+})
+
+// gotraceRow describes one gotrace command line to measure.
+type gotraceRow struct {
+	key, label string
+	cmd        string   // subcommand, checked with --help
+	flags      []string // flags that must appear in its --help
+	args       []string // arguments after the subcommand; FILE is the input
+	in         *input
+}
+
+var (
+	exportFlags = []string{"--format", "-o"}
+	exportArgs  = []string{"--format", "perfetto", "FILE", "-o", "/dev/null"}
+)
+
+func (h *harness) gotraceRows() []gotraceRow {
+	return []gotraceRow{
+		{"decode-text", "gotrace decode FILE >/dev/null", "decode", nil, []string{"FILE"}, h.full},
+		{"decode-text-half", "  same, half the generations", "decode", nil, []string{"FILE"}, h.half},
+		{"decode-json", "gotrace decode --json FILE >/dev/null", "decode", []string{"--json"}, []string{"--json", "FILE"}, h.full},
+		{"decode-summary", "gotrace decode --summary FILE", "decode", []string{"--summary"}, []string{"--summary", "FILE"}, h.full},
+		{"stats-json", "gotrace stats --json FILE >/dev/null", "stats", []string{"--json"}, []string{"--json", "FILE"}, h.full},
+		{"stats-json-half", "  same, half the generations", "stats", []string{"--json"}, []string{"--json", "FILE"}, h.half},
+		{"export-perfetto", "gotrace export --format perfetto FILE -o /dev/null", "export", exportFlags, exportArgs, h.full},
+		{"export-perfetto-gen1", "  same, first generation only", "export", exportFlags, exportArgs, h.gen1},
+	}
+}
+
+// setupGotrace builds gotrace unless -gotrace names a binary.
+func (h *harness) setupGotrace() {
+	if h.gotrace != "" {
+		if abs, err := filepath.Abs(h.gotrace); err == nil {
+			h.gotrace = abs
+		}
+		return
+	}
+	bin := filepath.Join(h.tmp, "gotrace")
+	h.logf("building ./cmd/gotrace")
+	o := h.run(proc{args: []string{goCmd(), "build", "-o", bin, "./cmd/gotrace"}, dir: h.root})
+	if o.err != nil {
+		h.noGotrace = "gotrace does not build" + lastLine(o.stderr)
+		return
+	}
+	h.gotrace = bin
+}
+
+// available checks a gotrace subcommand and its flags against --help.
+func (h *harness) available(cmd string, flags []string) string {
+	if h.gotrace == "" {
+		return h.noGotrace
+	}
+	out, err := exec.Command(h.gotrace, cmd, "--help").CombinedOutput()
+	if err != nil {
+		return fmt.Sprintf("gotrace %s --help: %v", cmd, err)
+	}
+	if !regexp.MustCompile(`(?m)^\s*gotrace ` + regexp.QuoteMeta(cmd) + `\b`).Match(out) {
+		return "no gotrace " + cmd + " command"
+	}
+	for _, f := range flags {
+		if !regexp.MustCompile(`(^|\s|,)` + regexp.QuoteMeta(f) + `\b`).Match(out) {
+			return "gotrace " + cmd + " has no " + f + " flag"
+		}
+	}
+	return ""
+}
+
+func (h *harness) measureGotrace() {
+	for _, row := range h.gotraceRows() {
+		if h.skipped(row.key, row.label) {
+			continue
+		}
+		if why := h.available(row.cmd, row.flags); why != "" {
+			h.add(&result{key: row.key, label: row.label, status: "not available: " + why})
+			continue
+		}
+		args := []string{h.gotrace, row.cmd}
+		for _, a := range row.args {
+			if a == "FILE" {
+				a = row.in.path
+			}
+			args = append(args, a)
+		}
+		h.measure(row.key, row.label, row.in, h.count, proc{args: args, env: []string{"NO_COLOR=1"}})
+	}
+}

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// mb formats bytes in decimal megabytes, the unit the targets use.
+func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
+
+func (h *harness) report() {
+	w := h.out
+	fmt.Fprintf(w, "\nmachine: %s/%s, %d CPUs, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+	for _, in := range []struct {
+		name string
+		in   *input
+	}{{"trace", h.full}, {"half", h.half}, {"gen1", h.gen1}} {
+		c := in.in.c
+		fmt.Fprintf(w, "%-6s %s: %s, %d generations (largest %s), %d batches, %d events\n",
+			in.name+":", h.rel(in.in.path), mb(c.Bytes), c.Generations, mb(c.LargestGen), c.Batches, c.Events)
+	}
+	fmt.Fprintln(w, "events/s counts wire events (what go tool trace -d=wire lists, batch headers excluded) for every row")
+	fmt.Fprintln(w)
+
+	// N.B. numbers are padded by fmt so they line up on the right inside
+	// tabwriter's left-aligned columns; a row that was not measured says
+	// why in its last, unaligned cell.
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintf(tw, "key\tmeasurement\t%9s\t%8s\t%9s\t%10s\t\n", "time", "MB/s", "Mevents/s", "peak RSS")
+	for _, k := range h.order {
+		r := h.results[k]
+		if !r.ok() {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", r.key, r.label, r.status)
+			continue
+		}
+		thr, evs := "", ""
+		if r.dur > 0 && !r.lowerBound {
+			thr = fmt.Sprintf("%.1f", float64(r.in.c.Bytes)/1e6/r.dur.Seconds())
+			evs = fmt.Sprintf("%.2f", float64(r.in.c.Events)/1e6/r.dur.Seconds())
+		}
+		d := fmt.Sprintf("%.2fs", r.dur.Seconds())
+		if r.lowerBound {
+			d = ">" + d
+		}
+		rss := mb(r.rss)
+		if r.rss == 0 {
+			rss = "?"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%9s\t%8s\t%9s\t%10s\t%s\n", r.key, r.label, d, thr, evs, rss, r.note)
+	}
+	tw.Flush()
+
+	fmt.Fprintln(w, "\ntargets")
+	tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	for _, t := range h.targets() {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", t.name, t.value, t.want, t.verdict)
+	}
+	tw.Flush()
+
+	if d := h.overheadDetail(); d != "" {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, d)
+	}
+
+	fmt.Fprintln(w, "\nmemory growth (peak RSS should follow the largest generation, not the file)")
+	tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	for _, pair := range [][2]string{{"decode", "decode-half"}, {"decode-text", "decode-text-half"}, {"stats-json", "stats-json-half"}} {
+		fmt.Fprintf(tw, "  %s\n", h.growth(pair[0], pair[1]))
+	}
+	tw.Flush()
+}
+
+type targetRow struct{ name, value, want, verdict string }
+
+func verdict(ok bool) string {
+	if ok {
+		return "PASS"
+	}
+	return "MISS"
+}
+
+// why explains a missing side of a comparison.
+func (h *harness) why(keys ...string) string {
+	for _, k := range keys {
+		r := h.results[k]
+		switch {
+		case r == nil:
+			return "n/a (" + k + " not measured)"
+		case !r.ok():
+			return "n/a (" + k + " " + strings.SplitN(r.status, ":", 2)[0] + ")"
+		case r.lowerBound:
+			return "n/a (" + k + " did not finish)"
+		}
+	}
+	return ""
+}
+
+// speedup compares how many times faster fast is than slow, against at
+// least want.
+func (h *harness) speedup(name, fast, slow string, want float64) targetRow {
+	t := targetRow{name: name, want: fmt.Sprintf("target >= %gx", want)}
+	f, s := h.results[fast], h.results[slow]
+	if w := h.why(fast); w != "" {
+		t.verdict = w
+		return t
+	}
+	if s != nil && s.ok() && s.lowerBound {
+		// The slow side was stopped early: its time is a lower bound,
+		// which settles the comparison only in one direction.
+		x := s.dur.Seconds() / f.dur.Seconds()
+		t.value = fmt.Sprintf("> %.1fx faster", x)
+		if x >= want {
+			t.verdict = "PASS"
+		} else {
+			t.verdict = "n/a (" + slow + " did not finish)"
+		}
+		return t
+	}
+	if w := h.why(slow); w != "" {
+		t.verdict = w
+		return t
+	}
+	x := s.dur.Seconds() / f.dur.Seconds()
+	t.value = fmt.Sprintf("%.1fx faster", x)
+	t.verdict = verdict(x >= want)
+	return t
+}
+
+func (h *harness) rssBelow(name, key string, limit int64) targetRow {
+	t := targetRow{name: name, want: "target < " + mb(limit)}
+	r := h.results[key]
+	if w := h.why(key); w != "" {
+		t.verdict = w
+		return t
+	}
+	if r.rss == 0 {
+		t.verdict = "n/a (RSS not reported on " + runtime.GOOS + ")"
+		return t
+	}
+	t.value = mb(r.rss)
+	t.verdict = verdict(r.rss < limit)
+	return t
+}
+
+func (h *harness) targets() []targetRow {
+	rows := []targetRow{
+		h.speedup("full decode vs x/exp/trace loop", "decode", "xexp", 15),
+	}
+	walk := targetRow{name: "full decode vs bare walk", want: "target <= 3x the walk's time"}
+	if w := h.why("decode", "walk"); w != "" {
+		walk.verdict = w
+	} else {
+		x := h.results["decode"].dur.Seconds() / h.results["walk"].dur.Seconds()
+		walk.value = fmt.Sprintf("%.1fx the walk's time", x)
+		walk.verdict = verdict(x <= 3)
+	}
+	rows = append(rows, walk,
+		h.speedup("decode text vs go tool trace -d=wire", "decode-text", "wire", 5),
+		h.speedup("decode --json vs go tool trace -d=wire", "decode-json", "wire", 2),
+		h.speedup("decode --summary vs go tool trace -d=wire", "decode-summary", "wire", 50),
+		h.rssBelow("decode loop peak RSS", "decode", 100e6),
+		h.rssBelow("gotrace decode peak RSS", "decode-text", 100e6),
+		h.speedup("stats --json vs x/exp/trace loop", "stats-json", "xexp", 1),
+		h.rssBelow("stats --json peak RSS", "stats-json", 150e6),
+		h.overheadTarget(),
+		h.speedup("export perfetto vs go tool trace parse+split", "export-perfetto", "gotool-http", 1),
+		h.speedup("  same, first generation only", "export-perfetto-gen1", "gotool-http-gen1", 1),
+	)
+	return rows
+}
+
+// growth compares a measurement on the whole trace with the same on the
+// half-length prefix. Memory that grows with the file would roughly double;
+// memory bounded by the largest generation stays put when both files hold
+// the same largest generation.
+func (h *harness) growth(fullKey, halfKey string) string {
+	f, hf := h.results[fullKey], h.results[halfKey]
+	if w := h.why(fullKey, halfKey); w != "" {
+		return fmt.Sprintf("%s: %s", fullKey, w)
+	}
+	if f.rss == 0 || hf.rss == 0 {
+		return fmt.Sprintf("%s: n/a (RSS not reported on %s)", fullKey, runtime.GOOS)
+	}
+	fileRatio := float64(f.in.c.Bytes) / float64(hf.in.c.Bytes)
+	genRatio := float64(f.in.c.LargestGen) / float64(hf.in.c.LargestGen)
+	rssRatio := float64(f.rss) / float64(hf.rss)
+	// Allow a quarter on top of what the largest generation explains.
+	ok := rssRatio <= 1.25*max(1, genRatio)
+	return fmt.Sprintf("%s:\tfull %s RSS, half %s RSS\tx%.2f RSS for x%.2f file, x%.2f largest generation\t%s",
+		fullKey, mb(f.rss), mb(hf.rss), rssRatio, fileRatio, genRatio, verdict(ok))
+}
+
+// seconds formats a duration for the overhead lines.
+func seconds(d time.Duration) string { return fmt.Sprintf("%.3fs", d.Seconds()) }

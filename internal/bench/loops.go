@@ -1,0 +1,32 @@
+package bench
+
+import "io"
+
+// Loop is one in-process reader the harness measures, one per subprocess so
+// each gets its own peak RSS.
+type Loop struct {
+	Name string
+	Doc  string
+	// Run reads the whole trace and returns how many events it saw.
+	Run func(io.Reader) (int64, error)
+}
+
+// Loops lists the in-process readers, the floor first.
+var Loops = []Loop{
+	{"walk", "bare walk: frame batches, read every varint", func(r io.Reader) (int64, error) {
+		c, err := Walk(r)
+		return c.Events, err
+	}},
+	{"xexp", "golang.org/x/exp/trace ReadEvent loop", XExpLoop},
+	{"decode", "gotrace full decode: decode.Reader.Next, every event and table", DecodeLoop},
+}
+
+// LoopNamed returns the loop called name, or nil.
+func LoopNamed(name string) *Loop {
+	for i := range Loops {
+		if Loops[i].Name == name {
+			return &Loops[i]
+		}
+	}
+	return nil
+}
