@@ -36,19 +36,14 @@ func (r *Reader) decode() (*Generation, error) {
 	if n := len(r.batches); n > 0 {
 		nbytes = r.batches[n-1].hi - r.batches[0].lo
 	}
-	if r.detail == Full && cap(r.argChunk) < nbytes*5/8 {
-		r.argChunk = make([]uint64, 0, nbytes*5/8)
-	}
-	if r.detail == Full && cap(r.events) < nbytes/5 {
-		r.events = make([]Event, 0, nbytes/5)
-	}
-	r.args = r.argChunk[:0]
-	r.events = r.events[:0]
 	r.frames = r.frames[:0]
 	r.stacks = r.stacks[:0]
-
-	var stackEvents []int // indexes into r.events of Stack entries
 	r.tableBatches = r.tableBatches[:0]
+
+	// 1. In input order: batch headers, experimental batches, the end of
+	// the generation; the batches whose events are to be walked become
+	// items.
+	items := r.items[:0]
 	for bi := range r.batches {
 		bf := &r.batches[bi]
 		b := bf.b
@@ -56,7 +51,8 @@ func (r *Reader) decode() (*Generation, error) {
 		hdr := format.EvEventBatch
 		switch b.Header {
 		case format.EvEndOfGeneration:
-			r.events = append(r.events, Event{Type: format.EvEndOfGeneration, Offset: b.Offset})
+			r.eog[0] = Event{Type: format.EvEndOfGeneration, Offset: b.Offset}
+			b.Events = r.eog[:]
 			g.Counts[format.EvEndOfGeneration].Events++
 			g.Counts[format.EvEndOfGeneration].Bytes++
 			g.Events++
@@ -81,54 +77,115 @@ func (r *Reader) decode() (*Generation, error) {
 		r.timeSpan(g, b.Time)
 		table := isTable(data)
 		store := r.detail == Full || table
-		if !store && r.detail == Frames {
-			g.Batches = append(g.Batches, b)
-			continue
-		}
-		e0 := len(r.events)
-		last, err := r.walk(g, bi, bf.lo, data, b.Time, store)
-		if err != nil {
-			return nil, err
-		}
-		if len(data) > 0 {
-			r.timeSpan(g, last)
-		}
-		if table {
-			r.tableBatches = append(r.tableBatches, len(g.Batches))
-			for k := e0; k < len(r.events); k++ {
-				if r.events[k].Type == format.EvStack {
-					stackEvents = append(stackEvents, k)
-				}
-			}
-		}
-		if store {
-			b.Events = r.events[e0:len(r.events):len(r.events)]
+		if store || r.detail != Frames {
+			items = append(items, item{bi: bi, lo: bf.lo, data: data, t: b.Time, table: table, store: store})
 		}
 		g.Batches = append(g.Batches, b)
 	}
+	r.items = items
+
+	// 2. Walk the items.
+	argCap, evCap := 0, 0
+	if r.detail == Full {
+		argCap, evCap = nbytes*5/8, nbytes/5
+	}
+	c := &r.cur
+	c.reset(r, g.Num, argCap, evCap)
+	if err := c.walkItems(items); err != nil {
+		return nil, r.fail(err)
+	}
+
+	// 3. Merge in input order.
+	stackEvents := r.stackEvents[:0]
+	for i := range items {
+		it := &items[i]
+		if len(it.data) > 0 {
+			r.timeSpan(g, it.last)
+		}
+		if it.store {
+			g.Batches[it.bi].Events = c.events[it.e0:it.e1:it.e1]
+		}
+		if it.table {
+			r.tableBatches = append(r.tableBatches, it.bi)
+			for k := it.e0; k < it.e1; k++ {
+				if c.events[k].Type == format.EvStack {
+					stackEvents = append(stackEvents, &c.events[k])
+				}
+			}
+		}
+	}
+	r.stackEvents = stackEvents
+	for t := range c.counts {
+		g.Counts[t].Events += c.counts[t].Events
+		g.Counts[t].Bytes += c.counts[t].Bytes
+	}
+	g.Events += c.nev
 	if g.MinTime > g.MaxTime {
 		g.MinTime, g.MaxTime = 0, 0
 	}
 	if r.detail == Frames {
 		g.Events = -1
 	}
-	// Batches were appended while r.events may have grown; point each at
-	// the final backing array.
-	k := 0
-	for i := range g.Batches {
-		n := len(g.Batches[i].Events)
-		if n > 0 || g.Batches[i].Header == format.EvEndOfGeneration {
-			if g.Batches[i].Header == format.EvEndOfGeneration {
-				n = 1
-			}
-			g.Batches[i].Events = r.events[k : k+n : k+n]
-			k += n
-		}
-	}
 	if err := r.tables(g, stackEvents); err != nil {
 		return nil, err
 	}
 	return g, nil
+}
+
+// item is a batch whose events are walked, and where they went.
+type item struct {
+	bi, lo       int    // index in the generation, start of the events in the buffer
+	data         []byte // the batch's events
+	t            uint64 // the batch's base time
+	table, store bool
+	e0, e1       int    // the events, in their cursor's array
+	last         uint64 // time of the last timed event
+}
+
+// cursor walks batches into arrays of its own; it only reads the Reader.
+// N.B. Splitting a generation between two cursors on two goroutines was
+// measured: the event stores are bound by memory, and it gained nothing.
+type cursor struct {
+	rd       *Reader
+	gen      uint64
+	argChunk []uint64 // the first argument chunk, reused
+	args     []uint64 // the argument chunk being filled
+	events   []Event
+	lastData []byte // data of the last event walk read
+	counts   [256]EventCount
+	nev      int
+}
+
+// reset prepares c for a generation, with arrays of at least the given
+// capacities.
+func (c *cursor) reset(r *Reader, gen uint64, argCap, evCap int) {
+	c.rd, c.gen, c.nev = r, gen, 0
+	c.counts = [256]EventCount{}
+	if cap(c.args) > cap(c.argChunk) {
+		c.argChunk = c.args // the larger chunk the last generation needed
+	}
+	if cap(c.argChunk) < argCap {
+		c.argChunk = make([]uint64, 0, argCap)
+	}
+	c.args = c.argChunk[:0]
+	if cap(c.events) < evCap {
+		c.events = make([]Event, 0, evCap)
+	}
+	c.events = c.events[:0]
+}
+
+// walkItems walks each item's batch, storing its events if asked.
+func (c *cursor) walkItems(items []item) error {
+	for i := range items {
+		it := &items[i]
+		it.e0 = len(c.events)
+		last, err := c.walk(it.bi, it.lo, it.data, it.t, it.store)
+		if err != nil {
+			return err
+		}
+		it.e1, it.last = len(c.events), last
+	}
+	return nil
 }
 
 func (r *Reader) genOf(i int) (uint64, bool) {
@@ -166,18 +223,19 @@ func isTable(data []byte) bool {
 	return false
 }
 
-// walk decodes the events of one batch. data is buf[lo:lo+len(data)]; t is
+// walk decodes the events of batch bi. data is buf[lo:lo+len(data)]; t is
 // the batch's base time. With store, events and their arguments are
-// appended to r.events and r.args; without, they are only counted. It
+// appended to c.events and c.args; without, they are only counted. It
 // returns the time of the batch's last timed event (t when none).
 //
 // N.B. This is the hot loop of the decoder: index arithmetic over the
-// batch's bytes, a one-byte fast path for uvarints, no allocation except
-// amortised growth of r.events.
-func (r *Reader) walk(g *Generation, bi, lo int, data []byte, t uint64, store bool) (uint64, error) {
-	args, events := r.args, r.events
+// batch's bytes, one- and two-byte fast paths for uvarints, no allocation
+// except amortised growth of c.events.
+func (c *cursor) walk(bi, lo int, data []byte, t uint64, store bool) (uint64, error) {
+	r := c.rd
+	args, events := c.args, c.events
 	info := &r.info
-	counts := &g.Counts
+	counts := &c.counts
 	base := r.base + int64(lo)
 	nev := 0
 	j := 0
@@ -187,7 +245,7 @@ func (r *Reader) walk(g *Generation, bi, lo int, data []byte, t uint64, store bo
 		typ := data[j]
 		inf := info[typ]
 		if inf.flags&fValid == 0 {
-			return 0, r.badType(g, bi, lo+j, typ)
+			return 0, c.badType(bi, lo+j, typ)
 		}
 		j++
 		a0 := len(args)
@@ -215,7 +273,7 @@ func (r *Reader) walk(g *Generation, bi, lo int, data []byte, t uint64, store bo
 				var m int
 				v, m = format.Uvarint(data[j:])
 				if m <= 0 {
-					return 0, r.argErr(g, bi, lo, data, start, j, typ, k, m)
+					return 0, c.argErr(bi, lo, start, j, typ, k, m)
 				}
 				j += m
 			}
@@ -233,7 +291,7 @@ func (r *Reader) walk(g *Generation, bi, lo int, data []byte, t uint64, store bo
 		}
 		if inf.flags&(fStack|fData) != 0 {
 			var err error
-			j, args, err = r.trailer(g, bi, lo, data, start, j, typ, inf, args, a0, store)
+			j, args, err = c.trailer(bi, lo, data, start, j, typ, inf, args, store)
 			if err != nil {
 				return 0, err
 			}
@@ -241,40 +299,38 @@ func (r *Reader) walk(g *Generation, bi, lo int, data []byte, t uint64, store bo
 		if store {
 			var d []byte
 			if inf.flags&fData != 0 {
-				d = r.lastData
+				d = c.lastData
 			}
 			events = append(events, Event{Type: format.EventType(typ), Offset: base + int64(start), Time: ts, Args: args[a0:len(args):len(args)], Data: d})
 		}
-		c := &counts[typ]
-		c.Events++
-		c.Bytes += int64(j - start)
+		ct := &counts[typ]
+		ct.Events++
+		ct.Bytes += int64(j - start)
 		nev++
 	}
-	g.Events += nev
-	r.args, r.events = args, events
+	c.nev += nev
+	c.args, c.events = args, events
 	return t, nil
 }
 
 // trailer reads the frames of a stack table entry or the data of an event
-// that has it. For data, the slice is left in r.lastData.
-func (r *Reader) trailer(g *Generation, bi, lo int, data []byte, start, j int, typ byte, inf evInfo, args []uint64, a0 int, store bool) (int, []uint64, error) {
+// that has it. For data, the slice is left in c.lastData.
+func (c *cursor) trailer(bi, lo int, data []byte, start, j int, typ byte, inf evInfo, args []uint64, store bool) (int, []uint64, error) {
+	r := c.rd
 	name := r.names[typ]
 	at := func(j int) int64 { return r.base + int64(lo+j) }
 	if inf.flags&fStack != 0 {
 		// The frame count is argument 1; recover it without storage.
-		nframes, err := r.argValue(data, start, 1)
-		if err != nil {
-			return 0, nil, err
-		}
+		nframes := argValue(data, start, 1)
 		if nframes > format.MaxFramesPerStack {
-			return 0, nil, r.fail(&Error{Offset: at(start), Gen: g.Num, Batch: bi, Event: name,
-				Err: fmt.Errorf("%d frames, want at most %d: %w", nframes, format.MaxFramesPerStack, ErrCorrupt)})
+			return 0, nil, &Error{Offset: at(start), Gen: c.gen, Batch: bi, Event: name,
+				Err: fmt.Errorf("%d frames, want at most %d: %w", nframes, format.MaxFramesPerStack, ErrCorrupt)}
 		}
 		for f := 0; f < int(nframes)*4; f++ {
 			v, m := format.Uvarint(data[j:])
 			if m <= 0 {
 				what := fmt.Sprintf("frame %d of %d: %s", f/4, nframes, format.FrameFields()[f%4])
-				return 0, nil, r.varintErr(g, bi, at(j), name, what, m)
+				return 0, nil, c.varintErr(bi, at(j), name, what, m)
 			}
 			j += m
 			if store {
@@ -285,25 +341,26 @@ func (r *Reader) trailer(g *Generation, bi, lo int, data []byte, start, j int, t
 	if inf.flags&fData != 0 {
 		l, m := format.Uvarint(data[j:])
 		if m <= 0 {
-			return 0, nil, r.varintErr(g, bi, at(j), name, "data length", m)
+			return 0, nil, c.varintErr(bi, at(j), name, "data length", m)
 		}
 		j += m
 		if l > uint64(len(data)-j) {
-			return 0, nil, r.fail(&Error{Offset: at(start), Gen: g.Num, Batch: bi, Event: name,
-				Err: fmt.Errorf("data length %d, batch ends after %d: %w", l, len(data)-j, ErrCorrupt)})
+			return 0, nil, &Error{Offset: at(start), Gen: c.gen, Batch: bi, Event: name,
+				Err: fmt.Errorf("data length %d, batch ends after %d: %w", l, len(data)-j, ErrCorrupt)}
 		}
 		if l > format.MaxDataSize {
-			return 0, nil, r.fail(&Error{Offset: at(start), Gen: g.Num, Batch: bi, Event: name,
-				Err: fmt.Errorf("data length %d exceeds the maximum %d: %w", l, format.MaxDataSize, ErrCorrupt)})
+			return 0, nil, &Error{Offset: at(start), Gen: c.gen, Batch: bi, Event: name,
+				Err: fmt.Errorf("data length %d exceeds the maximum %d: %w", l, format.MaxDataSize, ErrCorrupt)}
 		}
-		r.lastData = data[j : j+int(l) : j+int(l)]
+		c.lastData = data[j : j+int(l) : j+int(l)]
 		j += int(l)
 	}
 	return j, args, nil
 }
 
-// argValue re-reads argument k of the event starting at data[start].
-func (r *Reader) argValue(data []byte, start, k int) (uint64, error) {
+// argValue re-reads argument k of the event starting at data[start], which
+// was read whole before.
+func argValue(data []byte, start, k int) uint64 {
 	j := start + 1
 	var v uint64
 	for i := 0; i <= k; i++ {
@@ -311,33 +368,35 @@ func (r *Reader) argValue(data []byte, start, k int) (uint64, error) {
 		v, m = format.Uvarint(data[j:])
 		j += m
 	}
-	return v, nil
+	return v
 }
 
-func (r *Reader) badType(g *Generation, bi, i int, typ byte) error {
+func (c *cursor) badType(bi, i int, typ byte) error {
+	r := c.rd
 	what := "unknown event type"
 	if r.info[typ].flags&fFrame != 0 {
 		what = "batch framing event inside a batch"
 	}
-	return r.fail(&Error{Offset: r.base + int64(i), Gen: g.Num, Batch: bi,
-		Err: fmt.Errorf("%s %d (%s) in %v: %w", what, typ, r.names[typ], r.v, ErrCorrupt)})
+	return &Error{Offset: r.base + int64(i), Gen: c.gen, Batch: bi,
+		Err: fmt.Errorf("%s %d (%s) in %v: %w", what, typ, r.names[typ], r.v, ErrCorrupt)}
 }
 
-func (r *Reader) argErr(g *Generation, bi, lo int, data []byte, start, j int, typ byte, k, m int) error {
+func (c *cursor) argErr(bi, lo, start, j int, typ byte, k, m int) error {
+	r := c.rd
 	name := r.names[typ]
 	s := r.v.Spec(format.EventType(typ))
 	if m == 0 {
-		return r.fail(&Error{Offset: r.base + int64(lo+start), Gen: g.Num, Batch: bi, Event: name,
-			Err: fmt.Errorf("want %d args, batch ends after %d: %w", len(s.Args), k, ErrCorrupt)})
+		return &Error{Offset: r.base + int64(lo+start), Gen: c.gen, Batch: bi, Event: name,
+			Err: fmt.Errorf("want %d args, batch ends after %d: %w", len(s.Args), k, ErrCorrupt)}
 	}
-	return r.varintErr(g, bi, r.base+int64(lo+j), name, "arg "+s.Args[k], m)
+	return c.varintErr(bi, r.base+int64(lo+j), name, "arg "+s.Args[k], m)
 }
 
-func (r *Reader) varintErr(g *Generation, bi int, off int64, name, what string, m int) error {
+func (c *cursor) varintErr(bi int, off int64, name, what string, m int) error {
 	if m == 0 {
-		return r.fail(&Error{Offset: off, Gen: g.Num, Batch: bi, Event: name,
-			Err: fmt.Errorf("%s: batch ends inside the uvarint: %w", what, ErrCorrupt)})
+		return &Error{Offset: off, Gen: c.gen, Batch: bi, Event: name,
+			Err: fmt.Errorf("%s: batch ends inside the uvarint: %w", what, ErrCorrupt)}
 	}
-	return r.fail(&Error{Offset: off, Gen: g.Num, Batch: bi, Event: name,
-		Err: fmt.Errorf("%s: uvarint overflows 64 bits: %w", what, ErrCorrupt)})
+	return &Error{Offset: off, Gen: c.gen, Batch: bi, Event: name,
+		Err: fmt.Errorf("%s: uvarint overflows 64 bits: %w", what, ErrCorrupt)}
 }

@@ -43,19 +43,12 @@ func (r *Reader) BatchEvents(g *Generation, i int) ([]Event, error) {
 	}
 	bf := &r.batches[i]
 	data := r.buf[bf.lo:bf.hi]
-	args, events := r.args, r.events
-	if cap(r.batchArgs) < len(data) {
-		r.batchArgs = make([]uint64, 0, len(data))
+	c := &r.batchCur
+	c.reset(r, g.Num, len(data), 0) // N.B. every argument takes a byte or more
+	if _, err := c.walk(i, bf.lo, data, b.Time, true); err != nil {
+		return nil, r.fail(err)
 	}
-	r.args, r.events = r.batchArgs[:0], r.batchEvents[:0]
-	r.scratch.Num = g.Num
-	_, err := r.walk(&r.scratch, i, bf.lo, data, b.Time, true)
-	r.batchArgs, r.batchEvents = r.args, r.events
-	r.args, r.events = args, events
-	if err != nil {
-		return nil, err
-	}
-	return r.batchEvents, nil
+	return c.events, nil
 }
 
 // Sizes of the read buffer.
@@ -98,22 +91,18 @@ type Reader struct {
 	started bool   // a generation was returned
 	err     error  // sticky: damage found, or io.EOF
 
-	g        Generation
-	batches  []batchFrame
-	events   []Event
-	args     []uint64 // the argument chunk being filled
-	argChunk []uint64 // the first argument chunk, reused
-	frames   []Frame
-	stacks   []Stack
+	g       Generation
+	batches []batchFrame
+	frames  []Frame
+	stacks  []Stack
 
-	lastData []byte // data of the last event walk read
+	tableBatches []int    // indexes of the generation's table batches
+	items        []item   // batches whose events are walked
+	stackEvents  []*Event // the generation's stack table entries
+	eog          [1]Event // the in-band end of generation
 
-	// BatchEvents decodes into these, and counts into scratch.
-	tableBatches []int // indexes of the generation's table batches
-
-	batchEvents []Event
-	batchArgs   []uint64
-	scratch     Generation
+	cur      cursor // Next decodes events into this
+	batchCur cursor // BatchEvents decodes into this
 }
 
 // batchFrame is a batch found while framing: its header and the buffer
@@ -129,7 +118,7 @@ type batchFrame struct {
 func NewReader(r io.Reader) (*Reader, error) {
 	rd := &Reader{r: r}
 	if a, ok := arrayPool.Get().(*arrays); ok {
-		rd.buf, rd.events, rd.argChunk = a.buf, a.events, a.args
+		rd.buf, rd.cur.events, rd.cur.argChunk = a.buf, a.events, a.args
 	}
 	rd.fill(format.HeaderSize)
 	if rd.end == 0 {
@@ -246,12 +235,16 @@ var arrayPool sync.Pool
 // release returns the Reader's arrays to the pool. The Reader never reads
 // again, and the last Generation it returned is no longer valid.
 func (r *Reader) release() {
-	if r.events == nil && r.argChunk == nil {
+	if r.buf == nil {
 		return
 	}
-	clear(r.events[:cap(r.events)]) // drop references into the old input
-	arrayPool.Put(&arrays{buf: r.buf[:0], events: r.events[:0], args: r.argChunk[:0]})
-	r.buf, r.events, r.args, r.argChunk = nil, nil, nil, nil
+	c := &r.cur
+	if cap(c.args) > cap(c.argChunk) {
+		c.argChunk = c.args
+	}
+	clear(c.events[:cap(c.events)]) // drop references into the old input
+	arrayPool.Put(&arrays{buf: r.buf[:0], events: c.events[:0], args: c.argChunk[:0]})
+	r.buf, r.cur, r.batchCur = nil, cursor{}, cursor{}
 	r.base += int64(r.pos) // Offset stays put
 	r.pos, r.end = 0, 0
 }

@@ -9,7 +9,7 @@ import (
 // tables fills the generation's tables from the events of its table
 // batches (those isTable picks, as the runtime writes them). Stacks are
 // resolved last, once every string of the generation is known.
-func (r *Reader) tables(g *Generation, stackEvents []int) error {
+func (r *Reader) tables(g *Generation, stackEvents []*Event) error {
 	for _, bi := range r.tableBatches {
 		b := &g.Batches[bi]
 		for k := range b.Events {
@@ -37,8 +37,8 @@ func (r *Reader) tables(g *Generation, stackEvents []int) error {
 	}
 	// Size the backing arrays once so the *Stack pointers stay put.
 	nframes := 0
-	for _, k := range stackEvents {
-		nframes += int(r.events[k].Args[1])
+	for _, ev := range stackEvents {
+		nframes += int(ev.Args[1])
 	}
 	if cap(r.stacks) < len(stackEvents) {
 		r.stacks = make([]Stack, 0, len(stackEvents))
@@ -46,8 +46,7 @@ func (r *Reader) tables(g *Generation, stackEvents []int) error {
 	if cap(r.frames) < nframes {
 		r.frames = make([]Frame, 0, nframes)
 	}
-	for _, k := range stackEvents {
-		ev := &r.events[k]
+	for _, ev := range stackEvents {
 		id := ev.Args[0]
 		if _, dup := g.Stacks[id]; dup {
 			bi := r.batchOf(g, ev.Offset)
