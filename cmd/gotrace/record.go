@@ -178,6 +178,13 @@ func runRecord(opts *recordOptions) error {
 	}
 	status := 0
 	for i, bin := range bins {
+		if bin.BuildErr != nil {
+			logf(opts.IO, "%v", bin.BuildErr)
+			if status == 0 {
+				status = exitError
+			}
+			continue
+		}
 		if bin.Path == "" {
 			logf(opts.IO, "%s: no test files, nothing to record", bin.Package.ImportPath)
 			continue

@@ -55,6 +55,9 @@ type Binary struct {
 	GoVersion string
 	// Test marks a test binary: it runs in the package's directory.
 	Test bool
+	// BuildErr is set, and Path is "", when one of several test packages
+	// did not build; the others still did.
+	BuildErr *BuildError
 
 	flight bool // the shim has the flight recorder
 }
@@ -124,7 +127,7 @@ func (e *PackageError) Error() string { return "package " + e.Package + ": " + e
 // Build builds the packages the patterns name ("." when there are none).
 // Without Test they must name one main package; with Test they may name
 // several, and each gets a test binary (Path is "" for those without test
-// files).
+// files, and for those that did not build, with BuildErr set).
 func (b *Builder) Build(ctx context.Context, patterns ...string) ([]*Binary, error) {
 	if len(patterns) == 0 {
 		patterns = []string{"."}
@@ -148,7 +151,15 @@ func (b *Builder) Build(ctx context.Context, patterns ...string) ([]*Binary, err
 			bins = append(bins, bin)
 			continue
 		}
-		if err := b.build(ctx, bin, i); err != nil {
+		err := b.build(ctx, bin, i)
+		var be *BuildError
+		if b.opts.Test && len(pkgs) > 1 && errors.As(err, &be) {
+			// As go test does: one package that does not build does not
+			// stop the others.
+			bin.Path, bin.BuildErr = "", be
+			err = nil
+		}
+		if err != nil {
 			return nil, err
 		}
 		bins = append(bins, bin)
