@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gotrace-cli/gotrace/internal/bench"
+)
+
+// The test binary doubles as the subprocess the harness runs: with
+// BENCHALL_HELPER set it does what the variable says instead of testing.
+func TestMain(m *testing.M) {
+	switch os.Getenv("BENCHALL_HELPER") {
+	case "":
+		os.Exit(m.Run())
+	case "sleep":
+		time.Sleep(time.Minute)
+	case "alloc":
+		// Touch every page so the memory is resident, then wait.
+		b := make([]byte, 256<<20)
+		for i := range b {
+			if i%4096 == 0 {
+				b[i] = 1
+			}
+		}
+		time.Sleep(time.Minute)
+		runtime.KeepAlive(b)
+	case "ready":
+		os.Stderr.WriteString("starting\nlistening now\n")
+		time.Sleep(time.Minute)
+	case "fail":
+		os.Stderr.WriteString("helper: something broke\n")
+		os.Exit(3)
+	}
+	os.Exit(0)
+}
+
+func helper(t *testing.T, what string) proc {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return proc{args: []string{exe}, env: []string{"BENCHALL_HELPER=" + what}}
+}
+
+const smallTrace = "../../testdata/small.trace"
+
+func TestRunLoop(t *testing.T) {
+	f, err := os.Open(smallTrace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := bench.Walk(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range bench.Loops {
+		var out, errOut strings.Builder
+		if code := runMain([]string{"-run-loop", l.Name, smallTrace}, &out, &errOut); code != 0 {
+			t.Fatalf("%s: exit %d: %s", l.Name, code, errOut.String())
+		}
+		var lr loopResult
+		if err := json.Unmarshal([]byte(out.String()), &lr); err != nil {
+			t.Fatalf("%s: output %q: %v", l.Name, out.String(), err)
+		}
+		if lr.Events <= 0 || lr.Events > 2*want.Events {
+			t.Errorf("%s: %d events, the walk counts %d", l.Name, lr.Events, want.Events)
+		}
+	}
+}
+
+func TestRunLoopErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"-run-loop", "nosuch", smallTrace},
+		{"-run-loop", "walk", "testdata/does-not-exist.trace"},
+		{"-run-loop", "walk"},
+		{"-count", "0"},
+	} {
+		var out, errOut strings.Builder
+		code := runMain(args, &out, &errOut)
+		if code == 0 || !strings.HasPrefix(errOut.String(), "benchall: ") || strings.Count(strings.TrimSpace(errOut.String()), "\n") != 0 {
+			t.Errorf("%q: exit %d, stderr %q; want a one-line benchall error and a non-zero exit", args, code, errOut.String())
+		}
+	}
+}
+
+func TestRunTimeout(t *testing.T) {
+	h := &harness{timeout: 200 * time.Millisecond}
+	o := h.run(helper(t, "sleep"))
+	if o.err == nil || !strings.Contains(o.err.Error(), "timed out") {
+		t.Errorf("err = %v, want a timeout", o.err)
+	}
+}
+
+func TestRunFailure(t *testing.T) {
+	h := &harness{timeout: time.Minute}
+	o := h.run(helper(t, "fail"))
+	if o.err == nil || !strings.Contains(o.err.Error(), "helper: something broke") {
+		t.Errorf("err = %v, want the exit status and the last stderr line", o.err)
+	}
+}
+
+func TestRunMemoryLimit(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the memory limit reads /proc")
+	}
+	h := &harness{timeout: time.Minute, maxRSS: 64e6}
+	o := h.run(helper(t, "alloc"))
+	if !errors.Is(o.err, errMemory) {
+		t.Errorf("err = %v, want the memory limit", o.err)
+	}
+	if o.rss < 64e6 {
+		t.Errorf("peak RSS %d, want it past the limit", o.rss)
+	}
+}
+
+func TestRunReady(t *testing.T) {
+	h := &harness{timeout: time.Minute}
+	p := helper(t, "ready")
+	var seen []string
+	p.ready = func(ctx context.Context, lines <-chan string) error {
+		for l := range lines {
+			seen = append(seen, l)
+			if strings.HasPrefix(l, "listening") {
+				return nil
+			}
+		}
+		return errors.New("no listening line")
+	}
+	o := h.run(p)
+	if o.err != nil {
+		t.Fatal(o.err)
+	}
+	if len(seen) != 2 {
+		t.Errorf("ready saw %q", seen)
+	}
+}
+
+func TestTargets(t *testing.T) {
+	full := &input{c: bench.Counts{Bytes: 200e6, LargestGen: 20e6, Events: 1e6}}
+	half := &input{c: bench.Counts{Bytes: 100e6, LargestGen: 20e6, Events: 5e5}}
+	h := &harness{results: map[string]*result{}}
+	for _, r := range []*result{
+		{key: "fast", in: full, dur: time.Second, rss: 50e6},
+		{key: "slow", in: full, dur: 20 * time.Second, rss: 50e6},
+		{key: "killed", in: full, dur: 30 * time.Second, lowerBound: true},
+		{key: "shortkill", in: full, dur: 500 * time.Millisecond, lowerBound: true},
+		{key: "gone", status: "not available: no such command"},
+		{key: "grows", in: full, dur: time.Second, rss: 400e6},
+		{key: "grows-half", in: half, dur: time.Second, rss: 200e6},
+		{key: "flat", in: full, dur: time.Second, rss: 60e6},
+		{key: "flat-half", in: half, dur: time.Second, rss: 58e6},
+	} {
+		h.results[r.key] = r
+	}
+	for _, tt := range []struct {
+		row  targetRow
+		want string
+	}{
+		{h.speedup("", "fast", "slow", 15), "PASS"},
+		{h.speedup("", "fast", "slow", 50), "MISS"},
+		{h.speedup("", "fast", "killed", 15), "PASS"},
+		{h.speedup("", "fast", "shortkill", 15), "n/a (shortkill did not finish)"},
+		{h.speedup("", "gone", "slow", 1), "n/a (gone not available)"},
+		{h.speedup("", "fast", "missing", 1), "n/a (missing not measured)"},
+		{h.rssBelow("", "fast", 100e6), "PASS"},
+		{h.rssBelow("", "grows", 100e6), "MISS"},
+	} {
+		if tt.row.verdict != tt.want {
+			t.Errorf("%+v: want %s", tt.row, tt.want)
+		}
+	}
+	if g := h.growth("grows", "grows-half"); !strings.HasSuffix(g, "MISS") {
+		t.Errorf("memory doubling with the file: %q, want MISS", g)
+	}
+	if g := h.growth("flat", "flat-half"); !strings.HasSuffix(g, "PASS") {
+		t.Errorf("memory flat with the file: %q, want PASS", g)
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, tt := range []struct {
+		in   []time.Duration
+		want time.Duration
+	}{
+		{[]time.Duration{3, 1, 2}, 2},
+		{[]time.Duration{4, 1, 3, 2}, 2},
+		{[]time.Duration{7}, 7},
+	} {
+		if got := median(tt.in); got != tt.want {
+			t.Errorf("median(%v) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
