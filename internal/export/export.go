@@ -224,6 +224,12 @@ type gstate struct {
 	flowIn uint64       // a flow to end at its next slice, 0 for none
 }
 
+// taskInfo is what the timeline keeps about an open task.
+type taskInfo struct {
+	typ    string
+	parent trace.TaskID
+}
+
 // timeline turns x/exp/trace events into slices, instants and counters.
 type timeline struct {
 	em     emitter
@@ -231,7 +237,7 @@ type timeline struct {
 	sum    Summary
 	tracks map[uint64]*track
 	gs     map[trace.GoID]*gstate
-	tasks  map[trace.TaskID]string
+	tasks  map[trace.TaskID]taskInfo // open tasks
 
 	origin   trace.Time // first event read
 	last     trace.Time // latest event read
@@ -252,7 +258,7 @@ func newTimeline(em emitter, name string, opts Options) *timeline {
 		em: em, name: name, opts: opts,
 		tracks: make(map[uint64]*track),
 		gs:     make(map[trace.GoID]*gstate),
-		tasks:  make(map[trace.TaskID]string),
+		tasks:  make(map[trace.TaskID]taskInfo),
 	}
 }
 
@@ -349,50 +355,60 @@ func (tl *timeline) drop(tk *track) {
 	}
 }
 
-// get returns the track with uuid, made by mk on first use.
-func (tl *timeline) get(id uint64, mk func() trackInfo) *track {
-	tk := tl.tracks[id]
-	if tk == nil {
-		tk = &track{info: mk()}
-		tk.info.uuid = id
-		tl.tracks[id] = tk
+// get returns the track of kind and id, made on first use.
+// N.B. no closure: this runs for nearly every event.
+func (tl *timeline) get(kind int, id uint64) *track {
+	u := uuid(kind, id)
+	if tk := tl.tracks[u]; tk != nil {
+		return tk
 	}
+	tk := &track{info: tl.describe(kind, id)}
+	tk.info.uuid = u
+	tl.tracks[u] = tk
 	return tk
 }
 
-func (tl *timeline) global(id uint64) *track {
-	return tl.get(uuid(kindGlobal, id), func() trackInfo {
-		switch id {
-		case trackGC:
-			return trackInfo{name: "GC", sort: 1}
-		case trackSTW:
-			return trackInfo{name: "Stop the world", sort: 2}
-		case trackHeap:
-			return trackInfo{name: "Heap in use", counter: true, sort: 3}
-		case trackGoal:
-			return trackInfo{name: "Heap goal", counter: true, sort: 4}
-		case trackSamples:
-			return trackInfo{name: "CPU samples (no goroutine)", sort: 5}
-		case trackProcs:
-			return trackInfo{name: "Procs", sort: 6}
-		case trackGoroutines:
-			return trackInfo{name: "Goroutines", sort: 7}
+// globalNames names the global tracks, by ID.
+var globalNames = [...]string{
+	trackGC:         "GC",
+	trackSTW:        "Stop the world",
+	trackHeap:       "Heap in use",
+	trackGoal:       "Heap goal",
+	trackSamples:    "CPU samples (no goroutine)",
+	trackProcs:      "Procs",
+	trackGoroutines: "Goroutines",
+	trackTasks:      "Tasks",
+}
+
+// describe says what the track of kind and id is: its name, parent and rank.
+func (tl *timeline) describe(kind int, id uint64) trackInfo {
+	n := strconv.FormatUint(id, 10)
+	switch kind {
+	case kindProc:
+		return trackInfo{name: "P" + n, parent: uuid(kindGlobal, trackProcs), sort: int(id)}
+	case kindProcRng:
+		return trackInfo{name: "P" + n + " runtime", parent: uuid(kindProc, id)}
+	case kindG:
+		return trackInfo{name: tl.gName(trace.GoID(id)), parent: uuid(kindGlobal, trackGoroutines), sort: int(id)}
+	case kindGAnn:
+		return trackInfo{name: "G" + n + " annotations", parent: uuid(kindG, id)}
+	case kindTask:
+		t := tl.tasks[trace.TaskID(id)]
+		p := uuid(kindGlobal, trackTasks)
+		if _, ok := tl.tasks[t.parent]; ok && t.parent != trace.NoTask {
+			p = uuid(kindTask, uint64(t.parent))
 		}
-		return trackInfo{name: "Tasks", sort: 8}
-	})
+		return trackInfo{name: "task " + n + " " + t.typ, parent: p, sort: int(id)}
+	}
+	return trackInfo{name: globalNames[id], counter: id == trackHeap || id == trackGoal, sort: int(id)}
 }
 
-func (tl *timeline) procTrack(p trace.ProcID) *track {
-	return tl.get(uuid(kindProc, uint64(p)), func() trackInfo {
-		return trackInfo{name: "P" + strconv.FormatInt(int64(p), 10), parent: uuid(kindGlobal, trackProcs), sort: int(p)}
-	})
-}
-
-func (tl *timeline) procRangeTrack(p trace.ProcID) *track {
-	return tl.get(uuid(kindProcRng, uint64(p)), func() trackInfo {
-		return trackInfo{name: "P" + strconv.FormatInt(int64(p), 10) + " runtime", parent: uuid(kindProc, uint64(p))}
-	})
-}
+func (tl *timeline) global(id uint64) *track              { return tl.get(kindGlobal, id) }
+func (tl *timeline) procTrack(p trace.ProcID) *track      { return tl.get(kindProc, uint64(p)) }
+func (tl *timeline) procRangeTrack(p trace.ProcID) *track { return tl.get(kindProcRng, uint64(p)) }
+func (tl *timeline) gTrack(id trace.GoID) *track          { return tl.get(kindG, uint64(id)) }
+func (tl *timeline) gAnnTrack(id trace.GoID) *track       { return tl.get(kindGAnn, uint64(id)) }
+func (tl *timeline) taskTrack(id trace.TaskID) *track     { return tl.get(kindTask, uint64(id)) }
 
 // gName is a goroutine's label: G12 main.worker.
 func (tl *timeline) gName(id trace.GoID) string {
@@ -401,28 +417,6 @@ func (tl *timeline) gName(id trace.GoID) string {
 		s += " " + g.name
 	}
 	return s
-}
-
-func (tl *timeline) gTrack(id trace.GoID) *track {
-	return tl.get(uuid(kindG, uint64(id)), func() trackInfo {
-		return trackInfo{name: tl.gName(id), parent: uuid(kindGlobal, trackGoroutines), sort: int(id)}
-	})
-}
-
-func (tl *timeline) gAnnTrack(id trace.GoID) *track {
-	return tl.get(uuid(kindGAnn, uint64(id)), func() trackInfo {
-		return trackInfo{name: "G" + strconv.FormatInt(int64(id), 10) + " annotations", parent: uuid(kindG, uint64(id))}
-	})
-}
-
-func (tl *timeline) taskTrack(id, parent trace.TaskID, typ string) *track {
-	return tl.get(uuid(kindTask, uint64(id)), func() trackInfo {
-		p := uuid(kindGlobal, trackTasks)
-		if _, ok := tl.tasks[parent]; ok && parent != trace.NoTask {
-			p = uuid(kindTask, uint64(parent))
-		}
-		return trackInfo{name: "task " + strconv.FormatUint(uint64(id), 10) + " " + typ, parent: p, sort: int(id)}
-	})
 }
 
 // declare writes tk's descriptor, and its parents' first.
@@ -571,13 +565,13 @@ func (tl *timeline) event(ev *trace.Event) {
 		tl.endNamed(tl.gAnnTrack(ev.Goroutine()), t, ev.Region().Type)
 	case trace.EventTaskBegin:
 		task := ev.Task()
-		tl.tasks[task.ID] = task.Type
-		tk := tl.taskTrack(task.ID, task.Parent, task.Type)
+		tl.tasks[task.ID] = taskInfo{typ: task.Type, parent: task.Parent}
+		tk := tl.taskTrack(task.ID)
 		tl.begin(tk, t, task.Type, "task", numArg("task", int64(task.ID)), numArg("goroutine", int64(ev.Goroutine())))
 	case trace.EventTaskEnd:
 		task := ev.Task()
 		if _, ok := tl.tasks[task.ID]; ok {
-			tk := tl.taskTrack(task.ID, task.Parent, task.Type)
+			tk := tl.taskTrack(task.ID)
 			tl.end(tk, t)
 			delete(tl.tasks, task.ID)
 			tl.drop(tk)

@@ -146,9 +146,9 @@ type perfettoWriter struct {
 	cleared bool // the next packet clears the interning state
 	tables  [fInternSourcePath + 1]internTable
 
-	pkt, msg, sub, intern []byte // scratch buffers, reused
-	entry, key            []byte
-	frameIDs              []uint64
+	pkt, msg, sub, intern, hdr []byte // scratch buffers, reused
+	entry, key                 []byte
+	frameIDs                   []uint64
 }
 
 // internTable is one interning index. IDs keep growing across clears: an ID
@@ -196,10 +196,9 @@ func (p *perfettoWriter) packet(interned bool) {
 		p.pkt = protowire.AppendTag(p.pkt, fPacketSequenceFlags, protowire.VarintType)
 		p.pkt = protowire.AppendVarint(p.pkt, flags)
 	}
-	var hdr [16]byte
-	h := protowire.AppendTag(hdr[:0], fTracePacket, protowire.BytesType)
-	h = protowire.AppendVarint(h, uint64(len(p.pkt)))
-	if _, err := p.w.Write(h); err != nil {
+	p.hdr = protowire.AppendTag(p.hdr[:0], fTracePacket, protowire.BytesType)
+	p.hdr = protowire.AppendVarint(p.hdr, uint64(len(p.pkt)))
+	if _, err := p.w.Write(p.hdr); err != nil {
 		p.err = err
 		return
 	}
