@@ -22,6 +22,7 @@ type result struct {
 	label string // what was run
 	in    *input // what it read
 	dur   time.Duration
+	cpu   time.Duration // CPU time of the same run: steadier than wall time on a shared machine
 	rss   int64
 	// lowerBound marks a duration that is only a lower bound: the process
 	// was killed (memory limit) before it finished.
@@ -70,7 +71,7 @@ func (h *harness) measure(key, label string, in *input, count int, p proc) *resu
 		if i > 0 && o.err == nil && o.dur >= r.dur {
 			continue
 		}
-		r.dur, r.rss, r.status, r.note, r.lowerBound = o.dur, o.rss, "", "", false
+		r.dur, r.cpu, r.rss, r.status, r.note, r.lowerBound = o.dur, o.cpu, o.rss, "", "", false
 		if o.err != nil {
 			if errors.Is(o.err, errMemory) {
 				r.lowerBound = true

@@ -31,8 +31,9 @@ type proc struct {
 // outcome is what running a proc gave.
 type outcome struct {
 	dur    time.Duration
-	rss    int64  // peak resident set in bytes, 0 when not known
-	stderr string // its tail
+	rss    int64         // peak resident set in bytes, 0 when not known
+	cpu    time.Duration // user and system CPU time, 0 when not known
+	stderr string        // its tail
 	err    error
 }
 
@@ -117,7 +118,7 @@ func (h *harness) run(p proc) outcome {
 	if pw != nil {
 		pw.Close()
 	}
-	o := outcome{dur: dur, rss: maxRSS(cmd.ProcessState), stderr: tail.String()}
+	o := outcome{dur: dur, rss: maxRSS(cmd.ProcessState), cpu: cpuTime(cmd.ProcessState), stderr: tail.String()}
 	// With ready, the process was killed on purpose once ready returned:
 	// what counts is ready's error and time, not the exit.
 	failure := waitErr
@@ -204,6 +205,15 @@ func maxRSS(ps *os.ProcessState) int64 {
 		return ru.Maxrss // bytes there
 	}
 	return ru.Maxrss << 10 // kilobytes elsewhere
+}
+
+// cpuTime is the user and system CPU time of an exited process and the
+// descendants it waited for.
+func cpuTime(ps *os.ProcessState) time.Duration {
+	if ps == nil {
+		return 0
+	}
+	return ps.UserTime() + ps.SystemTime()
 }
 
 func splitLines(r io.Reader, out chan<- string) {

@@ -22,6 +22,7 @@ func (h *harness) report() {
 		fmt.Fprintf(w, "%-6s %s: %s, %d generations (largest %s), %d batches, %d events\n",
 			in.name+":", h.rel(in.in.path), mb(c.Bytes), c.Generations, mb(c.LargestGen), c.Batches, c.Events)
 	}
+	fmt.Fprintln(w, "time is wall time (the fastest of -count runs) and what the targets use; CPU is user+system time of that run")
 	fmt.Fprintln(w, "events/s counts wire events (what go tool trace -d=wire lists, batch headers excluded) for every row")
 	fmt.Fprintln(w)
 
@@ -29,7 +30,7 @@ func (h *harness) report() {
 	// tabwriter's left-aligned columns; a row that was not measured says
 	// why in its last, unaligned cell.
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	fmt.Fprintf(tw, "key\tmeasurement\t%9s\t%8s\t%9s\t%10s\t\n", "time", "MB/s", "Mevents/s", "peak RSS")
+	fmt.Fprintf(tw, "key\tmeasurement\t%9s\t%8s\t%8s\t%9s\t%10s\t\n", "time", "CPU", "MB/s", "Mevents/s", "peak RSS")
 	for _, k := range h.order {
 		r := h.results[k]
 		if !r.ok() {
@@ -49,7 +50,11 @@ func (h *harness) report() {
 		if r.rss == 0 {
 			rss = "?"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%9s\t%8s\t%9s\t%10s\t%s\n", r.key, r.label, d, thr, evs, rss, r.note)
+		cpu := ""
+		if r.cpu > 0 {
+			cpu = fmt.Sprintf("%.2fs", r.cpu.Seconds())
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%9s\t%8s\t%8s\t%9s\t%10s\t%s\n", r.key, r.label, d, cpu, thr, evs, rss, r.note)
 	}
 	tw.Flush()
 
