@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -67,7 +66,7 @@ func TestFreshWire(t *testing.T) {
 	} {
 		t.Run(prog.name, func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), prog.name+".trace")
-			cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "run", "../../testdata/progs/"+prog.name, file)
+			cmd := exec.Command(filepath.Join(gorootDir(t), "bin", "go"), "run", "../../testdata/progs/"+prog.name, file)
 			cmd.Env = append(os.Environ(), "GODEBUG="+prog.godebug)
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("go run %s: %v\n%s", prog.name, err, out)

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -110,12 +109,31 @@ var goToolTrace struct {
 	err  error
 }
 
+var goRoot struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// gorootDir is $(go env GOROOT) of the go command on PATH: the Go whose
+// tools and test traces the tests compare with.
+func gorootDir(t testing.TB) string {
+	t.Helper()
+	goRoot.once.Do(func() {
+		out, err := exec.Command("go", "env", "GOROOT").Output()
+		goRoot.dir, goRoot.err = strings.TrimSpace(string(out)), err
+	})
+	if goRoot.err != nil || goRoot.dir == "" {
+		t.Skipf("go env GOROOT: %v", goRoot.err)
+	}
+	return goRoot.dir
+}
+
 // wireDump runs go tool trace -d=wire on file, with the machine's own Go.
 func wireDump(t *testing.T, file string) (string, error) {
 	t.Helper()
 	goToolTrace.once.Do(func() {
-		gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-		out, err := exec.Command(gobin, "tool", "-n", "trace").Output()
+		out, err := exec.Command(filepath.Join(gorootDir(t), "bin", "go"), "tool", "-n", "trace").Output()
 		if err != nil {
 			goToolTrace.err = err
 			return
@@ -137,7 +155,7 @@ func wireDump(t *testing.T, file string) (string, error) {
 
 // peerTests returns the trace test files of the Go tree.
 func peerTests(t testing.TB) []string {
-	files, err := filepath.Glob(filepath.Join(runtime.GOROOT(), "src", "internal", "trace", "testdata", "tests", "*.test"))
+	files, err := filepath.Glob(filepath.Join(gorootDir(t), "src", "internal", "trace", "testdata", "tests", "*.test"))
 	if err != nil || len(files) == 0 {
 		t.Skipf("no trace tests in GOROOT: %v", err)
 	}

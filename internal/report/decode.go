@@ -61,16 +61,15 @@ type DecodeWriter struct {
 	w    *bufio.Writer
 	o    DecodeOptions
 	b    []byte
-	in   DecodeInput
 	v    format.Version
 	show [256]bool // event types shown
 
 	// styles: ANSI prefix and suffix pairs, empty unless Styled.
-	title, heading, label, dim, value, bad [2]string
-	names                                  [256]string // styled event names
-	namePad                                [256]int    // spaces that align what follows a name
-	args                                   [256][]argFormat
-	nameWidth                              int
+	title, heading, label, dim, value [2]string
+	names                             [256]string // styled event names
+	namePad                           [256]int    // spaces that align what follows a name
+	args                              [256][]argFormat
+	nameWidth                         int
 
 	// The generation's tables as slices indexed by ID, when the IDs are
 	// dense enough (they are in runtime traces): lookups per event without
@@ -128,7 +127,6 @@ func NewDecodeWriter(w io.Writer, o DecodeOptions) *DecodeWriter {
 		d.label = split(th.Label)
 		d.dim = split(th.Dim)
 		d.value = split(th.Good)
-		d.bad = split(th.Bad)
 	}
 	return d
 }
@@ -154,7 +152,6 @@ func (d *DecodeWriter) flush(force bool) error {
 
 // Header starts the output.
 func (d *DecodeWriter) Header(in DecodeInput) error {
-	d.in = in
 	d.v = in.Version
 	typesWanted := map[string]bool{}
 	for _, t := range d.o.Types {
