@@ -84,7 +84,7 @@ func Build(r io.ReadSeeker, t Type, f Filter) (*profile.Profile, error) {
 	if _, err := ParseType(string(t)); err != nil {
 		return nil, err
 	}
-	sum, err := summarize(r)
+	sum, err := summarize(r, f)
 	if err != nil {
 		return nil, err
 	}
@@ -117,31 +117,35 @@ func (s span) overlap(o span) time.Duration {
 type goroutine struct {
 	name       string     // root function of its stack
 	start, end trace.Time // first run; exit (0: never ran, never ended)
-	regions    []region
-	open       []int // indexes in regions of the regions not yet ended, innermost last
+	regions    []span     // the regions the filter keeps, when it has one
+	open       []region   // regions not yet ended, innermost last
 }
 
 type region struct {
-	name string
-	task trace.TaskID
-	span span // end is 0 while the region is open
+	name  string
+	start trace.Time
+	keep  bool // the filter keeps it
 }
 
 // summary is the result of the first pass.
 type summary struct {
 	first, last trace.Time
 	gs          map[trace.GoID]*goroutine
-	tasks       map[trace.TaskID]string
+	// tasks holds the tasks named as the filter's Task, so that regions in
+	// them are kept; only those, so it stays small.
+	tasks map[trace.TaskID]bool
 }
 
 func readErr(err error) error { return fmt.Errorf("reading trace: %w", err) }
 
-func summarize(r io.Reader) (*summary, error) {
+// summarize is the first pass. It keeps only the regions that f selects,
+// so its memory follows the goroutines and the kept regions.
+func summarize(r io.Reader, f Filter) (*summary, error) {
 	tr, err := trace.NewReader(r)
 	if err != nil {
 		return nil, readErr(err)
 	}
-	s := &summary{gs: make(map[trace.GoID]*goroutine), tasks: make(map[trace.TaskID]string)}
+	s := &summary{gs: make(map[trace.GoID]*goroutine), tasks: make(map[trace.TaskID]bool)}
 	get := func(id trace.GoID) *goroutine {
 		g := s.gs[id]
 		if g == nil {
@@ -149,6 +153,9 @@ func summarize(r io.Reader) (*summary, error) {
 			s.gs[id] = g
 		}
 		return g
+	}
+	keep := func(r trace.Region) bool {
+		return f.byRegion() && (f.Region == "" || r.Type == f.Region) && (f.Task == "" || s.tasks[r.Task])
 	}
 	for n := 0; ; n++ {
 		ev, err := tr.ReadEvent()
@@ -185,28 +192,40 @@ func summarize(r io.Reader) (*summary, error) {
 				g.end = ev.Time()
 			}
 		case trace.EventTaskBegin:
-			t := ev.Task()
-			s.tasks[t.ID] = t.Type
+			if t := ev.Task(); f.Task != "" && t.Type == f.Task {
+				s.tasks[t.ID] = true
+			}
 		case trace.EventRegionBegin:
+			if !f.byRegion() {
+				continue
+			}
 			g := get(ev.Goroutine())
 			r := ev.Region()
-			g.open = append(g.open, len(g.regions))
-			g.regions = append(g.regions, region{name: r.Type, task: r.Task, span: span{ev.Time(), 0}})
+			g.open = append(g.open, region{name: r.Type, start: ev.Time(), keep: keep(r)})
 		case trace.EventRegionEnd:
+			if !f.byRegion() {
+				continue
+			}
 			g := get(ev.Goroutine())
 			r := ev.Region()
-			if n := len(g.open); n > 0 && g.regions[g.open[n-1]].name == r.Type {
-				g.regions[g.open[n-1]].span.end = ev.Time()
+			if n := len(g.open); n > 0 && g.open[n-1].name == r.Type {
+				if o := g.open[n-1]; o.keep {
+					g.regions = append(g.regions, span{o.start, ev.Time()})
+				}
 				g.open = g.open[:n-1]
 				continue
 			}
 			// N.B. the region began before the trace did.
-			g.regions = append(g.regions, region{name: r.Type, task: r.Task, span: span{s.first, ev.Time()}})
+			if keep(r) {
+				g.regions = append(g.regions, span{s.first, ev.Time()})
+			}
 		}
 	}
 	for _, g := range s.gs {
-		for _, i := range g.open {
-			g.regions[i].span.end = s.last
+		for _, o := range g.open {
+			if o.keep {
+				g.regions = append(g.regions, span{o.start, s.last})
+			}
 		}
 		g.open = nil
 	}
@@ -279,13 +298,7 @@ func (s *summary) selection(t Type, f Filter) (*selection, error) {
 			sel.perG[id] = []span{{g.start, end}}
 			continue
 		}
-		var spans []span
-		for _, r := range g.regions {
-			if (f.Region == "" || r.name == f.Region) && (f.Task == "" || s.tasks[r.task] == f.Task) {
-				spans = append(spans, r.span)
-			}
-		}
-		if spans = outermost(spans); len(spans) > 0 {
+		if spans := outermost(g.regions); len(spans) > 0 {
 			sel.perG[id] = spans
 		}
 	}
