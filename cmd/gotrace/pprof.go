@@ -56,7 +56,7 @@ redirect stdout.`),
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&opts.Type, "type", "t", "", "profile type: "+typeNames())
+	f.StringVarP(&opts.Type, "type", "t", "", "profile `TYPE`: "+typeNames())
 	f.StringVarP(&opts.Output, "output", "o", "", "write the profile to `FILE` (default stdout, never a terminal)")
 	f.StringVar(&opts.Goroutine, "goroutine", "", "count only goroutines whose root function is `FUNC`")
 	f.StringVar(&opts.Region, "region", "", "count only time inside user regions named `NAME`")
