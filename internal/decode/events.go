@@ -254,7 +254,7 @@ func (c *cursor) walk(bi, lo int, data []byte, t uint64, store bool) (uint64, er
 			if a0+nargs > cap(args) {
 				// N.B. A new chunk, not a copy: the events so far
 				// keep their arguments where they are.
-				args = make([]uint64, 0, max(cap(args)/2, 4*(len(data)-start)+nargs))
+				args = make([]uint64, 0, max(cap(args)/2, len(data)-start+nargs)) // every argument takes a byte or more
 				a0 = 0
 			}
 			args = args[:a0+nargs]
