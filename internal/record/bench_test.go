@@ -14,7 +14,8 @@ import (
 // BenchmarkRecordOverhead measures what recording with gotrace costs, on
 // testdata/progs/workload (CPU work handed between goroutines over
 // unbuffered channels). Each iteration runs the program three ways, one
-// after the other so that drift in the machine's load hits all three alike:
+// after the other and in turn, so that drift in the machine's load hits all
+// three alike:
 //
 //	plain    not traced
 //	manual   runtime/trace.Start and Stop written into its main (-trace)
@@ -56,15 +57,24 @@ func BenchmarkRecordOverhead(b *testing.B) {
 	manualTrace := filepath.Join(dir, "manual.trace")
 	gotraceTrace := filepath.Join(dir, "gotrace.trace")
 	var plain, manual, recorded time.Duration
+	ways := []func(){
+		func() { plain += run() },
+		func() { manual += run("-trace", manualTrace) },
+		func() {
+			start := time.Now()
+			res, err := shimmed.Run(RunOptions{Output: gotraceTrace})
+			recorded += time.Since(start)
+			if err != nil || res.ExitCode != 0 || len(res.Traces) != 1 {
+				b.Fatalf("recording: %v %+v", err, res)
+			}
+		},
+	}
 	b.ResetTimer()
-	for range b.N {
-		plain += run()
-		manual += run("-trace", manualTrace)
-		start := time.Now()
-		res, err := shimmed.Run(RunOptions{Output: gotraceTrace})
-		recorded += time.Since(start)
-		if err != nil || res.ExitCode != 0 || len(res.Traces) != 1 {
-			b.Fatalf("recording: %v %+v", err, res)
+	for i := range b.N {
+		// N.B. The order turns every iteration, so none of the three
+		// always runs right after another.
+		for j := range ways {
+			ways[(i+j)%len(ways)]()
 		}
 	}
 	b.StopTimer()
