@@ -28,10 +28,6 @@ func (r *Reader) decode() (*Generation, error) {
 	if len(r.batches) > 0 {
 		g.Num, _ = r.genOf(0)
 	}
-	// Size the arrays from the generation's size. Runtime traces have
-	// about one argument per two bytes and an event per five or more;
-	// a generation that needs more gets a new argument chunk (the events
-	// before it keep the old one) and a grown event array.
 	nbytes := 0
 	if n := len(r.batches); n > 0 {
 		nbytes = r.batches[n-1].hi - r.batches[0].lo
@@ -84,7 +80,11 @@ func (r *Reader) decode() (*Generation, error) {
 	}
 	r.items = items
 
-	// 2. Walk the items.
+	// 2. Walk the items. In Full the arrays are sized from the
+	// generation's size: runtime traces have about one argument per two
+	// bytes and an event per five or more; a generation that needs more
+	// gets a new argument chunk (the events before it keep the old one)
+	// and a grown event array.
 	argCap, evCap := 0, 0
 	if r.detail == Full {
 		argCap, evCap = nbytes*5/8, nbytes/5
