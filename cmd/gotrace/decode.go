@@ -162,10 +162,11 @@ func runDecode(opts *decodeOptions) error {
 	// --summary only frames the batches; the other modes count events
 	// first (for each generation's summary line), then decode them batch
 	// by batch as they are printed, never holding a generation's events.
-	dr.SetDetail(decode.Counts)
+	detail := decode.Counts
 	if opts.Summary {
-		dr.SetDetail(decode.Frames)
+		detail = decode.Frames
 	}
+	dr.SetDetail(detail)
 
 	var end report.DecodeEnd
 	var derr error
@@ -179,6 +180,13 @@ func runDecode(opts *decodeOptions) error {
 			break
 		}
 		if g.Num < gens.First {
+			// Generation numbers go up by one: only frame the ones
+			// before the range.
+			if g.Num+1 < gens.First {
+				dr.SetDetail(decode.Frames)
+			} else {
+				dr.SetDetail(detail)
+			}
 			continue
 		}
 		if gens.Last != 0 && g.Num > gens.Last {
