@@ -96,20 +96,7 @@ func TestMMUFromTrace(t *testing.T) {
 		b.Event(format.EvSTWEnd, []uint64{2000}, nil)         // t=3ms
 		b.Event(format.EvProcStop, []uint64{17000}, nil)      // t=20ms
 	})
-	e.Batch(1, format.NoThread, 0, func(b *format.Encoder) {
-		b.Event(format.EvFrequency, []uint64{1e6}, nil) // one tick is 1µs
-	})
-	e.Batch(1, format.NoThread, 0, func(b *format.Encoder) {
-		b.Event(format.EvStacks, nil, nil)
-	})
-	e.Batch(1, format.NoThread, 0, func(b *format.Encoder) {
-		b.Event(format.EvStrings, nil, nil)
-		b.Event(format.EvString, []uint64{1}, []byte("GC mark termination"))
-	})
-	data, err := e.Bytes()
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := finishTrace(t, e, 1e6, "GC mark termination") // one tick is 1µs
 	m, err := computeBytes(t, data)
 	if err != nil {
 		t.Fatal(err)
@@ -164,21 +151,7 @@ func TestMMUMarkWorker(t *testing.T) {
 		b.Event(format.EvGoBlock, []uint64{14000, 1, 0}, nil) // t=20ms
 		b.Event(format.EvProcStop, []uint64{0}, nil)
 	})
-	e.Batch(1, format.NoThread, 0, func(b *format.Encoder) {
-		b.Event(format.EvFrequency, []uint64{1e6}, nil)
-	})
-	e.Batch(1, format.NoThread, 0, func(b *format.Encoder) {
-		b.Event(format.EvStacks, nil, nil)
-	})
-	e.Batch(1, format.NoThread, 0, func(b *format.Encoder) {
-		b.Event(format.EvStrings, nil, nil)
-		b.Event(format.EvString, []uint64{1}, []byte("chan receive"))
-		b.Event(format.EvString, []uint64{2}, []byte("GC (dedicated)"))
-	})
-	data, err := e.Bytes()
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := finishTrace(t, e, 1e6, "chan receive", "GC (dedicated)") // one tick is 1µs
 	m, err := computeBytes(t, data)
 	if err != nil {
 		t.Fatal(err)

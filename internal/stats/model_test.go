@@ -44,16 +44,25 @@ func small(t *testing.T) []byte {
 		b.Event(format.EvGoBlock, []uint64{50, 1, 0}, nil)
 		b.Event(format.EvProcStop, []uint64{500}, nil)
 	})
+	return finishTrace(t, e, 1e9, "chan receive", "preempted")
+}
+
+// finishTrace appends the tables every generation needs — the frequency,
+// an empty stack table, and strs as strings 1, 2, ... — and returns the
+// trace.
+func finishTrace(t *testing.T, e *format.Encoder, freq uint64, strs ...string) []byte {
+	t.Helper()
 	e.Batch(1, format.NoThread, 0, func(b *format.Encoder) {
-		b.Event(format.EvFrequency, []uint64{1e9}, nil)
+		b.Event(format.EvFrequency, []uint64{freq}, nil)
 	})
 	e.Batch(1, format.NoThread, 0, func(b *format.Encoder) {
 		b.Event(format.EvStacks, nil, nil)
 	})
 	e.Batch(1, format.NoThread, 0, func(b *format.Encoder) {
 		b.Event(format.EvStrings, nil, nil)
-		b.Event(format.EvString, []uint64{1}, []byte("chan receive"))
-		b.Event(format.EvString, []uint64{2}, []byte("preempted"))
+		for i, str := range strs {
+			b.Event(format.EvString, []uint64{uint64(i + 1)}, []byte(str))
+		}
 	})
 	data, err := e.Bytes()
 	if err != nil {
