@@ -16,7 +16,9 @@
 // How much of a generation Next decodes is the Reader's Detail: Full (every
 // event), Counts (tables; other events walked only to count them, then
 // decoded batch by batch on demand with BatchEvents) or Frames (tables and
-// batch framing only).
+// batch framing only). Full holds every event of a generation at once, about
+// twenty bytes of memory per byte of the generation; Counts and Frames need
+// little beyond the generation's bytes.
 package decode
 
 // The real traces the tests compare with go tool trace -d=wire.
