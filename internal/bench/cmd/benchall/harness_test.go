@@ -77,6 +77,16 @@ func TestRunLoop(t *testing.T) {
 	}
 }
 
+func TestParseLoopOutput(t *testing.T) {
+	lr, err := parseLoopOutput("{\"events\":10,\"ns\":5}\n{\"events\":10,\"ns\":4}\n")
+	if err != nil || lr.Events != 10 {
+		t.Errorf("two runs: %+v, %v", lr, err)
+	}
+	if _, err := parseLoopOutput(""); err == nil {
+		t.Error("empty output accepted")
+	}
+}
+
 func TestRunLoopErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"-run-loop", "nosuch", smallTrace},

@@ -73,8 +73,8 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&h.gotrace, "gotrace", "", "gotrace `binary` to measure (default: build ./cmd/gotrace)")
 	fs.DurationVar(&h.timeout, "timeout", 5*time.Minute, "time limit for each subprocess")
 	maxRSS := fs.Int64("max-rss", 4000, "kill a subprocess whose resident set passes this many `MB`")
-	fs.IntVar(&h.runs, "runs", 5, "runs of each side of the record overhead comparison")
-	fs.IntVar(&h.count, "count", 2, "runs of each other measurement; the fastest counts")
+	fs.IntVar(&h.runs, "runs", 7, "runs of each side of the record overhead comparison")
+	fs.IntVar(&h.count, "count", 3, "runs of each other measurement; the fastest counts")
 	skip := fs.String("skip", "", "comma-separated `measurements` to leave out (see the table's keys)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: benchall [flags]\n       benchall -run-loop NAME FILE")

@@ -106,9 +106,9 @@ func (h *harness) measureLoops() {
 		if !r.ok() {
 			return
 		}
-		var lr loopResult
-		if err := json.Unmarshal([]byte(out.String()), &lr); err != nil {
-			r.status = fmt.Sprintf("failed: bad loop output %q", out.String())
+		lr, err := parseLoopOutput(out.String())
+		if err != nil {
+			r.status = "failed: " + err.Error()
 			return
 		}
 		r.note = fmt.Sprintf("%d events", lr.Events)
@@ -117,6 +117,17 @@ func (h *harness) measureLoops() {
 	loop("xexp", "xexp", "x/exp/trace ReadEvent loop", h.full)
 	loop("decode", "decode", "gotrace full decode loop (in-process)", h.full)
 	loop("decode-half", "decode", "  same, half the generations", h.half)
+}
+
+// parseLoopOutput reads what -run-loop children printed: one JSON line per
+// run, all with the same event count; the last is taken.
+func parseLoopOutput(out string) (loopResult, error) {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var lr loopResult
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &lr); err != nil {
+		return lr, fmt.Errorf("bad loop output %q", out)
+	}
+	return lr, nil
 }
 
 func (h *harness) measureGoToolWire() {
