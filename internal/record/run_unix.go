@@ -93,6 +93,12 @@ func (b *Binary) Run(opts RunOptions) (*Result, error) {
 	go rc.run()
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
+	handed := make(chan struct{}, 1)
+	tty := foregroundTerminal(opts.Stdin)
+	if tty != nil {
+		go tty.watch(cmd.Process.Pid, func() { handed <- struct{}{} })
+		defer tty.restore()
+	}
 
 	var tick <-chan time.Time
 	if opts.Progress != nil {
@@ -125,6 +131,12 @@ func (b *Binary) Run(opts RunOptions) (*Result, error) {
 				cmd.Process.Signal(sig)
 			}
 		}
+		if isInterrupt(sig) {
+			// A program stopped by the terminal (it read it from its
+			// background group) would otherwise keep the signal pending
+			// forever.
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGCONT)
+		}
 	}
 loop:
 	for {
@@ -135,6 +147,7 @@ loop:
 				res.Interrupted = true
 				pending = sig
 				ctlW.Write([]byte{ctlStop})
+				syscall.Kill(-cmd.Process.Pid, syscall.SIGCONT) // a stopped program cannot flush
 				flushing = time.After(flushTimeout)
 			case isInterrupt(sig):
 				res.Interrupted = true
@@ -159,7 +172,12 @@ loop:
 			log(fmt.Sprintf("the tracer did not flush within %v; passing %v on", flushTimeout, pending))
 			deliver(pending)
 			pending, flushing = nil, nil
+		case <-handed:
+			log("the program reads the terminal, so it is the foreground job now: Ctrl-C goes to it directly")
 		case <-tick:
+			if tty != nil && tty.isHanded() {
+				continue // the terminal is the program's
+			}
 			p := Progress{Bytes: rc.bytes.Load(), Elapsed: time.Since(start)}
 			if rc.gens != nil {
 				p.Generations = rc.gens.count()
