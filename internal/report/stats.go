@@ -120,7 +120,7 @@ func jsonOrder(raw []byte) []string {
 func statsDoc(m *stats.Model, secs []string, top int) *doc {
 	o := m.Overview
 	d := &doc{title: "gotrace stats " + m.File}
-	d.subtitle = fmt.Sprintf("%s trace, %s, %s, %s events", o.Version, fmtBytes(o.FileBytes), fmtDur(o.Duration), fmtInt(o.Events))
+	d.subtitle = fmt.Sprintf("%s trace, %s, %s, %s events", o.Version, o.FileBytes.String(), o.Duration.String(), fmtInt(o.Events))
 	if m.Damage.Damaged {
 		d.warnings = append(d.warnings, DamageLine(m.Damage))
 	}
@@ -145,7 +145,7 @@ func statsDoc(m *stats.Model, secs []string, top int) *doc {
 // DamageLine says what a damaged trace lost, in one line.
 func DamageLine(d stats.Damage) string {
 	return fmt.Sprintf("trace damaged: %s (%.1f%%) after the last complete generation not analysed: %s",
-		fmtBytes(d.LostBytes), d.LostPercent, d.Error)
+		d.LostBytes.String(), d.LostPercent, d.Error)
 }
 
 func overviewSection(m *stats.Model, top int) section {
@@ -161,9 +161,9 @@ func overviewSection(m *stats.Model, top int) section {
 	}
 	kv := [][2]string{
 		pair("Version", o.Version),
-		pair("File size", fmtBytes(o.FileBytes)),
+		pair("File size", o.FileBytes.String()),
 		pair("Started", wall),
-		pair("Duration", fmtDur(o.Duration)),
+		pair("Duration", o.Duration.String()),
 	}
 	if len(o.PerGeneration) > 0 {
 		kv = append(kv, pair("Generations", fmtInt(int64(o.Generations))), pair("Batches", fmtInt(int64(o.Batches))),
@@ -180,21 +180,22 @@ func overviewSection(m *stats.Model, top int) section {
 	s.kv(kv...)
 	if len(o.Footprint) > 0 {
 		t := &tbl{title: "Footprint by event type", head: []string{"Event", "Count", "Bytes", "Share"}, right: []bool{false, true, true, true}}
-		var total int64
+		var total stats.ByteCount
 		for _, f := range o.Footprint {
 			total += f.Bytes
 		}
 		for i, f := range o.Footprint {
 			if i == top {
-				var n, b int64
+				var n int64
+				var b stats.ByteCount
 				for _, g := range o.Footprint[top:] {
 					n += g.Count
 					b += g.Bytes
 				}
-				t.row(fmt.Sprintf("(%d more types)", len(o.Footprint)-top), fmtInt(n), fmtBytes(b), fmtPct(b, total))
+				t.row(fmt.Sprintf("(%d more types)", len(o.Footprint)-top), fmtInt(n), b.String(), fmtPct(int64(b), int64(total)))
 				break
 			}
-			t.row(f.Type, fmtInt(f.Count), fmtBytes(f.Bytes), fmtPct(f.Bytes, total))
+			t.row(f.Type, fmtInt(f.Count), f.Bytes.String(), fmtPct(int64(f.Bytes), int64(total)))
 		}
 		s.add(t)
 	}
@@ -202,7 +203,7 @@ func overviewSection(m *stats.Model, top int) section {
 		t := &tbl{title: "Generations", head: []string{"Gen", "Offset", "Bytes", "Duration", "Events", "Stacks", "Strings", "Types", "CPU samples"},
 			right: []bool{true, true, true, true, true, true, true, true, true}}
 		for _, g := range o.PerGeneration {
-			t.row(strconv.FormatUint(g.Num, 10), fmt.Sprintf("0x%x", g.Offset), fmtBytes(g.Bytes), fmtDur(g.Duration),
+			t.row(strconv.FormatUint(g.Num, 10), fmt.Sprintf("0x%x", int64(g.Offset)), g.Bytes.String(), g.Duration.String(),
 				fmtInt(int64(g.Events)), fmtInt(int64(g.Stacks)), fmtInt(int64(g.Strings)), fmtInt(int64(g.Types)), fmtInt(int64(g.CPUSamples)))
 		}
 		s.add(t)
@@ -216,8 +217,8 @@ func distLine(d stats.Dist) string {
 	if d.Count == 0 {
 		return "none"
 	}
-	return fmt.Sprintf("%s in %s; p50 %s, p90 %s, p99 %s, max %s", fmtDur(d.Total), fmtInt(d.Count),
-		fmtDur(d.P50), fmtDur(d.P90), fmtDur(d.P99), fmtDur(d.Max))
+	return fmt.Sprintf("%s in %s; p50 %s, p90 %s, p99 %s, max %s", d.Total.String(), fmtInt(d.Count),
+		d.P50.String(), d.P90.String(), d.P99.String(), d.Max.String())
 }
 
 func goroutinesSection(m *stats.Model, top int) section {
@@ -230,10 +231,10 @@ func goroutinesSection(m *stats.Model, top int) section {
 		pair("Peak alive", fmtInt(g.PeakAlive)),
 		pair("Alive at end", fmtInt(g.AliveAtEnd)),
 		pair("Leak suspects", fmtInt(g.Leaked)),
-		pair("Running", fmtDur(g.Running)),
-		pair("Runnable", fmtDur(g.Runnable)),
-		pair("Blocked", fmtDur(g.Blocked)),
-		pair("In syscalls", fmtDur(g.Syscall)),
+		pair("Running", g.Running.String()),
+		pair("Runnable", g.Runnable.String()),
+		pair("Blocked", g.Blocked.String()),
+		pair("In syscalls", g.Syscall.String()),
 		pair("Sched latency", distLine(m.Sched.Latency)),
 		pair("Start latency", distLine(m.Sched.StartLatency)),
 	)
@@ -241,7 +242,7 @@ func goroutinesSection(m *stats.Model, top int) section {
 		t := &tbl{title: "By start function", head: []string{"Start function", "Count", "Running", "Runnable", "Blocked", "Syscall"},
 			right: []bool{false, true, true, true, true, true}}
 		for _, gr := range g.Groups[:min(top, len(g.Groups))] {
-			t.row(gr.Func, fmtInt(gr.Count), fmtDur(gr.Running), fmtDur(gr.Runnable), fmtDur(gr.Blocked), fmtDur(gr.Syscall))
+			t.row(gr.Func, fmtInt(gr.Count), gr.Running.String(), gr.Runnable.String(), gr.Blocked.String(), gr.Syscall.String())
 		}
 		s.add(t)
 	}
@@ -254,7 +255,7 @@ func distTable(title, first string) *tbl {
 }
 
 func distRow(t *tbl, name string, d stats.Dist) {
-	t.row(name, fmtInt(d.Count), fmtDur(d.Total), fmtDur(d.P50), fmtDur(d.P90), fmtDur(d.P99), fmtDur(d.Max))
+	t.row(name, fmtInt(d.Count), d.Total.String(), d.P50.String(), d.P90.String(), d.P99.String(), d.Max.String())
 }
 
 func blockingSection(m *stats.Model, top int) section {
@@ -262,8 +263,8 @@ func blockingSection(m *stats.Model, top int) section {
 	s := section{title: "Blocking"}
 	s.kv(
 		pair("Blocked", distLine(b.All)),
-		pair("Sync (chan, select, sync)", fmtDur(b.Sync)),
-		pair("Network", fmtDur(b.Net)),
+		pair("Sync (chan, select, sync)", b.Sync.String()),
+		pair("Network", b.Net.String()),
 	)
 	if len(b.Reasons) == 0 {
 		s.text("No goroutine blocked after it first ran in the trace.")
@@ -289,7 +290,7 @@ const maxStackReasons = 4
 func stackTable(title string, sts []stats.StackTime, top int) *tbl {
 	t := &tbl{title: title, head: []string{"Count", "Total", "Stack"}, right: []bool{true, true, false}}
 	for _, st := range sts[:min(top, len(sts))] {
-		t.row(fmtInt(st.Count), fmtDur(st.Total), shortStack(st.Stack))
+		t.row(fmtInt(st.Count), st.Total.String(), shortStack(st.Stack))
 	}
 	return t
 }
@@ -315,15 +316,15 @@ func gcSection(m *stats.Model) section {
 	s := section{title: "GC and memory"}
 	goal := "unknown"
 	if h.GoalMax > 0 {
-		goal = fmtBytes(h.GoalMin) + " – " + fmtBytes(h.GoalMax)
+		goal = h.GoalMin.String() + " – " + h.GoalMax.String()
 	}
 	s.kv(
 		pair("GC cycles", fmtInt(g.Cycles)),
-		pair("Time in GC", fmt.Sprintf("%s (%.2f%% of wall time)", fmtDur(g.Time), 100*g.WallShare)),
+		pair("Time in GC", fmt.Sprintf("%s (%.2f%% of wall time)", g.Time.String(), 100*g.WallShare)),
 		pair("Stop-the-world", distLine(g.STW)),
 		pair("Mark assist", distLine(g.Assist)),
 		pair("Sweep", distLine(g.Sweep)),
-		pair("Heap in use, max", fmtBytes(h.Max)),
+		pair("Heap in use, max", h.Max.String()),
 		pair("Heap goal", goal),
 		pair("MMU 1ms", fmtRatio(g.MMU.W1ms)),
 		pair("MMU 10ms", fmtRatio(g.MMU.W10ms)),
@@ -415,16 +416,16 @@ func findingsSection(m *stats.Model, top int) section {
 		s.text("No leak suspects: no user goroutine was left blocked for long on a channel, select or lock.")
 	}
 	for _, l := range f.Leaks[:min(top, len(f.Leaks))] {
-		title := fmt.Sprintf("Leak suspect: %d %s blocked on %s for %s", l.Count, plural(int(l.Count), "goroutine", "goroutines"), l.Reason, fmtDur(l.BlockedMax))
-		if l.Count > 1 && fmtDur(l.BlockedMin) != fmtDur(l.BlockedMax) {
-			title = fmt.Sprintf("Leak suspect: %d goroutines blocked on %s for %s to %s", l.Count, l.Reason, fmtDur(l.BlockedMin), fmtDur(l.BlockedMax))
+		title := fmt.Sprintf("Leak suspect: %d %s blocked on %s for %s", l.Count, plural(int(l.Count), "goroutine", "goroutines"), l.Reason, l.BlockedMax.String())
+		if l.Count > 1 && l.BlockedMin.String() != l.BlockedMax.String() {
+			title = fmt.Sprintf("Leak suspect: %d goroutines blocked on %s for %s to %s", l.Count, l.Reason, l.BlockedMin.String(), l.BlockedMax.String())
 		}
 		s.stack(stackOf(title+", started at "+l.Func, l.Stack))
 	}
 	if len(f.LongSTW) > 0 {
 		t := &tbl{title: "Longest stop-the-world pauses", head: []string{"Duration", "At", "Kind", "Stack"}, right: []bool{true, true, false, false}}
 		for _, p := range f.LongSTW[:min(top, len(f.LongSTW))] {
-			t.row(fmtDur(p.Duration), "+"+fmtDur(p.Start), p.Kind, shortStack(p.Stack))
+			t.row(p.Duration.String(), "+"+p.Start.String(), p.Kind, shortStack(p.Stack))
 		}
 		s.add(t)
 	}
@@ -432,7 +433,7 @@ func findingsSection(m *stats.Model, top int) section {
 		t := &tbl{title: "Worst scheduling waits", head: []string{"Wait", "At", "Goroutine", "Start function", "Stack"},
 			right: []bool{true, true, true, false, false}}
 		for _, w := range f.SchedWaits[:min(top, len(f.SchedWaits))] {
-			t.row(fmtDur(w.Wait), "+"+fmtDur(w.Start), strconv.FormatInt(w.Goroutine, 10), w.Func, shortStack(w.Stack))
+			t.row(w.Wait.String(), "+"+w.Start.String(), strconv.FormatInt(w.Goroutine, 10), w.Func, shortStack(w.Stack))
 		}
 		s.add(t)
 	}
@@ -455,51 +456,6 @@ func stackOf(title string, fr []stats.Frame) *stackBlock {
 		b.frames = append(b.frames, [2]string{"(no stack recorded)", ""})
 	}
 	return b
-}
-
-// fmtDur formats nanoseconds with three significant digits.
-func fmtDur(ns int64) string {
-	if ns == 0 {
-		return "0"
-	}
-	d := time.Duration(ns)
-	switch {
-	case d < time.Microsecond:
-		return strconv.FormatInt(ns, 10) + "ns"
-	case d < time.Millisecond:
-		return sig3(float64(ns)/1e3) + "µs"
-	case d < time.Second:
-		return sig3(float64(ns)/1e6) + "ms"
-	case d < time.Minute:
-		return sig3(float64(ns)/1e9) + "s"
-	}
-	return d.Round(time.Second).String()
-}
-
-func sig3(v float64) string {
-	switch {
-	case v >= 100:
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	case v >= 10:
-		return strconv.FormatFloat(v, 'f', 1, 64)
-	}
-	return strconv.FormatFloat(v, 'f', 2, 64)
-}
-
-// fmtBytes formats a size in binary units.
-func fmtBytes(n int64) string {
-	if n < 1024 {
-		return strconv.FormatInt(n, 10) + " B"
-	}
-	units := []string{"KiB", "MiB", "GiB", "TiB"}
-	v := float64(n)
-	for _, u := range units {
-		v /= 1024
-		if v < 1024 || u == units[len(units)-1] {
-			return sig3(v) + " " + u
-		}
-	}
-	return ""
 }
 
 // fmtInt formats n with thousands separators.
@@ -533,9 +489,9 @@ func fmtRatio(r float64) string { return strconv.FormatFloat(100*r, 'f', 1, 64) 
 func FormatValue(v float64, unit string) string {
 	switch unit {
 	case stats.UnitNs:
-		return fmtDur(int64(math.Round(v)))
+		return stats.Duration(math.Round(v)).String()
 	case stats.UnitBytes:
-		return fmtBytes(int64(math.Round(v)))
+		return stats.ByteCount(math.Round(v)).String()
 	case stats.UnitRatio:
 		return fmtRatio(v)
 	case stats.UnitPct:

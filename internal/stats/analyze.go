@@ -35,7 +35,7 @@ type goroutine struct {
 	inAssist bool
 	markRun  bool // running as a GC mark worker, counted on markP
 	markP    trace.ProcID
-	totals   [4]int64 // running, runnable, blocked, syscall
+	totals   [4]Duration // running, runnable, blocked, syscall
 	syscallP trace.ProcID
 	lostP    trace.Time // when the P of its syscall was taken, 0 if not
 	regions  []openRegion
@@ -127,7 +127,7 @@ func (a *Analyzer) reasonAcc(reason string) *reasonAcc {
 
 type groupAcc struct {
 	count  int64
-	totals [4]int64
+	totals [4]Duration
 }
 
 type taskOpen struct {
@@ -160,8 +160,8 @@ type Analyzer struct {
 	start    dist
 	blockAll dist
 	kinds    [nKinds]dist
-	syncNs   int64
-	netNs    int64
+	syncNs   Duration
+	netNs    Duration
 	reasons  []*reasonAcc // few: a list beats hashing the reason
 	schedTop *topN[SchedWait]
 
@@ -173,7 +173,7 @@ type Analyzer struct {
 	ranges   map[rangeKey]trace.Time
 	rangeStk map[rangeKey]stackID
 	gcCycles int64
-	gcTime   int64
+	gcTime   Duration
 	stw      dist
 	stwKinds map[string]*dist
 	stwTop   *topN[Pause]
@@ -459,9 +459,9 @@ func (a *Analyzer) closeInterval(id trace.GoID, g *goroutine, t trace.Time) {
 	d := int64(t - g.since)
 	switch g.state {
 	case trace.GoRunning:
-		g.totals[tRunning] += d
+		g.totals[tRunning] += Duration(d)
 	case trace.GoRunnable:
-		g.totals[tRunnable] += d
+		g.totals[tRunnable] += Duration(d)
 		switch {
 		case g.counted:
 			if d > 0 {
@@ -472,8 +472,8 @@ func (a *Analyzer) closeInterval(id trace.GoID, g *goroutine, t trace.Time) {
 		}
 		g.isNew = false
 		// Most waits are far below the list's shortest: compare first.
-		if top := a.schedTop; top.n > 0 && (len(top.items) < top.n || d > top.items[0].Wait) {
-			w := SchedWait{Goroutine: int64(id), Start: int64(g.since - a.first), Wait: d}
+		if top := a.schedTop; top.n > 0 && (len(top.items) < top.n || Duration(d) > top.items[0].Wait) {
+			w := SchedWait{Goroutine: int64(id), Start: Duration(g.since - a.first), Wait: Duration(d)}
 			w.Func = a.groupName(g)
 			stk := a.parked(g)
 			if stk == 0 {
@@ -483,21 +483,21 @@ func (a *Analyzer) closeInterval(id trace.GoID, g *goroutine, t trace.Time) {
 			a.schedTop.offer(w)
 		}
 	case trace.GoWaiting:
-		g.totals[tBlocked] += d
+		g.totals[tBlocked] += Duration(d)
 		if g.counted && d > 0 {
 			a.blockAll.add(d)
 			a.kinds[blockKind(g.reason)].add(d)
 			if r := g.reason; strings.Contains(r, "chan") || strings.Contains(r, "sync") || strings.Contains(r, "select") {
-				a.syncNs += d
+				a.syncNs += Duration(d)
 			} else if r == "network" {
-				a.netNs += d
+				a.netNs += Duration(d)
 			}
 			ra := a.reasonAcc(g.reason)
 			ra.d.add(d)
 			ra.stacks.add(a.parked(g), d)
 		}
 	case trace.GoSyscall:
-		g.totals[tSyscall] += d
+		g.totals[tSyscall] += Duration(d)
 		a.leaveSyscall(g)
 		if g.counted && d > 0 {
 			a.sys.add(d)
@@ -602,7 +602,7 @@ func (a *Analyzer) onRangeEnd(ev *trace.Event) {
 	switch {
 	case r.Name == "GC concurrent mark phase":
 		if open {
-			a.gcTime += d
+			a.gcTime += Duration(d)
 		}
 	case strings.HasPrefix(r.Name, "stop-the-world"):
 		if isGCSTW(r.Name) {
@@ -614,7 +614,7 @@ func (a *Analyzer) onRangeEnd(ev *trace.Event) {
 			kind := stwKind(r.Name)
 			a.stw.add(d)
 			distFor(a.stwKinds, kind).add(d)
-			p := Pause{Kind: kind, Start: int64(begin - a.first), Duration: d}
+			p := Pause{Kind: kind, Start: Duration(begin - a.first), Duration: Duration(d)}
 			if a.stwTop.wants(p) {
 				p.Stack = a.stacks.get(stk)
 				a.stwTop.offer(p)
@@ -696,7 +696,7 @@ func (a *Analyzer) Finalize() *Model {
 	m.Schema = Schema
 	o := &m.Overview
 	if a.haveTime {
-		o.Duration = int64(a.last - a.first)
+		o.Duration = Duration(a.last - a.first)
 	}
 	o.WallStartUnixNs = a.wallStart
 	o.Events = a.events
@@ -726,26 +726,26 @@ func (a *Analyzer) Finalize() *Model {
 		d := int64(a.last - g.since)
 		switch g.state {
 		case trace.GoRunning:
-			g.totals[tRunning] += d
+			g.totals[tRunning] += Duration(d)
 		case trace.GoRunnable:
-			g.totals[tRunnable] += d
+			g.totals[tRunnable] += Duration(d)
 		case trace.GoWaiting:
-			g.totals[tBlocked] += d
+			g.totals[tBlocked] += Duration(d)
 			name := a.groupName(g)
-			if leakable(g.reason) && !isRuntimeFunc(name) && d >= leakMin(o.Duration) {
+			if leakable(g.reason) && !isRuntimeFunc(name) && d >= leakMin(int64(o.Duration)) {
 				k := leakKey{a.parked(g), g.reason}
 				l := leaks[k]
 				if l == nil {
-					l = &Leak{Reason: g.reason, Func: name, BlockedMin: d, Stack: a.stacks.get(k.stack)}
+					l = &Leak{Reason: g.reason, Func: name, BlockedMin: Duration(d), Stack: a.stacks.get(k.stack)}
 					leaks[k] = l
 				}
 				l.Count++
-				l.BlockedMin = min(l.BlockedMin, d)
-				l.BlockedMax = max(l.BlockedMax, d)
+				l.BlockedMin = min(l.BlockedMin, Duration(d))
+				l.BlockedMax = max(l.BlockedMax, Duration(d))
 				gr.Leaked++
 			}
 		case trace.GoSyscall:
-			g.totals[tSyscall] += d
+			g.totals[tSyscall] += Duration(d)
 		}
 		a.retire(g)
 		gr.AliveAtEnd++
@@ -793,7 +793,7 @@ func (a *Analyzer) Finalize() *Model {
 	gc.Time = a.gcTime
 	for k, begin := range a.ranges {
 		if k.name == "GC concurrent mark phase" {
-			gc.Time += int64(a.last - begin)
+			gc.Time += Duration(a.last - begin)
 		}
 	}
 	if o.Duration > 0 {
@@ -807,9 +807,9 @@ func (a *Analyzer) Finalize() *Model {
 	mmu := a.mmu.finish(int64(a.last))
 	gc.MMU = MMU{W1ms: mmu[0], W10ms: mmu[1], W100ms: mmu[2], W1s: mmu[3]}
 
-	m.Heap.Max = a.heapMax
-	m.Heap.GoalMin = max(a.goalMin, 0)
-	m.Heap.GoalMax = a.goalMax
+	m.Heap.Max = ByteCount(a.heapMax)
+	m.Heap.GoalMin = ByteCount(max(a.goalMin, 0))
+	m.Heap.GoalMax = ByteCount(a.goalMax)
 
 	m.Syscalls.Dist = a.sys.summary()
 	m.Syscalls.Blocking = a.sysBlock.summary()

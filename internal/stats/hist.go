@@ -128,17 +128,17 @@ func (d *dist) summary() Dist {
 	if d.count == 0 {
 		return Dist{}
 	}
-	out := Dist{Count: d.count, Total: d.total, Max: d.max}
+	out := Dist{Count: d.count, Total: Duration(d.total), Max: Duration(d.max)}
 	if d.buckets == nil {
 		s := slices.Clone(d.exact)
 		slices.Sort(s)
-		at := func(q float64) int64 {
+		at := func(q float64) Duration {
 			r := int64(q*float64(len(s)) + 0.999999999)
-			return s[min(max(r, 1), int64(len(s)))-1]
+			return Duration(s[min(max(r, 1), int64(len(s)))-1])
 		}
 		out.P50, out.P90, out.P99 = at(0.50), at(0.90), at(0.99)
 		return out
 	}
-	out.P50, out.P90, out.P99 = d.quantile(0.50), d.quantile(0.90), d.quantile(0.99)
+	out.P50, out.P90, out.P99 = Duration(d.quantile(0.50)), Duration(d.quantile(0.90)), Duration(d.quantile(0.99))
 	return out
 }

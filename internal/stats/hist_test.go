@@ -44,7 +44,7 @@ func TestDistBoundedError(t *testing.T) {
 			}
 		}
 	}
-	if d.summary().Max != vals[len(vals)-1] || half1.count != d.count || half1.total != d.total {
+	if int64(d.summary().Max) != vals[len(vals)-1] || half1.count != d.count || half1.total != d.total {
 		t.Error("max, count or total do not survive a merge")
 	}
 }

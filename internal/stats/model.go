@@ -44,9 +44,9 @@ type Model struct {
 // Overview describes the trace as a whole.
 type Overview struct {
 	Version          string       `json:"version" help:"trace format version, e.g. \"go1.26\""`
-	FileBytes        int64        `json:"file_bytes" unit:"B" help:"size of the trace in bytes"`
+	FileBytes        ByteCount    `json:"file_bytes" unit:"B" help:"size of the trace in bytes"`
 	WallStartUnixNs  int64        `json:"wall_start_unix_ns" unit:"ns" help:"wall-clock time of the first event, Unix nanoseconds; 0 when the trace has no clock snapshot (before Go 1.25)"`
-	Duration         int64        `json:"duration_ns" unit:"ns" help:"time from the first to the last event"`
+	Duration         Duration     `json:"duration_ns" unit:"ns" help:"time from the first to the last event"`
 	Generations      int          `json:"generations" unit:"count" help:"complete generations read"`
 	Batches          int          `json:"batches" unit:"count" help:"event batches on the wire"`
 	Events           int64        `json:"events" unit:"count" help:"events delivered by golang.org/x/exp/trace, sync events included"`
@@ -64,34 +64,34 @@ type Overview struct {
 // EventBytes is one row of the footprint: how much of the file one event
 // type takes.
 type EventBytes struct {
-	Type  string `json:"type" help:"event type name as in the runtime's event table"`
-	Count int64  `json:"count" unit:"count" help:"events of this type"`
-	Bytes int64  `json:"bytes" unit:"B" help:"bytes these events take, type byte and arguments and data included"`
+	Type  string    `json:"type" help:"event type name as in the runtime's event table"`
+	Count int64     `json:"count" unit:"count" help:"events of this type"`
+	Bytes ByteCount `json:"bytes" unit:"B" help:"bytes these events take, type byte and arguments and data included"`
 }
 
 // Generation is one row of the per-generation table.
 type Generation struct {
-	Num        uint64 `json:"num" help:"generation number as written on the wire"`
-	Offset     int64  `json:"offset" unit:"B" help:"byte offset of the generation's first batch"`
-	Bytes      int64  `json:"bytes" unit:"B" help:"bytes the generation's batches take"`
-	Duration   int64  `json:"duration_ns" unit:"ns" help:"time from the generation's first to its last event"`
-	Batches    int    `json:"batches" unit:"count" help:"batches in the generation"`
-	Events     int    `json:"events" unit:"count" help:"events in the generation"`
-	Stacks     int    `json:"stacks" unit:"count" help:"entries in the generation's stack table"`
-	Strings    int    `json:"strings" unit:"count" help:"entries in the generation's string table"`
-	Types      int    `json:"types" unit:"count" help:"entries in the generation's type table (GODEBUG=traceallocfree=1)"`
-	CPUSamples int    `json:"cpu_samples" unit:"count" help:"CPU samples in the generation"`
+	Num        uint64    `json:"num" help:"generation number as written on the wire"`
+	Offset     ByteCount `json:"offset" unit:"B" help:"byte offset of the generation's first batch"`
+	Bytes      ByteCount `json:"bytes" unit:"B" help:"bytes the generation's batches take"`
+	Duration   Duration  `json:"duration_ns" unit:"ns" help:"time from the generation's first to its last event"`
+	Batches    int       `json:"batches" unit:"count" help:"batches in the generation"`
+	Events     int       `json:"events" unit:"count" help:"events in the generation"`
+	Stacks     int       `json:"stacks" unit:"count" help:"entries in the generation's stack table"`
+	Strings    int       `json:"strings" unit:"count" help:"entries in the generation's string table"`
+	Types      int       `json:"types" unit:"count" help:"entries in the generation's type table (GODEBUG=traceallocfree=1)"`
+	CPUSamples int       `json:"cpu_samples" unit:"count" help:"CPU samples in the generation"`
 }
 
 // Dist summarises a set of durations. Percentiles are exact for up to
 // ExactSamples values and within 0.8% (log-bucketed histogram) beyond.
 type Dist struct {
-	Count int64 `json:"count" unit:"count" help:"number of intervals"`
-	Total int64 `json:"total_ns" unit:"ns" help:"sum of the intervals"`
-	P50   int64 `json:"p50_ns" unit:"ns" help:"median interval"`
-	P90   int64 `json:"p90_ns" unit:"ns" help:"90th percentile"`
-	P99   int64 `json:"p99_ns" unit:"ns" help:"99th percentile"`
-	Max   int64 `json:"max_ns" unit:"ns" help:"longest interval"`
+	Count int64    `json:"count" unit:"count" help:"number of intervals"`
+	Total Duration `json:"total_ns" unit:"ns" help:"sum of the intervals"`
+	P50   Duration `json:"p50_ns" unit:"ns" help:"median interval"`
+	P90   Duration `json:"p90_ns" unit:"ns" help:"90th percentile"`
+	P99   Duration `json:"p99_ns" unit:"ns" help:"99th percentile"`
+	Max   Duration `json:"max_ns" unit:"ns" help:"longest interval"`
 }
 
 // Frame is one frame of a stack, innermost first.
@@ -103,9 +103,9 @@ type Frame struct {
 
 // StackTime is time attributed to one stack.
 type StackTime struct {
-	Count int64   `json:"count" unit:"count" help:"intervals with this stack"`
-	Total int64   `json:"total_ns" unit:"ns" help:"their total duration"`
-	Stack []Frame `json:"stack" help:"the stack, innermost frame first"`
+	Count int64    `json:"count" unit:"count" help:"intervals with this stack"`
+	Total Duration `json:"total_ns" unit:"ns" help:"their total duration"`
+	Stack []Frame  `json:"stack" help:"the stack, innermost frame first"`
 }
 
 // Goroutines describes goroutine lifetimes and states.
@@ -116,21 +116,21 @@ type Goroutines struct {
 	PeakAlive  int64            `json:"peak_alive" unit:"count" help:"most goroutines alive at once"`
 	AliveAtEnd int64            `json:"alive_at_end" unit:"count" help:"goroutines alive when the trace ended"`
 	Leaked     int64            `json:"leaked" unit:"count" help:"leak suspects: user goroutines blocked on a channel, select, lock or condition variable at the end of the trace, for a tenth of the trace or a second, whichever is less (see findings.leaks)"`
-	Running    int64            `json:"running_ns" unit:"ns" help:"goroutine-time spent running, all goroutines summed"`
-	Runnable   int64            `json:"runnable_ns" unit:"ns" help:"goroutine-time spent runnable, waiting for a P"`
-	Blocked    int64            `json:"blocked_ns" unit:"ns" help:"goroutine-time spent blocked (waiting), any reason"`
-	Syscall    int64            `json:"syscall_ns" unit:"ns" help:"goroutine-time spent in system calls"`
+	Running    Duration         `json:"running_ns" unit:"ns" help:"goroutine-time spent running, all goroutines summed"`
+	Runnable   Duration         `json:"runnable_ns" unit:"ns" help:"goroutine-time spent runnable, waiting for a P"`
+	Blocked    Duration         `json:"blocked_ns" unit:"ns" help:"goroutine-time spent blocked (waiting), any reason"`
+	Syscall    Duration         `json:"syscall_ns" unit:"ns" help:"goroutine-time spent in system calls"`
 	Groups     []GoroutineGroup `json:"groups" help:"goroutines grouped by start function, most running time first (top N)"`
 }
 
 // GoroutineGroup is the goroutines that share a start function.
 type GoroutineGroup struct {
-	Func     string `json:"func" help:"start function (the root frame of the goroutine's stack); \"(unknown)\" when no stack was seen"`
-	Count    int64  `json:"count" unit:"count" help:"goroutines in the group"`
-	Running  int64  `json:"running_ns" unit:"ns" help:"time the group's goroutines spent running"`
-	Runnable int64  `json:"runnable_ns" unit:"ns" help:"time spent runnable"`
-	Blocked  int64  `json:"blocked_ns" unit:"ns" help:"time spent blocked"`
-	Syscall  int64  `json:"syscall_ns" unit:"ns" help:"time spent in system calls"`
+	Func     string   `json:"func" help:"start function (the root frame of the goroutine's stack); \"(unknown)\" when no stack was seen"`
+	Count    int64    `json:"count" unit:"count" help:"goroutines in the group"`
+	Running  Duration `json:"running_ns" unit:"ns" help:"time the group's goroutines spent running"`
+	Runnable Duration `json:"runnable_ns" unit:"ns" help:"time spent runnable"`
+	Blocked  Duration `json:"blocked_ns" unit:"ns" help:"time spent blocked"`
+	Syscall  Duration `json:"syscall_ns" unit:"ns" help:"time spent in system calls"`
 }
 
 // Sched describes scheduling latency.
@@ -142,8 +142,8 @@ type Sched struct {
 // Blocking describes time goroutines spent blocked.
 type Blocking struct {
 	All     Dist          `json:"all" help:"every completed blocked interval, any reason"`
-	Sync    int64         `json:"sync_ns" unit:"ns" help:"time blocked on channels, select and sync primitives; the total of go tool trace -pprof=sync"`
-	Net     int64         `json:"net_ns" unit:"ns" help:"time blocked on the network poller; the total of go tool trace -pprof=net"`
+	Sync    Duration      `json:"sync_ns" unit:"ns" help:"time blocked on channels, select and sync primitives; the total of go tool trace -pprof=sync"`
+	Net     Duration      `json:"net_ns" unit:"ns" help:"time blocked on the network poller; the total of go tool trace -pprof=net"`
 	Channel Dist          `json:"channel" help:"blocked on a channel send or receive"`
 	Select  Dist          `json:"select" help:"blocked in select"`
 	Mutex   Dist          `json:"mutex" help:"blocked on sync.Mutex, RWMutex, WaitGroup and other sync primitives"`
@@ -165,7 +165,7 @@ type BlockReason struct {
 // GC describes garbage collection.
 type GC struct {
 	Cycles    int64     `json:"cycles" unit:"count" help:"GC cycles whose mark phase began during the trace"`
-	Time      int64     `json:"time_ns" unit:"ns" help:"wall time with a GC mark phase in progress"`
+	Time      Duration  `json:"time_ns" unit:"ns" help:"wall time with a GC mark phase in progress"`
 	WallShare float64   `json:"wall_share" unit:"ratio" help:"time_ns divided by the trace duration"`
 	STW       Dist      `json:"stw" help:"stop-the-world pauses of any kind"`
 	STWByKind []STWKind `json:"stw_by_kind" help:"stop-the-world pauses by kind, most total time first"`
@@ -191,9 +191,9 @@ type MMU struct {
 
 // Heap describes the heap as the runtime reported it in the trace.
 type Heap struct {
-	Max     int64 `json:"max" unit:"B" help:"largest heap in use (bytes in live and not yet swept objects, /memory/classes/heap/objects:bytes)"`
-	GoalMin int64 `json:"goal_min" unit:"B" help:"smallest heap goal"`
-	GoalMax int64 `json:"goal_max" unit:"B" help:"largest heap goal"`
+	Max     ByteCount `json:"max" unit:"B" help:"largest heap in use (bytes in live and not yet swept objects, /memory/classes/heap/objects:bytes)"`
+	GoalMin ByteCount `json:"goal_min" unit:"B" help:"smallest heap goal"`
+	GoalMax ByteCount `json:"goal_max" unit:"B" help:"largest heap goal"`
 }
 
 // Syscalls describes system calls.
@@ -245,35 +245,35 @@ type Findings struct {
 // Leak is a group of goroutines blocked at the end of the trace at the same
 // stack.
 type Leak struct {
-	Count      int64   `json:"count" unit:"count" help:"goroutines blocked at this stack"`
-	Reason     string  `json:"reason" help:"why they are blocked"`
-	Func       string  `json:"func" help:"their start function"`
-	BlockedMin int64   `json:"blocked_min_ns" unit:"ns" help:"shortest time one of them had been blocked when the trace ended"`
-	BlockedMax int64   `json:"blocked_max_ns" unit:"ns" help:"longest time one of them had been blocked; from the trace start when it was blocked all along"`
-	Stack      []Frame `json:"stack" help:"where they are blocked"`
+	Count      int64    `json:"count" unit:"count" help:"goroutines blocked at this stack"`
+	Reason     string   `json:"reason" help:"why they are blocked"`
+	Func       string   `json:"func" help:"their start function"`
+	BlockedMin Duration `json:"blocked_min_ns" unit:"ns" help:"shortest time one of them had been blocked when the trace ended"`
+	BlockedMax Duration `json:"blocked_max_ns" unit:"ns" help:"longest time one of them had been blocked; from the trace start when it was blocked all along"`
+	Stack      []Frame  `json:"stack" help:"where they are blocked"`
 }
 
 // Pause is one stop-the-world pause.
 type Pause struct {
-	Kind     string  `json:"kind" help:"the runtime's reason for stopping the world"`
-	Start    int64   `json:"start_ns" unit:"ns" help:"when it began, from the start of the trace"`
-	Duration int64   `json:"duration_ns" unit:"ns" help:"how long it lasted"`
-	Stack    []Frame `json:"stack" help:"the stack that stopped the world, when recorded"`
+	Kind     string   `json:"kind" help:"the runtime's reason for stopping the world"`
+	Start    Duration `json:"start_ns" unit:"ns" help:"when it began, from the start of the trace"`
+	Duration Duration `json:"duration_ns" unit:"ns" help:"how long it lasted"`
+	Stack    []Frame  `json:"stack" help:"the stack that stopped the world, when recorded"`
 }
 
 // SchedWait is one long wait for a P.
 type SchedWait struct {
-	Goroutine int64   `json:"goroutine" help:"goroutine ID"`
-	Func      string  `json:"func" help:"its start function"`
-	Start     int64   `json:"start_ns" unit:"ns" help:"when it became runnable, from the start of the trace"`
-	Wait      int64   `json:"wait_ns" unit:"ns" help:"how long it waited to run"`
-	Stack     []Frame `json:"stack" help:"where the goroutine was when it stopped running"`
+	Goroutine int64    `json:"goroutine" help:"goroutine ID"`
+	Func      string   `json:"func" help:"its start function"`
+	Start     Duration `json:"start_ns" unit:"ns" help:"when it became runnable, from the start of the trace"`
+	Wait      Duration `json:"wait_ns" unit:"ns" help:"how long it waited to run"`
+	Stack     []Frame  `json:"stack" help:"where the goroutine was when it stopped running"`
 }
 
 // Damage says what was lost from a damaged trace.
 type Damage struct {
-	Damaged     bool    `json:"damaged" help:"true when the trace could not be read to its end"`
-	Error       string  `json:"error" help:"the error that stopped reading, empty when undamaged"`
-	LostBytes   int64   `json:"lost_bytes" unit:"B" help:"bytes after the last complete generation"`
-	LostPercent float64 `json:"lost_percent" unit:"%" help:"lost_bytes as a percentage of the file"`
+	Damaged     bool      `json:"damaged" help:"true when the trace could not be read to its end"`
+	Error       string    `json:"error" help:"the error that stopped reading, empty when undamaged"`
+	LostBytes   ByteCount `json:"lost_bytes" unit:"B" help:"bytes after the last complete generation"`
+	LostPercent float64   `json:"lost_percent" unit:"%" help:"lost_bytes as a percentage of the file"`
 }

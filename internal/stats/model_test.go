@@ -87,24 +87,24 @@ func TestKnownAnswers(t *testing.T) {
 	}
 	g := m.Goroutines
 	for _, c := range []check{
-		{"goroutines.created", g.Created, 1},
-		{"goroutines.ended", g.Ended, 1},
-		{"goroutines.existing", g.Existing, 1},
-		{"goroutines.peak_alive", g.PeakAlive, 2},
-		{"goroutines.alive_at_end", g.AliveAtEnd, 1},
-		{"goroutines.leaked", g.Leaked, 1},
-		{"goroutines.running_ns", g.Running, 17 + 100 + 50 + 150},
-		{"goroutines.runnable_ns", g.Runnable, 200 + 50 + 40},
-		{"goroutines.blocked_ns", g.Blocked, 80 + 501},
-		{"sched.latency.count", m.Sched.Latency.Count, 2},
-		{"sched.latency.total", m.Sched.Latency.Total, 250},
-		{"sched.latency.max", m.Sched.Latency.Max, 200},
-		{"sched.latency.p50", m.Sched.Latency.P50, 50},
-		{"sched.start_latency.total", m.Sched.StartLatency.Total, 40},
-		{"blocking.channel.count", m.Blocking.Channel.Count, 1},
-		{"blocking.channel.total", m.Blocking.Channel.Total, 80},
-		{"blocking.sync_ns", m.Blocking.Sync, 80},
-		{"blocking.net_ns", m.Blocking.Net, 0},
+		{"goroutines.created", int64(g.Created), 1},
+		{"goroutines.ended", int64(g.Ended), 1},
+		{"goroutines.existing", int64(g.Existing), 1},
+		{"goroutines.peak_alive", int64(g.PeakAlive), 2},
+		{"goroutines.alive_at_end", int64(g.AliveAtEnd), 1},
+		{"goroutines.leaked", int64(g.Leaked), 1},
+		{"goroutines.running_ns", int64(g.Running), 17 + 100 + 50 + 150},
+		{"goroutines.runnable_ns", int64(g.Runnable), 200 + 50 + 40},
+		{"goroutines.blocked_ns", int64(g.Blocked), 80 + 501},
+		{"sched.latency.count", int64(m.Sched.Latency.Count), 2},
+		{"sched.latency.total", int64(m.Sched.Latency.Total), 250},
+		{"sched.latency.max", int64(m.Sched.Latency.Max), 200},
+		{"sched.latency.p50", int64(m.Sched.Latency.P50), 50},
+		{"sched.start_latency.total", int64(m.Sched.StartLatency.Total), 40},
+		{"blocking.channel.count", int64(m.Blocking.Channel.Count), 1},
+		{"blocking.channel.total", int64(m.Blocking.Channel.Total), 80},
+		{"blocking.sync_ns", int64(m.Blocking.Sync), 80},
+		{"blocking.net_ns", int64(m.Blocking.Net), 0},
 		{"overview.gomaxprocs", int64(m.Overview.GOMAXPROCS), 0},
 		{"overview.generations", int64(m.Overview.Generations), 1},
 		{"overview.batches", int64(m.Overview.Batches), 4},
@@ -148,7 +148,7 @@ func TestDamagedKeepsCompleteGenerations(t *testing.T) {
 	if m.Overview.Generations != 1 {
 		t.Errorf("generations = %d, want 1", m.Overview.Generations)
 	}
-	if want := int64(len(cut)) - g2.Offset; m.Damage.LostBytes != want {
+	if want := ByteCount(len(cut)) - g2.Offset; m.Damage.LostBytes != want {
 		t.Errorf("lost bytes = %d, want %d", m.Damage.LostBytes, want)
 	}
 	if m.Overview.Events == 0 || m.Overview.Events >= full.Overview.Events {

@@ -115,7 +115,7 @@ func TestAgreesWithGoToolTrace(t *testing.T) {
 			_, m := computeFile(t, path)
 			for _, c := range []struct {
 				kind string
-				got  int64
+				got  Duration
 			}{
 				{"sync", m.Blocking.Sync},
 				{"net", m.Blocking.Net},
@@ -136,8 +136,8 @@ func TestAgreesWithGoToolTrace(t *testing.T) {
 						want += s.Value[1]
 					}
 				}
-				if diff := math.Abs(float64(c.got - want)); diff > 0.001*float64(want) {
-					t.Errorf("%s total = %d ns, go tool trace -pprof=%s says %d ns", c.kind, c.got, c.kind, want)
+				if diff := math.Abs(float64(int64(c.got) - want)); diff > 0.001*float64(want) {
+					t.Errorf("%s total = %d ns, go tool trace -pprof=%s says %d ns", c.kind, int64(c.got), c.kind, want)
 				}
 			}
 		})

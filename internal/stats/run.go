@@ -81,7 +81,7 @@ func Compute(ctx context.Context, name string, r io.ReaderAt, size int64, opts O
 		}
 		end := int64(format.HeaderSize)
 		if good > 0 {
-			end = w.gens[good-1].Offset + w.gens[good-1].Bytes
+			end = int64(w.gens[good-1].Offset + w.gens[good-1].Bytes)
 		}
 		w.keep(good)
 		a = NewAnalyzer(opts)
@@ -91,7 +91,7 @@ func Compute(ctx context.Context, name string, r io.ReaderAt, size int64, opts O
 			}
 		}
 		m := a.Finalize()
-		m.Damage = Damage{Damaged: true, Error: fmt.Sprintf("%s: %v", name, damage), LostBytes: size - end}
+		m.Damage = Damage{Damaged: true, Error: fmt.Sprintf("%s: %v", name, damage), LostBytes: ByteCount(size - end)}
 		if size > 0 {
 			m.Damage.LostPercent = 100 * float64(size-end) / float64(size)
 		}
@@ -108,7 +108,7 @@ func Compute(ctx context.Context, name string, r io.ReaderAt, size int64, opts O
 func finish(m *Model, name string, v format.Version, size int64) {
 	m.File = name
 	m.Overview.Version = v.String()
-	m.Overview.FileBytes = size
+	m.Overview.FileBytes = ByteCount(size)
 }
 
 // eventPass feeds every event of r to a. A reader goroutine decodes events
@@ -233,9 +233,9 @@ func wirePass(ctx context.Context, r io.Reader) wireResult {
 func (w *wireResult) add(g *decode.Generation) {
 	row := Generation{
 		Num:        g.Num,
-		Offset:     g.Offset,
-		Bytes:      g.End - g.Offset,
-		Duration:   int64(g.Duration()),
+		Offset:     ByteCount(g.Offset),
+		Bytes:      ByteCount(g.End - g.Offset),
+		Duration:   Duration(g.Duration()),
 		Batches:    len(g.Batches),
 		Events:     g.Events,
 		Stacks:     len(g.Stacks),
@@ -280,7 +280,7 @@ func (w *wireResult) fill(m *Model) {
 		if c.Events == 0 && c.Bytes == 0 {
 			continue
 		}
-		o.Footprint = append(o.Footprint, EventBytes{Type: v.EventName(format.EventType(t)), Count: c.Events, Bytes: c.Bytes})
+		o.Footprint = append(o.Footprint, EventBytes{Type: v.EventName(format.EventType(t)), Count: c.Events, Bytes: ByteCount(c.Bytes)})
 	}
 	slices.SortFunc(o.Footprint, func(x, y EventBytes) int {
 		return cmp.Or(cmp.Compare(y.Bytes, x.Bytes), cmp.Compare(x.Type, y.Type))

@@ -123,7 +123,7 @@ func (a stackAcc) top(t *stackTable, n int) []StackTime {
 	}
 	out := []StackTime{}
 	for _, e := range h.sorted() {
-		out = append(out, StackTime{Count: e.count, Total: e.total, Stack: t.get(e.id)})
+		out = append(out, StackTime{Count: e.count, Total: Duration(e.total), Stack: t.get(e.id)})
 	}
 	return out
 }
