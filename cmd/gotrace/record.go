@@ -75,7 +75,7 @@ the trace keeps every complete generation and gotrace says what was lost.
 	// program's, with or without --.
 	cmd.Flags().SetInterspersed(false)
 	f := cmd.Flags()
-	f.StringVarP(&opts.Output, "output", "o", "", "write the trace to `FILE` (default PROGRAM.trace; with several --test packages, a directory)")
+	f.StringVarP(&opts.Output, "output", "o", "", "write the trace to `FILE`, or into a directory (default PROGRAM.trace here; with several --test packages, the directory for their traces)")
 	f.DurationVar(&opts.Duration, "duration", 0, "trace only the first `D` of the run (the program goes on untraced); with --url, how long to capture")
 	f.BoolVar(&opts.CPU, "cpu", false, "profile the CPU while tracing, so the trace holds CPU samples")
 	f.BoolVar(&opts.AllocFree, "allocfree", false, "trace heap allocations and frees (GODEBUG=traceallocfree=1)")
