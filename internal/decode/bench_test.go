@@ -152,3 +152,43 @@ func walkOnly(data []byte, specs *[256]format.EventSpec) int {
 	}
 	return events
 }
+
+// BenchmarkDecodeStream decodes every event and table the way a streaming
+// consumer does: tables per generation, then each event of each batch, with
+// its arguments, handed to a function one at a time (EachEvent), so memory
+// stays at the size of the largest generation's bytes.
+func BenchmarkDecodeStream(b *testing.B) {
+	data := benchData(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	defer reportCPU(b)()
+	for b.Loop() {
+		r, err := NewReader(bytes.NewReader(data))
+		if err != nil {
+			b.Fatal(err)
+		}
+		r.SetDetail(Frames)
+		n := 0
+		for {
+			g, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := range g.Batches {
+				err := r.EachEvent(g, i, func(ev *Event) error {
+					n += len(ev.Args)
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		if n == 0 {
+			b.Fatal("no events")
+		}
+	}
+}

@@ -98,13 +98,13 @@ func TestDetails(t *testing.T) {
 		if err != nil {
 			continue // damaged on purpose: TestRealWire covers it
 		}
-		for _, d := range []Detail{Counts, Frames} {
+		for _, d := range []Detail{Full, Counts, Frames} {
 			r, err := NewReader(bytes.NewReader(data))
 			if err != nil {
 				t.Fatal(err)
 			}
 			r.SetDetail(d)
-			var got []byte
+			var got, each []byte
 			for {
 				g, err := r.Next()
 				if err == io.EOF {
@@ -126,10 +126,30 @@ func TestDetails(t *testing.T) {
 					b := g.Batches[i]
 					b.Events = evs
 					got = appendWire(got, &Generation{Version: g.Version, Num: g.Num, Batches: []Batch{b}})
+					// EachEvent lends each event for the call only:
+					// keep copies.
+					var kept []Event
+					err = r.EachEvent(g, i, func(ev *Event) error {
+						c := *ev
+						c.Args = append([]uint64(nil), ev.Args...)
+						if ev.Data != nil {
+							c.Data = append([]byte{}, ev.Data...)
+						}
+						kept = append(kept, c)
+						return nil
+					})
+					if err != nil {
+						t.Fatal(err)
+					}
+					b.Events = kept
+					each = appendWire(each, &Generation{Version: g.Version, Num: g.Num, Batches: []Batch{b}})
 				}
 			}
 			if string(got) != want {
 				t.Fatalf("%s: detail %d with BatchEvents decodes differently from Full", file, d)
+			}
+			if string(each) != want {
+				t.Fatalf("%s: detail %d with EachEvent decodes differently from Full", file, d)
 			}
 		}
 	}

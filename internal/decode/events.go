@@ -154,6 +154,8 @@ type cursor struct {
 	lastData []byte // data of the last event walk read
 	counts   [256]EventCount
 	nev      int
+	each     func(*Event) error // when set, walk hands each event here and keeps none
+	cur      Event              // the event handed to each
 }
 
 // reset prepares c for a generation, with arrays of at least the given
@@ -301,7 +303,17 @@ func (c *cursor) walk(bi, lo int, data []byte, t uint64, store bool) (uint64, er
 			if inf.flags&fData != 0 {
 				d = c.lastData
 			}
-			events = append(events, Event{Type: format.EventType(typ), Offset: base + int64(start), Time: ts, Args: args[a0:len(args):len(args)], Data: d})
+			if c.each != nil {
+				// N.B. Nothing is kept: every event reuses the same slots.
+				ev := &c.cur
+				ev.Type, ev.Offset, ev.Time, ev.Args, ev.Data = format.EventType(typ), base+int64(start), ts, args[a0:len(args):len(args)], d
+				if err := c.each(ev); err != nil {
+					return 0, err
+				}
+				args = args[:0]
+			} else {
+				events = append(events, Event{Type: format.EventType(typ), Offset: base + int64(start), Time: ts, Args: args[a0:len(args):len(args)], Data: d})
+			}
 		}
 		ct := &counts[typ]
 		ct.Events++

@@ -51,6 +51,38 @@ func (r *Reader) BatchEvents(g *Generation, i int) ([]Event, error) {
 	return c.events, nil
 }
 
+// EachEvent calls fn with each event of batch i of g, the generation Next
+// last returned, in order, and stops at the first error fn returns. Events
+// are decoded one at a time into the same storage, so the *Event and its
+// Args and Data are valid only during the call: this is the way to read
+// every event of a large trace at the speed of the bare walk, whatever the
+// Detail.
+func (r *Reader) EachEvent(g *Generation, i int, fn func(*Event) error) error {
+	if g != &r.g || r.err != nil || i < 0 || i >= len(g.Batches) || i >= len(r.batches) {
+		return fmt.Errorf("decode: EachEvent(%d) of a generation that is not the current one", i)
+	}
+	b := &g.Batches[i]
+	if b.Events != nil || b.Header != format.EvEventBatch {
+		for j := range b.Events {
+			if err := fn(&b.Events[j]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	bf := &r.batches[i]
+	data := r.buf[bf.lo:bf.hi]
+	c := &r.batchCur
+	c.reset(r, g.Num, 64, 1)
+	c.each = fn
+	_, err := c.walk(i, bf.lo, data, b.Time, true)
+	c.each = nil
+	if _, ok := err.(*Error); ok {
+		return r.fail(err)
+	}
+	return err
+}
+
 // Sizes of the read buffer.
 const (
 	minBuffer = 256 << 10 // first allocation
