@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/gotrace-cli/gotrace/internal/format"
 )
@@ -195,15 +196,44 @@ func TestXExpLoop(t *testing.T) {
 	}
 }
 
-func TestDecodeLoopMatchesWalk(t *testing.T) {
+func TestDecodeLoopsMatchWalk(t *testing.T) {
 	data := readSmall(t)
-	n, err := DecodeLoop(bytes.NewReader(data))
+	w, _ := Walk(bytes.NewReader(data))
+	for name, loop := range map[string]func(io.Reader) (int64, error){
+		"DecodeLoop":        DecodeLoop,
+		"DecodeBatchesLoop": DecodeBatchesLoop,
+	} {
+		n, err := loop(bytes.NewReader(data))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if n != w.Events {
+			t.Errorf("%s counted %d events, the walk %d", name, n, w.Events)
+		}
+	}
+}
+
+func TestTracedSpan(t *testing.T) {
+	data := readSmall(t)
+	whole, err := TracedSpan(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, _ := Walk(bytes.NewReader(data))
-	if n != w.Events {
-		t.Errorf("decode counted %d events, the walk %d", n, w.Events)
+	var buf bytes.Buffer
+	if _, err := WritePrefix(&buf, bytes.NewReader(data), 1); err != nil {
+		t.Fatal(err)
+	}
+	first, err := TracedSpan(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The small trace ran for about two seconds over three generations;
+	// its first generation is a part of that.
+	if first <= 0 || first >= whole || whole > time.Minute {
+		t.Errorf("span of the first generation %v, of the whole trace %v", first, whole)
+	}
+	if _, err := TracedSpan(bytes.NewReader(data[:format.HeaderSize])); err == nil {
+		t.Error("a trace with no generations has a span")
 	}
 }
 

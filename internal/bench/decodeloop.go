@@ -1,7 +1,9 @@
 package bench
 
 import (
+	"errors"
 	"io"
+	"time"
 
 	"github.com/gotrace-cli/gotrace/internal/decode"
 )
@@ -28,29 +30,114 @@ func DecodeLoop(r io.Reader) (int64, error) {
 		}
 		events += int64(g.Events)
 		for i := range g.Batches {
-			b := &g.Batches[i]
-			for j := range b.Events {
-				ev := &b.Events[j]
-				sink += uint64(ev.Type) + ev.Time + uint64(len(ev.Data))
-				for _, a := range ev.Args {
-					sink += a
-				}
-			}
+			sink += touchEvents(g.Batches[i].Events)
 		}
-		for _, s := range g.Strings {
-			sink += uint64(len(s))
-		}
-		for _, st := range g.Stacks {
-			for _, f := range st.Frames {
-				sink += f.PC + f.Line + uint64(len(f.Func)+len(f.File))
-			}
-		}
-		for _, s := range g.CPUSamples {
-			sink += s.Time + s.Stack
-		}
+		sink += touchTables(g)
 	}
 	touched = sink
 	return events, nil
+}
+
+// DecodeBatchesLoop is the full decode as gotrace decode streams it: the
+// tables with each generation, the other events one batch at a time through
+// Reader.BatchEvents, so only one batch's events are held at once.
+func DecodeBatchesLoop(r io.Reader) (int64, error) {
+	dr, err := decode.NewReader(r)
+	if err != nil {
+		return 0, err
+	}
+	dr.SetDetail(decode.Counts)
+	var events int64
+	var sink uint64
+	for {
+		g, err := dr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return events, err
+		}
+		events += int64(g.Events)
+		for i := range g.Batches {
+			evs, err := dr.BatchEvents(g, i)
+			if err != nil {
+				return events, err
+			}
+			sink += touchEvents(evs)
+		}
+		sink += touchTables(g)
+	}
+	touched = sink
+	return events, nil
+}
+
+// touchEvents reads every field of every event.
+func touchEvents(evs []decode.Event) uint64 {
+	var sink uint64
+	for j := range evs {
+		ev := &evs[j]
+		sink += uint64(ev.Type) + ev.Time + uint64(len(ev.Data))
+		for _, a := range ev.Args {
+			sink += a
+		}
+	}
+	return sink
+}
+
+// touchTables reads every entry of a generation's tables.
+func touchTables(g *decode.Generation) uint64 {
+	var sink uint64
+	for _, s := range g.Strings {
+		sink += uint64(len(s))
+	}
+	for _, st := range g.Stacks {
+		for _, f := range st.Frames {
+			sink += f.PC + f.Line + uint64(len(f.Func)+len(f.File))
+		}
+	}
+	for _, s := range g.CPUSamples {
+		sink += s.Time + s.Stack
+	}
+	return sink
+}
+
+// TracedSpan is how long the tracer ran, from the trace itself: the first
+// timestamp to the last, over every generation. The record overhead
+// comparison uses it as the traced program's running time, since
+// gotrace record's own wall time also holds building the program.
+func TracedSpan(r io.Reader) (time.Duration, error) {
+	dr, err := decode.NewReader(r)
+	if err != nil {
+		return 0, err
+	}
+	dr.SetDetail(decode.Counts)
+	var span time.Duration
+	var last uint64 // MaxTime of the previous generation
+	for n := 0; ; n++ {
+		g, err := dr.Next()
+		if err == io.EOF {
+			if n == 0 {
+				return 0, errors.New("trace has no generations")
+			}
+			return span, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		if g.Frequency == 0 {
+			return 0, errors.New("generation has no frequency")
+		}
+		// N.B. generations share one clock: the gap between one's
+		// last timestamp and the next one's first counts too.
+		from := g.MinTime
+		if n > 0 && last < from {
+			from = last
+		}
+		if g.MaxTime > from {
+			span += time.Duration(decode.TicksToNanos(g.MaxTime-from, g.Frequency))
+		}
+		last = g.MaxTime
+	}
 }
 
 // touched keeps the loops' reads from being optimised away.

@@ -117,6 +117,8 @@ func (h *harness) measureLoops() {
 	loop("xexp", "xexp", "x/exp/trace ReadEvent loop", h.full)
 	loop("decode", "decode", "gotrace full decode loop (in-process)", h.full)
 	loop("decode-half", "decode", "  same, half the generations", h.half)
+	loop("decode-batches", "decode-batches", "gotrace full decode a batch at a time (in-process)", h.full)
+	loop("decode-batches-half", "decode-batches", "  same, half the generations", h.half)
 }
 
 // parseLoopOutput reads what -run-loop children printed: one JSON line per
