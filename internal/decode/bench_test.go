@@ -35,7 +35,11 @@ func BenchmarkDecodeCounts(b *testing.B) { benchDecode(b, Counts) }
 // (what gotrace decode --summary reads).
 func BenchmarkDecodeFrames(b *testing.B) { benchDecode(b, Frames) }
 
-func benchDecode(b *testing.B, d Detail) {
+func benchDecode(b *testing.B, d Detail) { benchDecodeWith(b, d, nil) }
+
+// benchDecodeWith reads the benchmark trace with detail d, calling gen (when
+// not nil) on each generation.
+func benchDecodeWith(b *testing.B, d Detail, gen func(*Reader, *Generation)) {
 	data := benchData(b)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
@@ -48,12 +52,15 @@ func benchDecode(b *testing.B, d Detail) {
 		r.SetDetail(d)
 		gens := 0
 		for {
-			_, err := r.Next()
+			g, err := r.Next()
 			if err == io.EOF {
 				break
 			}
 			if err != nil {
 				b.Fatal(err)
+			}
+			if gen != nil {
+				gen(r, g)
 			}
 			gens++
 		}
@@ -158,37 +165,16 @@ func walkOnly(data []byte, specs *[256]format.EventSpec) int {
 // its arguments, handed to a function one at a time (EachEvent), so memory
 // stays at the size of the largest generation's bytes.
 func BenchmarkDecodeStream(b *testing.B) {
-	data := benchData(b)
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	defer reportCPU(b)()
-	for b.Loop() {
-		r, err := NewReader(bytes.NewReader(data))
-		if err != nil {
-			b.Fatal(err)
-		}
-		r.SetDetail(Frames)
-		n := 0
-		for {
-			g, err := r.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
+	n := 0
+	each := func(ev *Event) error { n += len(ev.Args); return nil }
+	benchDecodeWith(b, Frames, func(r *Reader, g *Generation) {
+		for i := range g.Batches {
+			if err := r.EachEvent(g, i, each); err != nil {
 				b.Fatal(err)
 			}
-			for i := range g.Batches {
-				err := r.EachEvent(g, i, func(ev *Event) error {
-					n += len(ev.Args)
-					return nil
-				})
-				if err != nil {
-					b.Fatal(err)
-				}
-			}
 		}
-		if n == 0 {
-			b.Fatal("no events")
-		}
+	})
+	if n == 0 {
+		b.Fatal("no events")
 	}
 }
