@@ -174,6 +174,11 @@ func _gotraceStart() *_gotraceRec {
 	// they would hold them open after the program ended.
 	_gotrace_syscall.CloseOnExec(dataFD)
 	_gotrace_syscall.CloseOnExec(ctlFD)
+	// Non-blocking descriptors go through the runtime's poller: waiting
+	// for gotrace then parks a goroutine instead of holding a thread in a
+	// system call, which the trace would show.
+	_gotrace_syscall.SetNonblock(dataFD, true)
+	_gotrace_syscall.SetNonblock(ctlFD, true)
 	r := &_gotraceRec{data: _gotrace_os.NewFile(uintptr(dataFD), "gotrace-data")}
 	ctl := _gotrace_os.NewFile(uintptr(ctlFD), "gotrace-control")
 
