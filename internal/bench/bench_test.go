@@ -202,6 +202,7 @@ func TestDecodeLoopsMatchWalk(t *testing.T) {
 	for name, loop := range map[string]func(io.Reader) (int64, error){
 		"DecodeLoop":        DecodeLoop,
 		"DecodeBatchesLoop": DecodeBatchesLoop,
+		"DecodeEachLoop":    DecodeEachLoop,
 	} {
 		n, err := loop(bytes.NewReader(data))
 		if err != nil {

@@ -9,79 +9,112 @@ import (
 )
 
 // DecodeLoop is gotrace's full decode with the output thrown away: every
-// generation through decode.Reader.Next, touching every event (type, time,
-// arguments, data) and every table entry (strings, stack frames, CPU
-// samples), as any consumer of the decoder at least would. It returns the
-// number of events the decoder counted.
+// generation through decode.Reader.Next with every event held, touching
+// every event (type, time, arguments, data) and every table entry (strings,
+// stack frames, CPU samples), as any consumer of the decoder at least
+// would. It returns the number of events the decoder counted.
 func DecodeLoop(r io.Reader) (int64, error) {
-	dr, err := decode.NewReader(r)
-	if err != nil {
-		return 0, err
-	}
-	var events int64
-	var sink uint64
-	for {
-		g, err := dr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return events, err
-		}
-		events += int64(g.Events)
+	return eachGeneration(r, decode.Full, func(_ *decode.Reader, g *decode.Generation) (uint64, int64, error) {
+		var sink uint64
+		var seen int64
 		for i := range g.Batches {
 			sink += touchEvents(g.Batches[i].Events)
+			seen += int64(len(g.Batches[i].Events))
 		}
-		sink += touchTables(g)
-	}
-	touched = sink
-	return events, nil
+		return sink, seen, nil
+	})
 }
 
-// DecodeBatchesLoop is the full decode as gotrace decode streams it: the
-// tables with each generation, the other events one batch at a time through
-// Reader.BatchEvents, so only one batch's events are held at once.
+// DecodeBatchesLoop is the full decode one batch at a time: the tables
+// with each generation, the other events through Reader.BatchEvents, so
+// only one batch's events are held at once.
 func DecodeBatchesLoop(r io.Reader) (int64, error) {
-	dr, err := decode.NewReader(r)
-	if err != nil {
-		return 0, err
-	}
-	dr.SetDetail(decode.Counts)
-	var events int64
-	var sink uint64
-	for {
-		g, err := dr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return events, err
-		}
-		events += int64(g.Events)
+	return eachGeneration(r, decode.Counts, func(dr *decode.Reader, g *decode.Generation) (uint64, int64, error) {
+		var sink uint64
+		var seen int64
 		for i := range g.Batches {
 			evs, err := dr.BatchEvents(g, i)
 			if err != nil {
-				return events, err
+				return sink, seen, err
 			}
 			sink += touchEvents(evs)
+			seen += int64(len(evs))
 		}
-		sink += touchTables(g)
+		return sink, seen, nil
+	})
+}
+
+// DecodeEachLoop is the full decode one event at a time: the tables with
+// each generation, the other events handed over by Reader.EachEvent, which
+// holds only the current one.
+func DecodeEachLoop(r io.Reader) (int64, error) {
+	return eachGeneration(r, decode.Frames, func(dr *decode.Reader, g *decode.Generation) (uint64, int64, error) {
+		var sink uint64
+		var seen int64
+		for i := range g.Batches {
+			err := dr.EachEvent(g, i, func(ev *decode.Event) error {
+				sink += touchEvent(ev)
+				seen++
+				return nil
+			})
+			if err != nil {
+				return sink, seen, err
+			}
+		}
+		return sink, seen, nil
+	})
+}
+
+// eachGeneration reads every generation at detail d, hands it to fn, then
+// touches its tables. fn returns what it summed and how many events it
+// read. eachGeneration returns the number of events: the decoder's count
+// where the detail keeps one, else the events fn read.
+func eachGeneration(r io.Reader, d decode.Detail, fn func(*decode.Reader, *decode.Generation) (uint64, int64, error)) (int64, error) {
+	dr, err := decode.NewReader(r)
+	if err != nil {
+		return 0, err
 	}
-	touched = sink
-	return events, nil
+	dr.SetDetail(d)
+	var events int64
+	var sink uint64
+	for {
+		g, err := dr.Next()
+		if err == io.EOF {
+			touched = sink
+			return events, nil
+		}
+		if err != nil {
+			return events, err
+		}
+		s, seen, err := fn(dr, g)
+		if err != nil {
+			return events, err
+		}
+		if g.Events >= 0 {
+			events += int64(g.Events)
+		} else {
+			events += seen
+		}
+		sink += s + touchTables(g)
+	}
 }
 
 // touchEvents reads every field of every event.
 func touchEvents(evs []decode.Event) uint64 {
 	var sink uint64
 	for j := range evs {
-		ev := &evs[j]
-		sink += uint64(ev.Type) + ev.Time + uint64(len(ev.Data))
-		for _, a := range ev.Args {
-			sink += a
-		}
+		sink += touchEvent(&evs[j])
 	}
 	return sink
+}
+
+// touchEvent reads every field of one event.
+func touchEvent(ev *decode.Event) uint64 {
+	sum := uint64(ev.Type) + ev.Time + uint64(len(ev.Data))
+	for _, a := range ev.Args {
+		sum += a
+	}
+	return sum
 }
 
 // touchTables reads every entry of a generation's tables.

@@ -20,6 +20,7 @@ var Loops = []Loop{
 	{"xexp", "golang.org/x/exp/trace ReadEvent loop", XExpLoop},
 	{"decode", "gotrace full decode: decode.Reader.Next, every event and table", DecodeLoop},
 	{"decode-batches", "gotrace full decode a batch at a time: Reader.BatchEvents", DecodeBatchesLoop},
+	{"decode-each", "gotrace full decode an event at a time: Reader.EachEvent", DecodeEachLoop},
 }
 
 // LoopNamed returns the loop called name, or nil.

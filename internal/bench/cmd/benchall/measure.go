@@ -97,6 +97,14 @@ func warm(path string) error {
 	return err
 }
 
+// decodeLoops are the ways of reading every event with the decoder; the
+// targets hold for each.
+var decodeLoops = []struct{ key, label, name string }{
+	{"decode", "gotrace decode, all events held (Next)", "full decode, Next"},
+	{"decode-batches", "gotrace decode a batch at a time (BatchEvents)", "full decode, BatchEvents"},
+	{"decode-each", "gotrace decode an event at a time (EachEvent)", "full decode, EachEvent"},
+}
+
 // measureLoops runs each in-process loop in a subprocess of its own, and
 // the decode loop on the half-length prefix too.
 func (h *harness) measureLoops() {
@@ -115,10 +123,10 @@ func (h *harness) measureLoops() {
 	}
 	loop("walk", "walk", "bare walk (floor, in-process)", h.full)
 	loop("xexp", "xexp", "x/exp/trace ReadEvent loop", h.full)
-	loop("decode", "decode", "gotrace full decode loop (in-process)", h.full)
-	loop("decode-half", "decode", "  same, half the generations", h.half)
-	loop("decode-batches", "decode-batches", "gotrace full decode a batch at a time (in-process)", h.full)
-	loop("decode-batches-half", "decode-batches", "  same, half the generations", h.half)
+	for _, d := range decodeLoops {
+		loop(d.key, d.key, d.label+" (in-process)", h.full)
+		loop(d.key+"-half", d.key, "  same, half the generations", h.half)
+	}
 }
 
 // parseLoopOutput reads what -run-loop children printed: one JSON line per

@@ -72,8 +72,12 @@ func (h *harness) report() {
 
 	fmt.Fprintln(w, "\nmemory growth (peak RSS should follow the largest generation, not the file)")
 	tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	for _, pair := range [][2]string{{"decode", "decode-half"}, {"decode-batches", "decode-batches-half"}, {"decode-text", "decode-text-half"}, {"stats-json", "stats-json-half"}} {
-		fmt.Fprintf(tw, "  %s\n", h.growth(pair[0], pair[1]))
+	keys := []string{"decode-text", "stats-json"}
+	for _, d := range decodeLoops {
+		keys = append(keys, d.key)
+	}
+	for _, k := range keys {
+		fmt.Fprintf(tw, "  %s\n", h.growth(k, k+"-half"))
 	}
 	tw.Flush()
 }
@@ -152,10 +156,7 @@ func (h *harness) rssBelow(name, key string, limit int64) targetRow {
 
 func (h *harness) targets() []targetRow {
 	var rows []targetRow
-	for _, d := range []struct{ key, name string }{
-		{"decode", "full decode"},
-		{"decode-batches", "full decode a batch at a time"},
-	} {
+	for _, d := range decodeLoops {
 		rows = append(rows, h.speedup(d.name+" vs x/exp/trace loop", d.key, "xexp", 15))
 		walk := targetRow{name: d.name + " vs bare walk", want: "target <= 3x the walk's time"}
 		if w := h.why(d.key, "walk"); w != "" {
@@ -171,8 +172,11 @@ func (h *harness) targets() []targetRow {
 		h.speedup("decode text vs go tool trace -d=wire", "decode-text", "wire", 5),
 		h.speedup("decode --json vs go tool trace -d=wire", "decode-json", "wire", 2),
 		h.speedup("decode --summary vs go tool trace -d=wire", "decode-summary", "wire", 50),
-		h.rssBelow("decode loop peak RSS", "decode", 100e6),
-		h.rssBelow("decode a batch at a time peak RSS", "decode-batches", 100e6),
+	)
+	for _, d := range decodeLoops {
+		rows = append(rows, h.rssBelow(d.name+" peak RSS", d.key, 100e6))
+	}
+	rows = append(rows,
 		h.rssBelow("gotrace decode peak RSS", "decode-text", 100e6),
 		h.speedup("stats --json vs x/exp/trace loop", "stats-json", "xexp", 1),
 		h.rssBelow("stats --json peak RSS", "stats-json", 150e6),
