@@ -14,34 +14,30 @@ import (
 // stack frames, CPU samples), as any consumer of the decoder at least
 // would. It returns the number of events the decoder counted.
 func DecodeLoop(r io.Reader) (int64, error) {
-	return eachGeneration(r, decode.Full, func(_ *decode.Reader, g *decode.Generation) (uint64, int64, error) {
-		var sink uint64
-		var seen int64
-		for i := range g.Batches {
-			sink += touchEvents(g.Batches[i].Events)
-			seen += int64(len(g.Batches[i].Events))
-		}
-		return sink, seen, nil
-	})
+	return eachGeneration(r, decode.Full, touchBatches)
 }
 
 // DecodeBatchesLoop is the full decode one batch at a time: the tables
-// with each generation, the other events through Reader.BatchEvents, so
-// only one batch's events are held at once.
+// with each generation, the other events decoded by Reader.BatchEvents
+// when asked for, so only one batch's events are held at once.
 func DecodeBatchesLoop(r io.Reader) (int64, error) {
-	return eachGeneration(r, decode.Counts, func(dr *decode.Reader, g *decode.Generation) (uint64, int64, error) {
-		var sink uint64
-		var seen int64
-		for i := range g.Batches {
-			evs, err := dr.BatchEvents(g, i)
-			if err != nil {
-				return sink, seen, err
-			}
-			sink += touchEvents(evs)
-			seen += int64(len(evs))
+	return eachGeneration(r, decode.Counts, touchBatches)
+}
+
+// touchBatches reads every event of g through Reader.BatchEvents, which
+// hands over the events Next kept (Full detail) or decodes a batch now.
+func touchBatches(dr *decode.Reader, g *decode.Generation) (uint64, int64, error) {
+	var sink uint64
+	var seen int64
+	for i := range g.Batches {
+		evs, err := dr.BatchEvents(g, i)
+		if err != nil {
+			return sink, seen, err
 		}
-		return sink, seen, nil
-	})
+		sink += touchEvents(evs)
+		seen += int64(len(evs))
+	}
+	return sink, seen, nil
 }
 
 // DecodeEachLoop is the full decode one event at a time: the tables with
