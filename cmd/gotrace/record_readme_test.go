@@ -69,14 +69,16 @@ type shellExample struct {
 func shellExamples(md string) []shellExample {
 	var out []shellExample
 	inBlock := false
+	cur := -1 // the example the block's lines belong to; -1 before its first
 	for _, line := range strings.Split(md, "\n") {
 		switch {
 		case strings.HasPrefix(line, "```"):
-			inBlock = !inBlock
+			inBlock, cur = !inBlock, -1
 		case inBlock && strings.HasPrefix(line, "$ "):
 			out = append(out, shellExample{cmd: strings.TrimPrefix(line, "$ ")})
-		case inBlock && len(out) > 0:
-			out[len(out)-1].want = append(out[len(out)-1].want, line)
+			cur = len(out) - 1
+		case inBlock && cur >= 0:
+			out[cur].want = append(out[cur].want, line)
 		}
 	}
 	return out
