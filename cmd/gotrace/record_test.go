@@ -115,27 +115,3 @@ func (b *lockedBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
-
-// TestRecordHelpExamples parses every example of gotrace record --help, so
-// a renamed flag cannot leave a broken example behind. (Running them needs
-// the programs they name; the README's examples are run.)
-func TestRecordHelpExamples(t *testing.T) {
-	n := 0
-	for _, line := range strings.Split(newRecordCmd(&Streams{}, nil).Example, "\n") {
-		line, _, _ = strings.Cut(line, "#")
-		f := strings.Fields(line)
-		if len(f) < 2 || f[0] != "gotrace" || f[1] != "record" {
-			t.Fatalf("example %q is not a gotrace record command", line)
-		}
-		var got *recordOptions
-		cmd := newRecordCmd(&Streams{Out: new(bytes.Buffer), ErrOut: new(bytes.Buffer)}, func(o *recordOptions) error { got = o; return nil })
-		cmd.SetArgs(f[2:])
-		if err := cmd.Execute(); err != nil || got == nil {
-			t.Errorf("example %q: %v", line, err)
-		}
-		n++
-	}
-	if n < 5 {
-		t.Errorf("%d examples, want at least 5", n)
-	}
-}

@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/spf13/cobra"
 )
 
 const leakyTrace = "../../testdata/traces/leaky.trace"
@@ -156,53 +154,6 @@ func TestCheckExitCodes(t *testing.T) {
 				t.Errorf("stderr = %q, want one line containing %q", errOut, tc.stderr)
 			}
 		})
-	}
-}
-
-// TestStatsHelpExamples runs the examples of gotrace stats --help and
-// gotrace check --help on a committed trace, so they cannot drift: each
-// must parse and run (a failing assertion is still a run).
-func TestStatsHelpExamples(t *testing.T) {
-	for _, c := range []*cobra.Command{newStatsCmd(&Streams{}, nil), newCheckCmd(&Streams{}, nil)} {
-		for _, line := range strings.Split(c.Example, "\n") {
-			line = strings.TrimSpace(line)
-			if line == "" {
-				continue
-			}
-			// The shell's part (cat, pipes, redirections) is not ours.
-			if rest, ok := strings.CutPrefix(line, "cat app.trace | "); ok {
-				line = rest
-			}
-			line, _, _ = strings.Cut(line, " | ")
-			line, _, _ = strings.Cut(line, " > ")
-			args, err := splitArgs(strings.TrimPrefix(line, "gotrace "))
-			if err != nil {
-				t.Fatalf("%s: %v", line, err)
-			}
-			stdin := false
-			for i, a := range args {
-				switch a {
-				case "app.trace":
-					args[i] = leakyTrace
-				case "-":
-					stdin = true
-				}
-			}
-			t.Run(line, func(t *testing.T) {
-				io, _, errOut := fakeStreams(false)
-				if stdin {
-					f, err := os.Open(leakyTrace)
-					if err != nil {
-						t.Fatal(err)
-					}
-					defer f.Close()
-					io.In = f
-				}
-				if code := run(args, io); code != exitOK && code != exitAssertion {
-					t.Errorf("exit %d: %s", code, errOut)
-				}
-			})
-		}
 	}
 }
 
