@@ -29,10 +29,10 @@ func TestAgreesWithStats(t *testing.T) {
 				t.Fatal(err)
 			}
 			for typ, want := range map[Type]int64{
-				Sched:   m.Sched.Latency.Total,
-				Block:   m.Blocking.Sync,
-				Net:     m.Blocking.Net,
-				Syscall: m.Syscalls.Dist.Total,
+				Sched:   int64(m.Sched.Latency.Total),
+				Block:   int64(m.Blocking.Sync),
+				Net:     int64(m.Blocking.Net),
+				Syscall: int64(m.Syscalls.Dist.Total),
 				CPU:     m.CPU.Samples * int64(CPUSamplePeriod),
 			} {
 				got := total(build(t, file, typ, Filter{}), 1)
