@@ -32,8 +32,10 @@ lint:
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 
+# Record the bundled example program, then report on its trace.
 demo: build
-	$(BIN) decode --summary testdata/traces/demo.trace
+	$(BIN) record --cpu -o bin/demo.trace ./testdata/progs/demo
+	$(BIN) stats --top 5 bin/demo.trace
 
 clean:
 	rm -rf bin

@@ -4,6 +4,10 @@
 // a generation boundary, and CPU samples.
 //
 //	go run ./testdata/progs/demo testdata/traces/demo.trace
+//
+// Without an argument it only does the work, for a tracer outside it:
+//
+//	gotrace record --cpu ./testdata/progs/demo
 package main
 
 import (
@@ -19,8 +23,13 @@ import (
 )
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: demo OUT.trace")
+	switch len(os.Args) {
+	case 1:
+		work()
+		return
+	case 2:
+	default:
+		fmt.Fprintln(os.Stderr, "usage: demo [OUT.trace]")
 		os.Exit(2)
 	}
 	if err := record(os.Args[1]); err != nil {
