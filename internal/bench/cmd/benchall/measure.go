@@ -100,9 +100,9 @@ func warm(path string) error {
 // decodeLoops are the ways of reading every event with the decoder; the
 // targets hold for each.
 var decodeLoops = []struct{ key, label, name string }{
-	{"decode", "gotrace decode, all events held (Next)", "full decode, Next"},
-	{"decode-batches", "gotrace decode a batch at a time (BatchEvents)", "full decode, BatchEvents"},
-	{"decode-each", "gotrace decode an event at a time (EachEvent)", "full decode, EachEvent"},
+	{"decode", "decode loop, Next: all events held", "full decode, Next"},
+	{"decode-batches", "decode loop, BatchEvents: a batch at a time", "full decode, BatchEvents"},
+	{"decode-each", "decode loop, EachEvent: an event at a time", "full decode, EachEvent"},
 }
 
 // measureLoops runs each in-process loop in a subprocess of its own, and
@@ -121,10 +121,10 @@ func (h *harness) measureLoops() {
 		}
 		r.note = fmt.Sprintf("%d events", lr.Events)
 	}
-	loop("walk", "walk", "bare walk (floor, in-process)", h.full)
+	loop("walk", "walk", "bare walk (the floor)", h.full)
 	loop("xexp", "xexp", "x/exp/trace ReadEvent loop", h.full)
 	for _, d := range decodeLoops {
-		loop(d.key, d.key, d.label+" (in-process)", h.full)
+		loop(d.key, d.key, d.label, h.full)
 		loop(d.key+"-half", d.key, "  same, half the generations", h.half)
 	}
 }

@@ -23,6 +23,7 @@ func (h *harness) report() {
 			in.name+":", h.rel(in.in.path), mb(c.Bytes), c.Generations, mb(c.LargestGen), c.Batches, c.Events)
 	}
 	fmt.Fprintln(w, "time is wall time (the fastest of -count runs) and what the targets use; CPU is user+system time of that run")
+	fmt.Fprintln(w, "rows that are not a command line are in-process loops, each run in a subprocess of its own")
 	fmt.Fprintln(w, "events/s counts wire events (what go tool trace -d=wire lists, batch headers excluded) for every row")
 	fmt.Fprintln(w)
 
