@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -193,6 +195,40 @@ func TestTargets(t *testing.T) {
 	}
 	if g := h.growth("flat", "flat-half"); !strings.HasSuffix(g, "PASS") {
 		t.Errorf("memory flat with the file: %q, want PASS", g)
+	}
+}
+
+func TestReportLayout(t *testing.T) {
+	full := &input{path: "full.trace", c: bench.Counts{Bytes: 200e6, Generations: 10, LargestGen: 20e6, Events: 1e6}}
+	half := &input{path: "half.trace", c: bench.Counts{Bytes: 100e6, Generations: 5, LargestGen: 20e6, Events: 5e5}}
+	var out strings.Builder
+	h := &harness{out: &out, log: io.Discard, results: map[string]*result{}, full: full, half: half, gen1: half}
+	h.add(&result{key: "walk", label: "bare walk", in: full, dur: time.Second, cpu: time.Second, rss: 10e6})
+	h.add(&result{key: "xexp", label: "x/exp/trace", in: full, dur: 20 * time.Second, rss: 100e6})
+	h.add(&result{key: "decode", label: "decode", in: full, dur: time.Second, rss: 50e6})
+	h.add(&result{key: "decode-half", label: "decode half", in: half, dur: time.Second / 2, rss: 49e6})
+	h.add(&result{key: "stats-json", label: "stats", status: "not available: no gotrace stats command"})
+	h.report()
+	text := out.String()
+	for _, want := range []string{
+		"200.0 MB, 10 generations",
+		"not available: no gotrace stats command",
+		"full decode, Next vs x/exp/trace loop",
+		"20.0x faster",
+		"n/a (stats-json not available)",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("report lacks %q:\n%s", want, text)
+		}
+	}
+	// The walk read 200 MB and 1M events in a second, 10 MB resident.
+	if !regexp.MustCompile(`(?m)^walk\s+bare walk\s+1\.00s\s+1\.00s\s+200\.0\s+1\.00\s+10\.0 MB$`).MatchString(text) {
+		t.Errorf("walk row wrong:\n%s", text)
+	}
+	for i, l := range strings.Split(text, "\n") {
+		if strings.TrimRight(l, " ") != l {
+			t.Errorf("line %d ends in spaces: %q", i+1, l)
+		}
 	}
 }
 

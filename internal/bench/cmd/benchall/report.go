@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"runtime"
 	"strings"
 	"text/tabwriter"
@@ -12,7 +14,15 @@ import (
 func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
 
 func (h *harness) report() {
-	w := h.out
+	var buf bytes.Buffer
+	h.render(&buf)
+	// N.B. tabwriter pads the last column too; drop trailing spaces.
+	for _, l := range strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n") {
+		fmt.Fprintln(h.out, strings.TrimRight(l, " "))
+	}
+}
+
+func (h *harness) render(w io.Writer) {
 	fmt.Fprintf(w, "\nmachine: %s/%s, %d CPUs, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 	for _, in := range []struct {
 		name string
