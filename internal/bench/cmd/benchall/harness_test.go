@@ -18,6 +18,11 @@ import (
 // The test binary doubles as the subprocess the harness runs: with
 // BENCHALL_HELPER set it does what the variable says instead of testing.
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "-run-loop" {
+		// The harness runs its loops as os.Executable() -run-loop, which
+		// in these tests is the test binary.
+		os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr))
+	}
 	switch os.Getenv("BENCHALL_HELPER") {
 	case "":
 		os.Exit(m.Run())
@@ -228,6 +233,54 @@ func TestReportLayout(t *testing.T) {
 	for i, l := range strings.Split(text, "\n") {
 		if strings.TrimRight(l, " ") != l {
 			t.Errorf("line %d ends in spaces: %q", i+1, l)
+		}
+	}
+}
+
+// TestRunAllSmall runs the harness end to end on the small committed
+// trace, with gotrace absent and the slow go tool trace view left out.
+func TestRunAllSmall(t *testing.T) {
+	data, err := os.ReadFile(smallTrace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	tracePath := dir + "/small.trace"
+	if err := os.WriteFile(tracePath, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, log strings.Builder
+	h := &harness{
+		out: &out, log: &log, results: map[string]*result{},
+		tracePath: tracePath, gotrace: dir + "/no-such-gotrace",
+		timeout: time.Minute, count: 1, runs: 1,
+		skip: map[string]bool{"gotool-http": true, "gotool-http-gen1": true},
+	}
+	if err := h.runAll(); err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	text := out.String()
+	for _, want := range []string{
+		"3 generations",
+		"half:  " + tracePath[:len(tracePath)-len(".trace")] + "-half.trace",
+		"decode-each-half",
+		"record overhead: not available: -gotrace ",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q:\n%s", want, text)
+		}
+	}
+	for _, want := range []string{
+		`(?m)^decode-text\s+gotrace decode FILE >/dev/null\s+not available: -gotrace `,
+		`(?m)^gotool-http\s+go tool trace parse\+split \(until HTTP answers\)\s+skipped \(-skip\)$`,
+	} {
+		if !regexp.MustCompile(want).MatchString(text) {
+			t.Errorf("output does not match %s:\n%s", want, text)
+		}
+	}
+	for _, k := range []string{"walk", "xexp", "decode", "decode-half", "decode-batches", "decode-each", "wire"} {
+		if r := h.results[k]; !r.ok() || r.lowerBound || r.dur <= 0 {
+			t.Errorf("%s: %+v, want a measurement", k, r)
 		}
 	}
 }

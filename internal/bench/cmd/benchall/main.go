@@ -36,6 +36,7 @@ type harness struct {
 	root      string // module root
 	tracePath string
 	size      int64
+	minSize   int64 // smallest trace accepted; tests lower it
 	genTime   time.Duration
 	gotrace   string // gotrace binary, "" when not available
 	noGotrace string // why gotrace is not available
@@ -65,7 +66,7 @@ func main() {
 func runMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("benchall", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	h := &harness{out: stdout, log: stderr, results: map[string]*result{}, skip: map[string]bool{}}
+	h := &harness{out: stdout, log: stderr, results: map[string]*result{}, skip: map[string]bool{}, minSize: minTraceSize}
 	runLoop := fs.String("run-loop", "", "run one in-process loop (`name`: walk, xexp, decode) over the file argument and print its event count")
 	fs.StringVar(&h.tracePath, "trace", "", "the big trace (default testdata/bench/stress.trace, generated when missing)")
 	fs.Int64Var(&h.size, "size", 200e6, "size in `bytes` of the generated trace")
@@ -213,7 +214,7 @@ const (
 // size is cached, then walks it for the counts every row is quoted in.
 func (h *harness) ensureTrace() error {
 	if st, err := os.Stat(h.tracePath); err == nil {
-		if c, err := walkFile(h.tracePath); err == nil && st.Size() >= minTraceSize && st.Size() <= maxTraceSize {
+		if c, err := walkFile(h.tracePath); err == nil && st.Size() >= h.minSize && st.Size() <= maxTraceSize {
 			h.full = &input{path: h.tracePath, c: c}
 			h.logf("using cached %s (%s)", h.rel(h.tracePath), mb(st.Size()))
 			return nil
@@ -239,7 +240,7 @@ func (h *harness) ensureTrace() error {
 	if err != nil {
 		return err
 	}
-	if st.Size() < minTraceSize || st.Size() > maxTraceSize {
+	if st.Size() < h.minSize || st.Size() > maxTraceSize {
 		return fmt.Errorf("stress program wrote %s in %v, want 150–300 MB; adjust -size or -gen-duration", mb(st.Size()), o.dur.Round(time.Millisecond))
 	}
 	c, err := walkFile(tmp)

@@ -288,6 +288,10 @@ func (h *harness) setupGotrace() {
 		if abs, err := filepath.Abs(h.gotrace); err == nil {
 			h.gotrace = abs
 		}
+		if _, err := os.Stat(h.gotrace); err != nil {
+			h.noGotrace = "-gotrace " + h.gotrace + ": " + err.Error()
+			h.gotrace = ""
+		}
 		return
 	}
 	bin := filepath.Join(h.tmp, "gotrace")
