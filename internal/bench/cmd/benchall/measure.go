@@ -183,7 +183,7 @@ func (h *harness) measureGoToolHTTP() {
 			h.add(&result{key: row.key, label: row.label, status: "not available: no `true` command to stand in for a browser"})
 			continue
 		}
-		h.logf("%-14s running (stopped past -max-rss)", row.key)
+		h.logf("%-14s running until its server answers, or it passes -max-rss", row.key)
 		h.measure(row.key, row.label, row.in, 1, proc{
 			args:  []string{tool, "-http=127.0.0.1:0", row.in.path},
 			env:   []string{"BROWSER=" + browser, "DISPLAY="},

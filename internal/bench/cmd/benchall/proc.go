@@ -50,6 +50,8 @@ func (h *harness) run(p proc) outcome {
 	cmd.Dir = p.dir
 	cmd.Env = append(os.Environ(), p.env...)
 	cmd.SysProcAttr = newProcAttr()
+	// A grandchild that keeps stderr open must not hold Wait for ever.
+	cmd.WaitDelay = 10 * time.Second
 	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
 		return outcome{err: err}
