@@ -24,6 +24,7 @@ func (h *harness) report() {
 
 func (h *harness) render(w io.Writer) {
 	fmt.Fprintf(w, "\nmachine: %s/%s, %d CPUs, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+	fmt.Fprintf(w, "settings: -count %d -runs %d -timeout %v -max-rss %d\n", h.count, h.runs, h.timeout, h.maxRSS/1e6)
 	for _, in := range []struct {
 		name string
 		in   *input
