@@ -333,10 +333,31 @@ func (b *Builder) goCmd(ctx context.Context, args ...string) ([]byte, error) {
 	return out, nil
 }
 
-// oneLine keeps the last non-empty line of a message, which is where the go
-// command says what went wrong, without its "go: " prefix.
+// oneLine makes one line of what the go command said went wrong. It skips
+// its progress (go: downloading ...) and its usage text, keeps the first
+// line left, and joins a line ending in a colon with the one after it, as in
+// "no required module provides package x; to add it: go get x".
 func oneLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	last := strings.TrimSpace(lines[len(lines)-1])
-	return strings.TrimPrefix(last, "go: ")
+	var lines []string
+	for _, l := range strings.Split(s, "\n") {
+		l = strings.TrimSpace(l)
+		switch {
+		case l == "",
+			strings.HasPrefix(l, "go: downloading "),
+			strings.HasPrefix(l, "go: finding "),
+			strings.HasPrefix(l, "go: extracting "),
+			strings.HasPrefix(l, "usage: "),
+			strings.HasPrefix(l, "Run 'go help"):
+			continue
+		}
+		lines = append(lines, strings.TrimPrefix(l, "go: "))
+	}
+	if len(lines) == 0 {
+		return strings.TrimSpace(s)
+	}
+	msg := lines[0]
+	if strings.HasSuffix(msg, ":") && len(lines) > 1 {
+		msg += " " + lines[1]
+	}
+	return msg
 }

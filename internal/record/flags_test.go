@@ -133,3 +133,21 @@ func TestShimVariants(t *testing.T) {
 		}
 	}
 }
+
+// TestOneLine: what the go command says goes into one line that says what
+// is wrong, not its usage text or the last line of a hint.
+func TestOneLine(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"flag provided but not defined: -bogus\nusage: go list [-f format] [-json] [-m] [list flags] [build flags] [packages]\nRun 'go help list' for details.\n",
+			"flag provided but not defined: -bogus"},
+		{"no required module provides package example.com/x; to add it:\n\tgo get example.com/x",
+			"no required module provides package example.com/x; to add it: go get example.com/x"},
+		{"go: downloading example.com/m v1.0.0\ngo: example.com/m@v1.0.0: invalid version\n",
+			"example.com/m@v1.0.0: invalid version"},
+		{"stat /src/missing: directory not found", "stat /src/missing: directory not found"},
+	} {
+		if got := oneLine(tc.in); got != tc.want {
+			t.Errorf("oneLine(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
