@@ -9,6 +9,12 @@ import (
 // decode turns the framed batches of one generation into r.g.
 func (r *Reader) decode() (*Generation, error) {
 	g := &r.g
+	// N.B. Entries past the lengths still point at the last generation's
+	// events and bytes: cleared, the garbage collector can free those
+	// arrays when the cursor replaces them with larger ones.
+	clear(g.Batches[:cap(g.Batches)])
+	clear(r.items[:cap(r.items)])
+	clear(r.stackEvents[:cap(r.stackEvents)])
 	strs, stks := g.Strings, g.Stacks
 	if strs == nil {
 		strs = make(map[uint64]string)
@@ -166,12 +172,18 @@ func (c *cursor) reset(r *Reader, gen uint64, argCap, evCap int) {
 	if cap(c.args) > cap(c.argChunk) {
 		c.argChunk = c.args // the larger chunk the last generation needed
 	}
+	// N.B. An array too small is dropped before its successor is made,
+	// so the two are not both live.
+	// A quarter more than asked: generations of a trace differ in size a
+	// little, and a few larger ones then reuse the arrays too.
 	if cap(c.argChunk) < argCap {
-		c.argChunk = make([]uint64, 0, argCap)
+		c.argChunk, c.args = nil, nil
+		c.argChunk = make([]uint64, 0, argCap+argCap/4)
 	}
 	c.args = c.argChunk[:0]
 	if cap(c.events) < evCap {
-		c.events = make([]Event, 0, evCap)
+		c.events = nil
+		c.events = make([]Event, 0, evCap+evCap/4)
 	}
 	c.events = c.events[:0]
 }

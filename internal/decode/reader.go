@@ -219,7 +219,12 @@ func (r *Reader) fill(n int) {
 	empty := 0
 	for r.end < n && r.rerr == nil {
 		if cap(r.buf)-r.end < minRead || cap(r.buf) < n {
-			c := max(2*cap(r.buf), n+minRead, minBuffer)
+			// N.B. A quarter more than needed, not twice the old size:
+			// the buffer ends near the largest generation's size, and
+			// the old and new arrays held at once while copying stay
+			// small, which keeps the heap (and the garbage collector's
+			// goal, twice the heap) close to one generation.
+			c := max(cap(r.buf)+cap(r.buf)/4, n+n/4+minRead, minBuffer)
 			nb := make([]byte, c)
 			copy(nb, r.buf[:r.end])
 			r.buf = nb
