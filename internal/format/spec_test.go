@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -18,6 +17,9 @@ func TestSpecs(t *testing.T) {
 			}
 			if s.Name == "" {
 				t.Errorf("%v: event %d has no name", v, ty)
+			}
+			if ty >= int(numEvents) && !EventType(ty).Experimental() {
+				t.Errorf("%v: %s (%d) is neither in the event list nor experimental", v, s.Name, ty)
 			}
 			if s.IsTimed && (len(s.Args) == 0 || s.Args[0] != "dt") {
 				t.Errorf("%v: timed event %s does not start with dt", v, s.Name)
@@ -108,7 +110,12 @@ func TestUvarint(t *testing.T) {
 
 // GorootTests returns the trace test files that ship with the Go toolchain.
 func gorootTests(t *testing.T) []string {
-	files, _ := filepath.Glob(filepath.Join(runtime.GOROOT(), "src", "internal", "trace", "testdata", "tests", "*.test"))
+	// N.B. The go command's GOROOT, the Go that go tool trace belongs to.
+	goroot, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Skipf("go env GOROOT: %v", err)
+	}
+	files, _ := filepath.Glob(filepath.Join(strings.TrimSpace(string(goroot)), "src", "internal", "trace", "testdata", "tests", "*.test"))
 	if len(files) == 0 {
 		t.Skip("no trace tests in GOROOT")
 	}
