@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -205,14 +206,12 @@ func runRecord(opts *recordOptions) error {
 			AllocFree: opts.AllocFree,
 			Flight:    opts.Flight,
 			Signals:   sigs,
-			Log:       func(s string) { p.clear(); logf(opts.IO, "%s", s) },
-			Progress:  p.update,
+			Log:       p.log,
+			Written:   func(t record.Trace) { p.log(summary(t)) },
+			Progress:  p.updater(),
 		})
 		p.clear()
 		if res != nil {
-			for _, t := range res.Traces {
-				summarize(opts.IO, t)
-			}
 			if len(res.Traces) == 0 && err == nil {
 				logf(opts.IO, "%s wrote no trace", bin.Name())
 			}
@@ -296,7 +295,7 @@ func recordURL(opts *recordOptions, sigs <-chan os.Signal) error {
 		out = filepath.Join(out, name)
 	}
 	p := newProgressLine(opts.IO, opts.URL)
-	t, err := record.Capture(ctx, record.CaptureOptions{URL: opts.URL, Duration: opts.Duration, Output: out, Progress: p.update})
+	t, err := record.Capture(ctx, record.CaptureOptions{URL: opts.URL, Duration: opts.Duration, Output: out, Progress: p.updater()})
 	p.clear()
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
@@ -307,22 +306,21 @@ func recordURL(opts *recordOptions, sigs <-chan os.Signal) error {
 	if t.CutShort {
 		logf(opts.IO, "the response broke off: %s keeps %d of %d bytes received, the complete generations", t.Path, t.Size, t.Received)
 	}
-	summarize(opts.IO, *t)
+	logf(opts.IO, "%s", summary(*t))
 	return nil
 }
 
-// summarize prints the line that ends a recording.
-func summarize(io *Streams, t record.Trace) {
+// summary is the line that ends a recording, without the "gotrace: ".
+func summary(t record.Trace) string {
 	s, err := record.Summarize(t.Path)
 	if err != nil {
-		logf(io, "wrote %s (%s) but cannot read it back: %v", t.Path, byteSize(t.Size), err)
-		return
+		return fmt.Sprintf("wrote %s (%s) but cannot read it back: %v", t.Path, byteSize(t.Size), err)
 	}
 	plural := "s"
 	if s.Generations == 1 {
 		plural = ""
 	}
-	logf(io, "wrote %s: %s, %d generation%s, %d events, %v, %s trace; next: gotrace stats %s",
+	return fmt.Sprintf("wrote %s: %s, %d generation%s, %d events, %v, %s trace; next: gotrace stats %s",
 		t.Path, byteSize(s.Size), s.Generations, plural, s.Events, s.Duration.Round(time.Millisecond), s.Version, shellQuote(t.Path))
 }
 
@@ -339,10 +337,13 @@ func shellQuote(s string) string {
 }
 
 // progressLine is the live status line on a terminal's stderr; on anything
-// else it prints nothing.
+// else it prints nothing. gotrace's own messages go through it too, so they
+// never land in the middle of the line: they come from the goroutine that
+// receives the trace as well as the one that draws the line.
 type progressLine struct {
 	io    *Streams
 	name  string
+	mu    sync.Mutex
 	shown bool
 }
 
@@ -350,12 +351,16 @@ func newProgressLine(io *Streams, name string) *progressLine {
 	return &progressLine{io: io, name: name}
 }
 
-// update redraws the line; nil when stderr is not a terminal, so Run does
-// not even count.
-func (p *progressLine) update(pr record.Progress) {
+// updater returns the function that redraws the line, or nil when stderr
+// is not a terminal, so that nothing is counted for it.
+func (p *progressLine) updater() func(record.Progress) {
 	if !p.io.ErrTTY {
-		return
+		return nil
 	}
+	return p.update
+}
+
+func (p *progressLine) update(pr record.Progress) {
 	gens := ""
 	switch {
 	case pr.Generations == 1:
@@ -363,11 +368,27 @@ func (p *progressLine) update(pr record.Progress) {
 	case pr.Generations > 1:
 		gens = fmt.Sprintf(", %d generations", pr.Generations)
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	fmt.Fprintf(p.io.ErrOut, "\r\x1b[Krecording %s: %s%s, %v", p.name, byteSize(pr.Bytes), gens, pr.Elapsed.Round(100*time.Millisecond))
 	p.shown = true
 }
 
+// log prints one of gotrace's lines, clearing the progress line first.
+func (p *progressLine) log(s string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.clearLocked()
+	logf(p.io, "%s", s)
+}
+
 func (p *progressLine) clear() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.clearLocked()
+}
+
+func (p *progressLine) clearLocked() {
 	if p.shown {
 		fmt.Fprint(p.io.ErrOut, "\r\x1b[K")
 		p.shown = false

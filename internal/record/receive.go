@@ -34,10 +34,11 @@ type Trace struct {
 // receiver reads the shim's frames from the data pipe and writes the trace
 // files.
 type receiver struct {
-	in     *bufio.Reader
-	dest   string // where the trace goes; flight snapshots are numbered after it
-	flight bool
-	log    func(string)
+	in      *bufio.Reader
+	dest    string // where the trace goes; flight snapshots are numbered after it
+	flight  bool
+	log     func(string)
+	written func(Trace) // nil, or told of each file as it is complete
 
 	bytes atomic.Int64 // trace bytes received, for progress
 	gens  *genCounter  // nil unless progress is shown
@@ -175,7 +176,16 @@ func (rc *receiver) commit() {
 		rc.fail(err)
 		return
 	}
-	rc.traces = append(rc.traces, Trace{Path: f.dest, Size: f.n})
+	rc.add(Trace{Path: f.dest, Size: f.n})
+}
+
+// add notes a finished file, and tells of it at once: a flight recorder
+// snapshot is news while the program goes on.
+func (rc *receiver) add(t Trace) {
+	rc.traces = append(rc.traces, t)
+	if rc.written != nil {
+		rc.written(t)
+	}
 }
 
 // endOfStream handles the pipe ending: a file still open was cut short.
@@ -194,7 +204,7 @@ func (rc *receiver) endOfStream() {
 		return
 	}
 	rc.log(describeCut(f.dest, kept, gens, received))
-	rc.traces = append(rc.traces, Trace{Path: f.dest, Size: kept, CutShort: true, Received: received})
+	rc.add(Trace{Path: f.dest, Size: kept, CutShort: true, Received: received})
 }
 
 // numbered names the n-th flight recorder snapshot: prog.trace → prog.1.trace.

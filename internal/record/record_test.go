@@ -402,10 +402,23 @@ func TestFlight(t *testing.T) {
 	bin := built(t, "exits", false)
 	out := filepath.Join(t.TempDir(), "prog.trace")
 	sigs := make(chan os.Signal, 1)
-	_, wait := runReady(t, bin, RunOptions{Args: []string{"wait", "0"}, Output: out, Flight: time.Second, Signals: sigs})
+	written := make(chan Trace, 3)
+	_, wait := runReady(t, bin, RunOptions{Args: []string{"wait", "0"}, Output: out, Flight: time.Second, Signals: sigs,
+		Written: func(tr Trace) { written <- tr }})
+	// Each snapshot is told of while the program still runs.
 	for n := 1; n <= 2; n++ {
 		sigs <- syscall.SIGUSR1
-		waitForFile(t, numbered(out, n))
+		select {
+		case tr := <-written:
+			if tr.Path != numbered(out, n) {
+				t.Fatalf("snapshot %d written as %s", n, tr.Path)
+			}
+			if _, err := os.Stat(tr.Path); err != nil {
+				t.Fatalf("snapshot %d told of before it is there: %v", n, err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("snapshot %d not written within 30s", n)
+		}
 	}
 	sigs <- syscall.SIGTERM
 	res, _, logs := wait()
@@ -421,17 +434,6 @@ func TestFlight(t *testing.T) {
 		}
 		checkTrace(t, tr.Path)
 	}
-}
-
-func waitForFile(t *testing.T, path string) {
-	t.Helper()
-	for range 200 {
-		if _, err := os.Stat(path); err == nil {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s did not appear", path)
 }
 
 // TestTest records a package's tests; the package has its own TestMain.

@@ -39,6 +39,10 @@ type RunOptions struct {
 	// Log receives gotrace's own messages, one line each, without the
 	// "gotrace: " prefix. nil discards them.
 	Log func(string)
+	// Written, when set, is called with each trace file as soon as it is
+	// complete (before Run returns, for flight recorder snapshots while
+	// the program still runs), from another goroutine than Run's.
+	Written func(Trace)
 	// Progress, when set, is called about every ProgressEvery while the
 	// program runs.
 	Progress      func(Progress)

@@ -90,6 +90,7 @@ func (b *Binary) Run(opts RunOptions) (*Result, error) {
 	}
 
 	rc := newReceiver(dataR, opts.Output, opts.Flight > 0, log, opts.Progress != nil)
+	rc.written = opts.Written
 	go rc.run()
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
