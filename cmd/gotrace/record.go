@@ -39,7 +39,8 @@ func newRecordCmd(io *Streams, runF func(*recordOptions) error) *cobra.Command {
 		Short: "Run a Go program with the execution tracer on and write its trace",
 		Long: strings.TrimSpace(`
 record builds the package as go run would (a directory such as ./cmd/server,
-an import path, or . by default) with a small tracer file added through
+an import path, . by default, or the .go files of one directory) with a
+small tracer file added through
 go build -overlay, runs it with the arguments after --, and writes the
 trace to -o (default: PROGRAM.trace in the current directory).
 
@@ -105,8 +106,13 @@ func (o *recordOptions) parseArgs(dash int, args []string) error {
 			o.Args = args[i+1:]
 		}
 	case len(args) > 0:
-		o.Packages = args[:1]
-		o.Args = args[1:]
+		// The package, or as with go run the .go files of one.
+		n := 1
+		for strings.HasSuffix(args[0], ".go") && n < len(args) && strings.HasSuffix(args[n], ".go") {
+			n++
+		}
+		o.Packages = args[:n]
+		o.Args = args[n:]
 		if len(o.Args) > 0 && o.Args[0] == "--" {
 			o.Args = o.Args[1:]
 		}

@@ -59,7 +59,8 @@ type Binary struct {
 	// did not build; the others still did.
 	BuildErr *BuildError
 
-	flight bool // the shim has the flight recorder
+	flight bool     // the shim has the flight recorder
+	files  []string // the .go files named instead of a package, as go run takes them
 }
 
 // Name is what the program is called: the last element of its import path,
@@ -67,6 +68,10 @@ type Binary struct {
 // ".test".
 func (b *Binary) Name() string {
 	name := programName(b.Package.ImportPath)
+	if len(b.files) > 0 {
+		// As go run names a program given as files: after the first.
+		name = strings.TrimSuffix(filepath.Base(b.files[0]), ".go")
+	}
 	if b.Test {
 		name += ".test"
 	}
@@ -125,12 +130,17 @@ type PackageError struct {
 func (e *PackageError) Error() string { return "package " + e.Package + ": " + e.Msg }
 
 // Build builds the packages the patterns name ("." when there are none).
-// Without Test they must name one main package; with Test they may name
-// several, and each gets a test binary (Path is "" for those without test
+// Without Test they must name one main package, or be .go files of one
+// directory as go run takes them; with Test they may name several
+// packages, and each gets a test binary (Path is "" for those without test
 // files, and for those that did not build, with BuildErr set).
 func (b *Builder) Build(ctx context.Context, patterns ...string) ([]*Binary, error) {
 	if len(patterns) == 0 {
 		patterns = []string{"."}
+	}
+	files, err := goFiles(patterns, b.opts.Test)
+	if err != nil {
+		return nil, err
 	}
 	version, err := b.goVersion(ctx)
 	if err != nil {
@@ -146,7 +156,7 @@ func (b *Builder) Build(ctx context.Context, patterns ...string) ([]*Binary, err
 	}
 	var bins []*Binary
 	for i, p := range pkgs {
-		bin := &Binary{Package: p, GoVersion: version, Test: b.opts.Test, flight: minor == 0 || minor >= 25}
+		bin := &Binary{Package: p, GoVersion: version, Test: b.opts.Test, flight: minor == 0 || minor >= 25, files: files}
 		if b.opts.Test && len(p.TestGoFiles)+len(p.XTestGoFiles) == 0 {
 			bins = append(bins, bin)
 			continue
@@ -165,6 +175,26 @@ func (b *Builder) Build(ctx context.Context, patterns ...string) ([]*Binary, err
 		bins = append(bins, bin)
 	}
 	return bins, nil
+}
+
+// goFiles returns the patterns when they are .go files, as go run takes
+// them, and nil when they are packages.
+func goFiles(patterns []string, test bool) ([]string, error) {
+	n := 0
+	for _, p := range patterns {
+		if strings.HasSuffix(p, ".go") {
+			n++
+		}
+	}
+	switch {
+	case n == 0:
+		return nil, nil
+	case test:
+		return nil, &PackageError{Package: strings.Join(patterns, " "), Msg: "--test records packages: name the directory, not its .go files"}
+	case n < len(patterns):
+		return nil, &PackageError{Package: strings.Join(patterns, " "), Msg: "mixes .go files and packages; name one package, or the .go files of one"}
+	}
+	return patterns, nil
 }
 
 // goVersion asks the go command which toolchain builds here. N.B. It runs
@@ -267,7 +297,15 @@ func (b *Builder) build(ctx context.Context, bin *Binary, i int) error {
 	}
 	args = append(args, "-overlay", overlayFile, "-o", bin.Path)
 	args = append(args, withLinkname(b.opts.BuildFlags)...)
-	cmd := b.command(ctx, append(args, p.ImportPath)...)
+	if len(bin.files) > 0 {
+		// N.B. Named files must all be spelled in one directory, so the
+		// shim is named beside the first as given; the overlay knows it by
+		// its absolute path, which the go command resolves it to.
+		args = append(append(args, bin.files...), filepath.Join(filepath.Dir(bin.files[0]), shimFile))
+	} else {
+		args = append(args, p.ImportPath)
+	}
+	cmd := b.command(ctx, args...)
 	cmd.Stdout = b.opts.Stderr
 	cmd.Stderr = b.opts.Stderr
 	if err := cmd.Run(); err != nil {

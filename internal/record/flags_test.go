@@ -151,3 +151,32 @@ func TestOneLine(t *testing.T) {
 		}
 	}
 }
+
+func TestGoFiles(t *testing.T) {
+	for _, tc := range []struct {
+		patterns []string
+		test     bool
+		want     []string
+		err      string
+	}{
+		{patterns: []string{"./cmd/x"}},
+		{patterns: []string{"main.go", "util.go"}, want: []string{"main.go", "util.go"}},
+		{patterns: []string{"main.go", "./lib"}, err: "mixes .go files and packages"},
+		{patterns: []string{"main.go"}, test: true, err: "--test records packages"},
+	} {
+		got, err := goFiles(tc.patterns, tc.test)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%q: error %v, want %q", tc.patterns, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%q: %q, %v; want %q", tc.patterns, got, err, tc.want)
+		}
+	}
+	b := &Binary{Package: &Package{ImportPath: "command-line-arguments"}, files: []string{"cmd/tool/main.go", "cmd/tool/util.go"}}
+	if b.Name() != "main" {
+		t.Errorf("a program of files is named %q, want main, as go run names it", b.Name())
+	}
+}
