@@ -218,3 +218,21 @@ func checkInOrder(t *testing.T, cmd string, got, want []string, mask func(string
 		i++
 	}
 }
+
+// TestRootExamples checks that gotrace --help shows an example of every
+// command; TestHelpExamples runs them as each command's own.
+func TestRootExamples(t *testing.T) {
+	root := newRootCmd(&Streams{})
+	root.InitDefaultCompletionCmd()
+	shown := map[string]bool{}
+	for _, line := range strings.Split(root.Example, "\n") {
+		if f := strings.Fields(line); len(f) > 1 && f[0] == "gotrace" {
+			shown[f[1]] = true
+		}
+	}
+	for _, c := range root.Commands() {
+		if c.Name() != "help" && !shown[c.Name()] {
+			t.Errorf("gotrace --help has no example of gotrace %s:\n%s", c.Name(), root.Example)
+		}
+	}
+}

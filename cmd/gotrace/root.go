@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -31,7 +32,6 @@ func newRootCmd(io *Streams) *cobra.Command {
 gotrace records an execution trace of a Go program in one command, reads the
 trace's wire format generation by generation, and reports what the trace
 holds as a terminal report for people and as JSON and exit codes for CI.`),
-		Example:       `  gotrace version`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
@@ -54,7 +54,31 @@ holds as a terminal report for people and as JSON and exit codes for CI.`),
 	for _, c := range root.Commands() {
 		wrapArgs(c)
 	}
+	root.Example = rootExamples(root)
 	return root
+}
+
+// rootExamples is the first example of each command, in the order of a
+// day's work with traces (commands not in that list follow): real
+// invocations that TestHelpExamples runs with each command's own.
+func rootExamples(root *cobra.Command) string {
+	cmds := root.Commands()
+	rank := func(c *cobra.Command) int {
+		i := slices.Index([]string{"record", "decode", "stats", "check", "pprof", "export", "split"}, c.Name())
+		if i < 0 {
+			return len(cmds)
+		}
+		return i
+	}
+	slices.SortStableFunc(cmds, func(a, b *cobra.Command) int { return rank(a) - rank(b) })
+	var lines []string
+	for _, c := range cmds {
+		if first, _, _ := strings.Cut(strings.TrimLeft(c.Example, "\n"), "\n"); first != "" {
+			lines = append(lines, first)
+		}
+	}
+	lines = append(lines, "  gotrace completion bash > ~/.local/share/bash-completion/completions/gotrace")
+	return strings.Join(lines, "\n")
 }
 
 // wrapArgs marks argument-count errors as usage errors, recursively.
