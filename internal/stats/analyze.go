@@ -23,19 +23,20 @@ const DefaultTop = 10
 
 // goroutine is what the analysis keeps about a live goroutine.
 type goroutine struct {
+	// The fields read at every transition come first, to share cache lines.
 	state    trace.GoState
-	since    trace.Time
-	reason   string
-	stack    stackID     // where it stopped running last (its parked stack)
-	raw      trace.Stack // that stack before it is interned; see parked
-	start    stackID     // its start stack, for the group
-	isNew    bool        // created during the trace and not run yet
-	ran      bool        // has been seen running: later intervals count as go tool trace counts them
-	counted  bool        // the current interval began after the goroutine first ran
+	isNew    bool // created during the trace and not run yet
+	ran      bool // has been seen running: later intervals count as go tool trace counts them
+	counted  bool // the current interval began after the goroutine first ran
 	inAssist bool
-	markRun  bool // running as a GC mark worker, counted on markP
-	markP    trace.ProcID
+	markRun  bool        // running as a GC mark worker, counted on markP
+	stack    stackID     // where it stopped running last (its parked stack)
+	start    stackID     // its start stack, for the group
+	since    trace.Time  // when the current state began
+	why      *reasonAcc  // why it waits, while it is GoWaiting
+	raw      trace.Stack // the parked stack before it is interned; see parked
 	totals   [4]Duration // running, runnable, blocked, syscall
+	markP    trace.ProcID
 	syscallP trace.ProcID
 	lostP    trace.Time // when the P of its syscall was taken, 0 if not
 	regions  []openRegion
@@ -108,20 +109,42 @@ type rangeKey struct {
 	id   int64
 }
 
+// reasonAcc accumulates the waits for one reason. Its kind and pprof
+// class are worked out once, not at every wait.
 type reasonAcc struct {
 	reason string
+	kind   int
+	class  int // pprofSync, pprofNet or pprofNone
 	d      dist
 	stacks stackAcc
 }
 
+// The go tool trace -pprof profiles a wait counts towards.
+const (
+	pprofNone = iota
+	pprofSync
+	pprofNet
+)
+
 func (a *Analyzer) reasonAcc(reason string) *reasonAcc {
+	if r := a.lastReason; r != nil && r.reason == reason {
+		return r
+	}
 	for _, r := range a.reasons {
 		if r.reason == reason {
+			a.lastReason = r
 			return r
 		}
 	}
-	r := &reasonAcc{reason: reason, stacks: make(stackAcc)}
+	r := &reasonAcc{reason: reason, kind: blockKind(reason), stacks: make(stackAcc)}
+	switch {
+	case strings.Contains(reason, "chan") || strings.Contains(reason, "sync") || strings.Contains(reason, "select"):
+		r.class = pprofSync
+	case reason == "network":
+		r.class = pprofNet
+	}
 	a.reasons = append(a.reasons, r)
+	a.lastReason = r
 	return r
 }
 
@@ -153,17 +176,18 @@ type Analyzer struct {
 	gomaxprocs  int
 	syncs       int
 
-	gs       goTable
-	alive    int64
-	groups   map[string]*groupAcc
-	sched    dist
-	start    dist
-	blockAll dist
-	kinds    [nKinds]dist
-	syncNs   Duration
-	netNs    Duration
-	reasons  []*reasonAcc // few: a list beats hashing the reason
-	schedTop *topN[SchedWait]
+	gs         goTable
+	alive      int64
+	groups     map[string]*groupAcc
+	sched      dist
+	start      dist
+	blockAll   dist
+	kinds      [nKinds]dist
+	syncNs     Duration
+	netNs      Duration
+	reasons    []*reasonAcc // few: a list beats hashing the reason
+	lastReason *reasonAcc
+	schedTop   *topN[SchedWait]
 
 	inSyscall []*goroutine // goroutines in a syscall, for P steals
 	sys       dist
@@ -247,17 +271,17 @@ func (a *Analyzer) Add(ev *trace.Event) {
 			a.procs.add(int64(p))
 		}
 	}
-	switch ev.Kind() {
+	switch k := ev.Kind(); k {
+	case trace.EventStateTransition:
+		a.onTransition(ev, t)
 	case trace.EventSync:
 		a.onSync(ev)
 	case trace.EventMetric:
 		a.onMetric(ev)
-	case trace.EventStateTransition:
-		a.onTransition(ev)
 	case trace.EventRangeBegin, trace.EventRangeActive:
-		a.onRangeBegin(ev)
+		a.onRangeBegin(ev, t, k == trace.EventRangeActive)
 	case trace.EventRangeEnd:
-		a.onRangeEnd(ev)
+		a.onRangeEnd(ev, t)
 	case trace.EventLabel:
 		l := ev.Label()
 		// A mark worker labels itself each time it starts running, with
@@ -361,9 +385,8 @@ func (a *Analyzer) onMetric(ev *trace.Event) {
 	}
 }
 
-func (a *Analyzer) onTransition(ev *trace.Event) {
+func (a *Analyzer) onTransition(ev *trace.Event, t trace.Time) {
 	st := ev.StateTransition()
-	t := ev.Time()
 	switch st.Resource.Kind {
 	case trace.ResourceProc:
 		// A P taken from a goroutine in a syscall makes the syscall a
@@ -425,7 +448,10 @@ func (a *Analyzer) onTransition(ev *trace.Event) {
 	if g.state == trace.GoRunning {
 		g.raw, g.stack = ev.Stack(), 0
 	}
-	g.state, g.since, g.reason = to, t, st.Reason
+	g.state, g.since, g.why = to, t, nil
+	if to == trace.GoWaiting {
+		g.why = a.reasonAcc(st.Reason)
+	}
 	g.counted = g.ran
 	switch to {
 	case trace.GoRunning:
@@ -485,14 +511,15 @@ func (a *Analyzer) closeInterval(id trace.GoID, g *goroutine, t trace.Time) {
 	case trace.GoWaiting:
 		g.totals[tBlocked] += Duration(d)
 		if g.counted && d > 0 {
+			ra := g.why
 			a.blockAll.add(d)
-			a.kinds[blockKind(g.reason)].add(d)
-			if r := g.reason; strings.Contains(r, "chan") || strings.Contains(r, "sync") || strings.Contains(r, "select") {
+			a.kinds[ra.kind].add(d)
+			switch ra.class {
+			case pprofSync:
 				a.syncNs += Duration(d)
-			} else if r == "network" {
+			case pprofNet:
 				a.netNs += Duration(d)
 			}
-			ra := a.reasonAcc(g.reason)
 			ra.d.add(d)
 			ra.stacks.add(a.parked(g), d)
 		}
@@ -552,14 +579,12 @@ func (a *Analyzer) retire(g *goroutine) {
 	}
 }
 
-func (a *Analyzer) onRangeBegin(ev *trace.Event) {
+func (a *Analyzer) onRangeBegin(ev *trace.Event, t trace.Time, active bool) {
 	r := ev.Range()
 	k := a.rangeKeyOf(ev, r)
-	active := ev.Kind() == trace.EventRangeActive
 	if _, open := a.ranges[k]; open && active {
 		return // restated at a generation start
 	}
-	t := ev.Time()
 	a.ranges[k] = t
 	switch {
 	case r.Name == "GC concurrent mark phase":
@@ -592,10 +617,9 @@ func (a *Analyzer) onRangeBegin(ev *trace.Event) {
 	a.mmu.update(int64(t))
 }
 
-func (a *Analyzer) onRangeEnd(ev *trace.Event) {
+func (a *Analyzer) onRangeEnd(ev *trace.Event, t trace.Time) {
 	r := ev.Range()
 	k := a.rangeKeyOf(ev, r)
-	t := ev.Time()
 	begin, open := a.ranges[k]
 	delete(a.ranges, k)
 	d := int64(t - begin)
@@ -732,11 +756,11 @@ func (a *Analyzer) Finalize() *Model {
 		case trace.GoWaiting:
 			g.totals[tBlocked] += Duration(d)
 			name := a.groupName(g)
-			if leakable(g.reason) && !isRuntimeFunc(name) && d >= leakMin(int64(o.Duration)) {
-				k := leakKey{a.parked(g), g.reason}
+			if leakable(g.why.reason) && !isRuntimeFunc(name) && d >= leakMin(int64(o.Duration)) {
+				k := leakKey{a.parked(g), g.why.reason}
 				l := leaks[k]
 				if l == nil {
-					l = &Leak{Reason: g.reason, Func: name, BlockedMin: Duration(d), Stack: a.stacks.get(k.stack)}
+					l = &Leak{Reason: g.why.reason, Func: name, BlockedMin: Duration(d), Stack: a.stacks.get(k.stack)}
 					leaks[k] = l
 				}
 				l.Count++
@@ -782,6 +806,9 @@ func (a *Analyzer) Finalize() *Model {
 	}
 	b.Reasons = []BlockReason{}
 	for _, ra := range a.reasons {
+		if ra.d.count == 0 {
+			continue // only waits that were not counted
+		}
 		b.Reasons = append(b.Reasons, BlockReason{Reason: ra.reason, Dist: ra.d.summary(), Stacks: ra.stacks.top(a.stacks, a.opts.Top)})
 	}
 	slices.SortFunc(b.Reasons, func(x, y BlockReason) int {

@@ -116,10 +116,10 @@ func finish(m *Model, name string, v format.Version, size int64) {
 // number of sync events delivered and the error that ended reading, nil at
 // a clean end.
 func eventPass(ctx context.Context, r io.Reader, a *Analyzer) (syncs int, err error) {
-	const chunk = 2048
-	full := make(chan []trace.Event, 2)
-	free := make(chan []trace.Event, 3)
-	for range 3 {
+	const chunk = 4096
+	full := make(chan []trace.Event, 3)
+	free := make(chan []trace.Event, 4)
+	for range 4 {
 		free <- make([]trace.Event, 0, chunk)
 	}
 	stop := make(chan struct{})
