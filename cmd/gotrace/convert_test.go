@@ -73,6 +73,10 @@ func TestBinaryRefusesTerminal(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &doc); err != nil || len(doc.TraceEvents) == 0 {
 		t.Errorf("chrome JSON on the terminal: %d events, %v", len(doc.TraceEvents), err)
 	}
+	// No progress line is drawn over the timeline on the same terminal.
+	if errOut.Len() != 0 {
+		t.Errorf("export chrome to a terminal: stderr %q, want nothing", errOut)
+	}
 }
 
 func TestExitCodes(t *testing.T) {

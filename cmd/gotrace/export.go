@@ -101,6 +101,9 @@ func runExport(opts *exportOptions) error {
 		}
 		defer f.Close()
 		prog := newProgress(opts.IO, "exporting "+opts.File, f)
+		if (opts.Output == "" || opts.Output == "-") && opts.IO.OutTTY {
+			prog.active = false // N.B. the timeline itself is on the terminal
+		}
 		defer prog.done()
 		in = prog
 		if opts.Gen != "" {

@@ -81,6 +81,9 @@ func runPprof(opts *pprofOptions) error {
 		}
 		filter.From, filter.To = w.From, w.To
 	}
+	if opts.File == "-" {
+		return usagef("pprof reads the trace twice: give a file, not stdin")
+	}
 	f, err := openTrace(opts.File)
 	if err != nil {
 		return err

@@ -87,6 +87,9 @@ func runSplit(opts *splitOptions) error {
 		so.MaxSize = n
 	}
 	so.PerGeneration = opts.Gen == "" && opts.Time == "" && opts.MaxSize == ""
+	if opts.File == "-" {
+		return usagef("split copies generations by their offsets: give a file, not stdin")
+	}
 
 	f, err := openTrace(opts.File)
 	if err != nil {
