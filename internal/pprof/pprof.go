@@ -307,11 +307,15 @@ func (s *summary) selection(t Type, f Filter) (*selection, error) {
 		if f.Goroutine != "" {
 			what = append(what, fmt.Sprintf("goroutine %q", f.Goroutine))
 		}
-		if f.Region != "" {
-			what = append(what, fmt.Sprintf("region %q", f.Region))
-		}
-		if f.Task != "" {
-			what = append(what, fmt.Sprintf("task %q", f.Task))
+		if f.byRegion() {
+			r := "region"
+			if f.Region != "" {
+				r += fmt.Sprintf(" %q", f.Region)
+			}
+			if f.Task != "" {
+				r += fmt.Sprintf(" of a task %q", f.Task)
+			}
+			what = append(what, r)
 		}
 		if len(what) == 0 {
 			what = append(what, "goroutine")

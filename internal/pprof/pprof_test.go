@@ -91,7 +91,11 @@ func TestAgreesWithGoToolTrace(t *testing.T) {
 		t.Skipf("no go command: %v", err)
 	}
 	names := map[Type]string{Sched: "sched", Block: "sync", Net: "net", Syscall: "syscall"}
-	for _, file := range traces(t) {
+	files := traces(t)
+	if !testing.Short() {
+		files = append(files, stressTrace(t, goTool))
+	}
+	for _, file := range files {
 		for typ, name := range names {
 			t.Run(filepath.Base(file)+"/"+string(typ), func(t *testing.T) {
 				out, err := exec.Command(goTool, "tool", "trace", "-pprof="+name, file).Output()
@@ -130,6 +134,19 @@ func TestAgreesWithGoToolTrace(t *testing.T) {
 }
 
 const annotated = "../../testdata/traces/annotated.trace"
+
+// stressTrace records a trace of a few megabytes with the stress program:
+// hundreds of goroutines contending on channels, mutexes, timers, the
+// network and system calls, so many more stacks than the committed traces.
+func stressTrace(t *testing.T, goTool string) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "stress.trace")
+	cmd := exec.Command(goTool, "run", "../../testdata/progs/stress", "-o", file, "-size", "2000000", "-duration", "20s")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("recording a stress trace: %v\n%s", err, out)
+	}
+	return file
+}
 
 // events reads a trace with x/exp/trace, the reference reader.
 func events(t *testing.T, file string) []trace.Event {
