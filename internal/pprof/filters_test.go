@@ -9,14 +9,16 @@ import (
 	"golang.org/x/exp/trace"
 )
 
-// regionSpans lists every region of the annotated trace from x/exp/trace
-// events: its name, goroutine and times from the first event.
+// regionSpan is a region read with x/exp/trace: its name, goroutine and
+// times from the first event.
 type regionSpan struct {
 	name       string
 	g          trace.GoID
 	start, end time.Duration
 }
 
+// regionSpans lists every region of a trace, pairing begins and ends on each
+// goroutine.
 func regionSpans(t *testing.T, file string) []regionSpan {
 	t.Helper()
 	evs := events(t, file)

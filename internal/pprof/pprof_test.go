@@ -192,21 +192,11 @@ func TestCPU(t *testing.T) {
 	}
 }
 
-// regionTimes sums region wall time by name from x/exp/trace events, pairing
-// begins and ends on each goroutine.
+// regionTimes sums region wall time by name.
 func regionTimes(t *testing.T, file string) map[string]int64 {
-	open := make(map[trace.GoID][]trace.Event)
 	sums := make(map[string]int64)
-	for _, ev := range events(t, file) {
-		switch ev.Kind() {
-		case trace.EventRegionBegin:
-			open[ev.Goroutine()] = append(open[ev.Goroutine()], ev)
-		case trace.EventRegionEnd:
-			st := open[ev.Goroutine()]
-			b := st[len(st)-1]
-			open[ev.Goroutine()] = st[:len(st)-1]
-			sums[b.Region().Type] += int64(ev.Time() - b.Time())
-		}
+	for _, r := range regionSpans(t, file) {
+		sums[r.name] += int64(r.end - r.start)
 	}
 	return sums
 }
