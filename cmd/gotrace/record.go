@@ -40,9 +40,9 @@ func newRecordCmd(io *Streams, runF func(*recordOptions) error) *cobra.Command {
 		Long: strings.TrimSpace(`
 record builds the package as go run would (a directory such as ./cmd/server,
 an import path, . by default, or the .go files of one directory) with a
-small tracer file added through
-go build -overlay, runs it with the arguments after --, and writes the
-trace to -o (default: PROGRAM.trace in the current directory).
+small tracer file added through go build -overlay, runs it with the
+arguments after --, and writes the trace to -o (default: PROGRAM.trace in
+the current directory). Each file is announced when it is complete.
 
 The program's stdin, stdout, stderr, environment and exit status are its
 own, so record can wrap a program in a script. The trace is complete when
