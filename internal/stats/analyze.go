@@ -40,6 +40,7 @@ type goroutine struct {
 	syscallP trace.ProcID
 	lostP    trace.Time // when the P of its syscall was taken, 0 if not
 	regions  []openRegion
+	held     []wait // waits before its first run; see Analyzer.wait
 }
 
 type openRegion struct {
@@ -455,11 +456,12 @@ func (a *Analyzer) onTransition(ev *trace.Event, t trace.Time) {
 	g.counted = g.ran
 	switch to {
 	case trace.GoRunning:
-		g.ran = true
+		g.ran, g.held = true, nil
 	case trace.GoSyscall:
 		g.syscallP, g.lostP = ev.Proc(), 0
 		a.inSyscall = append(a.inSyscall, g)
 	case trace.GoNotExist:
+		a.countHeld(g)
 		a.m.Goroutines.Ended++
 		a.alive--
 		a.retire(g)
@@ -510,30 +512,70 @@ func (a *Analyzer) closeInterval(id trace.GoID, g *goroutine, t trace.Time) {
 		}
 	case trace.GoWaiting:
 		g.totals[tBlocked] += Duration(d)
-		if g.counted && d > 0 {
-			ra := g.why
-			a.blockAll.add(d)
-			a.kinds[ra.kind].add(d)
-			switch ra.class {
-			case pprofSync:
-				a.syncNs += Duration(d)
-			case pprofNet:
-				a.netNs += Duration(d)
-			}
-			ra.d.add(d)
-			ra.stacks.add(a.parked(g), d)
+		if d > 0 {
+			a.wait(g, wait{why: g.why, stack: a.parked(g), d: d})
 		}
 	case trace.GoSyscall:
 		g.totals[tSyscall] += Duration(d)
 		a.leaveSyscall(g)
-		if g.counted && d > 0 {
-			a.sys.add(d)
-			a.sysStacks.add(a.parked(g), d)
-			if g.lostP != 0 {
-				a.sysBlock.add(d)
-			}
+		if d > 0 {
+			a.wait(g, wait{stack: a.parked(g), d: d, lostP: g.lostP != 0})
 		}
 	}
+}
+
+// wait is a blocked or syscall interval that has ended.
+type wait struct {
+	why   *reasonAcc // why it blocked; nil for a syscall
+	stack stackID
+	d     int64
+	lostP bool // a syscall whose P was taken
+}
+
+// wait counts w, an interval of g, as go tool trace's profiles do: only
+// within the goroutine's life from its first run to its end, where a
+// goroutine that never runs in the trace lives all of it. So the waits of
+// a goroutine that has not run yet are held until it runs (and they are
+// dropped) or it ends or the trace does (and they count).
+func (a *Analyzer) wait(g *goroutine, w wait) {
+	if !g.counted {
+		g.held = append(g.held, w)
+		return
+	}
+	a.count(w)
+}
+
+// count adds w to the blocking or syscall totals.
+func (a *Analyzer) count(w wait) {
+	d := w.d
+	if w.why == nil {
+		a.sys.add(d)
+		a.sysStacks.add(w.stack, d)
+		if w.lostP {
+			a.sysBlock.add(d)
+		}
+		return
+	}
+	ra := w.why
+	a.blockAll.add(d)
+	a.kinds[ra.kind].add(d)
+	switch ra.class {
+	case pprofSync:
+		a.syncNs += Duration(d)
+	case pprofNet:
+		a.netNs += Duration(d)
+	}
+	ra.d.add(d)
+	ra.stacks.add(w.stack, d)
+}
+
+// countHeld counts the waits held for g, which has ended or outlived the
+// trace without running.
+func (a *Analyzer) countHeld(g *goroutine) {
+	for _, w := range g.held {
+		a.count(w)
+	}
+	g.held = nil
 }
 
 func (a *Analyzer) leaveSyscall(g *goroutine) {
@@ -747,6 +789,7 @@ func (a *Analyzer) Finalize() *Model {
 		if g.state == trace.GoNotExist {
 			return
 		}
+		a.countHeld(g)
 		d := int64(a.last - g.since)
 		switch g.state {
 		case trace.GoRunning:
