@@ -12,6 +12,7 @@ import (
 	"github.com/gotrace-cli/gotrace/internal/decode"
 	"github.com/gotrace-cli/gotrace/internal/format"
 	"github.com/gotrace-cli/gotrace/internal/report"
+	"github.com/gotrace-cli/gotrace/internal/split"
 )
 
 type decodeOptions struct {
@@ -219,6 +220,9 @@ func runDecode(opts *decodeOptions) error {
 	}
 	if err := w.End(end); err != nil {
 		return err
+	}
+	if derr == nil && end.Generations == 0 && opts.Gen != "" {
+		return fmt.Errorf("%s: --gen %s: %w", opts.File, gens, split.ErrNothingKept)
 	}
 	if derr != nil {
 		pct := 0.0
