@@ -144,6 +144,10 @@ func openTrace(path string) (*os.File, error) {
 	if err != nil {
 		return nil, pathError(path, err)
 	}
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("%s: is a directory, want a trace file", path)
+	}
 	return f, nil
 }
 
