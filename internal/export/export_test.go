@@ -2,6 +2,7 @@ package export
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,11 +11,16 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/bufbuild/protocompile"
 	"golang.org/x/exp/trace"
 	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/dynamicpb"
 )
 
 // tevent is one event read back from an export, whatever its format.
@@ -27,6 +33,7 @@ type tevent struct {
 	flowsOut []uint64
 	flowsIn  []uint64
 	frames   int
+	value    int64 // counters
 }
 
 // timelineOut is an export read back: its events in file order and its
@@ -36,198 +43,250 @@ type timelineOut struct {
 	tracks map[string]bool
 }
 
-// readPerfetto decodes Perfetto protobuf with protowire, checking the
-// structure a reader relies on: every packet on the one sequence, the first
-// clearing incremental state, interned names defined before use, tracks
-// (and their parents) declared before their events.
+// perfettoSchema compiles testdata/perfetto_trace.proto, the part of
+// Perfetto's published schema that the export writes, and returns its Trace
+// message.
+var perfettoSchema = sync.OnceValues(func() (protoreflect.MessageDescriptor, error) {
+	c := protocompile.Compiler{Resolver: &protocompile.SourceResolver{ImportPaths: []string{"testdata"}}}
+	files, err := c.Compile(context.Background(), "perfetto_trace.proto")
+	if err != nil {
+		return nil, err
+	}
+	return files[0].Messages().ByName("Trace"), nil
+})
+
+// pmsg reads a message decoded with the schema by its fields' names.
+type pmsg struct {
+	t *testing.T
+	m protoreflect.Message
+}
+
+func (m pmsg) field(name string) protoreflect.FieldDescriptor {
+	fd := m.m.Descriptor().Fields().ByName(protoreflect.Name(name))
+	if fd == nil {
+		m.t.Fatalf("the schema's %s has no field %s", m.m.Descriptor().Name(), name)
+	}
+	return fd
+}
+
+func (m pmsg) has(name string) bool    { return m.m.Has(m.field(name)) }
+func (m pmsg) uint(name string) uint64 { return m.m.Get(m.field(name)).Uint() }
+func (m pmsg) int(name string) int64   { return m.m.Get(m.field(name)).Int() }
+func (m pmsg) str(name string) string {
+	fd := m.field(name)
+	if fd.Kind() == protoreflect.BytesKind {
+		return string(m.m.Get(fd).Bytes())
+	}
+	return m.m.Get(fd).String()
+}
+func (m pmsg) msg(name string) pmsg { return pmsg{m.t, m.m.Get(m.field(name)).Message()} }
+
+// enum returns the name of an enum field's value, as the schema spells it.
+func (m pmsg) enum(name string) string {
+	fd := m.field(name)
+	v := fd.Enum().Values().ByNumber(m.m.Get(fd).Enum())
+	if v == nil {
+		m.t.Fatalf("%s.%s: value %d is not in the schema", m.m.Descriptor().Name(), name, m.m.Get(fd).Enum())
+	}
+	return string(v.Name())
+}
+
+func (m pmsg) list(name string) []pmsg {
+	l := m.m.Get(m.field(name)).List()
+	out := make([]pmsg, l.Len())
+	for i := range out {
+		out[i] = pmsg{m.t, l.Get(i).Message()}
+	}
+	return out
+}
+
+func (m pmsg) uints(name string) []uint64 {
+	l := m.m.Get(m.field(name)).List()
+	out := make([]uint64, l.Len())
+	for i := range out {
+		out[i] = l.Get(i).Uint()
+	}
+	return out
+}
+
+// noUnknown fails if any message holds a field the schema does not know:
+// one written under a wrong number or wire type.
+func noUnknown(t *testing.T, m protoreflect.Message, path string) {
+	t.Helper()
+	if u := m.GetUnknown(); len(u) > 0 {
+		num, typ, _ := protowire.ConsumeTag(u)
+		t.Fatalf("%s: field %d (wire type %d) is not in Perfetto's schema", path, num, typ)
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if fd.Kind() != protoreflect.MessageKind {
+			return true
+		}
+		p := path + "." + string(fd.Name())
+		if fd.IsList() {
+			for i := range v.List().Len() {
+				noUnknown(t, v.List().Get(i).Message(), p)
+			}
+		} else {
+			noUnknown(t, v.Message(), p)
+		}
+		return true
+	})
+}
+
+// readPerfetto decodes Perfetto protobuf with a protobuf parser and the
+// schema, and checks the structure a reader relies on: every packet on one
+// sequence, the first clearing incremental state, interned names defined
+// before use and never redefined, tracks (and their parents) declared before
+// their events.
 func readPerfetto(t *testing.T, b []byte) timelineOut {
 	t.Helper()
+	md, err := perfettoSchema()
+	if err != nil {
+		t.Fatalf("compiling the Perfetto schema: %v", err)
+	}
+	root := dynamicpb.NewMessage(md)
+	if err := proto.Unmarshal(b, root); err != nil {
+		t.Fatalf("decoding with Perfetto's schema: %v", err)
+	}
+	noUnknown(t, root, "Trace")
+	flagValues := md.ParentFile().Messages().ByName("TracePacket").Enums().ByName("SequenceFlags").Values()
+	cleared := uint64(flagValues.ByName("SEQ_INCREMENTAL_STATE_CLEARED").Number())
+	needs := uint64(flagValues.ByName("SEQ_NEEDS_INCREMENTAL_STATE").Number())
+
 	out := timelineOut{tracks: make(map[string]bool)}
 	// valid holds what the sequence's interning state defines now (cleared
 	// with it); ever holds every definition, which may never change.
-	valid := map[protowire.Number]map[uint64]string{}
-	ever := map[protowire.Number]map[uint64]string{}
+	valid := map[string]map[uint64]string{}
+	ever := map[string]map[uint64]string{}
 	stacks := map[uint64]int{} // callstack iid: frames
-	define := func(table protowire.Number, iid uint64, value string) {
+	define := func(table string, iid uint64, value string) {
 		if iid == 0 {
-			t.Fatalf("interned data: table %d entry with iid 0", table)
+			t.Fatalf("interned %s: an entry with iid 0", table)
 		}
 		if ever[table] == nil {
 			ever[table], valid[table] = map[uint64]string{}, map[uint64]string{}
 		}
 		if old, ok := ever[table][iid]; ok && old != value {
-			t.Fatalf("interned table %d: iid %d redefined: %q then %q", table, iid, old, value)
+			t.Fatalf("interned %s: iid %d redefined: %q then %q", table, iid, old, value)
 		}
 		ever[table][iid] = value
 		valid[table][iid] = value
 	}
-	use := func(table protowire.Number, iid uint64) string {
+	use := func(table string, iid uint64) string {
 		v, ok := valid[table][iid]
 		if !ok {
-			t.Fatalf("interned table %d: iid %d used but not defined since the last clear", table, iid)
+			t.Fatalf("interned %s: iid %d used but not defined since the last clear", table, iid)
 		}
 		return v
 	}
-	intern := func(data []byte) {
-		eachField(t, data, func(table protowire.Number, _ uint64, entry []byte) {
-			var iid uint64
-			var value []byte
-			var frames []uint64
-			eachField(t, entry, func(f protowire.Number, v uint64, d []byte) {
-				switch {
-				case f == fInternIID:
-					iid = v
-				case table == fInternFrame && f == fFrameFunction:
-					use(fInternFunction, v)
-					value = fmt.Appendf(value, "fn%d ", v)
-				case table == fInternFrame && f == fFrameSourcePath:
-					use(fInternSourcePath, v)
-					value = fmt.Appendf(value, "file%d ", v)
-				case table == fInternFrame && f == fFrameLine:
-					value = fmt.Appendf(value, "line%d", v)
-				case table == fInternCallstack && f == fCallstackFrame:
-					use(fInternFrame, v)
-					frames = append(frames, v)
-					value = fmt.Appendf(value, "%d ", v)
-				case f == fInternString:
-					value = d
-				}
-			})
-			switch table {
-			case fInternName, fInternCategory, fInternDebug, fInternFunction, fInternSourcePath, fInternFrame:
-			case fInternCallstack:
-				if len(frames) == 0 {
-					t.Fatalf("callstack %d has no frames", iid)
-				}
-				stacks[iid] = len(frames)
-			default:
-				t.Fatalf("interned data: unexpected table %d", table)
+	intern := func(d pmsg) {
+		// N.B. in dependency order: frames name functions and files,
+		// callstacks name frames.
+		for _, table := range []string{"event_categories", "event_names", "debug_annotation_names"} {
+			for _, e := range d.list(table) {
+				define(table, e.uint("iid"), e.str("name"))
 			}
-			define(table, iid, string(value))
-		})
+		}
+		for _, table := range []string{"function_names", "source_paths"} {
+			for _, e := range d.list(table) {
+				define(table, e.uint("iid"), e.str("str"))
+			}
+		}
+		for _, e := range d.list("frames") {
+			use("function_names", e.uint("function_name_id"))
+			use("source_paths", e.uint("source_path_iid"))
+			define("frames", e.uint("iid"), fmt.Sprintf("fn%d file%d line%d", e.uint("function_name_id"), e.uint("source_path_iid"), e.uint("line_number")))
+		}
+		for _, e := range d.list("callstacks") {
+			frames := e.uints("frame_ids")
+			if len(frames) == 0 {
+				t.Fatalf("callstack %d has no frames", e.uint("iid"))
+			}
+			for _, f := range frames {
+				use("frames", f)
+			}
+			define("callstacks", e.uint("iid"), fmt.Sprint(frames))
+			stacks[e.uint("iid")] = len(frames)
+		}
 	}
 	tracks := map[uint64]string{}
-	first := true
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 || num != fTracePacket || typ != protowire.BytesType {
-			t.Fatalf("Trace: field %d type %d, want packets (field 1, bytes): %v", num, typ, protowire.ParseError(n))
-		}
-		b = b[n:]
-		pkt, n := protowire.ConsumeBytes(b)
-		if n < 0 {
-			t.Fatalf("TracePacket: %v", protowire.ParseError(n))
-		}
-		b = b[n:]
-		var (
-			ts, seq, flags   uint64
-			hasTS            bool
-			te, td, interned []byte
-		)
-		eachField(t, pkt, func(num protowire.Number, v uint64, data []byte) {
-			switch num {
-			case fPacketTimestamp:
-				ts, hasTS = v, true
-			case fPacketSequenceID:
-				seq = v
-			case fPacketSequenceFlags:
-				flags = v
-			case fPacketTrackEvent:
-				te = data
-			case fPacketTrackDescriptor:
-				td = data
-			case fPacketInternedData:
-				interned = data
-			default:
-				t.Fatalf("TracePacket: unexpected field %d", num)
+	var seq uint64
+	for i, p := range (pmsg{t, root}).list("packet") {
+		flags := p.uint("sequence_flags")
+		if i == 0 {
+			seq = p.uint("trusted_packet_sequence_id")
+			if flags&cleared == 0 {
+				t.Fatal("first packet does not clear incremental state")
 			}
-		})
-		if seq != sequenceID {
-			t.Fatalf("packet on sequence %d, want %d", seq, sequenceID)
 		}
-		if first && flags&seqIncrementalStateCleared == 0 {
-			t.Fatal("first packet does not clear incremental state")
+		if id := p.uint("trusted_packet_sequence_id"); id != seq || id == 0 {
+			t.Fatalf("packet %d on sequence %d, want all on %d", i, id, seq)
 		}
-		first = false
-		if flags&seqIncrementalStateCleared != 0 {
+		if flags&cleared != 0 {
 			for _, m := range valid {
 				clear(m)
 			}
 		}
-		if interned != nil {
-			if flags&seqNeedsIncrementalState == 0 {
+		if p.has("interned_data") {
+			if flags&needs == 0 {
 				t.Fatal("packet defines interned data without SEQ_NEEDS_INCREMENTAL_STATE")
 			}
-			intern(interned)
+			intern(p.msg("interned_data"))
 		}
 		switch {
-		case td != nil:
-			var id, parent uint64
-			var name string
-			var process bool
-			eachField(t, td, func(num protowire.Number, v uint64, d []byte) {
-				switch num {
-				case fTrackUUID:
-					id = v
-				case fTrackParent:
-					parent = v
-				case fTrackName:
-					name = string(d)
-				case fTrackProcess:
-					process = true
-					name = "process"
+		case p.has("track_descriptor"):
+			td := p.msg("track_descriptor")
+			id, name := td.uint("uuid"), td.str("name")
+			if td.has("process") {
+				name = "process"
+				if td.msg("process").str("process_name") == "" {
+					t.Error("process track with no name")
 				}
-			})
+			} else if _, ok := tracks[td.uint("parent_uuid")]; !ok {
+				t.Fatalf("track %q: parent %d not declared before it", name, td.uint("parent_uuid"))
+			}
 			if _, dup := tracks[id]; dup || id == 0 {
 				t.Fatalf("track %d (%q) declared twice or with no uuid", id, name)
 			}
-			if !process {
-				if _, ok := tracks[parent]; !ok {
-					t.Fatalf("track %q: parent %d not declared before it", name, parent)
-				}
+			if td.has("counter") && td.msg("counter").enum("unit") != "UNIT_SIZE_BYTES" {
+				t.Errorf("counter track %q: unit %s", name, td.msg("counter").enum("unit"))
 			}
 			tracks[id] = name
 			out.tracks[name] = true
-		case te != nil:
-			if !hasTS {
+		case p.has("track_event"):
+			if !p.has("timestamp") {
 				t.Fatal("track event without a timestamp")
 			}
-			e := tevent{ts: int64(ts)}
-			var track uint64
-			eachField(t, te, func(num protowire.Number, v uint64, d []byte) {
-				switch num {
-				case fEventType:
-					e.ph = map[uint64]byte{typeSliceBegin: 'B', typeSliceEnd: 'E', typeInstant: 'i', typeCounter: 'C'}[v]
-				case fEventTrack:
-					track = v
-				case fEventNameIID:
-					if flags&seqNeedsIncrementalState == 0 {
-						t.Fatalf("packet uses interned name %d without SEQ_NEEDS_INCREMENTAL_STATE", v)
-					}
-					e.name = use(fInternName, v)
-				case fEventCategory:
-					e.cat = use(fInternCategory, v)
-				case fEventFlow:
-					e.flowsOut = append(e.flowsOut, v)
-				case fEventFlowEnd:
-					e.flowsIn = append(e.flowsIn, v)
-				case fEventStackIID:
-					use(fInternCallstack, v)
-					e.frames = stacks[v]
-				case fEventDebug:
-					eachField(t, d, func(f protowire.Number, v uint64, _ []byte) {
-						if f == fDebugNameIID {
-							use(fInternDebug, v)
-						}
-					})
-				}
-			})
-			name, ok := tracks[track]
-			if !ok {
-				t.Fatalf("event %q on track %d, not declared before it", e.name, track)
-			}
+			te := p.msg("track_event")
+			e := tevent{ts: int64(p.uint("timestamp"))}
+			e.ph = map[string]byte{"TYPE_SLICE_BEGIN": 'B', "TYPE_SLICE_END": 'E', "TYPE_INSTANT": 'i', "TYPE_COUNTER": 'C'}[te.enum("type")]
 			if e.ph == 0 {
-				t.Fatalf("event %q with no type", e.name)
+				t.Fatalf("event of type %s", te.enum("type"))
+			}
+			if te.has("name_iid") {
+				if flags&needs == 0 {
+					t.Fatalf("packet uses interned name %d without SEQ_NEEDS_INCREMENTAL_STATE", te.uint("name_iid"))
+				}
+				e.name = use("event_names", te.uint("name_iid"))
+			}
+			for _, c := range te.uints("category_iids") {
+				e.cat = use("event_categories", c)
+			}
+			e.flowsOut = te.uints("flow_ids")
+			e.flowsIn = te.uints("terminating_flow_ids")
+			if te.has("callstack_iid") {
+				use("callstacks", te.uint("callstack_iid"))
+				e.frames = stacks[te.uint("callstack_iid")]
+			}
+			for _, a := range te.list("debug_annotations") {
+				use("debug_annotation_names", a.uint("name_iid"))
+			}
+			if e.ph == 'C' {
+				e.value = te.int("counter_value")
+			}
+			name, ok := tracks[te.uint("track_uuid")]
+			if !ok {
+				t.Fatalf("event %q on track %d, not declared before it", e.name, te.uint("track_uuid"))
 			}
 			e.track = name
 			out.events = append(out.events, e)
@@ -236,36 +295,6 @@ func readPerfetto(t *testing.T, b []byte) timelineOut {
 		}
 	}
 	return out
-}
-
-// eachField calls f for every field of a message: varints and fixed64 as v,
-// length-delimited fields as data.
-func eachField(t *testing.T, b []byte, f func(num protowire.Number, v uint64, data []byte)) {
-	t.Helper()
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			t.Fatalf("tag: %v", protowire.ParseError(n))
-		}
-		b = b[n:]
-		var v uint64
-		var data []byte
-		switch typ {
-		case protowire.VarintType:
-			v, n = protowire.ConsumeVarint(b)
-		case protowire.Fixed64Type:
-			v, n = protowire.ConsumeFixed64(b)
-		case protowire.BytesType:
-			data, n = protowire.ConsumeBytes(b)
-		default:
-			t.Fatalf("field %d: unexpected wire type %d", num, typ)
-		}
-		if n < 0 {
-			t.Fatalf("field %d: %v", num, protowire.ParseError(n))
-		}
-		b = b[n:]
-		f(num, v, data)
-	}
 }
 
 // chromeFile is the documented structure of the Chrome JSON output.
@@ -319,9 +348,15 @@ func readChrome(t *testing.T, b []byte) timelineOut {
 		}
 		ts := int64(*e.Ts*1000 + 0.5)
 		track := threads[tid]
+		var value int64
 		if e.Ph == "C" {
 			track = e.Name
 			out.tracks[track] = true
+			v, ok := e.Args["bytes"].(float64)
+			if !ok {
+				t.Fatalf("counter %+v without a value in bytes", e)
+			}
+			value = int64(v)
 		} else if _, ok := threads[tid]; !ok {
 			t.Fatalf("event %+v on thread %d, not named before it", e, tid)
 		}
@@ -337,7 +372,7 @@ func readChrome(t *testing.T, b []byte) timelineOut {
 			pendingIn = append(pendingIn, e.ID)
 			continue
 		}
-		te := tevent{ph: e.Ph[0], track: track, name: e.Name, cat: e.Cat, ts: ts}
+		te := tevent{ph: e.Ph[0], track: track, name: e.Name, cat: e.Cat, ts: ts, value: value}
 		if e.Ph == "B" {
 			te.flowsIn, pendingIn = pendingIn, nil
 		} else if len(pendingIn) > 0 {
@@ -364,6 +399,9 @@ type census struct {
 	samples     int
 	logs        int
 	heapMetrics int
+	// the last heap in use and heap goal values
+	heapLast, goalLast int64
+	syscalls           int // goroutines entering a system call
 }
 
 func takeCensus(t *testing.T, data []byte) census {
@@ -391,6 +429,9 @@ func takeCensus(t *testing.T, data []byte) census {
 					if to == trace.GoRunning && ev.Proc() != trace.NoProc {
 						c.procs[ev.Proc()] = true
 					}
+					if to == trace.GoSyscall {
+						c.syscalls++
+					}
 				}
 			}
 		case trace.EventRangeBegin, trace.EventRangeActive:
@@ -411,8 +452,12 @@ func takeCensus(t *testing.T, data []byte) census {
 		case trace.EventLog:
 			c.logs++
 		case trace.EventMetric:
-			if strings.HasPrefix(ev.Metric().Name, "/memory/classes/heap/objects") {
+			switch m := ev.Metric(); m.Name {
+			case "/memory/classes/heap/objects:bytes":
 				c.heapMetrics++
+				c.heapLast = int64(m.Value.Uint64())
+			case "/gc/heap/goal:bytes":
+				c.goalLast = int64(m.Value.Uint64())
 			}
 		}
 	}
@@ -543,8 +588,35 @@ func TestExport(t *testing.T) {
 				if got := count(tl, func(e tevent) bool { return e.ph == 'i' && e.cat == "log" }); got != c.logs {
 					t.Errorf("%d logs, x/exp/trace sees %d", got, c.logs)
 				}
-				if c.heapMetrics > 0 && count(tl, func(e tevent) bool { return e.ph == 'C' && e.track == "Heap in use" }) == 0 {
-					t.Error("no heap counter values")
+				// The counters end at the trace's last values.
+				for track, want := range map[string]int64{"Heap in use": c.heapLast, "Heap goal": c.goalLast} {
+					var last int64
+					for _, e := range tl.events {
+						if e.ph == 'C' && e.track == track {
+							last = e.value
+						}
+					}
+					if last != want || want == 0 {
+						t.Errorf("%s: last counter value %d, x/exp/trace's last metric %d", track, last, want)
+					}
+				}
+				// Goroutine tracks show every state, P tracks what runs.
+				if got := count(tl, func(e tevent) bool { return e.ph == 'B' && e.name == "syscall" && goroutineTrack.MatchString(e.track) }); got != c.syscalls {
+					t.Errorf("%d syscall slices, x/exp/trace sees %d system calls", got, c.syscalls)
+				}
+				for _, state := range []string{"running", "runnable"} {
+					if count(tl, func(e tevent) bool { return e.ph == 'B' && e.name == state && goroutineTrack.MatchString(e.track) }) == 0 {
+						t.Errorf("no %s slices on goroutine tracks", state)
+					}
+				}
+				if count(tl, func(e tevent) bool { return e.ph == 'B' && e.cat == "running" && procTrack.MatchString(e.track) }) == 0 {
+					t.Error("no goroutine runs on a P track")
+				}
+				// Creation and unblocking both start flows.
+				for _, what := range []string{"go", "unblock"} {
+					if count(tl, func(e tevent) bool { return e.ph == 'i' && e.name == what && len(e.flowsOut) == 1 }) == 0 {
+						t.Errorf("no %q flow", what)
+					}
 				}
 				if got := count(tl, func(e tevent) bool { return len(e.flowsIn) > 0 }); got == 0 || got != sum.Flows {
 					t.Errorf("%d flows end on a slice, summary says %d begun", got, sum.Flows)
