@@ -319,6 +319,9 @@ func recordURL(opts *recordOptions, sigs <-chan os.Signal) error {
 // summary is the line that ends a recording, without the "gotrace: ".
 func summary(t record.Trace) string {
 	s, err := record.Summarize(t.Path)
+	if errors.Is(err, record.ErrNotRegular) {
+		return fmt.Sprintf("wrote %s: %s", t.Path, byteSize(t.Size))
+	}
 	if err != nil {
 		return fmt.Sprintf("wrote %s (%s) but cannot read it back: %v", t.Path, byteSize(t.Size), err)
 	}

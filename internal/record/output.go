@@ -14,13 +14,51 @@ import (
 // outputFile is a trace being written: a temporary file next to its
 // destination, renamed into place once complete, so the destination never
 // holds half a trace and a failed recording leaves nothing behind.
+//
+// N.B. A destination that exists and is not a regular file (/dev/null, a
+// named pipe) is written in place: renaming a file over it would replace
+// the device or the pipe, and there is nothing to cut back.
 type outputFile struct {
-	dest string
-	f    *os.File
-	n    int64
+	dest    string
+	f       *os.File
+	n       int64
+	inPlace bool
+}
+
+// ErrNotRegular says a trace went to a device or a pipe (-o /dev/null),
+// which cannot be read back or cut to its complete generations.
+var ErrNotRegular = errors.New("not a regular file")
+
+// special reports whether dest exists and is not a regular file or a
+// directory: a device or a pipe, written in place.
+func special(dest string) bool {
+	fi, err := os.Stat(dest)
+	return err == nil && !fi.Mode().IsRegular() && !fi.IsDir()
+}
+
+// checkOutput finds out, before anything runs, whether a trace can be
+// written to dest; it leaves nothing behind, and opens no device or pipe (a
+// reader at the other end of a pipe would see its end).
+func checkOutput(dest string) error {
+	if special(dest) {
+		return nil
+	}
+	o, err := createOutput(dest)
+	if err != nil {
+		return err
+	}
+	o.abort()
+	return nil
 }
 
 func createOutput(dest string) (*outputFile, error) {
+	if special(dest) {
+		f, err := os.OpenFile(dest, os.O_WRONLY, 0)
+		if err != nil {
+			return nil, err
+		}
+		return &outputFile{dest: dest, f: f, inPlace: true}, nil
+	}
 	dir, base := filepath.Split(dest)
 	if dir == "" {
 		dir = "."
@@ -40,6 +78,9 @@ func (o *outputFile) Write(p []byte) (int, error) {
 
 // commit makes the trace visible under its name.
 func (o *outputFile) commit() error {
+	if o.inPlace {
+		return o.f.Close()
+	}
 	if err := o.f.Chmod(0o644); err != nil {
 		o.abort()
 		return err
@@ -58,7 +99,9 @@ func (o *outputFile) commit() error {
 // abort removes the temporary file.
 func (o *outputFile) abort() {
 	o.f.Close()
-	os.Remove(o.f.Name())
+	if !o.inPlace {
+		os.Remove(o.f.Name())
+	}
 }
 
 // errNothingComplete says a stream that was cut short held no complete
@@ -76,6 +119,10 @@ var errNothingComplete = errors.New("no generation was complete when the stream 
 // (Go 1.26+); otherwise the program died while it was being written.
 // 3. Truncate after the last complete generation.
 func (o *outputFile) salvage() (int64, int, error) {
+	if o.inPlace {
+		o.f.Close()
+		return 0, 0, ErrNotRegular
+	}
 	if _, err := o.f.Seek(0, io.SeekStart); err != nil {
 		o.abort()
 		return 0, 0, err

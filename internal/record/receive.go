@@ -196,6 +196,12 @@ func (rc *receiver) endOfStream() {
 	f := rc.cur
 	rc.cur = nil
 	received := f.n
+	if f.inPlace {
+		f.commit()
+		rc.log(fmt.Sprintf("the trace was cut short: the program ended without stopping the tracer; %s is not a regular file, so it has all %d bytes received, the last generation incomplete", f.dest, received))
+		rc.add(Trace{Path: f.dest, Size: received, CutShort: true, Received: received})
+		return
+	}
 	kept, gens, err := f.salvage()
 	if err != nil {
 		if rc.err == nil {

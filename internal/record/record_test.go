@@ -664,3 +664,47 @@ func TestUnwritableOutput(t *testing.T) {
 		t.Errorf("error %v, program output %q: want an error and the program not run", err, out.String())
 	}
 }
+
+// TestSpecialOutput records into a named pipe, as -o /dev/null or a pipe to
+// another program would: it is written in place, never replaced by a
+// renamed file, and a cut-short stream is passed on whole.
+func TestSpecialOutput(t *testing.T) {
+	t.Parallel()
+	bin := built(t, "exits", false)
+	for _, mode := range []string{"return", "panic"} {
+		fifo := filepath.Join(t.TempDir(), "pipe.trace")
+		if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+			t.Skip(err)
+		}
+		got := make(chan []byte, 1)
+		go func() {
+			b, _ := os.ReadFile(fifo) // waits for the writer, reads to its close
+			got <- b
+		}()
+		res, _, logs := record(t, bin, RunOptions{Args: []string{mode}, Output: fifo})
+		data := <-got
+		if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+			t.Fatalf("%s: the named pipe was replaced: %v %v", mode, fi.Mode(), err)
+		}
+		tr := oneTrace(t, res)
+		if tr.Path != fifo || tr.Size != int64(len(data)) || tr.CutShort != (mode == "panic") {
+			t.Errorf("%s: trace %+v, %d bytes read from the pipe", mode, tr, len(data))
+		}
+		if mode == "return" {
+			if err := readAllExp(data); err != nil {
+				t.Errorf("%s: golang.org/x/exp/trace: %v", mode, err)
+			}
+		} else if !strings.Contains(logs.String(), "not a regular file") {
+			t.Errorf("%s: log %q does not say why the trace was not cut back", mode, logs)
+		}
+		if _, err := Summarize(fifo); !errors.Is(err, ErrNotRegular) {
+			t.Errorf("Summarize of a pipe: %v, want ErrNotRegular", err)
+		}
+		if mode == "return" {
+			_, err := bin.Run(RunOptions{Args: []string{"return"}, Output: fifo, Flight: time.Second})
+			if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+				t.Errorf("--flight into a pipe: %v, want an error", err)
+			}
+		}
+	}
+}

@@ -55,11 +55,12 @@ func (b *Binary) Run(opts RunOptions) (*Result, error) {
 	}
 	// N.B. Find out now, not after the program ran, that the trace
 	// cannot be written where it should go.
-	probe, err := createOutput(opts.Output)
-	if err != nil {
+	if err := checkOutput(opts.Output); err != nil {
 		return nil, fmt.Errorf("cannot write the trace: %w", err)
 	}
-	probe.abort()
+	if opts.Flight > 0 && special(opts.Output) {
+		return nil, fmt.Errorf("--flight names its snapshots after -o, and %s is not a regular file", opts.Output)
+	}
 	dataR, dataW, err := os.Pipe()
 	if err != nil {
 		return nil, err

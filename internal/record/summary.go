@@ -26,15 +26,19 @@ type Summary struct {
 
 // Summarize reads a trace file through the decoder.
 func Summarize(path string) (*Summary, error) {
+	// N.B. Stat first: opening a named pipe waits for a writer.
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: %w", path, ErrNotRegular)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
 	rd, err := decode.NewReader(bufio.NewReaderSize(f, 256<<10))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
