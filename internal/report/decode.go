@@ -63,6 +63,9 @@ type DecodeWriter struct {
 	b    []byte
 	v    format.Version
 	show [256]bool // event types shown
+	// specs is the version's event table as an array: looked up for
+	// every event, without the version's map.
+	specs *[256]format.EventSpec
 
 	// styles: ANSI prefix and suffix pairs, empty unless Styled.
 	title, heading, label, dim, value [2]string
@@ -153,6 +156,7 @@ func (d *DecodeWriter) flush(force bool) error {
 // Header starts the output.
 func (d *DecodeWriter) Header(in DecodeInput) error {
 	d.v = in.Version
+	d.specs = in.Version.Specs()
 	typesWanted := map[string]bool{}
 	for _, t := range d.o.Types {
 		typesWanted[strings.ToLower(t)] = true
@@ -565,7 +569,7 @@ func (d *DecodeWriter) textEvents(g *decode.Generation, src EventSource) error {
 }
 
 func (d *DecodeWriter) event(g *decode.Generation, ev *decode.Event, offW, timeW int) {
-	s := d.v.Spec(ev.Type)
+	s := &d.specs[ev.Type]
 	d.b = append(d.b, "    "...)
 	d.b = append(d.b, d.dim[0]...)
 	d.b = append(d.b, "0x"...)

@@ -228,7 +228,7 @@ func (d *DecodeWriter) jsonEvents(g *decode.Generation, src EventSource) error {
 }
 
 func (d *DecodeWriter) jsonEvent(g *decode.Generation, bi int, bt *decode.Batch, ev *decode.Event) {
-	s := d.v.Spec(ev.Type)
+	s := &d.specs[ev.Type]
 	d.jsonKind("event", g)
 	d.jsonField("batch", uint64(bi))
 	d.jsonField("offset", uint64(ev.Offset))
