@@ -17,8 +17,9 @@
 // event), Counts (tables; other events walked only to count them, then
 // decoded batch by batch on demand with BatchEvents) or Frames (tables and
 // batch framing only). Full holds every event of a generation at once, about
-// twenty bytes of memory per byte of the generation; Counts and Frames need
-// little beyond the generation's bytes.
+// twenty bytes of memory per byte of the generation (some 450 MB for a 20 MB
+// one); Counts and Frames need little beyond the generation's bytes, and
+// Reader.EachEvent reads every event, under any detail, in that space.
 package decode
 
 // The real traces the tests compare with go tool trace -d=wire.
