@@ -13,7 +13,7 @@ import (
 	"github.com/gotrace-cli/gotrace/internal/format"
 )
 
-// TestConvertCorpus runs pprof, export and split on every trace in the Go
+// TestConvertCorpus runs decode, pprof, export and split on every trace in the Go
 // tree's trace test corpus, valid and invalid: each command either succeeds
 // or fails with one line on stderr and a non-zero status, and never panics.
 // On the traces the corpus expects to be valid, every command succeeds.
@@ -51,6 +51,8 @@ func TestConvertCorpus(t *testing.T) {
 		}
 		valid := bytes.HasPrefix(bytes.TrimSpace(expect), []byte("SUCCESS"))
 		for _, args := range [][]string{
+			{"decode", name, "--gen", "1-"},
+			{"decode", "--json", name, "--type", "GoCreate"},
 			{"pprof", "--type", "sched", name, "-o", name + ".sched.pb.gz"},
 			{"pprof", "--type", "region", name, "-o", name + ".region.pb.gz"},
 			{"export", "--format", "perfetto", name, "-o", name + ".perfetto-trace"},
