@@ -141,42 +141,37 @@ func (o *recordOptions) parseArgs(dash int, args []string) error {
 }
 
 func runRecord(opts *recordOptions) error {
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, record.Signals()...)
-	defer signal.Stop(sigs)
 	if opts.URL != "" {
-		return recordURL(opts, sigs)
+		return recordURL(opts)
 	}
 	buildFlags, err := record.SplitFlags(opts.BuildFlags)
 	if err != nil {
 		return usageError{err}
 	}
 
-	// 1. Build, cancelled by an interrupt; a failed build leaves no file.
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	building := make(chan struct{})
-	go func() {
-		select {
-		case <-sigs:
-			cancel()
-		case <-building:
-		}
-	}()
+	// 1. Build, cancelled by an interrupt (and by nothing else: a terminal
+	// resized or a job stopped and continued is no reason to give up); a
+	// failed build leaves no file.
+	ctx, stopBuildSignals := signal.NotifyContext(context.Background(), record.Interrupts()...)
+	defer stopBuildSignals()
 	b, err := record.NewBuilder(record.BuildOptions{BuildFlags: buildFlags, Test: opts.Test, Stderr: opts.IO.ErrOut})
 	if err != nil {
-		close(building)
 		return err
 	}
 	defer b.Close()
 	bins, err := b.Build(ctx, opts.Packages...)
-	close(building)
 	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("interrupted while building; nothing recorded: %w", err)
 	}
 	if err != nil {
 		return err
 	}
+	// N.B. Relay signals to Run before the build stops catching them, so
+	// that no interrupt in between ends gotrace unannounced.
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, record.Signals()...)
+	defer signal.Stop(sigs)
+	stopBuildSignals()
 
 	// 2. Run each program; tests run package after package.
 	outputs, err := outputNames(opts, bins)
@@ -278,16 +273,9 @@ func isDir(path string) bool {
 	return err == nil && st.IsDir()
 }
 
-func recordURL(opts *recordOptions, sigs <-chan os.Signal) error {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-sigs:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+func recordURL(opts *recordOptions) error {
+	ctx, stop := signal.NotifyContext(context.Background(), record.Interrupts()...)
+	defer stop()
 	u, err := url.Parse(opts.URL)
 	if err != nil || u.Host == "" {
 		return usagef("--url %q is not a URL with a host", opts.URL)

@@ -132,3 +132,31 @@ func openPTY(t *testing.T) (master, slave *os.File) {
 	}
 	return m, s
 }
+
+// TestRecordIgnoresResize: a terminal resized while the program builds
+// (SIGWINCH, which gotrace relays to the program later) does not cancel
+// the recording.
+func TestRecordIgnoresResize(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a program")
+	}
+	var out, errOut lockedBuffer
+	opts := &recordOptions{
+		IO:       &Streams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
+		Packages: []string{"../../testdata/progs/exits"},
+		Args:     []string{"return"},
+		Output:   filepath.Join(t.TempDir(), "exits.trace"),
+	}
+	done := make(chan error, 1)
+	go func() { done <- runRecord(opts) }()
+	for range 5 {
+		time.Sleep(20 * time.Millisecond)
+		syscall.Kill(os.Getpid(), syscall.SIGWINCH)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("runRecord: %v\n%s", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), "returning from main") || !strings.Contains(errOut.String(), "gotrace: wrote ") {
+		t.Errorf("the recording did not go through:\nstdout %q\nstderr %q", out.String(), errOut.String())
+	}
+}

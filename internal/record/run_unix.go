@@ -26,6 +26,11 @@ func Signals() []os.Signal {
 		syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGTSTP, syscall.SIGCONT)
 }
 
+// Interrupts are the signals that end a recording: while a program runs,
+// the tracer is flushed before they are passed on to it; while it builds,
+// or while --url captures, they cancel.
+func Interrupts() []os.Signal { return append([]os.Signal(nil), interrupts...) }
+
 func isInterrupt(s os.Signal) bool {
 	for _, i := range interrupts {
 		if s == i {
