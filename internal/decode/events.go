@@ -250,6 +250,7 @@ func (c *cursor) walk(bi, lo int, data []byte, t uint64, store bool) (uint64, er
 	args, events := c.args, c.events
 	info := &r.info
 	counts := &c.counts
+	each := c.each
 	base := r.base + int64(lo)
 	nev := 0
 	j := 0
@@ -315,11 +316,11 @@ func (c *cursor) walk(bi, lo int, data []byte, t uint64, store bool) (uint64, er
 			if inf.flags&fData != 0 {
 				d = c.lastData
 			}
-			if c.each != nil {
+			if each != nil {
 				// N.B. Nothing is kept: every event reuses the same slots.
 				ev := &c.cur
 				ev.Type, ev.Offset, ev.Time, ev.Args, ev.Data = format.EventType(typ), base+int64(start), ts, args[a0:len(args):len(args)], d
-				if err := c.each(ev); err != nil {
+				if err := each(ev); err != nil {
 					return 0, err
 				}
 				args = args[:0]
@@ -327,9 +328,11 @@ func (c *cursor) walk(bi, lo int, data []byte, t uint64, store bool) (uint64, er
 				events = append(events, Event{Type: format.EventType(typ), Offset: base + int64(start), Time: ts, Args: args[a0:len(args):len(args)], Data: d})
 			}
 		}
-		ct := &counts[typ]
-		ct.Events++
-		ct.Bytes += int64(j - start)
+		if each == nil {
+			ct := &counts[typ]
+			ct.Events++
+			ct.Bytes += int64(j - start)
+		}
 		nev++
 	}
 	c.nev += nev
