@@ -96,8 +96,8 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 func runDecode(opts *decodeOptions) error {
-	if opts.Summary && (opts.Tables || opts.Events) {
-		return usagef("--summary shows neither tables nor events: drop --tables and --events")
+	if opts.Summary && (opts.Tables || opts.Events || len(opts.Types) > 0) {
+		return usagef("--summary shows neither tables nor events: drop --tables, --events and --type")
 	}
 	gens := genRange{First: 1}
 	if opts.Gen != "" {
