@@ -215,3 +215,34 @@ func TestRunDecodeDamaged(t *testing.T) {
 		t.Fatalf("stdin: exit %d, stderr %q, stdout %q", code, e, o)
 	}
 }
+
+// TestDecodeExitCodes: 0 for a complete trace, 1 for bad input, 2 for a
+// wrong command line, each failure with one line on stderr.
+func TestDecodeExitCodes(t *testing.T) {
+	data := smallTrace(t)
+	dir, file := writeTrace(t, data)
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{file}, exitOK},
+		{[]string{"--json", "--gen", "2", file}, exitOK},
+		{[]string{"--summary", "-"}, exitError}, // stdin is empty
+		{[]string{filepath.Join(dir, "nosuch.trace")}, exitError},
+		{[]string{dir}, exitError},
+		{[]string{"--gen", "9", file}, exitError},
+		{[]string{"--summary", "--tables", file}, exitUsage},
+		{[]string{"--summary", "--type", "GoCreate", file}, exitUsage},
+		{[]string{"--type", "NoSuchEvent", file}, exitUsage},
+		{[]string{"--gen", "3-1", file}, exitUsage},
+		{[]string{file, file}, exitUsage},
+	} {
+		_, errOut, code := decodeRun(t, false, false, nil, tc.args...)
+		if code != tc.code {
+			t.Errorf("decode %q: exit %d, want %d (stderr %q)", tc.args, code, tc.code, errOut)
+		}
+		if lines := strings.Count(errOut, "\n"); (code == exitOK) != (lines == 0) || lines > 1 {
+			t.Errorf("decode %q: exit %d with stderr %q, want one line on failure only", tc.args, code, errOut)
+		}
+	}
+}
