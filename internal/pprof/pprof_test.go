@@ -242,43 +242,6 @@ func sumWhere(p *profile.Profile, key, val string) int64 {
 	return n
 }
 
-func TestFilters(t *testing.T) {
-	all := build(t, annotated, Block, Filter{})
-
-	// Only the worker goroutines of the locks region block on sync.Cond.
-	locks := build(t, annotated, Block, Filter{Region: "locks"})
-	if total(locks, 1) == 0 || total(locks, 1) > total(all, 1) {
-		t.Errorf("block in region locks = %v, all = %v", time.Duration(total(locks, 1)), time.Duration(total(all, 1)))
-	}
-	// Regions are per goroutine: the main goroutine's "locks" region holds
-	// only its own waits, and the workers have none.
-	for k := range byStack(locks) {
-		if strings.Contains(k, "main.locks.func1") {
-			t.Errorf("stack of a worker goroutine counted under the main goroutine's region: %s", k)
-		}
-	}
-
-	// The task filter keeps the regions of worker tasks (the item regions).
-	items := build(t, annotated, Region, Filter{Task: "job"})
-	if sumWhere(items, "region", "item") == 0 {
-		t.Errorf("no item region time inside job task regions: %v", byStack(items))
-	}
-
-	// A goroutine filter by root function.
-	workers := build(t, annotated, Sched, Filter{Goroutine: "main.channels.func1"})
-	if total(workers, 0) == 0 {
-		t.Error("no scheduling latency for main.channels.func1 goroutines")
-	}
-
-	// A window keeps part of the time: the first idle pause is more than a
-	// second into the trace, so a window ending at 100ms holds less.
-	early := build(t, annotated, Region, Filter{To: 100 * time.Millisecond})
-	full := build(t, annotated, Region, Filter{})
-	if total(early, 1) >= total(full, 1) || total(early, 1) == 0 {
-		t.Errorf("window 0-100ms: %v of %v", time.Duration(total(early, 1)), time.Duration(total(full, 1)))
-	}
-}
-
 func TestNoMatch(t *testing.T) {
 	f, err := os.Open(annotated)
 	if err != nil {
