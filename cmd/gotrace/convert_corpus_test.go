@@ -75,3 +75,42 @@ func TestConvertCorpus(t *testing.T) {
 		}
 	}
 }
+
+// TestOldFormat: pprof and export read Go 1.11–1.21 traces, split cannot
+// (they have no generations) and says so, and a cut old trace is an error
+// that says it ends early, not one about its format.
+func TestOldFormat(t *testing.T) {
+	goroot, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Skipf("go env GOROOT: %v", err)
+	}
+	file := filepath.Join(strings.TrimSpace(string(goroot)), "src", "internal", "trace", "internal", "tracev1", "testdata", "http_1_21_good")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Skipf("no Go 1.21 trace in GOROOT: %v", err)
+	}
+	dir := t.TempDir()
+	whole, cut := filepath.Join(dir, "old.trace"), filepath.Join(dir, "cut.trace")
+	if err := os.WriteFile(whole, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cut, data[:4000], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		err  string
+	}{
+		{[]string{"pprof", "--type", "sched", whole, "-o", whole + ".pb.gz"}, exitOK, ""},
+		{[]string{"export", whole, "-o", whole + ".perfetto-trace"}, exitOK, ""},
+		{[]string{"split", whole, "-o", whole}, exitError, "old.trace: byte 0x0: go1.21: trace format of Go 1.11–1.21; "},
+		{[]string{"pprof", "--type", "sched", cut, "-o", cut + ".pb.gz"}, exitError, "cut.trace: reading trace: failed to read trace: EOF (the trace ends early)\n"},
+		{[]string{"export", cut, "-o", cut + ".perfetto-trace"}, exitError, "cut.trace: reading trace: failed to read trace: EOF (the trace ends early)\n"},
+	} {
+		io, _, errOut := fakeStreams(false)
+		if code := run(c.args, io); code != c.code || !strings.Contains(errOut.String(), c.err) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d, %q", c.args[:2], code, errOut, c.code, c.err)
+		}
+	}
+}

@@ -133,15 +133,11 @@ func runExport(opts *exportOptions) error {
 		if cerr := out.Commit(); cerr != nil {
 			return cerr
 		}
-		if where := locateDamage(opts.File); where != nil {
-			err = where
-		}
+		err = describeDamage(opts.File, err)
 		return fmt.Errorf("%s: %w; %s holds the timeline up to the damage", opts.File, err, outName(opts.Output))
 	}
 	if err != nil {
-		if where := locateDamage(opts.File); where != nil {
-			err = where
-		}
+		err = describeDamage(opts.File, err)
 		return fmt.Errorf("%s: %w", opts.File, err)
 	}
 	return out.Commit()

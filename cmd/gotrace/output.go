@@ -160,6 +160,19 @@ func pathError(path string, err error) error {
 	return fmt.Errorf("%s: %v", path, err)
 }
 
+// describeDamage says what is wrong with the trace at path, which err, from
+// golang.org/x/exp/trace, failed to read: where the wire decoder finds the
+// damage, or else err, saying so when the trace just ends early.
+func describeDamage(path string, err error) error {
+	if where := locateDamage(path); where != nil {
+		return where
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%w (the trace ends early)", err)
+	}
+	return err
+}
+
 // locateDamage reads the trace at path with the wire decoder to say where it
 // is damaged: the decoder's error names the byte offset, the generation and
 // the batch, where golang.org/x/exp/trace's does not. It returns nil when the
@@ -174,6 +187,9 @@ func locateDamage(path string) error {
 	}
 	defer f.Close()
 	r, err := decode.NewReader(bufio.NewReaderSize(f, 1<<20))
+	if errors.Is(err, decode.ErrOldFormat) {
+		return nil // N.B. the wire decoder reads no further: the reader's error stands
+	}
 	if err != nil {
 		return err
 	}

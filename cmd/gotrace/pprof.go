@@ -102,9 +102,7 @@ func runPprof(opts *pprofOptions) error {
 		if errors.Is(err, pprof.ErrNoMatch) {
 			return fmt.Errorf("%s: %v", opts.File, err)
 		}
-		if where := locateDamage(opts.File); where != nil {
-			err = where
-		}
+		err = describeDamage(opts.File, err)
 		return fmt.Errorf("%s: %w", opts.File, err)
 	}
 	if err := p.Write(out); err != nil {
