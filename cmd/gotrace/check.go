@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -103,7 +104,11 @@ func runCheck(ctx context.Context, opts *checkOptions) error {
 		return err // damaged: the assertions saw only part of the trace
 	}
 	if !r.Passed {
-		return &exitCodeError{code: exitAssertion, err: fmt.Errorf("%d of %d assertions failed", r.Failed, len(r.Assertions))}
+		msg := fmt.Sprintf("%d of %d assertions failed", r.Failed, len(r.Assertions))
+		if len(r.Assertions) == 1 {
+			msg = "the assertion failed"
+		}
+		return &exitCodeError{code: exitAssertion, err: errors.New(msg)}
 	}
 	return nil
 }

@@ -59,7 +59,11 @@ func Check(w io.Writer, r *CheckResult, o Options) error {
 	s := section{title: "Assertions"}
 	s.add(t)
 	if r.Passed {
-		s.text(fmt.Sprintf("All %d %s hold.", len(r.Assertions), plural(len(r.Assertions), "assertion", "assertions")))
+		if len(r.Assertions) == 1 {
+			s.text("The assertion holds.")
+		} else {
+			s.text(fmt.Sprintf("All %d assertions hold.", len(r.Assertions)))
+		}
 	} else {
 		s.text(fmt.Sprintf("%d of %d %s failed.", r.Failed, len(r.Assertions), plural(len(r.Assertions), "assertion", "assertions")))
 	}

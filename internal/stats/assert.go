@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -27,7 +28,8 @@ type Assertion struct {
 // an unknown path, or a value whose unit does not fit the path.
 var ErrBadAssertion = errors.New("bad assertion")
 
-var assertRE = regexp.MustCompile(`^\s*([A-Za-z0-9_.]+)\s*(<=|>=|==|!=|<|>)\s*(\S+)\s*$`)
+// The value may have a space before its unit: "5 ms".
+var assertRE = regexp.MustCompile(`^\s*([A-Za-z0-9_.]+)\s*(<=|>=|==|!=|<|>)\s*(\S+(?:\s+[^\s0-9.]\S*)?)\s*$`)
 
 // ParseAssertion parses "PATH OP VALUE", e.g. "gc.stw.max < 5ms".
 func ParseAssertion(expr string) (Assertion, error) {
@@ -41,11 +43,13 @@ func ParseAssertion(expr string) (Assertion, error) {
 		hint := ""
 		if s := Suggest(a.Path); len(s) > 0 {
 			hint = "; did you mean " + strings.Join(s, ", ") + "?"
+		} else {
+			hint = "; paths begin with " + strings.Join(sections(), ", ")
 		}
 		return Assertion{}, fmt.Errorf("%w %q: unknown path %q%s (gotrace check --list shows every path)", ErrBadAssertion, expr, a.Path, hint)
 	}
 	a.field, a.Unit = f, f.Unit
-	v, err := parseValue(sm[3], f.Unit)
+	v, err := parseValue(strings.Join(strings.Fields(sm[3]), ""), f.Unit)
 	if err != nil {
 		return Assertion{}, fmt.Errorf("%w %q: %v", ErrBadAssertion, expr, err)
 	}
@@ -116,4 +120,17 @@ func parseValue(s, unit string) (float64, error) {
 		return 0, fmt.Errorf("value %q: unknown unit %q (want ns, us, µs, ms, s, m; B, KiB, MiB, GiB, KB, MB, GB; or %%)", s, suf)
 	}
 	return 0, fmt.Errorf("value %q: the path is %s, not %q", s, kind, suf)
+}
+
+// sections returns the first parts of the paths, "overview." and so on, in
+// the order of Fields.
+func sections() []string {
+	var out []string
+	for _, f := range Fields() {
+		s, _, _ := strings.Cut(f.Path, ".")
+		if s += "."; !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
