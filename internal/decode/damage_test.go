@@ -279,7 +279,7 @@ func TestDamage(t *testing.T) {
 		{"trailing garbage", encode(t, v, func(e *format.Encoder) {
 			goodGen(e, 1)
 			e.Raw([]byte("\x00garbage")...)
-		}), 1, "want a batch header", false},
+		}), 1, "(gen 2, batch 0): want a batch header", false},
 		{"truncated batch", encode(t, v, func(e *format.Encoder) {
 			goodGen(e, 1)
 			goodGen(e, 2)

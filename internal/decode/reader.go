@@ -338,7 +338,9 @@ func (r *Reader) Next() (*Generation, error) {
 func (r *Reader) frame() (int, error) {
 	r.batches = r.batches[:0]
 	i := 0
-	var gen uint64
+	// Until a batch header says otherwise, damage is in the generation
+	// after the last one returned: errors name that one.
+	gen := r.lastGen + 1
 	for {
 		r.fill(i + 1)
 		if i >= r.end {
