@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Version is the minor Go version named in a trace's header: 22 for
@@ -112,7 +113,12 @@ func ParseHeader(h []byte) (Version, error) {
 	}
 	v := Version(n)
 	if !v.IsV2() && !v.IsV1() {
-		return v, fmt.Errorf("%w go 1.%d", ErrUnknownVersion, n)
+		vs := Versions()
+		known := make([]string, len(vs))
+		for i, kv := range vs {
+			known[i] = "1." + strconv.FormatUint(uint64(kv), 10)
+		}
+		return v, fmt.Errorf("%w go 1.%d, want go %s or %s", ErrUnknownVersion, n, strings.Join(known[:len(known)-1], ", "), known[len(known)-1])
 	}
 	return v, nil
 }
