@@ -141,7 +141,7 @@ type Sched struct {
 
 // Blocking describes time goroutines spent blocked.
 type Blocking struct {
-	All     Dist          `json:"all" help:"every completed blocked interval, any reason"`
+	All     Dist          `json:"all" help:"every completed blocked interval, any reason, of goroutines that had run in the trace or never run in it (as go tool trace counts)"`
 	Sync    Duration      `json:"sync_ns" unit:"ns" help:"time blocked on channels, select and sync primitives; the total of go tool trace -pprof=sync"`
 	Net     Duration      `json:"net_ns" unit:"ns" help:"time blocked on the network poller; the total of go tool trace -pprof=net"`
 	Channel Dist          `json:"channel" help:"blocked on a channel send or receive"`
@@ -198,7 +198,7 @@ type Heap struct {
 
 // Syscalls describes system calls.
 type Syscalls struct {
-	Dist     Dist        `json:"dist" help:"system calls of goroutines that had already run in the trace; total_ns is the total of go tool trace -pprof=syscall"`
+	Dist     Dist        `json:"dist" help:"system calls of goroutines that had run in the trace or never run in it; total_ns is the total of go tool trace -pprof=syscall"`
 	Blocking Dist        `json:"blocking" help:"system calls that blocked long enough for the runtime to hand their P to another thread"`
 	Stacks   []StackTime `json:"stacks" help:"where system calls were made, most total time first (top N)"`
 }
