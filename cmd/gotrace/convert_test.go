@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -191,6 +193,37 @@ func TestProgress(t *testing.T) {
 		got := errOut.String()
 		if !strings.HasPrefix(got, "\r\x1b[Kgotrace: ") || !strings.Contains(got, "%") || !strings.HasSuffix(got, "100%\r\x1b[K") {
 			t.Errorf("%v: stderr on a terminal %q, want a progress line cleared at 100%%", args, got)
+		}
+	}
+}
+
+// TestInterrupt: pprof, export and split stopped by a signal exit 130 and
+// leave no file behind but the whole parts split had finished.
+func TestInterrupt(t *testing.T) {
+	defer func(f func() (context.Context, context.CancelFunc)) { onInterrupt = f }(onInterrupt)
+	onInterrupt = func() (context.Context, context.CancelFunc) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // N.B. as if the signal came before the first read
+		return ctx, cancel
+	}
+	for _, c := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"pprof", "--type", "sched", annotatedTrace, "-o", "out.pb.gz"}, "gotrace: interrupted; nothing written\n"},
+		{[]string{"export", annotatedTrace, "-o", "out.perfetto-trace"}, "gotrace: interrupted; nothing written\n"},
+		{[]string{"export", "--gen", "2", annotatedTrace, "-o", "out.perfetto-trace"}, "gotrace: interrupted; nothing written\n"},
+		{[]string{"split", annotatedTrace, "-o", "part"}, "gotrace: interrupted; the 0 parts above hold whole generations\n"},
+	} {
+		dir := t.TempDir()
+		args := slices.Clone(c.args)
+		args[len(args)-1] = filepath.Join(dir, args[len(args)-1])
+		io, _, errOut := fakeStreams(false)
+		if code := run(args, io); code != exitInterrupt || errOut.String() != c.err {
+			t.Errorf("%v: exit %d, stderr %q; want %d, %q", c.args[:2], code, errOut, exitInterrupt, c.err)
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+			t.Errorf("%v: left %v behind", c.args[:2], entries)
 		}
 	}
 }

@@ -84,6 +84,8 @@ func runExport(opts *exportOptions) error {
 		}
 		eo.From, eo.To = w.From, w.To
 	}
+	ctx, stop := onInterrupt()
+	defer stop()
 	var in io.Reader
 	var selected <-chan error
 	if opts.File == "-" {
@@ -93,7 +95,7 @@ func runExport(opts *exportOptions) error {
 			return usagef("--gen reads a file, not stdin")
 		}
 		eo.Name = "stdin"
-		in = opts.IO.In
+		in = interruptible{ctx, opts.IO.In}
 	} else {
 		f, err := openTrace(opts.File)
 		if err != nil {
@@ -105,9 +107,9 @@ func runExport(opts *exportOptions) error {
 			prog.active = false // N.B. the timeline itself is on the terminal
 		}
 		defer prog.done()
-		in = prog
+		in = interruptible{ctx, prog}
 		if opts.Gen != "" {
-			in, selected = selectGenerations(prog, f, gens)
+			in, selected = selectGenerations(in, f, gens)
 		}
 	}
 	out, err := createOutput(opts.IO, opts.Output, format == export.Perfetto)
@@ -116,7 +118,7 @@ func runExport(opts *exportOptions) error {
 	}
 	defer out.Abort()
 
-	_, err = export.Export(in, out, eo)
+	_, err = export.Export(ctx, in, out, eo)
 	if selected != nil {
 		// An export that stops early (at the end of a --time window)
 		// leaves the selection nobody to write to: closing the pipe ends it.
@@ -126,6 +128,9 @@ func runExport(opts *exportOptions) error {
 		if serr := <-selected; serr != nil && !errors.Is(serr, io.ErrClosedPipe) {
 			err = serr
 		}
+	}
+	if ctx.Err() != nil {
+		return interrupted("nothing written")
 	}
 	var damage *export.DamageError
 	if errors.As(err, &damage) {

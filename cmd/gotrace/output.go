@@ -2,13 +2,16 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gotrace-cli/gotrace/internal/decode"
@@ -136,6 +139,44 @@ func (o *output) Abort() {
 		os.Remove(o.tmp)
 	}
 }
+
+// onInterrupt returns a context that SIGINT or SIGTERM cancels, for a
+// command that reads a trace through interruptible: the read then fails, the
+// command returns, and what it had not finished writing is removed by its
+// deferred Abort.
+var onInterrupt = func() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// interruptible reads from r (and seeks in it, if it can) until ctx is done.
+type interruptible struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (r interruptible) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.r.Read(p)
+}
+
+func (r interruptible) Seek(offset int64, whence int) (int64, error) {
+	s, ok := r.r.(io.Seeker)
+	if !ok {
+		return 0, errors.New("not seekable")
+	}
+	return s.Seek(offset, whence)
+}
+
+// interrupted is the error of a command stopped by a signal: exit status
+// 130 (it is a context.Canceled), and a line saying what was written.
+func interrupted(written string) error { return interruptError(written) }
+
+type interruptError string
+
+func (e interruptError) Error() string { return "interrupted; " + string(e) }
+func (e interruptError) Unwrap() error { return context.Canceled }
 
 // openTrace opens a trace file named on the command line, with an error that
 // names it.

@@ -95,9 +95,14 @@ func runPprof(opts *pprofOptions) error {
 		return err
 	}
 	defer out.Abort()
+	ctx, stop := onInterrupt()
+	defer stop()
 	prog := newProgress(opts.IO, "profiling "+opts.File, f)
-	p, err := pprof.Build(prog, typ, filter)
+	p, err := pprof.Build(ctx, interruptible{ctx, prog}, typ, filter)
 	prog.done()
+	if ctx.Err() != nil {
+		return interrupted("nothing written")
+	}
 	if err != nil {
 		if errors.Is(err, pprof.ErrNoMatch) {
 			return fmt.Errorf("%s: %v", opts.File, err)

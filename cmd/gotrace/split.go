@@ -101,7 +101,9 @@ func runSplit(opts *splitOptions) error {
 		return err
 	}
 	defer src.Close()
-	parts, err := split.Split(f, src, so, prefixSink{opts.IO, opts.Prefix})
+	ctx, stop := onInterrupt()
+	defer stop()
+	parts, err := split.Split(interruptible{ctx, f}, src, so, prefixSink{opts.IO, opts.Prefix})
 	for _, p := range parts {
 		line := fmt.Sprintf("%s\tgenerations %s\t%s\t%v-%v", partName(opts.Prefix, p.Index), genSpan(p), byteSize(p.Size), p.Start, p.End)
 		if p.Oversized {
@@ -111,6 +113,8 @@ func runSplit(opts *splitOptions) error {
 	}
 	var werr *writeError
 	switch {
+	case ctx.Err() != nil:
+		return interrupted(fmt.Sprintf("the %d parts above hold whole generations", len(parts)))
 	case errors.As(err, &werr):
 		return werr.err // names the part, not the input
 	case errors.Is(err, split.ErrNothingKept):

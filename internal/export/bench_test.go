@@ -2,6 +2,7 @@ package export
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"os"
 	"testing"
@@ -19,7 +20,7 @@ func BenchmarkExport(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := Export(bytes.NewReader(data), io.Discard, Options{Format: f}); err != nil {
+				if _, err := Export(context.Background(), bytes.NewReader(data), io.Discard, Options{Format: f}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -18,6 +18,7 @@
 package export
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -66,8 +67,9 @@ type Summary struct {
 	Samples  int // CPU samples among the instants
 }
 
-// Export reads the trace from r and writes the timeline to w.
-func Export(r io.Reader, w io.Writer, opts Options) (Summary, error) {
+// Export reads the trace from r and writes the timeline to w. When ctx is
+// done it stops and returns ctx's error; what it wrote is then incomplete.
+func Export(ctx context.Context, r io.Reader, w io.Writer, opts Options) (Summary, error) {
 	var em emitter
 	switch opts.Format {
 	case Perfetto:
@@ -86,10 +88,13 @@ func Export(r io.Reader, w io.Writer, opts Options) (Summary, error) {
 		name = "Go program"
 	}
 	tl := newTimeline(em, name, opts)
-	readErr := tl.run(tr)
+	readErr := tl.run(ctx, tr)
 	// N.B. on damage the timeline is finished and closed all the same:
 	// what was read before it makes a whole file.
 	if err := em.close(); err != nil {
+		return tl.sum, err
+	}
+	if err := ctx.Err(); err != nil {
 		return tl.sum, err
 	}
 	if readErr != nil {
@@ -262,8 +267,12 @@ func newTimeline(em emitter, name string, opts Options) *timeline {
 	}
 }
 
-func (tl *timeline) run(tr *trace.Reader) error {
-	for !tl.done {
+func (tl *timeline) run(ctx context.Context, tr *trace.Reader) error {
+	for n := 0; !tl.done; n++ {
+		if n%1024 == 0 && ctx.Err() != nil {
+			tl.finish(tl.last)
+			return ctx.Err()
+		}
 		ev, err := tr.ReadEvent()
 		if err == io.EOF {
 			break

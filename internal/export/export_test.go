@@ -520,7 +520,7 @@ func count(tl timelineOut, keep func(e tevent) bool) int {
 func exportBytes(t *testing.T, data []byte, opts Options) ([]byte, Summary) {
 	t.Helper()
 	var buf bytes.Buffer
-	sum, err := Export(bytes.NewReader(data), &buf, opts)
+	sum, err := Export(context.Background(), bytes.NewReader(data), &buf, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -681,7 +681,7 @@ func TestWindow(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
-	if _, err := Export(strings.NewReader("not a trace"), io.Discard, Options{Format: Perfetto}); err == nil {
+	if _, err := Export(context.Background(), strings.NewReader("not a trace"), io.Discard, Options{Format: Perfetto}); err == nil {
 		t.Error("garbage: no error")
 	}
 	data, err := os.ReadFile("../../testdata/traces/annotated.trace")
@@ -692,7 +692,7 @@ func TestBadInput(t *testing.T) {
 	// holding the generations before the cut.
 	for _, f := range []Format{Perfetto, Chrome} {
 		var buf bytes.Buffer
-		sum, err := Export(bytes.NewReader(data[:len(data)-200]), &buf, Options{Format: f})
+		sum, err := Export(context.Background(), bytes.NewReader(data[:len(data)-200]), &buf, Options{Format: f})
 		var de *DamageError
 		if !errors.As(err, &de) {
 			t.Fatalf("%s: truncated trace: err %v, want a DamageError", f, err)
@@ -703,8 +703,13 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("%s: %d slices before the damage, summary %d", f, count(tl, func(e tevent) bool { return e.ph == 'B' }), sum.Slices)
 		}
 	}
-	if _, err := Export(bytes.NewReader(data), io.Discard, Options{Format: Chrome, From: time.Hour}); !errors.Is(err, ErrEmptyWindow) {
+	if _, err := Export(context.Background(), bytes.NewReader(data), io.Discard, Options{Format: Chrome, From: time.Hour}); !errors.Is(err, ErrEmptyWindow) {
 		t.Errorf("window past the end: err %v, want ErrEmptyWindow", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Export(ctx, bytes.NewReader(data), io.Discard, Options{Format: Perfetto}); !errors.Is(err, context.Canceled) {
+		t.Errorf("canceled: err %v, want context.Canceled", err)
 	}
 	if _, err := ParseFormat("svg"); err == nil {
 		t.Error("ParseFormat(svg): no error")

@@ -1,6 +1,7 @@
 package pprof
 
 import (
+	"context"
 	"encoding/binary"
 	"io"
 	"strings"
@@ -84,7 +85,7 @@ type pending struct {
 	g     trace.GoID
 }
 
-func (b *builder) count(r io.Reader, sum *summary, sel *selection) error {
+func (b *builder) count(ctx context.Context, r io.Reader, sum *summary, sel *selection) error {
 	tr, err := trace.NewReader(r)
 	if err != nil {
 		return readErr(err)
@@ -93,7 +94,10 @@ func (b *builder) count(r io.Reader, sum *summary, sel *selection) error {
 	inState := make(map[trace.GoID]*pending)  // state profiles
 	regions := make(map[trace.GoID][]pending) // region profile: open regions, innermost last
 	tasks := make(map[trace.TaskID]pending)   // task profile
-	for {
+	for n := 0; ; n++ {
+		if n%1024 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
 		ev, err := tr.ReadEvent()
 		if err == io.EOF {
 			break

@@ -1,6 +1,7 @@
 package pprof
 
 import (
+	"context"
 	"errors"
 	"os"
 	"testing"
@@ -47,7 +48,7 @@ func TestGoroutineFilter(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	sum, err := summarize(f, Filter{})
+	sum, err := summarize(context.Background(), f, Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +106,7 @@ func TestRegionAndTaskFilter(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	_, err = Build(f, Block, Filter{Task: "worker"})
+	_, err = Build(context.Background(), f, Block, Filter{Task: "worker"})
 	if want := `nothing matches: no region of a task "worker" in the trace`; !errors.Is(err, ErrNoMatch) || err.Error() != want {
 		t.Errorf("--task worker: err %v, want %q (worker tasks hold no regions)", err, want)
 	}

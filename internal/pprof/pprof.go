@@ -13,6 +13,7 @@ package pprof
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -79,12 +80,13 @@ func (f Filter) byRegion() bool { return f.Region != "" || f.Task != "" }
 var ErrNoMatch = errors.New("nothing matches")
 
 // Build reads the trace in r twice (once to learn the goroutines, regions and
-// tasks, once to count) and returns the profile of type t.
-func Build(r io.ReadSeeker, t Type, f Filter) (*profile.Profile, error) {
+// tasks, once to count) and returns the profile of type t. When ctx is done
+// it stops and returns ctx's error.
+func Build(ctx context.Context, r io.ReadSeeker, t Type, f Filter) (*profile.Profile, error) {
 	if _, err := ParseType(string(t)); err != nil {
 		return nil, err
 	}
-	sum, err := summarize(r, f)
+	sum, err := summarize(ctx, r, f)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +98,7 @@ func Build(r io.ReadSeeker, t Type, f Filter) (*profile.Profile, error) {
 		return nil, err
 	}
 	b := newBuilder(t)
-	if err := b.count(r, sum, sel); err != nil {
+	if err := b.count(ctx, r, sum, sel); err != nil {
 		return nil, err
 	}
 	return b.profile(), nil
@@ -140,7 +142,7 @@ func readErr(err error) error { return fmt.Errorf("reading trace: %w", err) }
 
 // summarize is the first pass. It keeps only the regions that f selects,
 // so its memory follows the goroutines and the kept regions.
-func summarize(r io.Reader, f Filter) (*summary, error) {
+func summarize(ctx context.Context, r io.Reader, f Filter) (*summary, error) {
 	tr, err := trace.NewReader(r)
 	if err != nil {
 		return nil, readErr(err)
@@ -158,6 +160,9 @@ func summarize(r io.Reader, f Filter) (*summary, error) {
 		return f.byRegion() && (f.Region == "" || r.Type == f.Region) && (f.Task == "" || s.tasks[r.Task])
 	}
 	for n := 0; ; n++ {
+		if n%1024 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		ev, err := tr.ReadEvent()
 		if err == io.EOF {
 			break

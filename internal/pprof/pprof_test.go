@@ -2,6 +2,7 @@ package pprof
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -36,7 +37,7 @@ func build(t *testing.T, file string, typ Type, f Filter) *profile.Profile {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	p, err := Build(r, typ, f)
+	p, err := Build(context.Background(), r, typ, f)
 	if err != nil {
 		t.Fatalf("%s: %v", file, err)
 	}
@@ -252,14 +253,22 @@ func TestNoMatch(t *testing.T) {
 		if _, err := f.Seek(0, 0); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Build(f, Block, flt); !errors.Is(err, ErrNoMatch) {
+		if _, err := Build(context.Background(), f, Block, flt); !errors.Is(err, ErrNoMatch) {
 			t.Errorf("%+v: err = %v, want ErrNoMatch", flt, err)
 		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := f.Seek(0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Build(ctx, f, Sched, Filter{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("canceled: err %v, want context.Canceled", err)
 	}
 	if _, err := ParseType("heap"); err == nil || !strings.Contains(err.Error(), "cpu, sched") {
 		t.Errorf("ParseType(heap) = %v", err)
 	}
-	if _, err := Build(bytes.NewReader([]byte("not a trace at all")), CPU, Filter{}); err == nil {
+	if _, err := Build(context.Background(), bytes.NewReader([]byte("not a trace at all")), CPU, Filter{}); err == nil {
 		t.Error("Build of garbage succeeded")
 	}
 }
