@@ -36,12 +36,7 @@ func NewCheckResult(file string, m *stats.Model, as []stats.Assertion) *CheckRes
 func Check(w io.Writer, r *CheckResult, o Options) error {
 	if o.Mode == JSON {
 		stats.FillNil(r)
-		b, err := json.MarshalIndent(r, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(append(b, '\n'))
-		return err
+		return writeJSON(w, r)
 	}
 	d := &doc{title: "gotrace check " + r.File}
 	if r.Damage.Damaged {
@@ -86,15 +81,10 @@ func CheckList(w io.Writer, o Options) error {
 		paths = append(paths, CheckPath{Path: f.Path, JSON: f.JSON, Unit: f.Unit, Help: f.Help})
 	}
 	if o.Mode == JSON {
-		b, err := json.MarshalIndent(struct {
+		return writeJSON(w, struct {
 			Schema string      `json:"schema"`
 			Paths  []CheckPath `json:"paths"`
-		}{stats.CheckSchema, paths}, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(append(b, '\n'))
-		return err
+		}{stats.CheckSchema, paths})
 	}
 	t := &tbl{head: []string{"Path", "Unit", "Meaning"}}
 	for _, p := range paths {
@@ -105,4 +95,13 @@ func CheckList(w io.Writer, o Options) error {
 	s.add(t)
 	d.sections = append(d.sections, s)
 	return d.render(w, o.Mode, o.Width)
+}
+
+// writeJSON writes v indented, with <, > and & as they are: the output is
+// for terminals and scripts, not for HTML.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -59,10 +59,13 @@ func statsJSON(w io.Writer, m *stats.Model, secs []string) error {
 	mm.Schema = stats.Schema
 	mm.Sections = secs
 	stats.FillNil(&mm)
-	raw, err := json.Marshal(&mm)
-	if err != nil {
+	var enc bytes.Buffer
+	je := json.NewEncoder(&enc)
+	je.SetEscapeHTML(false) // see writeJSON
+	if err := je.Encode(&mm); err != nil {
 		return err
 	}
+	raw := bytes.TrimSuffix(enc.Bytes(), []byte("\n"))
 	var all map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &all); err != nil {
 		return err
@@ -92,7 +95,7 @@ func statsJSON(w io.Writer, m *stats.Model, secs []string) error {
 		fmt.Fprintf(&b, "  %q: %s", k, v.Bytes())
 	}
 	b.WriteString("\n}\n")
-	_, err = w.Write(b.Bytes())
+	_, err := w.Write(b.Bytes())
 	return err
 }
 
