@@ -4,10 +4,12 @@ package record
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -22,10 +24,12 @@ import (
 //	manual   runtime/trace.Start and Stop written into its main (-trace)
 //	gotrace  recorded by gotrace: the shim, the pipe, the file
 //
-// It reports each one's mean wall time, and overhead-%: the median over
-// the iterations of gotrace/manual - 1, the cost of gotrace over tracing by
-// hand (a median, so that one iteration slowed by other work on the machine
-// does not decide it); the target is under 2%. Run it with
+// It reports each one's mean wall time and CPU time (user and system, of
+// the program and, for gotrace, of the receiving side in this process too),
+// and overhead-% and cpu-overhead-%: the medians over the iterations of
+// gotrace/manual - 1, the cost of gotrace over tracing by hand (medians, so
+// that one iteration slowed by other work on the machine does not decide
+// it); the target is under 2%. Run it with
 //
 //	go test ./internal/record -run '^$' -bench RecordOverhead -benchtime 10x
 func BenchmarkRecordOverhead(b *testing.B) {
@@ -48,39 +52,32 @@ func BenchmarkRecordOverhead(b *testing.B) {
 	}
 	shimmed := bins[0]
 
-	run := func(args ...string) time.Duration {
-		cmd := exec.Command(plainBin, args...)
-		start := time.Now()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("workload %v: %v\n%s", args, err, out)
-		}
-		return time.Since(start)
-	}
 	manualTrace := filepath.Join(dir, "manual.trace")
 	gotraceTrace := filepath.Join(dir, "gotrace.trace")
-	var plain, manual, recorded, m, g time.Duration
-	ways := []func(){
-		func() { plain += run() },
-		func() { m = run("-trace", manualTrace); manual += m },
-		func() {
-			start := time.Now()
+	ways := []*way{
+		{name: "plain", run: func() error { return exec.Command(plainBin).Run() }},
+		{name: "manual", run: func() error { return exec.Command(plainBin, "-trace", manualTrace).Run() }},
+		{name: "gotrace", run: func() error {
 			res, err := shimmed.Run(RunOptions{Output: gotraceTrace})
-			g = time.Since(start)
-			recorded += g
-			if err != nil || res.ExitCode != 0 || len(res.Traces) != 1 {
-				b.Fatalf("recording: %v %+v", err, res)
+			if err == nil && (res.ExitCode != 0 || len(res.Traces) != 1) {
+				err = fmt.Errorf("%+v", res)
 			}
-		},
+			return err
+		}},
 	}
-	ratios := make([]float64, 0, b.N)
+	plain, manual, recorded := ways[0], ways[1], ways[2]
+	var wallRatios, cpuRatios []float64
 	b.ResetTimer()
 	for i := range b.N {
 		// N.B. The order turns every iteration, so none of the three
 		// always runs right after another.
 		for j := range ways {
-			ways[(i+j)%len(ways)]()
+			if err := ways[(i+j)%len(ways)].measure(); err != nil {
+				b.Fatalf("%s: %v", ways[(i+j)%len(ways)].name, err)
+			}
 		}
-		ratios = append(ratios, float64(g)/float64(m))
+		wallRatios = append(wallRatios, float64(recorded.wall)/float64(manual.wall))
+		cpuRatios = append(cpuRatios, float64(recorded.cpu)/float64(manual.cpu))
 	}
 	b.StopTimer()
 	for _, f := range []string{manualTrace, gotraceTrace} {
@@ -89,13 +86,50 @@ func BenchmarkRecordOverhead(b *testing.B) {
 		}
 	}
 	n := float64(b.N)
-	b.ReportMetric(float64(plain.Milliseconds())/n, "plain-ms/op")
-	b.ReportMetric(float64(manual.Milliseconds())/n, "manual-ms/op")
-	b.ReportMetric(float64(recorded.Milliseconds())/n, "gotrace-ms/op")
-	slices.Sort(ratios)
-	median := ratios[len(ratios)/2]
-	if len(ratios)%2 == 0 {
-		median = (ratios[len(ratios)/2-1] + median) / 2
+	for _, w := range []*way{plain, manual, recorded} {
+		b.ReportMetric(float64(w.wallSum.Milliseconds())/n, w.name+"-ms/op")
+		b.ReportMetric(float64(w.cpuSum.Milliseconds())/n, w.name+"-cpu-ms/op")
 	}
-	b.ReportMetric((median-1)*100, "overhead-%")
+	b.ReportMetric((median(wallRatios)-1)*100, "overhead-%")
+	b.ReportMetric((median(cpuRatios)-1)*100, "cpu-overhead-%")
+}
+
+// way is one way of running the workload, with its last and total times.
+type way struct {
+	name            string
+	run             func() error
+	wall, cpu       time.Duration
+	wallSum, cpuSum time.Duration
+}
+
+// measure runs it once. CPU time is what this process and the children it
+// waited for used meanwhile: the program, and gotrace's receiving side.
+func (w *way) measure() error {
+	cpu0 := cpuTime()
+	start := time.Now()
+	err := w.run()
+	w.wall = time.Since(start)
+	w.cpu = cpuTime() - cpu0
+	w.wallSum += w.wall
+	w.cpuSum += w.cpu
+	return err
+}
+
+func cpuTime() time.Duration {
+	var total time.Duration
+	for _, who := range []int{syscall.RUSAGE_SELF, syscall.RUSAGE_CHILDREN} {
+		var ru syscall.Rusage
+		syscall.Getrusage(who, &ru)
+		total += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	return total
+}
+
+func median(xs []float64) float64 {
+	slices.Sort(xs)
+	m := xs[len(xs)/2]
+	if len(xs)%2 == 0 {
+		m = (xs[len(xs)/2-1] + m) / 2
+	}
+	return m
 }
