@@ -155,6 +155,10 @@ func overviewSection(m *stats.Model, top int) section {
 	o := m.Overview
 	s := section{title: "Overview"}
 	wall := "unknown (no clock snapshot before Go 1.25)"
+	var minor int
+	if _, err := fmt.Sscanf(o.Version, "go1.%d", &minor); err == nil && minor >= 25 {
+		wall = "unknown (no complete generation with a clock snapshot)"
+	}
 	if o.WallStartUnixNs != 0 {
 		wall = time.Unix(0, o.WallStartUnixNs).UTC().Format("2006-01-02 15:04:05.000000 UTC")
 	}

@@ -70,3 +70,23 @@ func TestPlainHasNoBoxDrawing(t *testing.T) {
 		t.Errorf("plain =\n%q\nwant\n%q", b.String(), want)
 	}
 }
+
+// TestWallStartUnknown says why a trace has no wall-clock start: its
+// version writes no clock snapshot, or no generation with one survived.
+func TestWallStartUnknown(t *testing.T) {
+	for _, c := range []struct{ version, want string }{
+		{"go1.21", "Started      unknown (no clock snapshot before Go 1.25)"},
+		{"go1.23", "Started      unknown (no clock snapshot before Go 1.25)"},
+		{"go1.26", "Started      unknown (no complete generation with a clock snapshot)"},
+	} {
+		m := &stats.Model{File: "x.trace"}
+		m.Overview.Version = c.version
+		var b bytes.Buffer
+		if err := Stats(&b, m, StatsOptions{Options: Options{Mode: Plain}, Sections: []string{"overview"}}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), c.want) {
+			t.Errorf("%s: no line %q in\n%s", c.version, c.want, b.String())
+		}
+	}
+}
