@@ -200,7 +200,7 @@ func runDecode(opts *decodeOptions) error {
 		} else {
 			end.Events += int64(g.Events)
 		}
-		events := func(i int) ([]decode.Event, error) { return dr.BatchEvents(g, i) }
+		events := func(i int, fn func(*decode.Event) error) error { return dr.EachEvent(g, i, fn) }
 		if err := w.Generation(g, events); err != nil {
 			return err
 		}

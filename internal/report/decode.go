@@ -269,16 +269,24 @@ func (d *DecodeWriter) stack(id uint64) *decode.Stack {
 	return d.gen.Stacks[id]
 }
 
-// EventSource returns the events of batch i of the generation being
-// rendered (decode.Reader.BatchEvents); nil means Batch.Events.
-type EventSource func(i int) ([]decode.Event, error)
+// EventSource calls fn with each event of batch i of the generation being
+// rendered, in order, and stops at fn's first error
+// (decode.Reader.EachEvent); nil means Batch.Events. The event is only
+// read during the call.
+type EventSource func(i int, fn func(*decode.Event) error) error
 
-// batchEvents returns the events of batch i through src.
-func batchEvents(g *decode.Generation, src EventSource, i int) ([]decode.Event, error) {
-	if src == nil {
-		return g.Batches[i].Events, nil
+// eachEvent calls fn with each event of batch i through src.
+func eachEvent(g *decode.Generation, src EventSource, i int, fn func(*decode.Event) error) error {
+	if src != nil {
+		return src(i, fn)
 	}
-	return src(i)
+	evs := g.Batches[i].Events
+	for k := range evs {
+		if err := fn(&evs[k]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Generation renders one generation. A generation decoded with
@@ -497,75 +505,76 @@ func (d *DecodeWriter) textEvents(g *decode.Generation, src EventSource) error {
 	filtered := len(d.o.Types) > 0
 	for bi := range g.Batches {
 		bt := &g.Batches[bi]
-		events, err := batchEvents(g, src, bi)
+		// Under --type a batch shows only when one of its events does:
+		// its header waits for the first.
+		headed, body := false, true
+		if !filtered {
+			headed, body = true, d.batchHead(bi, bt)
+		}
+		err := eachEvent(g, src, bi, func(ev *decode.Event) error {
+			if !d.show[ev.Type] {
+				return nil
+			}
+			if !headed {
+				headed, body = true, d.batchHead(bi, bt)
+			}
+			if !body {
+				return nil
+			}
+			d.event(g, ev, offW, timeW)
+			return d.flush(false)
+		})
 		if err != nil {
 			return err
 		}
-		if filtered {
-			any := false
-			for k := range events {
-				if d.show[events[k].Type] {
-					any = true
-					break
-				}
-			}
-			if !any {
-				continue
-			}
-		}
-		d.b = append(d.b, "\n  "...)
-		switch bt.Header {
-		case format.EvEndOfGeneration:
-			d.styled(d.heading, "EndOfGeneration")
-			d.b = append(d.b, "  offset 0x"...)
-			d.b = strconv.AppendInt(d.b, bt.Offset, 16)
-			d.b = append(d.b, '\n')
-			continue
-		case format.EvExperimentalBatch:
-			d.styled(d.heading, "batch "+strconv.Itoa(bi))
-			d.b = append(d.b, "  ExperimentalBatch "...)
-			d.b = append(d.b, bt.Exp.String()...)
-		default:
-			d.styled(d.heading, "batch "+strconv.Itoa(bi))
-			d.b = append(d.b, "  EventBatch"...)
-		}
-		d.b = append(d.b, "  offset 0x"...)
-		d.b = strconv.AppendInt(d.b, bt.Offset, 16)
-		d.b = append(d.b, "  m "...)
-		d.none(bt.M)
-		d.b = append(d.b, "  time "...)
-		d.b = strconv.AppendUint(d.b, bt.Time, 10)
-		d.b = append(d.b, "  "...)
-		d.b = strconv.AppendInt(d.b, int64(bt.Size), 10)
-		d.b = append(d.b, " bytes\n"...)
-		if bt.Header == format.EvExperimentalBatch {
-			d.b = append(d.b, "    data: "...)
-			d.b = strconv.AppendInt(d.b, int64(len(bt.Data)), 10)
-			d.b = append(d.b, " bytes"...)
-			if len(bt.Data) > 0 && bt.Exp == format.AllocFree {
-				switch bt.Data[0] {
-				case format.AllocFreeTypesBatch:
-					d.b = append(d.b, " of AllocFree types"...)
-				case format.AllocFreeInfoBatch:
-					d.b = append(d.b, " of AllocFree heap parameters"...)
-				}
-			}
-			d.b = append(d.b, '\n')
-		}
-		for k := range events {
-			ev := &events[k]
-			if !d.show[ev.Type] {
-				continue
-			}
-			d.event(g, ev, offW, timeW)
-			if len(d.b) >= flushSize {
-				if err := d.flush(false); err != nil {
-					return err
-				}
-			}
-		}
 	}
 	return d.flush(false)
+}
+
+// batchHead renders a batch's header line (and an experimental batch's
+// data size). It reports whether the batch's events follow: the in-band
+// EndOfGeneration is its header alone.
+func (d *DecodeWriter) batchHead(bi int, bt *decode.Batch) bool {
+	d.b = append(d.b, "\n  "...)
+	switch bt.Header {
+	case format.EvEndOfGeneration:
+		d.styled(d.heading, "EndOfGeneration")
+		d.b = append(d.b, "  offset 0x"...)
+		d.b = strconv.AppendInt(d.b, bt.Offset, 16)
+		d.b = append(d.b, '\n')
+		return false
+	case format.EvExperimentalBatch:
+		d.styled(d.heading, "batch "+strconv.Itoa(bi))
+		d.b = append(d.b, "  ExperimentalBatch "...)
+		d.b = append(d.b, bt.Exp.String()...)
+	default:
+		d.styled(d.heading, "batch "+strconv.Itoa(bi))
+		d.b = append(d.b, "  EventBatch"...)
+	}
+	d.b = append(d.b, "  offset 0x"...)
+	d.b = strconv.AppendInt(d.b, bt.Offset, 16)
+	d.b = append(d.b, "  m "...)
+	d.none(bt.M)
+	d.b = append(d.b, "  time "...)
+	d.b = strconv.AppendUint(d.b, bt.Time, 10)
+	d.b = append(d.b, "  "...)
+	d.b = strconv.AppendInt(d.b, int64(bt.Size), 10)
+	d.b = append(d.b, " bytes\n"...)
+	if bt.Header == format.EvExperimentalBatch {
+		d.b = append(d.b, "    data: "...)
+		d.b = strconv.AppendInt(d.b, int64(len(bt.Data)), 10)
+		d.b = append(d.b, " bytes"...)
+		if len(bt.Data) > 0 && bt.Exp == format.AllocFree {
+			switch bt.Data[0] {
+			case format.AllocFreeTypesBatch:
+				d.b = append(d.b, " of AllocFree types"...)
+			case format.AllocFreeInfoBatch:
+				d.b = append(d.b, " of AllocFree heap parameters"...)
+			}
+		}
+		d.b = append(d.b, '\n')
+	}
+	return true
 }
 
 func (d *DecodeWriter) event(g *decode.Generation, ev *decode.Event, offW, timeW int) {

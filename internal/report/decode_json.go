@@ -208,20 +208,15 @@ func (d *DecodeWriter) jsonEvents(g *decode.Generation, src EventSource) error {
 			}
 			d.b = append(d.b, "}\n"...)
 		}
-		events, err := batchEvents(g, src, bi)
+		err := eachEvent(g, src, bi, func(ev *decode.Event) error {
+			if !d.show[ev.Type] {
+				return nil
+			}
+			d.jsonEvent(g, bi, bt, ev)
+			return d.flush(false)
+		})
 		if err != nil {
 			return err
-		}
-		for k := range events {
-			ev := &events[k]
-			if d.show[ev.Type] {
-				d.jsonEvent(g, bi, bt, ev)
-			}
-		}
-		if len(d.b) >= flushSize {
-			if err := d.flush(false); err != nil {
-				return err
-			}
 		}
 	}
 	return d.flush(false)
