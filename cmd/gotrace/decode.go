@@ -161,8 +161,8 @@ func runDecode(opts *decodeOptions) error {
 		return err
 	}
 	// --summary only frames the batches; the other modes count events
-	// first (for each generation's summary line), then decode them batch
-	// by batch as they are printed, never holding a generation's events.
+	// first (for each generation's summary line), then decode them one at
+	// a time as they are printed, never holding a generation's events.
 	detail := decode.Counts
 	if opts.Summary {
 		detail = decode.Frames
