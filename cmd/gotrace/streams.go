@@ -17,7 +17,7 @@ type Streams struct {
 
 	// OutTTY and ErrTTY report whether Out and ErrOut are terminals.
 	OutTTY, ErrTTY bool
-	// NoColor is set by the NO_COLOR convention (no-color.org).
+	// NoColor is set by the NO_COLOR convention (no-color.org) and TERM=dumb.
 	NoColor bool
 	// Width is the terminal's width in columns, 0 when unknown.
 	Width int
@@ -32,10 +32,9 @@ func systemStreams() *Streams {
 	s := &Streams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, Getenv: os.Getenv}
 	s.OutTTY = term.IsTerminal(int(os.Stdout.Fd()))
 	s.ErrTTY = term.IsTerminal(int(os.Stderr.Fd()))
-	_, s.NoColor = os.LookupEnv("NO_COLOR")
-	if os.Getenv("TERM") == "dumb" {
-		s.NoColor = true
-	}
+	// N.B. no-color.org: set and not empty; an empty NO_COLOR is unset.
+	s.NoColor = os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb"
+
 	if s.OutTTY {
 		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
 			s.Width = w
