@@ -98,47 +98,101 @@ func read(t *testing.T, data []byte) (census, error) {
 func TestPerGeneration(t *testing.T) {
 	for _, file := range traceFiles(t) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			data, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			parts, sink, err := run(t, data, Options{PerGeneration: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			whole, err := read(t, data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var sum census
-			body := data[:format.HeaderSize:format.HeaderSize]
-			for i, p := range parts {
-				b := sink.parts[p.Index]
-				if p.Index != i+1 || p.Generations != 1 || p.FirstGen != p.LastGen || int64(len(b)) != p.Size {
-					t.Errorf("part %d: %+v, %d bytes", i+1, p, len(b))
-				}
-				if !bytes.Equal(b[:format.HeaderSize], data[:format.HeaderSize]) {
-					t.Errorf("part %d: header %q, want the input's", p.Index, b[:format.HeaderSize])
-				}
-				c, err := read(t, b)
-				if err != nil {
-					t.Fatalf("part %d (generation %d): x/exp/trace: %v", p.Index, p.FirstGen, err)
-				}
-				sum.samples += c.samples
-				sum.logs += c.logs
-				sum.tasks += c.tasks
-				body = append(body, b[format.HeaderSize:]...)
-			}
-			if !bytes.Equal(body, data) {
-				t.Errorf("the parts' generations are not the input's bytes (%d bytes, want %d)", len(body), len(data))
-			}
-			if sum.samples != whole.samples || sum.logs != whole.logs || sum.tasks != whole.tasks {
-				t.Errorf("parts hold %+v, the whole trace %+v", sum, whole)
-			}
+			parts, _ := checkPerGeneration(t, file)
 			if len(parts) < 2 && filepath.Base(file) == "annotated.trace" {
 				t.Errorf("annotated.trace split into %d parts, want one per generation", len(parts))
 			}
 		})
+	}
+}
+
+// TestStress splits a recorded trace of hundreds of goroutines blocked,
+// runnable, running and in system calls at every generation boundary: each
+// part is read whole by x/exp/trace and by go tool trace -d=parsed.
+func TestStress(t *testing.T) {
+	if testing.Short() {
+		t.Skip("records a trace")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("no go command: %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "stress.trace")
+	// N.B. pauses between units of work make a trace of a few megabytes
+	// span three generations.
+	cmd := exec.Command(goTool, "run", "../../testdata/progs/stress", "-o", file, "-duration", "2500ms", "-idle", "50ms", "-size", "20000000",
+		"-mutexers", "40", "-sleepers", "100", "-rings", "8", "-conns", "4", "-allocators", "4")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("recording a stress trace: %v\n%s", err, out)
+	}
+	parts, sink := checkPerGeneration(t, file)
+	if len(parts) < 2 {
+		t.Fatalf("%d parts, want one per generation and more than one", len(parts))
+	}
+	goToolParsed(t, goTool, parts, sink)
+}
+
+// checkPerGeneration splits file into one part per generation, reads each
+// part with x/exp/trace, and checks the parts hold every byte and every
+// sample, log and task of the input. It returns the parts and their bytes.
+func checkPerGeneration(t *testing.T, file string) ([]Part, *memSink) {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts, sink, err := run(t, data, Options{PerGeneration: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := read(t, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum census
+	body := data[:format.HeaderSize:format.HeaderSize]
+	for i, p := range parts {
+		b := sink.parts[p.Index]
+		if p.Index != i+1 || p.Generations != 1 || p.FirstGen != p.LastGen || int64(len(b)) != p.Size {
+			t.Errorf("part %d: %+v, %d bytes", i+1, p, len(b))
+		}
+		if !bytes.Equal(b[:format.HeaderSize], data[:format.HeaderSize]) {
+			t.Errorf("part %d: header %q, want the input's", p.Index, b[:format.HeaderSize])
+		}
+		c, err := read(t, b)
+		if err != nil {
+			t.Fatalf("part %d (generation %d): x/exp/trace: %v", p.Index, p.FirstGen, err)
+		}
+		sum.samples += c.samples
+		sum.logs += c.logs
+		sum.tasks += c.tasks
+		body = append(body, b[format.HeaderSize:]...)
+	}
+	if !bytes.Equal(body, data) {
+		t.Errorf("the parts' generations are not the input's bytes (%d bytes, want %d)", len(body), len(data))
+	}
+	if sum.samples != whole.samples || sum.logs != whole.logs || sum.tasks != whole.tasks {
+		t.Errorf("parts hold %+v, the whole trace %+v", sum, whole)
+	}
+	return parts, sink
+}
+
+// goToolParsed has go tool trace parse every part, as a viewer would.
+func goToolParsed(t *testing.T, goTool string, parts []Part, sink *memSink) {
+	t.Helper()
+	dir := t.TempDir()
+	for _, p := range parts {
+		name := filepath.Join(dir, fmt.Sprintf("part.%03d.trace", p.Index))
+		if err := os.WriteFile(name, sink.parts[p.Index], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(goTool, "tool", "trace", "-d=parsed", name)
+		cmd.Stdout = io.Discard
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			t.Errorf("go tool trace -d=parsed part %d (generation %d): %v: %s", p.Index, p.FirstGen, err, stderr.Bytes())
+		}
 	}
 }
 
@@ -243,7 +297,7 @@ func TestDamaged(t *testing.T) {
 	}
 }
 
-// TestGoToolTrace has go tool trace parse every part, as a viewer would.
+// TestGoToolTrace has go tool trace parse every part of the annotated trace.
 func TestGoToolTrace(t *testing.T) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
@@ -257,18 +311,5 @@ func TestGoToolTrace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	for _, p := range parts {
-		name := filepath.Join(dir, fmt.Sprintf("part.%03d.trace", p.Index))
-		if err := os.WriteFile(name, sink.parts[p.Index], 0o644); err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command(goTool, "tool", "trace", "-d=parsed", name)
-		cmd.Stdout = io.Discard
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Run(); err != nil {
-			t.Errorf("go tool trace -d=parsed part %d (generation %d): %v: %s", p.Index, p.FirstGen, err, stderr.Bytes())
-		}
-	}
+	goToolParsed(t, goTool, parts, sink)
 }
