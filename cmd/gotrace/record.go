@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gotrace-cli/gotrace/internal/record"
+	"github.com/gotrace-cli/gotrace/internal/stats"
 )
 
 type recordOptions struct {
@@ -308,17 +309,17 @@ func recordURL(opts *recordOptions) error {
 func summary(t record.Trace) string {
 	s, err := record.Summarize(t.Path)
 	if errors.Is(err, record.ErrNotRegular) {
-		return fmt.Sprintf("wrote %s: %s", t.Path, byteSize(t.Size))
+		return fmt.Sprintf("wrote %s: %s", t.Path, stats.ByteCount(t.Size))
 	}
 	if err != nil {
-		return fmt.Sprintf("wrote %s (%s) but cannot read it back: %v", t.Path, byteSize(t.Size), err)
+		return fmt.Sprintf("wrote %s (%s) but cannot read it back: %v", t.Path, stats.ByteCount(t.Size), err)
 	}
 	plural := "s"
 	if s.Generations == 1 {
 		plural = ""
 	}
 	return fmt.Sprintf("wrote %s: %s, %d generation%s, %d events, %v, %s trace; next: gotrace stats %s",
-		t.Path, byteSize(s.Size), s.Generations, plural, s.Events, s.Duration.Round(time.Millisecond), s.Version, shellQuote(t.Path))
+		t.Path, stats.ByteCount(s.Size), s.Generations, plural, s.Events, stats.Duration(s.Duration), s.Version, shellQuote(t.Path))
 }
 
 func logf(io *Streams, format string, args ...any) {
@@ -367,7 +368,7 @@ func (p *progressLine) update(pr record.Progress) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprintf(p.io.ErrOut, "\r\x1b[Krecording %s: %s%s, %v", p.name, byteSize(pr.Bytes), gens, pr.Elapsed.Round(100*time.Millisecond))
+	fmt.Fprintf(p.io.ErrOut, "\r\x1b[Krecording %s: %s%s, %v", p.name, stats.ByteCount(pr.Bytes), gens, pr.Elapsed.Round(100*time.Millisecond))
 	p.shown = true
 }
 

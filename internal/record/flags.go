@@ -53,9 +53,13 @@ var testFlags = map[string]bool{
 }
 
 // TestBinaryArgs rewrites go test flags (-run X, -v, -count=1) into the
-// -test.* form a test binary takes; other arguments pass unchanged.
+// -test.* form a test binary takes; other arguments pass unchanged. As go
+// test does, it starts with -test.paniconexit0 and the default
+// -test.timeout=10m0s (a -timeout given later wins), so a test that hangs
+// ends with a panic, and the complete generations of its trace are kept.
 func TestBinaryArgs(args []string) []string {
-	out := make([]string, 0, len(args))
+	out := make([]string, 0, len(args)+2)
+	out = append(out, "-test.paniconexit0", "-test.timeout=10m0s")
 	for i, a := range args {
 		if a == "--" || a == "-args" {
 			return append(out, args[i+1:]...)

@@ -31,7 +31,7 @@ func TestSplitFlags(t *testing.T) {
 
 func TestTestBinaryArgs(t *testing.T) {
 	got := TestBinaryArgs([]string{"-run", "TestX", "-v", "--count=1", "-test.short", "-myflag", "x", "--", "-run"})
-	want := []string{"-test.run", "TestX", "-test.v", "--test.count=1", "-test.short", "-myflag", "x", "-run"}
+	want := []string{"-test.paniconexit0", "-test.timeout=10m0s", "-test.run", "TestX", "-test.v", "--test.count=1", "-test.short", "-myflag", "x", "-run"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %q, want %q", got, want)
 	}
