@@ -126,6 +126,10 @@ func runExport(opts *exportOptions) error {
 		// The selection's error says more than the export's, which only
 		// saw its input end; a closed pipe only means the export was done.
 		if serr := <-selected; serr != nil && !errors.Is(serr, io.ErrClosedPipe) {
+			var damage *export.DamageError
+			if errors.As(err, &damage) {
+				serr = &export.DamageError{Err: serr} // N.B. the generations before it were exported
+			}
 			err = serr
 		}
 	}
