@@ -213,16 +213,23 @@ func runRecord(opts *recordOptions) error {
 			Progress:  p.updater(),
 		})
 		p.clear()
-		if res != nil {
-			if len(res.Traces) == 0 && err == nil {
-				logf(opts.IO, "%s wrote no trace", bin.Name())
-			}
-			if res.ExitCode != 0 && status == 0 {
-				status = res.ExitCode
-			}
+		if res == nil {
+			return err // the program did not run
 		}
-		if err != nil {
-			return err
+		// N.B. The program ran, so its status is gotrace's even when its
+		// trace could not be written: a script wrapping it must see it.
+		switch {
+		case err != nil:
+			logf(opts.IO, "%v", err)
+		case len(res.Traces) == 0:
+			logf(opts.IO, "%s wrote no trace", bin.Name())
+		}
+		switch {
+		case status != 0:
+		case res.ExitCode != 0:
+			status = res.ExitCode
+		case err != nil:
+			status = exitError
 		}
 		if res.Interrupted {
 			break
@@ -235,9 +242,9 @@ func runRecord(opts *recordOptions) error {
 }
 
 // outputNames chooses each binary's trace file. One program: -o, or
-// PROGRAM.trace here or in the directory -o names. Several test packages: PKG.test.trace each, in the
-// directory -o names; two packages with the same name get their import
-// paths spelled out.
+// PROGRAM.trace here or in the directory -o names. Several test packages:
+// PKG.test.trace each, in the directory -o names; two packages with the
+// same name get their import paths spelled out.
 func outputNames(opts *recordOptions, bins []*record.Binary) ([]string, error) {
 	if len(bins) == 1 {
 		switch {

@@ -3,6 +3,7 @@ package record
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -204,8 +205,12 @@ func (rc *receiver) endOfStream() {
 	}
 	kept, gens, err := f.salvage()
 	if err != nil {
-		if rc.err == nil {
-			rc.err = fmt.Errorf("the program ended without stopping the tracer and %s: %w (%d bytes received, nothing written)", f.dest, err, received)
+		switch {
+		case rc.err != nil:
+		case errors.Is(err, errNothingComplete):
+			rc.err = fmt.Errorf("the trace was cut short: the program ended without stopping the tracer before any generation was complete; %d bytes received, %s not written", received, f.dest)
+		default:
+			rc.err = fmt.Errorf("the trace was cut short, and cutting %s back to its complete generations failed: %w; %d bytes received, not written", f.dest, err, received)
 		}
 		return
 	}

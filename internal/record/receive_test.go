@@ -97,7 +97,7 @@ func TestReceiverDamage(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			rc, logs := receive(t, stream, filepath.Join(dir, "p.trace"), false)
-			if len(rc.traces) != 0 || rc.err == nil || !strings.Contains(rc.err.Error(), "nothing written") {
+			if len(rc.traces) != 0 || rc.err == nil || !strings.Contains(rc.err.Error(), "not written") {
 				t.Errorf("traces %+v, err %v, logs %q", rc.traces, rc.err, logs)
 			}
 			assertNoTemp(t, dir)

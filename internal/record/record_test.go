@@ -649,6 +649,19 @@ func TestToolchains(t *testing.T) {
 			if tc.flight != (err == nil) {
 				t.Errorf("--flight: error %v, flight recorder %v", err, tc.flight)
 			}
+			if tc.flight {
+				return
+			}
+			// Before Go 1.26 a generation carries no end marker, so a
+			// program that panics in its first generation leaves nothing
+			// complete: an error, and still the program's own status.
+			res, err = bin.Run(RunOptions{Args: []string{"panic"}, Output: filepath.Join(dir, "p.trace"), Stderr: io.Discard})
+			if res == nil || res.ExitCode != 2 || err == nil || !strings.Contains(err.Error(), "before any generation was complete") {
+				t.Errorf("panic: result %+v, error %v; want status 2 and an error saying nothing was complete", res, err)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "p.trace")); err == nil {
+				t.Error("panic: a trace with nothing complete was written")
+			}
 		})
 	}
 }
