@@ -284,12 +284,6 @@ func TicksToNanos(ticks, freq uint64) int64 {
 	return int64(q)
 }
 
-// String returns the string with the given ID and whether the table has it.
-func (g *Generation) String(id uint64) (string, bool) {
-	s, ok := g.Strings[id]
-	return s, ok
-}
-
 // Arg returns the argument called name (as the event's spec names it, e.g.
 // "g", "reason_string", "stack") and whether the event has it.
 func (g *Generation) Arg(ev *Event, name string) (uint64, bool) {

@@ -46,13 +46,14 @@ func ExampleReader() {
 		}
 		fmt.Printf("gen %d: %d batches, %d events, %v\n", g.Num, len(g.Batches), g.Events, g.Duration())
 		ev := &g.Batches[3].Events[0]
+		id, _ := g.Arg(ev, "reason_string")
 		reason, _ := g.ArgText(ev, 1)
 		stack, _ := g.ArgText(ev, 2)
-		fmt.Printf("%s at %d ticks: %s, %s\n", r.Version().EventName(ev.Type), ev.Time, reason, stack)
+		fmt.Printf("%s at %d ticks: reason %d %q, stack %s\n", r.Version().EventName(ev.Type), ev.Time, id, reason, stack)
 	}
 	// Output:
 	// gen 1: 4 batches, 7 events, 150ns
-	// GoBlock at 250 ticks: chan receive, main.main
+	// GoBlock at 250 ticks: reason 1 "chan receive", stack main.main
 }
 
 func ExampleTicksToNanos() {
