@@ -90,10 +90,14 @@ func TestHeader(t *testing.T) {
 }
 
 func TestUvarint(t *testing.T) {
-	for _, v := range []uint64{0, 1, 127, 128, 300, 1 << 32, 1<<64 - 1} {
+	for _, tc := range []struct {
+		v uint64
+		n int // bytes
+	}{{0, 1}, {1, 1}, {127, 1}, {128, 2}, {300, 2}, {1 << 32, 5}, {1<<64 - 1, 10}} {
+		v := tc.v
 		b := AppendUvarint(nil, v)
-		if len(b) != UvarintLen(v) {
-			t.Errorf("UvarintLen(%d) = %d, encoded %d", v, UvarintLen(v), len(b))
+		if len(b) != tc.n {
+			t.Errorf("AppendUvarint(%d) wrote %d bytes, want %d", v, len(b), tc.n)
 		}
 		got, n := Uvarint(b)
 		if got != v || n != len(b) {

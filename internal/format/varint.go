@@ -32,13 +32,3 @@ func Uvarint(b []byte) (v uint64, n int) {
 	}
 	return 0, 0
 }
-
-// UvarintLen returns how many bytes AppendUvarint writes for v.
-func UvarintLen(v uint64) int {
-	n := 1
-	for v >= 0x80 {
-		v >>= 7
-		n++
-	}
-	return n
-}

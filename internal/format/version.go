@@ -46,10 +46,6 @@ func (v Version) IsV1() bool { return v >= Go111 && v <= Go121 }
 // HasExperiments reports whether v may carry experimental batches and events.
 func (v Version) HasExperiments() bool { return v >= Go123 }
 
-// HasSyncBatch reports whether v opens a generation with an EvSync batch
-// (frequency and clock snapshot) rather than a lone EvFrequency batch.
-func (v Version) HasSyncBatch() bool { return v >= Go125 }
-
 func (v Version) String() string { return "go1." + strconv.FormatUint(uint64(v), 10) }
 
 // Spec returns the layout of t in version v, or nil if v has no such event.
