@@ -8,13 +8,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/gotrace-cli/gotrace/internal/decode"
+	"github.com/gotrace-cli/gotrace/internal/outfile"
 )
 
 // window is a --time FROM-TO flag: durations from the trace's start.
@@ -77,12 +77,11 @@ func parseGenRange(s string) (genRange, error) {
 
 // output is where a command writes its result: stdout, or a file written to
 // a temporary name beside it and renamed into place on Commit, so a reader
-// never sees half a file.
+// never sees half a file (devices and pipes, e.g. -o /dev/null, are written
+// in place: see outfile).
 type output struct {
 	io.Writer
-	f    *os.File
-	tmp  string // "" when writing in place
-	path string
+	file *outfile.File // nil for stdout
 }
 
 // createOutput opens path for writing ("" or "-": stdout). Binary output is
@@ -94,49 +93,25 @@ func createOutput(streams *Streams, path string, binary bool) (*output, error) {
 		}
 		return &output{Writer: streams.Out}, nil
 	}
-	// Devices and pipes (e.g. -o /dev/null) are written in place: there is
-	// nothing to rename.
-	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
-		f, err := os.OpenFile(path, os.O_WRONLY, 0)
-		if err != nil {
-			return nil, pathError(path, err)
-		}
-		return &output{Writer: f, f: f, path: path}, nil
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	f, err := outfile.Create(path)
 	if err != nil {
-		return nil, pathError(path, err) // N.B. the path asked for, not the temporary one
+		return nil, pathError(path, err)
 	}
-	return &output{Writer: f, f: f, tmp: f.Name(), path: path}, nil
+	return &output{Writer: f, file: f}, nil
 }
 
 // Commit finishes the output: closes the file and renames it into place.
 func (o *output) Commit() error {
-	if o.f == nil {
+	if o.file == nil {
 		return nil
 	}
-	err := o.f.Close()
-	o.f = nil
-	if err == nil && o.tmp != "" {
-		if err = os.Chmod(o.tmp, 0o644); err == nil {
-			err = os.Rename(o.tmp, o.path)
-		}
-	}
-	if err != nil && o.tmp != "" {
-		os.Remove(o.tmp)
-	}
-	return err
+	return o.file.Commit()
 }
 
 // Abort discards a file not committed; it is safe after Commit.
 func (o *output) Abort() {
-	if o.f == nil {
-		return
-	}
-	o.f.Close()
-	o.f = nil
-	if o.tmp != "" {
-		os.Remove(o.tmp)
+	if o.file != nil {
+		o.file.Abort()
 	}
 }
 

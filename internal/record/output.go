@@ -4,105 +4,28 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/gotrace-cli/gotrace/internal/decode"
 	"github.com/gotrace-cli/gotrace/internal/format"
+	"github.com/gotrace-cli/gotrace/internal/outfile"
 )
 
-// outputFile is a trace being written: a temporary file next to its
-// destination, renamed into place once complete, so the destination never
-// holds half a trace and a failed recording leaves nothing behind.
-//
-// N.B. A destination that exists and is not a regular file (/dev/null, a
-// named pipe) is written in place: renaming a file over it would replace
-// the device or the pipe, and there is nothing to cut back.
-type outputFile struct {
-	dest    string
-	f       *os.File
-	n       int64
-	inPlace bool
+// outputFile is a trace being written: the destination never holds half a
+// trace and a failed recording leaves nothing behind (see outfile), and a
+// trace cut short can be cut back to its complete generations.
+type outputFile struct{ *outfile.File }
+
+func createOutput(dest string) (*outputFile, error) {
+	f, err := outfile.Create(dest)
+	if err != nil {
+		return nil, err
+	}
+	return &outputFile{f}, nil
 }
 
 // ErrNotRegular says a trace went to a device or a pipe (-o /dev/null),
 // which cannot be read back or cut to its complete generations.
 var ErrNotRegular = errors.New("not a regular file")
-
-// special reports whether dest exists and is not a regular file or a
-// directory: a device or a pipe, written in place.
-func special(dest string) bool {
-	fi, err := os.Stat(dest)
-	return err == nil && !fi.Mode().IsRegular() && !fi.IsDir()
-}
-
-// checkOutput finds out, before anything runs, whether a trace can be
-// written to dest; it leaves nothing behind, and opens no device or pipe (a
-// reader at the other end of a pipe would see its end).
-func checkOutput(dest string) error {
-	if special(dest) {
-		return nil
-	}
-	o, err := createOutput(dest)
-	if err != nil {
-		return err
-	}
-	o.abort()
-	return nil
-}
-
-func createOutput(dest string) (*outputFile, error) {
-	if special(dest) {
-		f, err := os.OpenFile(dest, os.O_WRONLY, 0)
-		if err != nil {
-			return nil, err
-		}
-		return &outputFile{dest: dest, f: f, inPlace: true}, nil
-	}
-	dir, base := filepath.Split(dest)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".*.tmp")
-	if err != nil {
-		return nil, err
-	}
-	return &outputFile{dest: dest, f: f}, nil
-}
-
-func (o *outputFile) Write(p []byte) (int, error) {
-	n, err := o.f.Write(p)
-	o.n += int64(n)
-	return n, err
-}
-
-// commit makes the trace visible under its name.
-func (o *outputFile) commit() error {
-	if o.inPlace {
-		return o.f.Close()
-	}
-	if err := o.f.Chmod(0o644); err != nil {
-		o.abort()
-		return err
-	}
-	if err := o.f.Close(); err != nil {
-		os.Remove(o.f.Name())
-		return err
-	}
-	if err := os.Rename(o.f.Name(), o.dest); err != nil {
-		os.Remove(o.f.Name())
-		return err
-	}
-	return nil
-}
-
-// abort removes the temporary file.
-func (o *outputFile) abort() {
-	o.f.Close()
-	if !o.inPlace {
-		os.Remove(o.f.Name())
-	}
-}
 
 // errNothingComplete says a stream that was cut short held no complete
 // generation, so there is nothing worth keeping.
@@ -119,25 +42,25 @@ var errNothingComplete = errors.New("no generation was complete when the stream 
 // (Go 1.26+); otherwise the program died while it was being written.
 // 3. Truncate after the last complete generation.
 func (o *outputFile) salvage() (int64, int, error) {
-	if o.inPlace {
-		o.f.Close()
+	if o.InPlace() {
+		o.Commit()
 		return 0, 0, ErrNotRegular
 	}
-	if _, err := o.f.Seek(0, io.SeekStart); err != nil {
-		o.abort()
-		return 0, 0, err
-	}
-	keep, gens, err := completePrefix(o.f)
+	r, err := o.ReadBack()
 	if err != nil {
-		o.abort()
+		o.Abort()
 		return 0, 0, err
 	}
-	if err := o.f.Truncate(keep); err != nil {
-		o.abort()
+	keep, gens, err := completePrefix(r)
+	if err != nil {
+		o.Abort()
 		return 0, 0, err
 	}
-	o.n = keep
-	return keep, gens, o.commit()
+	if err := o.Truncate(keep); err != nil {
+		o.Abort()
+		return 0, 0, err
+	}
+	return keep, gens, o.Commit()
 }
 
 // completePrefix returns how many bytes of the trace r hold complete

@@ -158,7 +158,7 @@ func (rc *receiver) open() {
 
 func (rc *receiver) fail(err error) {
 	if rc.cur != nil {
-		rc.cur.abort()
+		rc.cur.Abort()
 		rc.cur = nil
 	}
 	if rc.err == nil {
@@ -173,11 +173,11 @@ func (rc *receiver) commit() {
 	}
 	f := rc.cur
 	rc.cur = nil
-	if err := f.commit(); err != nil {
+	if err := f.Commit(); err != nil {
 		rc.fail(err)
 		return
 	}
-	rc.add(Trace{Path: f.dest, Size: f.n})
+	rc.add(Trace{Path: f.Path(), Size: f.Len()})
 }
 
 // add notes a finished file, and tells of it at once: a flight recorder
@@ -196,11 +196,11 @@ func (rc *receiver) endOfStream() {
 	}
 	f := rc.cur
 	rc.cur = nil
-	received := f.n
-	if f.inPlace {
-		f.commit()
-		rc.log(fmt.Sprintf("the trace was cut short: the program ended without stopping the tracer; %s is not a regular file, so it has all %d bytes received, the last generation incomplete", f.dest, received))
-		rc.add(Trace{Path: f.dest, Size: received, CutShort: true, Received: received})
+	received := f.Len()
+	if f.InPlace() {
+		f.Commit()
+		rc.log(fmt.Sprintf("the trace was cut short: the program ended without stopping the tracer; %s is not a regular file, so it has all %d bytes received, the last generation incomplete", f.Path(), received))
+		rc.add(Trace{Path: f.Path(), Size: received, CutShort: true, Received: received})
 		return
 	}
 	kept, gens, err := f.salvage()
@@ -208,14 +208,14 @@ func (rc *receiver) endOfStream() {
 		switch {
 		case rc.err != nil:
 		case errors.Is(err, errNothingComplete):
-			rc.err = fmt.Errorf("the trace was cut short: the program ended without stopping the tracer before any generation was complete; %d bytes received, %s not written", received, f.dest)
+			rc.err = fmt.Errorf("the trace was cut short: the program ended without stopping the tracer before any generation was complete; %d bytes received, %s not written", received, f.Path())
 		default:
-			rc.err = fmt.Errorf("the trace was cut short, and cutting %s back to its complete generations failed: %w; %d bytes received, not written", f.dest, err, received)
+			rc.err = fmt.Errorf("the trace was cut short, and cutting %s back to its complete generations failed: %w; %d bytes received, not written", f.Path(), err, received)
 		}
 		return
 	}
-	rc.log(describeCut(f.dest, kept, gens, received))
-	rc.add(Trace{Path: f.dest, Size: kept, CutShort: true, Received: received})
+	rc.log(describeCut(f.Path(), kept, gens, received))
+	rc.add(Trace{Path: f.Path(), Size: kept, CutShort: true, Received: received})
 }
 
 // numbered names the n-th flight recorder snapshot: prog.trace → prog.1.trace.

@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"syscall"
 	"time"
+
+	"github.com/gotrace-cli/gotrace/internal/outfile"
 )
 
 // interrupts are the signals that end a program: the tracer is flushed
@@ -60,10 +62,10 @@ func (b *Binary) Run(opts RunOptions) (*Result, error) {
 	}
 	// N.B. Find out now, not after the program ran, that the trace
 	// cannot be written where it should go.
-	if err := checkOutput(opts.Output); err != nil {
+	if err := outfile.Check(opts.Output); err != nil {
 		return nil, fmt.Errorf("cannot write the trace: %w", err)
 	}
-	if opts.Flight > 0 && special(opts.Output) {
+	if opts.Flight > 0 && outfile.Special(opts.Output) {
 		return nil, fmt.Errorf("--flight names its snapshots after -o, and %s is not a regular file", opts.Output)
 	}
 	dataR, dataW, err := os.Pipe()

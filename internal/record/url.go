@@ -92,7 +92,7 @@ func Capture(ctx context.Context, opts CaptureOptions) (*Trace, error) {
 		return nil, err
 	}
 	if _, err := out.Write(head); err != nil {
-		out.abort()
+		out.Abort()
 		return nil, err
 	}
 	var w io.Writer = out
@@ -106,19 +106,19 @@ func Capture(ctx context.Context, opts CaptureOptions) (*Trace, error) {
 	stopProgress()
 	if err != nil {
 		if ctx.Err() != nil {
-			out.abort()
+			out.Abort()
 			return nil, ctx.Err()
 		}
 		// The connection dropped: keep what is complete.
-		received := out.n
+		received := out.Len()
 		kept, _, serr := out.salvage()
 		if serr != nil {
 			return nil, fmt.Errorf("GET %s: the response broke off after %d bytes (%v) and %w", target, received, err, serr)
 		}
 		return &Trace{Path: opts.Output, Size: kept, CutShort: true, Received: received}, nil
 	}
-	size := out.n
-	if err := out.commit(); err != nil {
+	size := out.Len()
+	if err := out.Commit(); err != nil {
 		return nil, err
 	}
 	return &Trace{Path: opts.Output, Size: size}, nil

@@ -1,0 +1,108 @@
+//go:build unix
+
+package outfile
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func TestCommitAbort(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.trace")
+	f, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write([]byte("hello, world")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Fatal("the destination exists before Commit")
+	}
+	if err := f.Truncate(5); err != nil || f.Len() != 5 {
+		t.Fatalf("Truncate: %v, Len %d", err, f.Len())
+	}
+	if err := f.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	f.Abort() // after Commit: nothing
+	got, err := os.ReadFile(path)
+	if err != nil || string(got) != "hello" {
+		t.Fatalf("read back %q, %v", got, err)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, want 0644", fi.Mode().Perm())
+	}
+
+	g, err := Create(filepath.Join(dir, "aborted.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Write([]byte("x"))
+	g.Abort()
+	if err := Check(filepath.Join(dir, "checked.trace")); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 {
+		t.Errorf("left behind: %v", ents)
+	}
+}
+
+// TestErrors: errors name the destination, not the temporary file.
+func TestErrors(t *testing.T) {
+	dir := t.TempDir()
+	for path, want := range map[string]string{
+		filepath.Join(dir, "missing", "x.trace"): "no such file or directory",
+		dir:                                      "is a directory",
+	} {
+		_, err := Create(path)
+		if err == nil || !strings.HasPrefix(err.Error(), "create "+path+": ") || !strings.Contains(err.Error(), want) {
+			t.Errorf("Create(%s): %v, want an error naming it: %s", path, err, want)
+		}
+		if err := Check(path); err == nil {
+			t.Errorf("Check(%s) passed", path)
+		}
+	}
+}
+
+// TestInPlace: a named pipe is written in place, never replaced, and
+// Check does not open it.
+func TestInPlace(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "pipe")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skip(err)
+	}
+	if err := Check(fifo); err != nil { // would block if it opened the pipe
+		t.Fatal(err)
+	}
+	got := make(chan string, 1)
+	go func() {
+		b, _ := os.ReadFile(fifo)
+		got <- string(b)
+	}()
+	f, err := Create(fifo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.InPlace() {
+		t.Fatal("a pipe is not written in place")
+	}
+	if _, err := f.ReadBack(); err == nil {
+		t.Error("ReadBack of a pipe succeeded")
+	}
+	f.Write([]byte("through the pipe"))
+	if err := f.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if s := <-got; s != "through the pipe" {
+		t.Errorf("the reader got %q", s)
+	}
+	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("the pipe was replaced: %v %v", fi.Mode(), err)
+	}
+}
