@@ -7,8 +7,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -39,9 +37,9 @@ func readSmall(tb testing.TB) []byte {
 // open a batch.
 func wireEvents(t *testing.T, file string) int64 {
 	t.Helper()
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(gobin); err != nil {
-		t.Skip("no go command in GOROOT")
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command on PATH")
 	}
 	out, err := exec.Command(gobin, "tool", "trace", "-d=wire", file).Output()
 	if err != nil {
