@@ -170,6 +170,9 @@ func runDecode(opts *decodeOptions) error {
 	dr.SetDetail(detail)
 
 	var end report.DecodeEnd
+	if detail == decode.Frames {
+		end.Events = -1 // not counted, even when no generation is shown
+	}
 	var derr error
 	for {
 		g, err := dr.Next()
