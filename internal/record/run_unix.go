@@ -72,6 +72,7 @@ func (b *Binary) Run(opts RunOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	growPipe(dataW)
 	ctlR, ctlW, err := os.Pipe()
 	if err != nil {
 		dataR.Close()
