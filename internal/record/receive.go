@@ -48,7 +48,6 @@ type receiver struct {
 	stopped  chan struct{} // closed when the tracer is stopped for good or the pipe ends
 
 	// Written by the receiving goroutine, read after done is closed.
-	buf      []byte
 	cur      *outputFile
 	snapshot int
 	traces   []Trace
@@ -58,13 +57,12 @@ type receiver struct {
 
 func newReceiver(r io.Reader, dest string, flight bool, log func(string), countGens bool) *receiver {
 	rc := &receiver{
-		in:      bufio.NewReaderSize(r, 256<<10),
+		in:      bufio.NewReaderSize(r, 1<<20), // as large as the pipe
 		dest:    dest,
 		flight:  flight,
 		log:     log,
 		stopped: make(chan struct{}),
 		done:    make(chan struct{}),
-		buf:     make([]byte, 64<<10),
 	}
 	if countGens {
 		rc.gens = new(genCounter)
@@ -123,21 +121,28 @@ func (rc *receiver) data(n int64) error {
 		rc.open()
 	}
 	for n > 0 {
-		chunk := rc.buf[:min(n, int64(len(rc.buf)))]
-		k, err := io.ReadFull(rc.in, chunk)
-		rc.bytes.Add(int64(k))
-		if rc.gens != nil {
-			rc.gens.Write(chunk[:k])
+		// N.B. The bytes are written from the reader's own buffer, as
+		// they came from the pipe: no copy in between.
+		if rc.in.Buffered() == 0 {
+			if _, err := rc.in.Peek(1); err != nil {
+				if err == io.EOF {
+					err = io.ErrUnexpectedEOF
+				}
+				return err
+			}
 		}
-		if rc.cur != nil && k > 0 {
-			if _, werr := rc.cur.Write(chunk[:k]); werr != nil {
+		chunk, _ := rc.in.Peek(int(min(n, int64(rc.in.Buffered()))))
+		rc.bytes.Add(int64(len(chunk)))
+		if rc.gens != nil {
+			rc.gens.Write(chunk)
+		}
+		if rc.cur != nil {
+			if _, werr := rc.cur.Write(chunk); werr != nil {
 				rc.fail(werr)
 			}
 		}
-		n -= int64(k)
-		if err != nil {
-			return err
-		}
+		rc.in.Discard(len(chunk))
+		n -= int64(len(chunk))
 	}
 	return nil
 }
