@@ -75,8 +75,25 @@ func (o *File) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// Len is how many bytes were written.
+// Len is how many bytes went through Write (and Truncate).
 func (o *File) Len() int64 { return o.n }
+
+// Handle is the open file, to hand to a process that writes it directly.
+// Len then says nothing of what that process wrote: ask Size.
+func (o *File) Handle() *os.File { return o.f }
+
+// Size is the file's size as it is now, whoever wrote it.
+func (o *File) Size() (int64, error) {
+	fi, err := o.f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+// ReadAt reads what was written at off, without moving the file's offset
+// (which a process writing it directly shares).
+func (o *File) ReadAt(p []byte, off int64) (int, error) { return o.f.ReadAt(p, off) }
 
 // Path is the destination.
 func (o *File) Path() string { return o.path }

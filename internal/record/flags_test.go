@@ -82,13 +82,13 @@ func TestChildEnv(t *testing.T) {
 	env := childEnv(RunOptions{
 		Env:       []string{"HOME=/h", "GODEBUG=gctrace=1", envVar + "=stale"},
 		AllocFree: true, CPU: true, Duration: 2 * time.Second,
-	})
-	want := []string{"HOME=/h", "GODEBUG=gctrace=1,traceallocfree=1", envVar + "=data=3,ctl=4,cpu=1,duration=2000000000,flight=0"}
+	}, true)
+	want := []string{"HOME=/h", "GODEBUG=gctrace=1,traceallocfree=1", envVar + "=data=3,ctl=4,file=5,cpu=1,duration=2000000000,flight=0"}
 	if !reflect.DeepEqual(env, want) {
 		t.Errorf("got %q, want %q", env, want)
 	}
-	env = childEnv(RunOptions{Env: []string{"GODEBUG=x=1"}, Flight: time.Second})
-	if strings.Join(env, " ") != "GODEBUG=x=1 "+envVar+"=data=3,ctl=4,cpu=0,duration=0,flight=1000000000" {
+	env = childEnv(RunOptions{Env: []string{"GODEBUG=x=1"}, Flight: time.Second}, false)
+	if strings.Join(env, " ") != "GODEBUG=x=1 "+envVar+"=data=3,ctl=4,file=0,cpu=0,duration=0,flight=1000000000" {
 		t.Errorf("got %q", env)
 	}
 }

@@ -47,6 +47,12 @@ type receiver struct {
 	stopOnce sync.Once
 	stopped  chan struct{} // closed when the tracer is stopped for good or the pipe ends
 
+	// direct is the file the program writes itself, when it does (see
+	// adopt); followed is how much of it progress has read, by Run's
+	// goroutine only.
+	direct   *outputFile
+	followed int64
+
 	// Written by the receiving goroutine, read after done is closed.
 	cur      *outputFile
 	snapshot int
@@ -71,6 +77,52 @@ func newReceiver(r io.Reader, dest string, flight bool, log func(string), countG
 }
 
 func (rc *receiver) stop() { rc.stopOnce.Do(func() { close(rc.stopped) }) }
+
+// adopt makes f, which the program writes directly, the current file: the
+// stream then carries only the frames that say how it went. Call it before
+// run.
+func (rc *receiver) adopt(f *outputFile) {
+	rc.cur, rc.direct = f, f
+}
+
+// size is how long f is: what the program wrote, when it writes directly.
+func (rc *receiver) size(f *outputFile) int64 {
+	if f == rc.direct {
+		if n, err := f.Size(); err == nil {
+			return n
+		}
+	}
+	return f.Len()
+}
+
+// progress returns the trace bytes and generations so far. Where the
+// program writes the file itself, it reads what was added since the last
+// call, for the generations.
+func (rc *receiver) progress() (bytes int64, gens int) {
+	if rc.direct == nil {
+		if rc.gens != nil {
+			gens = rc.gens.count()
+		}
+		return rc.bytes.Load(), gens
+	}
+	size, err := rc.direct.Size()
+	if err != nil { // committed and closed
+		size = rc.followed
+	}
+	if rc.gens != nil {
+		buf := make([]byte, 64<<10)
+		for rc.followed < size {
+			n, err := rc.direct.ReadAt(buf[:min(int64(len(buf)), size-rc.followed)], rc.followed)
+			rc.gens.Write(buf[:n])
+			rc.followed += int64(n)
+			if err != nil {
+				break
+			}
+		}
+		gens = rc.gens.count()
+	}
+	return size, gens
+}
 
 // run receives until the pipe ends.
 func (rc *receiver) run() {
@@ -178,11 +230,12 @@ func (rc *receiver) commit() {
 	}
 	f := rc.cur
 	rc.cur = nil
+	size := rc.size(f)
 	if err := f.Commit(); err != nil {
 		rc.fail(err)
 		return
 	}
-	rc.add(Trace{Path: f.Path(), Size: f.Len()})
+	rc.add(Trace{Path: f.Path(), Size: size})
 }
 
 // add notes a finished file, and tells of it at once: a flight recorder
@@ -201,7 +254,11 @@ func (rc *receiver) endOfStream() {
 	}
 	f := rc.cur
 	rc.cur = nil
-	received := f.Len()
+	received := rc.size(f)
+	if f == rc.direct && received == 0 {
+		f.Abort() // the tracer never started: nothing to keep
+		return
+	}
 	if f.InPlace() {
 		f.Commit()
 		rc.log(fmt.Sprintf("the trace was cut short: the program ended without stopping the tracer; %s is not a regular file, so it has all %d bytes received, the last generation incomplete", f.Path(), received))

@@ -73,8 +73,9 @@ type Result struct {
 }
 
 // childEnv is the program's environment: its own, plus the shim's settings
-// and, for --allocfree, the GODEBUG setting.
-func childEnv(opts RunOptions) []string {
+// and, for --allocfree, the GODEBUG setting. file says the trace file is
+// handed to the program to write directly.
+func childEnv(opts RunOptions, file bool) []string {
 	env := opts.Env
 	if env == nil {
 		env = os.Environ()
@@ -97,6 +98,6 @@ func childEnv(opts RunOptions) []string {
 		}
 		out = append(out, "GODEBUG="+godebug+"traceallocfree=1")
 	}
-	s := shimSettings{CPU: opts.CPU, Duration: int64(opts.Duration), Flight: int64(opts.Flight)}
+	s := shimSettings{File: file, CPU: opts.CPU, Duration: int64(opts.Duration), Flight: int64(opts.Flight)}
 	return append(out, s.env())
 }

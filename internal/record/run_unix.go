@@ -60,13 +60,29 @@ func (b *Binary) Run(opts RunOptions) (*Result, error) {
 	if log == nil {
 		log = func(string) {}
 	}
-	// N.B. Find out now, not after the program ran, that the trace
-	// cannot be written where it should go.
-	if err := outfile.Check(opts.Output); err != nil {
-		return nil, fmt.Errorf("cannot write the trace: %w", err)
-	}
 	if opts.Flight > 0 && outfile.Special(opts.Output) {
 		return nil, fmt.Errorf("--flight names its snapshots after -o, and %s is not a regular file", opts.Output)
+	}
+	// 1. Streaming into one regular file, the program writes the file
+	// itself, as runtime/trace.Start(file) in its main would: the trace
+	// costs it no more than tracing by hand. Snapshots (one file each) and
+	// devices or pipes (no size, nothing to cut back) come through the
+	// data pipe. N.B. Either way, find out now, not after the program ran,
+	// that the trace cannot be written where it should go.
+	var direct *outputFile
+	if opts.Flight == 0 && !outfile.Special(opts.Output) {
+		f, err := createOutput(opts.Output)
+		if err != nil {
+			return nil, fmt.Errorf("cannot write the trace: %w", err)
+		}
+		direct = f
+		defer func() {
+			if direct != nil {
+				direct.Abort() // the program did not start
+			}
+		}()
+	} else if err := outfile.Check(opts.Output); err != nil {
+		return nil, fmt.Errorf("cannot write the trace: %w", err)
 	}
 	dataR, dataW, err := os.Pipe()
 	if err != nil {
@@ -87,8 +103,11 @@ func (b *Binary) Run(opts RunOptions) (*Result, error) {
 		cmd.Dir = b.Package.Dir // as go test runs it
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = opts.Stdin, opts.Stdout, opts.Stderr
-	cmd.Env = childEnv(opts)
+	cmd.Env = childEnv(opts, direct != nil)
 	cmd.ExtraFiles = []*os.File{dataW, ctlR}
+	if direct != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, direct.Handle())
+	}
 	cmd.SysProcAttr = childProcAttr()
 	start := time.Now()
 	err = cmd.Start()
@@ -100,6 +119,10 @@ func (b *Binary) Run(opts RunOptions) (*Result, error) {
 
 	rc := newReceiver(dataR, opts.Output, opts.Flight > 0, log, opts.Progress != nil)
 	rc.written = opts.Written
+	if direct != nil {
+		rc.adopt(direct)
+		direct = nil // the receiver's now
+	}
 	go rc.run()
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
@@ -188,10 +211,8 @@ loop:
 			if tty != nil && tty.isHanded() {
 				continue // the terminal is the program's
 			}
-			p := Progress{Bytes: rc.bytes.Load(), Elapsed: time.Since(start)}
-			if rc.gens != nil {
-				p.Generations = rc.gens.count()
-			}
+			p := Progress{Elapsed: time.Since(start)}
+			p.Bytes, p.Generations = rc.progress()
 			opts.Progress(p)
 		case waitErr = <-waited:
 			break loop

@@ -24,26 +24,34 @@ const (
 	ctlSnapshot = 's'
 )
 
-// Descriptors of the pipes in the child: ExtraFiles start at 3.
+// Descriptors in the child: ExtraFiles start at 3. The trace file itself
+// is handed over when the trace streams into one file, so the program
+// writes it as runtime/trace.Start(file) in its own main would, and the
+// trace takes no detour through gotrace.
 const (
 	childDataFD = 3
 	childCtlFD  = 4
+	childFileFD = 5
 )
 
 // shimSettings are what the shim reads from envVar.
 type shimSettings struct {
+	File     bool // the trace file is at childFileFD
 	CPU      bool
 	Duration int64 // nanoseconds; 0 traces until the program ends
 	Flight   int64 // nanoseconds of flight recorder history; 0 streams
 }
 
 func (s shimSettings) env() string {
-	cpu := 0
+	cpu, file := 0, 0
 	if s.CPU {
 		cpu = 1
 	}
-	return fmt.Sprintf("%s=data=%d,ctl=%d,cpu=%d,duration=%d,flight=%d",
-		envVar, childDataFD, childCtlFD, cpu, s.Duration, s.Flight)
+	if s.File {
+		file = childFileFD
+	}
+	return fmt.Sprintf("%s=data=%d,ctl=%d,file=%d,cpu=%d,duration=%d,flight=%d",
+		envVar, childDataFD, childCtlFD, file, cpu, s.Duration, s.Flight)
 }
 
 // shimParams adapt the shim to the package and the toolchain building it.
@@ -110,6 +118,7 @@ type _gotraceRec struct {
 	data *_gotrace_os.File
 	buf  []byte
 	werr error
+	file *_gotrace_os.File // the trace file, written directly; nil: 'd' frames
 
 	mu        _gotrace_sync.Mutex // guards the fields below
 	streaming bool                // runtime/trace.Start is in effect
@@ -195,7 +204,13 @@ func _gotraceStart() *_gotraceRec {
 		return r
 {{- end}}
 	} else {
-		if err := _gotrace_trace.Start(r); err != nil {
+		var w _gotrace_io.Writer = r
+		if fd := int(set["file"]); fd >= 3 {
+			_gotrace_syscall.CloseOnExec(fd)
+			r.file = _gotrace_os.NewFile(uintptr(fd), "gotrace-trace")
+			w = r.file
+		}
+		if err := _gotrace_trace.Start(w); err != nil {
 			r.abandon(err)
 			return r
 		}
@@ -271,6 +286,9 @@ func (r *_gotraceRec) finish() {
 	}
 	if r.streaming {
 		_gotrace_trace.Stop() // returns when the last byte went through Write
+		if r.file != nil {
+			r.file.Close()
+		}
 		r.frame('e', nil)
 	}
 {{- if .Flight}}
