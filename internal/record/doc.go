@@ -6,17 +6,21 @@
 // Build compiles the package with a generated file, the shim, added to it
 // through go build -overlay: the module's files are never touched and the
 // shim uses the standard library only. The shim starts runtime/trace while
-// the package's variables are initialised and streams the trace to gotrace
-// over an inherited pipe. It registers a runtime exit hook
-// (internal/runtime/exithook, reached with a linkname, which is why the
-// build passes -ldflags=-checklinkname=0), so the tracer is stopped and
-// flushed when main returns and when anything calls os.Exit, log.Fatal
+// the package's variables are initialised and writes the trace into a
+// temporary file gotrace opened beside the destination and handed over, as
+// runtime/trace.Start(file) in its own main would. It registers a runtime
+// exit hook (internal/runtime/exithook, reached with a linkname, which is
+// why the build passes -ldflags=-checklinkname=0), so the tracer is stopped
+// and flushed when main returns and when anything calls os.Exit, log.Fatal
 // included.
 //
 // # The pipes
 //
-// The child inherits two pipes. On the data pipe (fd 3) the shim writes
-// frames: one kind byte, a uvarint length, that many bytes.
+// The child inherits two pipes, and the trace file (fd 5) when the trace
+// streams into one regular file. On the data pipe (fd 3) the shim writes
+// frames: one kind byte, a uvarint length, that many bytes. Trace bytes come
+// as frames only without the file: flight recorder snapshots, one file
+// each, and a destination that is a device or a pipe.
 //
 //	'd'  trace bytes for the current file
 //	'e'  the current file is complete (the tracer was stopped, or a flight
@@ -32,5 +36,5 @@
 //
 // A stream that ends without an 'e' frame was cut short (a panic, SIGKILL):
 // the decoder finds the last complete generation and the file is truncated
-// to it.
+// to it. gotrace renames a file into place only once it is complete.
 package record
