@@ -22,10 +22,10 @@ import (
 //
 //	plain    not traced
 //	manual   runtime/trace.Start and Stop written into its main (-trace)
-//	gotrace  recorded by gotrace: the shim, the pipe, the file
+//	gotrace  recorded by gotrace: the shim, the pipes, the file it hands over
 //
 // It reports each one's mean wall time and CPU time (user and system, of
-// the program and, for gotrace, of the receiving side in this process too),
+// the program and, for gotrace, of its side in this process too),
 // and overhead-% and cpu-overhead-%: the medians over the iterations of
 // gotrace/manual - 1, the cost of gotrace over tracing by hand (medians, so
 // that one iteration slowed by other work on the machine does not decide
@@ -103,7 +103,7 @@ type way struct {
 }
 
 // measure runs it once. CPU time is what this process and the children it
-// waited for used meanwhile: the program, and gotrace's receiving side.
+// waited for used meanwhile: the program, and gotrace's side.
 func (w *way) measure() error {
 	cpu0 := cpuTime()
 	start := time.Now()
