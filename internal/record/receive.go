@@ -112,6 +112,11 @@ func (rc *receiver) progress() (bytes int64, gens int) {
 	if rc.gens != nil {
 		buf := make([]byte, 64<<10)
 		for rc.followed < size {
+			// Batch bodies need not be read: only their headers count.
+			if k := rc.gens.skipAhead(uint64(size - rc.followed)); k > 0 {
+				rc.followed += int64(k)
+				continue
+			}
 			n, err := rc.direct.ReadAt(buf[:min(int64(len(buf)), size-rc.followed)], rc.followed)
 			rc.gens.Write(buf[:n])
 			rc.followed += int64(n)
@@ -375,6 +380,19 @@ func (c *genCounter) parse() {
 	c.seen = true
 	c.skip = args[nargs-1]
 	c.pending = c.pending[:0]
+}
+
+// skipAhead passes over up to max bytes of a batch body without their
+// being written, and returns how many; 0 when a header comes next.
+func (c *genCounter) skipAhead(max uint64) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.started || c.broken {
+		return 0
+	}
+	k := min(c.skip, max)
+	c.skip -= k
+	return k
 }
 
 // count returns the number of generations seen so far.
