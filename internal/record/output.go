@@ -106,6 +106,6 @@ func describeCut(path string, kept int64, gens int, received int64) string {
 	if gens == 1 {
 		plural = ""
 	}
-	return fmt.Sprintf("the trace was cut short: the program ended without stopping the tracer; %s keeps %d complete generation%s, up to byte 0x%x; the last %d of %d bytes received are dropped",
+	return fmt.Sprintf("the trace was cut short: the program ended without stopping the tracer; %s keeps %d complete generation%s, up to byte 0x%x; the last %d of %d bytes traced are dropped",
 		path, gens, plural, kept, received-kept, received)
 }

@@ -275,9 +275,9 @@ func (rc *receiver) endOfStream() {
 		switch {
 		case rc.err != nil:
 		case errors.Is(err, errNothingComplete):
-			rc.err = fmt.Errorf("the trace was cut short: the program ended without stopping the tracer before any generation was complete; %d bytes received, %s not written", received, f.Path())
+			rc.err = fmt.Errorf("the trace was cut short: the program ended without stopping the tracer before any generation was complete; %d bytes traced, %s not written", received, f.Path())
 		default:
-			rc.err = fmt.Errorf("the trace was cut short, and cutting %s back to its complete generations failed: %w; %d bytes received, not written", f.Path(), err, received)
+			rc.err = fmt.Errorf("the trace was cut short, and cutting %s back to its complete generations failed: %w; %d bytes traced, not written", f.Path(), err, received)
 		}
 		return
 	}
