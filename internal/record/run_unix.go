@@ -63,7 +63,7 @@ func (b *Binary) Run(opts RunOptions) (*Result, error) {
 	if opts.Flight > 0 && outfile.Special(opts.Output) {
 		return nil, fmt.Errorf("--flight names its snapshots after -o, and %s is not a regular file", opts.Output)
 	}
-	// 1. Streaming into one regular file, the program writes the file
+	// Streaming into one regular file, the program writes the file
 	// itself, as runtime/trace.Start(file) in its main would: the trace
 	// costs it no more than tracing by hand. Snapshots (one file each) and
 	// devices or pipes (no size, nothing to cut back) come through the
