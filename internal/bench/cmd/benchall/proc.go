@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -191,22 +190,6 @@ func statusRSS(pid int) int64 {
 		}
 	}
 	return 0
-}
-
-// maxRSS is the peak resident set of an exited process and the descendants
-// it waited for, in bytes.
-func maxRSS(ps *os.ProcessState) int64 {
-	if ps == nil {
-		return 0
-	}
-	ru, ok := ps.SysUsage().(*syscall.Rusage)
-	if !ok || ru == nil {
-		return 0
-	}
-	if runtime.GOOS == "darwin" || runtime.GOOS == "ios" {
-		return ru.Maxrss // bytes there
-	}
-	return ru.Maxrss << 10 // kilobytes elsewhere
 }
 
 // cpuTime is the user and system CPU time of an exited process and the
