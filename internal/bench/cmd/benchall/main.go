@@ -55,6 +55,7 @@ type harness struct {
 	// enough for go tool trace's viewer to load).
 	full, half, gen1 *input
 	overhead         *overhead
+	selfPeak         int64 // the harness's peak RSS while RSS was measured
 	results          map[string]*result
 	order            []string
 }
@@ -175,6 +176,9 @@ func (h *harness) runAll() error {
 	h.measureGoToolWire()
 	h.measureGotrace()
 	h.measureGoToolHTTP()
+	// N.B. taken before the record overhead runs, which decode traces in
+	// this process and report no RSS.
+	h.selfPeak = selfRSS()
 	h.measureRecordOverhead()
 
 	h.report()

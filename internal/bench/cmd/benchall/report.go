@@ -25,8 +25,8 @@ func (h *harness) report() {
 func (h *harness) render(w io.Writer) {
 	fmt.Fprintf(w, "\nmachine: %s/%s, %d CPUs, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 	fmt.Fprintf(w, "settings: -count %d -runs %d -timeout %v -max-rss %d\n", h.count, h.runs, h.timeout, h.maxRSS/1e6)
-	if self := selfRSS(); self > 0 {
-		fmt.Fprintf(w, "harness peak RSS: %s (no child's peak RSS reads lower: rusage counts the parent's pages up to exec)\n", mb(self))
+	if h.selfPeak > 0 {
+		fmt.Fprintf(w, "harness peak RSS: %s (no child's peak RSS reads lower: rusage counts the parent's pages up to exec)\n", mb(h.selfPeak))
 	}
 	for _, in := range []struct {
 		name string
