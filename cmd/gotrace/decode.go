@@ -115,6 +115,8 @@ func runDecode(opts *decodeOptions) error {
 		}
 	}
 
+	defer softMemoryLimit(opts.IO, decodeMemoryLimit)()
+
 	var in io.Reader
 	size := int64(-1)
 	var file *os.File

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -135,9 +134,6 @@ func parseSections(names []string) ([]string, error) {
 	return out, nil
 }
 
-// statsMemoryLimit is the soft memory limit while a trace is analysed.
-const statsMemoryLimit = 96 << 20
-
 // loadModel analyses the trace named file ("-": standard input). A damaged
 // trace returns the model of its complete generations and an error; an
 // unreadable one returns no model. SIGINT cancels the analysis.
@@ -147,12 +143,7 @@ func loadModel(ctx context.Context, streams *Streams, file string, top int) (*st
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
-	// The analysis holds a generation at a time; a soft limit keeps the
-	// garbage collector from letting the heap double past that on large
-	// traces. GOMEMLIMIT, when set, decides instead.
-	if streams.Getenv == nil || streams.Getenv("GOMEMLIMIT") == "" {
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(statsMemoryLimit))
-	}
+	defer softMemoryLimit(streams, statsMemoryLimit)()
 
 	var f *os.File
 	if file == "-" {

@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"os"
+	"runtime/debug"
 
 	"golang.org/x/term"
 )
@@ -41,4 +42,22 @@ func systemStreams() *Streams {
 		}
 	}
 	return s
+}
+
+// Soft memory limits while a trace is read. Both commands hold about one
+// generation at a time; the limit keeps the garbage collector from letting
+// the heap double past that on large traces.
+const (
+	decodeMemoryLimit = 64 << 20
+	statsMemoryLimit  = 96 << 20
+)
+
+// softMemoryLimit sets the runtime's soft memory limit to n bytes unless the
+// user set GOMEMLIMIT, and returns the function that restores it.
+func softMemoryLimit(s *Streams, n int64) (restore func()) {
+	if s.Getenv != nil && s.Getenv("GOMEMLIMIT") != "" {
+		return func() {}
+	}
+	old := debug.SetMemoryLimit(n)
+	return func() { debug.SetMemoryLimit(old) }
 }
