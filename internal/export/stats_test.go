@@ -14,16 +14,7 @@ import (
 // pauses, regions, tasks and CPU samples.
 func TestAgreesWithStats(t *testing.T) {
 	const file = "../../testdata/traces/annotated.trace"
-	f, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := stats.Compute(context.Background(), file, f, fi.Size(), stats.Options{Top: 10})
+	m, err := stats.ComputeFile(context.Background(), file, stats.Options{Top: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package pprof
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -15,16 +14,7 @@ import (
 func TestAgreesWithStats(t *testing.T) {
 	for _, file := range traces(t) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			f, err := os.Open(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			fi, err := f.Stat()
-			if err != nil {
-				t.Fatal(err)
-			}
-			m, err := stats.Compute(context.Background(), file, f, fi.Size(), stats.Options{Top: 10})
+			m, err := stats.ComputeFile(context.Background(), file, stats.Options{Top: 10})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 
 	"github.com/gotrace-cli/gotrace/internal/decode"
@@ -103,6 +104,20 @@ func Compute(ctx context.Context, name string, r io.ReaderAt, size int64, opts O
 	w.fill(m)
 	finish(m, name, v, size)
 	return m, nil
+}
+
+// ComputeFile is Compute over the trace file at path, named by its path.
+func ComputeFile(ctx context.Context, path string, opts Options) (*Model, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return Compute(ctx, path, f, fi.Size(), opts)
 }
 
 func finish(m *Model, name string, v format.Version, size int64) {
