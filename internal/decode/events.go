@@ -160,8 +160,19 @@ type cursor struct {
 	lastData []byte // data of the last event walk read
 	counts   [256]EventCount
 	nev      int
-	each     func(*Event) error // when set, walk hands each event here and keeps none
-	cur      Event              // the event handed to each
+	scratch  *[scratchLen]uint64 // eachEvent's arguments, frames included
+	cur      Event               // the event eachEvent lends
+}
+
+// scratchLen holds the most arguments an event can have: a stack table
+// entry's two and its frames, four values each. The spec's counts fit in a
+// byte, so a byte indexes the array.
+const scratchLen = 2 + 4*format.MaxFramesPerStack
+
+func init() {
+	if scratchLen < 256 {
+		panic("decode: scratchLen must hold any argument count")
+	}
 }
 
 // reset prepares c for a generation, with arrays of at least the given
@@ -250,7 +261,6 @@ func (c *cursor) walk(bi, lo int, data []byte, t uint64, store bool) (uint64, er
 	args, events := c.args, c.events
 	info := &r.info
 	counts := &c.counts
-	each := c.each
 	base := r.base + int64(lo)
 	nev := 0
 	j := 0
@@ -316,28 +326,96 @@ func (c *cursor) walk(bi, lo int, data []byte, t uint64, store bool) (uint64, er
 			if inf.flags&fData != 0 {
 				d = c.lastData
 			}
-			if each != nil {
-				// N.B. Nothing is kept: every event reuses the same slots.
-				ev := &c.cur
-				ev.Type, ev.Offset, ev.Time, ev.Args, ev.Data = format.EventType(typ), base+int64(start), ts, args[a0:len(args):len(args)], d
-				if err := each(ev); err != nil {
-					return 0, err
-				}
-				args = args[:0]
-			} else {
-				events = append(events, Event{Type: format.EventType(typ), Offset: base + int64(start), Time: ts, Args: args[a0:len(args):len(args)], Data: d})
-			}
+			events = append(events, Event{Type: format.EventType(typ), Offset: base + int64(start), Time: ts, Args: args[a0:len(args):len(args)], Data: d})
 		}
-		if each == nil {
-			ct := &counts[typ]
-			ct.Events++
-			ct.Bytes += int64(j - start)
-		}
+		ct := &counts[typ]
+		ct.Events++
+		ct.Bytes += int64(j - start)
 		nev++
 	}
 	c.nev += nev
 	c.args, c.events = args, events
 	return t, nil
+}
+
+// eachEvent decodes the events of batch bi one at a time into c.cur and
+// calls fn with each; data, lo and t are as for walk. Nothing is counted or
+// kept.
+//
+// N.B. This is the hot loop of a full read: it is walk without the stores
+// into growing arrays and without the counts, with the arguments in a fixed
+// array that a byte indexes (no bounds checks) and Data reset only after an
+// event that had it.
+func (c *cursor) eachEvent(bi, lo int, data []byte, t uint64, fn func(*Event) error) error {
+	r := c.rd
+	if c.scratch == nil {
+		c.scratch = new([scratchLen]uint64)
+	}
+	a := c.scratch
+	info := &r.info
+	ev := &c.cur
+	ev.Data = nil
+	hadData := false
+	base := r.base + int64(lo)
+	j := 0
+	n := len(data)
+	for j < n {
+		start := j
+		typ := data[j]
+		inf := info[typ]
+		if inf.flags&fValid == 0 {
+			return c.badType(bi, lo+j, typ)
+		}
+		j++
+		nargs := int(inf.nargs)
+		// N.B. The same uvarint fast paths as walk's, written out again:
+		// a helper does not inline, and the call costs a tenth.
+		for k := 0; k < nargs; k++ {
+			var v uint64
+			if j < n && data[j] < 0x80 {
+				v = uint64(data[j])
+				j++
+			} else if j+1 < n && data[j+1] < 0x80 {
+				v = uint64(data[j]&0x7f) | uint64(data[j+1])<<7
+				j += 2
+			} else {
+				var m int
+				v, m = format.Uvarint(data[j:])
+				if m <= 0 {
+					return c.argErr(bi, lo, start, j, typ, k, m)
+				}
+				j += m
+			}
+			a[uint8(k)] = v
+		}
+		ev.Time = 0
+		if inf.flags&fTimed != 0 {
+			t += a[0]
+			ev.Time = t
+		}
+		args := a[:nargs:nargs]
+		if inf.flags&(fStack|fData) != 0 {
+			var err error
+			j, args, err = c.trailer(bi, lo, data, start, j, typ, inf, a[:nargs:scratchLen], true)
+			if err != nil {
+				return err
+			}
+			if inf.flags&fData != 0 {
+				ev.Data = c.lastData
+				hadData = true
+			}
+		}
+		ev.Type = format.EventType(typ)
+		ev.Offset = base + int64(start)
+		ev.Args = args
+		if err := fn(ev); err != nil {
+			return err
+		}
+		if hadData {
+			ev.Data, hadData = nil, false
+		}
+	}
+	return nil
 }
 
 // trailer reads the frames of a stack table entry or the data of an event

@@ -71,12 +71,9 @@ func (r *Reader) EachEvent(g *Generation, i int, fn func(*Event) error) error {
 		return nil
 	}
 	bf := &r.batches[i]
-	data := r.buf[bf.lo:bf.hi]
 	c := &r.batchCur
-	c.reset(r, g.Num, 64, 1)
-	c.each = fn
-	_, err := c.walk(i, bf.lo, data, b.Time, true)
-	c.each = nil
+	c.rd, c.gen = r, g.Num
+	err := c.eachEvent(i, bf.lo, r.buf[bf.lo:bf.hi], b.Time, fn)
 	if _, ok := err.(*Error); ok {
 		return r.fail(err)
 	}
