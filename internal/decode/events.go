@@ -6,15 +6,16 @@ import (
 	"github.com/gotrace-cli/gotrace/internal/format"
 )
 
-// decode turns the framed batches of one generation into r.g.
-func (r *Reader) decode() (*Generation, error) {
-	g := &r.g
+// decode turns the framed batches of one generation, d.batches over d.buf,
+// into d.g.
+func (d *genDecoder) decode() (*Generation, error) {
+	g := &d.g
 	// N.B. Entries past the lengths still point at the last generation's
 	// events and bytes: cleared, the garbage collector can free those
 	// arrays when the cursor replaces them with larger ones.
 	clear(g.Batches[:cap(g.Batches)])
-	clear(r.items[:cap(r.items)])
-	clear(r.stackEvents[:cap(r.stackEvents)])
+	clear(d.items[:cap(d.items)])
+	clear(d.stackEvents[:cap(d.stackEvents)])
 	strs, stks := g.Strings, g.Stacks
 	if strs == nil {
 		strs = make(map[uint64]string)
@@ -23,7 +24,7 @@ func (r *Reader) decode() (*Generation, error) {
 	clear(strs)
 	clear(stks)
 	*g = Generation{
-		Version:    r.v,
+		Version:    d.v,
 		Strings:    strs,
 		Stacks:     stks,
 		Types:      g.Types[:0],
@@ -31,30 +32,30 @@ func (r *Reader) decode() (*Generation, error) {
 		Batches:    g.Batches[:0],
 		MinTime:    ^uint64(0),
 	}
-	if len(r.batches) > 0 {
-		g.Num, _ = r.genOf(0)
+	if len(d.batches) > 0 {
+		g.Num, _ = d.genOf(0)
 	}
 	nbytes := 0
-	if n := len(r.batches); n > 0 {
-		nbytes = r.batches[n-1].hi - r.batches[0].lo
+	if n := len(d.batches); n > 0 {
+		nbytes = d.batches[n-1].hi - d.batches[0].lo
 	}
-	r.frames = r.frames[:0]
-	r.stacks = r.stacks[:0]
-	r.tableBatches = r.tableBatches[:0]
+	d.frames = d.frames[:0]
+	d.stacks = d.stacks[:0]
+	d.tableBatches = d.tableBatches[:0]
 
 	// 1. In input order: batch headers, experimental batches, the end of
 	// the generation; the batches whose events are to be walked become
 	// items.
-	items := r.items[:0]
-	for bi := range r.batches {
-		bf := &r.batches[bi]
+	items := d.items[:0]
+	for bi := range d.batches {
+		bf := &d.batches[bi]
 		b := bf.b
-		data := r.buf[bf.lo:bf.hi]
+		data := d.buf[bf.lo:bf.hi]
 		hdr := format.EvEventBatch
 		switch b.Header {
 		case format.EvEndOfGeneration:
-			r.eog[0] = Event{Type: format.EvEndOfGeneration, Offset: b.Offset}
-			b.Events = r.eog[:]
+			d.eog[0] = Event{Type: format.EvEndOfGeneration, Offset: b.Offset}
+			b.Events = d.eog[:]
 			g.Counts[format.EvEndOfGeneration].Events++
 			g.Counts[format.EvEndOfGeneration].Bytes++
 			g.Events++
@@ -66,25 +67,25 @@ func (r *Reader) decode() (*Generation, error) {
 			g.Counts[hdr].Bytes += int64(bf.hdrBytes + len(data))
 			b.Data = data
 			if b.Exp == format.AllocFree {
-				if err := r.allocFree(g, bi, bf.lo, data); err != nil {
+				if err := d.allocFree(g, bi, bf.lo, data); err != nil {
 					return nil, err
 				}
 			}
 			g.Batches = append(g.Batches, b)
-			r.timeSpan(g, b.Time)
+			d.timeSpan(g, b.Time)
 			continue
 		}
 		g.Counts[hdr].Events++
 		g.Counts[hdr].Bytes += int64(bf.hdrBytes)
-		r.timeSpan(g, b.Time)
+		d.timeSpan(g, b.Time)
 		table := isTable(data)
-		store := r.detail == Full || table
-		if store || r.detail != Frames {
+		store := d.detail == Full || table
+		if store || d.detail != Frames {
 			items = append(items, item{bi: bi, lo: bf.lo, data: data, t: b.Time, table: table, store: store})
 		}
 		g.Batches = append(g.Batches, b)
 	}
-	r.items = items
+	d.items = items
 
 	// 2. Walk the items. In Full the arrays are sized from the
 	// generation's size: runtime traces have about one argument per two
@@ -92,27 +93,27 @@ func (r *Reader) decode() (*Generation, error) {
 	// gets a new argument chunk (the events before it keep the old one)
 	// and a grown event array.
 	argCap, evCap := 0, 0
-	if r.detail == Full {
+	if d.detail == Full {
 		argCap, evCap = nbytes*5/8, nbytes/5
 	}
-	c := &r.cur
-	c.reset(r, g.Num, argCap, evCap)
+	c := &d.cur
+	c.reset(d, g.Num, argCap, evCap)
 	if err := c.walkItems(items); err != nil {
-		return nil, r.fail(err)
+		return nil, err
 	}
 
 	// 3. Merge in input order.
-	stackEvents := r.stackEvents[:0]
+	stackEvents := d.stackEvents[:0]
 	for i := range items {
 		it := &items[i]
 		if len(it.data) > 0 {
-			r.timeSpan(g, it.last)
+			d.timeSpan(g, it.last)
 		}
 		if it.store {
 			g.Batches[it.bi].Events = c.events[it.e0:it.e1:it.e1]
 		}
 		if it.table {
-			r.tableBatches = append(r.tableBatches, it.bi)
+			d.tableBatches = append(d.tableBatches, it.bi)
 			for k := it.e0; k < it.e1; k++ {
 				if c.events[k].Type == format.EvStack {
 					stackEvents = append(stackEvents, &c.events[k])
@@ -120,7 +121,7 @@ func (r *Reader) decode() (*Generation, error) {
 			}
 		}
 	}
-	r.stackEvents = stackEvents
+	d.stackEvents = stackEvents
 	for t := range c.counts {
 		g.Counts[t].Events += c.counts[t].Events
 		g.Counts[t].Bytes += c.counts[t].Bytes
@@ -129,12 +130,14 @@ func (r *Reader) decode() (*Generation, error) {
 	if g.MinTime > g.MaxTime {
 		g.MinTime, g.MaxTime = 0, 0
 	}
-	if r.detail == Frames {
+	if d.detail == Frames {
 		g.Events = -1
 	}
-	if err := r.tables(g, stackEvents); err != nil {
+	if err := d.tables(g, stackEvents); err != nil {
 		return nil, err
 	}
+	g.Offset = d.base
+	g.End = d.base + int64(len(d.buf))
 	return g, nil
 }
 
@@ -152,7 +155,7 @@ type item struct {
 // N.B. Splitting a generation between two cursors on two goroutines was
 // measured: the event stores are bound by memory, and it gained nothing.
 type cursor struct {
-	rd       *Reader
+	rd       *genDecoder
 	gen      uint64
 	argChunk []uint64 // the first argument chunk, reused
 	args     []uint64 // the argument chunk being filled
@@ -177,7 +180,7 @@ func init() {
 
 // reset prepares c for a generation, with arrays of at least the given
 // capacities.
-func (c *cursor) reset(r *Reader, gen uint64, argCap, evCap int) {
+func (c *cursor) reset(r *genDecoder, gen uint64, argCap, evCap int) {
 	c.rd, c.gen, c.nev = r, gen, 0
 	c.counts = [256]EventCount{}
 	if cap(c.args) > cap(c.argChunk) {
@@ -213,20 +216,20 @@ func (c *cursor) walkItems(items []item) error {
 	return nil
 }
 
-func (r *Reader) genOf(i int) (uint64, bool) {
-	bf := &r.batches[i]
+func (d *genDecoder) genOf(i int) (uint64, bool) {
+	bf := &d.batches[i]
 	if bf.b.Header == format.EvEndOfGeneration {
 		return 0, false
 	}
-	j := bf.b.Offset - r.base + 1
+	j := bf.b.Offset - d.base + 1
 	if bf.b.Header == format.EvExperimentalBatch {
 		j++
 	}
-	v, _ := format.Uvarint(r.buf[j:bf.lo])
+	v, _ := format.Uvarint(d.buf[j:bf.lo])
 	return v, true
 }
 
-func (r *Reader) timeSpan(g *Generation, t uint64) {
+func (d *genDecoder) timeSpan(g *Generation, t uint64) {
 	if t < g.MinTime {
 		g.MinTime = t
 	}

@@ -28,27 +28,28 @@ const (
 	Frames
 )
 
+// EventReader reads the events of a generation's batches: a *Reader for
+// the generation its Next returned last, a *GenReader for the one Parallel
+// hands over. Code that reads events through it works with both.
+type EventReader interface {
+	BatchEvents(g *Generation, i int) ([]Event, error)
+	EachEvent(g *Generation, i int, fn func(*Event) error) error
+}
+
 // BatchEvents returns the events of batch i of g, the generation Next last
 // returned. With Full detail, or for a table batch, they are
 // g.Batches[i].Events; otherwise they are decoded now into an array that the
 // next call reuses, so a generation can be read batch by batch without
 // holding all its events at once.
 func (r *Reader) BatchEvents(g *Generation, i int) ([]Event, error) {
-	if g != &r.g || r.err != nil || i < 0 || i >= len(g.Batches) || i >= len(r.batches) {
+	if g != &r.gd.g || r.err != nil || i < 0 || i >= len(g.Batches) || i >= len(r.gd.batches) {
 		return nil, fmt.Errorf("decode: BatchEvents(%d) of a generation that is not the current one", i)
 	}
-	b := &g.Batches[i]
-	if b.Events != nil || b.Header != format.EvEventBatch {
-		return b.Events, nil
-	}
-	bf := &r.batches[i]
-	data := r.buf[bf.lo:bf.hi]
-	c := &r.batchCur
-	c.reset(r, g.Num, len(data), 0) // N.B. every argument takes a byte or more
-	if _, err := c.walk(i, bf.lo, data, b.Time, true); err != nil {
+	evs, err := r.gd.batchEvents(i)
+	if err != nil {
 		return nil, r.fail(err)
 	}
-	return c.events, nil
+	return evs, nil
 }
 
 // EachEvent calls fn with each event of batch i of g, the generation Next
@@ -56,12 +57,38 @@ func (r *Reader) BatchEvents(g *Generation, i int) ([]Event, error) {
 // are decoded one at a time into the same storage, so the *Event and its
 // Args and Data are valid only during the call: this is the way to read
 // every event of a large trace at the speed of the bare walk, whatever the
-// Detail.
+// Detail. Damage gives an *Error, and the Reader then stops as Next would
+// have.
 func (r *Reader) EachEvent(g *Generation, i int, fn func(*Event) error) error {
-	if g != &r.g || r.err != nil || i < 0 || i >= len(g.Batches) || i >= len(r.batches) {
+	if g != &r.gd.g || r.err != nil || i < 0 || i >= len(g.Batches) || i >= len(r.gd.batches) {
 		return fmt.Errorf("decode: EachEvent(%d) of a generation that is not the current one", i)
 	}
-	b := &g.Batches[i]
+	err := r.gd.eachEvent(i, fn)
+	if _, ok := err.(*Error); ok {
+		return r.fail(err)
+	}
+	return err
+}
+
+// batchEvents is BatchEvents for a batch of the decoder's generation.
+func (d *genDecoder) batchEvents(i int) ([]Event, error) {
+	b := &d.g.Batches[i]
+	if b.Events != nil || b.Header != format.EvEventBatch {
+		return b.Events, nil
+	}
+	bf := &d.batches[i]
+	data := d.buf[bf.lo:bf.hi]
+	c := &d.batchCur
+	c.reset(d, d.g.Num, len(data), 0) // N.B. every argument takes a byte or more
+	if _, err := c.walk(i, bf.lo, data, b.Time, true); err != nil {
+		return nil, err
+	}
+	return c.events, nil
+}
+
+// eachEvent is EachEvent for a batch of the decoder's generation.
+func (d *genDecoder) eachEvent(i int, fn func(*Event) error) error {
+	b := &d.g.Batches[i]
 	if b.Events != nil || b.Header != format.EvEventBatch {
 		for j := range b.Events {
 			if err := fn(&b.Events[j]); err != nil {
@@ -70,20 +97,17 @@ func (r *Reader) EachEvent(g *Generation, i int, fn func(*Event) error) error {
 		}
 		return nil
 	}
-	bf := &r.batches[i]
-	c := &r.batchCur
-	c.rd, c.gen = r, g.Num
-	err := c.eachEvent(i, bf.lo, r.buf[bf.lo:bf.hi], b.Time, fn)
-	if _, ok := err.(*Error); ok {
-		return r.fail(err)
-	}
-	return err
+	bf := &d.batches[i]
+	c := &d.batchCur
+	c.rd, c.gen = d, d.g.Num
+	return c.eachEvent(i, bf.lo, d.buf[bf.lo:bf.hi], b.Time, fn)
 }
 
 // Sizes of the read buffer.
 const (
 	minBuffer = 256 << 10 // first allocation
 	minRead   = 64 << 10  // never ask the reader for less than this
+	maxRead   = 1 << 20   // nor for more than this past what is needed
 	maxHeader = 2 + 4*format.MaxVarintLen
 )
 
@@ -103,10 +127,8 @@ type evInfo struct {
 
 // Reader reads a trace one generation at a time.
 type Reader struct {
-	r      io.Reader
-	v      format.Version
-	names  [256]string
-	info   [256]evInfo
+	r io.Reader
+	evTable
 	detail Detail
 
 	// buf[pos:end] is input read but not yet returned in a generation;
@@ -119,19 +141,39 @@ type Reader struct {
 	lastGen uint64 // number of the last generation returned
 	started bool   // a generation was returned
 	err     error  // sticky: damage found, or io.EOF
+	double  bool   // fill doubles the buffer when it grows
 
-	g       Generation
+	gd genDecoder // frame fills its batches; Next decodes with it
+}
+
+// evTable is what the decoder knows of each event type of the trace's
+// version, indexed by the type byte.
+type evTable struct {
+	v     format.Version
+	names [256]string
+	info  [256]evInfo
+}
+
+// genDecoder decodes one framed generation: batches over buf, the
+// generation's bytes, whose first byte is at input offset base. It holds
+// the generation and the arrays it reuses from one generation to the next.
+type genDecoder struct {
+	*evTable
+	detail  Detail
+	buf     []byte
+	base    int64
 	batches []batchFrame
-	frames  []Frame
-	stacks  []Stack
 
+	g            Generation
+	frames       []Frame
+	stacks       []Stack
 	tableBatches []int    // indexes of the generation's table batches
 	items        []item   // batches whose events are walked
 	stackEvents  []*Event // the generation's stack table entries
 	eog          [1]Event // the in-band end of generation
 
-	cur      cursor // Next decodes events into this
-	batchCur cursor // BatchEvents decodes into this
+	cur      cursor // decode walks events into this
+	batchCur cursor // BatchEvents and EachEvent decode into this
 }
 
 // batchFrame is a batch found while framing: its header and the buffer
@@ -146,8 +188,9 @@ type batchFrame struct {
 // format give an error wrapping ErrOldFormat. Errors are *Error.
 func NewReader(r io.Reader) (*Reader, error) {
 	rd := &Reader{r: r}
+	rd.gd.evTable = &rd.evTable
 	if a, ok := arrayPool.Get().(*arrays); ok {
-		rd.buf, rd.cur.events, rd.cur.argChunk = a.buf, a.events, a.args
+		rd.buf, rd.gd.cur.events, rd.gd.cur.argChunk = a.buf, a.events, a.args
 	}
 	rd.fill(format.HeaderSize)
 	if rd.end == 0 {
@@ -220,16 +263,26 @@ func (r *Reader) fill(n int) {
 			// the buffer ends near the largest generation's size, and
 			// the old and new arrays held at once while copying stay
 			// small, which keeps the heap (and the garbage collector's
-			// goal, twice the heap) close to one generation.
-			c := max(cap(r.buf)+cap(r.buf)/4, n+n/4+minRead, minBuffer)
+			// goal, twice the heap) close to one generation. Parallel
+			// doubles instead: see frameAll.
+			grow := cap(r.buf) / 4
+			if r.double {
+				grow = cap(r.buf)
+			}
+			c := max(cap(r.buf)+grow, n+n/4+minRead, minBuffer)
 			nb := make([]byte, c)
 			copy(nb, r.buf[:r.end])
 			r.buf = nb
 		}
+		// N.B. Reading no further than needed (and a little more)
+		// keeps the bytes after a generation few, so Parallel moves
+		// little, and leaves the pages of a large buffer's tail
+		// untouched until a generation needs them.
 		r.buf = r.buf[:cap(r.buf)]
-		m, err := r.r.Read(r.buf[r.end:])
-		if m < 0 || m > len(r.buf)-r.end {
-			err = fmt.Errorf("reader returned %d bytes for a %d-byte buffer", m, len(r.buf)-r.end)
+		p := r.buf[r.end:min(len(r.buf), max(n, r.end)+maxRead)]
+		m, err := r.r.Read(p)
+		if m < 0 || m > len(p) {
+			err = fmt.Errorf("reader returned %d bytes for a %d-byte buffer", m, len(p))
 			m = 0
 		}
 		r.end += m
@@ -272,13 +325,14 @@ func (r *Reader) release() {
 	if r.buf == nil {
 		return
 	}
-	c := &r.cur
+	c := &r.gd.cur
 	if cap(c.args) > cap(c.argChunk) {
 		c.argChunk = c.args
 	}
 	clear(c.events[:cap(c.events)]) // drop references into the old input
 	arrayPool.Put(&arrays{buf: r.buf[:0], events: c.events[:0], args: c.argChunk[:0]})
-	r.buf, r.cur, r.batchCur = nil, cursor{}, cursor{}
+	r.buf = nil
+	r.gd = genDecoder{evTable: &r.evTable}
 	r.base += int64(r.pos) // Offset stays put
 	r.pos, r.end = 0, 0
 }
@@ -295,13 +349,7 @@ func (r *Reader) Next() (*Generation, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	// The previous generation is no longer needed: drop its bytes.
-	if r.pos > 0 {
-		copy(r.buf, r.buf[r.pos:r.end])
-		r.base += int64(r.pos)
-		r.end -= r.pos
-		r.pos = 0
-	}
+	r.compact()
 	end, err := r.frame()
 	if err != nil {
 		return nil, err
@@ -309,16 +357,26 @@ func (r *Reader) Next() (*Generation, error) {
 	if end < 0 {
 		return nil, r.fail(io.EOF)
 	}
-	g, err := r.decode()
+	r.gd.detail, r.gd.buf, r.gd.base = r.detail, r.buf[:end], r.base
+	g, err := r.gd.decode()
 	if err != nil {
-		return nil, err
+		return nil, r.fail(err)
 	}
-	g.Offset = r.base
-	g.End = r.base + int64(end)
 	r.pos = end
 	r.lastGen = g.Num
 	r.started = true
 	return g, nil
+}
+
+// compact drops the bytes of the generation Next returned last, so the
+// next one starts at buf[0], where frame wants it.
+func (r *Reader) compact() {
+	if r.pos > 0 {
+		copy(r.buf, r.buf[r.pos:r.end])
+		r.base += int64(r.pos)
+		r.end -= r.pos
+		r.pos = 0
+	}
 }
 
 // frame finds the batches of the next generation, reading its bytes into
@@ -333,7 +391,7 @@ func (r *Reader) Next() (*Generation, error) {
 // 3. Go 1.26 ends every generation in band: one that runs into the end of
 // input was cut short.
 func (r *Reader) frame() (int, error) {
-	r.batches = r.batches[:0]
+	r.gd.batches = r.gd.batches[:0]
 	i := 0
 	// Until a batch header says otherwise, damage is in the generation
 	// after the last one returned: errors name that one.
@@ -342,9 +400,9 @@ func (r *Reader) frame() (int, error) {
 		r.fill(i + 1)
 		if i >= r.end {
 			if r.rerr != io.EOF {
-				return 0, r.errAt(i, gen, len(r.batches), "", r.rerr)
+				return 0, r.errAt(i, gen, len(r.gd.batches), "", r.rerr)
 			}
-			if len(r.batches) == 0 {
+			if len(r.gd.batches) == 0 {
 				return -1, nil
 			}
 			if r.v >= format.Go126 {
@@ -356,16 +414,16 @@ func (r *Reader) frame() (int, error) {
 		typ := format.EventType(r.buf[i])
 		switch {
 		case typ == format.EvEndOfGeneration && r.v >= format.Go126:
-			if len(r.batches) == 0 {
+			if len(r.gd.batches) == 0 {
 				return 0, r.errAt(i, 0, -1, "EndOfGeneration", fmt.Errorf("end of a generation that has no batches: %w", ErrCorrupt))
 			}
-			r.batches = append(r.batches, batchFrame{
+			r.gd.batches = append(r.gd.batches, batchFrame{
 				b:  Batch{Offset: r.base + int64(i), Header: typ, M: format.NoThread},
 				lo: i, hi: i + 1,
 			})
 			return i + 1, nil
 		case typ == format.EvEventBatch || typ == format.EvExperimentalBatch && r.v.HasExperiments():
-		case len(r.batches) > 0 && r.v < format.Go126:
+		case len(r.gd.batches) > 0 && r.v < format.Go126:
 			// Before Go 1.26 nothing marks the end of a generation:
 			// the batches so far are one, and the damage after them
 			// is reported on the next call.
@@ -378,7 +436,7 @@ func (r *Reader) frame() (int, error) {
 			if r.v >= format.Go126 {
 				what += ", EndOfGeneration"
 			}
-			return 0, r.errAt(i, gen, len(r.batches), "", fmt.Errorf("%s), have byte 0x%02x (%s): %w", what, byte(typ), r.names[typ], ErrCorrupt))
+			return 0, r.errAt(i, gen, len(r.gd.batches), "", fmt.Errorf("%s), have byte 0x%02x (%s): %w", what, byte(typ), r.names[typ], ErrCorrupt))
 		}
 		name := r.names[typ]
 		r.fill(i + maxHeader)
@@ -390,7 +448,7 @@ func (r *Reader) frame() (int, error) {
 		exp := format.NoExperiment
 		if typ == format.EvExperimentalBatch {
 			if j >= len(hdr) {
-				return 0, r.truncHeader(i, gen, len(r.batches), name, "exp", 0)
+				return 0, r.truncHeader(i, gen, len(r.gd.batches), name, "exp", 0)
 			}
 			exp = format.Experiment(hdr[j])
 			j++
@@ -399,23 +457,23 @@ func (r *Reader) frame() (int, error) {
 		fields := [4]string{"gen", "m", "time", "size"}
 		for k := range vals {
 			v, n := format.Uvarint(hdr[j:])
-			if n == 0 && k == 0 && len(r.batches) > 0 && r.v < format.Go126 {
+			if n == 0 && k == 0 && len(r.gd.batches) > 0 && r.v < format.Go126 {
 				return i, nil // as above: the damage is reported next
 			}
 			if n == 0 {
 				if i+j+len(hdr[j:]) < r.end || len(hdr[j:]) >= format.MaxVarintLen {
-					return 0, r.errAt(i+j, gen, len(r.batches), name, fmt.Errorf("%s: uvarint longer than %d bytes: %w", fields[k], format.MaxVarintLen, ErrCorrupt))
+					return 0, r.errAt(i+j, gen, len(r.gd.batches), name, fmt.Errorf("%s: uvarint longer than %d bytes: %w", fields[k], format.MaxVarintLen, ErrCorrupt))
 				}
-				return 0, r.truncHeader(i, gen, len(r.batches), name, fields[k], k)
+				return 0, r.truncHeader(i, gen, len(r.gd.batches), name, fields[k], k)
 			}
 			if n < 0 {
-				return 0, r.errAt(i+j, gen, len(r.batches), name, fmt.Errorf("%s: uvarint overflows 64 bits: %w", fields[k], ErrCorrupt))
+				return 0, r.errAt(i+j, gen, len(r.gd.batches), name, fmt.Errorf("%s: uvarint overflows 64 bits: %w", fields[k], ErrCorrupt))
 			}
 			vals[k] = v
 			j += n
 		}
 		bgen, m, ts, size := vals[0], vals[1], vals[2], vals[3]
-		if len(r.batches) == 0 {
+		if len(r.gd.batches) == 0 {
 			if bgen == 0 {
 				return 0, r.errAt(i, 0, 0, name, fmt.Errorf("generation number 0 is never written: %w", ErrCorrupt))
 			}
@@ -427,18 +485,18 @@ func (r *Reader) frame() (int, error) {
 			return i, nil
 		}
 		if size > format.MaxBatchSize {
-			return 0, r.errAt(i+j, gen, len(r.batches), name, fmt.Errorf("size %d exceeds the maximum batch size %d: %w", size, format.MaxBatchSize, ErrCorrupt))
+			return 0, r.errAt(i+j, gen, len(r.gd.batches), name, fmt.Errorf("size %d exceeds the maximum batch size %d: %w", size, format.MaxBatchSize, ErrCorrupt))
 		}
 		lo := i + j
 		hi := lo + int(size)
 		r.fill(hi)
 		if hi > r.end {
 			if r.rerr != io.EOF {
-				return 0, r.errAt(r.end, gen, len(r.batches), name, r.rerr)
+				return 0, r.errAt(r.end, gen, len(r.gd.batches), name, r.rerr)
 			}
-			return 0, r.errAt(start, gen, len(r.batches), name, fmt.Errorf("want %d bytes of batch, input ends after %d: %w", size, r.end-lo, io.ErrUnexpectedEOF))
+			return 0, r.errAt(start, gen, len(r.gd.batches), name, fmt.Errorf("want %d bytes of batch, input ends after %d: %w", size, r.end-lo, io.ErrUnexpectedEOF))
 		}
-		r.batches = append(r.batches, batchFrame{
+		r.gd.batches = append(r.gd.batches, batchFrame{
 			b:  Batch{Offset: r.base + int64(i), Size: int(size), Header: typ, M: m, Time: ts, Exp: exp},
 			lo: lo, hi: hi, hdrBytes: j,
 		})

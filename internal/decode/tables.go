@@ -9,8 +9,8 @@ import (
 // tables fills the generation's tables from the events of its table
 // batches (those isTable picks, as the runtime writes them). Stacks are
 // resolved last, once every string of the generation is known.
-func (r *Reader) tables(g *Generation, stackEvents []*Event) error {
-	for _, bi := range r.tableBatches {
+func (d *genDecoder) tables(g *Generation, stackEvents []*Event) error {
+	for _, bi := range d.tableBatches {
 		b := &g.Batches[bi]
 		for k := range b.Events {
 			ev := &b.Events[k]
@@ -18,8 +18,8 @@ func (r *Reader) tables(g *Generation, stackEvents []*Event) error {
 			case format.EvString:
 				id := ev.Args[0]
 				if _, dup := g.Strings[id]; dup {
-					return r.fail(&Error{Offset: ev.Offset, Gen: g.Num, Batch: bi, Event: "String",
-						Err: fmt.Errorf("id %d appears twice in the string table: %w", id, ErrCorrupt)})
+					return &Error{Offset: ev.Offset, Gen: g.Num, Batch: bi, Event: "String",
+						Err: fmt.Errorf("id %d appears twice in the string table: %w", id, ErrCorrupt)}
 				}
 				g.Strings[id] = string(ev.Data)
 			case format.EvFrequency:
@@ -40,29 +40,29 @@ func (r *Reader) tables(g *Generation, stackEvents []*Event) error {
 	for _, ev := range stackEvents {
 		nframes += int(ev.Args[1])
 	}
-	if cap(r.stacks) < len(stackEvents) {
-		r.stacks = make([]Stack, 0, len(stackEvents))
+	if cap(d.stacks) < len(stackEvents) {
+		d.stacks = make([]Stack, 0, len(stackEvents))
 	}
-	if cap(r.frames) < nframes {
-		r.frames = make([]Frame, 0, nframes)
+	if cap(d.frames) < nframes {
+		d.frames = make([]Frame, 0, nframes)
 	}
 	for _, ev := range stackEvents {
 		id := ev.Args[0]
 		if _, dup := g.Stacks[id]; dup {
-			bi := r.batchOf(g, ev.Offset)
-			return r.fail(&Error{Offset: ev.Offset, Gen: g.Num, Batch: bi, Event: "Stack",
-				Err: fmt.Errorf("id %d appears twice in the stack table: %w", id, ErrCorrupt)})
+			bi := d.batchOf(g, ev.Offset)
+			return &Error{Offset: ev.Offset, Gen: g.Num, Batch: bi, Event: "Stack",
+				Err: fmt.Errorf("id %d appears twice in the stack table: %w", id, ErrCorrupt)}
 		}
-		f0 := len(r.frames)
+		f0 := len(d.frames)
 		pcs := ev.Args[2:]
 		for f := 0; f+3 < len(pcs); f += 4 {
 			fr := Frame{PC: pcs[f], FuncID: pcs[f+1], FileID: pcs[f+2], Line: pcs[f+3]}
 			fr.Func = g.Strings[fr.FuncID]
 			fr.File = g.Strings[fr.FileID]
-			r.frames = append(r.frames, fr)
+			d.frames = append(d.frames, fr)
 		}
-		r.stacks = append(r.stacks, Stack{ID: id, Frames: r.frames[f0:len(r.frames):len(r.frames)]})
-		st := &r.stacks[len(r.stacks)-1]
+		d.stacks = append(d.stacks, Stack{ID: id, Frames: d.frames[f0:len(d.frames):len(d.frames)]})
+		st := &d.stacks[len(d.stacks)-1]
 		st.summary = st.Summary() // once here, not once per event that names it
 		g.Stacks[id] = st
 	}
@@ -70,7 +70,7 @@ func (r *Reader) tables(g *Generation, stackEvents []*Event) error {
 }
 
 // batchOf returns the index of the batch holding the byte at off.
-func (r *Reader) batchOf(g *Generation, off int64) int {
+func (d *genDecoder) batchOf(g *Generation, off int64) int {
 	for i := len(g.Batches) - 1; i >= 0; i-- {
 		if g.Batches[i].Offset <= off {
 			return i
@@ -81,10 +81,10 @@ func (r *Reader) batchOf(g *Generation, off int64) int {
 
 // allocFree reads an AllocFree experimental batch: a kind byte, then the
 // type table or the address parameters.
-func (r *Reader) allocFree(g *Generation, bi, lo int, data []byte) error {
-	at := func(j int) int64 { return r.base + int64(lo+j) }
+func (d *genDecoder) allocFree(g *Generation, bi, lo int, data []byte) error {
+	at := func(j int) int64 { return d.base + int64(lo+j) }
 	fail := func(j int, err error) error {
-		return r.fail(&Error{Offset: at(j), Gen: g.Num, Batch: bi, Event: "ExperimentalBatch", Err: err})
+		return &Error{Offset: at(j), Gen: g.Num, Batch: bi, Event: "ExperimentalBatch", Err: err}
 	}
 	if len(data) == 0 {
 		return nil

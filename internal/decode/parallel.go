@@ -1,0 +1,256 @@
+package decode
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sync"
+)
+
+// GenReader reads the events of the generation Parallel hands to one call
+// of its function, as Reader.BatchEvents and Reader.EachEvent do for the
+// generation Next returned. It is valid during that call only.
+type GenReader struct {
+	d *genDecoder // nil once the call returned
+}
+
+// BatchEvents is Reader.BatchEvents for g, the generation of this call.
+func (gr *GenReader) BatchEvents(g *Generation, i int) ([]Event, error) {
+	if gr.d == nil || g != &gr.d.g || i < 0 || i >= len(g.Batches) || i >= len(gr.d.batches) {
+		return nil, fmt.Errorf("decode: BatchEvents(%d) of a generation that is not the current one", i)
+	}
+	return gr.d.batchEvents(i)
+}
+
+// EachEvent is Reader.EachEvent for g, the generation of this call.
+func (gr *GenReader) EachEvent(g *Generation, i int, fn func(*Event) error) error {
+	if gr.d == nil || g != &gr.d.g || i < 0 || i >= len(g.Batches) || i >= len(gr.d.batches) {
+		return fmt.Errorf("decode: EachEvent(%d) of a generation that is not the current one", i)
+	}
+	return gr.d.eachEvent(i, fn)
+}
+
+// Parallel reads the rest of the trace as a loop over Next would, with the
+// Reader's Detail, decoding up to workers generations at once (GOMAXPROCS
+// when workers < 1), and calls fn with each generation and a GenReader for
+// its events.
+//
+// fn runs concurrently for different generations, on the workers'
+// goroutines, so what it shares needs a lock or a slot per generation
+// (Generation.Num). The Generation, the GenReader and everything they lend
+// are valid until fn returns.
+//
+// The calling goroutine reads and frames generations while the workers
+// decode them: at most one generation's bytes per worker are in memory at
+// once, so memory grows with the largest generation and the number of
+// workers, not with the file.
+//
+// Parallel returns nil at a clean end of the input. Errors come as from a
+// loop over Next: when a generation is damaged, or fn returns an error for
+// it, Parallel returns that error once fn has returned for every generation
+// before it. fn is never called for a generation after damage that Next
+// would have reported, but it may already have been called, concurrently,
+// for generations after one whose fn (or its EachEvent) fails. The Reader
+// is done afterwards: Next returns io.EOF or the same error.
+func (r *Reader) Parallel(workers int, fn func(gr *GenReader, g *Generation) error) error {
+	if r.err != nil {
+		if r.err == io.EOF {
+			return nil
+		}
+		return r.err
+	}
+	if workers < 1 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	p := &parallel{r: r, fn: fn, errSeq: -1}
+	jobs := make(chan *genJob)
+	p.free = make(chan *genDecoder, workers)
+	for range workers {
+		p.free <- &genDecoder{evTable: &r.evTable, detail: r.detail}
+	}
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for j := range jobs {
+				p.run(j)
+			}
+		})
+	}
+	n, ferr := p.frameAll(jobs)
+	close(jobs)
+	wg.Wait()
+	if ferr != nil {
+		p.record(n, ferr)
+	}
+	err := p.err
+	if err == nil {
+		err = io.EOF
+	}
+	r.fail(err)
+	if err == io.EOF {
+		return nil
+	}
+	return err
+}
+
+// parallel is the state of one call to Parallel.
+type parallel struct {
+	r    *Reader
+	fn   func(*GenReader, *Generation) error
+	free chan *genDecoder // decoders not in use, with the bytes of the generation they last held
+
+	mu     sync.Mutex
+	errSeq int   // sequence number of the earliest generation that failed, -1 when none
+	err    error // its error
+}
+
+// genJob is one generation handed to a worker.
+type genJob struct {
+	seq   int // 0 for the first generation Parallel frames
+	d     *genDecoder
+	prev  *genJob       // the generation before, nil for the first
+	ready chan struct{} // closed once ok is known
+	ok    bool          // this generation and every one before it decoded
+}
+
+// record keeps err if it is the earliest so far.
+func (p *parallel) record(seq int, err error) {
+	p.mu.Lock()
+	if p.errSeq < 0 || seq < p.errSeq {
+		p.errSeq, p.err = seq, err
+	}
+	p.mu.Unlock()
+}
+
+// failedBefore reports whether a generation before seq (or seq itself)
+// failed.
+func (p *parallel) failedBefore(seq int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.errSeq >= 0 && p.errSeq <= seq
+}
+
+// failed reports whether any generation failed.
+func (p *parallel) failed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.errSeq >= 0
+}
+
+// frameAll frames generation after generation and hands each to a free
+// decoder. It returns the number of generations it handed over and the
+// error that stopped it (nil at a clean end or when a worker failed).
+//
+// 1. The Reader frames into the buffer of a free decoder, as Next does
+// into its own; waiting for a free decoder bounds the generations in
+// memory to one per worker.
+// 2. The buffer then holds the generation and the few bytes of input the
+// last read brought after it (fill reads little past what it needs); those
+// wait in carry for the next buffer.
+// 3. A buffer smaller than the largest generation so far is replaced
+// before use, so each buffer grows at most once or twice.
+func (p *parallel) frameAll(jobs chan<- *genJob) (int, error) {
+	r := p.r
+	// The Reader's own buffer holds what it read past the last
+	// generation Next returned.
+	r.compact()
+	carry := append([]byte(nil), r.buf[:r.end]...)
+	r.buf = nil
+	r.double = true
+	var prev *genJob
+	// N.B. Before any generation was seen, a buffer as large as the rest
+	// of the input (up to firstBuffer) spares the first one a chain of
+	// growing copies, which would leave garbage as large as itself: fill
+	// reads little past what it needs, so the pages the generation does
+	// not reach are never touched.
+	first := minBuffer
+	if n := remaining(r.r); n > 0 {
+		first = int(min(n+int64(len(carry)), firstBuffer))
+	}
+	largest := 0
+	for seq := 0; ; seq++ {
+		d := <-p.free
+		if p.failed() {
+			p.free <- d
+			return seq, nil
+		}
+		want := largest + largest/8 + minRead
+		if largest == 0 {
+			want = first
+		}
+		nb := d.buf[:cap(d.buf)]
+		if want = max(want, len(carry)); len(nb) < want {
+			nb, d.buf = nil, nil // dropped before its successor is made
+			nb = make([]byte, want)
+		}
+		r.buf, r.pos, r.end = nb, 0, copy(nb, carry)
+		end, err := r.frame()
+		if err != nil || end < 0 {
+			p.free <- d
+			return seq, err
+		}
+		largest = max(largest, end)
+		carry = append(carry[:0], r.buf[end:r.end]...)
+		d.buf, d.base, d.detail = r.buf[:end], r.base, r.detail
+		d.batches, r.gd.batches = r.gd.batches, d.batches[:0]
+		r.buf, r.base, r.end = nil, r.base+int64(end), 0
+		num, _ := d.genOf(0)
+		r.lastGen, r.started = num, true
+		j := &genJob{seq: seq, d: d, prev: prev, ready: make(chan struct{})}
+		jobs <- j
+		prev = j
+	}
+}
+
+// run decodes a job's generation and calls fn with it, once every
+// generation before it decoded.
+func (p *parallel) run(j *genJob) {
+	d := j.d
+	defer func() { p.free <- d }()
+	g, err := d.decode()
+	j.ok = err == nil
+	if j.prev != nil {
+		<-j.prev.ready
+		j.ok = j.ok && j.prev.ok
+	}
+	close(j.ready)
+	if err != nil {
+		p.record(j.seq, err)
+		return
+	}
+	if !j.ok || p.failedBefore(j.seq) {
+		return
+	}
+	gr := &GenReader{d: d}
+	err = p.fn(gr, g)
+	gr.d = nil
+	if err != nil {
+		p.record(j.seq, err)
+	}
+}
+
+// firstBuffer is the most Parallel reserves for the first generation
+// before it knows how large generations are.
+const firstBuffer = 32 << 20
+
+// remaining returns how many bytes r has left to read when it can tell
+// (a regular file, or a reader with a Len method such as bytes.Reader),
+// else -1.
+func remaining(r io.Reader) int64 {
+	switch x := r.(type) {
+	case interface{ Len() int }:
+		return int64(x.Len())
+	case *os.File:
+		fi, err := x.Stat()
+		if err != nil || !fi.Mode().IsRegular() {
+			return -1
+		}
+		off, err := x.Seek(0, io.SeekCurrent)
+		if err != nil {
+			return -1
+		}
+		return fi.Size() - off
+	}
+	return -1
+}
