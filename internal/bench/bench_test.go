@@ -198,9 +198,10 @@ func TestDecodeLoopsMatchWalk(t *testing.T) {
 	data := readSmall(t)
 	w, _ := Walk(bytes.NewReader(data))
 	for name, loop := range map[string]func(io.Reader) (int64, error){
-		"DecodeLoop":        DecodeLoop,
-		"DecodeBatchesLoop": DecodeBatchesLoop,
-		"DecodeEachLoop":    DecodeEachLoop,
+		"DecodeLoop":         DecodeLoop,
+		"DecodeBatchesLoop":  DecodeBatchesLoop,
+		"DecodeEachLoop":     DecodeEachLoop,
+		"DecodeParallelLoop": DecodeParallelLoop,
 	} {
 		n, err := loop(bytes.NewReader(data))
 		if err != nil {
@@ -209,6 +210,22 @@ func TestDecodeLoopsMatchWalk(t *testing.T) {
 		if n != w.Events {
 			t.Errorf("%s counted %d events, the walk %d", name, n, w.Events)
 		}
+	}
+}
+
+// TestDecodeParallelLoopSums reads the same fields of the same events and
+// tables as the loop that reads an event at a time.
+func TestDecodeParallelLoopSums(t *testing.T) {
+	data := readSmall(t)
+	if _, err := DecodeEachLoop(bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	want := touched
+	if _, err := DecodeParallelLoop(bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	if touched != want || want == 0 {
+		t.Errorf("the parallel loop summed %d, the loop an event at a time %d", touched, want)
 	}
 }
 

@@ -3,6 +3,7 @@ package bench
 import (
 	"errors"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/gotrace-cli/gotrace/internal/decode"
@@ -45,20 +46,26 @@ func touchBatches(dr *decode.Reader, g *decode.Generation) (uint64, int64, error
 // holds only the current one.
 func DecodeEachLoop(r io.Reader) (int64, error) {
 	return eachGeneration(r, decode.Frames, func(dr *decode.Reader, g *decode.Generation) (uint64, int64, error) {
-		var sink uint64
-		var seen int64
-		for i := range g.Batches {
-			err := dr.EachEvent(g, i, func(ev *decode.Event) error {
-				sink += touchEvent(ev)
-				seen++
-				return nil
-			})
-			if err != nil {
-				return sink, seen, err
-			}
-		}
-		return sink, seen, nil
+		return eachEvent(dr, g)
 	})
+}
+
+// eachEvent reads every event of g through EachEvent and returns what it
+// summed and how many events it read.
+func eachEvent(er decode.EventReader, g *decode.Generation) (uint64, int64, error) {
+	var sink uint64
+	var seen int64
+	for i := range g.Batches {
+		err := er.EachEvent(g, i, func(ev *decode.Event) error {
+			sink += touchEvent(ev)
+			seen++
+			return nil
+		})
+		if err != nil {
+			return sink, seen, err
+		}
+	}
+	return sink, seen, nil
 }
 
 // eachGeneration reads every generation at detail d, hands it to fn, then
@@ -173,3 +180,28 @@ func TracedSpan(r io.Reader) (time.Duration, error) {
 //
 //lint:ignore U1000 written, never read: a sink for the compiler
 var touched uint64
+
+// DecodeParallelLoop is the full decode on every core: Reader.Parallel
+// decodes generations at once, each worker reading its generation's events
+// through EachEvent, and the tables with each generation.
+func DecodeParallelLoop(r io.Reader) (int64, error) {
+	dr, err := decode.NewReader(r)
+	if err != nil {
+		return 0, err
+	}
+	dr.SetDetail(decode.Frames)
+	var mu sync.Mutex
+	var events int64
+	var sink uint64
+	err = dr.Parallel(0, func(gr *decode.GenReader, g *decode.Generation) error {
+		s, seen, err := eachEvent(gr, g)
+		s += touchTables(g)
+		mu.Lock()
+		events += seen
+		sink += s
+		mu.Unlock()
+		return err
+	})
+	touched = sink
+	return events, err
+}

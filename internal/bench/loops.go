@@ -21,6 +21,7 @@ var Loops = []Loop{
 	{"decode", "gotrace full decode: decode.Reader.Next, every event and table", DecodeLoop},
 	{"decode-batches", "gotrace full decode a batch at a time: Reader.BatchEvents", DecodeBatchesLoop},
 	{"decode-each", "gotrace full decode an event at a time: Reader.EachEvent", DecodeEachLoop},
+	{"decode-parallel", "gotrace full decode on every core: Reader.Parallel with EachEvent", DecodeParallelLoop},
 }
 
 // LoopNamed returns the loop called name, or nil.

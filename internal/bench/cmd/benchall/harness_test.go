@@ -278,7 +278,7 @@ func TestRunAllSmall(t *testing.T) {
 			t.Errorf("output does not match %s:\n%s", want, text)
 		}
 	}
-	for _, k := range []string{"walk", "xexp", "decode", "decode-half", "decode-batches", "decode-each", "wire"} {
+	for _, k := range []string{"walk", "xexp", "decode", "decode-half", "decode-batches", "decode-each", "decode-parallel", "decode-parallel-half", "wire"} {
 		if r := h.results[k]; !r.ok() || r.lowerBound || r.dur <= 0 {
 			t.Errorf("%s: %+v, want a measurement", k, r)
 		}

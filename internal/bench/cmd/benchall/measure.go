@@ -103,6 +103,7 @@ var decodeLoops = []struct{ key, label, name string }{
 	{"decode", "decode loop, Next: all events held", "full decode, Next"},
 	{"decode-batches", "decode loop, BatchEvents: a batch at a time", "full decode, BatchEvents"},
 	{"decode-each", "decode loop, EachEvent: an event at a time", "full decode, EachEvent"},
+	{"decode-parallel", "decode loop, Parallel: generations on every core", "full decode, Parallel"},
 }
 
 // measureLoops runs each in-process loop in a subprocess of its own, and
