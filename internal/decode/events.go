@@ -93,10 +93,22 @@ func (d *genDecoder) decode() (*Generation, error) {
 	// gets a new argument chunk (the events before it keep the old one)
 	// and a grown event array.
 	argCap, evCap := 0, 0
+	c := &d.cur
 	if d.detail == Full {
 		argCap, evCap = nbytes*5/8, nbytes/5
+	} else {
+		// N.B. Only the tables are stored: counted first, their
+		// array is made once at its size rather than grown by
+		// appending, which leaves garbage as large as itself. Damage
+		// stops the count short; the walk below reports it.
+		c.reset(d, g.Num, 0, 0)
+		for i := range items {
+			if items[i].store {
+				c.walk(items[i].bi, items[i].lo, items[i].data, items[i].t, false)
+			}
+		}
+		evCap = c.nev
 	}
-	c := &d.cur
 	c.reset(d, g.Num, argCap, evCap)
 	if err := c.walkItems(items); err != nil {
 		return nil, err
