@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -175,6 +176,40 @@ func BenchmarkDecodeStream(b *testing.B) {
 		}
 	})
 	if n == 0 {
+		b.Fatal("no events")
+	}
+}
+
+// BenchmarkDecodeParallel is BenchmarkDecodeStream with the generations
+// decoded on every core by Reader.Parallel.
+func BenchmarkDecodeParallel(b *testing.B) {
+	data := benchData(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	defer reportCPU(b)()
+	var n atomic.Int64
+	for b.Loop() {
+		r, err := NewReader(bytes.NewReader(data))
+		if err != nil {
+			b.Fatal(err)
+		}
+		r.SetDetail(Frames)
+		err = r.Parallel(0, func(gr *GenReader, g *Generation) error {
+			args := 0
+			each := func(ev *Event) error { args += len(ev.Args); return nil }
+			for i := range g.Batches {
+				if err := gr.EachEvent(g, i, each); err != nil {
+					return err
+				}
+			}
+			n.Add(int64(args))
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	if n.Load() == 0 {
 		b.Fatal("no events")
 	}
 }

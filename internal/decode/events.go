@@ -100,14 +100,24 @@ func (d *genDecoder) decode() (*Generation, error) {
 		// N.B. Only the tables are stored: counted first, their
 		// array is made once at its size rather than grown by
 		// appending, which leaves garbage as large as itself. Damage
-		// stops the count short; the walk below reports it.
-		c.reset(d, g.Num, 0, 0)
+		// stops the count short; the walk below reports it. A
+		// generation with no more table bytes than the one that sized
+		// the array (with a quarter to spare) is not counted.
+		tableBytes := 0
 		for i := range items {
 			if items[i].store {
-				c.walk(items[i].bi, items[i].lo, items[i].data, items[i].t, false)
+				tableBytes += len(items[i].data)
 			}
 		}
-		evCap = c.nev
+		if tableBytes > d.sizedBy {
+			c.reset(d, g.Num, 0, 0)
+			for i := range items {
+				if items[i].store {
+					c.walk(items[i].bi, items[i].lo, items[i].data, items[i].t, false)
+				}
+			}
+			evCap, d.sizedBy = c.nev, tableBytes
+		}
 	}
 	c.reset(d, g.Num, argCap, evCap)
 	if err := c.walkItems(items); err != nil {

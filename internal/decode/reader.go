@@ -172,6 +172,7 @@ type genDecoder struct {
 	stackEvents  []*Event // the generation's stack table entries
 	eog          [1]Event // the in-band end of generation
 
+	sizedBy  int    // table bytes of the generation that sized cur's event array
 	cur      cursor // decode walks events into this
 	batchCur cursor // BatchEvents and EachEvent decode into this
 }
