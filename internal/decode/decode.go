@@ -20,6 +20,14 @@
 // twenty bytes of memory per byte of the generation (some 450 MB for a 20 MB
 // one); Counts and Frames need little beyond the generation's bytes, and
 // Reader.EachEvent reads every event, under any detail, in that space.
+//
+// Generations are independent, so Reader.Parallel decodes several at once,
+// one per worker goroutine, and hands each to a function that runs
+// concurrently for different generations, with a GenReader to read its
+// events as Reader.EachEvent and Reader.BatchEvents do (both satisfy
+// EventReader). Memory then grows with the largest generation times the
+// number of workers; errors are reported as a loop over Next reports them,
+// after every generation before the damage.
 package decode
 
 // The real traces the tests compare with go tool trace -d=wire.
