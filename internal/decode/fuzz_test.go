@@ -2,6 +2,7 @@ package decode
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,7 +13,7 @@ import (
 )
 
 // FuzzDecode feeds arbitrary bytes to the Reader, read with Full detail
-// and with Frames and EachEvent. Seeds are every trace test of the Go tree,
+// with Frames and EachEvent, and with Parallel. Seeds are every trace test of the Go tree,
 // every fixture in testdata and every committed trace. Decoding must not
 // panic, must end in io.EOF or a *Error inside the input, and must allocate
 // in proportion to the input.
@@ -37,7 +38,18 @@ func FuzzDecode(f *testing.F) {
 		runtime.ReadMemStats(&before)
 		gens, err := readAll(t, data)
 		each, eachErr := readEach(t, data)
+		par, parErr := readParallel(t, bytes.NewReader(data), Frames, true, 2)
 		runtime.ReadMemStats(&after)
+		// Parallel reports what the loop over Next with EachEvent
+		// reports, after the same generations at least.
+		if fmt.Sprint(parErr) != fmt.Sprint(eachErr) {
+			t.Fatalf("Parallel: error %v, EachEvent %v", parErr, eachErr)
+		}
+		for _, n := range each {
+			if _, ok := par[n]; !ok {
+				t.Fatalf("Parallel did not read generation %d", n)
+			}
+		}
 		// Frames with EachEvent (what gotrace decode reads) delivers the
 		// same generations, or fewer when it stops at damage in events
 		// that framing does not see, and fails when Full fails.

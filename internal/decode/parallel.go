@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -52,7 +53,8 @@ func (gr *GenReader) EachEvent(g *Generation, i int, fn func(*Event) error) erro
 // before it. fn is never called for a generation after damage that Next
 // would have reported, but it may already have been called, concurrently,
 // for generations after one whose fn (or its EachEvent) fails. The Reader
-// is done afterwards: Next returns io.EOF or the same error.
+// is done afterwards: Next returns io.EOF or the same error. When fn
+// panics, Parallel panics with the same value once the workers stopped.
 func (r *Reader) Parallel(workers int, fn func(gr *GenReader, g *Generation) error) error {
 	if r.err != nil {
 		if r.err == io.EOF {
@@ -83,6 +85,10 @@ func (r *Reader) Parallel(workers int, fn func(gr *GenReader, g *Generation) err
 	if ferr != nil {
 		p.record(n, ferr)
 	}
+	if p.panicked != nil {
+		r.fail(errPanicked)
+		panic(p.panicked.v)
+	}
 	err := p.err
 	if err == nil {
 		err = io.EOF
@@ -100,10 +106,17 @@ type parallel struct {
 	fn   func(*GenReader, *Generation) error
 	free chan *genDecoder // decoders not in use, with the bytes of the generation they last held
 
-	mu     sync.Mutex
-	errSeq int   // sequence number of the earliest generation that failed, -1 when none
-	err    error // its error
+	mu       sync.Mutex
+	errSeq   int   // sequence number of the earliest generation that failed, -1 when none
+	err      error // its error
+	panicked *panicValue
 }
+
+// panicValue is what a call of fn panicked with, passed on to the
+// goroutine that called Parallel.
+type panicValue struct{ v any }
+
+var errPanicked = errors.New("decode: a function Parallel called panicked")
 
 // genJob is one generation handed to a worker.
 type genJob struct {
@@ -208,6 +221,16 @@ func (p *parallel) frameAll(jobs chan<- *genJob) (int, error) {
 func (p *parallel) run(j *genJob) {
 	d := j.d
 	defer func() { p.free <- d }()
+	defer func() {
+		if v := recover(); v != nil {
+			p.mu.Lock()
+			if p.panicked == nil {
+				p.panicked = &panicValue{v}
+			}
+			p.mu.Unlock()
+			p.record(j.seq, errPanicked) // stops the framing and later calls
+		}
+	}()
 	g, err := d.decode()
 	j.ok = err == nil
 	if j.prev != nil {

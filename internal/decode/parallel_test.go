@@ -360,3 +360,26 @@ func TestParallelReadError(t *testing.T) {
 		}
 	}
 }
+
+// TestParallelPanic passes a panic in fn on to the caller of Parallel.
+func TestParallelPanic(t *testing.T) {
+	r, err := NewReader(bytes.NewReader(manyGens(t, 8)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if v := recover(); v != "gen 3" {
+			t.Fatalf("recovered %v, want fn's panic", v)
+		}
+		if _, err := r.Next(); err == nil || err == io.EOF {
+			t.Fatalf("Next after a panic: %v, want an error", err)
+		}
+	}()
+	r.Parallel(2, func(gr *GenReader, g *Generation) error {
+		if g.Num == 3 {
+			panic("gen 3")
+		}
+		return nil
+	})
+	t.Fatal("Parallel returned")
+}
