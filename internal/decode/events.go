@@ -393,25 +393,39 @@ func (c *cursor) eachEvent(bi, lo int, data []byte, t uint64, fn func(*Event) er
 		}
 		j++
 		nargs := int(inf.nargs)
-		// N.B. The same uvarint fast paths as walk's, written out again:
-		// a helper does not inline, and the call costs a tenth.
-		for k := 0; k < nargs; k++ {
-			var v uint64
-			if j < n && data[j] < 0x80 {
-				v = uint64(data[j])
-				j++
-			} else if j+1 < n && data[j+1] < 0x80 {
-				v = uint64(data[j]&0x7f) | uint64(data[j+1])<<7
-				j += 2
-			} else {
-				var m int
-				v, m = format.Uvarint(data[j:])
+		// N.B. Uvarint fast paths like walk's, written out again: a
+		// helper does not inline, and calling one costs a tenth.
+		if j+nargs*format.MaxVarintLen <= n {
+			// Every argument is inside the batch whatever its
+			// length: no checks against its end.
+			for k := 0; k < nargs; k++ {
+				var v uint64
+				if b := data[j]; b < 0x80 {
+					v = uint64(b)
+					j++
+				} else if b1 := data[j+1]; b1 < 0x80 {
+					v = uint64(b&0x7f) | uint64(b1)<<7
+					j += 2
+				} else {
+					var m int
+					v, m = format.Uvarint(data[j:])
+					if m <= 0 {
+						return c.argErr(bi, lo, start, j, typ, k, m)
+					}
+					j += m
+				}
+				a[uint8(k)] = v
+			}
+		} else {
+			// The last events of the batch: seldom, so plainly.
+			for k := 0; k < nargs; k++ {
+				v, m := format.Uvarint(data[j:])
 				if m <= 0 {
 					return c.argErr(bi, lo, start, j, typ, k, m)
 				}
+				a[uint8(k)] = v
 				j += m
 			}
-			a[uint8(k)] = v
 		}
 		ev.Time = 0
 		if inf.flags&fTimed != 0 {
