@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"sync"
 )
@@ -162,7 +161,9 @@ func (p *parallel) failed() bool {
 // last read brought after it (fill reads little past what it needs); those
 // wait in carry for the next buffer.
 // 3. A buffer smaller than the largest generation so far is replaced
-// before use, so each buffer grows at most once or twice.
+// before use, so each buffer grows at most once or twice; the first one
+// grows as Next's does (see fill), but doubling when it cannot know the
+// input's size.
 func (p *parallel) frameAll(jobs chan<- *genJob) (int, error) {
 	r := p.r
 	// The Reader's own buffer holds what it read past the last
@@ -172,15 +173,6 @@ func (p *parallel) frameAll(jobs chan<- *genJob) (int, error) {
 	r.buf = nil
 	r.double = true
 	var prev *genJob
-	// N.B. Before any generation was seen, a buffer as large as the rest
-	// of the input (up to firstBuffer) spares the first one a chain of
-	// growing copies, which would leave garbage as large as itself: fill
-	// reads little past what it needs, so the pages the generation does
-	// not reach are never touched.
-	first := minBuffer
-	if n := remaining(r.r); n > 0 {
-		first = int(min(n+int64(len(carry)), firstBuffer))
-	}
 	largest := 0
 	for seq := 0; ; seq++ {
 		d := <-p.free
@@ -188,12 +180,8 @@ func (p *parallel) frameAll(jobs chan<- *genJob) (int, error) {
 			p.free <- d
 			return seq, nil
 		}
-		want := largest + largest/8 + minRead
-		if largest == 0 {
-			want = first
-		}
 		nb := d.buf[:cap(d.buf)]
-		if want = max(want, len(carry)); len(nb) < want {
+		if want := max(largest+largest/8+minRead, len(carry), minBuffer); len(nb) < want {
 			nb, d.buf = nil, nil // dropped before its successor is made
 			nb = make([]byte, want)
 		}
@@ -251,29 +239,4 @@ func (p *parallel) run(j *genJob) {
 	if err != nil {
 		p.record(j.seq, err)
 	}
-}
-
-// firstBuffer is the most Parallel reserves for the first generation
-// before it knows how large generations are.
-const firstBuffer = 32 << 20
-
-// remaining returns how many bytes r has left to read when it can tell
-// (a regular file, or a reader with a Len method such as bytes.Reader),
-// else -1.
-func remaining(r io.Reader) int64 {
-	switch x := r.(type) {
-	case interface{ Len() int }:
-		return int64(x.Len())
-	case *os.File:
-		fi, err := x.Stat()
-		if err != nil || !fi.Mode().IsRegular() {
-			return -1
-		}
-		off, err := x.Seek(0, io.SeekCurrent)
-		if err != nil {
-			return -1
-		}
-		return fi.Size() - off
-	}
-	return -1
 }

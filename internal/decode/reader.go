@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 
 	"github.com/gotrace-cli/gotrace/internal/format"
@@ -108,7 +109,11 @@ const (
 	minBuffer = 256 << 10 // first allocation
 	minRead   = 64 << 10  // never ask the reader for less than this
 	maxRead   = 1 << 20   // nor for more than this past what is needed
-	maxHeader = 2 + 4*format.MaxVarintLen
+
+	// firstBuffer is the most the buffer grows to at once for an input
+	// of known size, before any generation was seen.
+	firstBuffer = 32 << 20
+	maxHeader   = 2 + 4*format.MaxVarintLen
 )
 
 // event flags in the compact per-version table.
@@ -142,6 +147,7 @@ type Reader struct {
 	started bool   // a generation was returned
 	err     error  // sticky: damage found, or io.EOF
 	double  bool   // fill doubles the buffer when it grows
+	hint    int64  // bytes the input had left past the header, when known and not used yet
 
 	gd genDecoder // frame fills its batches; Next decodes with it
 }
@@ -219,6 +225,7 @@ func NewReader(r io.Reader) (*Reader, error) {
 	}
 	rd.v = v
 	rd.pos = format.HeaderSize
+	rd.hint = remaining(r)
 	for t := range 256 {
 		s := v.Spec(format.EventType(t))
 		if s == nil {
@@ -271,6 +278,18 @@ func (r *Reader) fill(n int) {
 				grow = cap(r.buf)
 			}
 			c := max(cap(r.buf)+grow, n+n/4+minRead, minBuffer)
+			if r.hint > 0 {
+				// N.B. Once, when the input's size is known:
+				// as large as the rest of it, up to
+				// firstBuffer, so that the first generation
+				// does not grow the buffer through a chain of
+				// copies, which leaves garbage as large as
+				// itself. Reads stop a little past what is
+				// needed (below), so the pages a generation
+				// does not reach are never touched.
+				c = max(c, int(min(r.hint+int64(r.end), firstBuffer)))
+				r.hint = 0
+			}
 			nb := make([]byte, c)
 			copy(nb, r.buf[:r.end])
 			r.buf = nb
@@ -514,3 +533,24 @@ func (r *Reader) truncHeader(i int, gen uint64, batch int, name, field string, h
 
 // IsTruncated reports whether err says the input ended too soon.
 func IsTruncated(err error) bool { return errors.Is(err, io.ErrUnexpectedEOF) }
+
+// remaining returns how many bytes r has left to read when it can tell
+// (a regular file, or a reader with a Len method such as bytes.Reader),
+// else 0.
+func remaining(r io.Reader) int64 {
+	switch x := r.(type) {
+	case interface{ Len() int }:
+		return int64(x.Len())
+	case *os.File:
+		fi, err := x.Stat()
+		if err != nil || !fi.Mode().IsRegular() {
+			return 0
+		}
+		off, err := x.Seek(0, io.SeekCurrent)
+		if err != nil {
+			return 0
+		}
+		return max(fi.Size()-off, 0)
+	}
+	return 0
+}
