@@ -2,6 +2,7 @@ package stats
 
 import (
 	"cmp"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -13,9 +14,27 @@ import (
 type Options struct {
 	// Top is how many entries lists of stacks, groups and findings keep.
 	Top int
-	// Progress, when set, is called now and then from the reading
-	// goroutine with the bytes read so far and the total.
+	// Progress, when set, is called now and then with the bytes read so
+	// far and the total, from one goroutine at a time.
 	Progress func(done, total int64)
+	// Workers is how many generations are analysed at once; 0 means one
+	// per CPU (GOMAXPROCS), at most maxWorkers.
+	Workers int
+
+	// ordered makes Compute read the trace in one ordered pass, which
+	// the analysis in parts is checked against.
+	ordered bool
+}
+
+// maxWorkers bounds the default Options.Workers: each worker holds one
+// generation in golang.org/x/exp/trace's memory.
+const maxWorkers = 4
+
+func (o Options) workers() int {
+	if o.Workers > 0 {
+		return o.Workers
+	}
+	return max(1, min(runtime.GOMAXPROCS(0), maxWorkers))
 }
 
 // DefaultTop is the list size when Options.Top is not set.
@@ -29,18 +48,22 @@ type goroutine struct {
 	ran      bool // has been seen running: later intervals count as go tool trace counts them
 	counted  bool // the current interval began after the goroutine first ran
 	inAssist bool
-	markRun  bool        // running as a GC mark worker, counted on markP
-	stack    stackID     // where it stopped running last (its parked stack)
-	start    stackID     // its start stack, for the group
-	since    trace.Time  // when the current state began
-	why      *reasonAcc  // why it waits, while it is GoWaiting
-	raw      trace.Stack // the parked stack before it is interned; see parked
-	totals   [4]Duration // running, runnable, blocked, syscall
-	markP    trace.ProcID
-	syscallP trace.ProcID
-	lostP    trace.Time // when the P of its syscall was taken, 0 if not
-	regions  []openRegion
-	held     []wait // waits before its first run; see Analyzer.wait
+	markRun  bool // running as a GC mark worker, counted on markP
+	// In a part of the trace analysed on its own (see part.go): the
+	// goroutine existed before the part began, and, while deferring,
+	// its events wait for the analysis of the parts before.
+	inherited, deferring bool
+	stack                stackID     // where it stopped running last (its parked stack)
+	start                stackID     // its start stack, for the group
+	since                trace.Time  // when the current state began
+	why                  *reasonAcc  // why it waits, while it is GoWaiting
+	raw                  trace.Stack // the parked stack before it is interned; see parked
+	totals               [4]Duration // running, runnable, blocked, syscall
+	markP                trace.ProcID
+	syscallP             trace.ProcID
+	lostP                trace.Time // when the P of its syscall was taken, 0 if not
+	regions              []openRegion
+	held                 []wait // waits before its first run; see Analyzer.wait
 }
 
 type openRegion struct {
@@ -217,6 +240,10 @@ type Analyzer struct {
 	cpuFlat    map[string]int64
 	cpuCum     map[string]int64
 	cpuCache   map[stackID][]string
+
+	// part is set when the Analyzer reads a later part of the trace on
+	// its own; see part.go.
+	part *partLog
 }
 
 // NewAnalyzer returns an Analyzer.
@@ -243,8 +270,14 @@ func NewAnalyzer(opts Options) *Analyzer {
 		cpuCache:   make(map[stackID][]string),
 		goalMin:    -1,
 	}
-	a.schedTop = newTopN(opts.Top, func(x, y SchedWait) bool { return x.Wait < y.Wait })
-	a.stwTop = newTopN(opts.Top, func(x, y Pause) bool { return x.Duration < y.Duration })
+	// N.B. Ties go to the earlier one, then the lower goroutine ID, so
+	// the lists do not depend on the order they were offered in.
+	a.schedTop = newTopN(opts.Top, func(x, y SchedWait) bool {
+		return cmp.Or(cmp.Compare(x.Wait, y.Wait), cmp.Compare(y.Start, x.Start), cmp.Compare(y.Goroutine, x.Goroutine)) < 0
+	})
+	a.stwTop = newTopN(opts.Top, func(x, y Pause) bool {
+		return cmp.Or(cmp.Compare(x.Duration, y.Duration), cmp.Compare(y.Start, x.Start)) < 0
+	})
 	a.mmu.init()
 	return a
 }
@@ -253,6 +286,13 @@ func NewAnalyzer(opts Options) *Analyzer {
 // golang.org/x/exp/trace delivers them.
 func (a *Analyzer) Add(ev *trace.Event) {
 	t := ev.Time()
+	k := ev.Kind()
+	if p := a.part; p != nil && !p.opened && k == trace.EventSync {
+		// The sync that opens a later part is the one that closed the
+		// part before it: one event, counted there.
+		p.opened, p.syncTime = true, t
+		return
+	}
 	if !a.haveTime {
 		a.first, a.haveTime = t, true
 	}
@@ -272,13 +312,22 @@ func (a *Analyzer) Add(ev *trace.Event) {
 			a.procs.add(int64(p))
 		}
 	}
-	switch k := ev.Kind(); k {
+	if p := a.part; p != nil && p.inPrefix(t) {
+		a.deferPrefix(ev, t, k)
+		return
+	}
+	a.handle(ev, t, k)
+}
+
+// handle is Add's work for one event after the counting.
+func (a *Analyzer) handle(ev *trace.Event, t trace.Time, k trace.EventKind) {
+	switch k {
 	case trace.EventStateTransition:
 		a.onTransition(ev, t)
 	case trace.EventSync:
 		a.onSync(ev)
 	case trace.EventMetric:
-		a.onMetric(ev)
+		a.onMetric(ev, t)
 	case trace.EventRangeBegin, trace.EventRangeActive:
 		a.onRangeBegin(ev, t, k == trace.EventRangeActive)
 	case trace.EventRangeEnd:
@@ -293,10 +342,13 @@ func (a *Analyzer) Add(ev *trace.Event) {
 		// that runs twice is counted twice and never fully taken off.
 		// Here a worker counts once per run, from its label to its stop.
 		if strings.HasPrefix(l.Label, "GC ") && l.Label != "GC (idle)" {
+			if a.deferFor(ev.Goroutine(), ev) {
+				return
+			}
 			if g := a.gs.get(ev.Goroutine()); g != nil && !g.markRun && g.state.Executing() {
 				g.markRun, g.markP = true, ev.Proc()
-				a.mmu.procGC(ev.Proc(), 1)
-				a.mmu.update(int64(t))
+				a.gcProc(ev.Proc(), 1)
+				a.gcUpdate(t)
 			}
 		}
 	case trace.EventTaskBegin:
@@ -304,7 +356,12 @@ func (a *Analyzer) Add(ev *trace.Event) {
 		a.tasks[tk.ID] = taskOpen{typ: tk.Type, start: t}
 	case trace.EventTaskEnd:
 		tk := ev.Task()
-		if o, ok := a.tasks[tk.ID]; ok {
+		o, ok := a.tasks[tk.ID]
+		if !ok && a.part != nil {
+			a.deferEvent(ev) // begun in an earlier part
+			return
+		}
+		if ok {
 			delete(a.tasks, tk.ID)
 			typ := o.typ
 			if typ == "" {
@@ -313,18 +370,28 @@ func (a *Analyzer) Add(ev *trace.Event) {
 			distFor(a.taskD, typ).add(int64(t - o.start))
 		}
 	case trace.EventRegionBegin:
+		if a.deferFor(ev.Goroutine(), ev) {
+			return
+		}
 		if g := a.gs.get(ev.Goroutine()); g != nil {
 			g.regions = append(g.regions, openRegion{typ: ev.Region().Type, start: t})
 		}
 	case trace.EventRegionEnd:
+		if a.deferFor(ev.Goroutine(), ev) {
+			return
+		}
 		if g := a.gs.get(ev.Goroutine()); g != nil {
 			typ := ev.Region().Type
-			for i := len(g.regions) - 1; i >= 0; i-- {
+			i := len(g.regions) - 1
+			for ; i >= 0; i-- {
 				if g.regions[i].typ == typ {
 					distFor(a.regionD, typ).add(int64(t - g.regions[i].start))
 					g.regions = append(g.regions[:i], g.regions[i+1:]...)
 					break
 				}
+			}
+			if i < 0 && g.inherited {
+				a.deferEvent(ev) // begun in an earlier part
 			}
 		}
 	case trace.EventLog:
@@ -346,18 +413,20 @@ func distFor(m map[string]*dist, k string) *dist {
 func (a *Analyzer) onSync(ev *trace.Event) {
 	a.syncs++
 	s := ev.Sync()
-	a.mmu.sync(s.N)
+	if a.part == nil {
+		a.mmu.sync(s.N)
+	}
 	// Intern the parked stacks still pending before the handle cache is
 	// dropped, so no goroutine keeps an old generation's tables alive.
 	a.gs.each(func(g *goroutine) { a.parked(g) })
 	a.stacks.newGeneration()
-	if a.wallStart == 0 && s.ClockSnapshot != nil && !s.ClockSnapshot.Wall.IsZero() {
+	if a.part == nil && a.wallStart == 0 && s.ClockSnapshot != nil && !s.ClockSnapshot.Wall.IsZero() {
 		c := s.ClockSnapshot
 		a.wallStart = c.Wall.UnixNano() - int64(c.Trace-a.first)
 	}
 }
 
-func (a *Analyzer) onMetric(ev *trace.Event) {
+func (a *Analyzer) onMetric(ev *trace.Event, t trace.Time) {
 	m := ev.Metric()
 	if m.Value.Kind() != trace.ValueUint64 {
 		return
@@ -366,6 +435,9 @@ func (a *Analyzer) onMetric(ev *trace.Event) {
 	switch m.Name {
 	case "/sched/gomaxprocs:threads":
 		n := int(min(v, 1<<20))
+		if a.part != nil && a.part.gomaxprocs == 0 {
+			a.part.gomaxprocs = n
+		}
 		if a.gomaxprocs == 0 {
 			a.m.Overview.GOMAXPROCS = n
 		} else if n != a.gomaxprocs {
@@ -373,8 +445,8 @@ func (a *Analyzer) onMetric(ev *trace.Event) {
 		}
 		a.gomaxprocs = n
 		a.m.Overview.GOMAXPROCSMax = max(a.m.Overview.GOMAXPROCSMax, n)
-		a.mmu.setProcs(int64(ev.Time()), n)
-		a.mmu.update(int64(ev.Time()))
+		a.gcProcs(t, n)
+		a.gcUpdate(t)
 	case "/memory/classes/heap/objects:bytes":
 		a.heapMax = max(a.heapMax, int64(min(v, 1<<62)))
 	case "/gc/heap/goal:bytes":
@@ -392,11 +464,19 @@ func (a *Analyzer) onTransition(ev *trace.Event, t trace.Time) {
 	case trace.ResourceProc:
 		// A P taken from a goroutine in a syscall makes the syscall a
 		// blocking one.
+		// N.B. A P whose status is reported counts even where the
+		// event has no P yet (a status that opens a trace, or a part).
+		a.procs.add(int64(st.Resource.Proc()))
 		from, to := st.Proc()
 		if from != to && to == trace.ProcIdle {
 			p := st.Resource.Proc()
 			for _, g := range a.syscallers(p) {
 				g.lostP = t
+			}
+			if a.part != nil {
+				// Goroutines of the parts before may be in a
+				// syscall on p.
+				a.part.add(op{kind: opProcIdle, p: int32(p), t: t})
 			}
 		}
 		return
@@ -407,6 +487,16 @@ func (a *Analyzer) onTransition(ev *trace.Event, t trace.Time) {
 	id := st.Resource.Goroutine()
 	from, to := st.Goroutine()
 	g := a.gs.get(id)
+	if a.part != nil {
+		if g == nil && from != trace.GoNotExist {
+			g = a.inherit(id)
+		}
+		if g != nil && g.deferring {
+			a.deferEvent(ev)
+			a.shadow(id, g, ev, st.Reason, from, to, t, true)
+			return
+		}
+	}
 	if g == nil {
 		if to == trace.GoNotExist {
 			return
@@ -419,8 +509,7 @@ func (a *Analyzer) onTransition(ev *trace.Event, t trace.Time) {
 		} else {
 			a.m.Goroutines.Existing++
 		}
-		a.alive++
-		a.m.Goroutines.PeakAlive = max(a.m.Goroutines.PeakAlive, a.alive)
+		a.aliveAdd(1)
 	}
 	if g.start == 0 && st.Stack != trace.NoStack {
 		g.start = a.stacks.id(st.Stack)
@@ -429,17 +518,17 @@ func (a *Analyzer) onTransition(ev *trace.Event, t trace.Time) {
 	// they run, mark workers until they stop.
 	if g.inAssist {
 		if !g.state.Executing() && to.Executing() {
-			a.mmu.procGC(ev.Proc(), 1)
-			a.mmu.update(int64(t))
+			a.gcProc(ev.Proc(), 1)
+			a.gcUpdate(t)
 		} else if g.state.Executing() && !to.Executing() {
-			a.mmu.procGC(ev.Proc(), -1)
-			a.mmu.update(int64(t))
+			a.gcProc(ev.Proc(), -1)
+			a.gcUpdate(t)
 		}
 	}
 	if g.markRun && g.state.Executing() && !to.Executing() {
 		g.markRun = false
-		a.mmu.procGC(g.markP, -1)
-		a.mmu.update(int64(t))
+		a.gcProc(g.markP, -1)
+		a.gcUpdate(t)
 	}
 	if to == g.state {
 		return // a restatement, not a change: the interval goes on
@@ -463,8 +552,12 @@ func (a *Analyzer) onTransition(ev *trace.Event, t trace.Time) {
 	case trace.GoNotExist:
 		a.countHeld(g)
 		a.m.Goroutines.Ended++
-		a.alive--
-		a.retire(g)
+		a.aliveAdd(-1)
+		if g.inherited {
+			a.part.orphan(id, g) // its group is known to the parts before
+		} else {
+			a.retire(g)
+		}
 		a.gs.put(id, nil)
 	}
 }
@@ -501,10 +594,10 @@ func (a *Analyzer) closeInterval(id trace.GoID, g *goroutine, t trace.Time) {
 		g.isNew = false
 		// Most waits are far below the list's shortest: compare first.
 		if top := a.schedTop; top.n > 0 && (len(top.items) < top.n || Duration(d) > top.items[0].Wait) {
-			w := SchedWait{Goroutine: int64(id), Start: Duration(g.since - a.first), Wait: Duration(d)}
+			w := SchedWait{Goroutine: int64(id), Start: Duration(g.since - a.origin()), Wait: Duration(d)}
 			w.Func = a.groupName(g)
 			stk := a.parked(g)
-			if stk == 0 {
+			if stk == 0 && !g.inherited {
 				stk = g.start // a new goroutine has not stopped anywhere yet
 			}
 			w.Stack = a.stacks.get(stk)
@@ -624,6 +717,13 @@ func (a *Analyzer) retire(g *goroutine) {
 func (a *Analyzer) onRangeBegin(ev *trace.Event, t trace.Time, active bool) {
 	r := ev.Range()
 	k := a.rangeKeyOf(ev, r)
+	if a.part != nil && (active || a.deferringScope(r)) {
+		// A range found active began in an earlier part, and the
+		// parts before hold the state of a deferring goroutine.
+		a.deferEvent(ev)
+		a.shadowAssist(r, true)
+		return
+	}
 	if _, open := a.ranges[k]; open && active {
 		return // restated at a generation start
 	}
@@ -636,15 +736,15 @@ func (a *Analyzer) onRangeBegin(ev *trace.Event, t trace.Time, active bool) {
 	case strings.HasPrefix(r.Name, "stop-the-world"):
 		a.rangeStk[k] = a.stacks.id(ev.Stack())
 		if isGCSTW(r.Name) {
-			a.mmu.stw++
+			a.gcSTW(1)
 		}
 	case r.Name == "GC mark assist":
 		if active {
 			if g := a.gs.get(ev.Goroutine()); g != nil && g.state.Executing() {
-				a.mmu.activeAtStart()
+				a.gcActiveAtStart()
 			}
 		}
-		a.mmu.procGC(ev.Proc(), 1)
+		a.gcProc(ev.Proc(), 1)
 		if r.Scope.Kind == trace.ResourceGoroutine {
 			if g := a.gs.get(r.Scope.Goroutine()); g != nil {
 				g.inAssist = true
@@ -652,17 +752,22 @@ func (a *Analyzer) onRangeBegin(ev *trace.Event, t trace.Time, active bool) {
 		}
 	case r.Name == "GC incremental sweep":
 		if active {
-			a.mmu.activeAtStart()
+			a.gcActiveAtStart()
 		}
-		a.mmu.procGC(ev.Proc(), 1)
+		a.gcProc(ev.Proc(), 1)
 	}
-	a.mmu.update(int64(t))
+	a.gcUpdate(t)
 }
 
 func (a *Analyzer) onRangeEnd(ev *trace.Event, t trace.Time) {
 	r := ev.Range()
 	k := a.rangeKeyOf(ev, r)
 	begin, open := a.ranges[k]
+	if a.part != nil && (!open || a.deferringScope(r)) {
+		a.deferEvent(ev) // begun in an earlier part
+		a.shadowAssist(r, false)
+		return
+	}
 	delete(a.ranges, k)
 	d := int64(t - begin)
 	switch {
@@ -672,7 +777,7 @@ func (a *Analyzer) onRangeEnd(ev *trace.Event, t trace.Time) {
 		}
 	case strings.HasPrefix(r.Name, "stop-the-world"):
 		if isGCSTW(r.Name) {
-			a.mmu.stw--
+			a.gcSTW(-1)
 		}
 		stk := a.rangeStk[k]
 		delete(a.rangeStk, k)
@@ -680,14 +785,14 @@ func (a *Analyzer) onRangeEnd(ev *trace.Event, t trace.Time) {
 			kind := stwKind(r.Name)
 			a.stw.add(d)
 			distFor(a.stwKinds, kind).add(d)
-			p := Pause{Kind: kind, Start: Duration(begin - a.first), Duration: Duration(d)}
+			p := Pause{Kind: kind, Start: Duration(begin - a.origin()), Duration: Duration(d)}
 			if a.stwTop.wants(p) {
 				p.Stack = a.stacks.get(stk)
 				a.stwTop.offer(p)
 			}
 		}
 	case r.Name == "GC mark assist":
-		a.mmu.procGC(ev.Proc(), -1)
+		a.gcProc(ev.Proc(), -1)
 		if r.Scope.Kind == trace.ResourceGoroutine {
 			if g := a.gs.get(r.Scope.Goroutine()); g != nil {
 				g.inAssist = false
@@ -697,12 +802,12 @@ func (a *Analyzer) onRangeEnd(ev *trace.Event, t trace.Time) {
 			a.assist.add(d)
 		}
 	case r.Name == "GC incremental sweep":
-		a.mmu.procGC(ev.Proc(), -1)
+		a.gcProc(ev.Proc(), -1)
 		if open {
 			a.sweep.add(d)
 		}
 	}
-	a.mmu.update(int64(t))
+	a.gcUpdate(t)
 }
 
 // stwKind turns "stop-the-world (GC mark termination)" into "GC mark

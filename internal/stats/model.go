@@ -8,14 +8,15 @@
 // single source of the check paths (see Fields) and of the JSON schema's
 // documentation.
 //
-// How the work is split. Generations are self-contained on the wire, but
+// How the work is split. Generations are self-contained on the wire, and
+// golang.org/x/exp/trace reads a trace that begins at any of them; but
 // goroutine states, open ranges and blocked intervals carry from one
-// generation into the next, and golang.org/x/exp/trace reads sequentially.
-// So the semantic analysis is one ordered pass (Analyzer: Add per event,
-// Finalize at the end), itself split into a reader goroutine and an
-// analysing one; what is truly per generation — bytes, tables, the
-// footprint — comes from the project's decoder on the other core, one
-// generation at a time, and is summed at the end. Distributions are
+// generation into the next. So each generation is analysed as a part of
+// its own, on as many cores as there are, and the parts are absorbed in
+// order, each replaying on the parts before it what only they could
+// account for (see part.go); the model is the one a single ordered pass
+// computes, which the tests check. The project's decoder counts each
+// generation's bytes, tables and footprint first. Distributions are
 // log-bucketed histograms that merge, so memory does not grow with the
 // number of events.
 package stats

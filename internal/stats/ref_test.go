@@ -192,30 +192,50 @@ func goroot(t *testing.T) string {
 
 // TestGorootCorpus runs the Go tree's trace tests: the valid ones analyse
 // without error, the invalid ones give an error, and none panics.
-func TestGorootCorpus(t *testing.T) {
+// corpusTrace is one trace test of the Go tree: its name, what it
+// expects, and the trace assembled.
+type corpusTrace struct {
+	name   string
+	expect []byte
+	data   []byte
+}
+
+// gorootCorpus assembles the trace tests in
+// $(go env GOROOT)/src/internal/trace/testdata/tests.
+func gorootCorpus(t *testing.T) []corpusTrace {
 	files, _ := filepath.Glob(filepath.Join(goroot(t), "src", "internal", "trace", "testdata", "tests", "*.test"))
-	if len(files) == 0 {
+	var out []corpusTrace
+	for _, f := range files {
+		ar, err := txtar.ParseFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := corpusTrace{name: filepath.Base(f)}
+		var text []byte
+		for _, af := range ar.Files {
+			switch af.Name {
+			case "expect":
+				c.expect = af.Data
+			case "trace":
+				text = af.Data
+			}
+		}
+		if c.data, err = format.Assemble(text); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func TestGorootCorpus(t *testing.T) {
+	corpus := gorootCorpus(t)
+	if len(corpus) == 0 {
 		t.Skip("no trace tests in GOROOT")
 	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			ar, err := txtar.ParseFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var expect, text []byte
-			for _, af := range ar.Files {
-				switch af.Name {
-				case "expect":
-					expect = af.Data
-				case "trace":
-					text = af.Data
-				}
-			}
-			data, err := format.Assemble(text)
-			if err != nil {
-				t.Fatal(err)
-			}
+	for _, c := range corpus {
+		t.Run(c.name, func(t *testing.T) {
+			expect, data := c.expect, c.data
 			m, err := computeBytes(t, data)
 			if strings.HasPrefix(string(expect), "SUCCESS") {
 				if err != nil {

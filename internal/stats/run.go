@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"sync"
 
 	"github.com/gotrace-cli/gotrace/internal/decode"
 	"github.com/gotrace-cli/gotrace/internal/format"
@@ -21,11 +22,12 @@ var ErrDamaged = errors.New("trace damaged")
 
 // Compute analyses the trace in r, size bytes long, named name in errors.
 //
-// Two passes run at once, one per core: golang.org/x/exp/trace reads the
-// events in order and validates them (the only heavy pass, itself split
-// into reading and analysis), while the project's decoder counts the wire
-// footprint and the per-generation tables. Each keeps one generation in
-// memory at a time.
+// A v2 trace is read a generation at a time, as many at once as
+// Options.Workers says: the project's decoder counts the generation's wire
+// footprint and tables, then golang.org/x/exp/trace reads its events in
+// order and validates them for the analysis (see part.go). Each worker
+// keeps one generation in memory. An older trace, and a damaged one, are
+// read in one ordered pass, the decoder's beside it on the other core.
 //
 // A damaged trace gives a model of the complete generations before the
 // damage, with Model.Damage filled in, and an error wrapping ErrDamaged. A
@@ -46,7 +48,33 @@ func Compute(ctx context.Context, name string, r io.ReaderAt, size int64, opts O
 		return nil, fmt.Errorf("%s: byte 0x0: %w", name, err)
 	}
 
-	// 1. The wire pass, on the other core.
+	var prog *progress
+	if opts.Progress != nil {
+		prog = &progress{total: size, f: opts.Progress}
+	}
+
+	// 1. Each generation a part of its own (see part.go), as many at
+	// once as there are workers.
+	if v.IsV2() && !opts.ordered {
+		a, w, err := partsPass(ctx, r, size, v, hdr, opts, prog)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if err == nil && a != nil {
+			m := a.Finalize()
+			w.fill(m)
+			finish(m, name, v, size)
+			return m, nil
+		}
+		// A damaged trace, or one without generations: the ordered
+		// passes below find out how much of it is whole, and say what
+		// is wrong as a reading in order does.
+		if prog != nil {
+			prog = &progress{total: size, f: opts.Progress}
+		}
+	}
+
+	// 2. In order. The wire pass, on the other core.
 	wireDone := make(chan wireResult, 1)
 	if v.IsV2() {
 		go func() { wireDone <- wirePass(ctx, io.NewSectionReader(r, 0, size)) }()
@@ -54,11 +82,11 @@ func Compute(ctx context.Context, name string, r io.ReaderAt, size int64, opts O
 		wireDone <- wireResult{}
 	}
 
-	// 2. The event pass.
+	// The event pass.
 	a := NewAnalyzer(opts)
 	var in io.Reader = io.NewSectionReader(r, 0, size)
-	if opts.Progress != nil {
-		in = &progressReader{r: in, total: size, f: opts.Progress}
+	if prog != nil {
+		in = prog.reader(in)
 	}
 	syncs, evErr := eventPass(ctx, in, a)
 	w := <-wireDone
@@ -163,7 +191,47 @@ func eventPass(ctx context.Context, r io.Reader, a *Analyzer) (syncs int, err er
 	return syncs, <-errc
 }
 
-func readEvents(r io.Reader, full, free chan []trace.Event, stop chan struct{}) (err error) {
+func readEvents(r io.Reader, full, free chan []trace.Event, stop chan struct{}) error {
+	var buf []trace.Event
+	select {
+	case buf = <-free:
+	case <-stop:
+		return nil
+	}
+	// flush hands buf over and takes a free one, false when stopped.
+	flush := func() bool {
+		if len(buf) == 0 {
+			return true
+		}
+		select {
+		case full <- buf:
+		case <-stop:
+			return false
+		}
+		select {
+		case buf = <-free:
+		case <-stop:
+			return false
+		}
+		return true
+	}
+	stopped := false
+	err := eachXExpEvent(r, func(ev *trace.Event) bool {
+		buf = append(buf, *ev)
+		if len(buf) == cap(buf) && !flush() {
+			stopped = true
+		}
+		return !stopped
+	})
+	if stopped || !flush() {
+		return nil
+	}
+	return err
+}
+
+// eachXExpEvent reads the trace in r with golang.org/x/exp/trace and calls
+// fn with each event, in order, until fn returns false.
+func eachXExpEvent(r io.Reader, fn func(*trace.Event) bool) (err error) {
 	defer func() {
 		// N.B. golang.org/x/exp/trace is not ours; a panic in it on
 		// malformed input must still end as an error.
@@ -175,37 +243,16 @@ func readEvents(r io.Reader, full, free chan []trace.Event, stop chan struct{}) 
 	if err != nil {
 		return err
 	}
-	var buf []trace.Event
-	select {
-	case buf = <-free:
-	case <-stop:
-		return nil
-	}
 	for {
 		ev, err := tr.ReadEvent()
-		if err == nil {
-			buf = append(buf, ev)
-			if len(buf) < cap(buf) {
-				continue
-			}
-		}
-		if len(buf) > 0 {
-			select {
-			case full <- buf:
-			case <-stop:
-				return nil
-			}
-			select {
-			case buf = <-free:
-			case <-stop:
-				return nil
-			}
-		}
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
 			return err
+		}
+		if !fn(&ev) {
+			return nil
 		}
 	}
 }
@@ -246,7 +293,19 @@ func wirePass(ctx context.Context, r io.Reader) wireResult {
 
 // add accounts for one generation.
 func (w *wireResult) add(g *decode.Generation) {
-	row := Generation{
+	w.addRow(genRow(g), g.Counts, len(g.Batches))
+}
+
+// addRow accounts for one generation's row, footprint and batches.
+func (w *wireResult) addRow(row Generation, foot [256]decode.EventCount, batches int) {
+	w.gens = append(w.gens, row)
+	w.foot = append(w.foot, foot)
+	w.batches = append(w.batches, batches)
+}
+
+// genRow is the per-generation table's row for g.
+func genRow(g *decode.Generation) Generation {
+	return Generation{
 		Num:        g.Num,
 		Offset:     ByteCount(g.Offset),
 		Bytes:      ByteCount(g.End - g.Offset),
@@ -258,9 +317,6 @@ func (w *wireResult) add(g *decode.Generation) {
 		Types:      len(g.Types),
 		CPUSamples: len(g.CPUSamples),
 	}
-	w.gens = append(w.gens, row)
-	w.foot = append(w.foot, g.Counts)
-	w.batches = append(w.batches, len(g.Batches))
 }
 
 // keep drops every generation after the first n.
@@ -302,9 +358,10 @@ func (w *wireResult) fill(m *Model) {
 	})
 }
 
-// progressReader reports the bytes read through it every progressStep.
-type progressReader struct {
-	r           io.Reader
+// progress reports the bytes read through its readers, from any number of
+// goroutines, every progressStep.
+type progress struct {
+	mu          sync.Mutex
 	done, total int64
 	next        int64
 	f           func(done, total int64)
@@ -312,12 +369,25 @@ type progressReader struct {
 
 const progressStep = 4 << 20
 
-func (p *progressReader) Read(b []byte) (int, error) {
-	n, err := p.r.Read(b)
-	p.done += int64(n)
-	if p.done >= p.next || err != nil {
+func (p *progress) reader(r io.Reader) io.Reader { return &progressReader{r, p} }
+
+func (p *progress) add(n int64, end bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done += n
+	if p.done >= p.next || end {
 		p.next = p.done + progressStep
 		p.f(p.done, p.total)
 	}
+}
+
+type progressReader struct {
+	r io.Reader
+	p *progress
+}
+
+func (r *progressReader) Read(b []byte) (int, error) {
+	n, err := r.r.Read(b)
+	r.p.add(int64(n), err != nil)
 	return n, err
 }

@@ -23,6 +23,7 @@ type stackTable struct {
 	byPCs  map[string]stackID
 	frames [][]Frame // index stackID-1
 	root   []string  // start function of each stack (outermost frame)
+	keys   []string  // the program counters of each stack, as byPCs keys
 	buf    []byte
 }
 
@@ -56,12 +57,23 @@ func (t *stackTable) id(s trace.Stack) stackID {
 	}
 	id, ok := t.byPCs[string(t.buf)]
 	if !ok {
-		t.frames = append(t.frames, frames)
-		t.root = append(t.root, frames[len(frames)-1].Func)
-		id = stackID(len(t.frames))
-		t.byPCs[string(t.buf)] = id
+		id = t.intern(string(t.buf), frames)
 	}
 	t.cache[s] = id
+	return id
+}
+
+// intern returns the ID of the stack with the given program counters
+// (key) and frames, adding it when new.
+func (t *stackTable) intern(key string, frames []Frame) stackID {
+	id, ok := t.byPCs[key]
+	if !ok {
+		t.frames = append(t.frames, frames)
+		t.root = append(t.root, frames[len(frames)-1].Func)
+		t.keys = append(t.keys, key)
+		id = stackID(len(t.frames))
+		t.byPCs[key] = id
+	}
 	return id
 }
 
@@ -99,6 +111,20 @@ func (a stackAcc) add(id stackID, d int64) {
 	}
 	p[0]++
 	p[1] += d
+}
+
+// merge adds o, whose stack IDs rs maps to a's.
+func (a stackAcc) merge(o stackAcc, rs func(stackID) stackID) {
+	for id, q := range o {
+		id = rs(id)
+		p := a[id]
+		if p == nil {
+			p = new([2]int64)
+			a[id] = p
+		}
+		p[0] += q[0]
+		p[1] += q[1]
+	}
 }
 
 // top returns the n stacks with most total time; ties go to the stack

@@ -7,16 +7,20 @@ import "golang.org/x/exp/trace"
 // nearly every lookup is a slice index; larger IDs fall back to a map.
 const denseMax = 1 << 20
 
-// goTable maps goroutine IDs to their state.
+// goTable maps goroutine IDs to their state. IDs below denseMax index
+// pages of pageSize entries, made when first used: goroutine IDs only
+// grow, and a part of a long trace sees few of the lower ones.
 type goTable struct {
-	dense  []*goroutine
+	pages  []*[pageSize]*goroutine
 	sparse map[trace.GoID]*goroutine
 }
 
+const pageSize = 1 << 10
+
 func (t *goTable) get(id trace.GoID) *goroutine {
 	if id >= 0 && id < denseMax {
-		if int(id) < len(t.dense) {
-			return t.dense[id]
+		if p := int(id / pageSize); p < len(t.pages) && t.pages[p] != nil {
+			return t.pages[p][id%pageSize]
 		}
 		return nil
 	}
@@ -25,11 +29,20 @@ func (t *goTable) get(id trace.GoID) *goroutine {
 
 func (t *goTable) put(id trace.GoID, g *goroutine) {
 	if id >= 0 && id < denseMax {
-		if int(id) >= len(t.dense) {
-			n := max(int(id)+1, 2*len(t.dense), 64)
-			t.dense = append(t.dense, make([]*goroutine, min(n, denseMax)-len(t.dense))...)
+		p := int(id / pageSize)
+		if p >= len(t.pages) {
+			if g == nil {
+				return
+			}
+			t.pages = append(t.pages, make([]*[pageSize]*goroutine, p+1-len(t.pages))...)
 		}
-		t.dense[id] = g
+		if t.pages[p] == nil {
+			if g == nil {
+				return
+			}
+			t.pages[p] = new([pageSize]*goroutine)
+		}
+		t.pages[p][id%pageSize] = g
 		return
 	}
 	if t.sparse == nil {
@@ -44,13 +57,23 @@ func (t *goTable) put(id trace.GoID, g *goroutine) {
 
 // each calls f for every goroutine in the table.
 func (t *goTable) each(f func(*goroutine)) {
-	for _, g := range t.dense {
-		if g != nil {
-			f(g)
+	t.eachID(func(_ trace.GoID, g *goroutine) { f(g) })
+}
+
+// eachID calls f for every goroutine in the table, with its ID.
+func (t *goTable) eachID(f func(trace.GoID, *goroutine)) {
+	for p, page := range t.pages {
+		if page == nil {
+			continue
+		}
+		for i, g := range page {
+			if g != nil {
+				f(trace.GoID(p*pageSize+i), g)
+			}
 		}
 	}
-	for _, g := range t.sparse {
-		f(g)
+	for id, g := range t.sparse {
+		f(id, g)
 	}
 }
 
@@ -81,5 +104,17 @@ func (s *idSet) add(id int64) {
 	if _, ok := s.sparse[id]; !ok {
 		s.sparse[id] = struct{}{}
 		s.n++
+	}
+}
+
+// merge adds the IDs of o.
+func (s *idSet) merge(o *idSet) {
+	for id, ok := range o.dense {
+		if ok {
+			s.add(int64(id))
+		}
+	}
+	for id := range o.sparse {
+		s.add(id)
 	}
 }

@@ -1,0 +1,109 @@
+package stats
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// partTrace names more traces for TestPartsMatchOrdered, comma-separated:
+// go test ./internal/stats -run PartsMatch -args -parttrace=FILE
+var partTrace = flag.String("parttrace", "", "more traces to analyse in parts and in order")
+
+// TestPartsMatchOrdered analyses traces in parts, one per generation, on
+// one and on several workers, and in one ordered pass: the models must be
+// the same.
+func TestPartsMatchOrdered(t *testing.T) {
+	traces := map[string][]byte{}
+	for _, path := range committedTraces(t) {
+		traces[filepath.Base(path)] = readFile(t, path)
+	}
+	for _, c := range gorootCorpus(t) {
+		if bytes.HasPrefix(c.expect, []byte("SUCCESS")) {
+			traces[c.name] = c.data
+		}
+	}
+	if !testing.Short() {
+		traces["stress"] = stressTrace(t)
+	}
+	if *partTrace != "" {
+		for _, path := range strings.Split(*partTrace, ",") {
+			traces[filepath.Base(path)] = readFile(t, path)
+		}
+	}
+	for name, data := range traces {
+		t.Run(name, func(t *testing.T) {
+			want := modelJSON(t, data, Options{ordered: true})
+			for _, w := range []int{1, 3} {
+				got := modelJSON(t, data, Options{Workers: w})
+				if !bytes.Equal(got, want) {
+					t.Errorf("%d workers: the model differs from the ordered pass's:\n%s", w, firstDiff(got, want))
+				}
+			}
+		})
+	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func modelJSON(t *testing.T, data []byte, opts Options) []byte {
+	t.Helper()
+	m, err := Compute(context.Background(), "t.trace", bytes.NewReader(data), int64(len(data)), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := json.MarshalIndent(m, "", " ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// firstDiff shows the lines around the first difference of got and want.
+func firstDiff(got, want []byte) string {
+	g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+	var b strings.Builder
+	shown := 0
+	for i := 0; i < max(len(g), len(w)) && shown < 12; i++ {
+		var gl, wl string
+		if i < len(g) {
+			gl = g[i]
+		}
+		if i < len(w) {
+			wl = w[i]
+		}
+		if gl != wl {
+			fmt.Fprintf(&b, "line %d:\n  got:  %s\n  want: %s\n", i+1, gl, wl)
+			shown++
+		}
+	}
+	return b.String()
+}
+
+// stressTrace records the project's stress program for a few seconds, so
+// goroutines, ranges and GC work cross generation boundaries.
+func stressTrace(t *testing.T) []byte {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "stress.trace")
+	cmd := exec.Command("go", "run", filepath.Join("..", "..", "testdata", "progs", "stress"),
+		"-o", path, "-duration", "2500ms", "-size", "30000000",
+		"-rings", "8", "-ring-len", "20", "-mutexers", "40", "-sleepers", "100", "-conns", "4", "-allocators", "2")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("stress program: %v\n%s", err, out)
+	}
+	return readFile(t, path)
+}
