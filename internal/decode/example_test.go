@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/gotrace-cli/gotrace/internal/decode"
 	"github.com/gotrace-cli/gotrace/internal/format"
@@ -54,6 +55,58 @@ func ExampleReader() {
 	// Output:
 	// gen 1: 4 batches, 7 events, 150ns
 	// GoBlock at 250 ticks: reason 1 "chan receive", stack main.main
+}
+
+// Parallel decodes generations on every core at once; the function runs
+// concurrently for different generations, so it keeps its results per
+// generation.
+func ExampleReader_Parallel() {
+	e := format.NewEncoder(format.Go123)
+	for gen := uint64(1); gen <= 3; gen++ {
+		e.Batch(gen, format.NoThread, 100*gen, func(b *format.Encoder) {
+			b.Event(format.EvFrequency, []uint64{1e9}, nil)
+		})
+		e.Batch(gen, 3, 100*gen+1, func(b *format.Encoder) {
+			for range gen {
+				b.Event(format.EvGoBlock, []uint64{10, 0, 0}, nil) // dt, reason, stack
+			}
+		})
+	}
+	data, _ := e.Bytes()
+
+	r, err := decode.NewReader(bytes.NewReader(data))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	r.SetDetail(decode.Frames) // the events are read below, one at a time
+	var mu sync.Mutex
+	blocks := map[uint64]int{}
+	err = r.Parallel(0, func(gr *decode.GenReader, g *decode.Generation) error {
+		n := 0
+		for i := range g.Batches {
+			err := gr.EachEvent(g, i, func(ev *decode.Event) error {
+				if ev.Type == format.EvGoBlock {
+					n++
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		mu.Lock()
+		blocks[g.Num] = n
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(blocks)
+	// Output:
+	// map[1:1 2:2 3:3]
 }
 
 func ExampleTicksToNanos() {
