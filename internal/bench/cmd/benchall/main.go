@@ -68,7 +68,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("benchall", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	h := &harness{out: stdout, log: stderr, results: map[string]*result{}, skip: map[string]bool{}, minSize: minTraceSize}
-	runLoop := fs.String("run-loop", "", "run one in-process loop (`name`: walk, xexp, decode) over the file argument and print its event count")
+	runLoop := fs.String("run-loop", "", "run one in-process loop (`name`: walk, xexp, decode, decode-batches, decode-each, decode-parallel) over the file argument and print its event count")
 	fs.StringVar(&h.tracePath, "trace", "", "the big trace (default testdata/bench/stress.trace, generated when missing)")
 	fs.Int64Var(&h.size, "size", 200e6, "size in `bytes` of the generated trace")
 	fs.DurationVar(&h.genTime, "gen-duration", time.Minute, "longest time the stress program may trace for")
