@@ -38,7 +38,7 @@ func FuzzDecode(f *testing.F) {
 		runtime.ReadMemStats(&before)
 		gens, err := readAll(t, data)
 		each, eachErr := readEach(t, data)
-		par, parErr := readParallel(t, bytes.NewReader(data), Frames, true, 2)
+		par, _, parErr := readParallel(t, bytes.NewReader(data), Frames, true, 2)
 		runtime.ReadMemStats(&after)
 		// Parallel reports what the loop over Next with EachEvent
 		// reports, after the same generations at least.

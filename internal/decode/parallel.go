@@ -38,8 +38,8 @@ func (gr *GenReader) EachEvent(g *Generation, i int, fn func(*Event) error) erro
 //
 // fn runs concurrently for different generations, on the workers'
 // goroutines, so what it shares needs a lock or a slot per generation
-// (Generation.Num). The Generation, the GenReader and everything they lend
-// are valid until fn returns.
+// (Generation.Num); it must not call the Reader's methods. The Generation,
+// the GenReader and everything they lend are valid until fn returns.
 //
 // The calling goroutine reads and frames generations while the workers
 // decode them: at most one generation's bytes per worker are in memory at
@@ -52,8 +52,10 @@ func (gr *GenReader) EachEvent(g *Generation, i int, fn func(*Event) error) erro
 // before it. fn is never called for a generation after damage that Next
 // would have reported, but it may already have been called, concurrently,
 // for generations after one whose fn (or its EachEvent) fails. The Reader
-// is done afterwards: Next returns io.EOF or the same error. When fn
-// panics, Parallel panics with the same value once the workers stopped.
+// is done afterwards: Next returns io.EOF or the same error, and Offset
+// the end of the last generation fn was called with before the error, as
+// after such a loop. When fn panics, Parallel panics with the same value
+// once the workers stopped.
 func (r *Reader) Parallel(workers int, fn func(gr *GenReader, g *Generation) error) error {
 	if r.err != nil {
 		if r.err == io.EOF {
@@ -82,7 +84,7 @@ func (r *Reader) Parallel(workers int, fn func(gr *GenReader, g *Generation) err
 	close(jobs)
 	wg.Wait()
 	if ferr != nil {
-		p.record(n, ferr)
+		p.record(n, ferr, false)
 	}
 	if p.panicked != nil {
 		r.fail(errPanicked)
@@ -96,6 +98,16 @@ func (r *Reader) Parallel(workers int, fn func(gr *GenReader, g *Generation) err
 	if err == io.EOF {
 		return nil
 	}
+	// Offset is the end of the last generation handed to fn, as after
+	// a loop over Next, not of the last one framed.
+	last := p.errSeq
+	if !p.errHanded {
+		last--
+	}
+	r.base, r.pos = p.start, 0
+	if last >= 0 {
+		r.base = p.ends[last]
+	}
 	return err
 }
 
@@ -105,10 +117,13 @@ type parallel struct {
 	fn   func(*GenReader, *Generation) error
 	free chan *genDecoder // decoders not in use, with the bytes of the generation they last held
 
-	mu       sync.Mutex
-	errSeq   int   // sequence number of the earliest generation that failed, -1 when none
-	err      error // its error
-	panicked *panicValue
+	mu        sync.Mutex
+	errSeq    int     // sequence number of the earliest generation that failed, -1 when none
+	err       error   // its error
+	errHanded bool    // whether that generation was handed to fn
+	start     int64   // input offset where Parallel started
+	ends      []int64 // input offset where each generation handed to a worker ends
+	panicked  *panicValue
 }
 
 // panicValue is what a call of fn panicked with, passed on to the
@@ -126,11 +141,12 @@ type genJob struct {
 	ok    bool          // this generation and every one before it decoded
 }
 
-// record keeps err if it is the earliest so far.
-func (p *parallel) record(seq int, err error) {
+// record keeps err if it is the earliest so far; handed says whether
+// fn was called with its generation.
+func (p *parallel) record(seq int, err error, handed bool) {
 	p.mu.Lock()
 	if p.errSeq < 0 || seq < p.errSeq {
-		p.errSeq, p.err = seq, err
+		p.errSeq, p.err, p.errHanded = seq, err, handed
 	}
 	p.mu.Unlock()
 }
@@ -169,6 +185,7 @@ func (p *parallel) frameAll(jobs chan<- *genJob) (int, error) {
 	// The Reader's own buffer holds what it read past the last
 	// generation Next returned.
 	r.compact()
+	p.start = r.base
 	carry := append([]byte(nil), r.buf[:r.end]...)
 	r.buf = nil
 	r.double = true
@@ -196,6 +213,7 @@ func (p *parallel) frameAll(jobs chan<- *genJob) (int, error) {
 		d.buf, d.base, d.detail = r.buf[:end], r.base, r.detail
 		d.batches, r.gd.batches = r.gd.batches, d.batches[:0]
 		r.buf, r.base, r.end = nil, r.base+int64(end), 0
+		p.ends = append(p.ends, r.base)
 		num, _ := d.genOf(0)
 		r.lastGen, r.started = num, true
 		j := &genJob{seq: seq, d: d, prev: prev, ready: make(chan struct{})}
@@ -216,7 +234,7 @@ func (p *parallel) run(j *genJob) {
 				p.panicked = &panicValue{v}
 			}
 			p.mu.Unlock()
-			p.record(j.seq, errPanicked) // stops the framing and later calls
+			p.record(j.seq, errPanicked, true) // stops the framing and later calls
 		}
 	}()
 	g, err := d.decode()
@@ -227,7 +245,7 @@ func (p *parallel) run(j *genJob) {
 	}
 	close(j.ready)
 	if err != nil {
-		p.record(j.seq, err)
+		p.record(j.seq, err, false)
 		return
 	}
 	if !j.ok || p.failedBefore(j.seq) {
@@ -237,6 +255,6 @@ func (p *parallel) run(j *genJob) {
 	err = p.fn(gr, g)
 	gr.d = nil
 	if err != nil {
-		p.record(j.seq, err)
+		p.record(j.seq, err, true)
 	}
 }

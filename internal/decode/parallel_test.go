@@ -89,13 +89,13 @@ func appendTables(out []byte, g *Generation) []byte {
 
 // readSequential reads data with a loop over Next at detail d, rendering
 // every generation; it returns the renderings by generation number, the
-// order they came in, and the error that ended the loop (nil at a clean
-// end).
-func readSequential(t testing.TB, data []byte, d Detail, each bool) (map[uint64][]byte, []uint64, error) {
+// order they came in, the Reader's Offset at the end and the error that
+// ended the loop (nil at a clean end).
+func readSequential(t testing.TB, data []byte, d Detail, each bool) (map[uint64][]byte, []uint64, int64, error) {
 	t.Helper()
 	r, err := NewReader(bytes.NewReader(data))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	r.SetDetail(d)
 	got := map[uint64][]byte{}
@@ -103,26 +103,27 @@ func readSequential(t testing.TB, data []byte, d Detail, each bool) (map[uint64]
 	for {
 		g, err := r.Next()
 		if err == io.EOF {
-			return got, order, nil
+			return got, order, r.Offset(), nil
 		}
 		if err != nil {
-			return got, order, err
+			return got, order, r.Offset(), err
 		}
 		text, err := renderGen(r, g, each)
 		if err != nil {
-			return got, order, err
+			return got, order, r.Offset(), err
 		}
 		got[g.Num] = text
 		order = append(order, g.Num)
 	}
 }
 
-// readParallel is readSequential through Reader.Parallel.
-func readParallel(t testing.TB, in io.Reader, d Detail, each bool, workers int) (map[uint64][]byte, error) {
+// readParallel is readSequential through Reader.Parallel, without the
+// order.
+func readParallel(t testing.TB, in io.Reader, d Detail, each bool, workers int) (map[uint64][]byte, int64, error) {
 	t.Helper()
 	r, err := NewReader(in)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	r.SetDetail(d)
 	var mu sync.Mutex
@@ -143,7 +144,7 @@ func readParallel(t testing.TB, in io.Reader, d Detail, each bool, workers int) 
 	if _, again := r.Next(); err == nil && again != io.EOF || err != nil && again != err {
 		t.Fatalf("Next after Parallel returned %v, want %v", again, err)
 	}
-	return got, err
+	return got, r.Offset(), err
 }
 
 // manyGens is a trace of n small generations, so that several workers
@@ -183,12 +184,15 @@ func TestParallel(t *testing.T) {
 	for name, data := range parallelCorpus(t) {
 		for _, d := range []Detail{Full, Counts, Frames} {
 			for _, each := range []bool{false, true} {
-				want, order, werr := readSequential(t, data, d, each)
+				want, order, woff, werr := readSequential(t, data, d, each)
 				for _, workers := range []int{1, 2, 3} {
-					got, err := readParallel(t, bytes.NewReader(data), d, each, workers)
+					got, off, err := readParallel(t, bytes.NewReader(data), d, each, workers)
 					where := fmt.Sprintf("%s: detail %d, each %v, %d workers", name, d, each, workers)
 					if fmt.Sprint(err) != fmt.Sprint(werr) {
 						t.Fatalf("%s: error %v, want %v", where, err, werr)
+					}
+					if off != woff {
+						t.Fatalf("%s: Offset %d after Parallel, %d after Next", where, off, woff)
 					}
 					if err != nil {
 						checkErr(t, err, len(data))
@@ -223,10 +227,13 @@ func TestParallelDamage(t *testing.T) {
 	}
 	check := func(what string, buf []byte) {
 		for _, d := range []Detail{Full, Frames} {
-			want, order, werr := readSequential(t, buf, d, true)
-			got, err := readParallel(t, bytes.NewReader(buf), d, true, 2)
+			want, order, woff, werr := readSequential(t, buf, d, true)
+			got, off, err := readParallel(t, bytes.NewReader(buf), d, true, 2)
 			if fmt.Sprint(err) != fmt.Sprint(werr) {
 				t.Fatalf("%s, detail %d: error %v, want %v", what, d, err, werr)
+			}
+			if off != woff {
+				t.Fatalf("%s, detail %d: Offset %d after Parallel, %d after Next", what, d, off, woff)
 			}
 			for _, n := range order {
 				if !bytes.Equal(got[n], want[n]) {
@@ -293,7 +300,7 @@ func TestParallelFnError(t *testing.T) {
 // yet, and lends nothing past the call of fn.
 func TestParallelAfterNext(t *testing.T) {
 	data := manyGens(t, 6)
-	want, _, err := readSequential(t, data, Full, false)
+	want, _, _, err := readSequential(t, data, Full, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,7 +356,7 @@ func TestParallelReadError(t *testing.T) {
 	boom := errors.New("disk on fire")
 	for _, cut := range []int64{ends[2], ends[2] + 5} {
 		in := func() io.Reader { return io.MultiReader(bytes.NewReader(data[:cut]), iotest.ErrReader(boom)) }
-		got, err := readParallel(t, in(), Frames, true, 2)
+		got, _, err := readParallel(t, in(), Frames, true, 2)
 		if !errors.Is(err, boom) {
 			t.Fatalf("cut at %d: got %v, want the reader's error", cut, err)
 		}
