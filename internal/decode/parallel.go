@@ -53,9 +53,8 @@ func (gr *GenReader) EachEvent(g *Generation, i int, fn func(*Event) error) erro
 // would have reported, but it may already have been called, concurrently,
 // for generations after one whose fn (or its EachEvent) fails. The Reader
 // is done afterwards: Next returns io.EOF or the same error, and Offset
-// the end of the last generation fn was called with before the error, as
-// after such a loop. When fn panics, Parallel panics with the same value
-// once the workers stopped.
+// says where such a loop would have stopped. When fn panics, Parallel
+// panics with the same value once the workers stopped.
 func (r *Reader) Parallel(workers int, fn func(gr *GenReader, g *Generation) error) error {
 	if r.err != nil {
 		if r.err == io.EOF {
@@ -226,6 +225,7 @@ func (p *parallel) frameAll(jobs chan<- *genJob) (int, error) {
 // generation before it decoded.
 func (p *parallel) run(j *genJob) {
 	d := j.d
+	ready := false
 	defer func() { p.free <- d }()
 	defer func() {
 		if v := recover(); v != nil {
@@ -235,14 +235,18 @@ func (p *parallel) run(j *genJob) {
 			}
 			p.mu.Unlock()
 			p.record(j.seq, errPanicked, true) // stops the framing and later calls
+			if !ready {
+				close(j.ready) // the next generation waits for it; ok is false
+			}
 		}
 	}()
 	g, err := d.decode()
-	j.ok = err == nil
+	ok := err == nil
 	if j.prev != nil {
 		<-j.prev.ready
-		j.ok = j.ok && j.prev.ok
+		ok = ok && j.prev.ok
 	}
+	j.ok, ready = ok, true
 	close(j.ready)
 	if err != nil {
 		p.record(j.seq, err, false)
