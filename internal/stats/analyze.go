@@ -22,8 +22,9 @@ type Options struct {
 	Workers int
 
 	// ordered makes Compute read the trace in one ordered pass, which
-	// the analysis in parts is checked against.
-	ordered bool
+	// the analysis in parts is checked against; partsOnly makes it fail
+	// where the analysis in parts does, not read in order instead.
+	ordered, partsOnly bool
 }
 
 // maxWorkers bounds the default Options.Workers: each worker holds one
@@ -58,6 +59,8 @@ type goroutine struct {
 	since                trace.Time  // when the current state began
 	why                  *reasonAcc  // why it waits, while it is GoWaiting
 	raw                  trace.Stack // the parked stack before it is interned; see parked
+	lastRaw              trace.Stack // the raw stack interned last, as lastID
+	lastID               stackID
 	totals               [4]Duration // running, runnable, blocked, syscall
 	markP                trace.ProcID
 	syscallP             trace.ProcID
@@ -416,10 +419,7 @@ func (a *Analyzer) onSync(ev *trace.Event) {
 	if a.part == nil {
 		a.mmu.sync(s.N)
 	}
-	// Intern the parked stacks still pending before the handle cache is
-	// dropped, so no goroutine keeps an old generation's tables alive.
-	a.gs.each(func(g *goroutine) { a.parked(g) })
-	a.stacks.newGeneration()
+	a.newGeneration()
 	if a.part == nil && a.wallStart == 0 && s.ClockSnapshot != nil && !s.ClockSnapshot.Wall.IsZero() {
 		c := s.ClockSnapshot
 		a.wallStart = c.Wall.UnixNano() - int64(c.Trace-a.first)
@@ -687,9 +687,25 @@ func (a *Analyzer) leaveSyscall(g *goroutine) {
 // sync.
 func (a *Analyzer) parked(g *goroutine) stackID {
 	if g.raw != trace.NoStack {
-		g.stack, g.raw = a.stacks.id(g.raw), trace.NoStack
+		// A goroutine mostly stops where it stopped before: that
+		// handle's ID is at hand without a lookup.
+		if g.raw != g.lastRaw {
+			g.lastRaw, g.lastID = g.raw, a.stacks.id(g.raw)
+		}
+		g.stack, g.raw = g.lastID, trace.NoStack
 	}
 	return g.stack
+}
+
+// newGeneration interns the parked stacks still pending and forgets the
+// stack handles of the generation that ends, so that no goroutine keeps
+// its tables alive.
+func (a *Analyzer) newGeneration() {
+	a.gs.each(func(g *goroutine) {
+		a.parked(g)
+		g.lastRaw = trace.NoStack
+	})
+	a.stacks.newGeneration()
 }
 
 // groupName is the start function of g.

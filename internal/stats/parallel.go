@@ -233,11 +233,9 @@ func partsPass(ctx context.Context, r io.ReaderAt, size int64, v format.Version,
 // runPart counts and analyses one generation. It sends its bound on bound
 // first thing, and waits for prev's before the events.
 func runPart(ctx context.Context, r io.ReaderAt, hdr []byte, s genSpan, prev <-chan trace.Time, bound chan<- trace.Time, opts Options, prog *progress) partResult {
-	part := func() io.Reader {
-		n := s.end - s.off
-		return &sizedReader{io.MultiReader(bytes.NewReader(hdr), io.NewSectionReader(r, s.off, n)), int64(len(hdr)) + n}
-	}
-	w, b, err := countPart(part(), s)
+	n := s.end - s.off
+	in := &sizedReader{io.MultiReader(bytes.NewReader(hdr), io.NewSectionReader(r, s.off, n)), int64(len(hdr)) + n}
+	w, b, cuts, err := countPart(in, s)
 	bound <- b // 0 after a failure: nothing comes after a failed part
 	if err != nil {
 		return partResult{err: err}
@@ -252,33 +250,157 @@ func runPart(ctx context.Context, r io.ReaderAt, hdr []byte, s genSpan, prev <-c
 		}
 		a = NewPartAnalyzer(opts, b)
 	}
-	in := part()
+	feed := splitBatches(r, hdr, s, cuts)
 	if prog != nil {
-		in = prog.reader(in)
+		feed = prog.reader(feed)
 	}
-	return partResult{a: a, w: w, err: readInto(ctx, in, a)}
+	return partResult{a: a, w: w, err: readInto(ctx, feed, a)}
 }
 
 // countPart reads the one generation in r, at s, with the decoder and
-// returns its wire numbers and the bound for the part after it.
-func countPart(r io.Reader, s genSpan) (wireResult, trace.Time, error) {
+// returns its wire numbers, the bound for the part after it, and where to
+// split its batches (see splitBatches).
+func countPart(r io.Reader, s genSpan) (wireResult, trace.Time, []cut, error) {
 	var w wireResult
 	dr, err := decode.NewReader(r)
 	if err != nil {
-		return w, 0, err
+		return w, 0, nil, err
 	}
 	dr.SetDetail(decode.Counts)
 	g, err := dr.Next()
 	if err != nil {
-		return w, 0, err
+		return w, 0, nil, err
 	}
 	w.add(g)
 	w.gens[0].Offset = ByteCount(s.off) // not where it is in the part
 	b := nanos(g.MaxTime, g.Frequency) + boundMargin
-	if _, err := dr.Next(); err != io.EOF {
-		return w, 0, fmt.Errorf("byte %#x: more than one generation", s.off)
+	// Offsets in the part less delta are offsets in the file.
+	delta := int64(format.HeaderSize) - s.off
+	var cuts []cut
+	for i := range g.Batches {
+		c, ok, err := findCut(dr, g, i)
+		if err != nil {
+			return w, 0, nil, err
+		}
+		if ok {
+			c.hdr, c.data, c.at, c.end = c.hdr-delta, c.data-delta, c.at-delta, c.end-delta
+			cuts = append(cuts, c)
+		}
 	}
-	return w, b, nil
+	if _, err := dr.Next(); err != io.EOF {
+		return w, 0, nil, fmt.Errorf("byte %#x: more than one generation", s.off)
+	}
+	return w, b, cuts, nil
+}
+
+// golang.org/x/exp/trace copies each batch into a bytes.Buffer grown to its
+// size, then reads once more to see the end: when the allocation, rounded
+// up to its size class, leaves less than bytes.MinRead to spare, the
+// buffer is reallocated at twice its size. So a generation of full 64 KiB
+// batches takes twice its size in memory, for as long as it is read, and
+// two generations read at once take four times one. Split in two at an
+// event, each piece with room to spare, a batch takes about its size.
+//
+// The split is exact: the second batch has the same generation and thread,
+// and its base time is the time of the last timed event before the split,
+// which is what the first event after it counts from.
+
+// cut is where to split a batch.
+type cut struct {
+	hdr, data, at, end int64 // offsets: the batch's header, its events, the split, its end
+	gen, m             uint64
+	base, base2        uint64 // the base times of the two batches
+}
+
+// Bounds of the split: the first batch takes between 32 KiB and 40 KiB
+// less bytes.MinRead (a large allocation is rounded up to 8 KiB pages), the
+// second at least 16 KiB (the small size classes there are few).
+const (
+	cutMin  = 32<<10 + 1
+	cutMax  = 40<<10 - bytes.MinRead
+	restMin = 16 << 10
+)
+
+// sizeClasses are the runtime's allocation size classes from 16 KiB to
+// 32 KiB.
+var sizeClasses = [...]int{16384, 18432, 19072, 20480, 21760, 24576, 27264, 28672, 32768}
+
+// spare is how much an allocation of n bytes has left once rounded up to
+// its size class, for n of 16 KiB or more.
+func spare(n int) int {
+	if n > 32<<10 {
+		return (n+8191)&^8191 - n
+	}
+	for _, c := range sizeClasses {
+		if n <= c {
+			return c - n
+		}
+	}
+	return 0
+}
+
+var errCut = errors.New("cut found")
+
+// findCut finds where to split batch i of g, if it needs splitting.
+func findCut(dr *decode.Reader, g *decode.Generation, i int) (cut, bool, error) {
+	b := &g.Batches[i]
+	if b.Header != format.EvEventBatch || b.Events != nil || b.Size <= cutMin || spare(b.Size) >= bytes.MinRead {
+		return cut{}, false, nil // not a batch of events, or one that costs its size
+	}
+	c := cut{hdr: b.Offset, data: -1, gen: g.Num, m: b.M, base: b.Time}
+	last := b.Time
+	found := false
+	err := dr.EachEvent(g, i, func(ev *decode.Event) error {
+		if c.data < 0 {
+			// N.B. The runtime pads the header's numbers: where the
+			// events begin is where the first one is.
+			c.data = ev.Offset
+			c.end = c.data + int64(b.Size)
+		}
+		x := int(ev.Offset - c.data)
+		if x > cutMax {
+			return errCut // no cut with room to spare on both sides
+		}
+		if x >= cutMin && b.Size-x >= restMin && spare(b.Size-x) >= bytes.MinRead {
+			c.at, c.base2, found = ev.Offset, last, true
+			return errCut
+		}
+		if ev.Time != 0 {
+			last = ev.Time
+		}
+		return nil
+	})
+	if err != nil && err != errCut {
+		return cut{}, false, err
+	}
+	return c, found, nil
+}
+
+// splitBatches is the generation at s, after the header hdr, as
+// golang.org/x/exp/trace is to read it: with the batches at cuts split.
+func splitBatches(r io.ReaderAt, hdr []byte, s genSpan, cuts []cut) io.Reader {
+	parts := []io.Reader{bytes.NewReader(hdr)}
+	pos := s.off
+	var hdrs []byte
+	batch := func(gen, m, base uint64, size int64) io.Reader {
+		start := len(hdrs)
+		hdrs = append(hdrs, byte(format.EvEventBatch))
+		for _, v := range []uint64{gen, m, base, uint64(size)} {
+			hdrs = format.AppendUvarint(hdrs, v)
+		}
+		return bytes.NewReader(hdrs[start:len(hdrs):len(hdrs)])
+	}
+	for _, c := range cuts {
+		parts = append(parts,
+			io.NewSectionReader(r, pos, c.hdr-pos),
+			batch(c.gen, c.m, c.base, c.at-c.data),
+			io.NewSectionReader(r, c.data, c.at-c.data),
+			batch(c.gen, c.m, c.base2, c.end-c.at),
+			io.NewSectionReader(r, c.at, c.end-c.at))
+		pos = c.end
+	}
+	parts = append(parts, io.NewSectionReader(r, pos, s.end-pos))
+	return io.MultiReader(parts...)
 }
 
 // sizedReader is a reader that says how much it has left, so the decoder

@@ -41,6 +41,7 @@ type opKind uint8
 
 const (
 	opProcGC        opKind = iota // n is added to P p's GC work
+	opProcGCUpdate                // as opProcGC, then opUpdate: the usual pair
 	opUpdate                      // a utilization step at t
 	opSTW                         // n is added to the stop-the-world count
 	opActiveAtStart               // GC work found running at the start of the trace
@@ -259,8 +260,12 @@ func (a *Analyzer) gcProc(p trace.ProcID, d int) {
 }
 
 func (a *Analyzer) gcUpdate(t trace.Time) {
-	if a.part != nil {
-		a.part.add(op{kind: opUpdate, t: t})
+	if p := a.part; p != nil {
+		if n := len(p.ops); n > 0 && p.ops[n-1].kind == opProcGC {
+			p.ops[n-1].kind, p.ops[n-1].t = opProcGCUpdate, t
+			return
+		}
+		p.add(op{kind: opUpdate, t: t})
 		return
 	}
 	a.mmu.update(int64(t))
@@ -348,6 +353,9 @@ func (a *Analyzer) Absorb(b *Analyzer) {
 		switch o.kind {
 		case opProcGC:
 			a.mmu.procGC(trace.ProcID(o.p), int(o.n))
+		case opProcGCUpdate:
+			a.mmu.procGC(trace.ProcID(o.p), int(o.n))
+			a.mmu.update(int64(o.t))
 		case opUpdate:
 			a.mmu.update(int64(o.t))
 		case opSTW:
@@ -374,8 +382,7 @@ func (a *Analyzer) Absorb(b *Analyzer) {
 		}
 	}
 	// Let go of the part's tables, as a sync does.
-	a.gs.each(func(g *goroutine) { a.parked(g) })
-	a.stacks.newGeneration()
+	a.newGeneration()
 
 	// 3. Goroutines. The part's record of an inherited goroutine goes on
 	// from where the replay left the earlier one.
@@ -384,6 +391,7 @@ func (a *Analyzer) Absorb(b *Analyzer) {
 		if g.raw != trace.NoStack {
 			g.stack, g.raw = a.stacks.id(g.raw), trace.NoStack
 		}
+		g.lastRaw = trace.NoStack
 		for i := range g.held {
 			g.held[i].stack, g.held[i].why = rs(g.held[i].stack), why(g.held[i].why)
 		}

@@ -66,6 +66,9 @@ func Compute(ctx context.Context, name string, r io.ReaderAt, size int64, opts O
 			finish(m, name, v, size)
 			return m, nil
 		}
+		if opts.partsOnly {
+			return nil, fmt.Errorf("%s: in parts: %w", name, cmp.Or(err, errors.New("no generations")))
+		}
 		// A damaged trace, or one without generations: the ordered
 		// passes below find out how much of it is whole, and say what
 		// is wrong as a reading in order does.
@@ -239,13 +242,15 @@ func eachXExpEvent(r io.Reader, fn func(*trace.Event) bool) (err error) {
 			err = fmt.Errorf("golang.org/x/exp/trace: %v", p)
 		}
 	}()
-	tr, err := trace.NewReader(bufio.NewReaderSize(r, 1<<20))
+	tr, err := trace.NewReader(bufio.NewReaderSize(r, 256<<10))
 	if err != nil {
 		return err
 	}
+	// N.B. One event for the whole loop: fn gets its address, and one
+	// declared in the loop would be a new allocation each time round.
+	var ev trace.Event
 	for {
-		ev, err := tr.ReadEvent()
-		if err == io.EOF {
+		if ev, err = tr.ReadEvent(); err == io.EOF {
 			return nil
 		}
 		if err != nil {
