@@ -44,12 +44,13 @@ func systemStreams() *Streams {
 	return s
 }
 
-// Soft memory limits while a trace is read. Both commands hold about one
-// generation at a time; the limit keeps the garbage collector from letting
-// the heap double past that on large traces.
+// Soft memory limits while a trace is read. decode holds about one
+// generation at a time, stats one per core it reads on; the limit keeps
+// the garbage collector from letting the heap double past that on large
+// traces.
 const (
 	decodeMemoryLimit = 64 << 20
-	statsMemoryLimit  = 96 << 20
+	statsMemoryLimit  = 128 << 20
 )
 
 // softMemoryLimit sets the runtime's soft memory limit to n bytes unless the
