@@ -50,7 +50,7 @@ func systemStreams() *Streams {
 // traces.
 const (
 	decodeMemoryLimit = 64 << 20
-	statsMemoryLimit  = 128 << 20
+	statsMemoryLimit  = 112 << 20
 )
 
 // softMemoryLimit sets the runtime's soft memory limit to n bytes unless the
