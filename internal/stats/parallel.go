@@ -154,7 +154,11 @@ func partsPass(ctx context.Context, r io.ReaderAt, size int64, v format.Version,
 	go func() {
 		defer close(spans)
 		body := io.NewSectionReader(r, format.HeaderSize, size-format.HeaderSize)
-		framed <- frame(ctx, body, format.HeaderSize, v, spans)
+		err := frame(ctx, body, format.HeaderSize, v, spans)
+		if err != nil {
+			cancel() // damaged: the ordered passes read it again anyway
+		}
+		framed <- err
 	}()
 
 	type job struct {

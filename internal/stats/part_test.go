@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -106,4 +107,34 @@ func stressTrace(t *testing.T) []byte {
 		t.Fatalf("stress program: %v\n%s", err, out)
 	}
 	return readFile(t, path)
+}
+
+// TestProgressInParts: read in parts, progress still only grows, never
+// passes the file's size, and ends at it.
+func TestProgressInParts(t *testing.T) {
+	data := readTrace(t, "annotated.trace")
+	var mu sync.Mutex
+	var done []int64
+	opts := Options{Workers: 2, partsOnly: true, Progress: func(d, total int64) {
+		mu.Lock()
+		defer mu.Unlock()
+		if total != int64(len(data)) {
+			t.Errorf("total %d, want %d", total, len(data))
+		}
+		done = append(done, d)
+	}}
+	if _, err := Compute(context.Background(), "t.trace", bytes.NewReader(data), int64(len(data)), opts); err != nil {
+		t.Fatal(err)
+	}
+	if len(done) == 0 {
+		t.Fatal("no progress")
+	}
+	for i, d := range done {
+		if d > int64(len(data)) || i > 0 && d < done[i-1] {
+			t.Fatalf("progress %v: past the size (%d) or going back", done, len(data))
+		}
+	}
+	if last := done[len(done)-1]; last != int64(len(data)) {
+		t.Errorf("progress ends at %d, want %d", last, len(data))
+	}
 }

@@ -382,7 +382,9 @@ func (p *progress) add(n int64, end bool) {
 	p.done += n
 	if p.done >= p.next || end {
 		p.next = p.done + progressStep
-		p.f(p.done, p.total)
+		// N.B. Parts read a header each, and split batches take a
+		// header more: a little more than the file in all.
+		p.f(min(p.done, p.total), p.total)
 	}
 }
 
