@@ -245,8 +245,10 @@ type Analyzer struct {
 	cpuCache   map[stackID][]string
 
 	// part is set when the Analyzer reads a later part of the trace on
-	// its own; see part.go.
-	part *partLog
+	// its own, and partStart while it is at the part's start; see
+	// part.go.
+	part      *partLog
+	partStart bool
 }
 
 // NewAnalyzer returns an Analyzer.
@@ -290,10 +292,7 @@ func NewAnalyzer(opts Options) *Analyzer {
 func (a *Analyzer) Add(ev *trace.Event) {
 	t := ev.Time()
 	k := ev.Kind()
-	if p := a.part; p != nil && !p.opened && k == trace.EventSync {
-		// The sync that opens a later part is the one that closed the
-		// part before it: one event, counted there.
-		p.opened, p.syncTime = true, t
+	if a.partStart && a.opening(t, k) {
 		return
 	}
 	if !a.haveTime {
@@ -315,7 +314,7 @@ func (a *Analyzer) Add(ev *trace.Event) {
 			a.procs.add(int64(p))
 		}
 	}
-	if p := a.part; p != nil && p.inPrefix(t) {
+	if a.partStart && a.part.inPrefix(t) {
 		a.deferPrefix(ev, t, k)
 		return
 	}

@@ -95,7 +95,21 @@ func NewPartAnalyzer(opts Options, bound trace.Time) *Analyzer {
 	// N.B. The chain starts one past the bound: the sync event that
 	// opens the part comes first and may itself be moved.
 	a.part = &partLog{inherited: make(map[trace.GoID]bool), prefix: true, chain: bound + 1}
+	a.partStart = true
 	return a
+}
+
+// opening handles the sync that opens a part, which is the one that
+// closed the part before it: one event, counted there. It reports whether
+// it did.
+func (a *Analyzer) opening(t trace.Time, k trace.EventKind) bool {
+	p := a.part
+	if p.opened || k != trace.EventSync {
+		a.partStart = !p.opened || p.prefix
+		return false
+	}
+	p.opened, p.syncTime = true, t
+	return true
 }
 
 // inPrefix reports whether an event at t belongs to the part's prefix.
