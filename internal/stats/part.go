@@ -1,8 +1,6 @@
 package stats
 
-import (
-	"golang.org/x/exp/trace"
-)
+import "golang.org/x/exp/trace"
 
 // Parts. The generations of a trace can be read apart: the file header
 // followed by the bytes of generations k to m is a valid trace, which
@@ -28,9 +26,11 @@ import (
 //   - every change to the utilization function (GC work on a P, stopped
 //     world, GOMAXPROCS, the steps themselves), the count of goroutines
 //     alive, and the Ps that go idle (a goroutine of an earlier part may
-//     be in a syscall on one).
+//     be in a syscall on one);
+//   - every event of the part's prefix, whose times only the parts before
+//     can tell (see NewPartAnalyzer).
 //
-// absorb replays the log on the Analyzer of the parts before, through
+// Absorb replays the log on the Analyzer of the parts before, through
 // the same handlers the ordered pass uses, then adds up the rest:
 // distributions, stacks (by program counters: stack IDs are per
 // Analyzer), groups and lists. The model is the one the ordered pass
