@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"runtime/debug"
 	"sync"
+	"unsafe"
 )
 
 // GenReader reads the events of the generation Parallel hands to one call
@@ -44,7 +46,11 @@ func (gr *GenReader) EachEvent(g *Generation, i int, fn func(*Event) error) erro
 // The calling goroutine reads and frames generations while the workers
 // decode them: at most one generation's bytes per worker are in memory at
 // once, so memory grows with the largest generation and the number of
-// workers, not with the file.
+// workers, not with the file. When the input is a regular file (an
+// *os.File, on Linux), the rest of it is mapped rather than read: each
+// worker decodes its generation where it lies, and drops its pages once
+// fn returned. The file must not shrink meanwhile; if it does, the bytes
+// that went give an error wrapping io.ErrUnexpectedEOF.
 //
 // Parallel returns nil at a clean end of the input. Errors come as from a
 // loop over Next: when a generation is damaged, or fn returns an error for
@@ -82,6 +88,10 @@ func (r *Reader) Parallel(workers int, fn func(gr *GenReader, g *Generation) err
 	n, ferr := p.frameAll(jobs)
 	close(jobs)
 	wg.Wait()
+	if p.mapping != nil {
+		r.buf, r.end = nil, 0
+		unmapFile(p.mapping)
+	}
 	if ferr != nil {
 		p.record(n, ferr, false)
 	}
@@ -123,6 +133,11 @@ type parallel struct {
 	start     int64   // input offset where Parallel started
 	ends      []int64 // input offset where each generation handed to a worker ends
 	panicked  *panicValue
+
+	// mapping maps the input file from input offset mapBase to the
+	// file's end when Parallel reads it that way, else nil.
+	mapping []byte
+	mapBase int64
 }
 
 // panicValue is what a call of fn panicked with, passed on to the
@@ -133,7 +148,8 @@ var errPanicked = errors.New("decode: a function Parallel called panicked")
 
 // genJob is one generation handed to a worker.
 type genJob struct {
-	seq   int // 0 for the first generation Parallel frames
+	seq   int    // 0 for the first generation Parallel frames
+	gen   uint64 // its number
 	d     *genDecoder
 	prev  *genJob       // the generation before, nil for the first
 	ready chan struct{} // closed once ok is known
@@ -179,43 +195,59 @@ func (p *parallel) failed() bool {
 // before use, so each buffer grows at most once or twice; the first one
 // grows as Next's does (see fill), but doubling when it cannot know the
 // input's size.
-func (p *parallel) frameAll(jobs chan<- *genJob) (int, error) {
+// 4. When the rest of the input is mapped (see mapRest), there are no
+// buffers and no carry: the Reader frames over the mapping, and each
+// decoder gets the generation's part of it.
+func (p *parallel) frameAll(jobs chan<- *genJob) (seq int, err error) {
 	r := p.r
 	// The Reader's own buffer holds what it read past the last
 	// generation Next returned.
 	r.compact()
 	p.start = r.base
-	carry := append([]byte(nil), r.buf[:r.end]...)
-	r.buf = nil
-	r.double = true
+	if p.mapRest() {
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+		defer p.faulted(&err)
+	}
+	var carry []byte
+	if !r.mapped {
+		carry = append([]byte(nil), r.buf[:r.end]...)
+		r.buf = nil
+		r.double = true
+	}
 	var prev *genJob
 	largest := 0
-	for seq := 0; ; seq++ {
+	for ; ; seq++ {
 		d := <-p.free
 		if p.failed() {
 			p.free <- d
 			return seq, nil
 		}
-		nb := d.buf[:cap(d.buf)]
-		if want := max(largest+largest/8+minRead, len(carry), minBuffer); len(nb) < want {
-			nb, d.buf = nil, nil // dropped before its successor is made
-			nb = make([]byte, want)
+		if !r.mapped {
+			nb := d.buf[:cap(d.buf)]
+			if want := max(largest+largest/8+minRead, len(carry), minBuffer); len(nb) < want {
+				nb, d.buf = nil, nil // dropped before its successor is made
+				nb = make([]byte, want)
+			}
+			r.buf, r.pos, r.end = nb, 0, copy(nb, carry)
 		}
-		r.buf, r.pos, r.end = nb, 0, copy(nb, carry)
 		end, err := r.frame()
 		if err != nil || end < 0 {
 			p.free <- d
 			return seq, err
 		}
 		largest = max(largest, end)
-		carry = append(carry[:0], r.buf[end:r.end]...)
 		d.buf, d.base, d.detail = r.buf[:end], r.base, r.detail
 		d.batches, r.gd.batches = r.gd.batches, d.batches[:0]
-		r.buf, r.base, r.end = nil, r.base+int64(end), 0
+		if r.mapped {
+			r.buf, r.base, r.end = r.buf[end:], r.base+int64(end), r.end-end
+		} else {
+			carry = append(carry[:0], r.buf[end:r.end]...)
+			r.buf, r.base, r.end = nil, r.base+int64(end), 0
+		}
 		p.ends = append(p.ends, r.base)
 		num, _ := d.genOf(0)
 		r.lastGen, r.started = num, true
-		j := &genJob{seq: seq, d: d, prev: prev, ready: make(chan struct{})}
+		j := &genJob{seq: seq, gen: num, d: d, prev: prev, ready: make(chan struct{})}
 		jobs <- j
 		prev = j
 	}
@@ -225,16 +257,29 @@ func (p *parallel) frameAll(jobs chan<- *genJob) (int, error) {
 // generation before it decoded.
 func (p *parallel) run(j *genJob) {
 	d := j.d
-	ready := false
-	defer func() { p.free <- d }()
+	ready, handed := false, false
+	if p.mapping != nil {
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	}
+	defer func() {
+		if p.mapping != nil {
+			dropPages(p.mapping, d.base-p.mapBase, d.base-p.mapBase+int64(len(d.buf)))
+			d.buf = nil
+		}
+		p.free <- d
+	}()
 	defer func() {
 		if v := recover(); v != nil {
-			p.mu.Lock()
-			if p.panicked == nil {
-				p.panicked = &panicValue{v}
+			if off, ok := p.faultOffset(v); ok {
+				p.record(j.seq, &Error{Offset: off, Gen: j.gen, Batch: -1, Err: errShrank}, handed)
+			} else {
+				p.mu.Lock()
+				if p.panicked == nil {
+					p.panicked = &panicValue{v}
+				}
+				p.mu.Unlock()
+				p.record(j.seq, errPanicked, true) // stops the framing and later calls
 			}
-			p.mu.Unlock()
-			p.record(j.seq, errPanicked, true) // stops the framing and later calls
 			if !ready {
 				close(j.ready) // the next generation waits for it; ok is false
 			}
@@ -256,9 +301,73 @@ func (p *parallel) run(j *genJob) {
 		return
 	}
 	gr := &GenReader{d: d}
+	handed = true
 	err = p.fn(gr, g)
 	gr.d = nil
 	if err != nil {
 		p.record(j.seq, err, true)
 	}
+}
+
+// errShrank is a mapped input file that lost bytes while it was read.
+var errShrank = fmt.Errorf("the file shrank while it was read: %w", io.ErrUnexpectedEOF)
+
+// mapRest maps the rest of the input, when it is a regular file and the
+// system can, so that frameAll frames the generations where they lie and
+// hands each worker its part of the mapping: nothing is copied, and a page
+// costs one touch. Workers drop their generation's pages from the resident
+// set once done with it, so memory still grows with the largest
+// generation, not the file.
+func (p *parallel) mapRest() bool {
+	r := p.r
+	if r.file == nil || r.rerr != nil {
+		return false
+	}
+	fi, err := r.file.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	from := r.origin + r.base // file offset of buf[0]
+	size := fi.Size()
+	if size <= from+int64(r.end) {
+		return false // nothing left to read
+	}
+	at := from &^ (pageSize - 1)
+	m, err := mapFile(r.file, at, size-at)
+	if err != nil {
+		return false
+	}
+	p.mapping, p.mapBase = m, at-r.origin
+	r.buf = m[from-at:]
+	r.pos, r.end, r.rerr, r.hint, r.mapped = 0, len(r.buf), io.EOF, 0, true
+	return true
+}
+
+// faultOffset returns the input offset of a fault that v, a recovered
+// panic value, reports inside the mapping: the file shrank under it.
+func (p *parallel) faultOffset(v any) (int64, bool) {
+	e, ok := v.(interface{ Addr() uintptr })
+	if !ok || p.mapping == nil {
+		return 0, false
+	}
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(p.mapping)))
+	a := e.Addr()
+	if a < lo || a-lo >= uintptr(len(p.mapping)) {
+		return 0, false
+	}
+	return p.mapBase + int64(a-lo), true
+}
+
+// faulted turns a fault in the mapping while frameAll frames into the
+// error it returns; other panics go on.
+func (p *parallel) faulted(err *error) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	off, ok := p.faultOffset(v)
+	if !ok {
+		panic(v)
+	}
+	*err = p.r.fail(&Error{Offset: off, Gen: p.r.lastGen + 1, Batch: -1, Err: errShrank})
 }

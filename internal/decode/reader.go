@@ -149,6 +149,12 @@ type Reader struct {
 	double  bool   // fill doubles the buffer when it grows
 	hint    int64  // bytes the input had left past the header, when known and not used yet
 
+	// file is the input when it is a regular file, nil otherwise;
+	// origin is the file offset of input offset 0.
+	file   *os.File
+	origin int64
+	mapped bool // buf is part of a mapping of file (Parallel): never pooled
+
 	gd genDecoder // frame fills its batches; Next decodes with it
 }
 
@@ -226,6 +232,11 @@ func NewReader(r io.Reader) (*Reader, error) {
 	rd.v = v
 	rd.pos = format.HeaderSize
 	rd.hint = remaining(r)
+	if f, ok := r.(*os.File); ok && rd.hint > 0 {
+		if off, err := f.Seek(0, io.SeekCurrent); err == nil {
+			rd.file, rd.origin = f, off-int64(rd.end)
+		}
+	}
 	for t := range 256 {
 		s := v.Spec(format.EventType(t))
 		if s == nil {
@@ -342,6 +353,9 @@ var arrayPool sync.Pool
 // release returns the Reader's arrays to the pool. The Reader never reads
 // again, and the last Generation it returned is no longer valid.
 func (r *Reader) release() {
+	if r.mapped {
+		r.buf = nil // Parallel unmaps it
+	}
 	if r.buf == nil {
 		return
 	}
