@@ -18,10 +18,6 @@ func (d *genDecoder) decode() (*Generation, error) {
 	clear(d.items[:cap(d.items)])
 	clear(d.stackEvents[:cap(d.stackEvents)])
 	strs, stks := g.Strings, g.Stacks
-	if strs == nil {
-		strs = make(map[uint64]string)
-		stks = make(map[uint64]*Stack)
-	}
 	clear(strs)
 	clear(stks)
 	*g = Generation{
@@ -155,6 +151,13 @@ func (d *genDecoder) decode() (*Generation, error) {
 	}
 	if d.detail == Frames {
 		g.Events = -1
+	}
+	// N.B. Made at the size the tables need, the first time: grown
+	// entry by entry, a map of tens of thousands of strings rebuilds
+	// itself many times over. Later generations reuse the maps.
+	if g.Strings == nil {
+		g.Strings = make(map[uint64]string, c.counts[format.EvString].Events)
+		g.Stacks = make(map[uint64]*Stack, len(stackEvents))
 	}
 	if err := d.tables(g, stackEvents); err != nil {
 		return nil, err
