@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/gotrace-cli/gotrace/internal/format"
@@ -20,9 +22,10 @@ func bigGens(t testing.TB, n, size int) []byte {
 	return encode(t, format.Go123, func(e *format.Encoder) {
 		for gen := uint64(1); gen <= uint64(n); gen++ {
 			goodGen(e, gen)
-			for m := uint64(0); m < 4; m++ {
+			// Batches of about 36 KB, under the maximum batch size.
+			for m := uint64(0); m < uint64(max(1, size/(36<<10))); m++ {
 				e.Batch(gen, m, 30, func(b *format.Encoder) {
-					for k := 0; k < size/4/4; k++ {
+					for k := 0; k < 9000; k++ {
 						b.Event(format.EvGoBlock, []uint64{uint64(k % 300), 1, 1}, nil)
 					}
 				})
@@ -97,6 +100,55 @@ func TestParallelFile(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestParallelFileAfterNext maps the file from where a loop over Next
+// stopped: the generations after it are those Next reads.
+func TestParallelFileAfterNext(t *testing.T) {
+	// N.B. Large enough that Next leaves some of the file unread.
+	data := bigGens(t, 6, 500<<10)
+	want, _, _, err := readSequential(t, data, Frames, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewReader(writeTrace(t, 3000, data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.SetDetail(Frames)
+	for n := uint64(1); n <= 2; n++ {
+		if g, err := r.Next(); err != nil || g.Num != n {
+			t.Fatalf("Next: generation %v, %v, want %d", g, err, n)
+		}
+	}
+	var mu sync.Mutex
+	var seen []uint64
+	err = r.Parallel(2, func(gr *GenReader, g *Generation) error {
+		text, err := renderGen(gr, g, true)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(text, want[g.Num]) {
+			return fmt.Errorf("generation %d differs", g.Num)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, g.Num)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(seen)
+	if !slices.Equal(seen, []uint64{3, 4, 5, 6}) {
+		t.Fatalf("Parallel after Next read generations %v, want 3 to 6", seen)
+	}
+	if r.mapped != (runtime.GOOS == "linux") {
+		t.Fatalf("input mapped: %v on %s", r.mapped, runtime.GOOS)
+	}
+	if off := r.Offset(); off != int64(len(data)) {
+		t.Fatalf("Offset %d after Parallel, want %d", off, len(data))
 	}
 }
 
