@@ -301,9 +301,9 @@ func (p *parallel) run(j *genJob) {
 		return
 	}
 	gr := &GenReader{d: d}
+	defer func() { gr.d = nil }() // even when fn panics
 	handed = true
 	err = p.fn(gr, g)
-	gr.d = nil
 	if err != nil {
 		p.record(j.seq, err, true)
 	}
