@@ -72,31 +72,27 @@ func TestParallelFile(t *testing.T) {
 	if r.mapped != (runtime.GOOS == "linux") {
 		t.Fatalf("input mapped: %v, want %v on %s", r.mapped, !r.mapped, runtime.GOOS)
 	}
-	cuts := []int{len(data)}
-	for _, frac := range []int{2, 3, 5, 7, 11} {
-		cuts = append(cuts, len(data)-len(data)/frac)
-	}
-	cuts = append(cuts, minBuffer-1, minBuffer+1, len(data)-1)
-	for _, n := range cuts {
-		for _, prefix := range []int{0, 5000} {
-			buf := data[:n]
-			want, order, woff, werr := readSequential(t, buf, Frames, true)
-			for _, workers := range []int{1, 2} {
-				where := fmt.Sprintf("%d bytes after %d, %d workers", n, prefix, workers)
-				got, off, err := readParallel(t, writeTrace(t, prefix, buf), Frames, true, workers)
-				if fmt.Sprint(err) != fmt.Sprint(werr) {
-					t.Fatalf("%s: error %v, want %v", where, err, werr)
-				}
-				if off != woff {
-					t.Fatalf("%s: Offset %d after Parallel, %d after Next", where, off, woff)
-				}
-				if len(got) != len(want) {
-					t.Fatalf("%s: %d generations, want %d", where, len(got), len(want))
-				}
-				for _, g := range order {
-					if !bytes.Equal(got[g], want[g]) {
-						t.Fatalf("%s: generation %d differs", where, g)
-					}
+	cuts := []int{len(data), len(data) - len(data)/3, len(data) - len(data)/7, minBuffer + 1, len(data) - 1}
+	for i, n := range cuts {
+		// The trace at the file's start, and after other bytes.
+		prefix := 5000 * (i % 2)
+		buf := data[:n]
+		want, order, woff, werr := readSequential(t, buf, Frames, true)
+		for _, workers := range []int{1, 2} {
+			where := fmt.Sprintf("%d bytes after %d, %d workers", n, prefix, workers)
+			got, off, err := readParallel(t, writeTrace(t, prefix, buf), Frames, true, workers)
+			if fmt.Sprint(err) != fmt.Sprint(werr) {
+				t.Fatalf("%s: error %v, want %v", where, err, werr)
+			}
+			if off != woff {
+				t.Fatalf("%s: Offset %d after Parallel, %d after Next", where, off, woff)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%s: %d generations, want %d", where, len(got), len(want))
+			}
+			for _, g := range order {
+				if !bytes.Equal(got[g], want[g]) {
+					t.Fatalf("%s: generation %d differs", where, g)
 				}
 			}
 		}
