@@ -437,8 +437,8 @@ func (c *cursor) eachEvent(bi, lo int, data []byte, t uint64, fn func(*Event) er
 			t += a[0]
 			ev.Time = t
 		}
-		args := a[:nargs:nargs]
 		if inf.flags&(fStack|fData) != 0 {
+			var args []uint64
 			var err error
 			j, args, err = c.trailer(bi, lo, data, start, j, typ, inf, a[:nargs:scratchLen], true)
 			if err != nil {
