@@ -57,16 +57,17 @@ type goroutine struct {
 	stack                stackID     // where it stopped running last (its parked stack)
 	start                stackID     // its start stack, for the group
 	since                trace.Time  // when the current state began
-	why                  *reasonAcc  // why it waits, while it is GoWaiting
-	raw                  trace.Stack // the parked stack before it is interned; see parked
-	lastRaw              trace.Stack // the raw stack interned last, as lastID
-	lastID               stackID
 	totals               [4]Duration // running, runnable, blocked, syscall
-	markP                trace.ProcID
-	syscallP             trace.ProcID
-	lostP                trace.Time // when the P of its syscall was taken, 0 if not
-	regions              []openRegion
-	held                 []wait // waits before its first run; see Analyzer.wait
+	why                  *reasonAcc  // why it waits, while it is GoWaiting
+	// Up to here: one cache line.
+	raw      trace.Stack // the parked stack before it is interned; see parked
+	lastRaw  trace.Stack // the raw stack interned last, as lastID
+	lastID   stackID
+	markP    trace.ProcID
+	syscallP trace.ProcID
+	lostP    trace.Time // when the P of its syscall was taken, 0 if not
+	regions  []openRegion
+	held     []wait // waits before its first run; see Analyzer.wait
 }
 
 type openRegion struct {
