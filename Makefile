@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 FUZZTIME ?= 60s
 
-.PHONY: build test test-race golden fuzz bench lint demo clean
+.PHONY: build test test-race golden fuzz bench pgo lint demo clean
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gotrace
@@ -29,6 +29,13 @@ fuzz:
 # Builds gotrace itself; BENCHFLAGS passes flags, e.g. BENCHFLAGS='-count 3'.
 bench:
 	$(GO) run ./internal/bench/cmd/benchall $(BENCHFLAGS)
+
+# gotrace is built with profile-guided optimization from
+# cmd/gotrace/default.pgo, a CPU profile of its heaviest work (stats and
+# decode on the stress trace). This writes it again; make bench generates
+# the trace first.
+pgo:
+	$(GO) test ./cmd/gotrace -run '^TestWriteProfile$$' -count=1 -args -pgo-out=$(CURDIR)/cmd/gotrace/default.pgo
 
 lint:
 	$(GO) vet ./...
