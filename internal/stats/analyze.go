@@ -216,6 +216,11 @@ type Analyzer struct {
 	reasons    []*reasonAcc // few: a list beats hashing the reason
 	lastReason *reasonAcc
 	schedTop   *topN[SchedWait]
+	// unnamed holds the goroutines listed in schedTop before their start
+	// function was known, with their start stack once it is, for those
+	// that have ended: a goroutine found running at the start of the
+	// trace shows its stack only when it first stops.
+	unnamed map[trace.GoID]stackID
 
 	inSyscall []*goroutine // goroutines in a syscall, for P steals
 	sys       dist
@@ -553,6 +558,9 @@ func (a *Analyzer) onTransition(ev *trace.Event, t trace.Time) {
 		a.countHeld(g)
 		a.m.Goroutines.Ended++
 		a.aliveAdd(-1)
+		if a.unnamed != nil {
+			a.nameEnded(id, g.start)
+		}
 		if g.inherited {
 			a.part.orphan(id, g) // its group is known to the parts before
 		} else {
@@ -596,6 +604,9 @@ func (a *Analyzer) closeInterval(id trace.GoID, g *goroutine, t trace.Time) {
 		if top := a.schedTop; top.n > 0 && (len(top.items) < top.n || Duration(d) > top.items[0].Wait) {
 			w := SchedWait{Goroutine: int64(id), Start: Duration(g.since - a.origin()), Wait: Duration(d)}
 			w.Func = a.groupName(g)
+			if g.start == 0 {
+				a.noteUnnamed(id, 0)
+			}
 			stk := a.parked(g)
 			if stk == 0 && !g.inherited {
 				stk = g.start // a new goroutine has not stopped anywhere yet
@@ -713,7 +724,46 @@ func (a *Analyzer) groupName(g *goroutine) string {
 	if fn := a.stacks.rootFunc(g.start); fn != "" {
 		return fn
 	}
-	return "(unknown)"
+	return unknownFunc
+}
+
+// unknownFunc names the start function of a goroutine whose stacks the
+// trace has not shown.
+const unknownFunc = "(unknown)"
+
+// noteUnnamed records that goroutine id is listed without its start
+// function, and its start stack if known.
+func (a *Analyzer) noteUnnamed(id trace.GoID, start stackID) {
+	if a.unnamed == nil {
+		a.unnamed = make(map[trace.GoID]stackID)
+	}
+	if start != 0 || a.unnamed[id] == 0 {
+		a.unnamed[id] = start
+	}
+}
+
+// nameEnded records the start stack of goroutine id, which has ended, if it
+// is listed without its start function.
+func (a *Analyzer) nameEnded(id trace.GoID, start stackID) {
+	if _, ok := a.unnamed[id]; ok && start != 0 {
+		a.unnamed[id] = start
+	}
+}
+
+// nameLate names the start function of w's goroutine if it became known
+// after w was listed, so that a goroutine goes by one name in the report.
+func (a *Analyzer) nameLate(w *SchedWait) {
+	id := trace.GoID(w.Goroutine)
+	start, ok := a.unnamed[id]
+	if !ok || w.Func != unknownFunc {
+		return
+	}
+	if g := a.gs.get(id); g != nil {
+		start = g.start
+	}
+	if start != 0 {
+		w.Func = a.groupName(&goroutine{start: start})
+	}
 }
 
 // retire adds an ended or surviving goroutine to its group.
@@ -1040,6 +1090,9 @@ func (a *Analyzer) Finalize() *Model {
 	}
 	m.Findings.LongSTW = a.stwTop.sorted()
 	m.Findings.SchedWaits = a.schedTop.sorted()
+	for i := range m.Findings.SchedWaits {
+		a.nameLate(&m.Findings.SchedWaits[i])
+	}
 	m.Sections = []string{}
 	return m
 }

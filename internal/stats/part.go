@@ -434,10 +434,14 @@ func (a *Analyzer) Absorb(b *Analyzer) {
 		}
 		a.gs.put(id, g)
 	})
+	for id, start := range b.unnamed {
+		a.noteUnnamed(id, rs(start))
+	}
 	for _, o := range p.orphans {
 		own(o.g)
 		join(o.id, o.g)
 		starts[o.id] = o.g.start
+		a.nameEnded(o.id, o.g.start)
 		a.gs.put(o.id, nil)
 		a.retire(o.g)
 	}

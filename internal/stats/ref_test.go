@@ -303,3 +303,47 @@ func BenchmarkStats(b *testing.B) {
 		}
 	}
 }
+
+// TestOneNamePerGoroutine lists every scheduling wait and requires each
+// goroutine to go by one start function in the list, whether or not its
+// stacks had shown it yet when it waited, in one ordered pass and in parts.
+func TestOneNamePerGoroutine(t *testing.T) {
+	inputs := map[string][]byte{}
+	for _, path := range committedTraces(t) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs[filepath.Base(path)] = data
+	}
+	for _, c := range gorootCorpus(t) {
+		if strings.HasPrefix(string(c.expect), "SUCCESS") {
+			inputs[c.name] = c.data
+		}
+	}
+	late := 0
+	for name, data := range inputs {
+		for _, ordered := range []bool{true, false} {
+			opts := Options{Top: 1 << 20, Workers: 2, ordered: ordered}
+			m, err := Compute(context.Background(), name, bytes.NewReader(data), int64(len(data)), opts)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			names := map[int64]string{}
+			for _, w := range m.Findings.SchedWaits {
+				if prev, ok := names[w.Goroutine]; ok && prev != w.Func {
+					t.Errorf("%s (ordered %v): goroutine %d is listed as %s and as %s", name, ordered, w.Goroutine, prev, w.Func)
+				}
+				names[w.Goroutine] = w.Func
+				if w.Func != unknownFunc && len(w.Stack) == 0 {
+					late++
+				}
+			}
+		}
+	}
+	// N.B. The committed traces have goroutines running when tracing
+	// starts, named only later: the case this is about.
+	if late == 0 {
+		t.Error("no wait was named after it was listed: the test tests nothing")
+	}
+}
