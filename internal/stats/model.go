@@ -265,7 +265,7 @@ type Pause struct {
 // SchedWait is one long wait for a P.
 type SchedWait struct {
 	Goroutine int64    `json:"goroutine" help:"goroutine ID"`
-	Func      string   `json:"func" help:"its start function"`
+	Func      string   `json:"func" help:"its start function, as the whole trace shows it (also where its stacks appear only after the wait); \"(unknown)\" when no stack of it was seen"`
 	Start     Duration `json:"start_ns" unit:"ns" help:"when it became runnable, from the start of the trace"`
 	Wait      Duration `json:"wait_ns" unit:"ns" help:"how long it waited to run"`
 	Stack     []Frame  `json:"stack" help:"where the goroutine was when it stopped running"`
