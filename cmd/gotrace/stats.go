@@ -153,7 +153,11 @@ func loadModel(ctx context.Context, streams *Streams, file string, top int) (*st
 		if err != nil {
 			return nil, err
 		}
-		defer os.Remove(tmp.Name())
+		// N.B. Removed at once where an open file outlives its name
+		// (Unix), so that nothing is left even if gotrace is killed.
+		if os.Remove(tmp.Name()) != nil {
+			defer os.Remove(tmp.Name())
+		}
 		defer tmp.Close()
 		if _, err := io.Copy(tmp, streams.In); err != nil {
 			return nil, fmt.Errorf("-: reading standard input: %w", err)

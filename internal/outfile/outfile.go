@@ -2,6 +2,11 @@
 // of it: the data goes to a temporary file beside the destination, which
 // Commit renames into place and Abort removes.
 //
+// On Linux the temporary file has no name until Commit (O_TMPFILE), so a
+// process killed outright (SIGKILL) leaves nothing behind; elsewhere, or on
+// a file system without unnamed files, it is a hidden file named after the
+// destination.
+//
 // A destination that exists and is not a regular file (/dev/null, a named
 // pipe, a terminal) is written in place instead: renaming a file over it
 // would replace the device or the pipe.
@@ -19,7 +24,8 @@ var errIsDir = errors.New("is a directory")
 type File struct {
 	path string // the destination
 	f    *os.File
-	tmp  string // the temporary name; "" when written in place
+	tmp  string // the temporary name; "" when written in place or unnamed
+	anon bool   // the file has no name until Commit links it
 	n    int64
 	done bool
 }
@@ -43,15 +49,23 @@ func Create(path string) (*File, error) {
 		}
 		return &File{path: path, f: f}, nil
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if f, ok := unnamed(filepath.Dir(path)); ok {
+		return &File{path: path, f: f, anon: true}, nil
+	}
+	f, err := createTemp(path)
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, &os.PathError{Op: "create", Path: path, Err: err}
+		return nil, &os.PathError{Op: "create", Path: path, Err: unwrapPath(err)}
 	}
 	return &File{path: path, f: f, tmp: f.Name()}, nil
+}
+
+// unnamed is createUnnamed; tests turn it off to test the named temporary
+// file where unnamed ones work.
+var unnamed = createUnnamed
+
+// createTemp creates the hidden temporary file for path.
+func createTemp(path string) (*os.File, error) {
+	return os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 }
 
 // Check finds out whether path can be written, leaving nothing behind. It
@@ -100,7 +114,7 @@ func (o *File) Path() string { return o.path }
 
 // InPlace reports whether the destination is written in place, as a device
 // or a pipe is: it cannot be read back, and Abort leaves what was written.
-func (o *File) InPlace() bool { return o.tmp == "" }
+func (o *File) InPlace() bool { return o.tmp == "" && !o.anon }
 
 // Truncate cuts the file to size, which must be at most Len.
 func (o *File) Truncate(size int64) error {
@@ -134,6 +148,16 @@ func (o *File) Commit() error {
 		return nil
 	}
 	o.done = true
+	if o.anon {
+		err := o.f.Chmod(0o644)
+		if err == nil {
+			err = o.link()
+		}
+		if cerr := o.f.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}
 	err := o.f.Close()
 	if o.InPlace() {
 		return err
@@ -157,7 +181,40 @@ func (o *File) Abort() {
 	}
 	o.done = true
 	o.f.Close()
-	if !o.InPlace() {
+	if o.tmp != "" {
 		os.Remove(o.tmp)
 	}
+}
+
+// link gives the unnamed file the destination's name: the file is linked
+// under a temporary name, then renamed over the destination, as a named
+// temporary file is. Only between the two steps can a kill leave a
+// temporary name behind.
+func (o *File) link() error {
+	// N.B. A name from CreateTemp is one nobody else takes; it is
+	// removed at once, so that the link can take it.
+	t, err := createTemp(o.path)
+	if err != nil {
+		return &os.PathError{Op: "create", Path: o.path, Err: unwrapPath(err)}
+	}
+	tmp := t.Name()
+	t.Close()
+	os.Remove(tmp)
+	if err := linkUnnamed(o.f, tmp); err != nil {
+		return &os.PathError{Op: "link", Path: o.path, Err: err}
+	}
+	if err := os.Rename(tmp, o.path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// unwrapPath is err without the path an *os.PathError names.
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

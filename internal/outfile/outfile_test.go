@@ -3,6 +3,7 @@
 package outfile
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,7 +11,27 @@ import (
 	"testing"
 )
 
-func TestCommitAbort(t *testing.T) {
+// eachWay runs f with unnamed temporary files where the system has them,
+// and with named ones.
+func eachWay(t *testing.T, f func(t *testing.T)) {
+	t.Run("unnamed", func(t *testing.T) {
+		u, ok := createUnnamed(t.TempDir())
+		if !ok {
+			t.Skip("no unnamed files here")
+		}
+		u.Close()
+		f(t)
+	})
+	t.Run("named", func(t *testing.T) {
+		defer func(u func(string) (*os.File, bool)) { unnamed = u }(unnamed)
+		unnamed = func(string) (*os.File, bool) { return nil, false }
+		f(t)
+	})
+}
+
+func TestCommitAbort(t *testing.T) { eachWay(t, testCommitAbort) }
+
+func testCommitAbort(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "out.trace")
 	f, err := Create(path)
@@ -49,6 +70,30 @@ func TestCommitAbort(t *testing.T) {
 	}
 	ents, _ := os.ReadDir(dir)
 	if len(ents) != 1 {
+		t.Errorf("left behind: %v", ents)
+	}
+
+	// Commit replaces what was there, and ReadBack reads what was
+	// written.
+	h, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Write([]byte("second"))
+	r, err := h.ReadBack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := io.ReadAll(r); err != nil || string(b) != "second" {
+		t.Fatalf("ReadBack: %q, %v", b, err)
+	}
+	if err := h.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(path); err != nil || string(got) != "second" {
+		t.Fatalf("after a second Commit: %q, %v", got, err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
 		t.Errorf("left behind: %v", ents)
 	}
 }
