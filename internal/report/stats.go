@@ -214,6 +214,8 @@ func overviewSection(m *stats.Model, top int) section {
 				fmtInt(int64(g.Events)), fmtInt(int64(g.Stacks)), fmtInt(int64(g.Strings)), fmtInt(int64(g.Types)), fmtInt(int64(g.CPUSamples)))
 		}
 		s.add(t)
+	} else if minor >= 22 {
+		s.text("No generations: the trace ends after its header.")
 	} else {
 		s.text("No wire tables: footprint and generations need the Go 1.22+ format.")
 	}

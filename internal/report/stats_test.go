@@ -90,3 +90,23 @@ func TestWallStartUnknown(t *testing.T) {
 		}
 	}
 }
+
+// TestNoGenerations: a v2 trace that ends after its header is not taken
+// for the old format.
+func TestNoGenerations(t *testing.T) {
+	for _, c := range []struct{ version, want string }{
+		{"go1.21", "No wire tables: footprint and generations need the Go 1.22+ format."},
+		{"go1.22", "No generations: the trace ends after its header."},
+		{"go1.26", "No generations: the trace ends after its header."},
+	} {
+		m := &stats.Model{File: "x.trace"}
+		m.Overview.Version = c.version
+		var b bytes.Buffer
+		if err := Stats(&b, m, StatsOptions{Options: Options{Mode: Plain}, Sections: []string{"overview"}}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), c.want) {
+			t.Errorf("%s: no line %q in\n%s", c.version, c.want, b.String())
+		}
+	}
+}
