@@ -299,3 +299,16 @@ func TestMedian(t *testing.T) {
 		}
 	}
 }
+
+func TestSizeFits(t *testing.T) {
+	h := &harness{size: 295e6, minSize: minTraceSize}
+	for n, want := range map[int64]bool{295.3e6: true, 285e6: true, 200.3e6: false, 310e6: false} {
+		if got := h.sizeFits(n); got != want {
+			t.Errorf("sizeFits(%d) with -size %d = %v, want %v", n, h.size, got, want)
+		}
+	}
+	h.size = 0 // the tests' harness: any size from minSize
+	if !h.sizeFits(200e6) {
+		t.Error("with no -size, a trace in range does not fit")
+	}
+}

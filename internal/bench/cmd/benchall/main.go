@@ -215,13 +215,18 @@ const (
 	maxTraceSize = 300e6
 )
 
+// sizeFits reports whether a cached trace of n bytes will do: one made for
+// another -size (within 5%) is made again.
+func (h *harness) sizeFits(n int64) bool {
+	near := h.size <= 0 || n >= h.size-h.size/20 && n <= h.size+h.size/20
+	return near && n >= h.minSize && n <= maxTraceSize
+}
+
 // ensureTrace generates the big trace unless a readable one of the right
 // size is cached, then walks it for the counts every row is quoted in.
 func (h *harness) ensureTrace() error {
 	if st, err := os.Stat(h.tracePath); err == nil {
-		// N.B. A cached trace made for another -size is made again.
-		near := st.Size() >= h.size-h.size/20 && st.Size() <= h.size+h.size/20
-		if c, err := walkFile(h.tracePath); err == nil && near && st.Size() >= h.minSize && st.Size() <= maxTraceSize {
+		if c, err := walkFile(h.tracePath); err == nil && h.sizeFits(st.Size()) {
 			h.full = &input{path: h.tracePath, c: c}
 			h.logf("using cached %s (%s)", h.rel(h.tracePath), mb(st.Size()))
 			return nil
