@@ -79,14 +79,8 @@ func TestWallStartUnknown(t *testing.T) {
 		{"go1.23", "Started      unknown (no clock snapshot before Go 1.25)"},
 		{"go1.26", "Started      unknown (no complete generation with a clock snapshot)"},
 	} {
-		m := &stats.Model{File: "x.trace"}
-		m.Overview.Version = c.version
-		var b bytes.Buffer
-		if err := Stats(&b, m, StatsOptions{Options: Options{Mode: Plain}, Sections: []string{"overview"}}); err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(b.String(), c.want) {
-			t.Errorf("%s: no line %q in\n%s", c.version, c.want, b.String())
+		if got := overviewOf(t, c.version); !strings.Contains(got, c.want) {
+			t.Errorf("%s: no line %q in\n%s", c.version, c.want, got)
 		}
 	}
 }
@@ -99,14 +93,20 @@ func TestNoGenerations(t *testing.T) {
 		{"go1.22", "No generations: the trace ends after its header."},
 		{"go1.26", "No generations: the trace ends after its header."},
 	} {
-		m := &stats.Model{File: "x.trace"}
-		m.Overview.Version = c.version
-		var b bytes.Buffer
-		if err := Stats(&b, m, StatsOptions{Options: Options{Mode: Plain}, Sections: []string{"overview"}}); err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(b.String(), c.want) {
-			t.Errorf("%s: no line %q in\n%s", c.version, c.want, b.String())
+		if got := overviewOf(t, c.version); !strings.Contains(got, c.want) {
+			t.Errorf("%s: no line %q in\n%s", c.version, c.want, got)
 		}
 	}
+}
+
+// overviewOf is the plain overview of an empty model of the given version.
+func overviewOf(t *testing.T, version string) string {
+	t.Helper()
+	m := &stats.Model{File: "x.trace"}
+	m.Overview.Version = version
+	var b bytes.Buffer
+	if err := Stats(&b, m, StatsOptions{Options: Options{Mode: Plain}, Sections: []string{"overview"}}); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }
