@@ -180,6 +180,10 @@ type Batch struct {
 	M uint64
 	// Time is the batch's base timestamp in ticks.
 	Time uint64
+	// Last is the timestamp in ticks of the batch's last timed event,
+	// Time when it has none. Under the Frames detail, which does not walk
+	// events, it is Time.
+	Last uint64
 	// Exp is the experiment of an experimental batch.
 	Exp format.Experiment
 	// Events are the batch's events. An experimental batch has none: its

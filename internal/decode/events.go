@@ -127,6 +127,7 @@ func (d *genDecoder) decode() (*Generation, error) {
 		it := &items[i]
 		if len(it.data) > 0 {
 			d.timeSpan(g, it.last)
+			g.Batches[it.bi].Last = it.last
 		}
 		if it.store {
 			g.Batches[it.bi].Events = c.events[it.e0:it.e1:it.e1]

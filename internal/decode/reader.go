@@ -531,7 +531,7 @@ func (r *Reader) frame() (int, error) {
 			return 0, r.errAt(start, gen, len(r.gd.batches), name, fmt.Errorf("want %d bytes of batch, input ends after %d: %w", size, r.end-lo, io.ErrUnexpectedEOF))
 		}
 		r.gd.batches = append(r.gd.batches, batchFrame{
-			b:  Batch{Offset: r.base + int64(i), Size: int(size), Header: typ, M: m, Time: ts, Exp: exp},
+			b:  Batch{Offset: r.base + int64(i), Size: int(size), Header: typ, M: m, Time: ts, Last: ts, Exp: exp},
 			lo: lo, hi: hi, hdrBytes: j,
 		})
 		i = hi

@@ -1,0 +1,175 @@
+package timeline
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/gotrace-cli/gotrace/internal/decode"
+	"github.com/gotrace-cli/gotrace/internal/format"
+	"golang.org/x/exp/trace"
+)
+
+func readFile(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../../testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// late counts, straight from the wire, the batches with no thread whose
+// last event is at or after the next generation's first timestamp.
+func late(t *testing.T, data []byte) int {
+	t.Helper()
+	dr, err := decode.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dr.SetDetail(decode.Counts)
+	var lasts [][]uint64
+	var mins []uint64
+	for {
+		g, err := dr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var l []uint64
+		for _, b := range g.Batches {
+			if b.Header == format.EvEventBatch && b.M == format.NoThread {
+				l = append(l, b.Last)
+			}
+		}
+		lasts, mins = append(lasts, l), append(mins, g.MinTime)
+	}
+	n := 0
+	for i := 0; i+1 < len(mins); i++ {
+		for _, l := range lasts[i] {
+			if l >= mins[i+1] {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// events reads r with golang.org/x/exp/trace and counts its events and
+// those it had to move: it sets an event that is not later than the one
+// before to a nanosecond after it.
+func events(t *testing.T, r io.Reader) (n, moved int) {
+	t.Helper()
+	tr, err := trace.NewReader(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prev trace.Time
+	for {
+		ev, err := tr.ReadEvent()
+		if err == io.EOF {
+			return n, moved
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 && ev.Time() == prev+1 && ev.Kind() != trace.EventSync {
+			moved++
+		}
+		prev = ev.Time()
+		n++
+	}
+}
+
+func TestSourceRestampsLateStatuses(t *testing.T) {
+	// A program with thousands of sleeping goroutines recorded on loaded
+	// CPUs: each generation's last statuses come after the next one began.
+	data := readFile(t, "traces/overlap.trace")
+	if n := late(t, data); n == 0 {
+		t.Fatal("the test trace has no late batches")
+	}
+	src, err := NewSource(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := io.ReadAll(src)
+	if err != nil || src.Err() != nil {
+		t.Fatal(err, src.Err())
+	}
+	if n := late(t, out); n != 0 {
+		t.Errorf("%d batches still late after restamping", n)
+	}
+	if src.Restamped == 0 || src.Shifted == 0 {
+		t.Errorf("Restamped %d, Shifted %d: want both counted", src.Restamped, src.Shifted)
+	}
+	n0, moved0 := events(t, bytes.NewReader(data))
+	n1, moved1 := events(t, bytes.NewReader(out))
+	if n0 != n1 {
+		t.Errorf("restamped trace has %d events, the original %d", n1, n0)
+	}
+	// Ordering within a generation still moves a few events.
+	if moved0 < n0/50 || moved1 > n1/1000 {
+		t.Errorf("moved: %d of %d before, %d after; want over 2%% before and under 0.1%% after", moved0, n0, moved1)
+	}
+}
+
+func TestSourcePassesOnTimelyTraces(t *testing.T) {
+	for _, name := range []string{"traces/demo.trace", "traces/annotated.trace"} {
+		data := readFile(t, name)
+		src, err := NewSource(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := io.ReadAll(src)
+		if err != nil || src.Err() != nil {
+			t.Fatal(name, err, src.Err())
+		}
+		if src.Restamped == 0 && !bytes.Equal(out, data) {
+			t.Errorf("%s: nothing restamped, yet the bytes changed", name)
+		}
+		if len(src.Generations()) == 0 {
+			t.Errorf("%s: no generations listed", name)
+		}
+	}
+}
+
+func TestSourceStopsAtDamage(t *testing.T) {
+	data := readFile(t, "damaged/demo-cut.trace")
+	src, err := NewSource(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := events(t, src)
+	var de *decode.Error
+	if !errors.As(src.Err(), &de) {
+		t.Fatalf("Err() = %v, want a *decode.Error", src.Err())
+	}
+	if len(src.Generations()) == 0 || n == 0 {
+		t.Errorf("%d generations and %d events before the damage, want the complete ones", len(src.Generations()), n)
+	}
+	if last := src.Generations()[len(src.Generations())-1]; last.Offset >= de.Offset {
+		t.Errorf("last generation handed out starts at %#x, at or after the damage at %#x", last.Offset, de.Offset)
+	}
+}
+
+func TestSourceRejectsSampleOfUnknownStack(t *testing.T) {
+	// A CPU sample naming stack 5 in a generation whose stack table has
+	// none: golang.org/x/exp/trace panics on it.
+	data, _ := hex.DecodeString("676f20312e32362074726163650000000101ffffffffffffffffff01d589b1da34978080808080808080003208a8d6b907333bfe87c598ad1adbd99ed80698dbb2330101ffffffffffffffffff0100070607640100010534")
+	src, err := NewSource(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(src); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.Err(); err == nil || !strings.Contains(err.Error(), "stack 5") {
+		t.Errorf("Err() = %v, want the unknown stack named", err)
+	}
+}
