@@ -173,3 +173,30 @@ func TestSourceRejectsSampleOfUnknownStack(t *testing.T) {
 		t.Errorf("Err() = %v, want the unknown stack named", err)
 	}
 }
+
+func TestReadContainsPanics(t *testing.T) {
+	data, _ := hex.DecodeString("676f20312e32362074726163650000000101ffffffffffffffffff01d589b1da34978080808080808080003208a8d6b907333bfe87c598ad1adbd99ed80698dbb2330101ffffffffffffffffff0100070607640100010534")
+	checkTables = false
+	defer func() { checkTables = true }()
+	_, err := Read(bytes.NewReader(data), func(ev *trace.Event) bool {
+		for range ev.Stack().Frames() {
+		}
+		return true
+	})
+	var de *decode.Error
+	if !errors.As(err, &de) || de.Gen != 1 || de.Offset != 0x10 {
+		t.Fatalf("Read: %v, want a *decode.Error at generation 1, byte 0x10", err)
+	}
+	if !errors.Is(err, decode.ErrCorrupt) || strings.Contains(err.Error(), "\n") {
+		t.Errorf("Read: %q, want one line marked corrupt", err)
+	}
+}
+
+func TestReadNamesTheGeneration(t *testing.T) {
+	data := readFile(t, "damaged/demo-cut.trace")
+	n := 0
+	src, err := Read(bytes.NewReader(data), func(*trace.Event) bool { n++; return true })
+	if err == nil || err != src.Err() || n == 0 {
+		t.Fatalf("Read: %d events, error %v; want the events before the damage, then it", n, err)
+	}
+}

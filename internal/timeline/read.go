@@ -1,0 +1,81 @@
+package timeline
+
+import (
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strings"
+
+	"github.com/gotrace-cli/gotrace/internal/decode"
+	"golang.org/x/exp/trace"
+)
+
+// Read reads the trace in r with golang.org/x/exp/trace, through a Source,
+// and calls fn with each event in order until fn returns false. The Event
+// is valid only during the call.
+//
+// Damage stops it after the complete generations before it, and comes back
+// as an *decode.Error naming the generation and its first byte, whether
+// the wire format, x/exp/trace's checks or a panic in x/exp/trace found
+// it: no panic from it gets through.
+func Read(r io.Reader, fn func(*trace.Event) bool) (src *Source, err error) {
+	src, err = NewSource(r)
+	if err != nil {
+		return nil, err
+	}
+	syncs := 0
+	defer func() {
+		if p := recover(); p != nil {
+			err = src.damage(syncs, fmt.Errorf("reading events failed: %v", p))
+			if debugPanics {
+				err = fmt.Errorf("%w\n%s", err, debug.Stack())
+			}
+		}
+	}()
+	tr, err := trace.NewReader(src)
+	if err != nil {
+		return src, src.damage(0, err)
+	}
+	for {
+		ev, err := tr.ReadEvent()
+		if err == io.EOF {
+			return src, src.Err()
+		}
+		if err != nil {
+			return src, src.damage(syncs, err)
+		}
+		if ev.Kind() == trace.EventSync {
+			syncs++
+		}
+		if !fn(&ev) {
+			return src, nil
+		}
+	}
+}
+
+// debugPanics adds the stack of a contained panic to its error, for
+// whoever debugs one.
+var debugPanics = false
+
+// maxMessage bounds the length of an error message from x/exp/trace, some
+// of which list whole tables.
+const maxMessage = 200
+
+// damage is the *decode.Error for err, found by golang.org/x/exp/trace
+// after it had started syncs generations: it names the generation it was
+// reading. Damage the Source found first is what is reported.
+func (s *Source) damage(syncs int, err error) error {
+	if s.err != nil {
+		return s.err
+	}
+	msg := strings.Join(strings.Fields(err.Error()), " ")
+	if len(msg) > maxMessage {
+		msg = msg[:maxMessage] + "…"
+	}
+	de := &decode.Error{Batch: -1, Err: fmt.Errorf("%s: %w", msg, decode.ErrCorrupt)}
+	if gs := s.emitted; len(gs) > 0 {
+		g := gs[min(max(syncs-1, 0), len(gs)-1)]
+		de.Offset, de.Gen = g.Offset, g.Num
+	}
+	return de
+}
