@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -119,7 +120,7 @@ func TestRunStatsDamaged(t *testing.T) {
 	if code != exitError {
 		t.Errorf("exit %d, want %d", code, exitError)
 	}
-	if !strings.Contains(out, "warning: trace damaged:") || !strings.Contains(out, "Generations  1") {
+	if !strings.Contains(out, "warning: trace damaged:") || !regexp.MustCompile(`Generations +1\n`).MatchString(out) {
 		t.Errorf("stdout lacks the warning or the complete generation:\n%s", out)
 	}
 	if !strings.HasPrefix(errOut, "gotrace: trace damaged: ../../testdata/damaged/demo-cut.trace: byte 0x") || strings.Count(errOut, "\n") != 1 {

@@ -32,3 +32,17 @@ func Uvarint(b []byte) (v uint64, n int) {
 	}
 	return 0, 0
 }
+
+// AppendUvarintN appends v in exactly n bytes, padded with continuation
+// bytes as the runtime pads the numbers it fills in later; n below what v
+// needs (or above MaxVarintLen) gives the shortest encoding.
+func AppendUvarintN(b []byte, v uint64, n int) []byte {
+	if n > MaxVarintLen || len(AppendUvarint(nil, v)) >= n {
+		return AppendUvarint(b, v)
+	}
+	for range n - 1 {
+		b = append(b, byte(v)|0x80)
+		v >>= 7
+	}
+	return append(b, byte(v))
+}

@@ -180,7 +180,16 @@ func overviewSection(m *stats.Model, top int) section {
 	}
 	kv = append(kv,
 		pair("Events", fmtInt(o.Events)),
-		pair("Events/s", fmtInt(int64(math.Round(o.EventsPerSecond)))),
+		pair("Events/s", fmtInt(int64(math.Round(o.EventsPerSecond)))))
+	if o.MovedEvents > 0 || o.Restamped > 0 {
+		// Times golang.org/x/exp/trace could not keep as written.
+		moved := fmt.Sprintf("%s (%.2f%%)", fmtInt(o.MovedEvents), 100*float64(o.MovedEvents)/float64(max(o.Events, 1)))
+		if o.Restamped > 0 {
+			moved += fmt.Sprintf("; %s late status batches moved back", fmtInt(int64(o.Restamped)))
+		}
+		kv = append(kv, pair("Moved events", moved))
+	}
+	kv = append(kv,
 		pair("GOMAXPROCS", procs),
 		pair("Threads", fmtInt(int64(o.Threads))),
 		pair("Ps", fmtInt(int64(o.Procs))))

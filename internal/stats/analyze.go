@@ -197,6 +197,7 @@ type Analyzer struct {
 	haveTime    bool
 	wallStart   int64
 	events      int64
+	moved       int64 // events golang.org/x/exp/trace moved; see Add
 	lastThread  trace.ThreadID
 	threads     idSet
 	lastProc    trace.ProcID
@@ -303,6 +304,11 @@ func (a *Analyzer) Add(ev *trace.Event) {
 	}
 	if !a.haveTime {
 		a.first, a.haveTime = t, true
+	} else if t == a.last+1 && k != trace.EventSync {
+		// golang.org/x/exp/trace sets an event that is not later than
+		// the one before to a nanosecond after it; the trace clock's
+		// ticks are tens of nanoseconds, so a real 1 ns step is not.
+		a.moved++
 	}
 	if t > a.last {
 		a.last = t
@@ -937,6 +943,7 @@ func (a *Analyzer) Finalize() *Model {
 	}
 	o.WallStartUnixNs = a.wallStart
 	o.Events = a.events
+	o.MovedEvents = a.moved
 	if o.Duration > 0 {
 		o.EventsPerSecond = float64(a.events) / time.Duration(o.Duration).Seconds()
 	}

@@ -53,6 +53,8 @@ type Overview struct {
 	Events           int64        `json:"events" unit:"count" help:"events delivered by golang.org/x/exp/trace, sync events included"`
 	WireEvents       int64        `json:"wire_events" unit:"count" help:"events on the wire, batch headers and table entries excluded"`
 	EventsPerSecond  float64      `json:"events_per_second" unit:"1/s" help:"events divided by the duration"`
+	MovedEvents      int64        `json:"moved_events" unit:"count" help:"events golang.org/x/exp/trace moved to 1 ns after the event before, as they were not later"`
+	Restamped        int          `json:"restamped_batches" unit:"count" help:"status batches written after the next generation began, moved back to its start"`
 	GOMAXPROCS       int          `json:"gomaxprocs" unit:"count" help:"GOMAXPROCS at the start of the trace"`
 	GOMAXPROCSMax    int          `json:"gomaxprocs_max" unit:"count" help:"largest GOMAXPROCS seen"`
 	GOMAXPROCSChange int          `json:"gomaxprocs_changes" unit:"count" help:"number of times GOMAXPROCS changed during the trace"`

@@ -12,11 +12,18 @@ import (
 
 	"github.com/gotrace-cli/gotrace/internal/decode"
 	"github.com/gotrace-cli/gotrace/internal/format"
+	"github.com/gotrace-cli/gotrace/internal/timeline"
 	"golang.org/x/exp/trace"
 )
 
-// genSpan is the byte range of one generation in the file.
-type genSpan struct{ off, end int64 }
+// genSpan is the byte range of one generation in the file, with the
+// first batch time (in ticks) of it and of the generation after it (0 for
+// the last): the statuses written late at its end are moved back to that
+// (see timeline.Restamps).
+type genSpan struct {
+	off, end  int64
+	min, next uint64
+}
 
 // frame reads the batch headers of the v2 trace body in r, which begins at
 // byte off of the file, and sends the range of each generation on spans. It
@@ -24,10 +31,10 @@ type genSpan struct{ off, end int64 }
 func frame(ctx context.Context, r io.Reader, off int64, v format.Version, spans chan<- genSpan) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	pos := off
-	start, gen := int64(-1), uint64(0)
+	start, gen, minTime := int64(-1), uint64(0), uint64(0)
 	send := func(end int64) error {
 		select {
-		case spans <- genSpan{start, end}:
+		case spans <- genSpan{off: start, end: end, min: minTime}:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -88,8 +95,9 @@ func frame(ctx context.Context, r io.Reader, off int64, v format.Version, spans 
 			}
 		}
 		if start < 0 {
-			start, gen = pos, vals[0]
+			start, gen, minTime = pos, vals[0], vals[2]
 		}
+		minTime = min(minTime, vals[2])
 		if d, err := br.Discard(int(vals[3])); err != nil {
 			return bad(pos+n+int64(d), "batch cut short")
 		}
@@ -185,19 +193,35 @@ func partsPass(ctx context.Context, r io.ReaderAt, size int64, v format.Version,
 		defer close(queue)
 		defer close(jobs)
 		var prev <-chan trace.Time
-		for s := range spans {
+		// dispatch starts the part at s once the generation after it is
+		// framed, whose first time it needs.
+		dispatch := func(s genSpan) bool {
 			select {
 			case slots <- struct{}{}:
 			case <-ctx.Done():
 				for range spans {
 				}
-				return
+				return false
 			}
 			out := make(chan partResult, 1)
 			bound := make(chan trace.Time, 1)
 			queue <- out
 			jobs <- job{s, prev, bound, out}
 			prev = bound
+			return true
+		}
+		var last *genSpan
+		for s := range spans {
+			if last != nil {
+				last.next = s.min
+				if !dispatch(*last) {
+					return
+				}
+			}
+			last = &s
+		}
+		if last != nil {
+			dispatch(*last)
 		}
 	}()
 
@@ -217,6 +241,7 @@ func partsPass(ctx context.Context, r io.ReaderAt, size int64, v format.Version,
 			w.gens = append(w.gens, res.w.gens...)
 			w.foot = append(w.foot, res.w.foot...)
 			w.batches = append(w.batches, res.w.batches...)
+			w.restamped += res.w.restamped
 			if base == nil {
 				base = res.a
 			} else {
@@ -277,20 +302,44 @@ func countPart(r io.Reader, s genSpan) (wireResult, trace.Time, []cut, error) {
 	}
 	w.add(g)
 	w.gens[0].Offset = ByteCount(s.off) // not where it is in the part
-	b := nanos(g.MaxTime, g.Frequency) + boundMargin
 	// Offsets in the part less delta are offsets in the file.
 	delta := int64(format.HeaderSize) - s.off
+	late := timeline.Restamps(g, s.next)
+	w.restamped += len(late)
 	var cuts []cut
+	maxTime := uint64(0)
 	for i := range g.Batches {
+		b := &g.Batches[i]
+		var shift uint64
+		if len(late) > 0 && late[0].Offset == b.Offset {
+			shift, late = late[0].Shift, late[1:]
+		}
+		maxTime = max(maxTime, b.Last-shift)
 		c, ok, err := findCut(dr, g, i)
 		if err != nil {
 			return w, 0, nil, err
 		}
+		switch {
+		case ok:
+			c.base, c.base2 = c.base-shift, c.base2-shift
+		case shift > 0:
+			// Only the header changes.
+			end := g.End
+			if i+1 < len(g.Batches) {
+				end = g.Batches[i+1].Offset
+			}
+			c = cut{hdr: b.Offset, data: end - int64(b.Size), at: -1, end: end, gen: g.Num, m: b.M, base: b.Time - shift}
+			ok = true
+		}
 		if ok {
-			c.hdr, c.data, c.at, c.end = c.hdr-delta, c.data-delta, c.at-delta, c.end-delta
+			c.hdr, c.data, c.end = c.hdr-delta, c.data-delta, c.end-delta
+			if c.at >= 0 {
+				c.at -= delta
+			}
 			cuts = append(cuts, c)
 		}
 	}
+	b := nanos(maxTime, g.Frequency) + boundMargin
 	if _, err := dr.Next(); err != io.EOF {
 		return w, 0, nil, fmt.Errorf("byte %#x: more than one generation", s.off)
 	}
@@ -309,7 +358,8 @@ func countPart(r io.Reader, s genSpan) (wireResult, trace.Time, []cut, error) {
 // and its base time is the time of the last timed event before the split,
 // which is what the first event after it counts from.
 
-// cut is where to split a batch.
+// cut is where to split a batch, or, with at < 0, a batch whose header
+// is written anew with base, its events as they are.
 type cut struct {
 	hdr, data, at, end int64 // offsets: the batch's header, its events, the split, its end
 	gen, m             uint64
@@ -395,6 +445,14 @@ func splitBatches(r io.ReaderAt, hdr []byte, s genSpan, cuts []cut) io.Reader {
 		return bytes.NewReader(hdrs[start:len(hdrs):len(hdrs)])
 	}
 	for _, c := range cuts {
+		if c.at < 0 {
+			// Restamped, not split.
+			parts = append(parts,
+				io.NewSectionReader(r, pos, c.hdr-pos),
+				bytes.NewReader(timeline.BatchHeader(c.gen, c.m, c.base, uint64(c.end-c.data), int(c.data-c.hdr))))
+			pos = c.data
+			continue
+		}
 		parts = append(parts,
 			io.NewSectionReader(r, pos, c.hdr-pos),
 			batch(c.gen, c.m, c.base, c.at-c.data),
@@ -423,9 +481,16 @@ func (r *sizedReader) Read(p []byte) (int, error) {
 func (r *sizedReader) Len() int { return int(r.left) }
 
 // readInto feeds every event of the trace in r to a, in this goroutine.
-func readInto(ctx context.Context, r io.Reader, a *Analyzer) error {
+func readInto(ctx context.Context, r io.Reader, a *Analyzer) (err error) {
+	defer func() {
+		// N.B. A damaged trace can make golang.org/x/exp/trace panic
+		// where an event's stack is read; the ordered pass says where.
+		if p := recover(); p != nil {
+			err = fmt.Errorf("reading events failed: %v", p)
+		}
+	}()
 	n := 0
-	err := eachXExpEvent(r, func(ev *trace.Event) bool {
+	err = eachXExpEvent(r, func(ev *trace.Event) bool {
 		a.Add(ev)
 		n++
 		return n&4095 != 0 || ctx.Err() == nil

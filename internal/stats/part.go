@@ -389,7 +389,11 @@ func (a *Analyzer) Absorb(b *Analyzer) {
 			ev := &p.events[o.n]
 			t := ev.Time()
 			if o.prefix {
-				t = max(t, a.last+1)
+				if t <= a.last {
+					// Moved, as Add counts it in an ordered pass.
+					t = a.last + 1
+					a.moved++
+				}
 				a.last = t
 			}
 			a.handle(ev, t, ev.Kind())
@@ -454,6 +458,7 @@ func (a *Analyzer) Absorb(b *Analyzer) {
 
 	// 4. Counts, distributions and lists.
 	a.events += b.events
+	a.moved += b.moved
 	a.syncs += b.syncs
 	if b.haveTime {
 		if !a.haveTime {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gotrace-cli/gotrace/internal/decode"
 	"github.com/gotrace-cli/gotrace/internal/format"
+	"github.com/gotrace-cli/gotrace/internal/timeline"
 	"golang.org/x/exp/trace"
 )
 
@@ -85,14 +86,22 @@ func Compute(ctx context.Context, name string, r io.ReaderAt, size int64, opts O
 		wireDone <- wireResult{}
 	}
 
-	// The event pass.
+	// The event pass, over the trace with its late statuses moved back.
 	a := NewAnalyzer(opts)
 	var in io.Reader = io.NewSectionReader(r, 0, size)
 	if prog != nil {
 		in = prog.reader(in)
 	}
-	syncs, evErr := eventPass(ctx, in, a)
+	src, err := timeline.NewSource(bufio.NewReaderSize(in, 256<<10))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	syncs, evErr := eventPass(ctx, src, a)
+	if evErr != nil {
+		evErr = src.Damage(syncs, evErr)
+	}
 	w := <-wireDone
+	w.restamped = src.Restamped
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
@@ -118,9 +127,14 @@ func Compute(ctx context.Context, name string, r io.ReaderAt, size int64, opts O
 		w.keep(good)
 		a = NewAnalyzer(opts)
 		if good > 0 {
-			if _, err := eventPass(ctx, io.NewSectionReader(r, 0, end), a); err != nil {
+			src, err := timeline.NewSource(io.NewSectionReader(r, 0, end))
+			if err == nil {
+				_, err = eventPass(ctx, src, a)
+			}
+			if err != nil {
 				return nil, fmt.Errorf("%s: %w", name, damage)
 			}
+			w.restamped = src.Restamped
 		}
 		m := a.Finalize()
 		m.Damage = Damage{Damaged: true, Error: fmt.Sprintf("%s: %v", name, damage), LostBytes: ByteCount(size - end)}
@@ -162,6 +176,13 @@ func finish(m *Model, name string, v format.Version, size int64) {
 // number of sync events delivered and the error that ended reading, nil at
 // a clean end.
 func eventPass(ctx context.Context, r io.Reader, a *Analyzer) (syncs int, err error) {
+	defer func() {
+		// N.B. Reading an event's stack or strings can panic inside
+		// golang.org/x/exp/trace on a damaged trace.
+		if p := recover(); p != nil {
+			err = fmt.Errorf("reading events failed: %v", p)
+		}
+	}()
 	const chunk = 4096
 	full := make(chan []trace.Event, 3)
 	free := make(chan []trace.Event, 4)
@@ -270,6 +291,8 @@ type wireResult struct {
 	batches []int
 	err     error
 	version format.Version
+	// restamped counts the late status batches moved back.
+	restamped int
 }
 
 // wirePass reads r with the decoder, counting only.
@@ -345,6 +368,7 @@ func (w *wireResult) fill(m *Model) {
 			total[t].Bytes += f[t].Bytes
 		}
 	}
+	o.Restamped = w.restamped
 	o.Batches, o.WireEvents = 0, 0
 	for i, g := range w.gens {
 		o.Batches += w.batches[i]

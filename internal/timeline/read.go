@@ -26,7 +26,7 @@ func Read(r io.Reader, fn func(*trace.Event) bool) (src *Source, err error) {
 	syncs := 0
 	defer func() {
 		if p := recover(); p != nil {
-			err = src.damage(syncs, fmt.Errorf("reading events failed: %v", p))
+			err = src.Damage(syncs, fmt.Errorf("reading events failed: %v", p))
 			if debugPanics {
 				err = fmt.Errorf("%w\n%s", err, debug.Stack())
 			}
@@ -34,7 +34,7 @@ func Read(r io.Reader, fn func(*trace.Event) bool) (src *Source, err error) {
 	}()
 	tr, err := trace.NewReader(src)
 	if err != nil {
-		return src, src.damage(0, err)
+		return src, src.Damage(0, err)
 	}
 	for {
 		ev, err := tr.ReadEvent()
@@ -42,7 +42,7 @@ func Read(r io.Reader, fn func(*trace.Event) bool) (src *Source, err error) {
 			return src, src.Err()
 		}
 		if err != nil {
-			return src, src.damage(syncs, err)
+			return src, src.Damage(syncs, err)
 		}
 		if ev.Kind() == trace.EventSync {
 			syncs++
@@ -61,10 +61,10 @@ var debugPanics = false
 // of which list whole tables.
 const maxMessage = 200
 
-// damage is the *decode.Error for err, found by golang.org/x/exp/trace
+// Damage is the *decode.Error for err, found by golang.org/x/exp/trace
 // after it had started syncs generations: it names the generation it was
 // reading. Damage the Source found first is what is reported.
-func (s *Source) damage(syncs int, err error) error {
+func (s *Source) Damage(syncs int, err error) error {
 	if s.err != nil {
 		return s.err
 	}

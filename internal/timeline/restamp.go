@@ -33,17 +33,33 @@ type Restamp struct {
 	Gen, M, Base uint64 // the header's numbers, Base already moved
 }
 
-// Header is r's new batch header.
+// Header is r's new batch header, as long as the one it replaces.
 func (r Restamp) Header() []byte {
-	return BatchHeader(r.Gen, r.M, r.Base, uint64(r.End-r.Data))
+	return BatchHeader(r.Gen, r.M, r.Base, uint64(r.End-r.Data), int(r.Data-r.Offset))
 }
 
-// BatchHeader encodes an EventBatch header with minimal uvarints.
-func BatchHeader(gen, m, base, size uint64) []byte {
+// BatchHeader encodes an EventBatch header of width bytes: the runtime
+// pads the numbers of the headers it writes, and a header written anew at
+// the same width keeps every offset after it where it was. A width too
+// small for the numbers gives the shortest header.
+func BatchHeader(gen, m, base, size uint64, width int) []byte {
+	vals := [4]uint64{gen, m, base, size}
+	var n [4]int
+	extra := width - 1
+	for i, v := range vals {
+		n[i] = len(format.AppendUvarint(nil, v))
+		extra -= n[i]
+	}
+	// The padding goes to the base time first, then the size.
+	for _, i := range []int{2, 3, 0, 1} {
+		d := max(min(extra, format.MaxVarintLen-n[i]), 0)
+		n[i] += d
+		extra -= d
+	}
 	b := make([]byte, 0, 1+4*format.MaxVarintLen)
 	b = append(b, byte(format.EvEventBatch))
-	for _, v := range []uint64{gen, m, base, size} {
-		b = format.AppendUvarint(b, v)
+	for i, v := range vals {
+		b = format.AppendUvarintN(b, v, n[i])
 	}
 	return b
 }

@@ -200,3 +200,25 @@ func TestReadNamesTheGeneration(t *testing.T) {
 		t.Fatalf("Read: %d events, error %v; want the events before the damage, then it", n, err)
 	}
 }
+
+func TestBatchHeaderKeepsWidth(t *testing.T) {
+	for _, width := range []int{5, 12, 27, 41} {
+		h := BatchHeader(3, format.NoThread, 1<<40, 300, width)
+		shortest := len(BatchHeader(3, format.NoThread, 1<<40, 300, 0))
+		if want := max(width, shortest); len(h) != want {
+			t.Errorf("width %d: header of %d bytes, want %d", width, len(h), want)
+		}
+		dr, err := decode.NewReader(bytes.NewReader(append([]byte("go 1.23 trace\x00\x00\x00"), append(h, make([]byte, 300)...)...)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dr.SetDetail(decode.Frames)
+		g, err := dr.Next()
+		if err != nil {
+			t.Fatalf("width %d: %v", width, err)
+		}
+		if b := g.Batches[0]; g.Num != 3 || b.M != format.NoThread || b.Time != 1<<40 || b.Size != 300 {
+			t.Errorf("width %d: read back gen %d m %d time %d size %d", width, g.Num, b.M, b.Time, b.Size)
+		}
+	}
+}
