@@ -517,10 +517,10 @@ func (a *Analyzer) onTransition(ev *trace.Event, t trace.Time) {
 		if from == trace.GoNotExist {
 			a.m.Goroutines.Created++
 			g.isNew = true
+			a.aliveAdd(1)
 		} else {
-			a.m.Goroutines.Existing++
+			a.existed(g, to, t)
 		}
-		a.aliveAdd(1)
 	}
 	if g.start == 0 && st.Stack != trace.NoStack {
 		g.start = a.stacks.id(st.Stack)
@@ -574,6 +574,36 @@ func (a *Analyzer) onTransition(ev *trace.Event, t trace.Time) {
 		}
 		a.gs.put(id, nil)
 	}
+}
+
+// existed counts g, first seen at t in state to, which existed before the
+// trace began. Its first status is written lazily, just before its first
+// event or when the generation ends, so it has been in state to since the
+// trace began: that time counts in its totals (its waits count from the
+// status, as go tool trace's profiles count them), and it was alive all
+// along, so the peak so far was one higher.
+func (a *Analyzer) existed(g *goroutine, to trace.GoState, t trace.Time) {
+	a.m.Goroutines.Existing++
+	if i := stateIndex(to); i >= 0 && a.haveTime {
+		g.totals[i] += Duration(t - a.first)
+	}
+	a.alive++
+	a.m.Goroutines.PeakAlive++
+}
+
+// stateIndex is the goroutine's totals index for state s, -1 for none.
+func stateIndex(s trace.GoState) int {
+	switch s {
+	case trace.GoRunning:
+		return tRunning
+	case trace.GoRunnable:
+		return tRunnable
+	case trace.GoWaiting:
+		return tBlocked
+	case trace.GoSyscall:
+		return tSyscall
+	}
+	return -1
 }
 
 // syscallers returns the goroutines in a syscall on P p that still hold

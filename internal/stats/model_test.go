@@ -15,7 +15,8 @@ import (
 // just after the opening sync, and the closing sync one tick after the
 // last event.
 //
-//	t=3    g1 running (it existed before the trace)
+//	t=1    the trace begins (its opening sync)
+//	t=3    g1 running, since the trace began: it existed before
 //	t=10   g1 creates g2
 //	t=20   g1 blocks on a channel receive
 //	t=50   g2 starts: it waited 40ns from creation
@@ -93,7 +94,7 @@ func TestKnownAnswers(t *testing.T) {
 		{"goroutines.peak_alive", int64(g.PeakAlive), 2},
 		{"goroutines.alive_at_end", int64(g.AliveAtEnd), 1},
 		{"goroutines.leaked", int64(g.Leaked), 1},
-		{"goroutines.running_ns", int64(g.Running), 17 + 100 + 50 + 150},
+		{"goroutines.running_ns", int64(g.Running), 19 + 100 + 50 + 150},
 		{"goroutines.runnable_ns", int64(g.Runnable), 200 + 50 + 40},
 		{"goroutines.blocked_ns", int64(g.Blocked), 80 + 501},
 		{"sched.latency.count", int64(m.Sched.Latency.Count), 2},

@@ -99,6 +99,8 @@ func Compute(ctx context.Context, name string, r io.ReaderAt, size int64, opts O
 	syncs, evErr := eventPass(ctx, src, a)
 	if evErr != nil {
 		evErr = src.Damage(syncs, evErr)
+	} else {
+		evErr = src.Err() // damage the decoder alone does not see
 	}
 	w := <-wireDone
 	w.restamped = src.Restamped
