@@ -29,7 +29,7 @@ type Restamp struct {
 	// begin and End where they end, as offsets in the input.
 	Offset, Data, End int64
 	// Shift is how many ticks the base time moves back.
-	Shift uint64
+	Shift        uint64
 	Gen, M, Base uint64 // the header's numbers, Base already moved
 }
 
@@ -81,7 +81,7 @@ func Restamps(g *decode.Generation, next uint64) []Restamp {
 
 // candidate is a batch of g written by no thread: it may be late.
 type candidate struct {
-	off, data, end   int64
+	off, data, end  int64
 	gen, base, last uint64
 }
 

@@ -1,0 +1,283 @@
+package timeline
+
+import (
+	"maps"
+	"slices"
+	"time"
+
+	"golang.org/x/exp/trace"
+)
+
+// Goroutine is one goroutine's life in the trace. A goroutine ID the
+// runtime reuses after a goroutine ended starts a new Goroutine, with the
+// next Seq.
+type Goroutine struct {
+	ID  trace.GoID
+	Seq int // how many goroutines had this ID before this one
+
+	// Name is the start function, as go tool trace names goroutines;
+	// "" until a stack of the goroutine is seen.
+	Name string
+
+	// Existed is set for a goroutine that existed before the trace: its
+	// life in the trace begins at the trace's start.
+	Existed bool
+	Created trace.Time
+	// Creator is the goroutine that created it (trace.NoGoroutine when
+	// it existed before the trace), and CreatorStack where.
+	Creator      trace.GoID
+	CreatorStack trace.Stack
+
+	FirstRun trace.Time // 0 until it runs
+	Ended    trace.Time // 0 while it lives
+
+	// Totals is the time spent in each state, indexed by StateIndex.
+	Totals [NumStates]time.Duration
+
+	cur     Interval // the state it is in
+	ran     bool
+	held    []Interval // closed intervals waiting for the name or the profile rule
+	pending bool       // held holds intervals begun before its first run
+}
+
+// The states Goroutine.Totals counts.
+const (
+	Running = iota
+	Runnable
+	Blocked
+	Syscall
+	NumStates
+)
+
+// StateIndex is the Totals index of state s, -1 for states not counted.
+func StateIndex(s trace.GoState) int {
+	switch s {
+	case trace.GoRunning:
+		return Running
+	case trace.GoRunnable:
+		return Runnable
+	case trace.GoWaiting:
+		return Blocked
+	case trace.GoSyscall:
+		return Syscall
+	}
+	return -1
+}
+
+// State is the state g is in now, and since when.
+func (g *Goroutine) State() (trace.GoState, trace.Time) { return g.cur.State, g.cur.Start }
+
+// Interval is a span of one goroutine's life in one state.
+type Interval struct {
+	G     *Goroutine
+	State trace.GoState
+	// Reason is the runtime's reason for a wait (and for some stops),
+	// Category its kind.
+	Reason   string
+	Category Category
+	// Start and End bound the interval. For a goroutine that existed
+	// before the trace, its first interval starts at the trace's start
+	// and Seen is when its status was written; otherwise Seen is Start.
+	Start, Seen, End trace.Time
+	// Stack is the stack of the event that put the goroutine in the
+	// state: where it blocked, or where it was made runnable.
+	Stack trace.Stack
+	// Unblocker is the goroutine that ended a wait (trace.NoGoroutine if
+	// none or not a wait), UnblockStack where it did.
+	Unblocker    trace.GoID
+	UnblockStack trace.Stack
+	// Open is set for an interval the trace ended in.
+	Open bool
+	// Profiled is go tool trace's rule for its profiles (-pprof): a
+	// goroutine's intervals count from its first run on, or all of them
+	// for a goroutine that never runs in the trace.
+	Profiled bool
+}
+
+// Tracker follows each goroutine through the events of a trace, in the
+// order golang.org/x/exp/trace delivers them.
+type Tracker struct {
+	// Emit, when set, is called with each interval once it is closed and
+	// its goroutine's name and Profiled are known: mostly at once, for a
+	// goroutine not yet named or run when that is known. The Interval is
+	// valid during the call.
+	Emit func(*Interval)
+	// End, when set, is called with each goroutine as it ends, and at
+	// Finish with those still alive.
+	End func(*Goroutine)
+
+	gs          map[trace.GoID]*Goroutine
+	seqs        map[trace.GoID]int
+	start, last trace.Time
+	started     bool
+}
+
+// NewTracker returns a Tracker.
+func NewTracker() *Tracker {
+	return &Tracker{gs: make(map[trace.GoID]*Goroutine), seqs: make(map[trace.GoID]int)}
+}
+
+// Goroutine is the live goroutine with the ID, nil if none.
+func (t *Tracker) Goroutine(id trace.GoID) *Goroutine { return t.gs[id] }
+
+// Start and Last are the times of the first and the latest event seen.
+func (t *Tracker) Start() trace.Time { return t.start }
+func (t *Tracker) Last() trace.Time  { return t.last }
+
+// Event accounts for ev.
+func (t *Tracker) Event(ev *trace.Event) {
+	now := ev.Time()
+	if !t.started {
+		t.start, t.started = now, true
+	}
+	t.last = max(t.last, now)
+	if ev.Kind() != trace.EventStateTransition {
+		return
+	}
+	st := ev.StateTransition()
+	if st.Resource.Kind != trace.ResourceGoroutine {
+		return
+	}
+	from, to := st.Goroutine()
+	if from == to {
+		return // restated, not changed
+	}
+	id := st.Resource.Goroutine()
+	g := t.gs[id]
+	start := now
+	if g == nil {
+		if to == trace.GoNotExist {
+			return
+		}
+		g = &Goroutine{ID: id, Seq: t.seqs[id], Creator: trace.NoGoroutine}
+		t.seqs[id]++
+		t.gs[id] = g
+		if from == trace.GoNotExist {
+			g.Created = now
+			g.Creator, g.CreatorStack = ev.Goroutine(), ev.Stack()
+		} else {
+			// Its first status is written lazily: it has been in this
+			// state since the trace began.
+			g.Existed, g.Created = true, t.start
+			start = t.start
+		}
+	} else {
+		t.close(g, ev, now)
+	}
+	if g.Name == "" {
+		g.Name = StartFunc(st.Stack)
+	}
+	if to == trace.GoNotExist {
+		g.Ended = now
+		t.end(g)
+		return
+	}
+	g.cur = Interval{G: g, State: to, Start: start, Seen: now, Stack: ev.Stack(), Unblocker: trace.NoGoroutine}
+	if to == trace.GoWaiting {
+		g.cur.Reason = st.Reason
+		g.cur.Category = Classify(st.Reason, ev.Stack())
+	}
+	if to == trace.GoRunning && !g.ran {
+		g.ran, g.FirstRun = true, now
+		if g.pending {
+			// What waited for the first run does not count.
+			g.resolve(false)
+		}
+	}
+	if g.Name != "" && !g.pending && len(g.held) > 0 {
+		t.flush(g)
+	}
+}
+
+// close ends g's current interval at now, at event ev.
+func (t *Tracker) close(g *Goroutine, ev *trace.Event, now trace.Time) {
+	iv := &g.cur
+	if iv.State == trace.GoUndetermined || iv.State == trace.GoNotExist {
+		return
+	}
+	iv.End = now
+	if i := StateIndex(iv.State); i >= 0 {
+		g.Totals[i] += time.Duration(now - iv.Start)
+	}
+	if iv.State == trace.GoWaiting {
+		if by := ev.Goroutine(); by != g.ID && by != trace.NoGoroutine {
+			iv.Unblocker, iv.UnblockStack = by, ev.Stack()
+		}
+	}
+	iv.Profiled = g.ran
+	t.emit(g, iv, !g.ran)
+}
+
+// emit hands iv on, or holds it while g's name or its profile rule is
+// not known.
+func (t *Tracker) emit(g *Goroutine, iv *Interval, pending bool) {
+	if pending || g.pending || g.Name == "" && len(g.held) < maxHeld {
+		g.held = append(g.held, *iv)
+		g.pending = g.pending || pending
+		return
+	}
+	t.flush(g)
+	if t.Emit != nil {
+		t.Emit(iv)
+	}
+}
+
+// maxHeld bounds the intervals held for a goroutine whose name no stack
+// has shown yet; past it they go on unnamed. (A goroutine that has not run
+// has one or two.)
+const maxHeld = 256
+
+// resolve settles the rule for the held intervals begun before the first
+// run: they count only for a goroutine that never runs.
+func (g *Goroutine) resolve(count bool) {
+	for i := range g.held {
+		if !g.held[i].Profiled {
+			g.held[i].Profiled = count
+		}
+	}
+	g.pending = false
+}
+
+func (t *Tracker) flush(g *Goroutine) {
+	for i := range g.held {
+		if t.Emit != nil {
+			t.Emit(&g.held[i])
+		}
+	}
+	g.held = g.held[:0]
+}
+
+// end finishes g, which has ended or outlived the trace.
+func (t *Tracker) end(g *Goroutine) {
+	if g.pending {
+		g.resolve(!g.ran)
+	}
+	t.flush(g)
+	if t.End != nil {
+		t.End(g)
+	}
+	if g.Ended != 0 {
+		delete(t.gs, g.ID)
+	}
+}
+
+// Finish closes the intervals still open at the end of the trace (marked
+// Open) and ends every goroutine still alive.
+func (t *Tracker) Finish() {
+	// N.B. In ID order, so that what Emit sees does not depend on the
+	// map's order.
+	ids := slices.Sorted(maps.Keys(t.gs))
+	for _, id := range ids {
+		g := t.gs[id]
+		iv := &g.cur
+		if iv.State != trace.GoUndetermined && iv.State != trace.GoNotExist {
+			iv.End, iv.Open = t.last, true
+			if i := StateIndex(iv.State); i >= 0 {
+				g.Totals[i] += time.Duration(t.last - iv.Start)
+			}
+			iv.Profiled = g.ran
+			t.emit(g, iv, !g.ran)
+		}
+		t.end(g)
+	}
+}

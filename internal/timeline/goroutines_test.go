@@ -1,0 +1,187 @@
+package timeline
+
+import (
+	"bytes"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gotrace-cli/gotrace/internal/format"
+	"github.com/gotrace-cli/gotrace/internal/timeline/reftest"
+	"golang.org/x/exp/trace"
+)
+
+// lifeTrace is a one-generation Go 1.22 trace, one tick a nanosecond:
+//
+//	t=3    g1 running (it existed before the trace)
+//	t=10   g1 creates g2
+//	t=20   g1 blocks on a channel receive
+//	t=50   g2 starts
+//	t=100  g2 unblocks g1
+//	t=200  g2 exits
+//	t=300  g1 runs
+//	t=400  g1 is preempted
+//	t=450  g1 runs
+//	t=500  g1 blocks on a channel receive until the end
+func lifeTrace(t *testing.T) []byte {
+	t.Helper()
+	e := format.NewEncoder(format.Go122)
+	e.Batch(1, 0, 0, func(b *format.Encoder) {
+		b.Event(format.EvProcStatus, []uint64{1, 0, 1}, nil)
+		b.Event(format.EvGoStatus, []uint64{1, 1, 0, 2}, nil)
+		b.Event(format.EvGoCreate, []uint64{8, 2, 0, 0}, nil)
+		b.Event(format.EvGoBlock, []uint64{10, 1, 0}, nil)
+		b.Event(format.EvGoStart, []uint64{30, 2, 1}, nil)
+		b.Event(format.EvGoUnblock, []uint64{50, 1, 1, 0}, nil)
+		b.Event(format.EvGoDestroy, []uint64{100}, nil)
+		b.Event(format.EvGoStart, []uint64{100, 1, 2}, nil)
+		b.Event(format.EvGoStop, []uint64{100, 2, 0}, nil)
+		b.Event(format.EvGoStart, []uint64{50, 1, 3}, nil)
+		b.Event(format.EvGoBlock, []uint64{50, 1, 0}, nil)
+		b.Event(format.EvProcStop, []uint64{500}, nil)
+	})
+	e.Batch(1, format.NoThread, 0, func(b *format.Encoder) {
+		b.Event(format.EvFrequency, []uint64{1e9}, nil)
+	})
+	e.Batch(1, format.NoThread, 0, func(b *format.Encoder) {
+		b.Event(format.EvStacks, nil, nil)
+	})
+	e.Batch(1, format.NoThread, 0, func(b *format.Encoder) {
+		b.Event(format.EvStrings, nil, nil)
+		b.Event(format.EvString, []uint64{1}, []byte("chan receive"))
+		b.Event(format.EvString, []uint64{2}, []byte("preempted"))
+	})
+	data, err := e.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func track(t *testing.T, data []byte) ([]Interval, []*Goroutine) {
+	t.Helper()
+	var ivs []Interval
+	var gs []*Goroutine
+	tk := NewTracker()
+	tk.Emit = func(iv *Interval) { ivs = append(ivs, *iv) }
+	tk.End = func(g *Goroutine) { gs = append(gs, g) }
+	if _, err := Read(bytes.NewReader(data), func(ev *trace.Event) bool { tk.Event(ev); return true }); err != nil {
+		t.Fatal(err)
+	}
+	tk.Finish()
+	return ivs, gs
+}
+
+func TestTrackerLife(t *testing.T) {
+	ivs, gs := track(t, lifeTrace(t))
+	var g1, g2 []Interval
+	for _, iv := range ivs {
+		switch iv.G.ID {
+		case 1:
+			g1 = append(g1, iv)
+		case 2:
+			g2 = append(g2, iv)
+		}
+	}
+	type want struct {
+		state      trace.GoState
+		start, end trace.Time
+		profiled   bool
+	}
+	check := func(name string, got []Interval, base trace.Time, ws []want) {
+		t.Helper()
+		if len(got) != len(ws) {
+			t.Fatalf("%s: %d intervals, want %d: %+v", name, len(got), len(ws), got)
+		}
+		for i, w := range ws {
+			g := got[i]
+			if g.State != w.state || g.Start-base != w.start || g.End-base != w.end || g.Profiled != w.profiled {
+				t.Errorf("%s interval %d: %v [%d, %d) profiled %v, want %v [%d, %d) %v",
+					name, i, g.State, g.Start-base, g.End-base, g.Profiled, w.state, w.start, w.end, w.profiled)
+			}
+		}
+	}
+	// The trace starts at its opening sync, a tick before the first
+	// status; g1 runs from there.
+	base := g1[0].Start
+	if g1[0].Seen-base != 2 {
+		t.Errorf("g1's status seen at +%d, want +2", g1[0].Seen-base)
+	}
+	check("g1", g1, base-1, []want{
+		{trace.GoRunning, 1, 20, true},
+		{trace.GoWaiting, 20, 100, true},
+		{trace.GoRunnable, 100, 300, true},
+		{trace.GoRunning, 300, 400, true},
+		{trace.GoRunnable, 400, 450, true},
+		{trace.GoRunning, 450, 500, true},
+		{trace.GoWaiting, 500, 1001, true},
+	})
+	check("g2", g2, base-1, []want{
+		{trace.GoRunnable, 10, 50, false}, // before its first run
+		{trace.GoRunning, 50, 200, true},
+	})
+	if w := g1[1]; w.Unblocker != 2 || w.Category != Channel || w.Reason != "chan receive" {
+		t.Errorf("g1's first wait: unblocked by %d, category %v, reason %q; want g2, channel, chan receive", w.Unblocker, w.Category, w.Reason)
+	}
+	if !g1[6].Open || g1[5].Open {
+		t.Error("only the interval the trace ends in is open")
+	}
+	for _, g := range gs {
+		switch g.ID {
+		case 1:
+			if !g.Existed || g.Ended != 0 || g.Totals[Running] != 19+100+50 || g.Totals[Blocked] != 80+501 {
+				t.Errorf("g1: existed %v, ended %d, running %v, blocked %v", g.Existed, g.Ended, g.Totals[Running], g.Totals[Blocked])
+			}
+		case 2:
+			if g.Existed || g.Creator != 1 || g.Created-base+1 != 10 || g.FirstRun-base+1 != 50 || g.Ended-base+1 != 200 {
+				t.Errorf("g2: creator %d, created +%d, first run +%d, ended +%d", g.Creator, g.Created-base+1, g.FirstRun-base+1, g.Ended-base+1)
+			}
+		}
+	}
+}
+
+func TestTrackerTotalsMatchGoToolTracePages(t *testing.T) {
+	names, _ := filepath.Glob("../../testdata/traces/*.trace")
+	for _, path := range names {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			data := readFile(t, "traces/"+filepath.Base(path))
+			src, err := NewSource(bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages, ok, err := reftest.GoroutinePages(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok {
+				t.Skip("goroutine IDs are reused")
+			}
+			want := make(map[string][NumStates]time.Duration)
+			for _, p := range pages {
+				w := want[p.Name]
+				w[Running] += time.Duration(p.Running)
+				w[Runnable] += time.Duration(p.Runnable)
+				w[Blocked] += time.Duration(p.Blocked + p.Forever)
+				w[Syscall] += time.Duration(p.Syscall)
+				want[p.Name] = w
+			}
+			_, gs := track(t, data)
+			got := make(map[string][NumStates]time.Duration)
+			for _, g := range gs {
+				w := got[g.Name]
+				for i := range w {
+					w[i] += g.Totals[i]
+				}
+				got[g.Name] = w
+			}
+			if len(got) != len(want) {
+				t.Errorf("%d start functions, the pages have %d", len(got), len(want))
+			}
+			for name, w := range want {
+				if got[name] != w {
+					t.Errorf("%s: %v, pages %v", name, got[name], w)
+				}
+			}
+		})
+	}
+}
