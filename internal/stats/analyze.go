@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gotrace-cli/gotrace/internal/timeline"
 	"golang.org/x/exp/trace"
 )
 
@@ -75,11 +76,12 @@ type openRegion struct {
 	start trace.Time
 }
 
+// The indices of goroutine.totals, as timeline's.
 const (
-	tRunning = iota
-	tRunnable
-	tBlocked
-	tSyscall
+	tRunning  = timeline.Running
+	tRunnable = timeline.Runnable
+	tBlocked  = timeline.Blocked
+	tSyscall  = timeline.Syscall
 )
 
 // block kinds, the fixed fields of Blocking.
@@ -584,26 +586,11 @@ func (a *Analyzer) onTransition(ev *trace.Event, t trace.Time) {
 // along, so the peak so far was one higher.
 func (a *Analyzer) existed(g *goroutine, to trace.GoState, t trace.Time) {
 	a.m.Goroutines.Existing++
-	if i := stateIndex(to); i >= 0 && a.haveTime {
+	if i := timeline.StateIndex(to); i >= 0 && a.haveTime {
 		g.totals[i] += Duration(t - a.first)
 	}
 	a.alive++
 	a.m.Goroutines.PeakAlive++
-}
-
-// stateIndex is the goroutine's totals index for state s, -1 for none.
-func stateIndex(s trace.GoState) int {
-	switch s {
-	case trace.GoRunning:
-		return tRunning
-	case trace.GoRunnable:
-		return tRunnable
-	case trace.GoWaiting:
-		return tBlocked
-	case trace.GoSyscall:
-		return tSyscall
-	}
-	return -1
 }
 
 // syscallers returns the goroutines in a syscall on P p that still hold

@@ -6,52 +6,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gotrace-cli/gotrace/internal/format"
 	"github.com/gotrace-cli/gotrace/internal/timeline/reftest"
 	"golang.org/x/exp/trace"
 )
 
-// lifeTrace is a one-generation Go 1.22 trace, one tick a nanosecond:
-//
-//	t=3    g1 running (it existed before the trace)
-//	t=10   g1 creates g2
-//	t=20   g1 blocks on a channel receive
-//	t=50   g2 starts
-//	t=100  g2 unblocks g1
-//	t=200  g2 exits
-//	t=300  g1 runs
-//	t=400  g1 is preempted
-//	t=450  g1 runs
-//	t=500  g1 blocks on a channel receive until the end
+// lifeTrace is reftest.LifeTrace, whose comment tells its story.
 func lifeTrace(t *testing.T) []byte {
 	t.Helper()
-	e := format.NewEncoder(format.Go122)
-	e.Batch(1, 0, 0, func(b *format.Encoder) {
-		b.Event(format.EvProcStatus, []uint64{1, 0, 1}, nil)
-		b.Event(format.EvGoStatus, []uint64{1, 1, 0, 2}, nil)
-		b.Event(format.EvGoCreate, []uint64{8, 2, 0, 0}, nil)
-		b.Event(format.EvGoBlock, []uint64{10, 1, 0}, nil)
-		b.Event(format.EvGoStart, []uint64{30, 2, 1}, nil)
-		b.Event(format.EvGoUnblock, []uint64{50, 1, 1, 0}, nil)
-		b.Event(format.EvGoDestroy, []uint64{100}, nil)
-		b.Event(format.EvGoStart, []uint64{100, 1, 2}, nil)
-		b.Event(format.EvGoStop, []uint64{100, 2, 0}, nil)
-		b.Event(format.EvGoStart, []uint64{50, 1, 3}, nil)
-		b.Event(format.EvGoBlock, []uint64{50, 1, 0}, nil)
-		b.Event(format.EvProcStop, []uint64{500}, nil)
-	})
-	e.Batch(1, format.NoThread, 0, func(b *format.Encoder) {
-		b.Event(format.EvFrequency, []uint64{1e9}, nil)
-	})
-	e.Batch(1, format.NoThread, 0, func(b *format.Encoder) {
-		b.Event(format.EvStacks, nil, nil)
-	})
-	e.Batch(1, format.NoThread, 0, func(b *format.Encoder) {
-		b.Event(format.EvStrings, nil, nil)
-		b.Event(format.EvString, []uint64{1}, []byte("chan receive"))
-		b.Event(format.EvString, []uint64{2}, []byte("preempted"))
-	})
-	data, err := e.Bytes()
+	data, err := reftest.LifeTrace()
 	if err != nil {
 		t.Fatal(err)
 	}
