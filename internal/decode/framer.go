@@ -77,12 +77,13 @@ type Span struct {
 
 // Limits of rule 4: any generation may hold freeBatches batches; past that,
 // one per bytesPerBatch bytes. The runtime flushes a batch when its buffer
-// (64 KiB) is full, and once per thread at the end of a generation, so real
-// traces stay far inside; while a reader's bookkeeping of a few hundred
-// bytes per batch stays within a few times the generation's bytes.
+// (64 KiB) is full, and once per thread at the end of a generation (or when
+// the thread exits), so real traces stay far inside. Readers keep a few
+// hundred bytes per batch, golang.org/x/exp/trace most (some 800): the bound
+// keeps that to about 13 MB, or six times the generation's bytes.
 const (
-	freeBatches   = 1 << 16
-	bytesPerBatch = 32
+	freeBatches   = 1 << 14
+	bytesPerBatch = 128
 )
 
 // MaxBatches is the most batches a generation holds in its first n bytes

@@ -190,32 +190,28 @@ func TestGenerationOrder(t *testing.T) {
 	}
 }
 
-// manyBatches is a Go 1.26 trace of one generation of n batches with no
-// events, each header padded to hdr bytes (5 to 32), and its end.
-func manyBatches(n, hdr int) []byte {
+// manyBatches is a Go 1.26 trace of one generation of n batches and its
+// end: with size 0 batches of no events, else experimental batches of size
+// bytes of data.
+func manyBatches(n, size int) []byte {
 	b := format.AppendHeader(nil, format.Go126)
-	pad := hdr - 5
+	data := make([]byte, size)
 	for m := range n {
-		b = append(b, byte(format.EvEventBatch))
-		for k, x := range []uint64{1, uint64(m) & 0x7f, 0, 0} {
-			p := 0
-			if k < 3 {
-				p = min(pad, 9)
-				pad -= p
-			}
-			for range p {
-				b = append(b, byte(x&0x7f)|0x80)
-				x >>= 7
-			}
-			b = append(b, byte(x))
+		if size == 0 {
+			b = append(b, byte(format.EvEventBatch))
+		} else {
+			b = append(b, byte(format.EvExperimentalBatch), 7)
 		}
-		pad = hdr - 5
+		for _, x := range []uint64{1, uint64(m), 0, uint64(size)} {
+			b = format.AppendUvarint(b, x)
+		}
+		b = append(b, data...)
 	}
 	return append(b, byte(format.EvEndOfGeneration))
 }
 
-// TestManyBatches checks the bound on batches per generation: 65536 of any
-// size, and past that one per 32 bytes; the batch past the bound is damage
+// TestManyBatches checks the bound on batches per generation: 16384 of any
+// size, and past that one per 128 bytes; the batch past the bound is damage
 // at its byte, found before the rest of the input is read.
 func TestManyBatches(t *testing.T) {
 	ok := func(data []byte) {
@@ -224,13 +220,13 @@ func TestManyBatches(t *testing.T) {
 			t.Fatalf("%d generations, %v; want one", len(gens), err)
 		}
 	}
-	ok(manyBatches(freeBatches, 5))
-	ok(manyBatches(freeBatches+5000, 32))
+	ok(manyBatches(freeBatches, 0))
+	ok(manyBatches(freeBatches+5000, bytesPerBatch))
 
-	data := manyBatches(freeBatches+1, 5)
+	data := manyBatches(freeBatches+1, 0)
 	_, err := readAll(t, data)
 	var de *Error
-	want := int64(format.HeaderSize + 5*freeBatches)
+	want := int64(format.HeaderSize + 5*128 + 6*(freeBatches-128)) // m ≥ 128 takes two bytes
 	if !errors.As(err, &de) || de.Offset != want || de.Batch != freeBatches {
 		t.Fatalf("error %v, want one at byte %#x, batch %d", err, want, freeBatches)
 	}
@@ -240,7 +236,7 @@ func TestManyBatches(t *testing.T) {
 
 	// A million batches: the Reader stops at the bound, having read
 	// little more than the bytes before it.
-	big := manyBatches(1e6, 7)
+	big := manyBatches(1e6, 0)
 	br := bytes.NewReader(big)
 	r, err := NewReader(br)
 	if err != nil {
