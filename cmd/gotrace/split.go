@@ -117,6 +117,10 @@ func runSplit(opts *splitOptions) error {
 		return interrupted(fmt.Sprintf("the %d parts above hold whole generations", len(parts)))
 	case errors.As(err, &werr):
 		return werr.err // names the part, not the input
+	case errors.Is(err, split.ErrNoGenerations) && opts.Gen == "" && opts.Time == "":
+		// Nothing was asked for but the trace: its parts are none.
+		fmt.Fprintf(opts.IO.ErrOut, "gotrace: %s: no parts written: the trace has only its header, no generation (a recording stopped before the runtime wrote any)\n", opts.File)
+		return nil
 	case errors.Is(err, split.ErrNothingKept):
 		return fmt.Errorf("%s: %v", opts.File, err)
 	case err != nil:
