@@ -39,7 +39,9 @@ written under a temporary name and renamed into place. With --max-size, a new
 part starts before one would grow past the size (a single larger generation
 gets a part to itself). With --gen or --time alone, the kept generations go
 in one part; with none of the three, every generation gets its own part.
-split prints one line per part written.`),
+split prints one line per part written. A trace with no generation (its
+header alone) gives no part and a line on stderr saying so, unless --gen or
+--time asked for generations: then, as when none matches, it fails.`),
 		Example: `  gotrace split testdata/traces/annotated.trace --max-size 100MB -o annotated
   gotrace split testdata/traces/annotated.trace --gen 2-3 -o late
   gotrace split testdata/traces/annotated.trace --time 1s-1.5s -o slow`,
@@ -117,6 +119,10 @@ func runSplit(opts *splitOptions) error {
 		return interrupted(fmt.Sprintf("the %d parts above hold whole generations", len(parts)))
 	case errors.As(err, &werr):
 		return werr.err // names the part, not the input
+	case errors.Is(err, split.ErrNoGenerations) && opts.Gen == "" && opts.Time == "":
+		// Nothing was asked for but the trace: its parts are none.
+		fmt.Fprintf(opts.IO.ErrOut, "gotrace: %s: no parts written: the trace has only its header, no generation (a recording stopped before the runtime wrote any)\n", opts.File)
+		return nil
 	case errors.Is(err, split.ErrNothingKept):
 		return fmt.Errorf("%s: %v", opts.File, err)
 	case err != nil:

@@ -288,7 +288,7 @@ func TestDamage(t *testing.T) {
 		{"generation skipped", encode(t, v, func(e *format.Encoder) {
 			goodGen(e, 1)
 			goodGen(e, 3)
-		}), 1, "generation 3 follows generation 1, want 2", false},
+		}), 0, "byte 0x6a (gen 1, batch 4): EventBatch: batch of generation 3 inside generation 1, want 1 or the next, 2", false},
 		{"duplicate string", encode(t, v, func(e *format.Encoder) {
 			goodGen(e, 1)
 			e.Batch(1, format.NoThread, 30, func(b *format.Encoder) {

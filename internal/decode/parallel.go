@@ -246,7 +246,6 @@ func (p *parallel) frameAll(jobs chan<- *genJob) (seq int, err error) {
 		}
 		p.ends = append(p.ends, r.base)
 		num, _ := d.genOf(0)
-		r.lastGen, r.started = num, true
 		j := &genJob{seq: seq, gen: num, d: d, prev: prev, ready: make(chan struct{})}
 		jobs <- j
 		prev = j
@@ -369,5 +368,5 @@ func (p *parallel) faulted(err *error) {
 	if !ok {
 		panic(v)
 	}
-	*err = p.r.fail(&Error{Offset: off, Gen: p.r.lastGen + 1, Batch: -1, Err: errShrank})
+	*err = p.r.fail(&Error{Offset: off, Gen: p.r.fr.last + 1, Batch: -1, Err: errShrank})
 }

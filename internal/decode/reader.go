@@ -143,11 +143,11 @@ type Reader struct {
 	base     int64
 	rerr     error // the first error from r, io.EOF included
 
-	lastGen uint64 // number of the last generation returned
-	started bool   // a generation was returned
-	err     error  // sticky: damage found, or io.EOF
-	double  bool   // fill doubles the buffer when it grows
-	hint    int64  // bytes the input had left past the header, when known and not used yet
+	fr     Framer   // cuts the input into generations
+	src    frameSrc // the buffer, as fr reads it
+	err    error    // sticky: damage found, or io.EOF
+	double bool     // fill doubles the buffer when it grows
+	hint   int64    // bytes the input had left past the header, when known and not used yet
 
 	// file is the input when it is a regular file, nil otherwise;
 	// origin is the file offset of input offset 0.
@@ -231,6 +231,8 @@ func NewReader(r io.Reader) (*Reader, error) {
 	}
 	rd.v = v
 	rd.pos = format.HeaderSize
+	rd.src.r = rd
+	rd.fr = Framer{src: &rd.src, v: v, off: format.HeaderSize}
 	rd.hint = remaining(r)
 	if f, ok := r.(*os.File); ok && rd.hint > 0 {
 		if off, err := f.Seek(0, io.SeekCurrent); err == nil {
@@ -371,10 +373,6 @@ func (r *Reader) release() {
 	r.pos, r.end = 0, 0
 }
 
-func (r *Reader) errAt(i int, gen uint64, batch int, event string, err error) error {
-	return r.fail(&Error{Offset: r.base + int64(i), Gen: gen, Batch: batch, Event: event, Err: err})
-}
-
 // Next returns the next generation. It returns io.EOF, and nothing else,
 // at a clean end of the input; damage gives an *Error once every complete
 // generation before it was returned. The Generation is valid until the next
@@ -397,8 +395,6 @@ func (r *Reader) Next() (*Generation, error) {
 		return nil, r.fail(err)
 	}
 	r.pos = end
-	r.lastGen = g.Num
-	r.started = true
 	return g, nil
 }
 
@@ -413,136 +409,61 @@ func (r *Reader) compact() {
 	}
 }
 
-// frame finds the batches of the next generation, reading its bytes into
-// the buffer. It returns the buffer index where the generation ends, or -1
-// at a clean end of input.
-//
-// 1. A generation is every batch from here while the generation number
-// stays the same; a batch of another generation ends it, and so does an
-// in-band EndOfGeneration (Go 1.26) or the end of input.
-// 2. Each batch's header is read and its size checked against MaxBatchSize
-// before its bytes are read, so hostile lengths cost nothing.
-// 3. Go 1.26 ends every generation in band: one that runs into the end of
-// input was cut short.
+// frame finds the batches of the next generation with the Reader's Framer,
+// reading its bytes into the buffer. It returns the buffer index where the
+// generation ends, or -1 at a clean end of input.
 func (r *Reader) frame() (int, error) {
 	r.gd.batches = r.gd.batches[:0]
-	i := 0
-	// Until a batch header says otherwise, damage is in the generation
-	// after the last one returned: errors name that one.
-	gen := r.lastGen + 1
-	for {
-		r.fill(i + 1)
-		if i >= r.end {
-			if r.rerr != io.EOF {
-				return 0, r.errAt(i, gen, len(r.gd.batches), "", r.rerr)
-			}
-			if len(r.gd.batches) == 0 {
-				return -1, nil
-			}
-			if r.v >= format.Go126 {
-				return 0, r.errAt(i, gen, -1, "", fmt.Errorf("generation has no EndOfGeneration, input ends: %w", io.ErrUnexpectedEOF))
-			}
-			return i, nil
-		}
-		start := i
-		typ := format.EventType(r.buf[i])
-		switch {
-		case typ == format.EvEndOfGeneration && r.v >= format.Go126:
-			if len(r.gd.batches) == 0 {
-				return 0, r.errAt(i, 0, -1, "EndOfGeneration", fmt.Errorf("end of a generation that has no batches: %w", ErrCorrupt))
-			}
-			r.gd.batches = append(r.gd.batches, batchFrame{
-				b:  Batch{Offset: r.base + int64(i), Header: typ, M: format.NoThread},
-				lo: i, hi: i + 1,
-			})
-			return i + 1, nil
-		case typ == format.EvEventBatch || typ == format.EvExperimentalBatch && r.v.HasExperiments():
-		case len(r.gd.batches) > 0 && r.v < format.Go126:
-			// Before Go 1.26 nothing marks the end of a generation:
-			// the batches so far are one, and the damage after them
-			// is reported on the next call.
-			return i, nil
-		default:
-			what := "want a batch header (EventBatch"
-			if r.v.HasExperiments() {
-				what += ", ExperimentalBatch"
-			}
-			if r.v >= format.Go126 {
-				what += ", EndOfGeneration"
-			}
-			return 0, r.errAt(i, gen, len(r.gd.batches), "", fmt.Errorf("%s), have byte 0x%02x (%s): %w", what, byte(typ), r.names[typ], ErrCorrupt))
-		}
-		name := r.names[typ]
-		r.fill(i + maxHeader)
-		hdr := r.buf[i:r.end]
-		if len(hdr) > maxHeader {
-			hdr = hdr[:maxHeader]
-		}
-		j := 1
-		exp := format.NoExperiment
-		if typ == format.EvExperimentalBatch {
-			if j >= len(hdr) {
-				return 0, r.truncHeader(i, gen, len(r.gd.batches), name, "exp", 0)
-			}
-			exp = format.Experiment(hdr[j])
-			j++
-		}
-		var vals [4]uint64
-		fields := [4]string{"gen", "m", "time", "size"}
-		for k := range vals {
-			v, n := format.Uvarint(hdr[j:])
-			if n == 0 && k == 0 && len(r.gd.batches) > 0 && r.v < format.Go126 {
-				return i, nil // as above: the damage is reported next
-			}
-			if n == 0 {
-				if i+j+len(hdr[j:]) < r.end || len(hdr[j:]) >= format.MaxVarintLen {
-					return 0, r.errAt(i+j, gen, len(r.gd.batches), name, fmt.Errorf("%s: uvarint longer than %d bytes: %w", fields[k], format.MaxVarintLen, ErrCorrupt))
-				}
-				return 0, r.truncHeader(i, gen, len(r.gd.batches), name, fields[k], k)
-			}
-			if n < 0 {
-				return 0, r.errAt(i+j, gen, len(r.gd.batches), name, fmt.Errorf("%s: uvarint overflows 64 bits: %w", fields[k], ErrCorrupt))
-			}
-			vals[k] = v
-			j += n
-		}
-		bgen, m, ts, size := vals[0], vals[1], vals[2], vals[3]
-		if len(r.gd.batches) == 0 {
-			if bgen == 0 {
-				return 0, r.errAt(i, 0, 0, name, fmt.Errorf("generation number 0 is never written: %w", ErrCorrupt))
-			}
-			if r.started && bgen != r.lastGen+1 {
-				return 0, r.errAt(i, bgen, 0, name, fmt.Errorf("generation %d follows generation %d, want %d: %w", bgen, r.lastGen, r.lastGen+1, ErrCorrupt))
-			}
-			gen = bgen
-		} else if bgen != gen {
-			return i, nil
-		}
-		if size > format.MaxBatchSize {
-			return 0, r.errAt(i+j, gen, len(r.gd.batches), name, fmt.Errorf("size %d exceeds the maximum batch size %d: %w", size, format.MaxBatchSize, ErrCorrupt))
-		}
-		lo := i + j
-		hi := lo + int(size)
-		r.fill(hi)
-		if hi > r.end {
-			if r.rerr != io.EOF {
-				return 0, r.errAt(r.end, gen, len(r.gd.batches), name, r.rerr)
-			}
-			return 0, r.errAt(start, gen, len(r.gd.batches), name, fmt.Errorf("want %d bytes of batch, input ends after %d: %w", size, r.end-lo, io.ErrUnexpectedEOF))
-		}
-		r.gd.batches = append(r.gd.batches, batchFrame{
-			b:  Batch{Offset: r.base + int64(i), Size: int(size), Header: typ, M: m, Time: ts, Last: ts, Exp: exp},
-			lo: lo, hi: hi, hdrBytes: j,
-		})
-		i = hi
+	r.src.i = 0 // N.B. buf[0] is at input offset base, the Framer's offset
+	sp, err := r.fr.Next(r.addBatch)
+	if err == io.EOF {
+		return -1, nil
 	}
+	if err != nil {
+		return 0, r.fail(err)
+	}
+	return int(sp.End - r.base), nil
 }
 
-func (r *Reader) truncHeader(i int, gen uint64, batch int, name, field string, have int) error {
-	if r.rerr != io.EOF {
-		return r.errAt(r.end, gen, batch, name, r.rerr)
+// addBatch keeps a batch the Framer found.
+func (r *Reader) addBatch(fb *FramedBatch) {
+	i := int(fb.Offset - r.base)
+	bf := batchFrame{
+		b:  Batch{Offset: fb.Offset, Size: fb.Size, Header: fb.Header, M: fb.M, Time: fb.Time, Last: fb.Time, Exp: fb.Exp},
+		lo: i + fb.Len, hi: i + fb.Len + fb.Size, hdrBytes: fb.Len,
 	}
-	return r.errAt(r.end, gen, batch, name, fmt.Errorf("want header field %s, input ends after %d of 4 fields: %w", field, have, io.ErrUnexpectedEOF))
+	if fb.Header == format.EvEndOfGeneration {
+		bf.lo, bf.hdrBytes = i, 0
+	}
+	r.gd.batches = append(r.gd.batches, bf)
+}
+
+// frameSrc is the Reader's buffer as its Framer reads it: buf[i] is the
+// byte at the Framer's offset.
+type frameSrc struct {
+	r *Reader
+	i int
+}
+
+func (s *frameSrc) Peek(n int) ([]byte, error) {
+	r := s.r
+	r.fill(s.i + n)
+	p := r.buf[s.i:min(r.end, s.i+n)]
+	if len(p) < n {
+		return p, r.rerr
+	}
+	return p, nil
+}
+
+func (s *frameSrc) Discard(n int) (int, error) {
+	r := s.r
+	r.fill(s.i + n)
+	d := min(n, r.end-s.i)
+	s.i += d
+	if d < n {
+		return d, r.rerr
+	}
+	return d, nil
 }
 
 // IsTruncated reports whether err says the input ended too soon.

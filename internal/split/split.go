@@ -55,6 +55,7 @@ type Sink interface {
 // kept generations' bytes from src, which must read the same bytes as r.
 // It returns the parts written; on damage in the input, it returns the parts
 // holding every whole generation before the damage together with the error.
+// A trace without generations gives no parts and ErrNoGenerations.
 func Split(r io.Reader, src io.ReaderAt, opts Options, sink Sink) ([]Part, error) {
 	dr, err := decode.NewReader(r)
 	if err != nil {
@@ -70,6 +71,7 @@ func Split(r io.Reader, src io.ReaderAt, opts Options, sink Sink) ([]Part, error
 		commit func() error
 		abort  func()
 		start  int64 = -1 // nanoseconds of the first generation's first timestamp
+		seen   bool       // a generation was read
 	)
 	closeCur := func() error {
 		if cur == nil {
@@ -95,6 +97,7 @@ func Split(r io.Reader, src io.ReaderAt, opts Options, sink Sink) ([]Part, error
 			}
 			return parts, err
 		}
+		seen = true
 		if start < 0 {
 			start = g.Nanos(g.MinTime)
 		}
@@ -133,14 +136,22 @@ func Split(r io.Reader, src io.ReaderAt, opts Options, sink Sink) ([]Part, error
 	if err := closeCur(); err != nil {
 		return parts, err
 	}
-	if len(parts) == 0 {
-		return nil, ErrNothingKept
+	switch {
+	case len(parts) > 0:
+		return parts, nil
+	case !seen:
+		return nil, ErrNoGenerations
 	}
-	return parts, nil
+	return nil, ErrNothingKept
 }
 
-// ErrNothingKept means the options selected no generation.
-var ErrNothingKept = errors.New("no generation matches")
+var (
+	// ErrNothingKept means the options selected no generation.
+	ErrNothingKept = errors.New("no generation matches")
+	// ErrNoGenerations means the trace holds none: a header alone. It
+	// wraps ErrNothingKept, as no generation matches either.
+	ErrNoGenerations = fmt.Errorf("the trace holds no generation, only its header: %w", ErrNothingKept)
+)
 
 func (o Options) keep(num uint64, start, end time.Duration) bool {
 	if num < o.FirstGen || o.LastGen != 0 && num > o.LastGen {

@@ -261,8 +261,16 @@ func TestSelect(t *testing.T) {
 	})
 	t.Run("nothing", func(t *testing.T) {
 		for _, o := range []Options{{FirstGen: last + 1}, {From: time.Hour}} {
-			if _, _, err := run(t, data, o); !errors.Is(err, ErrNothingKept) {
-				t.Errorf("%+v: err %v, want ErrNothingKept", o, err)
+			if _, _, err := run(t, data, o); !errors.Is(err, ErrNothingKept) || errors.Is(err, ErrNoGenerations) {
+				t.Errorf("%+v: err %v, want ErrNothingKept alone", o, err)
+			}
+		}
+	})
+	t.Run("header only", func(t *testing.T) {
+		for _, o := range []Options{{PerGeneration: true}, {MaxSize: 100}, {FirstGen: 2}} {
+			parts, _, err := run(t, data[:format.HeaderSize], o)
+			if len(parts) != 0 || !errors.Is(err, ErrNoGenerations) || !errors.Is(err, ErrNothingKept) {
+				t.Errorf("%+v: %d parts, err %v; want none, and ErrNoGenerations", o, len(parts), err)
 			}
 		}
 	})

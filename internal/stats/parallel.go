@@ -27,101 +27,32 @@ type genSpan struct {
 
 // frame reads the batch headers of the v2 trace body in r, which begins at
 // byte off of the file, and sends the range of each generation on spans. It
-// only skips over batch contents: the generations' own decoders check them.
+// frames by the decoder's rule, so it finds the generations and the damage
+// the decoder does, at the same byte; it only skips over batch contents:
+// the generations' own decoders check them.
 func frame(ctx context.Context, r io.Reader, off int64, v format.Version, spans chan<- genSpan) error {
-	br := bufio.NewReaderSize(r, 64<<10)
-	pos := off
-	start, gen, minTime := int64(-1), uint64(0), uint64(0)
-	send := func(end int64) error {
-		select {
-		case spans <- genSpan{off: start, end: end, min: minTime}:
-		case <-ctx.Done():
-			return ctx.Err()
+	fr := decode.NewFramer(bufio.NewReaderSize(r, 64<<10), v, off)
+	var minTime uint64
+	first := func(b *decode.FramedBatch) {
+		if b.Header != format.EvEndOfGeneration && (minTime == 0 || b.Time < minTime) {
+			minTime = b.Time
 		}
-		start = -1
-		return nil
 	}
-	bad := func(at int64, what string) error { return fmt.Errorf("byte %#x: %s", at, what) }
 	for {
-		b, err := br.ReadByte()
+		minTime = 0
+		s, err := fr.Next(first)
 		if err == io.EOF {
-			if start < 0 {
-				return nil
-			}
-			if v >= format.Go126 {
-				return bad(pos, "generation has no EndOfGeneration")
-			}
-			return send(pos)
+			return nil
 		}
 		if err != nil {
 			return err
 		}
-		typ := format.EventType(b)
-		switch {
-		case typ == format.EvEndOfGeneration && v >= format.Go126:
-			if start < 0 {
-				return bad(pos, "end of a generation that has no batches")
-			}
-			pos++
-			if err := send(pos); err != nil {
-				return err
-			}
-			continue
-		case typ == format.EvEventBatch || typ == format.EvExperimentalBatch && v.HasExperiments():
-		default:
-			return bad(pos, fmt.Sprintf("want a batch header, have byte %#02x", b))
+		select {
+		case spans <- genSpan{off: s.Offset, end: s.End, min: minTime}:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		n := int64(1)
-		if typ == format.EvExperimentalBatch {
-			if _, err := br.ReadByte(); err != nil {
-				return bad(pos, "batch header cut short")
-			}
-			n++
-		}
-		var vals [4]uint64 // gen, m, time, size
-		for k := range vals {
-			x, m, err := readUvarint(br)
-			if err != nil {
-				return bad(pos, "batch header: "+err.Error())
-			}
-			vals[k], n = x, n+m
-		}
-		if vals[3] > format.MaxBatchSize {
-			return bad(pos, "batch size past the maximum")
-		}
-		if start >= 0 && vals[0] != gen {
-			if err := send(pos); err != nil {
-				return err
-			}
-		}
-		if start < 0 {
-			start, gen, minTime = pos, vals[0], vals[2]
-		}
-		minTime = min(minTime, vals[2])
-		if d, err := br.Discard(int(vals[3])); err != nil {
-			return bad(pos+n+int64(d), "batch cut short")
-		}
-		pos += n + int64(vals[3])
 	}
-}
-
-// readUvarint reads one uvarint and says how many bytes it took.
-func readUvarint(br *bufio.Reader) (uint64, int64, error) {
-	var x uint64
-	for i := range format.MaxVarintLen {
-		b, err := br.ReadByte()
-		if err != nil {
-			return 0, 0, io.ErrUnexpectedEOF
-		}
-		if b < 0x80 {
-			if i == format.MaxVarintLen-1 && b > 1 {
-				break
-			}
-			return x | uint64(b)<<(7*i), int64(i + 1), nil
-		}
-		x |= uint64(b&0x7f) << (7 * i)
-	}
-	return 0, 0, errors.New("uvarint overflows 64 bits")
 }
 
 // partResult is one analysed part: its Analyzer and its wire numbers.
