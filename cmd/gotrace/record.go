@@ -217,8 +217,14 @@ func runRecord(opts *recordOptions) error {
 			return err // the program did not run
 		}
 		// N.B. The program ran, so its status is gotrace's even when its
-		// trace could not be written: a script wrapping it must see it.
+		// trace was cut short and nothing could be kept: a script wrapping
+		// it must see it. A trace that could not be written (a full disk)
+		// is gotrace's failure, and says how the program ended instead.
+		var we *record.WriteError
+		failed := errors.As(err, &we)
 		switch {
+		case failed:
+			logf(opts.IO, "%v; %s", err, howEnded(bin.Name(), res))
 		case err != nil:
 			logf(opts.IO, "%v", err)
 		case len(res.Traces) == 0:
@@ -226,6 +232,8 @@ func runRecord(opts *recordOptions) error {
 		}
 		switch {
 		case status != 0:
+		case failed:
+			status = exitError
 		case res.ExitCode != 0:
 			status = res.ExitCode
 		case err != nil:
@@ -239,6 +247,15 @@ func runRecord(opts *recordOptions) error {
 		return silentExit(status)
 	}
 	return nil
+}
+
+// howEnded says how a program that ran ended, for a message whose exit
+// status is not the program's.
+func howEnded(name string, res *record.Result) string {
+	if res.Signal != nil {
+		return fmt.Sprintf("%s was ended by %v (status %d)", name, res.Signal, res.ExitCode)
+	}
+	return fmt.Sprintf("%s exited with status %d", name, res.ExitCode)
 }
 
 // outputNames chooses each binary's trace file. One program: -o, or

@@ -46,6 +46,10 @@ func isInterrupt(s os.Signal) bool {
 // program exited: only a descendant that kept the pipe open delays the end.
 const graceAfterExit = 5 * time.Second
 
+// handOver is the file the program writes its trace into; tests hand it
+// one that fails.
+var handOver = func(f *outputFile) *os.File { return f.Handle() }
+
 // Run runs the program and writes its trace. The error is about gotrace's
 // side only (the program could not start, a trace could not be written);
 // the program's own failure is in Result.ExitCode.
@@ -106,7 +110,7 @@ func (b *Binary) Run(opts RunOptions) (*Result, error) {
 	cmd.Env = childEnv(opts, direct != nil)
 	cmd.ExtraFiles = []*os.File{dataW, ctlR}
 	if direct != nil {
-		cmd.ExtraFiles = append(cmd.ExtraFiles, direct.Handle())
+		cmd.ExtraFiles = append(cmd.ExtraFiles, handOver(direct))
 	}
 	cmd.SysProcAttr = childProcAttr()
 	start := time.Now()
