@@ -142,6 +142,9 @@ func (b *Builder) Build(ctx context.Context, patterns ...string) ([]*Binary, err
 	if err != nil {
 		return nil, err
 	}
+	if err := b.checkFiles(files); err != nil {
+		return nil, err
+	}
 	version, err := b.goVersion(ctx)
 	if err != nil {
 		return nil, err
@@ -195,6 +198,29 @@ func goFiles(patterns []string, test bool) ([]string, error) {
 		return nil, &PackageError{Package: strings.Join(patterns, " "), Msg: "mixes .go files and packages; name one package, or the .go files of one"}
 	}
 	return patterns, nil
+}
+
+// checkFiles makes sure the .go files named are there: the go command
+// would say "directory not found" of a missing one, naming a directory.
+func (b *Builder) checkFiles(files []string) error {
+	for _, f := range files {
+		path := f
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(b.opts.Dir, f)
+		}
+		fi, err := os.Stat(path)
+		switch {
+		case err != nil:
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return fmt.Errorf("%s: %w", f, err)
+		case fi.IsDir():
+			return fmt.Errorf("%s: is a directory, not a .go file", f)
+		}
+	}
+	return nil
 }
 
 // goVersion asks the go command which toolchain builds here. N.B. It runs

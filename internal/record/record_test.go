@@ -481,6 +481,10 @@ func TestBuildErrors(t *testing.T) {
 	if !errors.As(err, &pe) || strings.Contains(err.Error(), "\n") {
 		t.Errorf("missing: error %q, want a one-line PackageError", err)
 	}
+	_, err = b.Build(ctx, "./testdata/progs/exits/main.go", "./testdata/progs/exits/nofile.go")
+	if err == nil || err.Error() != "./testdata/progs/exits/nofile.go: no such file or directory" {
+		t.Errorf("a missing .go file: error %v, want one naming it", err)
+	}
 	_, err = b.Build(ctx, "./testdata/progs/...")
 	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "packages") {
 		t.Errorf("several: error %v, want a PackageError", err)
