@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gotrace-cli/gotrace/internal/outfile"
 	"github.com/gotrace-cli/gotrace/internal/record"
 	"github.com/gotrace-cli/gotrace/internal/stats"
 )
@@ -150,7 +151,15 @@ func runRecord(opts *recordOptions) error {
 		return usageError{err}
 	}
 
-	// 1. Build, cancelled by an interrupt (and by nothing else: a terminal
+	// 1. Make sure the trace can be written where it goes, and that no
+	// other recording is writing it, before the build spends minutes.
+	held := claims{}
+	defer held.release()
+	if err := checkOutput(opts, held); err != nil {
+		return err
+	}
+
+	// 2. Build, cancelled by an interrupt (and by nothing else: a terminal
 	// resized or a job stopped and continued is no reason to give up); a
 	// failed build leaves no file.
 	ctx, stopBuildSignals := signal.NotifyContext(context.Background(), record.Interrupts()...)
@@ -174,10 +183,15 @@ func runRecord(opts *recordOptions) error {
 	defer signal.Stop(sigs)
 	stopBuildSignals()
 
-	// 2. Run each program; tests run package after package.
+	// 3. Run each program; tests run package after package.
 	outputs, err := outputNames(opts, bins)
 	if err != nil {
 		return err
+	}
+	for _, out := range outputs {
+		if err := held.claim(out); err != nil {
+			return err
+		}
 	}
 	status := 0
 	for i, bin := range bins {
@@ -249,6 +263,61 @@ func runRecord(opts *recordOptions) error {
 	return nil
 }
 
+// checkOutput finds out, before anything is built, whether the trace can
+// be written where it will go, and claims -o when it names the file. The
+// file's name is known before the build only then: otherwise it is named
+// after the program, in the current directory or the one -o names.
+func checkOutput(opts *recordOptions, held claims) error {
+	dest := opts.Output
+	var err error
+	switch {
+	case dest == "":
+		err = outfile.CheckDir(".")
+	case isDir(dest):
+		err = outfile.CheckDir(dest)
+	case opts.Test && !exists(dest):
+		// The file for one package, or the directory for several.
+		err = outfile.CheckDir(filepath.Dir(dest))
+	default:
+		if err = outfile.Check(dest); err == nil {
+			return held.claim(dest)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("cannot write the trace: %w", err)
+	}
+	return nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// claims are the trace files this recording holds, so that a second
+// recording into one of them refuses while this one runs, instead of both
+// announcing the file and one of them silently losing it.
+type claims map[string]*outfile.Lock
+
+func (c claims) claim(path string) error {
+	path = filepath.Clean(path)
+	if c[path] != nil {
+		return nil
+	}
+	l, err := outfile.Claim(path)
+	if err != nil {
+		return fmt.Errorf("cannot write the trace: %w", err)
+	}
+	c[path] = l
+	return nil
+}
+
+func (c claims) release() {
+	for _, l := range c {
+		l.Unlock()
+	}
+}
+
 // howEnded says how a program that ran ended, for a message whose exit
 // status is not the program's.
 func howEnded(name string, res *record.Result) string {
@@ -312,6 +381,11 @@ func recordURL(opts *recordOptions) error {
 		out = name
 	case isDir(out):
 		out = filepath.Join(out, name)
+	}
+	held := claims{}
+	defer held.release()
+	if err := held.claim(out); err != nil {
+		return err
 	}
 	p := newProgressLine(opts.IO, opts.URL)
 	t, err := record.Capture(ctx, record.CaptureOptions{URL: opts.URL, Duration: opts.Duration, Output: out, Progress: p.updater()})
