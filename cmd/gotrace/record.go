@@ -225,6 +225,7 @@ func runRecord(opts *recordOptions) error {
 			Log:       p.log,
 			Written:   func(t record.Trace) { p.log(summary(t)) },
 			Progress:  p.updater(),
+			Relay:     p.relayer(),
 		})
 		p.clear()
 		if res == nil {
@@ -441,6 +442,9 @@ type progressLine struct {
 	name  string
 	mu    sync.Mutex
 	shown bool
+	// midLine: the program's last output did not end its line (a prompt),
+	// so the line is not drawn over it.
+	midLine bool
 }
 
 func newProgressLine(io *Streams, name string) *progressLine {
@@ -466,8 +470,31 @@ func (p *progressLine) update(pr record.Progress) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.midLine {
+		return
+	}
 	fmt.Fprintf(p.io.ErrOut, "\r\x1b[Krecording %s: %s%s, %v", p.name, stats.ByteCount(pr.Bytes), gens, pr.Elapsed.Round(100*time.Millisecond))
 	p.shown = true
+}
+
+// relayer returns the function that writes the program's output to the
+// terminal the line is drawn on (see record.RunOptions.Relay), or nil when
+// no line is drawn.
+func (p *progressLine) relayer() func(*os.File, []byte) {
+	if !p.io.ErrTTY {
+		return nil
+	}
+	return p.relay
+}
+
+// relay writes what the program wrote to its terminal, clearing the line
+// first; the next update draws it again below.
+func (p *progressLine) relay(term *os.File, b []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.clearLocked()
+	term.Write(b)
+	p.midLine = b[len(b)-1] != '\n'
 }
 
 // log prints one of gotrace's lines, clearing the progress line first.

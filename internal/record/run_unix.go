@@ -106,7 +106,9 @@ func (b *Binary) Run(opts RunOptions) (*Result, error) {
 	if b.Test {
 		cmd.Dir = b.Package.Dir // as go test runs it
 	}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = opts.Stdin, opts.Stdout, opts.Stderr
+	relay := newPTYRelay(opts.Relay, opts.Stdout, opts.Stderr)
+	cmd.Stdin = opts.Stdin
+	cmd.Stdout, cmd.Stderr = relay.streams(opts.Stdout, opts.Stderr)
 	cmd.Env = childEnv(opts, direct != nil)
 	cmd.ExtraFiles = []*os.File{dataW, ctlR}
 	if direct != nil {
@@ -117,7 +119,9 @@ func (b *Binary) Run(opts RunOptions) (*Result, error) {
 	err = cmd.Start()
 	dataW.Close()
 	ctlR.Close()
+	relay.start()
 	if err != nil {
+		relay.wait(0)
 		return nil, fmt.Errorf("starting %s: %w", b.Name(), err)
 	}
 
@@ -191,6 +195,9 @@ loop:
 				deliver(sig) // already flushed, or asked twice: do not wait
 			case sig == snapshotSignal && opts.Flight > 0:
 				ctlW.Write([]byte{ctlSnapshot})
+			case sig == syscall.SIGWINCH:
+				relay.resize() // before the program asks its size
+				deliver(sig)
 			case sig == syscall.SIGTSTP:
 				// Job control: the program is in its own group, so the
 				// terminal's Ctrl-Z reached gotrace alone.
@@ -229,6 +236,8 @@ loop:
 		dataR.Close()
 		<-rc.done
 	}
+
+	relay.wait(graceAfterExit)
 
 	res.Traces = rc.traces
 	if err := exitStatus(waitErr, res); err != nil {
