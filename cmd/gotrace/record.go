@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gotrace-cli/gotrace/internal/outfile"
 	"github.com/gotrace-cli/gotrace/internal/record"
 	"github.com/gotrace-cli/gotrace/internal/stats"
 )
@@ -150,7 +151,15 @@ func runRecord(opts *recordOptions) error {
 		return usageError{err}
 	}
 
-	// 1. Build, cancelled by an interrupt (and by nothing else: a terminal
+	// 1. Make sure the trace can be written where it goes, and that no
+	// other recording is writing it, before the build spends minutes.
+	held := claims{}
+	defer held.release()
+	if err := checkOutput(opts, held); err != nil {
+		return err
+	}
+
+	// 2. Build, cancelled by an interrupt (and by nothing else: a terminal
 	// resized or a job stopped and continued is no reason to give up); a
 	// failed build leaves no file.
 	ctx, stopBuildSignals := signal.NotifyContext(context.Background(), record.Interrupts()...)
@@ -174,10 +183,15 @@ func runRecord(opts *recordOptions) error {
 	defer signal.Stop(sigs)
 	stopBuildSignals()
 
-	// 2. Run each program; tests run package after package.
+	// 3. Run each program; tests run package after package.
 	outputs, err := outputNames(opts, bins)
 	if err != nil {
 		return err
+	}
+	for _, out := range outputs {
+		if err := held.claim(out); err != nil {
+			return err
+		}
 	}
 	status := 0
 	for i, bin := range bins {
@@ -211,14 +225,21 @@ func runRecord(opts *recordOptions) error {
 			Log:       p.log,
 			Written:   func(t record.Trace) { p.log(summary(t)) },
 			Progress:  p.updater(),
+			Relay:     p.relayer(),
 		})
 		p.clear()
 		if res == nil {
 			return err // the program did not run
 		}
 		// N.B. The program ran, so its status is gotrace's even when its
-		// trace could not be written: a script wrapping it must see it.
+		// trace was cut short and nothing could be kept: a script wrapping
+		// it must see it. A trace that could not be written (a full disk)
+		// is gotrace's failure, and says how the program ended instead.
+		var we *record.WriteError
+		failed := errors.As(err, &we)
 		switch {
+		case failed:
+			logf(opts.IO, "%v; %s", err, howEnded(bin.Name(), res))
 		case err != nil:
 			logf(opts.IO, "%v", err)
 		case len(res.Traces) == 0:
@@ -226,6 +247,8 @@ func runRecord(opts *recordOptions) error {
 		}
 		switch {
 		case status != 0:
+		case failed:
+			status = exitError
 		case res.ExitCode != 0:
 			status = res.ExitCode
 		case err != nil:
@@ -239,6 +262,70 @@ func runRecord(opts *recordOptions) error {
 		return silentExit(status)
 	}
 	return nil
+}
+
+// checkOutput finds out, before anything is built, whether the trace can
+// be written where it will go, and claims -o when it names the file. The
+// file's name is known before the build only then: otherwise it is named
+// after the program, in the current directory or the one -o names.
+func checkOutput(opts *recordOptions, held claims) error {
+	dest := opts.Output
+	var err error
+	switch {
+	case dest == "":
+		err = outfile.CheckDir(".")
+	case isDir(dest):
+		err = outfile.CheckDir(dest)
+	case opts.Test && !exists(dest):
+		// The file for one package, or the directory for several.
+		err = outfile.CheckDir(filepath.Dir(dest))
+	default:
+		if err = outfile.Check(dest); err == nil {
+			return held.claim(dest)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("cannot write the trace: %w", err)
+	}
+	return nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// claims are the trace files this recording holds, so that a second
+// recording into one of them refuses while this one runs, instead of both
+// announcing the file and one of them silently losing it.
+type claims map[string]*outfile.Lock
+
+func (c claims) claim(path string) error {
+	path = filepath.Clean(path)
+	if c[path] != nil {
+		return nil
+	}
+	l, err := outfile.Claim(path)
+	if err != nil {
+		return fmt.Errorf("cannot write the trace: %w", err)
+	}
+	c[path] = l
+	return nil
+}
+
+func (c claims) release() {
+	for _, l := range c {
+		l.Unlock()
+	}
+}
+
+// howEnded says how a program that ran ended, for a message whose exit
+// status is not the program's.
+func howEnded(name string, res *record.Result) string {
+	if res.Signal != nil {
+		return fmt.Sprintf("%s was ended by %v (status %d)", name, res.Signal, res.ExitCode)
+	}
+	return fmt.Sprintf("%s exited with status %d", name, res.ExitCode)
 }
 
 // outputNames chooses each binary's trace file. One program: -o, or
@@ -296,6 +383,11 @@ func recordURL(opts *recordOptions) error {
 	case isDir(out):
 		out = filepath.Join(out, name)
 	}
+	held := claims{}
+	defer held.release()
+	if err := held.claim(out); err != nil {
+		return err
+	}
 	p := newProgressLine(opts.IO, opts.URL)
 	t, err := record.Capture(ctx, record.CaptureOptions{URL: opts.URL, Duration: opts.Duration, Output: out, Progress: p.updater()})
 	p.clear()
@@ -350,6 +442,9 @@ type progressLine struct {
 	name  string
 	mu    sync.Mutex
 	shown bool
+	// midLine: the program's last output did not end its line (a prompt),
+	// so the line is not drawn over it.
+	midLine bool
 }
 
 func newProgressLine(io *Streams, name string) *progressLine {
@@ -375,8 +470,31 @@ func (p *progressLine) update(pr record.Progress) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.midLine {
+		return
+	}
 	fmt.Fprintf(p.io.ErrOut, "\r\x1b[Krecording %s: %s%s, %v", p.name, stats.ByteCount(pr.Bytes), gens, pr.Elapsed.Round(100*time.Millisecond))
 	p.shown = true
+}
+
+// relayer returns the function that writes the program's output to the
+// terminal the line is drawn on (see record.RunOptions.Relay), or nil when
+// no line is drawn.
+func (p *progressLine) relayer() func(*os.File, []byte) {
+	if !p.io.ErrTTY {
+		return nil
+	}
+	return p.relay
+}
+
+// relay writes what the program wrote to its terminal, clearing the line
+// first; the next update draws it again below.
+func (p *progressLine) relay(term *os.File, b []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.clearLocked()
+	term.Write(b)
+	p.midLine = b[len(b)-1] != '\n'
 }
 
 // log prints one of gotrace's lines, clearing the progress line first.

@@ -27,6 +27,7 @@ type File struct {
 	tmp  string // the temporary name; "" when written in place or unnamed
 	anon bool   // the file has no name until Commit links it
 	n    int64
+	werr error // the first error Write returned
 	done bool
 }
 
@@ -82,12 +83,44 @@ func Check(path string) error {
 	return nil
 }
 
-// Write writes to the file.
+// CheckDir finds out whether files can be created in dir, as Create
+// creates them, leaving nothing behind.
+func CheckDir(dir string) error {
+	if fi, err := os.Stat(dir); err != nil {
+		return err
+	} else if !fi.IsDir() {
+		return &os.PathError{Op: "create", Path: dir, Err: errors.New("not a directory")}
+	}
+	if f, ok := unnamed(dir); ok {
+		f.Close()
+		return nil
+	}
+	f, err := os.CreateTemp(dir, ".gotrace-check.*.tmp")
+	if err != nil {
+		return &os.PathError{Op: "create", Path: dir, Err: unwrapPath(err)}
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
+}
+
+// Write writes to the file. An error names the destination, not the
+// temporary file.
 func (o *File) Write(p []byte) (int, error) {
 	n, err := o.f.Write(p)
 	o.n += int64(n)
+	if err != nil {
+		err = &os.PathError{Op: "write", Path: o.path, Err: unwrapPath(err)}
+		if o.werr == nil {
+			o.werr = err
+		}
+	}
 	return n, err
 }
+
+// WriteErr is the first error Write returned, nil if none did: a copy that
+// failed can tell a full disk from a source that broke off.
+func (o *File) WriteErr() error { return o.werr }
 
 // Len is how many bytes went through Write (and Truncate).
 func (o *File) Len() int64 { return o.n }

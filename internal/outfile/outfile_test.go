@@ -3,6 +3,7 @@
 package outfile
 
 import (
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -149,5 +150,50 @@ func TestInPlace(t *testing.T) {
 	}
 	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
 		t.Errorf("the pipe was replaced: %v %v", fi.Mode(), err)
+	}
+}
+
+// TestCheckDir: a directory files can be created in passes and is left as
+// it was; one that is missing, or a file, does not.
+func TestCheckDir(t *testing.T) {
+	eachWay(t, func(t *testing.T) {
+		dir := t.TempDir()
+		if err := CheckDir(dir); err != nil {
+			t.Fatal(err)
+		}
+		if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+			t.Errorf("left behind: %v", ents)
+		}
+		file := filepath.Join(dir, "f")
+		os.WriteFile(file, nil, 0o644)
+		for _, bad := range []string{filepath.Join(dir, "missing"), file} {
+			if err := CheckDir(bad); err == nil || !strings.Contains(err.Error(), bad) {
+				t.Errorf("CheckDir(%s): %v, want an error naming it", bad, err)
+			}
+		}
+	})
+}
+
+// TestWriteErr: a write that fails (a full disk: /dev/full) is an error
+// naming the destination, and WriteErr keeps the first one.
+func TestWriteErr(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip(err)
+	}
+	f, err := Create("/dev/full")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Abort()
+	if f.WriteErr() != nil {
+		t.Fatalf("WriteErr before any write: %v", f.WriteErr())
+	}
+	_, err = f.Write([]byte("trace"))
+	if !errors.Is(err, syscall.ENOSPC) || err.Error() != "write /dev/full: no space left on device" {
+		t.Fatalf("Write: %v, want ENOSPC naming /dev/full", err)
+	}
+	f.Write([]byte("more"))
+	if f.WriteErr() == nil || f.WriteErr().Error() != err.Error() {
+		t.Errorf("WriteErr %v, want the first error %v", f.WriteErr(), err)
 	}
 }

@@ -90,9 +90,17 @@ func programName(importPath string) string {
 type Builder struct {
 	opts BuildOptions
 	tmp  string
+	lock io.Closer // holds tmp while the builder is in use; nil if none
 }
 
-// NewBuilder returns a builder with its own temporary directory.
+// buildDirPrefix names the builders' temporary directories,
+// gotrace-build-PID-RANDOM, so that one a killed gotrace left behind can
+// be told from one in use.
+const buildDirPrefix = "gotrace-build-"
+
+// NewBuilder returns a builder with its own temporary directory. It first
+// removes the directories of builders whose gotrace was killed before it
+// could remove its own.
 func NewBuilder(opts BuildOptions) (*Builder, error) {
 	if opts.Env == nil {
 		opts.Env = os.Environ()
@@ -100,15 +108,52 @@ func NewBuilder(opts BuildOptions) (*Builder, error) {
 	if opts.Stderr == nil {
 		opts.Stderr = io.Discard
 	}
-	tmp, err := os.MkdirTemp("", "gotrace-build-")
+	removeAbandoned(os.TempDir())
+	tmp, err := os.MkdirTemp("", buildDirPrefix+strconv.Itoa(os.Getpid())+"-")
 	if err != nil {
 		return nil, err
 	}
-	return &Builder{opts: opts, tmp: tmp}, nil
+	lock, _ := lockDir(tmp)
+	return &Builder{opts: opts, tmp: tmp, lock: lock}, nil
 }
 
 // Close removes everything the builder built.
-func (b *Builder) Close() error { return os.RemoveAll(b.tmp) }
+func (b *Builder) Close() error {
+	err := os.RemoveAll(b.tmp)
+	if b.lock != nil {
+		b.lock.Close()
+		b.lock = nil
+	}
+	return err
+}
+
+// removeAbandoned removes the build directories in tmp whose gotrace is
+// gone. A directory stays while its process runs, and while anyone holds
+// its lock: a gotrace whose PID this one cannot see (another PID
+// namespace sharing the directory) holds it all the same.
+func removeAbandoned(tmp string) {
+	ents, err := os.ReadDir(tmp)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		rest, ok := strings.CutPrefix(e.Name(), buildDirPrefix)
+		pidText, _, dashed := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || !dashed || err != nil || pid <= 0 || !e.IsDir() || pid == os.Getpid() || processRuns(pid) {
+			continue
+		}
+		dir := filepath.Join(tmp, e.Name())
+		lock, ok := lockDir(dir)
+		if !ok {
+			continue
+		}
+		os.RemoveAll(dir)
+		if lock != nil {
+			lock.Close()
+		}
+	}
+}
 
 // BuildError is a failed go build; the go command's messages have already
 // gone to BuildOptions.Stderr.
@@ -140,6 +185,9 @@ func (b *Builder) Build(ctx context.Context, patterns ...string) ([]*Binary, err
 	}
 	files, err := goFiles(patterns, b.opts.Test)
 	if err != nil {
+		return nil, err
+	}
+	if err := b.checkFiles(files); err != nil {
 		return nil, err
 	}
 	version, err := b.goVersion(ctx)
@@ -195,6 +243,29 @@ func goFiles(patterns []string, test bool) ([]string, error) {
 		return nil, &PackageError{Package: strings.Join(patterns, " "), Msg: "mixes .go files and packages; name one package, or the .go files of one"}
 	}
 	return patterns, nil
+}
+
+// checkFiles makes sure the .go files named are there: the go command
+// would say "directory not found" of a missing one, naming a directory.
+func (b *Builder) checkFiles(files []string) error {
+	for _, f := range files {
+		path := f
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(b.opts.Dir, f)
+		}
+		fi, err := os.Stat(path)
+		switch {
+		case err != nil:
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return fmt.Errorf("%s: %w", f, err)
+		case fi.IsDir():
+			return fmt.Errorf("%s: is a directory, not a .go file", f)
+		}
+	}
+	return nil
 }
 
 // goVersion asks the go command which toolchain builds here. N.B. It runs

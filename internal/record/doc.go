@@ -26,6 +26,8 @@
 //	'e'  the current file is complete (the tracer was stopped, or a flight
 //	     recorder snapshot was written in full)
 //	'x'  the shim could not trace; the payload says why
+//	'w'  writing the trace file failed (a full disk); the payload says why,
+//	     and no file is kept
 //	'f'  the tracer is stopped for good: no more frames follow
 //
 // On the control pipe (fd 4) gotrace writes single bytes: 'q' stops the

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -153,13 +154,21 @@ func (rc *receiver) run() {
 			}
 		case frameEnd:
 			rc.commit()
-		case frameError:
+		case frameError, frameWrite:
 			msg := make([]byte, n)
 			if _, err := io.ReadFull(rc.in, msg); err != nil {
 				rc.endOfStream()
 				return
 			}
-			rc.log("the program's tracer failed: " + string(msg))
+			if kind == frameError {
+				rc.log("the program's tracer failed: " + string(msg))
+				break
+			}
+			path := rc.dest
+			if rc.cur != nil {
+				path = rc.cur.Path()
+			}
+			rc.fail(&os.PathError{Op: "write", Path: path, Err: errors.New(string(msg))})
 		case frameDone:
 			rc.stop()
 		default:
@@ -224,8 +233,20 @@ func (rc *receiver) fail(err error) {
 		rc.cur = nil
 	}
 	if rc.err == nil {
-		rc.err = fmt.Errorf("writing the trace: %w", err)
+		rc.err = writeError(err)
 	}
+}
+
+// WriteError is a trace that could not be written: the disk is full, the
+// file system failed. Nothing is left at the destination (a device or a
+// pipe keeps what reached it).
+type WriteError struct{ Err error }
+
+func (e *WriteError) Error() string { return e.Err.Error() }
+func (e *WriteError) Unwrap() error { return e.Err }
+
+func writeError(err error) *WriteError {
+	return &WriteError{fmt.Errorf("writing the trace: %w", err)}
 }
 
 // commit ends the current file: the shim said it is complete.
@@ -277,7 +298,7 @@ func (rc *receiver) endOfStream() {
 		case errors.Is(err, errNothingComplete):
 			rc.err = fmt.Errorf("the trace was cut short: the program ended without stopping the tracer before any generation was complete; %d bytes traced, %s not written", received, f.Path())
 		default:
-			rc.err = fmt.Errorf("the trace was cut short, and cutting %s back to its complete generations failed: %w; %d bytes traced, not written", f.Path(), err, received)
+			rc.err = &WriteError{fmt.Errorf("the trace was cut short, and cutting %s back to its complete generations failed: %w; %d bytes traced, not written", f.Path(), err, received)}
 		}
 		return
 	}

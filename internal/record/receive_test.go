@@ -3,6 +3,7 @@ package record
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -115,5 +116,30 @@ func assertNoTemp(t *testing.T, dir string) {
 		if strings.HasSuffix(e.Name(), ".tmp") {
 			t.Errorf("temporary file %s left behind", e.Name())
 		}
+	}
+}
+
+// TestReceiverWriteFailed: the shim says the file it writes failed (a full
+// disk): the recording is a WriteError naming the destination, and no
+// file is kept even though the tracer ended the file afterwards.
+func TestReceiverWriteFailed(t *testing.T) {
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "p.trace")
+	rc, _ := receive(t, frames(
+		fr{frameData, "go 1.26 trace\x00\x00\x00"},
+		fr{frameWrite, "no space left on device"},
+		fr{frameData, "abc"},
+		fr{frameEnd, ""},
+		fr{frameDone, ""},
+	), dest, false)
+	var we *WriteError
+	if !errors.As(rc.err, &we) || rc.err.Error() != "writing the trace: write "+dest+": no space left on device" {
+		t.Errorf("err %v, want a WriteError naming %s", rc.err, dest)
+	}
+	if len(rc.traces) != 0 {
+		t.Errorf("traces %+v", rc.traces)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("left behind: %v", ents)
 	}
 }

@@ -481,6 +481,10 @@ func TestBuildErrors(t *testing.T) {
 	if !errors.As(err, &pe) || strings.Contains(err.Error(), "\n") {
 		t.Errorf("missing: error %q, want a one-line PackageError", err)
 	}
+	_, err = b.Build(ctx, "./testdata/progs/exits/main.go", "./testdata/progs/exits/nofile.go")
+	if err == nil || err.Error() != "./testdata/progs/exits/nofile.go: no such file or directory" {
+		t.Errorf("a missing .go file: error %v, want one naming it", err)
+	}
 	_, err = b.Build(ctx, "./testdata/progs/...")
 	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "packages") {
 		t.Errorf("several: error %v, want a PackageError", err)
@@ -738,4 +742,67 @@ func TestSpecialOutput(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestFullDisk records onto a full disk (/dev/full fails every write with
+// ENOSPC) each way a trace is written: by the program into the file it is
+// handed, by gotrace from the pipe, by a capture. Each is a WriteError,
+// leaves nothing at the destination, and the program's status still
+// comes back.
+func TestFullDisk(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip(err)
+	}
+	bin := built(t, "exits", false)
+	check := func(t *testing.T, res *Result, err error, dest string) {
+		t.Helper()
+		var we *WriteError
+		if !errors.As(err, &we) || !strings.Contains(err.Error(), "no space left on device") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("error %v, want a one-line WriteError saying the disk is full", err)
+		}
+		if res != nil && (res.ExitCode != 3 || len(res.Traces) != 0) {
+			t.Errorf("result %+v, want exit status 3 and no trace", res)
+		}
+		if dest == "" {
+			return
+		}
+		if _, err := os.Stat(dest); err == nil {
+			t.Errorf("%s was written", dest)
+		}
+		assertNoTemp(t, filepath.Dir(dest))
+	}
+
+	t.Run("direct", func(t *testing.T) {
+		defer func(h func(*outputFile) *os.File) { handOver = h }(handOver)
+		var full *os.File
+		handOver = func(*outputFile) *os.File {
+			var err error
+			if full, err = os.OpenFile("/dev/full", os.O_WRONLY, 0); err != nil {
+				t.Fatal(err)
+			}
+			return full
+		}
+		dest := filepath.Join(t.TempDir(), "p.trace")
+		res, err := bin.Run(RunOptions{Args: []string{"exit", "3"}, Output: dest, Stdout: io.Discard, Stderr: io.Discard})
+		if full == nil {
+			t.Fatal("the program was not handed the file")
+		}
+		full.Close()
+		check(t, res, err, dest)
+		if err != nil && !strings.Contains(err.Error(), "write "+dest+": ") {
+			t.Errorf("error %v does not name %s", err, dest)
+		}
+	})
+	t.Run("pipe", func(t *testing.T) {
+		res, err := bin.Run(RunOptions{Args: []string{"exit", "3"}, Output: "/dev/full", Stdout: io.Discard, Stderr: io.Discard})
+		check(t, res, err, "")
+	})
+	t.Run("capture", func(t *testing.T) {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/trace", httppprof.Trace)
+		srv := httptest.NewServer(mux)
+		defer srv.Close()
+		_, err := Capture(context.Background(), CaptureOptions{URL: srv.URL, Duration: 100 * time.Millisecond, Output: "/dev/full"})
+		check(t, nil, err, "")
+	})
 }

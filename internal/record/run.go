@@ -43,6 +43,14 @@ type RunOptions struct {
 	// complete (before Run returns, for flight recorder snapshots while
 	// the program still runs), from another goroutine than Run's.
 	Written func(Trace)
+	// Relay, when set, is how the program's output reaches a terminal
+	// that a live status line is drawn on too. Where the program's stdout
+	// or stderr is a terminal, it writes into a pseudo-terminal instead
+	// (it still sees a terminal, of the same size), and each chunk it
+	// writes there is handed to Relay with the real terminal, to write
+	// between redraws of the line. On Linux; elsewhere, and without a
+	// pseudo-terminal, the program writes to the terminal itself.
+	Relay func(term *os.File, p []byte)
 	// Progress, when set, is called about every ProgressEvery while the
 	// program runs.
 	Progress      func(Progress)

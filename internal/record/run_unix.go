@@ -46,6 +46,10 @@ func isInterrupt(s os.Signal) bool {
 // program exited: only a descendant that kept the pipe open delays the end.
 const graceAfterExit = 5 * time.Second
 
+// handOver is the file the program writes its trace into; tests hand it
+// one that fails.
+var handOver = func(f *outputFile) *os.File { return f.Handle() }
+
 // Run runs the program and writes its trace. The error is about gotrace's
 // side only (the program could not start, a trace could not be written);
 // the program's own failure is in Result.ExitCode.
@@ -102,18 +106,22 @@ func (b *Binary) Run(opts RunOptions) (*Result, error) {
 	if b.Test {
 		cmd.Dir = b.Package.Dir // as go test runs it
 	}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = opts.Stdin, opts.Stdout, opts.Stderr
+	relay := newPTYRelay(opts.Relay, opts.Stdout, opts.Stderr)
+	cmd.Stdin = opts.Stdin
+	cmd.Stdout, cmd.Stderr = relay.streams(opts.Stdout, opts.Stderr)
 	cmd.Env = childEnv(opts, direct != nil)
 	cmd.ExtraFiles = []*os.File{dataW, ctlR}
 	if direct != nil {
-		cmd.ExtraFiles = append(cmd.ExtraFiles, direct.Handle())
+		cmd.ExtraFiles = append(cmd.ExtraFiles, handOver(direct))
 	}
 	cmd.SysProcAttr = childProcAttr()
 	start := time.Now()
 	err = cmd.Start()
 	dataW.Close()
 	ctlR.Close()
+	relay.start()
 	if err != nil {
+		relay.wait(0)
 		return nil, fmt.Errorf("starting %s: %w", b.Name(), err)
 	}
 
@@ -187,6 +195,9 @@ loop:
 				deliver(sig) // already flushed, or asked twice: do not wait
 			case sig == snapshotSignal && opts.Flight > 0:
 				ctlW.Write([]byte{ctlSnapshot})
+			case sig == syscall.SIGWINCH:
+				relay.resize() // before the program asks its size
+				deliver(sig)
 			case sig == syscall.SIGTSTP:
 				// Job control: the program is in its own group, so the
 				// terminal's Ctrl-Z reached gotrace alone.
@@ -225,6 +236,8 @@ loop:
 		dataR.Close()
 		<-rc.done
 	}
+
+	relay.wait(graceAfterExit)
 
 	res.Traces = rc.traces
 	if err := exitStatus(waitErr, res); err != nil {

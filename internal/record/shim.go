@@ -18,6 +18,7 @@ const (
 	frameData  = 'd'
 	frameEnd   = 'e'
 	frameError = 'x'
+	frameWrite = 'w'
 	frameDone  = 'f'
 
 	ctlStop     = 'q'
@@ -118,7 +119,7 @@ type _gotraceRec struct {
 	data *_gotrace_os.File
 	buf  []byte
 	werr error
-	file *_gotrace_os.File // the trace file, written directly; nil: 'd' frames
+	file *_gotraceFile // the trace file, written directly; nil: 'd' frames
 
 	mu        _gotrace_sync.Mutex // guards the fields below
 	streaming bool                // runtime/trace.Start is in effect
@@ -144,6 +145,32 @@ func (r *_gotraceRec) frame(kind byte, p []byte) {
 	r.buf = _gotrace_binary.AppendUvarint(r.buf, uint64(len(p)))
 	r.buf = append(r.buf, p...)
 	_, r.werr = r.data.Write(r.buf)
+}
+
+// _gotraceFile is the trace file the program writes itself. runtime/trace
+// drops its writer's errors, so the first one (a full disk) is told to
+// gotrace, which then keeps no file, and the file is closed; the rest of
+// the trace is dropped.
+type _gotraceFile struct {
+	r      *_gotraceRec
+	f      *_gotrace_os.File
+	failed bool // only the tracer's writer goroutine calls Write
+}
+
+func (w *_gotraceFile) Write(p []byte) (int, error) {
+	if w.failed {
+		return len(p), nil
+	}
+	n, err := w.f.Write(p)
+	if err != nil {
+		w.failed = true
+		if pe, ok := err.(*_gotrace_os.PathError); ok {
+			err = pe.Err // the name is the descriptor's, not the file's
+		}
+		w.r.frame('w', []byte(err.Error()))
+		w.f.Close()
+	}
+	return n, err
 }
 
 // Write makes the recording the runtime tracer's writer.
@@ -207,7 +234,7 @@ func _gotraceStart() *_gotraceRec {
 		var w _gotrace_io.Writer = r
 		if fd := int(set["file"]); fd >= 3 {
 			_gotrace_syscall.CloseOnExec(fd)
-			r.file = _gotrace_os.NewFile(uintptr(fd), "gotrace-trace")
+			r.file = &_gotraceFile{r: r, f: _gotrace_os.NewFile(uintptr(fd), "gotrace-trace")}
 			w = r.file
 		}
 		if err := _gotrace_trace.Start(w); err != nil {
@@ -287,7 +314,7 @@ func (r *_gotraceRec) finish() {
 	if r.streaming {
 		_gotrace_trace.Stop() // returns when the last byte went through Write
 		if r.file != nil {
-			r.file.Close()
+			r.file.f.Close()
 		}
 		r.frame('e', nil)
 	}

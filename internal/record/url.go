@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gotrace-cli/gotrace/internal/format"
+	"github.com/gotrace-cli/gotrace/internal/outfile"
 )
 
 // CaptureOptions say what to capture from a live server.
@@ -59,6 +60,11 @@ func Capture(ctx context.Context, opts CaptureOptions) (*Trace, error) {
 	if err != nil {
 		return nil, err
 	}
+	// N.B. Find out now, not after the server traced for the duration,
+	// that the trace cannot be written where it should go.
+	if err := outfile.Check(opts.Output); err != nil {
+		return nil, fmt.Errorf("cannot write the trace: %w", err)
+	}
 	client := opts.Client
 	if client == nil {
 		client = &http.Client{Timeout: opts.Duration + time.Minute}
@@ -93,7 +99,7 @@ func Capture(ctx context.Context, opts CaptureOptions) (*Trace, error) {
 	}
 	if _, err := out.Write(head); err != nil {
 		out.Abort()
-		return nil, err
+		return nil, writeError(err)
 	}
 	var w io.Writer = out
 	stopProgress := func() {}
@@ -105,6 +111,10 @@ func Capture(ctx context.Context, opts CaptureOptions) (*Trace, error) {
 	_, err = io.Copy(w, resp.Body)
 	stopProgress()
 	if err != nil {
+		if werr := out.WriteErr(); werr != nil {
+			out.Abort()
+			return nil, writeError(werr)
+		}
 		if ctx.Err() != nil {
 			out.Abort()
 			return nil, ctx.Err()
