@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gotrace-cli/gotrace/internal/pprof"
+	"github.com/gotrace-cli/gotrace/internal/timeline"
 )
 
 type pprofOptions struct {
@@ -103,17 +104,50 @@ func runPprof(opts *pprofOptions) error {
 	if ctx.Err() != nil {
 		return interrupted("nothing written")
 	}
-	if err != nil {
-		if errors.Is(err, pprof.ErrNoMatch) {
-			return fmt.Errorf("%s: %v", opts.File, err)
-		}
-		err = describeDamage(opts.File, err)
-		return fmt.Errorf("%s: %w", opts.File, err)
+	var damage error
+	switch {
+	case err != nil && errors.Is(err, pprof.ErrNoMatch):
+		return fmt.Errorf("%s: %v", opts.File, err)
+	case p != nil && errors.Is(err, timeline.ErrDamaged):
+		// The complete generations before the damage are profiled, as
+		// every command reads them; the run still fails.
+		damage = fmt.Errorf("%w: %s: %s; the profile holds the complete generations before it",
+			timeline.ErrDamaged, opts.File, strings.TrimPrefix(err.Error(), timeline.ErrDamaged.Error()+": "))
+	case err != nil:
+		return fmt.Errorf("%s: %w", opts.File, describeDamage(opts.File, err))
 	}
 	if err := p.Write(out); err != nil {
 		return fmt.Errorf("writing %s: %w", outName(opts.Output), err)
 	}
-	return out.Commit()
+	if err := out.Commit(); err != nil {
+		return err
+	}
+	if len(p.Sample) == 0 && !filter.Any() && damage == nil {
+		fmt.Fprintf(opts.IO.ErrOut, "gotrace: %s: the %s profile is empty: %s\n", opts.File, typ, emptyWhy(typ))
+	}
+	return damage
+}
+
+// emptyWhy says why an unfiltered profile of type t can be empty, and how
+// to get data.
+func emptyWhy(t pprof.Type) string {
+	switch t {
+	case pprof.CPU:
+		return "the trace has no CPU samples (record with gotrace record --cpu, or run a CPU profile while tracing)"
+	case pprof.Sched:
+		return "no goroutine waited for a P after its first run"
+	case pprof.Block:
+		return "no goroutine blocked on a channel, select or sync primitive"
+	case pprof.Net:
+		return "no goroutine waited on the network"
+	case pprof.Syscall:
+		return "no goroutine made a system call"
+	case pprof.Region:
+		return "the trace has no user regions (runtime/trace.WithRegion)"
+	case pprof.Task:
+		return "the trace has no user tasks (runtime/trace.NewTask)"
+	}
+	return "nothing to count"
 }
 
 func typeNames() string {

@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/binary"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/google/pprof/profile"
+	"github.com/gotrace-cli/gotrace/internal/timeline"
 	"golang.org/x/exp/trace"
 )
 
@@ -59,92 +59,74 @@ func (b *builder) add(st trace.Stack, label string, d time.Duration) {
 	r.total += d
 }
 
-// tracks reports whether a goroutine entering state to for reason is the
-// start of what a state profile counts.
-func (b *builder) tracks(to trace.GoState, reason string) bool {
+// tracks reports whether an interval in state st for reason is what a
+// state profile counts.
+func (b *builder) tracks(st trace.GoState, reason string) bool {
 	switch b.t {
 	case Sched:
-		return to == trace.GoRunnable
+		return st == trace.GoRunnable
 	case Block:
-		return to == trace.GoWaiting && (strings.Contains(reason, "chan") || strings.Contains(reason, "sync") || strings.Contains(reason, "select"))
+		return st == trace.GoWaiting && timeline.ProfileOf(reason) == timeline.SyncProfile
 	case Net:
-		return to == trace.GoWaiting && reason == "network"
+		return st == trace.GoWaiting && timeline.ProfileOf(reason) == timeline.NetProfile
 	case Syscall:
-		return to == trace.GoSyscall
+		return st == trace.GoSyscall
 	}
 	return false
 }
 
-// pending is something begun and not yet ended: a goroutine in a state,
-// a region or a task.
+// pending is a region or a task begun and not yet ended.
 type pending struct {
 	start trace.Time
 	stack trace.Stack
-	state trace.GoState
 	name  string
-	g     trace.GoID
+	g     gkey
 }
 
-func (b *builder) count(ctx context.Context, r io.Reader, sum *summary, sel *selection) error {
-	tr, err := trace.NewReader(r)
-	if err != nil {
-		return readErr(err)
+// count is the counting pass: it follows the goroutines on the timeline
+// and adds what the selection keeps. It returns the damage it found.
+func (b *builder) count(ctx context.Context, r io.Reader, sel *selection) error {
+	tk := timeline.NewTracker()
+	if b.t == Sched || b.t == Block || b.t == Net || b.t == Syscall {
+		tk.Emit = func(iv *timeline.Interval) {
+			// N.B. An interval still open when the trace ends is not
+			// charged, as in go tool trace.
+			if iv.Open || !iv.Profiled || !b.tracks(iv.State, iv.Reason) {
+				return
+			}
+			if d := sel.overlap(gkey{iv.G.ID, iv.G.Seq}, span{iv.Seen, iv.End}); d > 0 {
+				b.add(iv.Stack, "", d)
+			}
+		}
 	}
-	b.dur = time.Duration(sel.window.end - sel.window.start)
-	inState := make(map[trace.GoID]*pending)  // state profiles
+	key := func(id trace.GoID) gkey {
+		if g := tk.Goroutine(id); g != nil {
+			return gkey{id, g.Seq}
+		}
+		return gkey{id, -1}
+	}
 	regions := make(map[trace.GoID][]pending) // region profile: open regions, innermost last
 	tasks := make(map[trace.TaskID]pending)   // task profile
-	for n := 0; ; n++ {
-		if n%1024 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		ev, err := tr.ReadEvent()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return readErr(err)
-		}
+	err := read(ctx, r, func(ev *trace.Event) {
+		sel.see(ev.Time())
+		tk.Event(ev)
 		switch ev.Kind() {
-		case trace.EventStateTransition:
-			st := ev.StateTransition()
-			if st.Resource.Kind != trace.ResourceGoroutine {
-				continue
-			}
-			id := st.Resource.Goroutine()
-			_, to := st.Goroutine()
-			p := inState[id]
-			if p == nil {
-				if b.tracks(to, st.Reason) {
-					inState[id] = &pending{start: ev.Time(), stack: ev.Stack(), state: to}
-				}
-				continue
-			}
-			if to == p.state {
-				continue
-			}
-			// The goroutine left the state: charge the time to the stack
-			// of the event that put it there.
-			delete(inState, id)
-			if d := sel.overlap(id, span{p.start, ev.Time()}); d > 0 {
-				b.add(p.stack, "", d)
-			}
 		case trace.EventStackSample:
-			if b.t == CPU && sel.contains(ev.Goroutine(), ev.Time()) {
+			if b.t == CPU && sel.contains(key(ev.Goroutine()), ev.Time()) {
 				b.add(ev.Stack(), "", CPUSamplePeriod)
 			}
 		case trace.EventRegionBegin:
 			if b.t == Region {
 				g := ev.Goroutine()
-				regions[g] = append(regions[g], pending{start: ev.Time(), stack: ev.Stack(), name: ev.Region().Type, g: g})
+				regions[g] = append(regions[g], pending{start: ev.Time(), stack: ev.Stack(), name: ev.Region().Type, g: key(g)})
 			}
 		case trace.EventRegionEnd:
 			if b.t != Region {
-				continue
+				return
 			}
 			g, name := ev.Goroutine(), ev.Region().Type
 			open := regions[g]
-			p := pending{start: sum.first, name: name, g: g} // N.B. begun before the trace
+			p := pending{start: sel.first, name: name, g: key(g)} // N.B. begun before the trace
 			if n := len(open); n > 0 && open[n-1].name == name {
 				p = open[n-1]
 				regions[g] = open[:n-1]
@@ -153,31 +135,36 @@ func (b *builder) count(ctx context.Context, r io.Reader, sum *summary, sel *sel
 		case trace.EventTaskBegin:
 			if b.t == Task {
 				t := ev.Task()
-				tasks[t.ID] = pending{start: ev.Time(), stack: ev.Stack(), name: t.Type, g: ev.Goroutine()}
+				tasks[t.ID] = pending{start: ev.Time(), stack: ev.Stack(), name: t.Type, g: key(ev.Goroutine())}
 			}
 		case trace.EventTaskEnd:
 			if b.t != Task {
-				continue
+				return
 			}
 			t := ev.Task()
 			p, ok := tasks[t.ID]
 			if !ok {
-				p = pending{start: sum.first, name: t.Type, g: ev.Goroutine()}
+				p = pending{start: sel.first, name: t.Type, g: key(ev.Goroutine())}
 			}
 			delete(tasks, t.ID)
 			b.span(sel, p, ev.Time())
 		}
+	})
+	if ctx.Err() != nil {
+		return ctx.Err()
 	}
+	tk.Finish()
+	b.dur = time.Duration(sel.window().end - sel.window().start)
 	// Regions and tasks still open at the end last until the end.
 	for _, open := range regions {
 		for _, p := range open {
-			b.span(sel, p, sum.last)
+			b.span(sel, p, sel.last)
 		}
 	}
 	for _, p := range tasks {
-		b.span(sel, p, sum.last)
+		b.span(sel, p, sel.last)
 	}
-	return nil
+	return err
 }
 
 func (b *builder) span(sel *selection, p pending, end trace.Time) {

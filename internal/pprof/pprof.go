@@ -2,13 +2,15 @@
 // reads: CPU samples, the time goroutines spend runnable, blocked or in
 // system calls, and the wall time of user regions and tasks.
 //
-// The scheduling, blocking, network and syscall profiles count what go tool
-// trace -pprof=sched|sync|net|syscall counts, so the two tools agree on the
-// same file: each time a goroutine leaves the state of interest, the time it
-// spent there is charged to the stack of the event that put it there. Like go
-// tool trace, only time inside a goroutine's life as the trace sees it counts:
-// from the first time it runs to its end (or the end of the trace). A
-// goroutine that never runs is counted whole.
+// The scheduling, blocking, network and syscall profiles count the
+// intervals of the goroutine timeline (internal/timeline) that go tool trace
+// -pprof=sched|sync|net|syscall counts, so the two tools agree on the same
+// file, and gotrace stats' totals are the same intervals: each time a
+// goroutine leaves the state of interest, the time it spent there is
+// charged to the stack of the event that put it there, counting from its
+// first run on, or all of it for a goroutine that never runs in the trace.
+// Unlike go tool trace, a goroutine ID the runtime reuses is a new
+// goroutine, with a life of its own.
 package pprof
 
 import (
@@ -22,6 +24,8 @@ import (
 	"time"
 
 	"github.com/google/pprof/profile"
+	"github.com/gotrace-cli/gotrace/internal/decode"
+	"github.com/gotrace-cli/gotrace/internal/timeline"
 	"golang.org/x/exp/trace"
 )
 
@@ -76,32 +80,61 @@ type Filter struct {
 
 func (f Filter) byRegion() bool { return f.Region != "" || f.Task != "" }
 
+// Any reports whether f restricts anything.
+func (f Filter) Any() bool { return f != Filter{} }
+
 // ErrNoMatch is returned (wrapped) when a filter selects nothing to count.
 var ErrNoMatch = errors.New("nothing matches")
 
-// Build reads the trace in r twice (once to learn the goroutines, regions and
-// tasks, once to count) and returns the profile of type t. When ctx is done
-// it stops and returns ctx's error.
+// Build reads the trace in r and returns the profile of type t; with a
+// goroutine, region or task filter it reads it twice (once to learn the
+// goroutines and their regions, once to count). When ctx is done it stops
+// and returns ctx's error.
+//
+// A damaged trace gives the profile of its complete generations and an
+// error wrapping timeline.ErrDamaged that says where the damage is.
 func Build(ctx context.Context, r io.ReadSeeker, t Type, f Filter) (*profile.Profile, error) {
 	if _, err := ParseType(string(t)); err != nil {
 		return nil, err
 	}
-	sum, err := summarize(ctx, r, f)
-	if err != nil {
-		return nil, err
-	}
-	sel, err := sum.selection(t, f)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := r.Seek(0, io.SeekStart); err != nil {
-		return nil, err
+	var sum *summary
+	if f.Goroutine != "" || f.byRegion() {
+		var err error
+		if sum, err = summarize(ctx, r, f); err != nil && !errors.Is(err, timeline.ErrDamaged) {
+			return nil, err
+		}
+		if _, err := r.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
 	}
 	b := newBuilder(t)
-	if err := b.count(ctx, r, sum, sel); err != nil {
+	sel := &selection{f: f, sum: sum}
+	damage := b.count(ctx, r, sel)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if damage != nil && !errors.Is(damage, timeline.ErrDamaged) {
+		return nil, damage
+	}
+	var de *decode.Error
+	if errors.As(damage, &de) {
+		// golang.org/x/exp/trace may have delivered part of the damaged
+		// generation before it said so: count the complete ones alone,
+		// as every command does.
+		if _, err := r.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+		b = newBuilder(t)
+		sel = &selection{f: f, sum: sum}
+		b.count(ctx, io.LimitReader(r, de.Offset), sel)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+	if err := sel.check(); err != nil {
 		return nil, err
 	}
-	return b.profile(), nil
+	return b.profile(), damage
 }
 
 // span is a time interval [start, end].
@@ -115,12 +148,17 @@ func (s span) overlap(o span) time.Duration {
 	return time.Duration(hi - lo)
 }
 
+// gkey is one goroutine: its ID and incarnation.
+type gkey struct {
+	id  trace.GoID
+	seq int
+}
+
 // goroutine is what the first pass learns about one goroutine.
 type goroutine struct {
-	name       string     // root function of its stack
-	start, end trace.Time // first run; exit (0: never ran, never ended)
-	regions    []span     // the regions the filter keeps, when it has one
-	open       []region   // regions not yet ended, innermost last
+	name    string
+	regions []span   // the regions the filter keeps, when it has one
+	open    []region // regions not yet ended, innermost last
 }
 
 type region struct {
@@ -132,100 +170,98 @@ type region struct {
 // summary is the result of the first pass.
 type summary struct {
 	first, last trace.Time
-	gs          map[trace.GoID]*goroutine
+	gs          map[gkey]*goroutine
 	// tasks holds the tasks named as the filter's Task, so that regions in
 	// them are kept; only those, so it stays small.
 	tasks map[trace.TaskID]bool
 }
 
-func readErr(err error) error { return fmt.Errorf("reading trace: %w", err) }
+// read reads the trace in r, handing each event to fn, and stops when ctx
+// is done. Damage after a valid header comes back wrapping
+// timeline.ErrDamaged, after the events before it.
+func read(ctx context.Context, r io.Reader, fn func(*trace.Event)) error {
+	n := 0
+	src, err := timeline.Read(r, func(ev *trace.Event) bool {
+		fn(ev)
+		n++
+		return n%1024 != 0 || ctx.Err() == nil
+	})
+	var de *decode.Error
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case err == nil || src == nil:
+		return err // not a trace: nothing was read
+	case errors.As(err, &de):
+		return fmt.Errorf("%w: %w", timeline.ErrDamaged, err)
+	}
+	return fmt.Errorf("reading trace: %w", err) // the old format: no generations to keep
+}
 
 // summarize is the first pass. It keeps only the regions that f selects,
 // so its memory follows the goroutines and the kept regions.
 func summarize(ctx context.Context, r io.Reader, f Filter) (*summary, error) {
-	tr, err := trace.NewReader(r)
-	if err != nil {
-		return nil, readErr(err)
-	}
-	s := &summary{gs: make(map[trace.GoID]*goroutine), tasks: make(map[trace.TaskID]bool)}
+	s := &summary{gs: make(map[gkey]*goroutine), tasks: make(map[trace.TaskID]bool)}
+	tk := timeline.NewTracker()
 	get := func(id trace.GoID) *goroutine {
-		g := s.gs[id]
+		g := tk.Goroutine(id)
 		if g == nil {
-			g = &goroutine{}
-			s.gs[id] = g
+			return nil
 		}
-		return g
+		k := gkey{id, g.Seq}
+		sg := s.gs[k]
+		if sg == nil {
+			sg = &goroutine{}
+			s.gs[k] = sg
+		}
+		return sg
+	}
+	tk.End = func(g *timeline.Goroutine) {
+		if sg := s.gs[gkey{g.ID, g.Seq}]; sg != nil {
+			sg.name = g.Name
+		} else {
+			s.gs[gkey{g.ID, g.Seq}] = &goroutine{name: g.Name}
+		}
 	}
 	keep := func(r trace.Region) bool {
 		return f.byRegion() && (f.Region == "" || r.Type == f.Region) && (f.Task == "" || s.tasks[r.Task])
 	}
-	for n := 0; ; n++ {
-		if n%1024 == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		ev, err := tr.ReadEvent()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, readErr(err)
-		}
-		if n == 0 {
-			s.first = ev.Time()
-		}
-		s.last = ev.Time()
+	err := read(ctx, r, func(ev *trace.Event) {
+		tk.Event(ev)
 		switch ev.Kind() {
-		case trace.EventStateTransition:
-			st := ev.StateTransition()
-			if st.Resource.Kind != trace.ResourceGoroutine {
-				continue
-			}
-			from, to := st.Goroutine()
-			if from == to {
-				continue
-			}
-			g := get(st.Resource.Goroutine())
-			if g.name == "" {
-				for fr := range st.Stack.Frames() {
-					g.name = fr.Func // N.B. the last frame is the root
-				}
-			}
-			switch {
-			case to == trace.GoRunning && g.start == 0:
-				g.start = ev.Time()
-			case to == trace.GoNotExist, to == trace.GoWaiting && st.Reason == "forever":
-				g.end = ev.Time()
-			}
 		case trace.EventTaskBegin:
 			if t := ev.Task(); f.Task != "" && t.Type == f.Task {
 				s.tasks[t.ID] = true
 			}
 		case trace.EventRegionBegin:
-			if !f.byRegion() {
-				continue
+			if g := get(ev.Goroutine()); g != nil && f.byRegion() {
+				r := ev.Region()
+				g.open = append(g.open, region{name: r.Type, start: ev.Time(), keep: keep(r)})
 			}
-			g := get(ev.Goroutine())
-			r := ev.Region()
-			g.open = append(g.open, region{name: r.Type, start: ev.Time(), keep: keep(r)})
 		case trace.EventRegionEnd:
-			if !f.byRegion() {
-				continue
-			}
 			g := get(ev.Goroutine())
+			if g == nil || !f.byRegion() {
+				return
+			}
 			r := ev.Region()
 			if n := len(g.open); n > 0 && g.open[n-1].name == r.Type {
 				if o := g.open[n-1]; o.keep {
 					g.regions = append(g.regions, span{o.start, ev.Time()})
 				}
 				g.open = g.open[:n-1]
-				continue
+				return
 			}
 			// N.B. the region began before the trace did.
 			if keep(r) {
-				g.regions = append(g.regions, span{s.first, ev.Time()})
+				g.regions = append(g.regions, span{tk.Start(), ev.Time()})
 			}
 		}
+	})
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
 	}
+	tk.Finish()
+	s.first, s.last = tk.Start(), tk.Last()
 	for _, g := range s.gs {
 		for _, o := range g.open {
 			if o.keep {
@@ -233,40 +269,90 @@ func summarize(ctx context.Context, r io.Reader, f Filter) (*summary, error) {
 			}
 		}
 		g.open = nil
+		g.regions = outermost(g.regions)
 	}
-	return s, nil
+	return s, err
 }
 
-// selection is the time a profile counts: per goroutine, or everywhere,
-// always inside window.
+// selection is the time a profile counts: inside the filter's window and,
+// with a goroutine or region filter, the goroutines and regions it keeps.
 type selection struct {
-	perG   map[trace.GoID][]span // nil: every goroutine, all the time
-	window span
+	f   Filter
+	sum *summary // the first pass, with a goroutine or region filter
+	// first and last are the trace's first and last event times, as the
+	// counting pass sees them.
+	first, last trace.Time
+	started     bool
 }
 
-func (s *selection) overlap(g trace.GoID, iv span) time.Duration {
-	iv = span{max(iv.start, s.window.start), min(iv.end, s.window.end)}
+// see notes the time of an event of the counting pass.
+func (s *selection) see(t trace.Time) {
+	if !s.started {
+		s.first, s.started = t, true
+	}
+	s.last = max(s.last, t)
+}
+
+// window is the filter's window, as far as the trace has gone.
+func (s *selection) window() span {
+	w := span{s.first + trace.Time(s.f.From), s.last}
+	if s.f.To > 0 {
+		w.end = min(w.end, s.first+trace.Time(s.f.To))
+	}
+	return w
+}
+
+// spans returns the spans the filter keeps for goroutine k, and whether it
+// keeps any of k's time; nil spans with true keep all of it.
+func (s *selection) spans(k gkey) ([]span, bool) {
+	if s.sum == nil {
+		return nil, true
+	}
+	g := s.sum.gs[k]
+	if g == nil || s.f.Goroutine != "" && g.name != s.f.Goroutine {
+		return nil, false
+	}
+	if !s.f.byRegion() {
+		return nil, true
+	}
+	return g.regions, len(g.regions) > 0
+}
+
+// overlap is how much of iv, on goroutine k, the selection keeps.
+func (s *selection) overlap(k gkey, iv span) time.Duration {
+	w := s.window()
+	iv = span{max(iv.start, w.start), min(iv.end, w.end)}
 	if iv.end < iv.start {
 		return 0
 	}
-	if s.perG == nil {
+	spans, ok := s.spans(k)
+	if !ok {
+		return 0
+	}
+	if spans == nil {
 		return iv.overlap(iv) // N.B. the whole of iv: a span overlaps itself
 	}
 	var d time.Duration
-	for _, sp := range s.perG[g] {
+	for _, sp := range spans {
 		d += sp.overlap(iv)
 	}
 	return d
 }
 
-func (s *selection) contains(g trace.GoID, t trace.Time) bool {
-	if t < s.window.start || t > s.window.end {
+// contains reports whether the selection keeps goroutine k at t.
+func (s *selection) contains(k gkey, t trace.Time) bool {
+	w := s.window()
+	if t < w.start || t > w.end {
 		return false
 	}
-	if s.perG == nil {
+	spans, ok := s.spans(k)
+	if !ok {
+		return false
+	}
+	if spans == nil {
 		return true
 	}
-	for _, sp := range s.perG[g] {
+	for _, sp := range spans {
 		if sp.start <= t && t <= sp.end {
 			return true
 		}
@@ -274,60 +360,37 @@ func (s *selection) contains(g trace.GoID, t trace.Time) bool {
 	return false
 }
 
-// selection works out what Build counts for type t under filter f.
-func (s *summary) selection(t Type, f Filter) (*selection, error) {
-	sel := &selection{window: span{s.first, s.last}}
-	if f.From > 0 || f.To > 0 {
-		sel.window.start = s.first + trace.Time(f.From)
-		if f.To > 0 {
-			sel.window.end = min(s.last, s.first+trace.Time(f.To))
-		}
-		if sel.window.start >= sel.window.end {
-			return nil, fmt.Errorf("%w: the window %v-%v is outside the trace (%v long)", ErrNoMatch, f.From, f.To, time.Duration(s.last-s.first))
+// check says, once the trace is read, whether the filter selected nothing.
+func (s *selection) check() error {
+	f := s.f
+	if (f.From > 0 || f.To > 0) && s.started {
+		if w := s.window(); w.start >= w.end {
+			return fmt.Errorf("%w: the window %v-%v is outside the trace (%v long)", ErrNoMatch, f.From, f.To, time.Duration(s.last-s.first))
 		}
 	}
-	stateProfile := t == Sched || t == Block || t == Net || t == Syscall
-	if !stateProfile && f.Goroutine == "" && !f.byRegion() {
-		return sel, nil
+	if s.sum == nil {
+		return nil
 	}
-	sel.perG = make(map[trace.GoID][]span)
-	for id, g := range s.gs {
-		if f.Goroutine != "" && g.name != f.Goroutine {
-			continue
-		}
-		if !f.byRegion() {
-			end := g.end
-			if end == 0 {
-				end = s.last
-			}
-			sel.perG[id] = []span{{g.start, end}}
-			continue
-		}
-		if spans := outermost(g.regions); len(spans) > 0 {
-			sel.perG[id] = spans
+	for k := range s.sum.gs {
+		if _, ok := s.spans(k); ok {
+			return nil
 		}
 	}
-	if len(sel.perG) == 0 {
-		var what []string
-		if f.Goroutine != "" {
-			what = append(what, fmt.Sprintf("goroutine %q", f.Goroutine))
-		}
-		if f.byRegion() {
-			r := "region"
-			if f.Region != "" {
-				r += fmt.Sprintf(" %q", f.Region)
-			}
-			if f.Task != "" {
-				r += fmt.Sprintf(" of a task %q", f.Task)
-			}
-			what = append(what, r)
-		}
-		if len(what) == 0 {
-			what = append(what, "goroutine")
-		}
-		return nil, fmt.Errorf("%w: no %s in the trace", ErrNoMatch, strings.Join(what, " with "))
+	var what []string
+	if f.Goroutine != "" {
+		what = append(what, fmt.Sprintf("goroutine %q", f.Goroutine))
 	}
-	return sel, nil
+	if f.byRegion() {
+		r := "region"
+		if f.Region != "" {
+			r += fmt.Sprintf(" %q", f.Region)
+		}
+		if f.Task != "" {
+			r += fmt.Sprintf(" of a task %q", f.Task)
+		}
+		what = append(what, r)
+	}
+	return fmt.Errorf("%w: no %s in the trace", ErrNoMatch, strings.Join(what, " with "))
 }
 
 // outermost sorts spans and drops those nested in (or overlapping) an

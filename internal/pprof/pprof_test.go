@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/pprof/profile"
+	"github.com/gotrace-cli/gotrace/internal/timeline/timelinetest"
 	"golang.org/x/exp/trace"
 )
 
@@ -99,7 +100,7 @@ func TestAgreesWithGoToolTrace(t *testing.T) {
 	for _, file := range files {
 		for typ, name := range names {
 			t.Run(filepath.Base(file)+"/"+string(typ), func(t *testing.T) {
-				out, err := exec.Command(goTool, "tool", "trace", "-pprof="+name, file).Output()
+				out, err := exec.Command(goTool, "tool", "trace", "-pprof="+name, timelinetest.Restamped(t, file)).Output()
 				if err != nil {
 					t.Skipf("go tool trace -pprof=%s: %v", name, err)
 				}

@@ -1,16 +1,19 @@
 package pprof
 
 import (
+	"bytes"
 	"context"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/gotrace-cli/gotrace/internal/stats"
+	"github.com/gotrace-cli/gotrace/internal/timeline/reftest"
 )
 
 // TestAgreesWithStats compares each state profile's total with the total
-// gotrace stats reports for the same intervals, on every committed trace.
+// gotrace stats reports for the same intervals, on every committed trace:
+// they are equal, to the nanosecond.
 func TestAgreesWithStats(t *testing.T) {
 	for _, file := range traces(t) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
@@ -26,7 +29,45 @@ func TestAgreesWithStats(t *testing.T) {
 				CPU:     m.CPU.Samples * int64(CPUSamplePeriod),
 			} {
 				got := total(build(t, file, typ, Filter{}), 1)
-				if diff := max(got-want, want-got); float64(diff) > 0.001*float64(want) {
+				if got != want {
+					t.Errorf("%s: %v, gotrace stats says %v", typ, time.Duration(got), time.Duration(want))
+				}
+			}
+		})
+	}
+}
+
+// TestAgreesWithStatsOnGorootCorpus: on every trace test of the Go tree,
+// the valid ones give the same totals in both, to the nanosecond, and the
+// invalid ones an error in both.
+func TestAgreesWithStatsOnGorootCorpus(t *testing.T) {
+	corpus, err := reftest.GorootCorpus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(corpus) == 0 {
+		t.Skip("no trace tests in GOROOT")
+	}
+	for _, c := range corpus {
+		t.Run(c.Name, func(t *testing.T) {
+			m, serr := stats.Compute(context.Background(), c.Name, bytes.NewReader(c.Data), int64(len(c.Data)), stats.Options{})
+			for typ, want := range map[Type]int64{
+				Sched:   int64(m.Sched.Latency.Total),
+				Block:   int64(m.Blocking.Sync),
+				Net:     int64(m.Blocking.Net),
+				Syscall: int64(m.Syscalls.Dist.Total),
+			} {
+				p, perr := Build(context.Background(), bytes.NewReader(c.Data), typ, Filter{})
+				if (perr == nil) != (serr == nil) {
+					t.Fatalf("%s: pprof says %v, stats %v", typ, perr, serr)
+				}
+				if !c.Valid() && perr == nil {
+					t.Fatalf("%s: an invalid trace (%s) read without error", typ, bytes.TrimSpace(c.Expect))
+				}
+				if p == nil {
+					continue
+				}
+				if got := total(p, 1); got != want {
 					t.Errorf("%s: %v, gotrace stats says %v", typ, time.Duration(got), time.Duration(want))
 				}
 			}

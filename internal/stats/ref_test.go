@@ -13,10 +13,9 @@ import (
 	"testing"
 
 	"github.com/google/pprof/profile"
-	"github.com/gotrace-cli/gotrace/internal/format"
-	"github.com/gotrace-cli/gotrace/internal/timeline"
+	"github.com/gotrace-cli/gotrace/internal/timeline/reftest"
+	"github.com/gotrace-cli/gotrace/internal/timeline/timelinetest"
 	"golang.org/x/exp/trace"
-	"golang.org/x/tools/txtar"
 )
 
 func readTrace(t testing.TB, name string) []byte {
@@ -122,33 +121,10 @@ func TestAgreesWithGoToolTrace(t *testing.T) {
 	}
 	for _, path := range committedTraces(t) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			data, m := computeFile(t, path)
-			checkGoToolTrace(t, restamped(t, path, data), m)
+			_, m := computeFile(t, path)
+			checkGoToolTrace(t, timelinetest.Restamped(t, path), m)
 		})
 	}
-}
-
-// restamped is the path of the trace at path with its late status batches
-// moved back, as stats reads it, for go tool trace to read the same times:
-// path itself when none is late.
-func restamped(t *testing.T, path string, data []byte) string {
-	t.Helper()
-	src, err := timeline.NewSource(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := io.ReadAll(src)
-	if err != nil || src.Err() != nil {
-		t.Fatal(err, src.Err())
-	}
-	if src.Restamped == 0 {
-		return path
-	}
-	p := filepath.Join(t.TempDir(), filepath.Base(path))
-	if err := os.WriteFile(p, out, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // goToolTrace is the go tool trace binary, found once: running it
@@ -214,52 +190,26 @@ func goroot(t *testing.T) string {
 	return strings.TrimSpace(string(out))
 }
 
+// gorootCorpus is the Go tree's trace tests (see reftest.GorootCorpus).
+func gorootCorpus(t *testing.T) []reftest.CorpusTrace {
+	t.Helper()
+	cs, err := reftest.GorootCorpus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
 // TestGorootCorpus runs the Go tree's trace tests: the valid ones analyse
 // without error, the invalid ones give an error, and none panics.
-// corpusTrace is one trace test of the Go tree: its name, what it
-// expects, and the trace assembled.
-type corpusTrace struct {
-	name   string
-	expect []byte
-	data   []byte
-}
-
-// gorootCorpus assembles the trace tests in
-// $(go env GOROOT)/src/internal/trace/testdata/tests.
-func gorootCorpus(t *testing.T) []corpusTrace {
-	files, _ := filepath.Glob(filepath.Join(goroot(t), "src", "internal", "trace", "testdata", "tests", "*.test"))
-	var out []corpusTrace
-	for _, f := range files {
-		ar, err := txtar.ParseFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := corpusTrace{name: filepath.Base(f)}
-		var text []byte
-		for _, af := range ar.Files {
-			switch af.Name {
-			case "expect":
-				c.expect = af.Data
-			case "trace":
-				text = af.Data
-			}
-		}
-		if c.data, err = format.Assemble(text); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		out = append(out, c)
-	}
-	return out
-}
-
 func TestGorootCorpus(t *testing.T) {
 	corpus := gorootCorpus(t)
 	if len(corpus) == 0 {
 		t.Skip("no trace tests in GOROOT")
 	}
 	for _, c := range corpus {
-		t.Run(c.name, func(t *testing.T) {
-			expect, data := c.expect, c.data
+		t.Run(c.Name, func(t *testing.T) {
+			expect, data := c.Expect, c.Data
 			m, err := computeBytes(t, data)
 			if strings.HasPrefix(string(expect), "SUCCESS") {
 				if err != nil {
@@ -341,8 +291,8 @@ func TestOneNamePerGoroutine(t *testing.T) {
 		inputs[filepath.Base(path)] = data
 	}
 	for _, c := range gorootCorpus(t) {
-		if strings.HasPrefix(string(c.expect), "SUCCESS") {
-			inputs[c.name] = c.data
+		if c.Valid() {
+			inputs[c.Name] = c.Data
 		}
 	}
 	late := 0

@@ -20,7 +20,7 @@ import (
 
 // ErrDamaged marks an error from Compute that still came with a model: the
 // trace is damaged, and the model holds every complete generation.
-var ErrDamaged = errors.New("trace damaged")
+var ErrDamaged = timeline.ErrDamaged
 
 // Compute analyses the trace in r, size bytes long, named name in errors.
 //

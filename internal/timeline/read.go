@@ -1,6 +1,7 @@
 package timeline
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"runtime/debug"
@@ -21,7 +22,7 @@ import (
 func Read(r io.Reader, fn func(*trace.Event) bool) (src *Source, err error) {
 	src, err = NewSource(r)
 	if err != nil {
-		return nil, err
+		return nil, err // not a trace: a nil Source says so
 	}
 	syncs := 0
 	defer func() {
@@ -68,6 +69,9 @@ func (s *Source) Damage(syncs int, err error) error {
 	if s.err != nil {
 		return s.err
 	}
+	if s.dr == nil {
+		return err // the old format: no generations to name
+	}
 	msg := strings.Join(strings.Fields(err.Error()), " ")
 	if len(msg) > maxMessage {
 		msg = msg[:maxMessage] + "…"
@@ -79,3 +83,7 @@ func (s *Source) Damage(syncs int, err error) error {
 	}
 	return de
 }
+
+// ErrDamaged marks an error that came with a result: what the complete
+// generations before the damage hold.
+var ErrDamaged = errors.New("trace damaged")

@@ -1,0 +1,54 @@
+package reftest
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/gotrace-cli/gotrace/internal/format"
+	"golang.org/x/tools/txtar"
+)
+
+// CorpusTrace is one trace test of the Go tree: its name, what it
+// expects ("SUCCESS" or the error), and the trace assembled.
+type CorpusTrace struct {
+	Name   string
+	Expect []byte
+	Data   []byte
+}
+
+// Valid reports whether the test expects the trace to read without error.
+func (c CorpusTrace) Valid() bool { return strings.HasPrefix(string(c.Expect), "SUCCESS") }
+
+// GorootCorpus assembles the trace tests in
+// $(go env GOROOT)/src/internal/trace/testdata/tests, none when the go
+// command is not there.
+func GorootCorpus() ([]CorpusTrace, error) {
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		return nil, nil
+	}
+	files, _ := filepath.Glob(filepath.Join(strings.TrimSpace(string(out)), "src", "internal", "trace", "testdata", "tests", "*.test"))
+	var cs []CorpusTrace
+	for _, f := range files {
+		ar, err := txtar.ParseFile(f)
+		if err != nil {
+			return nil, err
+		}
+		c := CorpusTrace{Name: filepath.Base(f)}
+		var text []byte
+		for _, af := range ar.Files {
+			switch af.Name {
+			case "expect":
+				c.Expect = af.Data
+			case "trace":
+				text = af.Data
+			}
+		}
+		if c.Data, err = format.Assemble(text); err != nil {
+			return nil, err
+		}
+		cs = append(cs, c)
+	}
+	return cs, nil
+}

@@ -1,0 +1,39 @@
+// Package timelinetest helps tests compare gotrace with other tools on the
+// same times.
+package timelinetest
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gotrace-cli/gotrace/internal/timeline"
+)
+
+// Restamped is the path of the trace at path as gotrace reads it (late
+// status batches moved back; see timeline.Source), for another tool to
+// read the same times: path itself when nothing is moved.
+func Restamped(t testing.TB, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	src, err := timeline.Copy(&out, bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.Err() != nil {
+		t.Fatal(src.Err())
+	}
+	if src.Restamped == 0 {
+		return path
+	}
+	p := filepath.Join(t.TempDir(), filepath.Base(path))
+	if err := os.WriteFile(p, out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
