@@ -27,6 +27,7 @@ import (
 	"strconv"
 	"time"
 
+	tmodel "github.com/gotrace-cli/gotrace/internal/timeline"
 	"golang.org/x/exp/trace"
 )
 
@@ -79,16 +80,15 @@ func Export(ctx context.Context, r io.Reader, w io.Writer, opts Options) (Summar
 	default:
 		return Summary{}, fmt.Errorf("unknown format %q (want perfetto or chrome)", opts.Format)
 	}
-	tr, err := trace.NewReader(r)
-	if err != nil {
-		return Summary{}, fmt.Errorf("reading trace: %w", err)
-	}
 	name := opts.Name
 	if name == "" {
 		name = "Go program"
 	}
 	tl := newTimeline(em, name, opts)
-	readErr := tl.run(ctx, tr)
+	src, readErr := tl.run(ctx, r)
+	if src == nil {
+		return Summary{}, fmt.Errorf("reading trace: %w", readErr)
+	}
 	// N.B. on damage the timeline is finished and closed all the same:
 	// what was read before it makes a whole file.
 	if err := em.close(); err != nil {
@@ -267,25 +267,24 @@ func newTimeline(em emitter, name string, opts Options) *timeline {
 	}
 }
 
-func (tl *timeline) run(ctx context.Context, tr *trace.Reader) error {
-	for n := 0; !tl.done; n++ {
-		if n%1024 == 0 && ctx.Err() != nil {
-			tl.finish(tl.last)
-			return ctx.Err()
-		}
-		ev, err := tr.ReadEvent()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			tl.finish(tl.last)
-			return err
+// run reads the trace in r (see the timeline package's Read: the complete generations,
+// late statuses moved back, damage as an error) into the timeline. A nil
+// Source means r is not a trace.
+func (tl *timeline) run(ctx context.Context, r io.Reader) (*tmodel.Source, error) {
+	n := 0
+	src, err := tmodel.Read(r, func(ev *trace.Event) bool {
+		if n++; n%1024 == 0 && ctx.Err() != nil {
+			return false
 		}
 		tl.last = ev.Time()
-		tl.event(&ev)
-	}
+		tl.event(ev)
+		return !tl.done
+	})
 	tl.finish(tl.last)
-	return nil
+	if ctx.Err() != nil {
+		return src, ctx.Err()
+	}
+	return src, err
 }
 
 // ns converts a trace time to the output's clock: nanoseconds from the

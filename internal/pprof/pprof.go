@@ -190,12 +190,14 @@ func read(ctx context.Context, r io.Reader, fn func(*trace.Event)) error {
 	switch {
 	case ctx.Err() != nil:
 		return ctx.Err()
-	case err == nil || src == nil:
+	case err == nil:
+		return nil
+	case !errors.As(err, &de):
+		return fmt.Errorf("reading trace: %w", err) // the old format: no generations to keep
+	case src == nil:
 		return err // not a trace: nothing was read
-	case errors.As(err, &de):
-		return fmt.Errorf("%w: %w", timeline.ErrDamaged, err)
 	}
-	return fmt.Errorf("reading trace: %w", err) // the old format: no generations to keep
+	return fmt.Errorf("%w: %w", timeline.ErrDamaged, err)
 }
 
 // summarize is the first pass. It keeps only the regions that f selects,

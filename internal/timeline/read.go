@@ -35,7 +35,9 @@ func Read(r io.Reader, fn func(*trace.Event) bool) (src *Source, err error) {
 	}()
 	tr, err := trace.NewReader(src)
 	if err != nil {
-		return src, src.Damage(0, err)
+		// Nothing was delivered: for the old format, whose reader reads
+		// it all at once, as for a header x/exp/trace refuses.
+		return nil, src.Damage(0, err)
 	}
 	for {
 		ev, err := tr.ReadEvent()
