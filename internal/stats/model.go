@@ -49,7 +49,7 @@ type Overview struct {
 	WallStartUnixNs  int64        `json:"wall_start_unix_ns" unit:"ns" help:"wall-clock time of the first event, Unix nanoseconds; 0 when the trace has no clock snapshot (before Go 1.25)"`
 	Duration         Duration     `json:"duration_ns" unit:"ns" help:"time from the first to the last event"`
 	Generations      int          `json:"generations" unit:"count" help:"complete generations read"`
-	Batches          int          `json:"batches" unit:"count" help:"event batches on the wire"`
+	Batches          int          `json:"batches" unit:"count" help:"event batches on the wire, EndOfGeneration markers excluded"`
 	Events           int64        `json:"events" unit:"count" help:"events delivered by golang.org/x/exp/trace, sync events included"`
 	WireEvents       int64        `json:"wire_events" unit:"count" help:"events on the wire, batch headers and table entries excluded"`
 	EventsPerSecond  float64      `json:"events_per_second" unit:"1/s" help:"events divided by the duration"`
@@ -78,8 +78,8 @@ type Generation struct {
 	Offset     ByteCount `json:"offset" unit:"B" help:"byte offset of the generation's first batch"`
 	Bytes      ByteCount `json:"bytes" unit:"B" help:"bytes the generation's batches take"`
 	Duration   Duration  `json:"duration_ns" unit:"ns" help:"time from the generation's first to its last event"`
-	Batches    int       `json:"batches" unit:"count" help:"batches in the generation"`
-	Events     int       `json:"events" unit:"count" help:"events in the generation"`
+	Batches    int       `json:"batches" unit:"count" help:"batches in the generation, its EndOfGeneration marker excluded"`
+	Events     int       `json:"events" unit:"count" help:"events in the generation, batch headers, table entries and the end marker excluded"`
 	Stacks     int       `json:"stacks" unit:"count" help:"entries in the generation's stack table"`
 	Strings    int       `json:"strings" unit:"count" help:"entries in the generation's string table"`
 	Types      int       `json:"types" unit:"count" help:"entries in the generation's type table (GODEBUG=traceallocfree=1)"`
@@ -139,7 +139,7 @@ type GoroutineGroup struct {
 // Sched describes scheduling latency.
 type Sched struct {
 	Latency      Dist `json:"latency" help:"runnable-to-running waits of goroutines that had already run in the trace; the same intervals go tool trace -pprof=sched sums"`
-	StartLatency Dist `json:"start_latency" help:"waits of new goroutines from creation to their first run"`
+	StartLatency Dist `json:"start_latency" help:"first waits of goroutines created in the trace: from their last transition to runnable (mostly their creation) to their first run"`
 }
 
 // Blocking describes time goroutines spent blocked.

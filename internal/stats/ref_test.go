@@ -321,3 +321,41 @@ func TestOneNamePerGoroutine(t *testing.T) {
 		t.Error("no wait was named after it was listed: the test tests nothing")
 	}
 }
+
+// TestWireCountsMatchGoToolTrace: overview.batches and wire_events count
+// what go tool trace -d=wire lists, by their definitions: batches without
+// the EndOfGeneration markers, and events without batch headers, table
+// entries and end markers.
+func TestWireCountsMatchGoToolTrace(t *testing.T) {
+	bin, err := goToolTrace()
+	if err != nil {
+		t.Skipf("go tool -n trace: %v", err)
+	}
+	notEvents := map[string]bool{"EventBatch": true, "ExperimentalBatch": true, "EndOfGeneration": true,
+		"Strings": true, "String": true, "Stacks": true, "Stack": true, "CPUSamples": true, "CPUSample": true}
+	for _, path := range committedTraces(t) {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			_, m := computeFile(t, path)
+			out, err := exec.Command(bin, "-d=wire", path).Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var batches, events int64
+			for line := range strings.Lines(string(out)) {
+				if line == "" || line[0] == ' ' || line[0] == '\t' {
+					continue // a stack frame or a string's data
+				}
+				name, _, _ := strings.Cut(strings.TrimSpace(line), " ")
+				switch {
+				case name == "EventBatch" || name == "ExperimentalBatch":
+					batches++
+				case !notEvents[name] && !strings.Contains(name, "="):
+					events++
+				}
+			}
+			if int64(m.Overview.Batches) != batches || m.Overview.WireEvents != events {
+				t.Errorf("batches %d, wire events %d; go tool trace -d=wire lists %d and %d", m.Overview.Batches, m.Overview.WireEvents, batches, events)
+			}
+		})
+	}
+}

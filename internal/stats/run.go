@@ -360,7 +360,27 @@ func wirePass(ctx context.Context, r io.Reader) wireResult {
 
 // add accounts for one generation.
 func (w *wireResult) add(g *decode.Generation) {
-	w.addRow(genRow(g), g.Counts, len(g.Batches))
+	row := genRow(g)
+	w.addRow(row, g.Counts, row.Batches)
+}
+
+// tableEvents are the event types that make up a generation's tables
+// (strings, stacks, CPU samples) rather than events of the program.
+var tableEvents = []format.EventType{format.EvStrings, format.EvString, format.EvStacks, format.EvStack, format.EvCPUSamples, format.EvCPUSample}
+
+// wireCounts is g's batches, EndOfGeneration markers excluded, and its
+// events on the wire, batch headers, table entries and the end marker
+// excluded.
+func wireCounts(g *decode.Generation) (batches, events int) {
+	batches = len(g.Batches)
+	if n := len(g.Batches); n > 0 && g.Batches[n-1].Header == format.EvEndOfGeneration {
+		batches--
+	}
+	events = g.Events - int(g.Counts[format.EvEndOfGeneration].Events)
+	for _, t := range tableEvents {
+		events -= int(g.Counts[t].Events)
+	}
+	return batches, events
 }
 
 // addRow accounts for one generation's row, footprint and batches.
@@ -372,13 +392,14 @@ func (w *wireResult) addRow(row Generation, foot [256]decode.EventCount, batches
 
 // genRow is the per-generation table's row for g.
 func genRow(g *decode.Generation) Generation {
+	batches, events := wireCounts(g)
 	return Generation{
 		Num:        g.Num,
 		Offset:     ByteCount(g.Offset),
 		Bytes:      ByteCount(g.End - g.Offset),
 		Duration:   Duration(g.Duration()),
-		Batches:    len(g.Batches),
-		Events:     g.Events,
+		Batches:    batches,
+		Events:     events,
 		Stacks:     len(g.Stacks),
 		Strings:    len(g.Strings),
 		Types:      len(g.Types),
