@@ -673,9 +673,7 @@ func (tl *timeline) goTransition(ev *trace.Event, st trace.StateTransition) {
 		tl.gs[id] = g
 	}
 	if g.name == "" {
-		for f := range st.Stack.Frames() {
-			g.name = f.Func // N.B. the last frame is the goroutine's root
-		}
+		g.name = tmodel.StartFunc(st.Stack)
 	}
 	gt := tl.gTrack(id)
 	if len(gt.open) > 0 {

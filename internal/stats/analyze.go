@@ -97,25 +97,15 @@ const (
 	nKinds
 )
 
-func blockKind(reason string) int {
-	switch {
-	case strings.HasPrefix(reason, "chan"):
-		return kChannel
-	case reason == "select":
-		return kSelect
-	case reason == "sync.(*Cond).Wait":
-		return kCond
-	case strings.Contains(reason, "sync"):
-		return kMutex
-	case reason == "network":
-		return kNetwork
-	case reason == "sleep":
-		return kSleep
-	case strings.HasPrefix(reason, "GC") || reason == "wait until GC ends":
-		return kGC
-	}
-	return kOther
+// kindOf maps the timeline's categories to the fields of Blocking.
+var kindOf = [timeline.NumCategories]int{
+	timeline.Channel: kChannel, timeline.Select: kSelect, timeline.Mutex: kMutex,
+	timeline.WaitGroup: kMutex, timeline.Cond: kCond, timeline.Network: kNetwork,
+	timeline.Sleep: kSleep, timeline.GC: kGC, timeline.Runtime: kOther, timeline.Other: kOther,
 }
+
+// blockKind is the Blocking field a wait for reason counts in.
+func blockKind(reason string) int { return kindOf[timeline.ReasonCategory(reason)] }
 
 // leakMin is how long a goroutine must have been blocked at the end of a
 // trace of the given duration to be a leak suspect: a tenth of the trace,
@@ -144,17 +134,10 @@ type rangeKey struct {
 type reasonAcc struct {
 	reason string
 	kind   int
-	class  int // pprofSync, pprofNet or pprofNone
+	class  timeline.Profile
 	d      dist
 	stacks stackAcc
 }
-
-// The go tool trace -pprof profiles a wait counts towards.
-const (
-	pprofNone = iota
-	pprofSync
-	pprofNet
-)
 
 func (a *Analyzer) reasonAcc(reason string) *reasonAcc {
 	if r := a.lastReason; r != nil && r.reason == reason {
@@ -166,13 +149,7 @@ func (a *Analyzer) reasonAcc(reason string) *reasonAcc {
 			return r
 		}
 	}
-	r := &reasonAcc{reason: reason, kind: blockKind(reason), stacks: make(stackAcc)}
-	switch {
-	case strings.Contains(reason, "chan") || strings.Contains(reason, "sync") || strings.Contains(reason, "select"):
-		r.class = pprofSync
-	case reason == "network":
-		r.class = pprofNet
-	}
+	r := &reasonAcc{reason: reason, kind: blockKind(reason), class: timeline.ProfileOf(reason), stacks: make(stackAcc)}
 	a.reasons = append(a.reasons, r)
 	a.lastReason = r
 	return r
@@ -687,9 +664,9 @@ func (a *Analyzer) count(w wait) {
 	a.blockAll.add(d)
 	a.kinds[ra.kind].add(d)
 	switch ra.class {
-	case pprofSync:
+	case timeline.SyncProfile:
 		a.syncNs += Duration(d)
-	case pprofNet:
+	case timeline.NetProfile:
 		a.netNs += Duration(d)
 	}
 	ra.d.add(d)

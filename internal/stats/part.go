@@ -342,7 +342,7 @@ func (a *Analyzer) Absorb(b *Analyzer) {
 	// 1. Stacks, by program counters.
 	remap := make([]stackID, len(b.stacks.keys)+1)
 	for i, key := range b.stacks.keys {
-		remap[i+1] = a.stacks.intern(key, b.stacks.frames[i])
+		remap[i+1] = a.stacks.intern(key, b.stacks.frames[i], b.stacks.root[i])
 	}
 	rs := func(id stackID) stackID {
 		if id <= 0 || int(id) >= len(remap) {

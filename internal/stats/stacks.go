@@ -3,6 +3,7 @@ package stats
 import (
 	"container/heap"
 	"encoding/binary"
+	"github.com/gotrace-cli/gotrace/internal/timeline"
 	"strings"
 
 	"golang.org/x/exp/trace"
@@ -57,19 +58,23 @@ func (t *stackTable) id(s trace.Stack) stackID {
 	}
 	id, ok := t.byPCs[string(t.buf)]
 	if !ok {
-		id = t.intern(string(t.buf), frames)
+		root := frames[len(frames)-1].Func
+		if len(frames) == maxFrames {
+			root = timeline.StartFunc(s) // past the frames kept
+		}
+		id = t.intern(string(t.buf), frames, root)
 	}
 	t.cache[s] = id
 	return id
 }
 
 // intern returns the ID of the stack with the given program counters
-// (key) and frames, adding it when new.
-func (t *stackTable) intern(key string, frames []Frame) stackID {
+// (key), frames and start function (root), adding it when new.
+func (t *stackTable) intern(key string, frames []Frame, root string) stackID {
 	id, ok := t.byPCs[key]
 	if !ok {
 		t.frames = append(t.frames, frames)
-		t.root = append(t.root, frames[len(frames)-1].Func)
+		t.root = append(t.root, root)
 		t.keys = append(t.keys, key)
 		id = stackID(len(t.frames))
 		t.byPCs[key] = id
