@@ -3,9 +3,9 @@ package stats
 import (
 	"container/heap"
 	"encoding/binary"
-	"github.com/gotrace-cli/gotrace/internal/timeline"
 	"strings"
 
+	"github.com/gotrace-cli/gotrace/internal/timeline"
 	"golang.org/x/exp/trace"
 )
 
