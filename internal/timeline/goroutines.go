@@ -106,7 +106,7 @@ type Tracker struct {
 	// Finish with those still alive.
 	End func(*Goroutine)
 
-	gs          map[trace.GoID]*Goroutine
+	gs          goTable
 	seqs        map[trace.GoID]int
 	start, last trace.Time
 	started     bool
@@ -114,11 +114,11 @@ type Tracker struct {
 
 // NewTracker returns a Tracker.
 func NewTracker() *Tracker {
-	return &Tracker{gs: make(map[trace.GoID]*Goroutine), seqs: make(map[trace.GoID]int)}
+	return &Tracker{seqs: make(map[trace.GoID]int)}
 }
 
 // Goroutine is the live goroutine with the ID, nil if none.
-func (t *Tracker) Goroutine(id trace.GoID) *Goroutine { return t.gs[id] }
+func (t *Tracker) Goroutine(id trace.GoID) *Goroutine { return t.gs.get(id) }
 
 // Start and Last are the times of the first and the latest event seen.
 func (t *Tracker) Start() trace.Time { return t.start }
@@ -143,7 +143,7 @@ func (t *Tracker) Event(ev *trace.Event) {
 		return // restated, not changed
 	}
 	id := st.Resource.Goroutine()
-	g := t.gs[id]
+	g := t.gs.get(id)
 	start := now
 	if g == nil {
 		if to == trace.GoNotExist {
@@ -151,7 +151,7 @@ func (t *Tracker) Event(ev *trace.Event) {
 		}
 		g = &Goroutine{ID: id, Seq: t.seqs[id], Creator: trace.NoGoroutine}
 		t.seqs[id]++
-		t.gs[id] = g
+		t.gs.put(id, g)
 		if from == trace.GoNotExist {
 			g.Created = now
 			g.Creator, g.CreatorStack = ev.Goroutine(), ev.Stack()
@@ -257,7 +257,7 @@ func (t *Tracker) end(g *Goroutine) {
 		t.End(g)
 	}
 	if g.Ended != 0 {
-		delete(t.gs, g.ID)
+		t.gs.put(g.ID, nil)
 	}
 }
 
@@ -266,9 +266,7 @@ func (t *Tracker) end(g *Goroutine) {
 func (t *Tracker) Finish() {
 	// N.B. In ID order, so that what Emit sees does not depend on the
 	// map's order.
-	ids := slices.Sorted(maps.Keys(t.gs))
-	for _, id := range ids {
-		g := t.gs[id]
+	for _, g := range t.gs.all() {
 		iv := &g.cur
 		if iv.State != trace.GoUndetermined && iv.State != trace.GoNotExist {
 			iv.End, iv.Open = t.last, true
@@ -280,4 +278,58 @@ func (t *Tracker) Finish() {
 		}
 		t.end(g)
 	}
+}
+
+// goTable holds the live goroutines by ID: in a slice for the small IDs
+// the runtime hands out (a map lookup at every event cost a fifth of the
+// tracker's time), in a map for the rest.
+type goTable struct {
+	dense  []*Goroutine
+	sparse map[trace.GoID]*Goroutine
+}
+
+// maxDense bounds the IDs kept in the slice.
+const maxDense = 1 << 22
+
+func (t *goTable) get(id trace.GoID) *Goroutine {
+	if uint64(id) < uint64(len(t.dense)) {
+		return t.dense[id]
+	}
+	return t.sparse[id]
+}
+
+func (t *goTable) put(id trace.GoID, g *Goroutine) {
+	if uint64(id) < maxDense {
+		if int(id) >= len(t.dense) {
+			if g == nil {
+				return
+			}
+			n := max(int(id)+1, 2*len(t.dense))
+			t.dense = slices.Grow(t.dense, n-len(t.dense))[:n]
+		}
+		t.dense[id] = g
+		return
+	}
+	if g == nil {
+		delete(t.sparse, id)
+		return
+	}
+	if t.sparse == nil {
+		t.sparse = make(map[trace.GoID]*Goroutine)
+	}
+	t.sparse[id] = g
+}
+
+// all lists the live goroutines in ID order.
+func (t *goTable) all() []*Goroutine {
+	var out []*Goroutine
+	for _, g := range t.dense {
+		if g != nil {
+			out = append(out, g)
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(t.sparse)) {
+		out = append(out, t.sparse[id])
+	}
+	return out
 }

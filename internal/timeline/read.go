@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"runtime/debug"
 	"strings"
 
@@ -27,6 +28,9 @@ func Read(r io.Reader, fn func(*trace.Event) bool) (src *Source, err error) {
 	syncs := 0
 	defer func() {
 		if p := recover(); p != nil {
+			if !inXExp() {
+				panic(p) // a bug of gotrace's own, not damage
+			}
 			err = src.Damage(syncs, fmt.Errorf("reading events failed: %v", p))
 			if debugPanics {
 				err = fmt.Errorf("%w\n%s", err, debug.Stack())
@@ -52,6 +56,23 @@ func Read(r io.Reader, fn func(*trace.Event) bool) (src *Source, err error) {
 		}
 		if !fn(&ev) {
 			return src, nil
+		}
+	}
+}
+
+// inXExp reports, in a deferred call recovering a panic, whether the
+// panic began in golang.org/x/exp/trace: the first frame of the panicking
+// goroutine's stack outside the runtime is the one that panicked.
+func inXExp() bool {
+	pcs := make([]uintptr, 64)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs)])
+	for {
+		f, more := frames.Next()
+		if !strings.HasPrefix(f.Function, "runtime.") && !strings.Contains(f.Function, "/timeline.Read.func") {
+			return strings.HasPrefix(f.Function, "golang.org/x/exp/trace.")
+		}
+		if !more {
+			return false
 		}
 	}
 }

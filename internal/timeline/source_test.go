@@ -222,3 +222,13 @@ func TestBatchHeaderKeepsWidth(t *testing.T) {
 		}
 	}
 }
+
+func TestReadLetsOwnPanicsThrough(t *testing.T) {
+	defer func() {
+		if p := recover(); p != "a bug" {
+			t.Errorf("recovered %v, want gotrace's own panic passed on", p)
+		}
+	}()
+	Read(bytes.NewReader(readFile(t, "traces/demo.trace")), func(*trace.Event) bool { panic("a bug") })
+	t.Error("Read returned")
+}
