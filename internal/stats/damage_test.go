@@ -45,16 +45,3 @@ func TestSemanticDamagePlaced(t *testing.T) {
 		t.Fatalf("model %+v, want the first generation", m)
 	}
 }
-
-// TestPlacedCut: a long message is cut at a word, and still says where.
-func TestPlacedCut(t *testing.T) {
-	long := errors.New("failed to advance GoSyscallBegin: can't make sequence:" + strings.Repeat(" g 12 in state Running\n", 60))
-	err := placed(long, 0x2aec, []Generation{{Num: 1}, {Num: 2}}, 1)
-	msg := err.Error()
-	if !strings.HasPrefix(msg, "byte 0x2aec (gen 2): failed to advance GoSyscallBegin") || len(msg) > maxErrLen+40 || strings.Contains(msg, "\n") || !strings.HasSuffix(msg, " …") {
-		t.Fatalf("message %q (%d bytes), want it placed, on one line and cut", msg, len(msg))
-	}
-	if !errors.Is(err, long) {
-		t.Fatal("the cut error does not wrap the original")
-	}
-}

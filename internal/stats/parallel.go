@@ -417,6 +417,9 @@ func readInto(ctx context.Context, r io.Reader, a *Analyzer) (err error) {
 		// N.B. A damaged trace can make golang.org/x/exp/trace panic
 		// where an event's stack is read; the ordered pass says where.
 		if p := recover(); p != nil {
+			if !timeline.PanicInXExp() {
+				panic(p) // a bug of gotrace's own, not damage
+			}
 			err = fmt.Errorf("reading events failed: %v", p)
 		}
 	}()

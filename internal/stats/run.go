@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/gotrace-cli/gotrace/internal/decode"
@@ -127,9 +126,6 @@ func Compute(ctx context.Context, name string, r io.ReaderAt, size int64, opts O
 		if good > 0 {
 			end = int64(w.gens[good-1].Offset + w.gens[good-1].Bytes)
 		}
-		if w.err == nil {
-			damage = placed(evErr, end, w.gens, good)
-		}
 		w.keep(good)
 		a = NewAnalyzer(opts)
 		if good > 0 {
@@ -155,39 +151,6 @@ func Compute(ctx context.Context, name string, r io.ReaderAt, size int64, opts O
 	w.fill(m)
 	finish(m, name, v, size)
 	return m, nil
-}
-
-// maxErrLen is the most of an error from golang.org/x/exp/trace that a
-// message keeps: some of them dump the state they could not advance, a
-// thousand characters and more.
-const maxErrLen = 200
-
-// placedError is an error from golang.org/x/exp/trace said where it is.
-type placedError struct {
-	msg string
-	err error
-}
-
-func (e *placedError) Error() string { return e.msg }
-func (e *placedError) Unwrap() error { return e.err }
-
-// placed says where err, from golang.org/x/exp/trace, is: in the first
-// generation not read whole (gens[good], when the wire pass framed it),
-// which begins at byte end. A message longer than maxErrLen is cut at a
-// word.
-func placed(err error, end int64, gens []Generation, good int) error {
-	msg := strings.Join(strings.Fields(err.Error()), " ")
-	if len(msg) > maxErrLen {
-		cut := strings.LastIndexByte(msg[:maxErrLen], ' ')
-		if cut < maxErrLen/2 {
-			cut = maxErrLen
-		}
-		msg = strings.ToValidUTF8(msg[:cut], "") + " …"
-	}
-	if good < len(gens) {
-		return &placedError{fmt.Sprintf("byte %#x (gen %d): %s", end, gens[good].Num, msg), err}
-	}
-	return &placedError{fmt.Sprintf("byte %#x: %s", end, msg), err}
 }
 
 // ComputeFile is Compute over the trace file at path, named by its path.
@@ -219,6 +182,9 @@ func eventPass(ctx context.Context, r io.Reader, a *Analyzer) (syncs int, err er
 		// N.B. Reading an event's stack or strings can panic inside
 		// golang.org/x/exp/trace on a damaged trace.
 		if p := recover(); p != nil {
+			if !timeline.PanicInXExp() {
+				panic(p) // a bug of gotrace's own, not damage
+			}
 			err = fmt.Errorf("reading events failed: %v", p)
 		}
 	}()

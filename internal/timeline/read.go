@@ -28,7 +28,7 @@ func Read(r io.Reader, fn func(*trace.Event) bool) (src *Source, err error) {
 	syncs := 0
 	defer func() {
 		if p := recover(); p != nil {
-			if !inXExp() {
+			if !PanicInXExp() {
 				panic(p) // a bug of gotrace's own, not damage
 			}
 			err = src.Damage(syncs, fmt.Errorf("reading events failed: %v", p))
@@ -60,15 +60,18 @@ func Read(r io.Reader, fn func(*trace.Event) bool) (src *Source, err error) {
 	}
 }
 
-// inXExp reports, in a deferred call recovering a panic, whether the
-// panic began in golang.org/x/exp/trace: the first frame of the panicking
-// goroutine's stack outside the runtime is the one that panicked.
-func inXExp() bool {
+// PanicInXExp reports, when called by a deferred function that recovered
+// a panic, whether the panic began in golang.org/x/exp/trace (which panics
+// on some damaged traces) rather than in gotrace's own code: the first
+// frame of the panicking stack outside the runtime is the one that
+// panicked.
+func PanicInXExp() bool {
 	pcs := make([]uintptr, 64)
-	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs)])
+	// N.B. Skip runtime.Callers, this function and the deferred one.
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(3, pcs)])
 	for {
 		f, more := frames.Next()
-		if !strings.HasPrefix(f.Function, "runtime.") && !strings.Contains(f.Function, "/timeline.Read.func") {
+		if !strings.HasPrefix(f.Function, "runtime.") {
 			return strings.HasPrefix(f.Function, "golang.org/x/exp/trace.")
 		}
 		if !more {
@@ -97,7 +100,12 @@ func (s *Source) Damage(syncs int, err error) error {
 	}
 	msg := strings.Join(strings.Fields(err.Error()), " ")
 	if len(msg) > maxMessage {
-		msg = msg[:maxMessage] + "…"
+		// At a word, if there is one in the second half.
+		cut := strings.LastIndexByte(msg[:maxMessage], ' ')
+		if cut < maxMessage/2 {
+			cut = maxMessage
+		}
+		msg = strings.ToValidUTF8(msg[:cut], "") + " …"
 	}
 	de := &decode.Error{Batch: -1, Err: fmt.Errorf("%s: %w", msg, decode.ErrCorrupt)}
 	if gs := s.emitted; len(gs) > 0 {

@@ -232,3 +232,22 @@ func TestReadLetsOwnPanicsThrough(t *testing.T) {
 	Read(bytes.NewReader(readFile(t, "traces/demo.trace")), func(*trace.Event) bool { panic("a bug") })
 	t.Error("Read returned")
 }
+
+// TestDamageCut: a long message from golang.org/x/exp/trace is cut at a
+// word, on one line, and still says where.
+func TestDamageCut(t *testing.T) {
+	src, err := NewSource(bytes.NewReader(readFile(t, "traces/demo.trace")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(src); err != nil {
+		t.Fatal(err)
+	}
+	long := errors.New("failed to advance GoSyscallBegin: can't make sequence:" + strings.Repeat(" g 12 in state Running\n", 60))
+	err = src.Damage(1, long)
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "byte 0x10 (gen 1): failed to advance GoSyscallBegin") || len(msg) > maxMessage+60 ||
+		strings.Contains(msg, "\n") || !strings.Contains(msg, " …") {
+		t.Fatalf("message %q (%d bytes), want it placed, on one line and cut", msg, len(msg))
+	}
+}
