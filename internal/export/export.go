@@ -242,6 +242,7 @@ type timeline struct {
 	sum    Summary
 	tracks map[uint64]*track
 	gs     map[trace.GoID]*gstate
+	lives  map[trace.GoID]uint64     // goroutines that ended with the ID, for gKey
 	tasks  map[trace.TaskID]taskInfo // open tasks
 
 	origin   trace.Time // first event read
@@ -263,6 +264,7 @@ func newTimeline(em emitter, name string, opts Options) *timeline {
 		em: em, name: name, opts: opts,
 		tracks: make(map[uint64]*track),
 		gs:     make(map[trace.GoID]*gstate),
+		lives:  make(map[trace.GoID]uint64),
 		tasks:  make(map[trace.TaskID]taskInfo),
 	}
 }
@@ -397,9 +399,9 @@ func (tl *timeline) describe(kind int, id uint64) trackInfo {
 	case kindProcRng:
 		return trackInfo{name: "P" + n + " runtime", parent: uuid(kindProc, id)}
 	case kindG:
-		return trackInfo{name: tl.gName(trace.GoID(id)), parent: uuid(kindGlobal, trackGoroutines), sort: int(id)}
+		return trackInfo{name: tl.gName(trace.GoID(id & idMask)), parent: uuid(kindGlobal, trackGoroutines), sort: int(id & idMask)}
 	case kindGAnn:
-		return trackInfo{name: "G" + n + " annotations", parent: uuid(kindG, id)}
+		return trackInfo{name: "G" + strconv.FormatUint(id&idMask, 10) + " annotations", parent: uuid(kindG, id)}
 	case kindTask:
 		t := tl.tasks[trace.TaskID(id)]
 		p := uuid(kindGlobal, trackTasks)
@@ -414,9 +416,20 @@ func (tl *timeline) describe(kind int, id uint64) trackInfo {
 func (tl *timeline) global(id uint64) *track              { return tl.get(kindGlobal, id) }
 func (tl *timeline) procTrack(p trace.ProcID) *track      { return tl.get(kindProc, uint64(p)) }
 func (tl *timeline) procRangeTrack(p trace.ProcID) *track { return tl.get(kindProcRng, uint64(p)) }
-func (tl *timeline) gTrack(id trace.GoID) *track          { return tl.get(kindG, uint64(id)) }
-func (tl *timeline) gAnnTrack(id trace.GoID) *track       { return tl.get(kindGAnn, uint64(id)) }
-func (tl *timeline) taskTrack(id trace.TaskID) *track     { return tl.get(kindTask, uint64(id)) }
+func (tl *timeline) gTrack(id trace.GoID) *track          { return tl.get(kindG, tl.gKey(id)) }
+func (tl *timeline) gAnnTrack(id trace.GoID) *track       { return tl.get(kindGAnn, tl.gKey(id)) }
+
+// gKey is the track ID of goroutine id: its ID, and above idBits how many
+// goroutines had the ID before it, so that a reused ID gets tracks of its
+// own.
+func (tl *timeline) gKey(id trace.GoID) uint64 { return uint64(id)&idMask | tl.lives[id]<<idBits }
+
+const (
+	idBits = 40
+	idMask = 1<<idBits - 1
+)
+
+func (tl *timeline) taskTrack(id trace.TaskID) *track { return tl.get(kindTask, uint64(id)) }
 
 // gName is a goroutine's label: G12 main.worker.
 func (tl *timeline) gName(id trace.GoID) string {
@@ -732,10 +745,11 @@ func (tl *timeline) goTransition(ev *trace.Event, st trace.StateTransition) {
 		// is still open on them, so memory follows the live goroutines.
 		delete(tl.gs, id)
 		for _, k := range []int{kindG, kindGAnn} {
-			if tk := tl.tracks[uuid(k, uint64(id))]; tk != nil {
+			if tk := tl.tracks[uuid(k, tl.gKey(id))]; tk != nil {
 				tl.drop(tk)
 			}
 		}
+		tl.lives[id]++
 		return
 	default:
 		return

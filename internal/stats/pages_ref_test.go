@@ -2,12 +2,16 @@ package stats
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"io"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/gotrace-cli/gotrace/internal/timeline"
 	"github.com/gotrace-cli/gotrace/internal/timeline/reftest"
+	"golang.org/x/exp/trace"
 )
 
 // TestGoroutineTotalsMatchGoToolTracePages: per start function, the
@@ -23,12 +27,9 @@ func TestGoroutineTotalsMatchGoToolTracePages(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pages, ok, err := reftest.GoroutinePages(src)
+			pages, _, err := reftest.GoroutinePages(src)
 			if err != nil {
 				t.Fatal(err)
-			}
-			if !ok {
-				t.Skip("goroutine IDs are reused: the pages key goroutines by ID")
 			}
 			want := make(map[string]*reftest.Page)
 			for _, g := range pages {
@@ -70,5 +71,77 @@ func TestGoroutineTotalsMatchGoToolTracePages(t *testing.T) {
 	}
 	if compared == 0 {
 		t.Error("no trace compared")
+	}
+}
+
+// TestPeakAliveCountsExistingGoroutines: goroutines.peak_alive is the
+// most lifetimes that overlap, a goroutine that existed before the trace
+// living from its start; computed here by sweeping over every lifetime.
+func TestPeakAliveCountsExistingGoroutines(t *testing.T) {
+	for _, path := range committedTraces(t) {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			data := readTrace(t, filepath.Base(path))
+			src, err := timeline.NewSource(bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr, err := trace.NewReader(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			type edge struct {
+				t trace.Time
+				d int // +1 a life begins, -1 one ends
+			}
+			var edges []edge
+			alive := make(map[trace.GoID]bool)
+			var start trace.Time
+			for n := 0; ; n++ {
+				ev, err := tr.ReadEvent()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n == 0 {
+					start = ev.Time()
+				}
+				if ev.Kind() != trace.EventStateTransition {
+					continue
+				}
+				st := ev.StateTransition()
+				if st.Resource.Kind != trace.ResourceGoroutine {
+					continue
+				}
+				id := st.Resource.Goroutine()
+				from, to := st.Goroutine()
+				switch {
+				case from == trace.GoUndetermined && !alive[id]:
+					alive[id] = true
+					edges = append(edges, edge{start, +1})
+				case from == trace.GoNotExist && to != trace.GoNotExist:
+					alive[id] = true
+					edges = append(edges, edge{ev.Time(), +1})
+				case to == trace.GoNotExist && from != trace.GoNotExist:
+					delete(alive, id)
+					edges = append(edges, edge{ev.Time(), -1})
+				}
+			}
+			// Ends before beginnings at the same time, as the events come.
+			slices.SortStableFunc(edges, func(a, b edge) int { return cmp.Or(cmp.Compare(a.t, b.t), cmp.Compare(a.d, b.d)) })
+			var cur, peak int64
+			for _, e := range edges {
+				cur += int64(e.d)
+				peak = max(peak, cur)
+			}
+			m, err := Compute(context.Background(), path, bytes.NewReader(data), int64(len(data)), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Goroutines.PeakAlive != peak {
+				t.Errorf("peak_alive %d, the lifetimes overlap %d at most", m.Goroutines.PeakAlive, peak)
+			}
+		})
 	}
 }

@@ -31,14 +31,16 @@ type Page struct {
 // in that state since the last sync (the generation's start); a goroutine
 // is named by the root frame of the first stack seen on a transition; a
 // wait with reason "forever" ends the goroutine's accounting; what is open
-// at the end of the trace is closed at its last event. It reports false
-// when a goroutine ID is used twice: the pages key goroutines by ID.
-func GoroutinePages(r io.Reader) (map[trace.GoID]*Page, bool, error) {
+// at the end of the trace is closed at its last event. A goroutine ID used
+// again after its goroutine ended makes a page of its own here, where the
+// pages, keyed by ID, would merge them; unique reports whether none was.
+func GoroutinePages(r io.Reader) (pages []*Page, unique bool, err error) {
 	tr, err := trace.NewReader(r)
 	if err != nil {
 		return nil, false, err
 	}
 	gs := make(map[trace.GoID]*Page)
+	unique = true
 	var syncTs, last trace.Time
 	first := true
 	add := func(g *Page, st trace.GoState, d trace.Time) {
@@ -92,7 +94,8 @@ func GoroutinePages(r io.Reader) (map[trace.GoID]*Page, bool, error) {
 				add(g, to, ev.Time()-syncTs)
 			case from == trace.GoNotExist:
 				if g != nil {
-					return nil, false, nil
+					pages = append(pages, g)
+					unique = false
 				}
 				g = &Page{}
 				gs[id] = g
@@ -132,5 +135,8 @@ func GoroutinePages(r io.Reader) (map[trace.GoID]*Page, bool, error) {
 		}
 		closeOpen(g, last)
 	}
-	return gs, true, nil
+	for _, g := range gs {
+		pages = append(pages, g)
+	}
+	return pages, unique, nil
 }

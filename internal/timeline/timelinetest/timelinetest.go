@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gotrace-cli/gotrace/internal/timeline"
+	"github.com/gotrace-cli/gotrace/internal/timeline/reftest"
 )
 
 // Restamped is the path of the trace at path as gotrace reads it (late
@@ -36,4 +37,22 @@ func Restamped(t testing.TB, path string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// GoToolTraceInput is Restamped, and whether go tool trace's numbers are
+// comparable with gotrace's on it: not when a goroutine ID is used by two
+// goroutines, which go tool trace merges into one.
+func GoToolTraceInput(t testing.TB, path string) (string, bool) {
+	t.Helper()
+	p := Restamped(t, path)
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, ok, err := reftest.GoroutinePages(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, ok
 }
