@@ -156,7 +156,7 @@ func genTrace(t *testing.T, v format.Version, body int, gens ...uint64) []byte {
 	for i, g := range gens {
 		e.Batch(g, uint64(i), uint64(10*i), func(b *format.Encoder) {
 			b.Event(format.EvStrings, nil, nil)
-			b.Event(format.EvString, []uint64{1}, bytes.Repeat([]byte{'x'}, body))
+			b.Event(format.EvString, []uint64{uint64(i + 1)}, bytes.Repeat([]byte{'x'}, body))
 		})
 		if v >= format.Go126 && (i == len(gens)-1 || gens[i+1] != g) {
 			e.Event(format.EvEndOfGeneration, nil, nil)
