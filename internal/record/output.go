@@ -66,14 +66,10 @@ func (o *outputFile) salvage() (int64, int, error) {
 // completePrefix returns how many bytes of the trace r hold complete
 // generations, and how many those are; see salvage.
 func completePrefix(r io.Reader) (int64, int, error) {
-	br := bufio.NewReaderSize(r, 256<<10)
-	hdr, _ := br.Peek(format.HeaderSize)
-	v, err := format.ParseHeader(hdr)
-	if err != nil || !v.IsV2() {
+	fr, v := framer(bufio.NewReaderSize(r, 256<<10))
+	if fr == nil {
 		return 0, 0, errNothingComplete
 	}
-	br.Discard(format.HeaderSize)
-	fr := decode.NewFramer(br, v, format.HeaderSize)
 	var spans []decode.Span
 	for {
 		s, err := fr.Next(nil)
@@ -89,6 +85,18 @@ func completePrefix(r io.Reader) (int64, int, error) {
 		return 0, 0, errNothingComplete
 	}
 	return spans[len(spans)-1].End, len(spans), nil
+}
+
+// framer reads the header of a trace from src and returns the Framer of
+// its body, nil when src holds no trace with generations.
+func framer(src decode.FrameSource) (*decode.Framer, format.Version) {
+	hdr, _ := src.Peek(format.HeaderSize)
+	v, err := format.ParseHeader(hdr)
+	if err != nil || !v.IsV2() {
+		return nil, 0
+	}
+	src.Discard(format.HeaderSize)
+	return decode.NewFramer(src, v, format.HeaderSize), v
 }
 
 // describeCut is what gotrace says about a salvaged trace: that it was cut,

@@ -432,14 +432,11 @@ func newGenFramer() *genFramer {
 func (g *genFramer) frame(yield func(struct{}) bool) {
 	g.yield = yield
 	defer func() { g.stopped = true }()
-	hdr, _ := g.Peek(format.HeaderSize)
-	v, err := format.ParseHeader(hdr)
-	if err != nil || !v.IsV2() {
+	fr, _ := framer(g)
+	if fr == nil {
 		g.broken = true
 		return
 	}
-	g.Discard(format.HeaderSize)
-	fr := decode.NewFramer(g, v, format.HeaderSize)
 	for {
 		if _, err := fr.Next(g.batch); err != nil {
 			g.broken = err != io.EOF
