@@ -588,6 +588,7 @@ func TestGenCounter(t *testing.T) {
 		c.Write(data[:n])
 		data = data[n:]
 	}
+	c.endFile(true)
 	if c.broken() || c.count() != f.Generations {
 		t.Errorf("counted %d generations (broken %v), decoder %d", c.count(), c.broken(), f.Generations)
 	}
