@@ -104,12 +104,20 @@ func TestPeakRSSManyBatches(t *testing.T) {
 	for _, args := range [][]string{
 		{"decode", "--summary", path},
 		{"split", path, "-o", filepath.Join(dir, "part")},
-		// N.B. Not stats (nor check): it frames and rejects the trace,
-		// then reads it again in order with golang.org/x/exp/trace, to
-		// the end, for the generations before the damage; nor pprof
-		// and export, which read with golang.org/x/exp/trace only.
+		// The commands that read with golang.org/x/exp/trace too: it
+		// is handed the complete generations only (none here), never
+		// the million batches.
+		{"stats", "--json", path},
+		{"check", "--assert", "goroutines.leaked == 0", path},
+		{"pprof", "--type", "cpu", path},
+		{"pprof", "--type", "sched", path},
+		{"export", path},
 	} {
-		t.Run(args[0], func(t *testing.T) {
+		name := args[0]
+		if args[0] == "pprof" {
+			name += "-" + args[2]
+		}
+		t.Run(name, func(t *testing.T) {
 			m := measurePeak(t, args...)
 			if m.Code != exitError {
 				t.Errorf("exit status %d, want %d", m.Code, exitError)
@@ -118,7 +126,7 @@ func TestPeakRSSManyBatches(t *testing.T) {
 			if strings.Contains(msg, "\n") || !strings.Contains(msg, path+": ") || !strings.Contains(msg, "byte 0x") || !strings.Contains(msg, "(gen 1, batch 16384)") {
 				t.Errorf("stderr %q, want one line naming the file, the generation and the byte", msg)
 			}
-			t.Logf("gotrace %s: peak RSS %.1f MB", args[0], float64(m.Peak)/(1<<20))
+			t.Logf("gotrace %s: peak RSS %.1f MB", name, float64(m.Peak)/(1<<20))
 			if m.Peak > limit {
 				t.Errorf("peak RSS %d MB, want under %d MB", m.Peak>>20, limit>>20)
 			}

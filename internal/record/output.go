@@ -1,6 +1,7 @@
 package record
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -35,12 +36,11 @@ var errNothingComplete = errors.New("no generation was complete when the stream 
 // its last complete generation, and commits it. It returns the size kept
 // and the number of complete generations.
 //
-// 1. Decode generation by generation until the end or the first damage.
-// 2. The runtime writes every batch of a generation before any batch of the
-// next, so a generation followed by another one is complete. The last one
-// decoded is complete only if it carries its end-of-generation marker
-// (Go 1.26+); otherwise the program died while it was being written.
-// 3. Truncate after the last complete generation.
+// 1. Frame generation by generation, as the decoder does, until the end or
+// the first damage: every generation framed is complete, but for one the
+// end of the input ends (before Go 1.26, whose generations end in band):
+// the program died while it was being written.
+// 2. Truncate after the last complete generation.
 func (o *outputFile) salvage() (int64, int, error) {
 	if o.InPlace() {
 		o.Commit()
@@ -66,37 +66,37 @@ func (o *outputFile) salvage() (int64, int, error) {
 // completePrefix returns how many bytes of the trace r hold complete
 // generations, and how many those are; see salvage.
 func completePrefix(r io.Reader) (int64, int, error) {
-	rd, err := decode.NewReader(r)
-	if err != nil {
+	fr, v := framer(bufio.NewReaderSize(r, 256<<10))
+	if fr == nil {
 		return 0, 0, errNothingComplete
 	}
-	rd.SetDetail(decode.Counts)
-	// N.B. The reader reuses its Generation, so keep offsets, not pointers.
-	var complete, last int64 // ends of the last two generations, 0 for none
-	n := 0                   // generations decoded
-	lastMarked, clean := false, false
+	var spans []decode.Span
 	for {
-		g, err := rd.Next()
-		if err == io.EOF {
-			clean = true
-			break
+		s, err := fr.Next(nil)
+		if err == io.EOF && v < format.Go126 && len(spans) > 0 {
+			spans = spans[:len(spans)-1] // the input's end ended it
 		}
 		if err != nil {
 			break
 		}
-		n++
-		complete, last = last, g.End
-		lastMarked = g.Counts[format.EvEndOfGeneration].Events > 0
+		spans = append(spans, s)
 	}
-	if last != 0 && (!clean || lastMarked) {
-		complete = last
-	} else {
-		n--
-	}
-	if complete == 0 {
+	if len(spans) == 0 {
 		return 0, 0, errNothingComplete
 	}
-	return complete, n, nil
+	return spans[len(spans)-1].End, len(spans), nil
+}
+
+// framer reads the header of a trace from src and returns the Framer of
+// its body, nil when src holds no trace with generations.
+func framer(src decode.FrameSource) (*decode.Framer, format.Version) {
+	hdr, _ := src.Peek(format.HeaderSize)
+	v, err := format.ParseHeader(hdr)
+	if err != nil || !v.IsV2() {
+		return nil, 0
+	}
+	src.Discard(format.HeaderSize)
+	return decode.NewFramer(src, v, format.HeaderSize), v
 }
 
 // describeCut is what gotrace says about a salvaged trace: that it was cut,

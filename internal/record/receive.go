@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 
+	"github.com/gotrace-cli/gotrace/internal/decode"
 	"github.com/gotrace-cli/gotrace/internal/format"
 )
 
@@ -134,6 +136,7 @@ func (rc *receiver) progress() (bytes int64, gens int) {
 func (rc *receiver) run() {
 	defer close(rc.done)
 	defer rc.stop()
+	defer rc.gens.endFile(true)
 	for {
 		kind, err := rc.in.ReadByte()
 		if err != nil {
@@ -154,6 +157,9 @@ func (rc *receiver) run() {
 			}
 		case frameEnd:
 			rc.commit()
+			if rc.direct == nil {
+				rc.gens.endFile(false) // a flight recorder's next snapshot is a trace of its own
+			}
 		case frameError, frameWrite:
 			msg := make([]byte, n)
 			if _, err := io.ReadFull(rc.in, msg); err != nil {
@@ -314,93 +320,34 @@ func numbered(dest string, n int) string {
 	return dest + "." + strconv.Itoa(n)
 }
 
-// genCounter follows the batch headers of a trace stream to count its
-// generations for the progress line. It reads headers only and gives up
-// quietly on anything it does not understand.
+// genCounter counts the generations of the trace stream for the progress
+// line, as its bytes arrive. It frames them with decode.Framer, so it counts
+// what every reader of the trace will: a generation from its first batch
+// on, and nothing from the first damage on (a generation number that jumps
+// or goes back, bytes that are no batch), where it stops quietly. It reads
+// headers only: batch bodies are dropped as they arrive, and skipAhead
+// passes over them without their being read at all. A flight recorder
+// writes one trace after another: endFile ends one, and the count goes on
+// with the next, until the last.
 type genCounter struct {
 	mu      sync.Mutex
-	header  int    // header bytes still to skip
-	skip    uint64 // batch bytes still to skip
-	pending []byte // an incomplete batch header
-	broken  bool
-	first   uint64
-	last    uint64
-	seen    bool
-	started bool
+	before  int        // generations of the traces ended
+	damaged bool       // one of them stopped at damage
+	cur     *genFramer // the trace being written, nil before its first byte
+	closed  bool
 }
 
 func (c *genCounter) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	n := len(p)
-	if !c.started {
-		c.started = true
-		c.header = format.HeaderSize
+	if c.closed {
+		return len(p), nil
 	}
-	for len(p) > 0 && !c.broken {
-		if c.header > 0 {
-			k := min(c.header, len(p))
-			c.header -= k
-			p = p[k:]
-			continue
-		}
-		if c.skip > 0 {
-			k := min(c.skip, uint64(len(p)))
-			c.skip -= k
-			p = p[k:]
-			continue
-		}
-		c.pending = append(c.pending, p[0])
-		p = p[1:]
-		c.parse()
+	if c.cur == nil {
+		c.cur = newGenFramer()
 	}
-	return n, nil
-}
-
-// parse looks at the pending header bytes and, once they make a whole
-// batch header, notes its generation and skips its data.
-func (c *genCounter) parse() {
-	b := c.pending
-	var nargs, genArg int
-	switch format.EventType(b[0]) {
-	case format.EvEndOfGeneration:
-		c.pending = c.pending[:0]
-		return
-	case format.EvEventBatch:
-		nargs, genArg = 4, 0 // gen, m, time, size
-	case format.EvExperimentalBatch:
-		nargs, genArg = 5, 1 // exp, gen, m, time, size
-	default:
-		c.broken = true
-		return
-	}
-	var args [5]uint64
-	off := 1
-	for i := range nargs {
-		v, k := format.Uvarint(b[off:])
-		if k == 0 {
-			if len(b) > 1+nargs*format.MaxVarintLen {
-				c.broken = true
-			}
-			return // need more bytes
-		}
-		if k < 0 {
-			c.broken = true
-			return
-		}
-		args[i] = v
-		off += k
-	}
-	gen := args[genArg]
-	if !c.seen || gen < c.first {
-		c.first = gen
-	}
-	if !c.seen || gen > c.last {
-		c.last = gen
-	}
-	c.seen = true
-	c.skip = args[nargs-1]
-	c.pending = c.pending[:0]
+	c.cur.write(p)
+	return len(p), nil
 }
 
 // skipAhead passes over up to max bytes of a batch body without their
@@ -408,20 +355,162 @@ func (c *genCounter) parse() {
 func (c *genCounter) skipAhead(max uint64) uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.started || c.broken {
+	if c.closed || c.cur == nil || c.cur.stopped {
 		return 0
 	}
-	k := min(c.skip, max)
-	c.skip -= k
+	k := min(c.cur.skip, max)
+	c.cur.skip -= k
 	return k
 }
 
 // count returns the number of generations seen so far.
 func (c *genCounter) count() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.seen {
+	if c == nil {
 		return 0
 	}
-	return int(c.last-c.first) + 1
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.before
+	if c.cur != nil {
+		n += c.cur.gens
+	}
+	return n
+}
+
+// broken says the count stopped at damage, in this trace or one before.
+func (c *genCounter) broken() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.damaged || c.cur != nil && c.cur.broken
+}
+
+// endFile ends the trace being written: what comes next is another one,
+// or nothing at all when the stream is over (last).
+func (c *genCounter) endFile(last bool) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cur != nil {
+		c.cur.end()
+		c.before += c.cur.gens
+		c.damaged = c.damaged || c.cur.broken
+		c.cur = nil
+	}
+	c.closed = c.closed || last
+}
+
+// genFramer frames one trace for a genCounter. The decode.Framer runs as a
+// coroutine that write resumes: it is the decode.FrameSource, and when it
+// wants bytes that have not arrived, it waits for the next write.
+type genFramer struct {
+	buf  []byte // bytes arrived and not consumed: buf[r:]
+	r    int
+	skip uint64 // bytes to drop as they arrive, the rest of a batch body
+	eof  bool
+
+	gens int    // generations seen
+	last uint64 // number of the last
+
+	// stopped: the framer ended, at the end of the trace or at damage
+	// (broken), and nothing more is counted.
+	stopped, broken bool
+
+	yield  func(struct{}) bool
+	resume func() (struct{}, bool)
+	stop   func()
+}
+
+func newGenFramer() *genFramer {
+	g := new(genFramer)
+	g.resume, g.stop = iter.Pull(g.frame)
+	return g
+}
+
+// frame is the coroutine.
+func (g *genFramer) frame(yield func(struct{}) bool) {
+	g.yield = yield
+	defer func() { g.stopped = true }()
+	fr, _ := framer(g)
+	if fr == nil {
+		g.broken = true
+		return
+	}
+	for {
+		if _, err := fr.Next(g.batch); err != nil {
+			g.broken = err != io.EOF
+			return
+		}
+	}
+}
+
+func (g *genFramer) batch(b *decode.FramedBatch) {
+	if b.Header == format.EvEndOfGeneration {
+		return
+	}
+	if g.gens == 0 || b.Gen != g.last {
+		g.gens++
+		g.last = b.Gen
+	}
+}
+
+// errNoMore is what Peek gives the framer when the count is ended before
+// the trace is.
+var errNoMore = errors.New("the count ended")
+
+// Peek returns the next n bytes, waiting for them to arrive.
+func (g *genFramer) Peek(n int) ([]byte, error) {
+	for len(g.buf)-g.r < n && !g.eof {
+		if !g.yield(struct{}{}) {
+			return g.buf[g.r:], errNoMore
+		}
+	}
+	if len(g.buf)-g.r < n {
+		return g.buf[g.r:], io.EOF
+	}
+	return g.buf[g.r : g.r+n], nil
+}
+
+// Discard consumes n bytes: those that have arrived at once, the others
+// as they arrive. N.B. So it says it discarded all of them, and a body cut
+// short is found only at the end of the trace, as no more bytes.
+func (g *genFramer) Discard(n int) (int, error) {
+	k := min(n, len(g.buf)-g.r)
+	g.r += k
+	g.skip += uint64(n - k)
+	return n, nil
+}
+
+// write hands p to the framer, a piece at a time, and lets it frame all it
+// can.
+func (g *genFramer) write(p []byte) {
+	for len(p) > 0 && !g.stopped {
+		k := min(g.skip, uint64(len(p)))
+		g.skip -= k
+		p = p[k:]
+		n := min(len(p), framePiece)
+		if n == 0 {
+			return
+		}
+		// N.B. The framer has consumed all but the start of a header.
+		g.buf = append(g.buf[:copy(g.buf, g.buf[g.r:])], p[:n]...)
+		g.r = 0
+		p = p[n:]
+		g.resume()
+	}
+}
+
+// framePiece is the most write copies for the framer at once: it keeps
+// headers, not bodies.
+const framePiece = 4 << 10
+
+// end tells the framer the trace ends here, lets it count what it can, and
+// releases it.
+func (g *genFramer) end() {
+	if !g.stopped {
+		g.eof = true
+		g.resume()
+	}
+	g.stop()
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gotrace-cli/gotrace/internal/format"
 )
 
 // fr is one frame of the shim's stream.
@@ -141,5 +143,94 @@ func TestReceiverWriteFailed(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 		t.Errorf("left behind: %v", ents)
+	}
+}
+
+// genTrace encodes a trace of version v whose batches are of the
+// generations gens, in order, each with a body of body bytes; a Go 1.26
+// generation ends with its EndOfGeneration when the next batch is of
+// another generation, or the trace ends.
+func genTrace(t *testing.T, v format.Version, body int, gens ...uint64) []byte {
+	t.Helper()
+	e := format.NewEncoder(v)
+	for i, g := range gens {
+		e.Batch(g, uint64(i), uint64(10*i), func(b *format.Encoder) {
+			b.Event(format.EvStrings, nil, nil)
+			b.Event(format.EvString, []uint64{uint64(i + 1)}, bytes.Repeat([]byte{'x'}, body))
+		})
+		if v >= format.Go126 && (i == len(gens)-1 || gens[i+1] != g) {
+			e.Event(format.EvEndOfGeneration, nil, nil)
+		}
+	}
+	data, err := e.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// TestGenCounterFraming: the progress line counts generations as the
+// decoder frames them, whatever pieces the bytes come in: up to the first
+// damage (a generation number that jumps or goes back), and a flight
+// recorder's snapshots one after another.
+func TestGenCounterFraming(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		v      format.Version
+		gens   []uint64
+		want   int
+		broken bool
+	}{
+		{"go1.26", format.Go126, []uint64{1, 1, 2, 3, 3, 3}, 3, false},
+		{"go1.23", format.Go123, []uint64{4, 5, 5, 6}, 3, false},
+		{"jump", format.Go126, []uint64{1, 2, 2, 9, 10}, 2, true},
+		{"jump go1.23", format.Go123, []uint64{1, 2, 2, 9, 10}, 2, true},
+		{"back", format.Go126, []uint64{5, 6, 5, 6}, 2, true},
+		{"go1.23 batch of another generation", format.Go123, []uint64{1, 2, 1}, 2, true},
+	} {
+		data := genTrace(t, tc.v, 300, tc.gens...)
+		for _, piece := range []int{1, 7, 1000, len(data)} {
+			var c genCounter
+			for p := data; len(p) > 0; {
+				n := min(len(p), piece)
+				c.Write(p[:n])
+				p = p[n:]
+			}
+			c.endFile(true)
+			if c.count() != tc.want || c.broken() != tc.broken {
+				t.Errorf("%s, in pieces of %d: counted %d generations (broken %v), want %d (broken %v)", tc.name, piece, c.count(), c.broken(), tc.want, tc.broken)
+			}
+		}
+	}
+
+	// Two snapshots: the count goes on over the second trace's header.
+	var c genCounter
+	c.Write(genTrace(t, format.Go126, 10, 1, 2))
+	c.endFile(false)
+	c.Write(genTrace(t, format.Go126, 10, 7, 8, 9))
+	c.endFile(false)
+	if c.count() != 5 || c.broken() {
+		t.Errorf("two snapshots: counted %d generations (broken %v), want 5", c.count(), c.broken())
+	}
+	c.endFile(true)
+	c.Write(genTrace(t, format.Go126, 10, 1))
+	if c.count() != 5 {
+		t.Errorf("after close: counted %d generations, want 5", c.count())
+	}
+}
+
+// TestReceiverCountsSnapshots: the progress line counts the generations of
+// every flight recorder snapshot.
+func TestReceiverCountsSnapshots(t *testing.T) {
+	dest := filepath.Join(t.TempDir(), "p.trace")
+	rc, _ := receive(t, frames(
+		fr{frameData, string(genTrace(t, format.Go126, 100, 3, 4))}, fr{frameEnd, ""},
+		fr{frameData, string(genTrace(t, format.Go126, 100, 5, 6, 7))}, fr{frameEnd, ""},
+	), dest, true)
+	if len(rc.traces) != 2 {
+		t.Fatalf("traces %+v", rc.traces)
+	}
+	if _, gens := rc.progress(); gens != 5 {
+		t.Errorf("progress counts %d generations, want 5", gens)
 	}
 }

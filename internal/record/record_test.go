@@ -588,8 +588,9 @@ func TestGenCounter(t *testing.T) {
 		c.Write(data[:n])
 		data = data[n:]
 	}
-	if c.broken || c.count() != f.Generations {
-		t.Errorf("counted %d generations (broken %v), decoder %d", c.count(), c.broken, f.Generations)
+	c.endFile(true)
+	if c.broken() || c.count() != f.Generations {
+		t.Errorf("counted %d generations (broken %v), decoder %d", c.count(), c.broken(), f.Generations)
 	}
 	// As progress follows a file the program writes: batch bodies are
 	// skipped, not read.
@@ -606,8 +607,9 @@ func TestGenCounter(t *testing.T) {
 		read += n
 		off += n
 	}
-	if s.broken || s.count() != f.Generations || read > len(data)/2 {
-		t.Errorf("following: counted %d generations (broken %v), decoder %d; read %d of %d bytes", s.count(), s.broken, f.Generations, read, len(data))
+	s.endFile(true)
+	if s.broken() || s.count() != f.Generations || read > len(data)/2 {
+		t.Errorf("following: counted %d generations (broken %v), decoder %d; read %d of %d bytes", s.count(), s.broken(), f.Generations, read, len(data))
 	}
 }
 
