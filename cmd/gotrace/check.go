@@ -10,6 +10,7 @@ import (
 
 	"github.com/gotrace-cli/gotrace/internal/report"
 	"github.com/gotrace-cli/gotrace/internal/stats"
+	"github.com/gotrace-cli/gotrace/internal/timeline"
 )
 
 type checkOptions struct {
@@ -92,7 +93,7 @@ func runCheck(ctx context.Context, opts *checkOptions) error {
 		}
 		as = append(as, a)
 	}
-	m, err := loadModel(ctx, opts.IO, opts.File, stats.DefaultTop)
+	m, err := loadModel(ctx, opts.IO, opts.File, stats.Options{Top: stats.DefaultTop, Kinds: 1 << timeline.User})
 	if m == nil {
 		return err
 	}

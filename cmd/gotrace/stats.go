@@ -12,19 +12,24 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/gotrace-cli/gotrace/internal/report"
 	"github.com/gotrace-cli/gotrace/internal/stats"
+	"github.com/gotrace-cli/gotrace/internal/timeline"
 )
 
 type statsOptions struct {
 	IO *Streams
 
-	File     string
-	Sections []string
-	Top      int
-	JSON     bool
-	Markdown bool
+	File       string
+	Sections   []string
+	Top        int
+	JSON       bool
+	Markdown   bool
+	Goroutines string
+	Stacks     int
+	FullStacks bool
 }
 
 func newStatsCmd(io *Streams, runF func(*statsOptions) error) *cobra.Command {
@@ -54,11 +59,16 @@ generations, a warning of what was lost, and exit status 1.
 
 Output is styled on a terminal and plain text when piped or with NO_COLOR;
 --markdown suits a pull request, --json (schema gotrace.stats/v1) a script.
-Blocking, syscall and scheduling totals match go tool trace -pprof.`),
+Goroutines are the program's (user), the runtime's, or the tools' (the
+tracer's and profiler's helpers, gotrace's own shim). The scheduling,
+blocking and syscall sections count user goroutines and show the others'
+time apart on one line; --goroutines all counts every goroutine, and then
+those totals match go tool trace -pprof.`),
 		Example: `  gotrace stats app.trace
   gotrace stats --section gc,findings app.trace
   gotrace stats --json app.trace | jq .gc.stw
   gotrace stats --markdown --top 5 app.trace > stats.md
+  gotrace stats --goroutines all --section blocking app.trace
   cat app.trace | gotrace stats -`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -72,6 +82,9 @@ Blocking, syscall and scheduling totals match go tool trace -pprof.`),
 	f := cmd.Flags()
 	f.StringSliceVar(&opts.Sections, "section", nil, "show only section `NAME` (repeat, or a comma list): "+strings.Join(report.StatsSections, ", "))
 	f.IntVar(&opts.Top, "top", stats.DefaultTop, "rows in each list (`N`)")
+	addGoroutinesFlag(f, &opts.Goroutines)
+	f.IntVar(&opts.Stacks, "stacks", 2, "show `N` innermost frames of each stack in the text, then its first frame in the program's own code")
+	f.BoolVar(&opts.FullStacks, "full-stacks", false, "show every frame of each stack in the text")
 	f.BoolVar(&opts.JSON, "json", false, "write JSON (schema gotrace.stats/v1)")
 	f.BoolVar(&opts.Markdown, "markdown", false, "write Markdown, for a pull request")
 	return cmd
@@ -89,7 +102,11 @@ func runStats(ctx context.Context, opts *statsOptions) error {
 	if err != nil {
 		return err
 	}
-	m, err := loadModel(ctx, opts.IO, opts.File, opts.Top)
+	kinds, err := parseKinds(opts.Goroutines)
+	if err != nil {
+		return err
+	}
+	m, err := loadModel(ctx, opts.IO, opts.File, stats.Options{Top: opts.Top, Kinds: kinds})
 	if m == nil {
 		return err
 	}
@@ -97,6 +114,7 @@ func runStats(ctx context.Context, opts *statsOptions) error {
 		Options:  report.Options{Mode: mode, Width: opts.IO.Width},
 		Sections: secs,
 		Top:      opts.Top,
+		Stacks:   stackFrames(opts.Stacks, opts.FullStacks),
 	})
 	return cmp.Or(err, rerr)
 }
@@ -137,7 +155,7 @@ func parseSections(names []string) ([]string, error) {
 // loadModel analyses the trace named file ("-": standard input). A damaged
 // trace returns the model of its complete generations and an error; an
 // unreadable one returns no model. SIGINT cancels the analysis.
-func loadModel(ctx context.Context, streams *Streams, file string, top int) (*stats.Model, error) {
+func loadModel(ctx context.Context, streams *Streams, file string, o stats.Options) (*stats.Model, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -177,7 +195,6 @@ func loadModel(ctx context.Context, streams *Streams, file string, top int) (*st
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s: not a regular file (use - to read a pipe)", file)
 	}
-	o := stats.Options{Top: top}
 	if streams.ErrTTY {
 		// Progress on a terminal only, on one line that is cleared at the end.
 		o.Progress = func(done, total int64) {
@@ -192,4 +209,38 @@ func loadModel(ctx context.Context, streams *Streams, file string, top int) (*st
 		return nil, err
 	}
 	return m, err
+}
+
+// addGoroutinesFlag adds --goroutines, the kinds of goroutine the sections
+// count.
+func addGoroutinesFlag(f *pflag.FlagSet, p *string) {
+	f.StringVar(p, "goroutines", "user", "count the time of goroutines of `KINDS` in the scheduling, blocking and syscall sections: all, or a comma list of user, runtime, tooling")
+}
+
+// parseKinds turns a --goroutines value into stats.Options.Kinds.
+func parseKinds(v string) (uint8, error) {
+	if v == "" {
+		return 1 << timeline.User, nil // the flag's default
+	}
+	var kinds uint8
+	for _, name := range strings.Split(v, ",") {
+		name = strings.TrimSpace(name)
+		if name == "all" {
+			return 0, nil
+		}
+		k, ok := timeline.ParseKind(name)
+		if !ok {
+			return 0, usagef("--goroutines %q: want all, or a comma list of user, runtime, tooling", v)
+		}
+		kinds |= 1 << k
+	}
+	return kinds, nil
+}
+
+// stackFrames is report.StatsOptions.Stacks for --stacks and --full-stacks.
+func stackFrames(n int, full bool) int {
+	if full {
+		return -1
+	}
+	return max(n, 1)
 }

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gotrace-cli/gotrace/internal/stats"
+	"github.com/gotrace-cli/gotrace/internal/timeline"
 )
 
 // StatsSections are the sections of gotrace stats, in report order.
@@ -35,6 +37,10 @@ type StatsOptions struct {
 	Sections []string
 	// Top is the most rows a list shows.
 	Top int
+	// Stacks is how many innermost frames a stack in a table shows
+	// before it skips to the first frame of the program's own code; 0
+	// is 2, and a negative number shows every frame.
+	Stacks int
 }
 
 // Stats renders m.
@@ -49,7 +55,7 @@ func Stats(w io.Writer, m *stats.Model, o StatsOptions) error {
 	if o.Mode == JSON {
 		return statsJSON(w, m, secs)
 	}
-	d := statsDoc(m, secs, o.Top)
+	d := statsDoc(m, secs, o.Top, o.Stacks)
 	return d.render(w, o.Mode, o.Width)
 }
 
@@ -120,7 +126,7 @@ func jsonOrder(raw []byte) []string {
 	return keys
 }
 
-func statsDoc(m *stats.Model, secs []string, top int) *doc {
+func statsDoc(m *stats.Model, secs []string, top, frames int) *doc {
 	o := m.Overview
 	d := &doc{title: "gotrace stats " + m.File}
 	d.subtitle = fmt.Sprintf("%s trace, %s, %s, %s events", o.Version, o.FileBytes.String(), o.Duration.String(), fmtInt(o.Events))
@@ -130,12 +136,12 @@ func statsDoc(m *stats.Model, secs []string, top int) *doc {
 	build := map[string]func() section{
 		"overview":    func() section { return overviewSection(m, top) },
 		"goroutines":  func() section { return goroutinesSection(m, top) },
-		"blocking":    func() section { return blockingSection(m, top) },
+		"blocking":    func() section { return blockingSection(m, top, frames) },
 		"gc":          func() section { return gcSection(m) },
-		"syscalls":    func() section { return syscallsSection(m, top) },
+		"syscalls":    func() section { return syscallsSection(m, top, frames) },
 		"annotations": func() section { return annotationsSection(m, top) },
 		"cpu":         func() section { return cpuSection(m, top) },
-		"findings":    func() section { return findingsSection(m, top) },
+		"findings":    func() section { return findingsSection(m, top, frames) },
 	}
 	for _, s := range secs {
 		if f := build[s]; f != nil {
@@ -256,15 +262,50 @@ func goroutinesSection(m *stats.Model, top int) section {
 		pair("Sched latency", distLine(m.Sched.Latency)),
 		pair("Start latency", distLine(m.Sched.StartLatency)),
 	)
+	s.text("Running to In syscalls: the time of every goroutine, to the end of the trace. " +
+		"Latencies: goroutines of the kinds counted (" + kindsWord(m.Kinds) + ").")
+	apartLine(&s, m.Sched.Apart)
 	if len(g.Groups) > 0 {
 		t := &tbl{title: "By start function", head: []string{"Start function", "Count", "Running", "Runnable", "Blocked", "Syscall"},
 			right: []bool{false, true, true, true, true, true}}
-		for _, gr := range g.Groups[:min(top, len(g.Groups))] {
-			t.row(gr.Func, fmtInt(gr.Count), gr.Running.String(), gr.Runnable.String(), gr.Blocked.String(), gr.Syscall.String())
+		// The kinds the report counts lead; each other kind is one row.
+		counted := func(kind string) bool { return slices.Contains(m.Kinds, kind) || len(m.Kinds) == 0 }
+		n := 0
+		for _, gr := range g.Groups {
+			if n < top && counted(gr.Kind) {
+				t.row(gr.Func, fmtInt(gr.Count), gr.Running.String(), gr.Runnable.String(), gr.Blocked.String(), gr.Syscall.String())
+				n++
+			}
+		}
+		for _, k := range g.ByKind {
+			if !counted(k.Kind) && k.Count > 0 {
+				t.row("("+k.Kind+" goroutines)", fmtInt(k.Count), k.Running.String(), k.Runnable.String(), k.Blocked.String(), k.Syscall.String())
+			}
 		}
 		s.add(t)
 	}
 	return s
+}
+
+// apartLine says what a section left out: the time of the goroutines of
+// kinds it does not count.
+func apartLine(s *section, apart []stats.KindTime) {
+	if len(apart) == 0 {
+		return
+	}
+	var parts []string
+	for _, a := range apart {
+		parts = append(parts, fmt.Sprintf("%s goroutines %s in %s", a.Kind, a.Total.String(), fmtInt(a.Count)))
+	}
+	s.text("Not counted here: " + strings.Join(parts, "; ") + " (--goroutines all counts them).")
+}
+
+// kindsWord names the kinds of goroutine counted, "all" for all.
+func kindsWord(kinds []string) string {
+	if len(kinds) == 0 || len(kinds) == 3 {
+		return "all"
+	}
+	return strings.Join(kinds, " and ")
 }
 
 func distTable(title, first string) *tbl {
@@ -276,18 +317,27 @@ func distRow(t *tbl, name string, d stats.Dist) {
 	t.row(name, fmtInt(d.Count), d.Total.String(), d.P50.String(), d.P90.String(), d.P99.String(), d.Max.String())
 }
 
-func blockingSection(m *stats.Model, top int) section {
+func blockingSection(m *stats.Model, top, frames int) section {
 	b := m.Blocking
 	s := section{title: "Blocking"}
 	s.kv(
-		pair("Blocked", distLine(b.All)),
+		pair("Completed waits", distLine(b.All)),
 		pair("Sync (chan, select, sync)", b.Sync.String()),
 		pair("Network", b.Net.String()),
 	)
+	s.text("Waits that ended, of " + kindsWord(m.Kinds) + " goroutines, from their first run (as go tool trace -pprof counts).")
+	apartLine(&s, b.Apart)
 	if len(b.Reasons) == 0 {
 		s.text("No goroutine blocked after it first ran in the trace.")
 		return s
 	}
+	kt := &tbl{title: "By kind", head: []string{"Kind", "Count", "Total", "p50", "p99", "Max", "Runtime's reasons"},
+		right: []bool{false, true, true, true, true, true, false}}
+	for _, c := range b.ByCategory {
+		d := c.Dist
+		kt.row(c.Category, fmtInt(d.Count), d.Total.String(), d.P50.String(), d.P99.String(), d.Max.String(), strings.Join(c.Reasons, ", "))
+	}
+	s.add(kt)
 	t := distTable("By reason", "Reason")
 	for _, r := range b.Reasons {
 		distRow(t, r.Reason, r.Dist)
@@ -295,7 +345,7 @@ func blockingSection(m *stats.Model, top int) section {
 	s.add(t)
 	// Stacks for the reasons that cost most; the JSON has them all.
 	for _, r := range b.Reasons[:min(top, maxStackReasons, len(b.Reasons))] {
-		s.add(stackTable("Top stacks: "+r.Reason, r.Stacks, top))
+		s.add(stackTable("Top stacks: "+r.Reason, r.Stacks, top, frames))
 	}
 	return s
 }
@@ -304,27 +354,82 @@ func blockingSection(m *stats.Model, top int) section {
 // stacks for.
 const maxStackReasons = 4
 
-// stackTable lists stacks by total time, each shown by its first frames.
-func stackTable(title string, sts []stats.StackTime, top int) *tbl {
+// stackTable lists stacks by total time, each shown by its innermost
+// frames and its first frame in the program's own code (see shortStack);
+// two different stacks never read the same.
+func stackTable(title string, sts []stats.StackTime, top, frames int) *tbl {
 	t := &tbl{title: title, head: []string{"Count", "Total", "Stack"}, right: []bool{true, true, false}}
-	for _, st := range sts[:min(top, len(sts))] {
-		t.row(fmtInt(st.Count), st.Total.String(), shortStack(st.Stack))
+	sts = sts[:min(top, len(sts))]
+	stacks := make([][]stats.Frame, len(sts))
+	for i, st := range sts {
+		stacks[i] = st.Stack
+	}
+	for i, line := range distinctStacks(stacks, frames) {
+		t.row(fmtInt(sts[i].Count), sts[i].Total.String(), line)
 	}
 	return t
 }
 
-// shortStack shows a stack as its innermost frames, callers after "<".
-func shortStack(fr []stats.Frame) string {
+// distinctStacks renders each stack with shortStack, and in full those
+// whose short forms would read the same.
+func distinctStacks(stacks [][]stats.Frame, frames int) []string {
+	lines := make([]string, len(stacks))
+	seen := make(map[string]int)
+	for i, fr := range stacks {
+		lines[i] = shortStack(fr, frames)
+		seen[lines[i]]++
+	}
+	full := make(map[string]int)
+	for i, fr := range stacks {
+		if seen[lines[i]] > 1 {
+			lines[i] = shortStack(fr, -1)
+			full[lines[i]]++
+		}
+	}
+	// The same functions at other lines: the lines tell them apart.
+	for i, fr := range stacks {
+		if full[lines[i]] > 1 {
+			parts := make([]string, len(fr))
+			for j, f := range fr {
+				parts[j] = f.Func + ":" + strconv.FormatUint(f.Line, 10)
+			}
+			lines[i] = strings.Join(parts, " < ")
+		}
+	}
+	return lines
+}
+
+// shortStack shows a stack, callers after "<": its innermost frames (n of
+// them, 2 for 0, all for a negative n), then, skipping the runtime's and
+// the standard library's frames between with a count, the first frame of
+// the program's own code, then how many frames are left.
+func shortStack(fr []stats.Frame, n int) string {
 	if len(fr) == 0 {
 		return "(no stack)"
 	}
+	if n == 0 {
+		n = 2
+	}
+	if n < 0 || n > len(fr) {
+		n = len(fr)
+	}
 	var parts []string
-	for _, f := range fr[:min(3, len(fr))] {
+	for _, f := range fr[:n] {
 		parts = append(parts, f.Func)
 	}
+	shown := n
+	if !slices.ContainsFunc(fr[:n], func(f stats.Frame) bool { return timeline.IsUserFrame(f.Func) }) {
+		if u := slices.IndexFunc(fr[n:], func(f stats.Frame) bool { return timeline.IsUserFrame(f.Func) }); u >= 0 {
+			if u > 0 {
+				parts = append(parts, fmt.Sprintf("…%d…", u))
+			}
+			parts = append(parts, fr[n+u].Func)
+			shown = n + u + 1
+		}
+	}
 	s := strings.Join(parts, " < ")
-	if len(fr) > 3 {
-		s += fmt.Sprintf(" (+%d)", len(fr)-3)
+	if rest := len(fr) - shown; rest > 0 {
+		s += fmt.Sprintf(" (+%d)", rest)
 	}
 	return s
 }
@@ -359,15 +464,16 @@ func gcSection(m *stats.Model) section {
 	return s
 }
 
-func syscallsSection(m *stats.Model, top int) section {
+func syscallsSection(m *stats.Model, top, frames int) section {
 	y := m.Syscalls
 	s := section{title: "Syscalls"}
 	s.kv(
 		pair("Syscalls", distLine(y.Dist)),
 		pair("Blocking (lost their P)", distLine(y.Blocking)),
 	)
+	apartLine(&s, y.Apart)
 	if len(y.Stacks) > 0 {
-		s.add(stackTable("Top stacks", y.Stacks, top))
+		s.add(stackTable("Top stacks", y.Stacks, top, frames))
 	}
 	return s
 }
@@ -427,7 +533,7 @@ func cpuSection(m *stats.Model, top int) section {
 	return s
 }
 
-func findingsSection(m *stats.Model, top int) section {
+func findingsSection(m *stats.Model, top, frames int) section {
 	f := m.Findings
 	s := section{title: "Findings"}
 	if len(f.Leaks) == 0 {
@@ -443,7 +549,7 @@ func findingsSection(m *stats.Model, top int) section {
 	if len(f.LongSTW) > 0 {
 		t := &tbl{title: "Longest stop-the-world pauses", head: []string{"Duration", "At", "Kind", "Stack"}, right: []bool{true, true, false, false}}
 		for _, p := range f.LongSTW[:min(top, len(f.LongSTW))] {
-			t.row(p.Duration.String(), "+"+p.Start.String(), p.Kind, shortStack(p.Stack))
+			t.row(p.Duration.String(), "+"+p.Start.String(), p.Kind, shortStack(p.Stack, frames))
 		}
 		s.add(t)
 	}
@@ -451,7 +557,7 @@ func findingsSection(m *stats.Model, top int) section {
 		t := &tbl{title: "Worst scheduling waits", head: []string{"Wait", "At", "Goroutine", "Start function", "Stack"},
 			right: []bool{true, true, true, false, false}}
 		for _, w := range f.SchedWaits[:min(top, len(f.SchedWaits))] {
-			t.row(w.Wait.String(), "+"+w.Start.String(), strconv.FormatInt(w.Goroutine, 10), w.Func, shortStack(w.Stack))
+			t.row(w.Wait.String(), "+"+w.Start.String(), strconv.FormatInt(w.Goroutine, 10), w.Func, shortStack(w.Stack, frames))
 		}
 		s.add(t)
 	}

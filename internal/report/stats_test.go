@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,8 +17,13 @@ func TestFormatting(t *testing.T) {
 		{fmtPct(1, 3), "33.3%"},
 		{fmtPct(1, 0), "–"},
 		{mdEscape("a|b *c* <d>"), `a\|b \*c\* &lt;d&gt;`},
-		{shortStack(nil), "(no stack)"},
-		{shortStack([]stats.Frame{{Func: "a"}, {Func: "b"}, {Func: "c"}, {Func: "d"}}), "a < b < c (+1)"},
+		{shortStack(nil, 0), "(no stack)"},
+		{shortStack([]stats.Frame{{Func: "a"}, {Func: "b"}, {Func: "c"}, {Func: "d"}}, 0), "a < b (+2)"},
+		{shortStack([]stats.Frame{{Func: "a"}, {Func: "b"}, {Func: "c"}, {Func: "d"}}, 3), "a < b < c (+1)"},
+		{shortStack([]stats.Frame{{Func: "a"}, {Func: "b"}, {Func: "c"}, {Func: "d"}}, -1), "a < b < c < d"},
+		{shortStack([]stats.Frame{{Func: "runtime.gopark"}, {Func: "runtime.chanrecv"}, {Func: "runtime.chanrecv1"}, {Func: "net/http.x"}, {Func: "main.worker"}, {Func: "runtime.goexit"}}, 0),
+			"runtime.gopark < runtime.chanrecv < …2… < main.worker (+1)"},
+		{shortStack([]stats.Frame{{Func: "runtime.gopark"}, {Func: "main.f"}, {Func: "main.g"}}, 0), "runtime.gopark < main.f (+1)"},
 	} {
 		if c.got != c.want {
 			t.Errorf("got %q, want %q", c.got, c.want)
@@ -109,4 +115,21 @@ func overviewOf(t *testing.T, version string) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// TestDistinctStacks: two different network waits whose innermost frames
+// are the same do not print the same.
+func TestDistinctStacks(t *testing.T) {
+	read := []stats.Frame{{Func: "internal/poll.(*FD).Read"}, {Func: "net.(*netFD).Read"}, {Func: "net.(*conn).Read"}, {Func: "bufio.(*Reader).fill"}}
+	client := append(slices.Clone(read), stats.Frame{Func: "net/http.(*persistConn).readLoop"})
+	server := append(slices.Clone(read), stats.Frame{Func: "net/http.(*conn).serve"})
+	lines := distinctStacks([][]stats.Frame{client, server}, 0)
+	if lines[0] == lines[1] {
+		t.Fatalf("both print %q", lines[0])
+	}
+	for i, want := range []string{"net/http.(*persistConn).readLoop", "net/http.(*conn).serve"} {
+		if !strings.Contains(lines[i], want) {
+			t.Errorf("line %d %q lacks %s", i, lines[i], want)
+		}
+	}
 }

@@ -22,6 +22,12 @@ type Options struct {
 	// per CPU (GOMAXPROCS), at most maxWorkers.
 	Workers int
 
+	// Kinds, when not zero, is the kinds of goroutine (a bit per
+	// timeline.Kind) whose time the scheduling, blocking and syscall
+	// sections count; the others' time is reported apart. Zero counts
+	// every goroutine, as go tool trace does.
+	Kinds uint8
+
 	// ordered makes Compute read the trace in one ordered pass, which
 	// the analysis in parts is checked against; partsOnly makes it fail
 	// where the analysis in parts does, not read in order instead.
@@ -31,6 +37,9 @@ type Options struct {
 // maxWorkers bounds the default Options.Workers: each worker holds one
 // generation in golang.org/x/exp/trace's memory.
 const maxWorkers = 4
+
+// counts reports whether the sections count goroutines of kind k.
+func (o Options) counts(k timeline.Kind) bool { return o.Kinds == 0 || o.Kinds&(1<<k) != 0 }
 
 func (o Options) workers() int {
 	if o.Workers > 0 {
@@ -61,14 +70,16 @@ type goroutine struct {
 	totals               [4]Duration // running, runnable, blocked, syscall
 	why                  *reasonAcc  // why it waits, while it is GoWaiting
 	// Up to here: one cache line.
-	raw      trace.Stack // the parked stack before it is interned; see parked
-	lastRaw  trace.Stack // the raw stack interned last, as lastID
-	lastID   stackID
-	markP    trace.ProcID
-	syscallP trace.ProcID
-	lostP    trace.Time // when the P of its syscall was taken, 0 if not
-	regions  []openRegion
-	held     []wait // waits before its first run; see Analyzer.wait
+	raw       trace.Stack // the parked stack before it is interned; see parked
+	lastRaw   trace.Stack // the raw stack interned last, as lastID
+	lastID    stackID
+	markP     trace.ProcID
+	syscallP  trace.ProcID
+	lostP     trace.Time // when the P of its syscall was taken, 0 if not
+	regions   []openRegion
+	held      []wait        // waits before its first run; see Analyzer.wait
+	kind      timeline.Kind // see Analyzer.kindOf
+	kindKnown bool
 }
 
 type openRegion struct {
@@ -84,28 +95,9 @@ const (
 	tSyscall  = timeline.Syscall
 )
 
-// block kinds, the fixed fields of Blocking.
-const (
-	kChannel = iota
-	kSelect
-	kMutex
-	kCond
-	kNetwork
-	kSleep
-	kGC
-	kOther
-	nKinds
-)
-
-// kindOf maps the timeline's categories to the fields of Blocking.
-var kindOf = [timeline.NumCategories]int{
-	timeline.Channel: kChannel, timeline.Select: kSelect, timeline.Mutex: kMutex,
-	timeline.WaitGroup: kMutex, timeline.Cond: kCond, timeline.Network: kNetwork,
-	timeline.Sleep: kSleep, timeline.GC: kGC, timeline.Runtime: kOther, timeline.Other: kOther,
-}
-
-// blockKind is the Blocking field a wait for reason counts in.
-func blockKind(reason string) int { return kindOf[timeline.ReasonCategory(reason)] }
+// blockKind is the category a wait for reason counts in, before its
+// stack is seen (a "sync" wait is a mutex's until then).
+func blockKind(reason string) timeline.Category { return timeline.ReasonCategory(reason) }
 
 // leakMin is how long a goroutine must have been blocked at the end of a
 // trace of the given duration to be a leak suspect: a tenth of the trace,
@@ -117,7 +109,7 @@ func leakMin(duration int64) int64 { return min(duration/10, int64(time.Second))
 // trace may be leaked: it waits for another goroutine that may never come.
 func leakable(reason string) bool {
 	switch blockKind(reason) {
-	case kChannel, kSelect, kMutex, kCond:
+	case timeline.Channel, timeline.Select, timeline.Mutex, timeline.Cond:
 		return true
 	}
 	return reason == "forever" || reason == "synctest"
@@ -133,7 +125,7 @@ type rangeKey struct {
 // class are worked out once, not at every wait.
 type reasonAcc struct {
 	reason string
-	kind   int
+	kind   timeline.Category
 	class  timeline.Profile
 	d      dist
 	stacks stackAcc
@@ -190,7 +182,8 @@ type Analyzer struct {
 	sched      dist
 	start      dist
 	blockAll   dist
-	kinds      [nKinds]dist
+	kinds      [timeline.NumCategories]dist
+	catReasons [timeline.NumCategories][]string // the reasons each category holds
 	syncNs     Duration
 	netNs      Duration
 	reasons    []*reasonAcc // few: a list beats hashing the reason
@@ -201,6 +194,8 @@ type Analyzer struct {
 	// that have ended: a goroutine found running at the start of the
 	// trace shows its stack only when it first stops.
 	unnamed map[trace.GoID]stackID
+
+	apart [numSecs][timeline.NumKinds]apartAcc
 
 	inSyscall []*goroutine // goroutines in a syscall, for P steals
 	sys       dist
@@ -591,7 +586,12 @@ func (a *Analyzer) closeInterval(id trace.GoID, g *goroutine, t trace.Time) {
 		g.totals[tRunning] += Duration(d)
 	case trace.GoRunnable:
 		g.totals[tRunnable] += Duration(d)
+		counted := a.opts.Kinds == 0 || a.opts.counts(a.kindOf(g))
 		switch {
+		case !counted:
+			if g.counted && d > 0 {
+				a.apart[secSched][a.kindOf(g)].add(d)
+			}
 		case g.counted:
 			if d > 0 {
 				a.sched.add(d)
@@ -601,7 +601,7 @@ func (a *Analyzer) closeInterval(id trace.GoID, g *goroutine, t trace.Time) {
 		}
 		g.isNew = false
 		// Most waits are far below the list's shortest: compare first.
-		if top := a.schedTop; top.n > 0 && (len(top.items) < top.n || Duration(d) > top.items[0].Wait) {
+		if top := a.schedTop; counted && top.n > 0 && (len(top.items) < top.n || Duration(d) > top.items[0].Wait) {
 			w := SchedWait{Goroutine: int64(id), Start: Duration(g.since - a.origin()), Wait: Duration(d)}
 			w.Func = a.groupName(g)
 			if g.start == 0 {
@@ -617,23 +617,67 @@ func (a *Analyzer) closeInterval(id trace.GoID, g *goroutine, t trace.Time) {
 	case trace.GoWaiting:
 		g.totals[tBlocked] += Duration(d)
 		if d > 0 {
-			a.wait(g, wait{why: g.why, stack: a.parked(g), d: d})
+			stk := a.parked(g)
+			a.wait(g, wait{why: g.why, stack: stk, d: d, kind: a.waitKind(g, stk)})
 		}
 	case trace.GoSyscall:
 		g.totals[tSyscall] += Duration(d)
 		a.leaveSyscall(g)
 		if d > 0 {
-			a.wait(g, wait{stack: a.parked(g), d: d, lostP: g.lostP != 0})
+			stk := a.parked(g)
+			a.wait(g, wait{stack: stk, d: d, lostP: g.lostP != 0, kind: a.waitKind(g, stk)})
 		}
 	}
 }
+
+// kindOf is the kind of goroutine g, by its start function, or its parked
+// stack's root where the part of the trace read has not shown its start.
+// Until a stack is seen it is the program's.
+func (a *Analyzer) kindOf(g *goroutine) timeline.Kind {
+	if g.kindKnown {
+		return g.kind
+	}
+	id := g.start
+	if id == 0 {
+		id = a.parked(g)
+	}
+	k, ok := a.stacks.kind(id)
+	if ok {
+		g.kind, g.kindKnown = k, true
+	}
+	return k
+}
+
+// waitKind is the kind of a wait of g parked at stk: the stack's root is
+// the goroutine's start function.
+func (a *Analyzer) waitKind(g *goroutine, stk stackID) timeline.Kind {
+	if k, ok := a.stacks.kind(stk); ok {
+		return k
+	}
+	return a.kindOf(g)
+}
+
+// Sections whose totals count only the kinds of goroutine asked for; the
+// others' time is kept apart.
+const (
+	secSched = iota
+	secBlocking
+	secSyscalls
+	numSecs
+)
+
+// apartAcc is the time of the goroutines a section does not count.
+type apartAcc struct{ count, total int64 }
+
+func (x *apartAcc) add(d int64) { x.count++; x.total += d }
 
 // wait is a blocked or syscall interval that has ended.
 type wait struct {
 	why   *reasonAcc // why it blocked; nil for a syscall
 	stack stackID
 	d     int64
-	lostP bool // a syscall whose P was taken
+	lostP bool          // a syscall whose P was taken
+	kind  timeline.Kind // whose goroutine waited
 }
 
 // wait counts w, an interval of g, as go tool trace's profiles do: only
@@ -652,6 +696,14 @@ func (a *Analyzer) wait(g *goroutine, w wait) {
 // count adds w to the blocking or syscall totals.
 func (a *Analyzer) count(w wait) {
 	d := w.d
+	if a.opts.Kinds != 0 && !a.opts.counts(w.kind) {
+		sec := secBlocking
+		if w.why == nil {
+			sec = secSyscalls
+		}
+		a.apart[sec][w.kind].add(d)
+		return
+	}
 	if w.why == nil {
 		a.sys.add(d)
 		a.sysStacks.add(w.stack, d)
@@ -662,7 +714,14 @@ func (a *Analyzer) count(w wait) {
 	}
 	ra := w.why
 	a.blockAll.add(d)
-	a.kinds[ra.kind].add(d)
+	cat := ra.kind
+	if cat == timeline.Mutex {
+		cat = a.stacks.syncCategory(w.stack)
+	}
+	a.kinds[cat].add(d)
+	if rs := a.catReasons[cat]; !slices.Contains(rs, ra.reason) {
+		a.catReasons[cat] = append(rs, ra.reason)
+	}
 	switch ra.class {
 	case timeline.SyncProfile:
 		a.syncNs += Duration(d)
@@ -971,7 +1030,7 @@ func (a *Analyzer) Finalize() *Model {
 		case trace.GoWaiting:
 			g.totals[tBlocked] += Duration(d)
 			name := a.groupName(g)
-			if leakable(g.why.reason) && !isRuntimeFunc(name) && d >= leakMin(int64(o.Duration)) {
+			if leakable(g.why.reason) && timeline.KindOf(name) == timeline.User && d >= leakMin(int64(o.Duration)) {
 				k := leakKey{a.parked(g), g.why.reason}
 				l := leaks[k]
 				if l == nil {
@@ -1004,11 +1063,31 @@ func (a *Analyzer) Finalize() *Model {
 		}
 		return x.Func > y.Func
 	})
+	var byKind [timeline.NumKinds]KindTotals
 	for name, ga := range a.groups {
-		groups.offer(GoroutineGroup{Func: name, Count: ga.count, Running: ga.totals[tRunning],
+		k := timeline.KindOf(name)
+		groups.offer(GoroutineGroup{Func: name, Kind: k.String(), Count: ga.count, Running: ga.totals[tRunning],
 			Runnable: ga.totals[tRunnable], Blocked: ga.totals[tBlocked], Syscall: ga.totals[tSyscall]})
+		t := &byKind[k]
+		t.Count += ga.count
+		t.Running += ga.totals[tRunning]
+		t.Runnable += ga.totals[tRunnable]
+		t.Blocked += ga.totals[tBlocked]
+		t.Syscall += ga.totals[tSyscall]
 	}
 	gr.Groups = groups.sorted()
+	gr.ByKind = []KindTotals{}
+	m.Kinds = []string{}
+	for k := range timeline.NumKinds {
+		byKind[k].Kind = k.String()
+		gr.ByKind = append(gr.ByKind, byKind[k])
+		if a.opts.counts(k) {
+			m.Kinds = append(m.Kinds, k.String())
+		}
+	}
+	m.Sched.Apart = a.apartOf(secSched)
+	m.Blocking.Apart = a.apartOf(secBlocking)
+	m.Syscalls.Apart = a.apartOf(secSyscalls)
 
 	m.Sched.Latency = a.sched.summary()
 	m.Sched.StartLatency = a.start.summary()
@@ -1016,9 +1095,19 @@ func (a *Analyzer) Finalize() *Model {
 	b := &m.Blocking
 	b.All = a.blockAll.summary()
 	b.Sync, b.Net = a.syncNs, a.netNs
-	for i, p := range []*Dist{&b.Channel, &b.Select, &b.Mutex, &b.Cond, &b.Network, &b.Sleep, &b.GC, &b.Other} {
-		*p = a.kinds[i].summary()
+	cats := [timeline.NumCategories]*Dist{timeline.Channel: &b.Channel, timeline.Select: &b.Select, timeline.Mutex: &b.Mutex,
+		timeline.WaitGroup: &b.WaitGroup, timeline.Cond: &b.Cond, timeline.Network: &b.Network, timeline.Sleep: &b.Sleep,
+		timeline.GC: &b.GC, timeline.Runtime: &b.Runtime, timeline.Other: &b.Other}
+	b.ByCategory = []BlockCategory{}
+	for c, p := range cats {
+		*p = a.kinds[c].summary()
+		if p.Count > 0 {
+			rs := slices.Clone(a.catReasons[c])
+			slices.Sort(rs)
+			b.ByCategory = append(b.ByCategory, BlockCategory{Category: timeline.Category(c).String(), Dist: *p, Reasons: rs})
+		}
 	}
+	slices.SortStableFunc(b.ByCategory, func(x, y BlockCategory) int { return cmp.Compare(y.Dist.Total, x.Dist.Total) })
 	b.Reasons = []BlockReason{}
 	for _, ra := range a.reasons {
 		if ra.d.count == 0 {
@@ -1096,6 +1185,17 @@ func (a *Analyzer) Finalize() *Model {
 	}
 	m.Sections = []string{}
 	return m
+}
+
+// apartOf lists the time section sec did not count, by kind.
+func (a *Analyzer) apartOf(sec int) []KindTime {
+	out := []KindTime{}
+	for k, x := range a.apart[sec] {
+		if x.count > 0 {
+			out = append(out, KindTime{Kind: timeline.Kind(k).String(), Count: x.count, Total: Duration(x.total)})
+		}
+	}
+	return out
 }
 
 // namedDists turns a map of distributions into a list, most total time

@@ -29,6 +29,7 @@ type Model struct {
 	Schema      string      `json:"schema" help:"always \"gotrace.stats/v1\""`
 	File        string      `json:"file" help:"the trace file as named on the command line (\"-\" for standard input)"`
 	Sections    []string    `json:"sections" help:"the sections this report holds, in order"`
+	Kinds       []string    `json:"goroutine_kinds" help:"the kinds of goroutine whose time the sched, blocking and syscalls sections count: user (the program's), runtime (the runtime's own), tooling (the tracer's and profiler's helpers, gotrace's shim); the others' time is in each section's apart"`
 	Overview    Overview    `json:"overview" help:"the trace as a whole: version, size, time span, events and the wire footprint"`
 	Goroutines  Goroutines  `json:"goroutines" help:"goroutine lifetimes and the time goroutines spent in each state"`
 	Sched       Sched       `json:"sched" help:"scheduling latency: time from runnable to running"`
@@ -104,6 +105,14 @@ type Frame struct {
 	Line uint64 `json:"line" help:"line number"`
 }
 
+// BlockCategory is the waits of one category, with the runtime's reason
+// strings they carry.
+type BlockCategory struct {
+	Category string   `json:"category" help:"channel, select, mutex, waitgroup, cond, network, sleep, gc, runtime or other"`
+	Dist     Dist     `json:"dist" help:"the waits"`
+	Reasons  []string `json:"reasons" help:"the runtime's reasons among them"`
+}
+
 // StackTime is time attributed to one stack.
 type StackTime struct {
 	Count int64    `json:"count" unit:"count" help:"intervals with this stack"`
@@ -124,11 +133,32 @@ type Goroutines struct {
 	Blocked    Duration         `json:"blocked_ns" unit:"ns" help:"goroutine-time spent blocked (waiting), any reason"`
 	Syscall    Duration         `json:"syscall_ns" unit:"ns" help:"goroutine-time spent in system calls"`
 	Groups     []GoroutineGroup `json:"groups" help:"goroutines grouped by start function, most running time first (top N)"`
+	ByKind     []KindTotals     `json:"by_kind" help:"goroutines and their time by kind: user, runtime, tooling"`
+}
+
+// KindTotals is the goroutines of one kind and the time they spent in
+// each state.
+type KindTotals struct {
+	Kind     string   `json:"kind" help:"user, runtime or tooling"`
+	Count    int64    `json:"count" unit:"count" help:"goroutines of the kind"`
+	Running  Duration `json:"running_ns" unit:"ns" help:"time they spent running"`
+	Runnable Duration `json:"runnable_ns" unit:"ns" help:"time spent runnable"`
+	Blocked  Duration `json:"blocked_ns" unit:"ns" help:"time spent blocked"`
+	Syscall  Duration `json:"syscall_ns" unit:"ns" help:"time spent in system calls"`
+}
+
+// KindTime is the intervals of goroutines of a kind a section does not
+// count.
+type KindTime struct {
+	Kind  string   `json:"kind" help:"user, runtime or tooling"`
+	Count int64    `json:"count" unit:"count" help:"intervals"`
+	Total Duration `json:"total_ns" unit:"ns" help:"their total duration"`
 }
 
 // GoroutineGroup is the goroutines that share a start function.
 type GoroutineGroup struct {
 	Func     string   `json:"func" help:"start function (the root frame of the goroutine's stack); \"(unknown)\" when no stack was seen"`
+	Kind     string   `json:"kind" help:"user, runtime or tooling, by the start function"`
 	Count    int64    `json:"count" unit:"count" help:"goroutines in the group"`
 	Running  Duration `json:"running_ns" unit:"ns" help:"time the group's goroutines spent running"`
 	Runnable Duration `json:"runnable_ns" unit:"ns" help:"time spent runnable"`
@@ -138,24 +168,29 @@ type GoroutineGroup struct {
 
 // Sched describes scheduling latency.
 type Sched struct {
-	Latency      Dist `json:"latency" help:"runnable-to-running waits of goroutines that had already run in the trace; the same intervals go tool trace -pprof=sched sums"`
-	StartLatency Dist `json:"start_latency" help:"first waits of goroutines created in the trace: from their last transition to runnable (mostly their creation) to their first run"`
+	Latency      Dist       `json:"latency" help:"runnable-to-running waits of goroutines that had already run in the trace; the same intervals go tool trace -pprof=sched sums"`
+	StartLatency Dist       `json:"start_latency" help:"first waits of goroutines created in the trace: from their last transition to runnable (mostly their creation) to their first run"`
+	Apart        []KindTime `json:"apart" help:"the time of goroutines of the kinds this section does not count (see goroutine_kinds)"`
 }
 
 // Blocking describes time goroutines spent blocked.
 type Blocking struct {
-	All     Dist          `json:"all" help:"every completed blocked interval, any reason, of goroutines that had run in the trace or never run in it (as go tool trace counts)"`
-	Sync    Duration      `json:"sync_ns" unit:"ns" help:"time blocked on channels, select and sync primitives; the total of go tool trace -pprof=sync"`
-	Net     Duration      `json:"net_ns" unit:"ns" help:"time blocked on the network poller; the total of go tool trace -pprof=net"`
-	Channel Dist          `json:"channel" help:"blocked on a channel send or receive"`
-	Select  Dist          `json:"select" help:"blocked in select"`
-	Mutex   Dist          `json:"mutex" help:"blocked on sync.Mutex, RWMutex, WaitGroup and other sync primitives"`
-	Cond    Dist          `json:"cond" help:"blocked in sync.Cond.Wait"`
-	Network Dist          `json:"network" help:"blocked on network I/O"`
-	Sleep   Dist          `json:"sleep" help:"blocked in time.Sleep"`
-	GC      Dist          `json:"gc" help:"blocked by the garbage collector (assist waits, sweeper, waiting for GC to end)"`
-	Other   Dist          `json:"other" help:"blocked for any other reason (select{} forever, system goroutines, ...)"`
-	Reasons []BlockReason `json:"reasons" help:"one entry per reason string the runtime recorded, most total time first"`
+	All        Dist            `json:"all" help:"every completed blocked interval, any reason, of goroutines that had run in the trace or never run in it (as go tool trace counts)"`
+	Sync       Duration        `json:"sync_ns" unit:"ns" help:"time blocked on channels, select and sync primitives; the total of go tool trace -pprof=sync"`
+	Net        Duration        `json:"net_ns" unit:"ns" help:"time blocked on the network poller; the total of go tool trace -pprof=net"`
+	Channel    Dist            `json:"channel" help:"blocked on a channel send or receive"`
+	Select     Dist            `json:"select" help:"blocked in select"`
+	Mutex      Dist            `json:"mutex" help:"blocked on sync.Mutex or RWMutex (and locks built on them) outside the runtime"`
+	WaitGroup  Dist            `json:"waitgroup" help:"blocked in sync.WaitGroup.Wait"`
+	Cond       Dist            `json:"cond" help:"blocked in sync.Cond.Wait"`
+	Network    Dist            `json:"network" help:"blocked on network I/O"`
+	Sleep      Dist            `json:"sleep" help:"blocked in time.Sleep"`
+	GC         Dist            `json:"gc" help:"blocked by the garbage collector (assist waits, sweeper, waiting for GC to end)"`
+	Runtime    Dist            `json:"runtime" help:"the runtime's own waits: its semaphores (GC, tracer), system goroutines"`
+	Other      Dist            `json:"other" help:"blocked for any other reason (select{} forever, ...)"`
+	ByCategory []BlockCategory `json:"by_category" help:"the categories above that hold waits, most total time first, each with the runtime's reasons it holds"`
+	Reasons    []BlockReason   `json:"reasons" help:"one entry per reason string the runtime recorded, most total time first"`
+	Apart      []KindTime      `json:"apart" help:"the time of goroutines of the kinds this section does not count (see goroutine_kinds)"`
 }
 
 // BlockReason is the blocking attributed to one reason.
@@ -204,6 +239,7 @@ type Syscalls struct {
 	Dist     Dist        `json:"dist" help:"system calls of goroutines that had run in the trace or never run in it; total_ns is the total of go tool trace -pprof=syscall"`
 	Blocking Dist        `json:"blocking" help:"system calls that blocked long enough for the runtime to hand their P to another thread"`
 	Stacks   []StackTime `json:"stacks" help:"where system calls were made, most total time first (top N)"`
+	Apart    []KindTime  `json:"apart" help:"the time of goroutines of the kinds this section does not count (see goroutine_kinds)"`
 }
 
 // Annotations describes runtime/trace tasks, regions and logs.

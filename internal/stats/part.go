@@ -1,6 +1,10 @@
 package stats
 
-import "golang.org/x/exp/trace"
+import (
+	"slices"
+
+	"golang.org/x/exp/trace"
+)
 
 // Parts. The generations of a trace can be read apart: the file header
 // followed by the bytes of generations k to m is a valid trace, which
@@ -500,6 +504,11 @@ func (a *Analyzer) Absorb(b *Analyzer) {
 	a.blockAll.merge(&b.blockAll)
 	for i := range a.kinds {
 		a.kinds[i].merge(&b.kinds[i])
+		for _, r := range b.catReasons[i] {
+			if !slices.Contains(a.catReasons[i], r) {
+				a.catReasons[i] = append(a.catReasons[i], r)
+			}
+		}
 	}
 	a.syncNs += b.syncNs
 	a.netNs += b.netNs
@@ -520,6 +529,12 @@ func (a *Analyzer) Absorb(b *Analyzer) {
 		a.schedTop.offer(w)
 	}
 
+	for sec := range a.apart {
+		for k := range a.apart[sec] {
+			a.apart[sec][k].count += b.apart[sec][k].count
+			a.apart[sec][k].total += b.apart[sec][k].total
+		}
+	}
 	a.sys.merge(&b.sys)
 	a.sysBlock.merge(&b.sysBlock)
 	a.sysStacks.merge(b.sysStacks, rs)

@@ -3,7 +3,6 @@ package stats
 import (
 	"container/heap"
 	"encoding/binary"
-	"strings"
 
 	"github.com/gotrace-cli/gotrace/internal/timeline"
 	"golang.org/x/exp/trace"
@@ -22,10 +21,13 @@ type stackID int32
 type stackTable struct {
 	cache  map[trace.Stack]stackID
 	byPCs  map[string]stackID
-	frames [][]Frame // index stackID-1
-	root   []string  // start function of each stack (outermost frame)
-	keys   []string  // the program counters of each stack, as byPCs keys
-	buf    []byte
+	frames [][]Frame       // index stackID-1
+	root   []string        // start function of each stack (outermost frame)
+	kinds  []timeline.Kind // the kind of goroutine each stack's root starts
+	// syncCats caches the category of the "sync" waits at each stack.
+	syncCats map[stackID]timeline.Category
+	keys     []string // the program counters of each stack, as byPCs keys
+	buf      []byte
 }
 
 func newStackTable() *stackTable {
@@ -62,10 +64,22 @@ func (t *stackTable) id(s trace.Stack) stackID {
 		if len(frames) == maxFrames {
 			root = timeline.StartFunc(s) // past the frames kept
 		}
-		id = t.intern(string(t.buf), frames, root)
+		id = t.intern(string(t.buf), shown(frames), root)
 	}
 	t.cache[s] = id
 	return id
+}
+
+// shown is frames without those of the code gotrace record adds to a
+// program, which no stack gotrace prints shows.
+func shown(frames []Frame) []Frame {
+	out := frames[:0]
+	for _, f := range frames {
+		if !timeline.IsShimFrame(f.Func) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // intern returns the ID of the stack with the given program counters
@@ -75,6 +89,7 @@ func (t *stackTable) intern(key string, frames []Frame, root string) stackID {
 	if !ok {
 		t.frames = append(t.frames, frames)
 		t.root = append(t.root, root)
+		t.kinds = append(t.kinds, timeline.KindOf(root))
 		t.keys = append(t.keys, key)
 		id = stackID(len(t.frames))
 		t.byPCs[key] = id
@@ -90,19 +105,45 @@ func (t *stackTable) get(id stackID) []Frame {
 	return t.frames[id-1]
 }
 
+// kind returns the kind of goroutine whose stack id is, by its root
+// frame, and false for no stack.
+func (t *stackTable) kind(id stackID) (timeline.Kind, bool) {
+	if id <= 0 || int(id) > len(t.kinds) {
+		return timeline.User, false
+	}
+	return t.kinds[id-1], true
+}
+
+// syncCategory is the category of a "sync" wait parked at stack id, from
+// its frames (see timeline.SyncCategory); Mutex when there is no stack.
+func (t *stackTable) syncCategory(id stackID) timeline.Category {
+	if id <= 0 || int(id) > len(t.frames) {
+		return timeline.Mutex
+	}
+	if t.syncCats == nil {
+		t.syncCats = make(map[stackID]timeline.Category)
+	}
+	if c, ok := t.syncCats[id]; ok {
+		return c
+	}
+	frames := t.frames[id-1]
+	c := timeline.SyncCategory(func(yield func(string) bool) {
+		for _, f := range frames {
+			if !yield(f.Func) {
+				return
+			}
+		}
+	})
+	t.syncCats[id] = c
+	return c
+}
+
 // rootFunc returns the outermost function of id, "" for no stack.
 func (t *stackTable) rootFunc(id stackID) string {
 	if id <= 0 || int(id) > len(t.root) {
 		return ""
 	}
 	return t.root[id-1]
-}
-
-// isRuntimeFunc reports whether fn belongs to the runtime, so goroutines
-// started there are the runtime's own (GC workers, the sweeper, ...).
-func isRuntimeFunc(fn string) bool {
-	return strings.HasPrefix(fn, "runtime.") || strings.HasPrefix(fn, "internal/") ||
-		strings.HasPrefix(fn, "runtime/")
 }
 
 // stackAcc accumulates time per stack.

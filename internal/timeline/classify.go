@@ -1,6 +1,7 @@
 package timeline
 
 import (
+	"iter"
 	"strings"
 
 	"golang.org/x/exp/trace"
@@ -67,23 +68,29 @@ func Classify(reason string, st trace.Stack) Category {
 	if c != Mutex || st == trace.NoStack {
 		return c
 	}
-	return syncCategory(st)
+	return SyncCategory(func(yield func(string) bool) {
+		for f := range st.Frames() {
+			if !yield(f.Func) {
+				return
+			}
+		}
+	})
 }
 
-// syncCategory tells a "sync" wait's kind from its stack: the first frame
-// past the runtime's semaphore code says who waits.
-func syncCategory(st trace.Stack) Category {
-	for f := range st.Frames() {
-		fn := f.Func
+// SyncCategory tells a "sync" wait's kind from the functions of its stack,
+// innermost first: the first frame past the runtime's semaphore code says
+// who waits.
+func SyncCategory(funcs iter.Seq[string]) Category {
+	for fn := range funcs {
 		switch {
+		case isSemaFrame(fn):
+			continue
 		case strings.HasPrefix(fn, "sync.(*WaitGroup)."):
 			return WaitGroup
 		case strings.HasPrefix(fn, "sync.(*Cond)."):
 			return Cond
 		case strings.HasPrefix(fn, "sync.") || strings.HasPrefix(fn, "internal/sync."):
 			return Mutex
-		case isSemaFrame(fn):
-			continue
 		case strings.HasPrefix(fn, "runtime."):
 			return Runtime // e.g. runtime.gcMarkDone, runtime.traceAdvance
 		default:
@@ -104,7 +111,8 @@ func isSemaFrame(fn string) bool {
 		"runtime.sync_runtime_notifyListWait", "internal/sync.runtime_SemacquireMutex":
 		return true
 	}
-	return strings.HasPrefix(fn, "runtime.semacquire") || strings.HasPrefix(fn, "internal/sync.runtime_")
+	return strings.HasPrefix(fn, "runtime.semacquire") || strings.HasPrefix(fn, "internal/sync.runtime_") ||
+		strings.HasPrefix(fn, "sync.runtime_")
 }
 
 // Profile is the go tool trace -pprof profile a wait counts towards.
@@ -136,4 +144,78 @@ func StartFunc(st trace.Stack) string {
 		name = f.Func
 	}
 	return name
+}
+
+// Kind says whose a goroutine is: the program's, the runtime's, or the
+// tools' that watch it (the tracer's and profiler's helpers, gotrace's
+// own shim), which a report about the program should not lead with.
+type Kind uint8
+
+const (
+	User Kind = iota
+	RuntimeKind
+	Tooling
+	NumKinds
+)
+
+var kindNames = [NumKinds]string{"user", "runtime", "tooling"}
+
+func (k Kind) String() string {
+	if k < NumKinds {
+		return kindNames[k]
+	}
+	return "user"
+}
+
+// ParseKind returns the Kind named s.
+func ParseKind(s string) (Kind, bool) {
+	for k, n := range kindNames {
+		if n == s {
+			return Kind(k), true
+		}
+	}
+	return 0, false
+}
+
+// toolingFuncs are the start functions of the goroutines that tracing and
+// profiling add to a program.
+var toolingFuncs = map[string]bool{
+	"runtime.traceStartReadCPU.func1":                     true, // moves CPU samples into the trace
+	"runtime.(*traceAdvancerState).start.func1":           true, // starts each new generation
+	"runtime/trace.(*traceMultiplexer).startLocked.func1": true, // runtime/trace's writer
+	"runtime/trace.Start.func1":                           true,
+	"runtime/trace.(*FlightRecorder).Start.func1":         true,
+	"runtime/pprof.profileWriter":                         true, // the CPU profiler's
+}
+
+// KindOf is the kind of a goroutine with start function fn ("" when not
+// known: the program's, until a stack says otherwise).
+func KindOf(fn string) Kind {
+	switch {
+	case toolingFuncs[fn] || IsShimFrame(fn):
+		return Tooling
+	case strings.HasPrefix(fn, "runtime.") || strings.HasPrefix(fn, "runtime/") || strings.HasPrefix(fn, "internal/"):
+		return RuntimeKind
+	}
+	return User
+}
+
+// IsShimFrame reports whether fn is part of the code gotrace record adds
+// to a program, which no stack gotrace prints should show.
+func IsShimFrame(fn string) bool {
+	return strings.HasPrefix(fn, "main._gotrace") || strings.HasPrefix(fn, "main.(*_gotrace")
+}
+
+// IsUserFrame reports whether fn is the program's own code rather than the
+// runtime's or the standard library's: in package main, or in a package
+// whose import path begins with a domain (a dot in its first element).
+func IsUserFrame(fn string) bool {
+	if IsShimFrame(fn) {
+		return false
+	}
+	if strings.HasPrefix(fn, "main.") {
+		return true
+	}
+	first, _, _ := strings.Cut(fn, "/")
+	return strings.Contains(first, ".") && strings.Contains(fn, "/")
 }

@@ -3,6 +3,7 @@ package timeline
 import (
 	"bytes"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -142,5 +143,53 @@ func TestTrackerTotalsMatchGoToolTracePages(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestKinds(t *testing.T) {
+	for fn, want := range map[string]Kind{
+		"main.worker":                     User,
+		"net/http.(*conn).serve":          User,
+		"github.com/x/y.(*S).run.func1":   User,
+		"runtime.bgsweep":                 RuntimeKind,
+		"runtime.gcBgMarkWorker":          RuntimeKind,
+		"internal/poll.runtime_pollWait":  RuntimeKind,
+		"runtime/pprof.profileWriter":     Tooling,
+		"runtime.traceStartReadCPU.func1": Tooling,
+		"main.(*_gotraceRec).finish":      Tooling,
+		"":                                User,
+	} {
+		if got := KindOf(fn); got != want {
+			t.Errorf("KindOf(%q) = %v, want %v", fn, got, want)
+		}
+	}
+	for fn, want := range map[string]bool{
+		"main.handler": true, "github.com/a/b.F": true, "net/http.(*conn).serve": false,
+		"runtime.gopark": false, "main._gotraceStart": false, "golang.org/x/sync/errgroup.(*Group).Go.func1": true,
+	} {
+		if got := IsUserFrame(fn); got != want {
+			t.Errorf("IsUserFrame(%q) = %v", fn, got)
+		}
+	}
+}
+
+func TestSyncCategory(t *testing.T) {
+	for _, c := range []struct {
+		funcs []string
+		want  Category
+	}{
+		{[]string{"sync.runtime_SemacquireWaitGroup", "sync.(*WaitGroup).Wait", "main.main"}, WaitGroup},
+		{[]string{"internal/sync.runtime_SemacquireMutex", "internal/sync.(*Mutex).lockSlow", "internal/sync.(*Mutex).Lock", "sync.(*Mutex).Lock", "main.handler"}, Mutex},
+		{[]string{"runtime.semacquire1", "runtime.semacquire", "runtime.gcMarkDone", "runtime.gcBgMarkWorker"}, Runtime},
+		{[]string{"runtime.semacquire1", "runtime.semacquire", "runtime.traceAdvance", "runtime.(*traceAdvancerState).start.func1"}, Runtime},
+		{[]string{"sync.(*Cond).Wait", "main.consumer"}, Cond},
+		{nil, Mutex},
+	} {
+		if got := SyncCategory(slices.Values(c.funcs)); got != c.want {
+			t.Errorf("%v: %v, want %v", c.funcs, got, c.want)
+		}
+	}
+	if got := ReasonCategory("system goroutine wait"); got != Runtime {
+		t.Errorf("system goroutine wait: %v", got)
 	}
 }
