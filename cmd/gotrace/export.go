@@ -48,8 +48,8 @@ instant events with their stacks.
 window, in durations from the start of what is read, cutting the slices that
 cross its edges. The export streams: memory follows the largest generation,
 not the file, and - reads the trace from stdin. When a whole trace would make
-more than 1 GB, more than ui.perfetto.dev opens, a line on stderr says so
-and suggests windows, and the export goes ahead.`),
+more than 1 GB of trace events, more than ui.perfetto.dev opens, a line on
+stderr says so and suggests windows, and the export goes ahead.`),
 		Example: `  gotrace export --format perfetto testdata/traces/annotated.trace -o annotated.perfetto-trace
   gotrace export --format chrome --time 1s-1.5s testdata/traces/annotated.trace -o slow.json
   gotrace export --format perfetto --gen 2-3 testdata/traces/annotated.trace -o late.perfetto-trace`,
@@ -161,8 +161,9 @@ func runExport(opts *exportOptions) error {
 }
 
 // warnSize says, before the export, when the whole trace in f would make
-// more output than ui.perfetto.dev opens, and how to cut it into windows
-// that it does open. The export goes ahead: trace_processor opens it all.
+// more trace events than ui.perfetto.dev opens, and how to cut it into
+// windows that it does open. The export goes ahead: trace_processor opens
+// it all.
 func warnSize(streams *Streams, path string, f *os.File, out export.Format) {
 	fi, err := f.Stat()
 	if err != nil || !fi.Mode().IsRegular() {
@@ -176,12 +177,16 @@ func warnSize(streams *Streams, path string, f *os.File, out export.Format) {
 	if _, err := format.ParseHeader(h[:]); err != nil {
 		return
 	}
-	est := export.EstimateSize(out, fi.Size())
-	if est <= export.BrowserLimit {
+	file, loaded := export.Estimate(out, fi.Size())
+	if loaded <= export.BrowserLimit {
 		return
 	}
-	fmt.Fprintf(streams.ErrOut, "gotrace: %s: a %s trace makes about %s of %s output, more than ui.perfetto.dev opens; export windows of it with --time FROM-TO or --gen N-M\n",
-		path, stats.ByteCount(fi.Size()), stats.ByteCount(est), out)
+	size := ""
+	if file != loaded {
+		size = fmt.Sprintf(" (in a file of about %s)", stats.ByteCount(file))
+	}
+	fmt.Fprintf(streams.ErrOut, "gotrace: %s: a %s trace makes about %s of trace events%s, more than ui.perfetto.dev opens; export windows of it with --time FROM-TO or --gen N-M\n",
+		path, stats.ByteCount(fi.Size()), stats.ByteCount(loaded), size)
 }
 
 // selectGenerations streams the header and generations gens of the trace
