@@ -3,11 +3,11 @@ package export
 // Bytes of output per byte of trace, for a whole trace: upper bounds of what
 // the committed traces and traces of testdata/progs/stress export to. A
 // busy trace (stress, overlap.trace) is the worst case: its Perfetto file
-// 1.9-2.0 times its size, the packets compressed in it 9.5-10 times, its
+// 1.9-2.0 times its size, the packets compressed in it 10-11 times, its
 // Chrome JSON 38-47 times; quieter traces make less.
 const (
 	perfettoFilePerByte   = 2.5
-	perfettoLoadedPerByte = 11
+	perfettoLoadedPerByte = 12
 	chromePerByte         = 50
 )
 
