@@ -4,13 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gotrace-cli/gotrace/internal/export"
+	"github.com/gotrace-cli/gotrace/internal/format"
 	"github.com/gotrace-cli/gotrace/internal/split"
+	"github.com/gotrace-cli/gotrace/internal/stats"
 )
 
 type exportOptions struct {
@@ -44,7 +47,9 @@ instant events with their stacks.
 --gen keeps whole generations (numbers as in gotrace decode); --time keeps a
 window, in durations from the start of what is read, cutting the slices that
 cross its edges. The export streams: memory follows the largest generation,
-not the file, and - reads the trace from stdin.`),
+not the file, and - reads the trace from stdin. When a whole trace would make
+more than 1 GB of trace events, more than ui.perfetto.dev opens, a line on
+stderr says so and suggests windows, and the export goes ahead.`),
 		Example: `  gotrace export --format perfetto testdata/traces/annotated.trace -o annotated.perfetto-trace
   gotrace export --format chrome --time 1s-1.5s testdata/traces/annotated.trace -o slow.json
   gotrace export --format perfetto --gen 2-3 testdata/traces/annotated.trace -o late.perfetto-trace`,
@@ -102,6 +107,9 @@ func runExport(opts *exportOptions) error {
 			return err
 		}
 		defer f.Close()
+		if opts.Gen == "" && opts.Time == "" {
+			warnSize(opts.IO, opts.File, f, format)
+		}
 		prog := newProgress(opts.IO, "exporting "+opts.File, f)
 		if (opts.Output == "" || opts.Output == "-") && opts.IO.OutTTY {
 			prog.active = false // N.B. the timeline itself is on the terminal
@@ -150,6 +158,35 @@ func runExport(opts *exportOptions) error {
 		return fmt.Errorf("%s: %w", opts.File, err)
 	}
 	return out.Commit()
+}
+
+// warnSize says, before the export, when the whole trace in f would make
+// more trace events than ui.perfetto.dev opens, and how to cut it into
+// windows that it does open. The export goes ahead: trace_processor opens
+// it all.
+func warnSize(streams *Streams, path string, f *os.File, out export.Format) {
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return
+	}
+	// N.B. only a trace: what is not one gets its error, not a warning.
+	var h [format.HeaderSize]byte
+	if _, err := f.ReadAt(h[:], 0); err != nil {
+		return
+	}
+	if _, err := format.ParseHeader(h[:]); err != nil {
+		return
+	}
+	file, loaded := export.Estimate(out, fi.Size())
+	if loaded <= export.BrowserLimit {
+		return
+	}
+	size := ""
+	if file != loaded {
+		size = fmt.Sprintf(" (in a file of about %s)", stats.ByteCount(file))
+	}
+	fmt.Fprintf(streams.ErrOut, "gotrace: %s: a %s trace makes about %s of trace events%s, more than ui.perfetto.dev opens; export windows of it with --time FROM-TO or --gen N-M\n",
+		path, stats.ByteCount(fi.Size()), stats.ByteCount(loaded), size)
 }
 
 // selectGenerations streams the header and generations gens of the trace

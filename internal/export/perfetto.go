@@ -1,10 +1,13 @@
 package export
 
 import (
-	"bufio"
+	"bytes"
+	"compress/zlib"
 	"encoding/binary"
+	"errors"
 	"io"
 	"math"
+	"sync/atomic"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -17,12 +20,21 @@ import (
 //
 //	message                  field                          number  wire
 //	Trace                    packet (TracePacket)            1      bytes
-//	TracePacket              timestamp                       8      varint (ns)
+//	TracePacket              clock_snapshot (ClockSnapshot)  6      bytes
+//	                         timestamp                       8      varint
 //	                         trusted_packet_sequence_id     10      varint
 //	                         track_event (TrackEvent)       11      bytes
 //	                         interned_data (InternedData)   12      bytes
 //	                         sequence_flags                 13      varint
+//	                         compressed_packets             50      bytes (zlib)
+//	                         timestamp_clock_id             58      varint
+//	                         trace_packet_defaults          59      bytes
 //	                         track_descriptor               60      bytes
+//	TracePacketDefaults      timestamp_clock_id             58      varint
+//	ClockSnapshot            clocks (Clock)                  1      bytes
+//	ClockSnapshot.Clock      clock_id                        1      varint
+//	                         timestamp                       2      varint
+//	                         is_incremental                  3      varint (bool)
 //	TrackDescriptor          uuid                            1      varint
 //	                         name                            2      bytes
 //	                         process (ProcessDescriptor)     3      bytes
@@ -66,12 +78,29 @@ import (
 const (
 	fTracePacket = 1
 
+	fPacketClockSnapshot   = 6
 	fPacketTimestamp       = 8
 	fPacketSequenceID      = 10
 	fPacketTrackEvent      = 11
 	fPacketInternedData    = 12
 	fPacketSequenceFlags   = 13
+	fPacketCompressed      = 50
+	fPacketClockID         = 58
+	fPacketDefaults        = 59
 	fPacketTrackDescriptor = 60
+
+	fDefaultsClockID  = 58
+	fSnapshotClock    = 1
+	fClockID          = 1
+	fClockTimestamp   = 2
+	fClockIncremental = 3
+
+	// Timestamps are deltas on clockDelta, a sequence-scoped incremental
+	// clock that each clock snapshot pins to BOOTTIME, the trace's clock.
+	// The rare event earlier than the one before it is written on
+	// BOOTTIME itself.
+	clockBoottime = 6
+	clockDelta    = 64
 
 	fTrackUUID    = 1
 	fTrackName    = 2
@@ -136,20 +165,33 @@ const (
 // length-delimited TracePacket fields, so each packet goes out as it is made.
 // Event names, categories, argument names and CPU sample stacks (function
 // names, files, frames, callstacks) are interned: each is written once, with
-// the first packet that uses it, and referred to by number after. At each
-// generation the interning state is cleared, so the tables hold what one
-// generation uses, not the whole trace.
+// the first packet that uses it, and referred to by number after.
+// Timestamps are deltas from the packet before, on an incremental clock.
+// At each generation the sequence's incremental state is cleared, so the
+// tables hold what one generation uses, not the whole trace, and the
+// defaults and the clock are stated again.
+//
+// Packets are gathered in bundles of about bundleSize bytes, each written
+// zlib-compressed as one packet's compressed_packets, which Perfetto
+// expands in place; a second goroutine compresses one bundle while the next
+// is filled.
 type perfettoWriter struct {
-	w   *bufio.Writer
 	err error
 
-	cleared bool // the next packet clears the interning state
+	cleared bool  // the next packet clears the incremental state
+	lastTS  int64 // the incremental clock's value: the last delta's end
 	tables  [fInternSourcePath + 1]internTable
 
-	pkt, msg, sub, intern, hdr []byte // scratch buffers, reused
-	entry, key                 []byte
-	frameIDs                   []uint64
+	pkt, msg, sub, intern, state []byte // scratch buffers, reused
+	entry, key                   []byte
+	frameIDs                     []uint64
+
+	bundle []byte // packets not yet compressed
+	z      *compressor
 }
+
+// bundleSize is about how many bytes of packets are compressed together.
+const bundleSize = 256 << 10
 
 // internTable is one interning index. IDs keep growing across clears: an ID
 // may not name two values in one trace, even after a clear.
@@ -159,7 +201,7 @@ type internTable struct {
 }
 
 func newPerfettoWriter(w io.Writer) *perfettoWriter {
-	p := &perfettoWriter{w: bufio.NewWriterSize(w, 256<<10), cleared: true}
+	p := &perfettoWriter{cleared: true, z: newCompressor(w), bundle: make([]byte, 0, bundleSize+64<<10)}
 	for i := range p.tables {
 		p.tables[i].ids = make(map[string]uint64)
 	}
@@ -175,36 +217,155 @@ func (p *perfettoWriter) reset() {
 	p.cleared = true
 }
 
-// packet writes one TracePacket whose body is in p.pkt. interned says
-// whether the packet defines or uses interned data, and so needs the
-// sequence's incremental state.
-func (p *perfettoWriter) packet(interned bool) {
+// clearState writes the packet that clears the sequence's incremental
+// state and sets it up again: timestamps default to the incremental clock,
+// which a clock snapshot starts at the last time written, on BOOTTIME.
+// N.B. it comes before the timestamp of the packet that follows is taken,
+// and uses buffers of its own.
+func (p *perfettoWriter) clearState() {
+	p.cleared = false
+	var defaults, snap, clk [32]byte
+	b := appendVarint(p.state[:0], fPacketSequenceID, sequenceID)
+	b = appendVarint(b, fPacketSequenceFlags, seqIncrementalStateCleared)
+	b = appendBytes(b, fPacketDefaults, appendVarint(defaults[:0], fDefaultsClockID, clockDelta))
+	s := snap[:0]
+	c := appendVarint(clk[:0], fClockID, clockDelta)
+	c = appendVarint(c, fClockTimestamp, uint64(p.lastTS))
+	c = appendVarint(c, fClockIncremental, 1)
+	s = appendBytes(s, fSnapshotClock, c)
+	c = appendVarint(clk[:0], fClockID, clockBoottime)
+	c = appendVarint(c, fClockTimestamp, uint64(p.lastTS))
+	s = appendBytes(s, fSnapshotClock, c)
+	p.state = appendBytes(b, fPacketClockSnapshot, s)
+	p.add(p.state)
+}
+
+// packet writes one TracePacket whose body is in p.pkt. needs says whether
+// the packet uses the sequence's incremental state: interned data or a
+// timestamp on the incremental clock.
+func (p *perfettoWriter) packet(needs bool) {
 	if p.err != nil {
 		return
 	}
-	var flags uint64
-	if interned {
-		flags = seqNeedsIncrementalState
-	}
 	if p.cleared {
-		flags |= seqIncrementalStateCleared | seqNeedsIncrementalState
-		p.cleared = false
+		p.clearState() // N.B. descriptors: events clear it before their timestamp
 	}
-	p.pkt = protowire.AppendTag(p.pkt, fPacketSequenceID, protowire.VarintType)
-	p.pkt = protowire.AppendVarint(p.pkt, sequenceID)
-	if flags != 0 {
-		p.pkt = protowire.AppendTag(p.pkt, fPacketSequenceFlags, protowire.VarintType)
-		p.pkt = protowire.AppendVarint(p.pkt, flags)
+	p.pkt = appendVarint(p.pkt, fPacketSequenceID, sequenceID)
+	if needs {
+		p.pkt = appendVarint(p.pkt, fPacketSequenceFlags, seqNeedsIncrementalState)
 	}
-	p.hdr = protowire.AppendTag(p.hdr[:0], fTracePacket, protowire.BytesType)
-	p.hdr = protowire.AppendVarint(p.hdr, uint64(len(p.pkt)))
-	if _, err := p.w.Write(p.hdr); err != nil {
-		p.err = err
+	p.add(p.pkt)
+}
+
+// add appends a packet to the bundle, handing the bundle to the compressor
+// when it is full.
+func (p *perfettoWriter) add(pkt []byte) {
+	p.bundle = appendBytes(p.bundle, fTracePacket, pkt)
+	if len(p.bundle) >= bundleSize {
+		p.flush()
+	}
+}
+
+func (p *perfettoWriter) flush() {
+	if len(p.bundle) == 0 {
 		return
 	}
-	if _, err := p.w.Write(p.pkt); err != nil {
+	var err error
+	p.bundle, err = p.z.compress(p.bundle)
+	if err != nil {
 		p.err = err
 	}
+}
+
+// timestamp appends the packet's timestamp for ts: the delta from the last
+// one on the incremental clock, or, for an event earlier than that, ts on
+// BOOTTIME, leaving the incremental clock where it was.
+func (p *perfettoWriter) timestamp(b []byte, ts int64) []byte {
+	if p.cleared {
+		p.clearState()
+	}
+	if ts < p.lastTS {
+		b = appendVarint(b, fPacketTimestamp, uint64(ts))
+		return appendVarint(b, fPacketClockID, clockBoottime)
+	}
+	b = appendVarint(b, fPacketTimestamp, uint64(ts-p.lastTS))
+	p.lastTS = ts
+	return b
+}
+
+// compressor zlib-compresses bundles of packets and writes each as a
+// packet of its own, in a goroutine started with the first bundle. Three
+// buffers go round: one filled, one waiting, one compressed.
+type compressor struct {
+	w      io.Writer
+	work   chan []byte
+	free   chan []byte
+	done   chan struct{}
+	failed atomic.Bool
+	err    error // set before done is closed
+}
+
+func newCompressor(w io.Writer) *compressor {
+	return &compressor{w: w}
+}
+
+// compress hands a full bundle over and returns an empty one to fill.
+func (c *compressor) compress(b []byte) ([]byte, error) {
+	if c.work == nil {
+		c.work = make(chan []byte, 1)
+		c.free = make(chan []byte, 2)
+		c.done = make(chan struct{})
+		c.free <- make([]byte, 0, cap(b))
+		go c.run()
+	}
+	if c.failed.Load() {
+		return b[:0], errBundleWrite
+	}
+	c.work <- b
+	return <-c.free, nil
+}
+
+// errBundleWrite stops the writer once a bundle could not be written; close
+// then returns the error the write gave.
+var errBundleWrite = errors.New("writing a compressed bundle failed")
+
+func (c *compressor) run() {
+	defer close(c.done)
+	var out bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&out, zlib.BestSpeed)
+	var hdr []byte
+	for b := range c.work {
+		if c.err == nil {
+			out.Reset()
+			zw.Reset(&out)
+			zw.Write(b) // N.B. writes to a bytes.Buffer do not fail
+			zw.Close()
+			n := out.Len()
+			hdr = protowire.AppendTag(hdr[:0], fTracePacket, protowire.BytesType)
+			hdr = protowire.AppendVarint(hdr, uint64(protowire.SizeTag(fPacketCompressed)+protowire.SizeBytes(n)))
+			hdr = protowire.AppendTag(hdr, fPacketCompressed, protowire.BytesType)
+			hdr = protowire.AppendVarint(hdr, uint64(n))
+			if _, err := c.w.Write(hdr); err != nil {
+				c.err = err
+			} else if _, err := c.w.Write(out.Bytes()); err != nil {
+				c.err = err
+			}
+			if c.err != nil {
+				c.failed.Store(true)
+			}
+		}
+		c.free <- b[:0]
+	}
+}
+
+// close waits for the bundles handed over to be written.
+func (c *compressor) close() error {
+	if c.work == nil {
+		return nil
+	}
+	close(c.work)
+	<-c.done
+	return c.err
 }
 
 func appendString(b []byte, field protowire.Number, s string) []byte {
@@ -353,12 +514,12 @@ func (p *perfettoWriter) trackEvent(e *event, typ uint64) {
 		m = appendVarint(m, fEventStackIID, p.callstack(e.stack))
 	}
 	p.msg = m
-	p.pkt = appendVarint(p.pkt[:0], fPacketTimestamp, uint64(e.ts))
+	p.pkt = p.timestamp(p.pkt[:0], e.ts)
 	if len(p.intern) > 0 {
 		p.pkt = appendBytes(p.pkt, fPacketInternedData, p.intern)
 	}
 	p.pkt = appendBytes(p.pkt, fPacketTrackEvent, m)
-	p.packet(e.name != "" || e.cat != "" || len(e.args) > 0 || len(e.stack) > 0)
+	p.packet(true)
 }
 
 func (p *perfettoWriter) begin(e *event)   { p.trackEvent(e, typeSliceBegin) }
@@ -369,8 +530,11 @@ func (p *perfettoWriter) counter(e *event) { p.trackEvent(e, typeCounter) }
 func (p *perfettoWriter) forget(uint64) {}
 
 func (p *perfettoWriter) close() error {
-	if p.err != nil {
-		return p.err
+	if p.err == nil {
+		p.flush()
 	}
-	return p.w.Flush()
+	if err := p.z.close(); err != nil {
+		return err
+	}
+	return p.err
 }
