@@ -1,14 +1,16 @@
 package export
 
 // Bytes of output per byte of trace, for a whole trace: upper bounds of what
-// the committed traces and traces of testdata/progs/stress export to. A
-// busy trace (stress, overlap.trace) is the worst case: its Perfetto file
-// 1.9-2.0 times its size, the packets compressed in it 10-11 times, its
-// Chrome JSON 38-47 times; quieter traces make less.
+// the committed traces and traces of testdata/progs/stress export to. The
+// densest is a trace of goroutines handing off to one another through
+// iter.Pull (pull.trace): each switch is slices and a flow, and its
+// Perfetto file is 3.0 times its size, the packets in it 34.5 times, its
+// Chrome JSON 145 times. A busy service (stress, overlap.trace) makes about
+// 2, 11 and 47 times; quieter traces less.
 const (
-	perfettoFilePerByte   = 2.5
-	perfettoLoadedPerByte = 12
-	chromePerByte         = 50
+	perfettoFilePerByte   = 3.2
+	perfettoLoadedPerByte = 36
+	chromePerByte         = 150
 )
 
 // BrowserLimit is about how many bytes of trace events ui.perfetto.dev,

@@ -69,8 +69,11 @@ func TestEstimate(t *testing.T) {
 				biggest, biggestFile, biggestLoaded, estFile, estLoaded = int64(len(data)), size, loaded, ef, el
 			}
 		}
-		if estFile > 2*biggestFile || estLoaded > 2*biggestLoaded {
-			t.Errorf("%s: the biggest trace's estimates %d and %d bytes, more than twice the %d written and %d read", f, estFile, estLoaded, biggestFile, biggestLoaded)
+		// N.B. Per byte of trace, the densest trace (goroutine hand-offs)
+		// exports to 3-4 times what the busiest does: an estimate from the
+		// size alone errs high on the busy ones, but no more than that.
+		if estFile > 4*biggestFile || estLoaded > 4*biggestLoaded {
+			t.Errorf("%s: the biggest trace's estimates %d and %d bytes, more than four times the %d written and %d read", f, estFile, estLoaded, biggestFile, biggestLoaded)
 		}
 	}
 }
