@@ -81,12 +81,20 @@ func rootExamples(root *cobra.Command) string {
 	return strings.Join(lines, "\n")
 }
 
-// wrapArgs marks argument-count errors as usage errors, recursively.
+// traceCommands are the commands that read one trace FILE, with whether
+// "-" (standard input) works for them.
+var traceCommands = map[string]bool{"decode": true, "stats": true, "check": true, "export": true, "pprof": false, "split": false}
+
+// wrapArgs marks argument-count errors as usage errors, recursively; for a
+// command that reads a trace, the error says what it wants.
 func wrapArgs(c *cobra.Command) {
 	if c.Args != nil {
 		check := c.Args
 		c.Args = func(cmd *cobra.Command, args []string) error {
 			if err := check(cmd, args); err != nil {
+				if msg := fileArgsError(cmd, args); msg != "" {
+					return usagef("%s", msg)
+				}
 				return usageError{err}
 			}
 			return nil
@@ -95,4 +103,25 @@ func wrapArgs(c *cobra.Command) {
 	for _, sub := range c.Commands() {
 		wrapArgs(sub)
 	}
+}
+
+// fileArgsError says what a command that reads a trace wants when it was
+// given no file or more than one: "stats needs a trace file: gotrace stats
+// FILE (or - for standard input)". It returns "" for other commands.
+func fileArgsError(cmd *cobra.Command, args []string) string {
+	stdin, ok := traceCommands[cmd.Name()]
+	if !ok || !cmd.HasParent() || cmd.Parent().HasParent() {
+		return ""
+	}
+	want := "gotrace " + cmd.Name() + " FILE"
+	if stdin {
+		want += " (or - for standard input)"
+	}
+	switch {
+	case len(args) == 0:
+		return fmt.Sprintf("%s needs a trace file: %s", cmd.Name(), want)
+	case len(args) > 1:
+		return fmt.Sprintf("%s reads one trace file, not %d (%s): %s", cmd.Name(), len(args), strings.Join(args, " "), want)
+	}
+	return ""
 }
