@@ -3,24 +3,23 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gotrace-cli/gotrace/internal/report"
 	"github.com/gotrace-cli/gotrace/internal/stats"
-	"github.com/gotrace-cli/gotrace/internal/timeline"
 )
 
 type checkOptions struct {
 	IO *Streams
 
-	File     string
-	Asserts  []string
-	List     bool
-	JSON     bool
-	Markdown bool
+	File       string
+	Asserts    []string
+	List       bool
+	JSON       bool
+	Markdown   bool
+	Goroutines string
 }
 
 func newCheckCmd(io *Streams, runF func(*checkOptions) error) *cobra.Command {
@@ -36,14 +35,22 @@ the result. Each assertion is a path into the stats model, a comparison
   durations  ns us µs ms s m        sizes   B KiB MiB GiB KB MB GB
   ratios     0.5 or 50%             others  plain numbers
 
+Tasks and regions are reached by name, quoted as in Go, with count, total,
+p50, p90, p99 or max: annotations.regions["load"].p99 < 5ms.
 gotrace check --list prints every path with its unit and meaning. check
-prints each assertion with the measured value and pass or FAIL.
+prints each assertion with the measured value and pass, FAIL or no data.
 
-Exit status: 0 when every assertion holds, 3 when one fails, 1 when the
-trace cannot be read (or is damaged), 2 for a malformed assertion or an
-unknown path. --json writes schema gotrace.check/v1.`),
+An assertion has no data when the trace holds no value for its path: a
+task or region of that name did not end in the trace, or nothing was
+analysed because the trace holds no complete generation (a header alone,
+or a recording cut inside its first generation). No data never passes.
+
+Exit status: 0 when every assertion holds, 3 when one fails or has no
+data, 1 when the trace cannot be read (or is damaged), 2 for a malformed
+assertion or an unknown path. --json writes schema gotrace.check/v1.`),
 		Example: `  gotrace check app.trace --assert 'gc.stw.max < 5ms' --assert 'goroutines.leaked == 0'
   gotrace check app.trace --assert 'sched.latency.p99 <= 200us' --assert 'heap.max < 512MiB'
+  gotrace check app.trace --assert 'annotations.regions["square"].p99 < 5ms' --assert 'annotations.tasks["demo"].count == 1'
   gotrace check app.trace --assert 'gc.mmu.10ms >= 50%' --json
   gotrace check --list`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -67,6 +74,7 @@ unknown path. --json writes schema gotrace.check/v1.`),
 	f.BoolVar(&opts.List, "list", false, "print every path with its unit and meaning")
 	f.BoolVar(&opts.JSON, "json", false, "write JSON (schema gotrace.check/v1)")
 	f.BoolVar(&opts.Markdown, "markdown", false, "write Markdown, for a pull request")
+	addGoroutinesFlag(f, &opts.Goroutines)
 	return cmd
 }
 
@@ -93,7 +101,11 @@ func runCheck(ctx context.Context, opts *checkOptions) error {
 		}
 		as = append(as, a)
 	}
-	m, err := loadModel(ctx, opts.IO, opts.File, stats.Options{Top: stats.DefaultTop, Kinds: 1 << timeline.User})
+	kinds, err := parseKinds(opts.Goroutines)
+	if err != nil {
+		return err
+	}
+	m, err := loadModel(ctx, opts.IO, opts.File, stats.Options{Top: stats.DefaultTop, Kinds: kinds})
 	if m == nil {
 		return err
 	}
@@ -105,10 +117,9 @@ func runCheck(ctx context.Context, opts *checkOptions) error {
 		return err // damaged: the assertions saw only part of the trace
 	}
 	if !r.Passed {
-		msg := fmt.Sprintf("%d of %d assertions failed", r.Failed, len(r.Assertions))
-		if len(r.Assertions) == 1 {
-			msg = "the assertion failed"
-		}
+		// The summary, as a line on stderr: "gotrace: the assertion failed".
+		msg := r.Summary()
+		msg = strings.ToLower(msg[:1]) + msg[1:]
 		return &exitCodeError{code: exitAssertion, err: errors.New(msg)}
 	}
 	return nil

@@ -1,11 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gotrace-cli/gotrace/internal/export"
+	"github.com/gotrace-cli/gotrace/internal/format"
+	"github.com/gotrace-cli/gotrace/internal/pprof"
+	"github.com/gotrace-cli/gotrace/internal/report"
 )
 
 // run executes gotrace with args and returns the exit status.
@@ -54,6 +60,9 @@ holds as a terminal report for people and as JSON and exit codes for CI.`),
 	for _, c := range root.Commands() {
 		wrapArgs(c)
 	}
+	root.InitDefaultCompletionCmd()
+	bashWithoutPackage(root)
+	completeFlagValues(root)
 	root.Example = rootExamples(root)
 	return root
 }
@@ -81,12 +90,20 @@ func rootExamples(root *cobra.Command) string {
 	return strings.Join(lines, "\n")
 }
 
-// wrapArgs marks argument-count errors as usage errors, recursively.
+// traceCommands are the commands that read one trace FILE, with whether
+// "-" (standard input) works for them.
+var traceCommands = map[string]bool{"decode": true, "stats": true, "check": true, "export": true, "pprof": false, "split": false}
+
+// wrapArgs marks argument-count errors as usage errors, recursively; for a
+// command that reads a trace, the error says what it wants.
 func wrapArgs(c *cobra.Command) {
 	if c.Args != nil {
 		check := c.Args
 		c.Args = func(cmd *cobra.Command, args []string) error {
 			if err := check(cmd, args); err != nil {
+				if msg := fileArgsError(cmd, args); msg != "" {
+					return usagef("%s", msg)
+				}
 				return usageError{err}
 			}
 			return nil
@@ -95,4 +112,145 @@ func wrapArgs(c *cobra.Command) {
 	for _, sub := range c.Commands() {
 		wrapArgs(sub)
 	}
+}
+
+// fileArgsError says what a command that reads a trace wants when it was
+// given no file or more than one: "stats needs a trace file: gotrace stats
+// FILE (or - for standard input)". It returns "" for other commands.
+func fileArgsError(cmd *cobra.Command, args []string) string {
+	stdin, ok := traceCommands[cmd.Name()]
+	if !ok || !cmd.HasParent() || cmd.Parent().HasParent() {
+		return ""
+	}
+	want := "gotrace " + cmd.Name() + " FILE"
+	if stdin {
+		want += " (or - for standard input)"
+	}
+	switch {
+	case len(args) == 0:
+		return fmt.Sprintf("%s needs a trace file: %s", cmd.Name(), want)
+	case len(args) > 1:
+		return fmt.Sprintf("%s reads one trace file, not %d (%s): %s", cmd.Name(), len(args), strings.Join(args, " "), want)
+	}
+	return ""
+}
+
+// bashFallback replaces the cobra script's __PROG_init_completion, which
+// calls _get_comp_words_by_ref from the bash-completion package: without
+// the package, the words up to the cursor are taken from the line itself,
+// split at blanks only, so --flag=value stays one word as with
+// bash-completion's -n =:.
+const bashFallback = `
+# Without the bash-completion package there is no _get_comp_words_by_ref:
+# take the words up to the cursor from the line, split at blanks only.
+__%[1]s_init_completion()
+{
+    COMPREPLY=()
+    if declare -F _get_comp_words_by_ref >/dev/null 2>&1; then
+        _get_comp_words_by_ref "$@" cur prev words cword
+        return
+    fi
+    local line=${COMP_LINE:0:COMP_POINT}
+    read -r -a words <<< "$line"
+    if [[ ${#words[@]} -eq 0 || $line == *[[:blank:]] ]]; then
+        words+=("")
+    fi
+    cword=$(( ${#words[@]} - 1 ))
+    cur=${words[cword]}
+    prev=
+    if (( cword > 0 )); then
+        prev=${words[cword-1]}
+    fi
+}
+`
+
+// bashWithoutPackage makes gotrace completion bash work in a bash without
+// the bash-completion package.
+func bashWithoutPackage(root *cobra.Command) {
+	comp, _, err := root.Find([]string{"completion", "bash"})
+	if err != nil || comp.Name() != "bash" {
+		return
+	}
+	comp.Long = strings.Replace(comp.Long, `This script depends on the 'bash-completion' package.
+If it is not installed already, you can install it via your OS's package manager.`,
+		`The script uses the bash-completion package when it is loaded, and
+works in a bash without it too.`, 1)
+	comp.RunE = func(cmd *cobra.Command, _ []string) error {
+		noDesc, _ := cmd.Flags().GetBool("no-descriptions")
+		var b bytes.Buffer
+		if err := cmd.Root().GenBashCompletionV2(&b, !noDesc); err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, bashFallback, cmd.Root().Name())
+		_, err := cmd.OutOrStdout().Write(b.Bytes())
+		return err
+	}
+}
+
+// flagValues are the values shell completion offers for flags, by command
+// and flag; "*" is every command that has the flag.
+var flagValues = map[string]map[string]func() []string{
+	"stats": {"section": func() []string { return report.StatsSections }},
+	"pprof": {"type": func() []string {
+		var out []string
+		for _, t := range pprof.Types() {
+			out = append(out, string(t))
+		}
+		return out
+	}},
+	"export": {"format": func() []string { return []string{string(export.Perfetto), string(export.Chrome)} }},
+	"decode": {"type": eventTypeList},
+	"*":      {"goroutines": func() []string { return []string{"all", "user", "runtime"} }},
+}
+
+// completeFlagValues registers flagValues with cobra, for flags that have
+// no completion of their own. A flag that takes a comma list completes
+// the item after the last comma.
+func completeFlagValues(root *cobra.Command) {
+	for _, c := range root.Commands() {
+		for _, cmdName := range []string{c.Name(), "*"} {
+			for flag, values := range flagValues[cmdName] {
+				fl := c.Flags().Lookup(flag)
+				if fl == nil {
+					continue
+				}
+				if _, ok := c.GetFlagCompletionFunc(flag); ok {
+					continue
+				}
+				list := strings.HasSuffix(fl.Value.Type(), "Slice")
+				_ = c.RegisterFlagCompletionFunc(flag, func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+					prefix := ""
+					if i := strings.LastIndex(toComplete, ","); list && i >= 0 {
+						prefix = toComplete[:i+1]
+					}
+					var out []string
+					for _, v := range values() {
+						if strings.HasPrefix(v, toComplete[len(prefix):]) {
+							out = append(out, prefix+v)
+						}
+					}
+					dir := cobra.ShellCompDirectiveNoFileComp
+					if list {
+						dir |= cobra.ShellCompDirectiveNoSpace
+					}
+					return out, dir
+				})
+			}
+		}
+	}
+}
+
+// eventTypeList is every event type name, as go tool trace -d=wire prints
+// them, sorted.
+func eventTypeList() []string {
+	var names []string
+	for _, v := range format.Versions() {
+		for t := range 256 {
+			if s := v.Spec(format.EventType(t)); s != nil && !slices.Contains(names, s.Name) {
+				names = append(names, s.Name)
+			}
+		}
+	}
+	slices.Sort(names)
+	return names
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gotrace-cli/gotrace/internal/report"
 	"github.com/gotrace-cli/gotrace/internal/split"
 )
 
@@ -107,16 +108,15 @@ func runSplit(opts *splitOptions) error {
 	defer stop()
 	parts, err := split.Split(interruptible{ctx, f}, src, so, prefixSink{opts.IO, opts.Prefix})
 	for _, p := range parts {
-		line := fmt.Sprintf("%s\tgenerations %s\t%s\t%v-%v", partName(opts.Prefix, p.Index), genSpan(p), byteSize(p.Size), p.Start, p.End)
-		if p.Oversized {
-			line += "\t(one generation, larger than --max-size)"
-		}
-		fmt.Fprintln(opts.IO.Out, line)
+		fmt.Fprintln(opts.IO.Out, report.SplitLine(report.SplitPart{
+			Name: partName(opts.Prefix, p.Index), FirstGen: p.FirstGen, LastGen: p.LastGen,
+			Size: p.Size, Start: p.Start, End: p.End, Oversized: p.Oversized,
+		}))
 	}
 	var werr *writeError
 	switch {
 	case ctx.Err() != nil:
-		return interrupted(fmt.Sprintf("the %d parts above hold whole generations", len(parts)))
+		return interrupted(report.PartsAbove(len(parts), "holds", "hold") + " whole generations")
 	case errors.As(err, &werr):
 		return werr.err // names the part, not the input
 	case errors.Is(err, split.ErrNoGenerations) && opts.Gen == "" && opts.Time == "":
@@ -127,7 +127,7 @@ func runSplit(opts *splitOptions) error {
 		return fmt.Errorf("%s: %v", opts.File, err)
 	case err != nil:
 		if len(parts) > 0 {
-			return fmt.Errorf("%s: %w (the %d parts above hold every whole generation before it)", opts.File, err, len(parts))
+			return fmt.Errorf("%s: %w (%s every whole generation before it)", opts.File, err, report.PartsAbove(len(parts), "holds", "hold"))
 		}
 		return fmt.Errorf("%s: %w", opts.File, err)
 	}
@@ -143,13 +143,6 @@ func (e *writeError) Unwrap() error { return e.err }
 
 // partName is the file name of part index: PREFIX.001.trace.
 func partName(prefix string, index int) string { return fmt.Sprintf("%s.%03d.trace", prefix, index) }
-
-func genSpan(p split.Part) string {
-	if p.FirstGen == p.LastGen {
-		return strconv.FormatUint(p.FirstGen, 10)
-	}
-	return fmt.Sprintf("%d-%d", p.FirstGen, p.LastGen)
-}
 
 // prefixSink writes parts as PREFIX.NNN.trace.
 type prefixSink struct {
@@ -195,19 +188,6 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("size out of range")
 	}
 	return int64(v * mult), nil
-}
-
-// byteSize prints a byte count for people: 1.2 MB.
-func byteSize(n int64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
-	case n >= 1e3:
-		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 // partWriter marks write errors as the part's.

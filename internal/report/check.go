@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 
 	"github.com/gotrace-cli/gotrace/internal/stats"
 )
@@ -12,24 +14,65 @@ import (
 type CheckResult struct {
 	Schema     string            `json:"schema" help:"always \"gotrace.check/v1\""`
 	File       string            `json:"file" help:"the trace file as named on the command line"`
-	Passed     bool              `json:"passed" help:"true when every assertion holds"`
-	Failed     int               `json:"failed" help:"how many assertions do not hold"`
+	Passed     bool              `json:"passed" help:"true when every assertion holds; false when one fails or has no data"`
+	Failed     int               `json:"failed" help:"how many assertions were measured and do not hold"`
+	NoData     int               `json:"no_data" help:"how many assertions have no data: the trace holds no value for their path"`
 	Assertions []stats.Assertion `json:"assertions" help:"every assertion in command-line order"`
 	Damage     stats.Damage      `json:"damage" help:"as in gotrace.stats/v1: set when the trace could not be read to its end"`
+	// nothing says why nothing was analysed, "" when something was.
+	nothing string
 }
 
 // NewCheckResult evaluates as against m.
 func NewCheckResult(file string, m *stats.Model, as []stats.Assertion) *CheckResult {
-	r := &CheckResult{Schema: stats.CheckSchema, File: file, Passed: true, Assertions: []stats.Assertion{}, Damage: m.Damage}
+	r := &CheckResult{Schema: stats.CheckSchema, File: file, Assertions: []stats.Assertion{}, Damage: m.Damage, nothing: stats.NothingAnalysed(m)}
 	for _, a := range as {
 		a.Eval(m)
-		if !a.Pass {
+		switch a.Result {
+		case stats.ResultFail:
 			r.Failed++
-			r.Passed = false
+		case stats.ResultNoData:
+			r.NoData++
 		}
 		r.Assertions = append(r.Assertions, a)
 	}
+	r.Passed = r.Failed == 0 && r.NoData == 0
 	return r
+}
+
+// Summary says in one sentence, without a final period, how the assertions
+// fared: "All 3 assertions hold", "1 of 2 assertions failed", "The
+// assertion has no data: ...".
+func (r *CheckResult) Summary() string {
+	n := len(r.Assertions)
+	switch {
+	case r.Passed && n == 1:
+		return "The assertion holds"
+	case r.Passed:
+		return fmt.Sprintf("All %d assertions hold", n)
+	case r.nothing != "":
+		if n == 1 {
+			return "The assertion has no data: " + r.nothing
+		}
+		return fmt.Sprintf("None of the %d assertions has data: %s", n, r.nothing)
+	case n == 1 && r.Failed == 1:
+		return "The assertion failed"
+	case n == 1:
+		return "The assertion has no data: " + r.Assertions[0].Reason
+	}
+	var parts []string
+	if r.Failed > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %d %s failed", r.Failed, n, plural(n, "assertion", "assertions")))
+	}
+	if r.NoData > 0 {
+		verb := plural(r.NoData, "has", "have")
+		if r.Failed > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s no data", r.NoData, verb))
+		} else {
+			parts = append(parts, fmt.Sprintf("%d of %d %s %s no data", r.NoData, n, plural(n, "assertion", "assertions"), verb))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Check renders r.
@@ -42,26 +85,33 @@ func Check(w io.Writer, r *CheckResult, o Options) error {
 	if r.Damage.Damaged {
 		d.warnings = append(d.warnings, DamageLine(r.Damage))
 	}
+	if r.nothing != "" {
+		d.warnings = append(d.warnings, r.nothing+": no assertion has a value")
+	}
 	t := &tbl{head: []string{"Assertion", "Measured", "Result"}, right: []bool{false, true, false}, statusCol: 2}
+	var why []string
 	for _, a := range r.Assertions {
-		res, st := "pass", 1
-		if !a.Pass {
-			res, st = "FAIL", 2
+		switch a.Result {
+		case stats.ResultPass:
+			t.row(a.Expr, FormatValue(a.Got, a.Unit), "pass")
+			t.status = append(t.status, 1)
+		case stats.ResultFail:
+			t.row(a.Expr, FormatValue(a.Got, a.Unit), "FAIL")
+			t.status = append(t.status, 2)
+		default:
+			t.row(a.Expr, "–", "no data")
+			t.status = append(t.status, 2)
+			if r.nothing == "" && (len(r.Assertions) > 1 || r.Failed > 0) {
+				why = append(why, a.Expr+": "+a.Reason+".")
+			}
 		}
-		t.row(a.Expr, FormatValue(a.Got, a.Unit), res)
-		t.status = append(t.status, st)
 	}
 	s := section{title: "Assertions"}
 	s.add(t)
-	if r.Passed {
-		if len(r.Assertions) == 1 {
-			s.text("The assertion holds.")
-		} else {
-			s.text(fmt.Sprintf("All %d assertions hold.", len(r.Assertions)))
-		}
-	} else {
-		s.text(fmt.Sprintf("%d of %d %s failed.", r.Failed, len(r.Assertions), plural(len(r.Assertions), "assertion", "assertions")))
+	for _, line := range why {
+		s.text(line)
 	}
+	s.text(r.Summary() + ".")
 	d.sections = append(d.sections, s)
 	return d.render(w, o.Mode, o.Width)
 }
@@ -77,7 +127,7 @@ type CheckPath struct {
 // CheckList renders every path check accepts.
 func CheckList(w io.Writer, o Options) error {
 	var paths []CheckPath
-	for _, f := range stats.Fields() {
+	for _, f := range append(slices.Clone(stats.Fields()), stats.NamedPaths()...) {
 		paths = append(paths, CheckPath{Path: f.Path, JSON: f.JSON, Unit: f.Unit, Help: f.Help})
 	}
 	if o.Mode == JSON {
@@ -93,6 +143,7 @@ func CheckList(w io.Writer, o Options) error {
 	d := &doc{title: "gotrace check paths", subtitle: "Durations take ns, us, µs, ms, s, m; sizes B, KiB, MiB, GiB, KB, MB, GB; ratios a fraction or a percentage (50%)."}
 	s := section{title: "Paths"}
 	s.add(t)
+	s.text(`NAME is a task or region type as gotrace stats lists it, quoted as in Go: annotations.regions["load"].p99 < 5ms. A name the trace does not hold gives "no data".`)
 	d.sections = append(d.sections, s)
 	return d.render(w, o.Mode, o.Width)
 }

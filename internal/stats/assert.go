@@ -3,63 +3,266 @@ package stats
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"unicode/utf8"
 )
 
 // CheckSchema names the JSON form of a check report.
 const CheckSchema = "gotrace.check/v1"
 
+// Results of an assertion.
+const (
+	ResultPass   = "pass"
+	ResultFail   = "fail"
+	ResultNoData = "no data"
+)
+
 // Assertion is one parsed --assert expression: PATH OP VALUE.
 type Assertion struct {
-	Expr  string  `json:"expr" help:"the expression as given"`
-	Path  string  `json:"path" help:"the model path it reads"`
-	Op    string  `json:"op" help:"the comparison: < <= > >= == !="`
-	Unit  string  `json:"unit" help:"the path's unit: ns, B, count, ratio, %, 1/s"`
-	Want  float64 `json:"want" help:"the value compared with, in the path's unit (a ratio for 50%)"`
-	Got   float64 `json:"got" help:"the value measured in the trace, in the path's unit"`
-	Pass  bool    `json:"pass" help:"whether the assertion holds"`
-	field Field
+	Expr   string  `json:"expr" help:"the expression as given"`
+	Path   string  `json:"path" help:"the model path it reads, a task or region name quoted as in Go: annotations.regions[\"load\"].p99"`
+	Op     string  `json:"op" help:"the comparison: < <= > >= == !="`
+	Unit   string  `json:"unit" help:"the path's unit: ns, B, count, ratio, %, 1/s"`
+	Want   float64 `json:"want" help:"the value compared with, in the path's unit (a ratio for 50%)"`
+	Got    float64 `json:"got" help:"the value measured in the trace, in the path's unit; 0 when result is \"no data\""`
+	Pass   bool    `json:"pass" help:"whether the assertion holds: true only when result is \"pass\""`
+	Result string  `json:"result" help:"pass, fail, or no data: the trace holds no value for the path (nothing analysed, or no task or region of that name)"`
+	Reason string  `json:"reason" help:"why the result is no data; empty otherwise"`
+	field  Field
+	named  *namedList // set for annotations.tasks["NAME"] and annotations.regions["NAME"]
+	name   string
+	dist   Field // the Dist field of a named path, its index relative to Dist
 }
 
 // ErrBadAssertion marks an expression that cannot be evaluated: malformed,
 // an unknown path, or a value whose unit does not fit the path.
 var ErrBadAssertion = errors.New("bad assertion")
 
-// The value may have a space before its unit: "5 ms".
-var assertRE = regexp.MustCompile(`^\s*([A-Za-z0-9_.]+)\s*(<=|>=|==|!=|<|>)\s*(\S+(?:\s+[^\s0-9.]\S*)?)\s*$`)
+// The comparison and the value after the path; the value may have a space
+// before its unit: "5 ms".
+var opValueRE = regexp.MustCompile(`^\s*(<=|>=|==|!=|<|>)\s*(\S+(?:\s+[^\s0-9.]\S*)?)\s*$`)
 
-// ParseAssertion parses "PATH OP VALUE", e.g. "gc.stw.max < 5ms".
-func ParseAssertion(expr string) (Assertion, error) {
-	sm := assertRE.FindStringSubmatch(expr)
-	if sm == nil {
-		return Assertion{}, fmt.Errorf("%w %q: want PATH OP VALUE, e.g. 'gc.stw.max < 5ms', with OP one of < <= > >= == !=", ErrBadAssertion, expr)
-	}
-	a := Assertion{Expr: strings.TrimSpace(expr), Path: sm[1], Op: sm[2]}
-	f, ok := Lookup(a.Path)
-	if !ok {
-		hint := ""
-		if s := Suggest(a.Path); len(s) > 0 {
-			hint = "; did you mean " + strings.Join(s, ", ") + "?"
-		} else {
-			hint = "; paths begin with " + strings.Join(sections(), ", ")
+// namedList is a list of the model whose rows check reaches by name.
+type namedList struct {
+	path string // annotations.tasks
+	json string // annotations.tasks[].dist
+	kind string // task
+	rows func(*Model) []NamedDist
+}
+
+var namedLists = []*namedList{
+	{"annotations.tasks", "annotations.tasks[].dist", "task", func(m *Model) []NamedDist { return m.Annotations.Tasks }},
+	{"annotations.regions", "annotations.regions[].dist", "region", func(m *Model) []NamedDist { return m.Annotations.Regions }},
+}
+
+// distFields are the fields of a Dist, as check names them.
+var distFields = sync.OnceValue(func() []Field {
+	var out []Field
+	walkFields(reflect.TypeFor[Dist](), "", "", "", nil, &out)
+	return out
+})
+
+// NamedPaths returns the path forms that reach a task or a region by name,
+// NAME standing for the name: annotations.regions["NAME"].p99.
+func NamedPaths() []Field {
+	var out []Field
+	for _, l := range namedLists {
+		for _, f := range distFields() {
+			help := strings.ReplaceAll(f.Help, "interval", "duration") + " of the " + l.kind + "s named NAME that ended in the trace"
+			if f.Path == "count" {
+				help = "number of " + l.kind + "s named NAME that ended in the trace"
+			}
+			out = append(out, Field{Path: l.path + `["NAME"].` + f.Path, JSON: l.json + "." + f.JSON, Unit: f.Unit, Help: help})
 		}
-		return Assertion{}, fmt.Errorf("%w %q: unknown path %q%s (gotrace check --list shows every path)", ErrBadAssertion, expr, a.Path, hint)
 	}
-	a.field, a.Unit = f, f.Unit
-	v, err := parseValue(strings.Join(strings.Fields(sm[3]), ""), f.Unit)
+	return out
+}
+
+// ParseAssertion parses "PATH OP VALUE", e.g. "gc.stw.max < 5ms" or
+// `annotations.regions["load"].p99 < 5ms`.
+func ParseAssertion(expr string) (Assertion, error) {
+	a := Assertion{Expr: strings.TrimSpace(expr)}
+	// Quoted so that columns count as in the expression: names in it are
+	// in double quotes.
+	quoted := strconv.Quote(a.Expr)
+	if strings.Contains(a.Expr, `"`) && !strings.Contains(a.Expr, "'") {
+		quoted = "'" + a.Expr + "'"
+	}
+	bad := func(format string, args ...any) (Assertion, error) {
+		return Assertion{}, fmt.Errorf("%w %s: "+format, append([]any{ErrBadAssertion, quoted}, args...)...)
+	}
+	p, err := scanPath(a.Expr)
 	if err != nil {
-		return Assertion{}, fmt.Errorf("%w %q: %v", ErrBadAssertion, expr, err)
+		return bad("%v", err)
+	}
+	sm := opValueRE.FindStringSubmatch(a.Expr[p.end:])
+	if p.text == "" || sm == nil {
+		return bad("want PATH OP VALUE, e.g. 'gc.stw.max < 5ms', with OP one of < <= > >= == !=")
+	}
+	a.Op = sm[1]
+	if p.named != nil {
+		a.named, a.name, a.dist = p.named, p.name, p.field
+		a.Path = p.named.path + "[" + strconv.Quote(p.name) + "]." + p.field.Path
+		a.Unit = p.field.Unit
+	} else {
+		a.Path = p.text
+		f, ok := Lookup(a.Path)
+		if !ok {
+			return bad("unknown path %q%s (gotrace check --list shows every path)", a.Path, pathHint(a.Path))
+		}
+		a.field, a.Unit = f, f.Unit
+	}
+	v, err := parseValue(strings.Join(strings.Fields(sm[2]), ""), a.Unit)
+	if err != nil {
+		return bad("%v", err)
 	}
 	a.Want = v
 	return a, nil
 }
 
-// Eval measures a in m and decides whether it holds.
+// pathHint suggests paths near an unknown one.
+func pathHint(path string) string {
+	for _, l := range namedLists {
+		if rest, ok := strings.CutPrefix(path, l.path); ok && (rest == "" || rest[0] == '.') {
+			field := "p99"
+			if f := strings.TrimPrefix(rest, "."); slices.ContainsFunc(distFields(), func(d Field) bool { return d.Path == f }) {
+				field = f
+			}
+			return fmt.Sprintf(`; %ss are reached by name: %s["NAME"].%s`, l.kind, l.path, field)
+		}
+	}
+	if s := Suggest(path); len(s) > 0 {
+		return "; did you mean " + strings.Join(s, ", ") + "?"
+	}
+	return "; paths begin with " + strings.Join(sections(), ", ")
+}
+
+// scannedPath is the path at the start of an expression.
+type scannedPath struct {
+	text  string // the path as written
+	end   int    // byte offset just after it
+	named *namedList
+	name  string
+	field Field
+}
+
+// scanPath reads the path at the start of expr: names and dots, and for a
+// task or region a Go-quoted name in brackets. A malformed path is an error
+// that names its column.
+func scanPath(expr string) (scannedPath, error) {
+	at := func(i int, format string, args ...any) error {
+		return fmt.Errorf("at column %d: "+format, append([]any{utf8.RuneCountInString(expr[:i]) + 1}, args...)...)
+	}
+	isName := func(c byte) bool {
+		return c == '_' || c == '.' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+	}
+	i := 0
+	for i < len(expr) && isName(expr[i]) {
+		i++
+	}
+	p := scannedPath{text: expr[:i], end: i}
+	if i == len(expr) || expr[i] != '[' {
+		return p, nil
+	}
+	// PATH["NAME"].FIELD
+	base := expr[:i]
+	for _, l := range namedLists {
+		if l.path == base {
+			p.named = l
+		}
+	}
+	if p.named == nil {
+		return p, at(i, `%q takes no ["NAME"]; only annotations.tasks and annotations.regions do`, base)
+	}
+	q := i + 1
+	if q == len(expr) || expr[q] != '"' {
+		return p, at(q, `want a quoted name after "[", e.g. %s["NAME"].p99`, base)
+	}
+	j := q + 1
+	for j < len(expr) && expr[j] != '"' {
+		if expr[j] == '\\' {
+			j++
+		}
+		j++
+	}
+	if j >= len(expr) {
+		return p, at(q, "the quoted name does not end")
+	}
+	name, err := strconv.Unquote(expr[q : j+1])
+	if err != nil {
+		return p, at(q, "the name %s is not a Go string", expr[q:j+1])
+	}
+	j++
+	if j == len(expr) || expr[j] != ']' {
+		return p, at(j, `want "]" after the name`)
+	}
+	j++
+	var fields []string
+	for _, f := range distFields() {
+		fields = append(fields, "."+f.Path)
+	}
+	k := j
+	if k < len(expr) && expr[k] == '.' {
+		k++
+		for k < len(expr) && isName(expr[k]) {
+			k++
+		}
+	}
+	i = slices.IndexFunc(distFields(), func(f Field) bool { return "."+f.Path == expr[j:k] })
+	if i < 0 {
+		return p, at(j, "want one of %s after %s[%s]", strings.Join(fields, " "), base, strconv.Quote(name))
+	}
+	p.text, p.end, p.name, p.field = expr[:k], k, name, distFields()[i]
+	return p, nil
+}
+
+// NothingAnalysed says why m holds no value for any assertion, or returns
+// "" when it does. Nothing is analysed when the trace holds no complete
+// generation (a recording cut inside its first, or a header alone): then
+// the analysis saw no event, and every value would be a zero that was not
+// measured.
+func NothingAnalysed(m *Model) string {
+	if m.Overview.Generations == 0 || m.Overview.Events == 0 {
+		return "the trace holds no complete generation, so nothing was analysed"
+	}
+	return ""
+}
+
+// Eval measures a in m and decides whether it holds. A value the trace does
+// not hold gives the result "no data", which does not pass.
 func (a *Assertion) Eval(m *Model) {
-	a.Got = m.Value(a.field)
+	a.Got, a.Pass, a.Result, a.Reason = 0, false, ResultNoData, ""
+	if a.Reason = NothingAnalysed(m); a.Reason != "" {
+		return
+	}
+	if a.named != nil {
+		rows := a.named.rows(m)
+		i := slices.IndexFunc(rows, func(r NamedDist) bool { return r.Name == a.name })
+		if i < 0 {
+			a.Reason = fmt.Sprintf("no %s named %q ended in the trace", a.named.kind, a.name)
+			var names []string
+			for _, r := range rows {
+				names = append(names, strconv.Quote(r.Name))
+			}
+			switch {
+			case len(names) == 0:
+				a.Reason += fmt.Sprintf(" (it has no %ss)", a.named.kind)
+			case len(names) > 8:
+				a.Reason += fmt.Sprintf(" (it has %s, and %d more)", strings.Join(names[:8], ", "), len(names)-8)
+			default:
+				a.Reason += fmt.Sprintf(" (it has %s)", strings.Join(names, ", "))
+			}
+			return
+		}
+		a.Got = reflect.ValueOf(rows[i].Dist).FieldByIndex(a.dist.index).Convert(reflect.TypeFor[float64]()).Float()
+	} else {
+		a.Got = m.Value(a.field)
+	}
 	switch a.Op {
 	case "<":
 		a.Pass = a.Got < a.Want
@@ -73,6 +276,10 @@ func (a *Assertion) Eval(m *Model) {
 		a.Pass = a.Got == a.Want
 	case "!=":
 		a.Pass = a.Got != a.Want
+	}
+	a.Result = ResultFail
+	if a.Pass {
+		a.Result = ResultPass
 	}
 }
 
