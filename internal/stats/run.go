@@ -171,6 +171,7 @@ func finish(m *Model, name string, v format.Version, size int64) {
 	m.File = name
 	m.Overview.Version = v.String()
 	m.Overview.FileBytes = ByteCount(size)
+	m.Findings.Ranked = rank(m)
 }
 
 // eventPass feeds every event of r to a. A reader goroutine decodes events
