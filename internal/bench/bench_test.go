@@ -268,3 +268,59 @@ func BenchmarkLoops(b *testing.B) {
 		})
 	}
 }
+
+// TestMeasureOverlap: the small trace's first generations end with status
+// batches written after the next one began (what stats counts as
+// restamped); a trace of one generation has no next one to overlap.
+func TestMeasureOverlap(t *testing.T) {
+	data := readSmall(t)
+	o, err := MeasureOverlap(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Overlap{Generations: 3, NoThreadBatches: 15, LateBatches: 4, LateGenerations: 2}
+	if o != want {
+		t.Errorf("small trace: %+v, want %+v", o, want)
+	}
+	var buf bytes.Buffer
+	if _, err := WritePrefix(&buf, bytes.NewReader(data), 1); err != nil {
+		t.Fatal(err)
+	}
+	one, err := MeasureOverlap(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one.Generations != 1 || one.LateBatches != 0 || one.NoThreadBatches == 0 {
+		t.Errorf("first generation alone: %+v, want 1 generation, no late batches", one)
+	}
+	if _, err := MeasureOverlap(bytes.NewReader(data[:len(data)/2])); err == nil {
+		t.Error("a truncated trace was read without an error")
+	}
+}
+
+// TestMeasureXExp: the shape pass delivers what the loop does, and its
+// goroutine counts are the ones gotrace stats reports for the small trace
+// (3436 created, 10 from before, at most 116 alive).
+func TestMeasureXExp(t *testing.T) {
+	data := readSmall(t)
+	s, err := MeasureXExp(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := XExpLoop(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Events != n {
+		t.Errorf("shape pass read %d events, the loop %d", s.Events, n)
+	}
+	if s.Created != 3436 || s.Existing != 10 || s.PeakAlive != 116 {
+		t.Errorf("goroutines: %d created, %d existing, peak %d; want 3436, 10, 116", s.Created, s.Existing, s.PeakAlive)
+	}
+	// The late statuses of the first generations end after the next
+	// generation began: x/exp/trace moves its first events, which are not
+	// later than them.
+	if s.Moved <= 0 || s.Moved >= s.Events {
+		t.Errorf("%d of %d events moved", s.Moved, s.Events)
+	}
+}
