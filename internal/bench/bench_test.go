@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"testing/iotest"
 	"time"
 
+	"github.com/gotrace-cli/gotrace/internal/decode"
 	"github.com/gotrace-cli/gotrace/internal/format"
 )
 
@@ -98,14 +100,15 @@ func TestWalkErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Next(); err != nil {
+	var firstEvent int64
+	if _, err := s.NextGen(func(b *Batch) error {
+		if b.Index == 1 {
+			firstEvent = b.Offset + int64(len(b.Raw)-len(b.Data))
+		}
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
-	b, err := s.Next()
-	if err != nil {
-		t.Fatal(err)
-	}
-	firstEvent := b.Offset + int64(len(b.Raw)-len(b.Data))
 	badType := bytes.Clone(data)
 	badType[firstEvent] = 120 // no v2 version defines it
 
@@ -122,15 +125,19 @@ func TestWalkErrors(t *testing.T) {
 		{"empty", nil, io.ErrUnexpectedEOF, "header"},
 		{"not a trace", []byte("hello, world, this is text"), format.ErrNotTrace, "byte 0x0"},
 		{"truncated", data[:len(data)/2], io.ErrUnexpectedEOF, "byte 0x"},
-		{"unknown event", badType, nil, "unknown event type 120"},
-		{"batch too big", bigBatchBytes, nil, "exceeds the maximum"},
-		{"old format", []byte("go 1.21 trace\x00\x00\x00"), nil, "old trace format"},
+		{"unknown event", badType, decode.ErrCorrupt, fmt.Sprintf("byte 0x%x (gen 1, batch 1): unknown event type 120", firstEvent)},
+		{"batch too big", bigBatchBytes, decode.ErrCorrupt, "exceeds the maximum"},
+		{"old format", []byte("go 1.21 trace\x00\x00\x00"), decode.ErrOldFormat, "old trace format"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Walk(bytes.NewReader(tt.input))
 			if err == nil {
 				t.Fatal("walk succeeded")
+			}
+			var de *decode.Error
+			if !errors.As(err, &de) {
+				t.Errorf("error %q is a %T, want a *decode.Error", err, err)
 			}
 			if tt.is != nil && !errors.Is(err, tt.is) {
 				t.Errorf("error %q does not wrap %v", err, tt.is)
