@@ -26,7 +26,9 @@ golden:
 fuzz:
 	$(GO) test ./internal/decode -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 
-# Builds gotrace itself; BENCHFLAGS passes flags, e.g. BENCHFLAGS='-count 3'.
+# Builds gotrace itself and, on first use, the two traces it measures on
+# (testdata/bench/stress.trace and service.trace); BENCHFLAGS passes flags,
+# e.g. BENCHFLAGS='-count 3' or BENCHFLAGS='-skip service'.
 bench:
 	$(GO) run ./internal/bench/cmd/benchall $(BENCHFLAGS)
 
