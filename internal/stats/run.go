@@ -210,6 +210,10 @@ func finish(m *Model, name string, v format.Version, size int64) {
 	m.Overview.FileBytes = ByteCount(size)
 }
 
+// chunks is how many chunks of events the ordered pass's two goroutines
+// pass between them.
+const chunks = 4
+
 // eventPass feeds every event of r to a. A reader goroutine decodes events
 // into chunks while this one analyses the previous chunk. It returns the
 // number of sync events delivered and the error that ended reading, nil at
@@ -223,9 +227,9 @@ func eventPass(ctx context.Context, r io.Reader, a *Analyzer) (syncs int, err er
 		}
 	}()
 	const chunk = 4096
-	full := make(chan []trace.Event, 3)
-	free := make(chan []trace.Event, 4)
-	for range 4 {
+	full := make(chan []trace.Event, chunks-1)
+	free := make(chan []trace.Event, chunks)
+	for range chunks {
 		free <- make([]trace.Event, 0, chunk)
 	}
 	stop := make(chan struct{})
@@ -278,11 +282,43 @@ func readEvents(r io.Reader, full, free chan []trace.Event, stop chan struct{}) 
 		}
 		return true
 	}
+	// settle hands buf over and waits until every chunk is back: the
+	// analysis has handled every event read so far.
+	settle := func() bool {
+		if !flush() {
+			return false
+		}
+		var back [chunks - 1][]trace.Event
+		for i := range back {
+			select {
+			case back[i] = <-free:
+			case <-stop:
+				return false
+			}
+		}
+		for _, b := range back {
+			free <- b
+		}
+		return true
+	}
 	stopped := false
 	err := eachXExpEvent(r, func(ev *trace.Event) bool {
+		// N.B. golang.org/x/exp/trace keeps the type of an ending task
+		// in a table of the generation that it grows as it reads on, and
+		// Event.Task looks it up there: a TaskEnd event that crossed to
+		// the analysis as it is would be read there while this goroutine
+		// writes the table. It crosses with a table of its own instead,
+		// or, when it cannot have one, is handled before reading on.
+		wait := false
+		if ev.Kind() == trace.EventTaskEnd {
+			wait = !detachTask(ev)
+		}
 		buf = append(buf, *ev)
-		if len(buf) == cap(buf) && !flush() {
-			stopped = true
+		switch {
+		case wait:
+			stopped = !settle()
+		case len(buf) == cap(buf):
+			stopped = !flush()
 		}
 		return !stopped
 	})
@@ -290,6 +326,34 @@ func readEvents(r io.Reader, full, free chan []trace.Event, stop chan struct{}) 
 		return nil
 	}
 	return err
+}
+
+// detachTask gives the TaskEnd event ev a table of its own, so that
+// nothing in it refers to the reader's tables any more. It reports false
+// when it cannot: a task whose ID is trace.NoTask.
+//
+// N.B. The event keeps its time, kind, goroutine, P, thread and task, and
+// loses its stack: the analysis reads no TaskEnd's stack, and copying one
+// costs several times what reading the event does. TestPartsMatchOrdered
+// would see the difference, as the passes in parts keep every stack.
+func detachTask(ev *trace.Event) bool {
+	tk := ev.Task()
+	if tk.Type == "" {
+		return true // N.B. an empty type is never looked up in a table
+	}
+	d, err := trace.MakeEvent(trace.EventConfig[trace.Task]{
+		Time:      ev.Time(),
+		Kind:      trace.EventTaskEnd,
+		Goroutine: ev.Goroutine(),
+		Proc:      ev.Proc(),
+		Thread:    ev.Thread(),
+		Details:   tk,
+	})
+	if err != nil {
+		return false
+	}
+	*ev = d
+	return true
 }
 
 // eachXExpEvent reads the trace in r with golang.org/x/exp/trace and calls
