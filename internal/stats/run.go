@@ -210,9 +210,13 @@ func finish(m *Model, name string, v format.Version, size int64) {
 	m.Overview.FileBytes = ByteCount(size)
 }
 
-// chunks is how many chunks of events the ordered pass's two goroutines
-// pass between them.
-const chunks = 4
+// The ordered pass's two goroutines pass chunks of events between them:
+// this many, each of up to chunkLen events. A chunk's backing array grows
+// as it fills, so a small trace takes little memory.
+const (
+	chunks   = 4
+	chunkLen = 4096
+)
 
 // eventPass feeds every event of r to a. A reader goroutine decodes events
 // into chunks while this one analyses the previous chunk. It returns the
@@ -226,11 +230,10 @@ func eventPass(ctx context.Context, r io.Reader, a *Analyzer) (syncs int, err er
 			err = fmt.Errorf("reading events failed: %v", p)
 		}
 	}()
-	const chunk = 4096
 	full := make(chan []trace.Event, chunks-1)
 	free := make(chan []trace.Event, chunks)
 	for range chunks {
-		free <- make([]trace.Event, 0, chunk)
+		free <- nil
 	}
 	stop := make(chan struct{})
 	errc := make(chan error, 1)
@@ -317,7 +320,7 @@ func readEvents(r io.Reader, full, free chan []trace.Event, stop chan struct{}) 
 		switch {
 		case wait:
 			stopped = !settle()
-		case len(buf) == cap(buf):
+		case len(buf) == chunkLen:
 			stopped = !flush()
 		}
 		return !stopped
@@ -366,7 +369,7 @@ func eachXExpEvent(r io.Reader, fn func(*trace.Event) bool) (err error) {
 			err = fmt.Errorf("golang.org/x/exp/trace: %v", p)
 		}
 	}()
-	tr, err := trace.NewReader(bufio.NewReaderSize(r, 256<<10))
+	tr, err := trace.NewReader(bufio.NewReaderSize(r, bufSize(r, 256<<10)))
 	if err != nil {
 		return err
 	}
@@ -386,6 +389,19 @@ func eachXExpEvent(r io.Reader, fn func(*trace.Event) bool) (err error) {
 	}
 }
 
+// bufSize is n, or less for a reader that says it holds less, so that a
+// small trace is read with a small buffer. A section reader is taken to be
+// read from its start.
+func bufSize(r io.Reader, n int) int {
+	switch r := r.(type) {
+	case interface{ Len() int }:
+		return min(n, r.Len())
+	case interface{ Size() int64 }:
+		return int(min(int64(n), r.Size()))
+	}
+	return n
+}
+
 // wireResult is what the decoder says about a trace: per generation rows
 // and the footprint, merged over every complete generation.
 type wireResult struct {
@@ -401,7 +417,7 @@ type wireResult struct {
 // wirePass reads r with the decoder, counting only.
 func wirePass(ctx context.Context, r io.Reader) wireResult {
 	var w wireResult
-	dr, err := decode.NewReader(bufio.NewReaderSize(r, 1<<20))
+	dr, err := decode.NewReader(bufio.NewReaderSize(r, bufSize(r, 1<<20)))
 	if err != nil {
 		w.err = err
 		return w
