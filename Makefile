@@ -21,10 +21,12 @@ test-race:
 golden:
 	$(GO) test ./... -run 'Golden|Script' -update
 
-# Minimizing each new interesting input may take the -fuzzminimizetime
-# default (60s) of a short run; 5s is enough to shrink a crasher.
+# FuzzDecode, then FuzzStats, FUZZTIME each. Minimizing each new
+# interesting input may take the -fuzzminimizetime default (60s) of a short
+# run; 5s is enough to shrink a crasher.
 fuzz:
-	$(GO) test ./internal/decode -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./internal/decode -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./internal/stats -run '^$$' -fuzz '^FuzzStats$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 
 # Builds gotrace itself; BENCHFLAGS passes flags, e.g. BENCHFLAGS='-count 3'.
 bench:
