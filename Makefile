@@ -10,9 +10,19 @@ FUZZTIME ?= 60s
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gotrace
 
+# test runs every test, then the race detector over the code that runs
+# goroutines of its own: all of stats, record, outfile and bench (-short
+# leaves out recording the stress program and other toolchains), decode's
+# parallel reader, and the commands that stream between goroutines, draw
+# progress or get interrupted. test-race is everything under it.
+RACE_PKGS := ./internal/stats ./internal/record ./internal/outfile ./internal/bench
+
 test:
 	$(GO) vet ./...
 	$(GO) test ./...
+	$(GO) test -race -short $(RACE_PKGS)
+	$(GO) test -race -short -run 'Parallel|FuzzDecode' ./internal/decode
+	$(GO) test -race -run 'Progress|Interrupt|Record|SplitFiles' ./cmd/gotrace
 
 test-race:
 	$(GO) test -race ./...
