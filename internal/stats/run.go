@@ -93,11 +93,12 @@ func Compute(ctx context.Context, name string, r io.ReaderAt, size int64, opts O
 	if prog != nil {
 		in = prog.reader(in)
 	}
-	src, err := timeline.NewSource(bufio.NewReaderSize(in, 256<<10))
+	src, err := timeline.NewSource(bufio.NewReaderSize(in, bufSize(in, 256<<10)))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	syncs, evErr := eventPass(ctx, src, a)
+	// N.B. The source gives no more bytes than the trace has.
+	syncs, evErr := eventPass(ctx, &sizedReader{src, size}, a)
 	if evErr != nil {
 		evErr = src.Damage(syncs, evErr)
 	} else {
@@ -135,7 +136,7 @@ func Compute(ctx context.Context, name string, r io.ReaderAt, size int64, opts O
 		if good > 0 {
 			src, err := timeline.NewSource(io.NewSectionReader(r, 0, end))
 			if err == nil {
-				_, err = eventPass(ctx, src, a)
+				_, err = eventPass(ctx, &sizedReader{src, end}, a)
 			}
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", name, damage)
