@@ -5,14 +5,13 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/gotrace-cli/gotrace/internal/format"
-	"golang.org/x/tools/txtar"
+	"github.com/gotrace-cli/gotrace/internal/timeline/reftest"
 )
 
 // fuzzVersions are the headers FuzzStats puts before its bytes: every v2
@@ -56,9 +55,12 @@ func FuzzStats(f *testing.F) {
 	})
 }
 
-// fuzzSeeds returns every committed trace and every trace test of the Go
-// tree, assembled.
+// fuzzSeeds returns the committed traces up to maxSeed bytes and every
+// trace test of the Go tree, assembled.
 func fuzzSeeds(f *testing.F) [][]byte {
+	// N.B. Each run over a mutation of a larger trace takes tens of
+	// milliseconds, and the smaller ones hold the same kinds of events.
+	const maxSeed = 256 << 10
 	var seeds [][]byte
 	paths, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "*", "*.trace"))
 	for _, p := range paths {
@@ -66,28 +68,16 @@ func fuzzSeeds(f *testing.F) [][]byte {
 		if err != nil {
 			f.Fatal(err)
 		}
-		seeds = append(seeds, data)
-	}
-	root, err := exec.Command("go", "env", "GOROOT").Output()
-	if err != nil {
-		return seeds
-	}
-	tests, _ := filepath.Glob(filepath.Join(strings.TrimSpace(string(root)), "src", "internal", "trace", "testdata", "tests", "*.test"))
-	for _, p := range tests {
-		ar, err := txtar.ParseFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		for _, file := range ar.Files {
-			if file.Name != "trace" {
-				continue
-			}
-			data, err := format.Assemble(file.Data)
-			if err != nil {
-				f.Fatalf("%s: %v", filepath.Base(p), err)
-			}
+		if len(data) <= maxSeed {
 			seeds = append(seeds, data)
 		}
+	}
+	corpus, err := reftest.GorootCorpus()
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, c := range corpus {
+		seeds = append(seeds, c.Data)
 	}
 	return seeds
 }
