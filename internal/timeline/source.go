@@ -192,3 +192,18 @@ func (t *teeReader) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// Copy writes to w the trace in r as a Source gives it: the complete
+// generations, late status batches moved back, so that any reader of
+// traces (go tool trace too) sees the times gotrace does. It returns the
+// Source, for its counts and its Err.
+func Copy(w io.Writer, r io.Reader) (*Source, error) {
+	src, err := NewSource(r)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := io.Copy(w, src); err != nil {
+		return src, err
+	}
+	return src, nil
+}
