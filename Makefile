@@ -10,9 +10,19 @@ FUZZTIME ?= 60s
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gotrace
 
+# test runs every test, then the race detector over the code that runs
+# goroutines of its own: all of stats, record, outfile and bench (-short
+# leaves out recording the stress program and other toolchains), decode's
+# parallel reader, and the commands that stream between goroutines, draw
+# progress or get interrupted. test-race is everything under it.
+RACE_PKGS := ./internal/stats ./internal/record ./internal/outfile ./internal/bench
+
 test:
 	$(GO) vet ./...
 	$(GO) test ./...
+	$(GO) test -race -short $(RACE_PKGS)
+	$(GO) test -race -short -run 'Parallel|FuzzDecode' ./internal/decode
+	$(GO) test -race -run 'Progress|Interrupt|Record|SplitFiles' ./cmd/gotrace
 
 test-race:
 	$(GO) test -race ./...
@@ -21,12 +31,16 @@ test-race:
 golden:
 	$(GO) test ./... -run 'Golden|Script' -update
 
-# Minimizing each new interesting input may take the -fuzzminimizetime
-# default (60s) of a short run; 5s is enough to shrink a crasher.
+# FuzzDecode, then FuzzStats, FUZZTIME each. Minimizing each new
+# interesting input may take the -fuzzminimizetime default (60s) of a short
+# run; 5s is enough to shrink a crasher.
 fuzz:
-	$(GO) test ./internal/decode -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./internal/decode -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./internal/stats -run '^$$' -fuzz '^FuzzStats$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 
-# Builds gotrace itself; BENCHFLAGS passes flags, e.g. BENCHFLAGS='-count 3'.
+# Builds gotrace itself and, on first use, the two traces it measures on
+# (testdata/bench/stress.trace and service.trace); BENCHFLAGS passes flags,
+# e.g. BENCHFLAGS='-count 3' or BENCHFLAGS='-skip service'.
 bench:
 	$(GO) run ./internal/bench/cmd/benchall $(BENCHFLAGS)
 

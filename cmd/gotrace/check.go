@@ -20,6 +20,7 @@ type checkOptions struct {
 	JSON       bool
 	Markdown   bool
 	Goroutines string
+	Ignore     ignoreFlags
 }
 
 func newCheckCmd(io *Streams, runF func(*checkOptions) error) *cobra.Command {
@@ -75,6 +76,7 @@ assertion or an unknown path. --json writes schema gotrace.check/v1.`),
 	f.BoolVar(&opts.JSON, "json", false, "write JSON (schema gotrace.check/v1)")
 	f.BoolVar(&opts.Markdown, "markdown", false, "write Markdown, for a pull request")
 	addGoroutinesFlag(f, &opts.Goroutines)
+	opts.Ignore.add(f)
 	return cmd
 }
 
@@ -105,7 +107,11 @@ func runCheck(ctx context.Context, opts *checkOptions) error {
 	if err != nil {
 		return err
 	}
-	m, err := loadModel(ctx, opts.IO, opts.File, stats.Options{Top: stats.DefaultTop, Kinds: kinds})
+	ignore, err := opts.Ignore.compile()
+	if err != nil {
+		return err
+	}
+	m, err := loadModel(ctx, opts.IO, opts.File, stats.Options{Top: stats.DefaultTop, Kinds: kinds, Ignore: ignore})
 	if m == nil {
 		return err
 	}

@@ -91,6 +91,7 @@ func runExport(opts *exportOptions) error {
 	}
 	ctx, stop := onInterrupt()
 	defer stop()
+	defer softMemoryLimit(opts.IO, timelineMemoryLimit)()
 	var in io.Reader
 	var selected <-chan error
 	if opts.File == "-" {

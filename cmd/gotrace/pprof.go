@@ -98,6 +98,7 @@ func runPprof(opts *pprofOptions) error {
 	defer out.Abort()
 	ctx, stop := onInterrupt()
 	defer stop()
+	defer softMemoryLimit(opts.IO, timelineMemoryLimit)()
 	prog := newProgress(opts.IO, "profiling "+opts.File, f)
 	p, err := pprof.Build(ctx, interruptible{ctx, prog}, typ, filter)
 	prog.done()

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -30,6 +31,7 @@ type statsOptions struct {
 	Goroutines string
 	Stacks     int
 	FullStacks bool
+	Ignore     ignoreFlags
 }
 
 func newStatsCmd(io *Streams, runF func(*statsOptions) error) *cobra.Command {
@@ -83,6 +85,7 @@ those totals match go tool trace -pprof.`),
 	f.StringSliceVar(&opts.Sections, "section", nil, "show only section `NAME` (repeat, or a comma list): "+strings.Join(report.StatsSections, ", "))
 	f.IntVar(&opts.Top, "top", stats.DefaultTop, "rows in each list (`N`)")
 	addGoroutinesFlag(f, &opts.Goroutines)
+	opts.Ignore.add(f)
 	f.IntVar(&opts.Stacks, "stacks", 2, "show `N` innermost frames of each stack in the text, then its first frame in the program's own code")
 	f.BoolVar(&opts.FullStacks, "full-stacks", false, "show every frame of each stack in the text")
 	f.BoolVar(&opts.JSON, "json", false, "write JSON (schema gotrace.stats/v1)")
@@ -106,7 +109,11 @@ func runStats(ctx context.Context, opts *statsOptions) error {
 	if err != nil {
 		return err
 	}
-	m, err := loadModel(ctx, opts.IO, opts.File, stats.Options{Top: opts.Top, Kinds: kinds})
+	ignore, err := opts.Ignore.compile()
+	if err != nil {
+		return err
+	}
+	m, err := loadModel(ctx, opts.IO, opts.File, stats.Options{Top: opts.Top, Kinds: kinds, Ignore: ignore})
 	if m == nil {
 		return err
 	}
@@ -243,4 +250,41 @@ func stackFrames(n int, full bool) int {
 		return -1
 	}
 	return max(n, 1)
+}
+
+// ignoreFlags are --ignore and --ignore-file: goroutines to leave out of
+// the leak suspects and the findings.
+type ignoreFlags struct {
+	patterns []string
+	file     string
+}
+
+func (ig *ignoreFlags) add(f *pflag.FlagSet) {
+	f.StringArrayVar(&ig.patterns, "ignore", nil, "leave goroutines whose start function or stack matches the regular expression `RE` out of leak suspects and findings (repeat for more)")
+	f.StringVar(&ig.file, "ignore-file", "", "read --ignore patterns from `FILE`, one a line (# starts a comment)")
+}
+
+// compile returns the patterns of --ignore and the lines of --ignore-file.
+func (ig *ignoreFlags) compile() ([]*regexp.Regexp, error) {
+	pats := slices.Clone(ig.patterns)
+	if ig.file != "" {
+		b, err := os.ReadFile(ig.file)
+		if err != nil {
+			return nil, usagef("--ignore-file: %v", err)
+		}
+		for line := range strings.Lines(string(b)) {
+			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+				pats = append(pats, line)
+			}
+		}
+	}
+	var out []*regexp.Regexp
+	for _, p := range pats {
+		re, err := regexp.Compile(p)
+		if err != nil {
+			return nil, usagef("--ignore %q: %v", p, err)
+		}
+		out = append(out, re)
+	}
+	return out, nil
 }

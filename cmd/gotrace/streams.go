@@ -45,12 +45,14 @@ func systemStreams() *Streams {
 }
 
 // Soft memory limits while a trace is read. decode holds about one
-// generation at a time, stats one per core it reads on; the limit keeps
-// the garbage collector from letting the heap double past that on large
-// traces.
+// generation at a time, stats one per core it reads on, pprof and export
+// about two (see timeline.Source) and golang.org/x/exp/trace's; the limit
+// keeps the garbage collector from letting the heap double past that on
+// large traces.
 const (
-	decodeMemoryLimit = 64 << 20
-	statsMemoryLimit  = 112 << 20
+	decodeMemoryLimit   = 64 << 20
+	statsMemoryLimit    = 112 << 20
+	timelineMemoryLimit = 112 << 20
 )
 
 // softMemoryLimit sets the runtime's soft memory limit to n bytes unless the

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"testing/iotest"
 	"time"
 
+	"github.com/gotrace-cli/gotrace/internal/decode"
 	"github.com/gotrace-cli/gotrace/internal/format"
 )
 
@@ -98,14 +100,15 @@ func TestWalkErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Next(); err != nil {
+	var firstEvent int64
+	if _, err := s.NextGen(func(b *Batch) error {
+		if b.Index == 1 {
+			firstEvent = b.Offset + int64(len(b.Raw)-len(b.Data))
+		}
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
-	b, err := s.Next()
-	if err != nil {
-		t.Fatal(err)
-	}
-	firstEvent := b.Offset + int64(len(b.Raw)-len(b.Data))
 	badType := bytes.Clone(data)
 	badType[firstEvent] = 120 // no v2 version defines it
 
@@ -122,15 +125,19 @@ func TestWalkErrors(t *testing.T) {
 		{"empty", nil, io.ErrUnexpectedEOF, "header"},
 		{"not a trace", []byte("hello, world, this is text"), format.ErrNotTrace, "byte 0x0"},
 		{"truncated", data[:len(data)/2], io.ErrUnexpectedEOF, "byte 0x"},
-		{"unknown event", badType, nil, "unknown event type 120"},
-		{"batch too big", bigBatchBytes, nil, "exceeds the maximum"},
-		{"old format", []byte("go 1.21 trace\x00\x00\x00"), nil, "old trace format"},
+		{"unknown event", badType, decode.ErrCorrupt, fmt.Sprintf("byte 0x%x (gen 1, batch 1): unknown event type 120", firstEvent)},
+		{"batch too big", bigBatchBytes, decode.ErrCorrupt, "exceeds the maximum"},
+		{"old format", []byte("go 1.21 trace\x00\x00\x00"), decode.ErrOldFormat, "old trace format"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Walk(bytes.NewReader(tt.input))
 			if err == nil {
 				t.Fatal("walk succeeded")
+			}
+			var de *decode.Error
+			if !errors.As(err, &de) {
+				t.Errorf("error %q is a %T, want a *decode.Error", err, err)
 			}
 			if tt.is != nil && !errors.Is(err, tt.is) {
 				t.Errorf("error %q does not wrap %v", err, tt.is)
@@ -266,5 +273,61 @@ func BenchmarkLoops(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestMeasureOverlap: the small trace's first generations end with status
+// batches written after the next one began (what stats counts as
+// restamped); a trace of one generation has no next one to overlap.
+func TestMeasureOverlap(t *testing.T) {
+	data := readSmall(t)
+	o, err := MeasureOverlap(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Overlap{Generations: 3, NoThreadBatches: 15, LateBatches: 4, LateGenerations: 2}
+	if o != want {
+		t.Errorf("small trace: %+v, want %+v", o, want)
+	}
+	var buf bytes.Buffer
+	if _, err := WritePrefix(&buf, bytes.NewReader(data), 1); err != nil {
+		t.Fatal(err)
+	}
+	one, err := MeasureOverlap(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one.Generations != 1 || one.LateBatches != 0 || one.NoThreadBatches == 0 {
+		t.Errorf("first generation alone: %+v, want 1 generation, no late batches", one)
+	}
+	if _, err := MeasureOverlap(bytes.NewReader(data[:len(data)/2])); err == nil {
+		t.Error("a truncated trace was read without an error")
+	}
+}
+
+// TestMeasureXExp: the shape pass delivers what the loop does, and its
+// goroutine counts are the ones gotrace stats reports for the small trace
+// (3436 created, 10 from before, at most 116 alive).
+func TestMeasureXExp(t *testing.T) {
+	data := readSmall(t)
+	s, err := MeasureXExp(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := XExpLoop(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Events != n {
+		t.Errorf("shape pass read %d events, the loop %d", s.Events, n)
+	}
+	if s.Created != 3436 || s.Existing != 10 || s.PeakAlive != 116 {
+		t.Errorf("goroutines: %d created, %d existing, peak %d; want 3436, 10, 116", s.Created, s.Existing, s.PeakAlive)
+	}
+	// The late statuses of the first generations end after the next
+	// generation began: x/exp/trace moves its first events, which are not
+	// later than them.
+	if s.Moved <= 0 || s.Moved >= s.Events {
+		t.Errorf("%d of %d events moved", s.Moved, s.Events)
 	}
 }

@@ -21,24 +21,23 @@ func WritePrefix(w io.Writer, r io.Reader, gens int) (Counts, error) {
 		return Counts{}, err
 	}
 	c := Counts{Bytes: int64(len(Header(s.Version())))}
-	for {
-		b, err := s.Next()
+	batch := func(b *Batch) error {
+		if b.Kind != EndOfGeneration {
+			c.Batches++
+		}
+		_, err := w.Write(b.Raw)
+		return err
+	}
+	for c.Generations < gens {
+		span, err := s.NextGen(batch)
 		if err == io.EOF {
 			return c, nil
 		}
 		if err != nil {
 			return c, err
 		}
-		if b.NewGen && s.Generations() > gens {
-			return c, nil
-		}
-		c.Generations = s.Generations()
-		if b.Kind != EndOfGeneration {
-			c.Batches++
-		}
-		if _, err := w.Write(b.Raw); err != nil {
-			return c, err
-		}
-		c.Bytes += int64(len(b.Raw))
+		c.Generations++
+		c.Bytes += span.End - span.Offset
 	}
+	return c, nil
 }

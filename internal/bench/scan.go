@@ -10,11 +10,14 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/gotrace-cli/gotrace/internal/decode"
 	"github.com/gotrace-cli/gotrace/internal/format"
 )
 
 // window is a sliding view over a stream: bytes [off, end) of buf are read
-// but not yet consumed; base is the stream offset of buf[0].
+// but not yet consumed; base is the stream offset of buf[0]. It is the
+// source the scanner's decode.Framer reads: a consumed batch stays in buf
+// until the next Peek, so the scanner hands it over in place.
 type window struct {
 	r    io.Reader
 	buf  []byte
@@ -60,8 +63,35 @@ func (w *window) ensure(n int) bool {
 	return w.end-w.off >= n
 }
 
-// pos is the stream offset of the next unconsumed byte.
-func (w *window) pos() int64 { return w.base + int64(w.off) }
+// readErr is why fewer bytes than asked for are there: the read error, or
+// io.EOF at the end of the stream.
+func (w *window) readErr() error {
+	if w.err != nil {
+		return w.err
+	}
+	return io.EOF
+}
+
+// Peek is decode.FrameSource's: the next n bytes, fewer with the error
+// that stopped it.
+func (w *window) Peek(n int) ([]byte, error) {
+	if w.ensure(n) {
+		return w.buf[w.off : w.off+n], nil
+	}
+	return w.buf[w.off:w.end], w.readErr()
+}
+
+// Discard is decode.FrameSource's: it consumes n bytes, or as many as
+// there are with the error that stopped it.
+func (w *window) Discard(n int) (int, error) {
+	if w.ensure(n) {
+		w.off += n
+		return n, nil
+	}
+	m := w.end - w.off
+	w.off = w.end
+	return m, w.readErr()
+}
 
 // BatchKind tells what a top-level item of a trace is.
 type BatchKind uint8
@@ -73,13 +103,13 @@ const (
 )
 
 // Batch is one top-level item of a trace, as the scanner frames it. Data
-// and Raw point into the scanner's buffer and are valid until the next call
-// to Next.
+// and Raw point into the scanner's buffer and are valid until the function
+// it was handed to returns.
 type Batch struct {
 	Kind   BatchKind
-	NewGen bool // the first batch of a generation
+	Index  int // in its generation, from 0
 	Exp    format.Experiment
-	Gen    uint64
+	Gen    uint64 // 0 for an EndOfGeneration
 	M      uint64
 	Time   uint64
 	Offset int64  // stream offset of the batch's first byte
@@ -87,128 +117,82 @@ type Batch struct {
 	Raw    []byte // the whole batch, header included
 }
 
-// Scanner frames a trace into batches without looking inside them. It reads
-// through a fixed window, so its memory does not depend on the input.
+// Scanner frames a trace into generations and batches without looking
+// inside the batches, by decode's framing rule (decode.Framer): every
+// reader of the wire agrees on where generations end and where the damage
+// is. It reads through a fixed window, so its memory does not depend on
+// the input. Errors are *decode.Error.
 type Scanner struct {
 	w       *window
+	f       *decode.Framer
 	version format.Version
-	err     error
-	gens    int    // generations seen so far
-	lastGen uint64 // generation of the last batch
+	gens    int // generations framed so far
 }
 
 // NewScanner reads and checks the header.
 func NewScanner(r io.Reader) (*Scanner, error) {
 	w := newWindow(r)
-	if !w.ensure(format.HeaderSize) {
-		if w.err != nil {
-			return nil, w.err
+	if p, err := w.Peek(format.HeaderSize); len(p) < format.HeaderSize {
+		if err == io.EOF {
+			err = fmt.Errorf("header: want %d bytes, input ends after %d: %w", format.HeaderSize, len(p), io.ErrUnexpectedEOF)
 		}
-		return nil, fmt.Errorf("byte 0x0: header: %w", io.ErrUnexpectedEOF)
+		return nil, &decode.Error{Offset: int64(len(p)), Batch: -1, Err: err}
 	}
 	v, err := format.ParseHeader(w.buf[:format.HeaderSize])
 	if err != nil {
-		return nil, fmt.Errorf("byte 0x0: %w", err)
+		return nil, &decode.Error{Offset: 0, Batch: -1, Err: err}
 	}
 	if !v.IsV2() {
-		return nil, fmt.Errorf("byte 0x0: %v uses the old trace format, which the walk does not read", v)
+		return nil, &decode.Error{Offset: 0, Batch: -1, Err: fmt.Errorf("%v uses the old trace format, which the walk does not read: %w", v, decode.ErrOldFormat)}
 	}
 	w.off = format.HeaderSize
-	return &Scanner{w: w, version: v, lastGen: ^uint64(0)}, nil
+	return &Scanner{w: w, f: decode.NewFramer(w, v, format.HeaderSize), version: v}, nil
 }
 
 // Version is the version named in the header.
 func (s *Scanner) Version() format.Version { return s.version }
 
-// Generations is how many generations the batches so far belong to. The
-// runtime writes generations one after another, so a change of the
-// generation number in a batch header starts a new one.
+// Generations is how many generations were framed so far.
 func (s *Scanner) Generations() int { return s.gens }
 
 // Header returns the 16 header bytes for v.
 func Header(v format.Version) []byte { return format.AppendHeader(nil, v) }
 
-// Next returns the next batch, or io.EOF after the last one.
-func (s *Scanner) Next() (*Batch, error) {
-	if s.err != nil {
-		return nil, s.err
+// NextGen frames the next generation and calls fn with each of its batches
+// in order; after fn returns an error it calls it no more, and NextGen
+// returns that error, the earliest, once the generation is framed. It
+// returns io.EOF after the last generation.
+func (s *Scanner) NextGen(fn func(*Batch) error) (decode.Span, error) {
+	var b Batch
+	var ferr error
+	span, err := s.f.Next(func(fb *decode.FramedBatch) {
+		if ferr != nil {
+			return
+		}
+		// N.B. the Framer has just consumed the batch: its bytes end at
+		// the window's offset and stay there until the next Peek.
+		n := fb.Len + fb.Size
+		raw := s.w.buf[s.w.off-n : s.w.off]
+		b = Batch{Index: b.Index, Exp: fb.Exp, Gen: fb.Gen, M: fb.M, Time: fb.Time, Offset: fb.Offset, Data: raw[fb.Len:], Raw: raw}
+		switch fb.Header {
+		case format.EvEndOfGeneration:
+			b.Kind = EndOfGeneration
+		case format.EvExperimentalBatch:
+			b.Kind = ExperimentalBatch
+		default:
+			b.Kind = EventBatch
+		}
+		ferr = fn(&b)
+		b.Index++
+	})
+	if ferr != nil {
+		return span, ferr
 	}
-	b, err := s.next()
 	if err != nil {
-		s.err = err
+		return span, err
 	}
-	return b, err
-}
-
-// maxBatchHeader is the most bytes a batch header takes: type, experiment,
-// four uvarints.
-const maxBatchHeader = 2 + 4*format.MaxVarintLen
-
-func (s *Scanner) next() (*Batch, error) {
-	w := s.w
-	if !w.ensure(1) {
-		if w.err != nil {
-			return nil, w.err
-		}
-		return nil, io.EOF
-	}
-	start := w.pos()
-	fail := func(format string, args ...any) error {
-		return fmt.Errorf("byte 0x%x: "+format, append([]any{start}, args...)...)
-	}
-	w.ensure(maxBatchHeader)
-	p := w.buf[w.off:w.end]
-	b := &Batch{Offset: start}
-	i := 1
-	switch t := format.EventType(p[0]); {
-	case t == format.EvEndOfGeneration && s.version >= format.Go126:
-		b.Kind = EndOfGeneration
-		b.Raw = p[:1]
-		w.off++
-		return b, nil
-	case t == format.EvEventBatch:
-		b.Kind = EventBatch
-	case t == format.EvExperimentalBatch && s.version.HasExperiments():
-		if len(p) < 2 {
-			return nil, fail("experimental batch: %w", io.ErrUnexpectedEOF)
-		}
-		b.Kind, b.Exp = ExperimentalBatch, format.Experiment(p[1])
-		i = 2
-	default:
-		return nil, fail("want a batch, have event type %d", t)
-	}
-	var hdr [4]uint64
-	for k := range hdr {
-		v, n := format.Uvarint(p[i:])
-		if n <= 0 {
-			if n == 0 {
-				return nil, fail("batch header: %w", io.ErrUnexpectedEOF)
-			}
-			return nil, fail("batch header: varint overflows 64 bits")
-		}
-		hdr[k] = v
-		i += n
-	}
-	b.Gen, b.M, b.Time = hdr[0], hdr[1], hdr[2]
-	if b.Gen != s.lastGen {
-		s.lastGen, b.NewGen = b.Gen, true
-		s.gens++
-	}
-	size := hdr[3]
-	if size > format.MaxBatchSize {
-		return nil, fail("batch size %d exceeds the maximum %d", size, format.MaxBatchSize)
-	}
-	if !w.ensure(i + int(size)) {
-		if w.err != nil {
-			return nil, w.err
-		}
-		return nil, fail("batch of %d bytes: %w", size, io.ErrUnexpectedEOF)
-	}
-	p = w.buf[w.off:w.end]
-	b.Data = p[i : i+int(size)]
-	b.Raw = p[:i+int(size)]
-	w.off += i + int(size)
-	return b, nil
+	s.gens++
+	return span, nil
 }
 
 // Counts is what a pass over a trace saw.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/gotrace-cli/gotrace/internal/decode"
 	"github.com/gotrace-cli/gotrace/internal/format"
 )
 
@@ -23,47 +24,46 @@ func Walk(r io.Reader) (Counts, error) {
 	}
 	specs := s.Version().Specs()
 	c := Counts{Bytes: format.HeaderSize}
-	var genBytes int64
+	batch := func(b *Batch) error {
+		if b.Kind == EndOfGeneration {
+			c.Events++
+			return nil
+		}
+		c.Batches++
+		if b.Kind != EventBatch {
+			return nil
+		}
+		n, at, err := walkEvents(specs, b.Data)
+		c.Events += n
+		if err != nil {
+			start := b.Offset + int64(len(b.Raw)-len(b.Data))
+			return &decode.Error{Offset: start + int64(at), Gen: b.Gen, Batch: b.Index, Err: err}
+		}
+		return nil
+	}
 	for {
-		b, err := s.Next()
+		span, err := s.NextGen(batch)
 		if err == io.EOF {
 			c.Generations = s.Generations()
-			c.LargestGen = max(c.LargestGen, genBytes)
 			return c, nil
 		}
 		if err != nil {
 			return c, err
 		}
-		c.Bytes += int64(len(b.Raw))
-		if b.NewGen {
-			c.LargestGen = max(c.LargestGen, genBytes)
-			genBytes = 0
-		}
-		genBytes += int64(len(b.Raw))
-		if b.Kind == EndOfGeneration {
-			c.Events++
-			continue
-		}
-		c.Batches++
-		if b.Kind != EventBatch {
-			continue
-		}
-		n, err := walkEvents(specs, b.Data)
-		c.Events += n
-		if err != nil {
-			return c, fmt.Errorf("byte 0x%x (gen %d): %w", b.Offset+int64(len(b.Raw)-len(b.Data)), b.Gen, err)
-		}
+		c.Bytes += span.End - span.Offset
+		c.LargestGen = max(c.LargestGen, span.End-span.Offset)
 	}
 }
 
-// walkEvents reads the events of one batch and returns how many there were.
-func walkEvents(specs *[256]format.EventSpec, p []byte) (int64, error) {
+// walkEvents reads the events of one batch and returns how many there were
+// and, with an error, where in p the event it is about begins.
+func walkEvents(specs *[256]format.EventSpec, p []byte) (int64, int, error) {
 	var n int64
 	for i := 0; i < len(p); {
 		at := i
 		spec := &specs[p[i]]
 		if spec.Name == "" {
-			return n, fmt.Errorf("+%d: unknown event type %d", at, p[i])
+			return n, at, fmt.Errorf("unknown event type %d: %w", p[i], decode.ErrCorrupt)
 		}
 		i++
 		nargs := len(spec.Args)
@@ -78,13 +78,13 @@ func walkEvents(specs *[256]format.EventSpec, p []byte) (int64, error) {
 				var m int
 				v, m = format.Uvarint(p[i:])
 				if m <= 0 {
-					return n, fmt.Errorf("+%d: %s: want %d args, input ends after %d", at, spec.Name, nargs, k)
+					return n, at, fmt.Errorf("%s: want %d args, batch ends after %d: %w", spec.Name, nargs, k, decode.ErrCorrupt)
 				}
 				i += m
 			}
 			if spec.IsStack && k == 1 {
 				if v > format.MaxFramesPerStack {
-					return n, fmt.Errorf("+%d: %s: %d frames exceed the maximum %d", at, spec.Name, v, format.MaxFramesPerStack)
+					return n, at, fmt.Errorf("%s: %d frames exceed the maximum %d: %w", spec.Name, v, format.MaxFramesPerStack, decode.ErrCorrupt)
 				}
 				nargs += 4 * int(v)
 			}
@@ -92,11 +92,11 @@ func walkEvents(specs *[256]format.EventSpec, p []byte) (int64, error) {
 		if spec.HasData {
 			v, m := format.Uvarint(p[i:])
 			if m <= 0 || v > uint64(len(p)-i-m) {
-				return n, fmt.Errorf("+%d: %s: data length runs past the batch", at, spec.Name)
+				return n, at, fmt.Errorf("%s: data length runs past the batch: %w", spec.Name, decode.ErrCorrupt)
 			}
 			i += m + int(v)
 		}
 		n++
 	}
-	return n, nil
+	return n, len(p), nil
 }

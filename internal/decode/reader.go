@@ -275,6 +275,10 @@ func (r *Reader) SetDetail(d Detail) { r.detail = d }
 // generation Next returned (the header's end before the first).
 func (r *Reader) Offset() int64 { return r.base + int64(r.pos) }
 
+// Raw returns the bytes of the generation Next returned last, from its first
+// batch to its end; they are valid until the next call to Next.
+func (r *Reader) Raw() []byte { return r.gd.buf }
+
 // fill reads until buf holds at least n bytes (buf[:n]) or the input ends.
 func (r *Reader) fill(n int) {
 	empty := 0

@@ -536,6 +536,14 @@ func cpuSection(m *stats.Model, top int) section {
 func findingsSection(m *stats.Model, top, frames int) section {
 	f := m.Findings
 	s := section{title: "Findings"}
+	if len(f.Ranked) > 0 {
+		t := &tbl{title: "What to fix, most severe first", head: []string{"Severity", "Finding", "Next"}, statusCol: 0}
+		for _, r := range f.Ranked[:min(top, len(f.Ranked))] {
+			t.row(strings.ToUpper(r.Severity), r.What, r.Next)
+			t.status = append(t.status, map[string]int{"high": 2, "medium": 3}[r.Severity])
+		}
+		s.add(t)
+	}
 	if len(f.Leaks) == 0 {
 		s.text("No leak suspects: no user goroutine was left blocked for long on a channel, select or lock.")
 	}
@@ -544,7 +552,11 @@ func findingsSection(m *stats.Model, top, frames int) section {
 		if l.Count > 1 && l.BlockedMin.String() != l.BlockedMax.String() {
 			title = fmt.Sprintf("Leak suspect: %d goroutines blocked on %s for %s to %s", l.Count, l.Reason, l.BlockedMin.String(), l.BlockedMax.String())
 		}
-		s.stack(stackOf(title+", started at "+l.Func, l.Stack))
+		title += ", started at " + l.Func
+		if l.Benign != "" {
+			title += " (expected: " + l.Benign + ")"
+		}
+		s.stack(stackOf(title, l.Stack))
 	}
 	if len(f.LongSTW) > 0 {
 		t := &tbl{title: "Longest stop-the-world pauses", head: []string{"Duration", "At", "Kind", "Stack"}, right: []bool{true, true, false, false}}

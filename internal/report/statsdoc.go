@@ -37,7 +37,7 @@ type tbl struct {
 	head  []string
 	right []bool // right-align the column (numbers)
 	rows  [][]string
-	// status is a per-row marker for check: 0 none, 1 good, 2 bad.
+	// status is a per-row marker: 0 none, 1 good, 2 bad, 3 a warning.
 	status []int
 	// statusCol is the column that status colours.
 	statusCol int
@@ -221,6 +221,8 @@ func styledTable(t *tbl, th Theme, width int) string {
 					st = th.Good.Padding(0, 1)
 				case 2:
 					st = th.Bad.Padding(0, 1)
+				case 3:
+					st = th.Warn.Padding(0, 1)
 				}
 			}
 			return st

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"cmp"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -22,6 +23,11 @@ type Options struct {
 	// per CPU (GOMAXPROCS), at most maxWorkers.
 	Workers int
 
+	// Ignore drops from the leak suspects and the findings the goroutines
+	// whose start function or stack has a function matching one of
+	// these.
+	Ignore []*regexp.Regexp
+
 	// Kinds, when not zero, is the kinds of goroutine (a bit per
 	// timeline.Kind) whose time the scheduling, blocking and syscall
 	// sections count; the others' time is reported apart. Zero counts
@@ -37,6 +43,17 @@ type Options struct {
 // maxWorkers bounds the default Options.Workers: each worker holds one
 // generation in golang.org/x/exp/trace's memory.
 const maxWorkers = 4
+
+// ignored reports whether a goroutine started at fn, at stack, is one the
+// options drop from the findings.
+func (o Options) ignored(fn string, stack []Frame) bool {
+	for _, re := range o.Ignore {
+		if re.MatchString(fn) || slices.ContainsFunc(stack, func(f Frame) bool { return re.MatchString(f.Func) }) {
+			return true
+		}
+	}
+	return false
+}
 
 // counts reports whether the sections count goroutines of kind k.
 func (o Options) counts(k timeline.Kind) bool { return o.Kinds == 0 || o.Kinds&(1<<k) != 0 }
@@ -184,6 +201,7 @@ type Analyzer struct {
 	blockAll   dist
 	kinds      [timeline.NumCategories]dist
 	catReasons [timeline.NumCategories][]string // the reasons each category holds
+	catStacks  [timeline.NumCategories]stackAcc
 	syncNs     Duration
 	netNs      Duration
 	reasons    []*reasonAcc // few: a list beats hashing the reason
@@ -224,6 +242,9 @@ type Analyzer struct {
 	cpuFlat    map[string]int64
 	cpuCum     map[string]int64
 	cpuCache   map[stackID][]string
+	// allocCPU counts the CPU samples in the allocator by the innermost
+	// frame of the program's own code that called it.
+	allocCPU map[string]int64
 
 	// part is set when the Analyzer reads a later part of the trace on
 	// its own, and partStart while it is at the part's start; see
@@ -254,6 +275,7 @@ func NewAnalyzer(opts Options) *Analyzer {
 		cpuFlat:    make(map[string]int64),
 		cpuCum:     make(map[string]int64),
 		cpuCache:   make(map[stackID][]string),
+		allocCPU:   make(map[string]int64),
 		goalMin:    -1,
 	}
 	// N.B. Ties go to the earlier one, then the lower goroutine ID, so
@@ -264,6 +286,9 @@ func NewAnalyzer(opts Options) *Analyzer {
 	a.stwTop = newTopN(opts.Top, func(x, y Pause) bool {
 		return cmp.Or(cmp.Compare(x.Duration, y.Duration), cmp.Compare(y.Start, x.Start)) < 0
 	})
+	for i := range a.catStacks {
+		a.catStacks[i] = make(stackAcc)
+	}
 	a.mmu.init()
 	return a
 }
@@ -719,6 +744,7 @@ func (a *Analyzer) count(w wait) {
 		cat = a.stacks.syncCategory(w.stack)
 	}
 	a.kinds[cat].add(d)
+	a.catStacks[cat].add(w.stack, d)
 	if rs := a.catReasons[cat]; !slices.Contains(rs, ra.reason) {
 		a.catReasons[cat] = append(rs, ra.reason)
 	}
@@ -980,8 +1006,18 @@ func (a *Analyzer) onSample(ev *trace.Event) {
 		return
 	}
 	a.cpuFlat[funcs[0]]++
+	inAlloc := ""
 	for _, f := range funcs {
 		a.cpuCum[f]++
+		switch {
+		case f == "runtime.mallocgc":
+			inAlloc = "(runtime)" // until a frame of the program's says whose
+		case inAlloc == "(runtime)" && timeline.IsUserFrame(f):
+			inAlloc = f
+		}
+	}
+	if inAlloc != "" {
+		a.allocCPU[inAlloc]++
 	}
 }
 
@@ -1035,12 +1071,20 @@ func (a *Analyzer) Finalize() *Model {
 				l := leaks[k]
 				if l == nil {
 					l = &Leak{Reason: g.why.reason, Func: name, BlockedMin: Duration(d), Stack: a.stacks.get(k.stack)}
+					l.Benign = benignLeak(l)
 					leaks[k] = l
+				}
+				if a.opts.ignored(l.Func, l.Stack) {
+					break
 				}
 				l.Count++
 				l.BlockedMin = min(l.BlockedMin, Duration(d))
 				l.BlockedMax = max(l.BlockedMax, Duration(d))
-				gr.Leaked++
+				if l.Benign != "" {
+					gr.LeakedBenign++
+				} else {
+					gr.Leaked++
+				}
 			}
 		case trace.GoSyscall:
 			g.totals[tSyscall] += Duration(d)
@@ -1104,7 +1148,8 @@ func (a *Analyzer) Finalize() *Model {
 		if p.Count > 0 {
 			rs := slices.Clone(a.catReasons[c])
 			slices.Sort(rs)
-			b.ByCategory = append(b.ByCategory, BlockCategory{Category: timeline.Category(c).String(), Dist: *p, Reasons: rs})
+			b.ByCategory = append(b.ByCategory, BlockCategory{Category: timeline.Category(c).String(), Dist: *p, Reasons: rs,
+				Stacks: a.catStacks[c].top(a.stacks, a.opts.Top)})
 		}
 	}
 	slices.SortStableFunc(b.ByCategory, func(x, y BlockCategory) int { return cmp.Compare(y.Dist.Total, x.Dist.Total) })
@@ -1158,6 +1203,7 @@ func (a *Analyzer) Finalize() *Model {
 		return cmp.Or(cmp.Compare(y.Count, x.Count), cmp.Compare(x.Category, y.Category))
 	})
 
+	m.CPU.AllocSites = topFuncs(a.allocCPU, a.opts.Top)
 	m.CPU.Samples = a.cpuSamples
 	m.CPU.Flat = topFuncs(a.cpuFlat, a.opts.Top)
 	m.CPU.Cum = topFuncs(a.cpuCum, a.opts.Top)
@@ -1173,7 +1219,9 @@ func (a *Analyzer) Finalize() *Model {
 	})
 	m.Findings.Leaks = []Leak{}
 	for _, k := range keys {
-		m.Findings.Leaks = append(m.Findings.Leaks, *leaks[k])
+		if leaks[k].Count > 0 {
+			m.Findings.Leaks = append(m.Findings.Leaks, *leaks[k])
+		}
 	}
 	if len(m.Findings.Leaks) > a.opts.Top {
 		m.Findings.Leaks = m.Findings.Leaks[:a.opts.Top]
@@ -1183,6 +1231,7 @@ func (a *Analyzer) Finalize() *Model {
 	for i := range m.Findings.SchedWaits {
 		a.nameLate(&m.Findings.SchedWaits[i])
 	}
+	m.Findings.SchedWaits = slices.DeleteFunc(m.Findings.SchedWaits, func(w SchedWait) bool { return a.opts.ignored(w.Func, w.Stack) })
 	m.Sections = []string{}
 	return m
 }

@@ -108,9 +108,10 @@ type Frame struct {
 // BlockCategory is the waits of one category, with the runtime's reason
 // strings they carry.
 type BlockCategory struct {
-	Category string   `json:"category" help:"channel, select, mutex, waitgroup, cond, network, sleep, gc, runtime or other"`
-	Dist     Dist     `json:"dist" help:"the waits"`
-	Reasons  []string `json:"reasons" help:"the runtime's reasons among them"`
+	Category string      `json:"category" help:"channel, select, mutex, waitgroup, cond, network, sleep, gc, runtime or other"`
+	Dist     Dist        `json:"dist" help:"the waits"`
+	Reasons  []string    `json:"reasons" help:"the runtime's reasons among them"`
+	Stacks   []StackTime `json:"stacks" help:"where they waited, most total time first (top N)"`
 }
 
 // StackTime is time attributed to one stack.
@@ -122,18 +123,19 @@ type StackTime struct {
 
 // Goroutines describes goroutine lifetimes and states.
 type Goroutines struct {
-	Created    int64            `json:"created" unit:"count" help:"goroutines created during the trace"`
-	Ended      int64            `json:"ended" unit:"count" help:"goroutines that exited during the trace"`
-	Existing   int64            `json:"existing" unit:"count" help:"goroutines that already existed when the trace began"`
-	PeakAlive  int64            `json:"peak_alive" unit:"count" help:"most goroutines alive at once"`
-	AliveAtEnd int64            `json:"alive_at_end" unit:"count" help:"goroutines alive when the trace ended"`
-	Leaked     int64            `json:"leaked" unit:"count" help:"leak suspects: user goroutines blocked on a channel, select, lock or condition variable at the end of the trace, for a tenth of the trace or a second, whichever is less (see findings.leaks)"`
-	Running    Duration         `json:"running_ns" unit:"ns" help:"goroutine-time spent running, all goroutines summed"`
-	Runnable   Duration         `json:"runnable_ns" unit:"ns" help:"goroutine-time spent runnable, waiting for a P"`
-	Blocked    Duration         `json:"blocked_ns" unit:"ns" help:"goroutine-time spent blocked (waiting), any reason"`
-	Syscall    Duration         `json:"syscall_ns" unit:"ns" help:"goroutine-time spent in system calls"`
-	Groups     []GoroutineGroup `json:"groups" help:"goroutines grouped by start function, most running time first (top N)"`
-	ByKind     []KindTotals     `json:"by_kind" help:"goroutines and their time by kind: user, runtime, tooling"`
+	Created      int64            `json:"created" unit:"count" help:"goroutines created during the trace"`
+	Ended        int64            `json:"ended" unit:"count" help:"goroutines that exited during the trace"`
+	Existing     int64            `json:"existing" unit:"count" help:"goroutines that already existed when the trace began"`
+	PeakAlive    int64            `json:"peak_alive" unit:"count" help:"most goroutines alive at once"`
+	AliveAtEnd   int64            `json:"alive_at_end" unit:"count" help:"goroutines alive when the trace ended"`
+	LeakedBenign int64            `json:"leaked_benign" unit:"count" help:"goroutines blocked at the end as leak suspects are, in a known-benign pattern (net/http's idle connections, ...): not counted in leaked"`
+	Leaked       int64            `json:"leaked" unit:"count" help:"leak suspects: user goroutines blocked on a channel, select, lock or condition variable at the end of the trace, for a tenth of the trace or a second, whichever is less (see findings.leaks)"`
+	Running      Duration         `json:"running_ns" unit:"ns" help:"goroutine-time spent running, all goroutines summed"`
+	Runnable     Duration         `json:"runnable_ns" unit:"ns" help:"goroutine-time spent runnable, waiting for a P"`
+	Blocked      Duration         `json:"blocked_ns" unit:"ns" help:"goroutine-time spent blocked (waiting), any reason"`
+	Syscall      Duration         `json:"syscall_ns" unit:"ns" help:"goroutine-time spent in system calls"`
+	Groups       []GoroutineGroup `json:"groups" help:"goroutines grouped by start function, most running time first (top N)"`
+	ByKind       []KindTotals     `json:"by_kind" help:"goroutines and their time by kind: user, runtime, tooling"`
 }
 
 // KindTotals is the goroutines of one kind and the time they spent in
@@ -263,9 +265,10 @@ type LogCount struct {
 
 // CPU describes CPU profile samples.
 type CPU struct {
-	Samples int64         `json:"samples" unit:"count" help:"CPU profile samples in the trace"`
-	Flat    []FuncSamples `json:"flat" help:"functions by samples where they were the innermost frame (top N)"`
-	Cum     []FuncSamples `json:"cum" help:"functions by samples where they were on the stack (top N)"`
+	Samples    int64         `json:"samples" unit:"count" help:"CPU profile samples in the trace"`
+	Flat       []FuncSamples `json:"flat" help:"functions by samples where they were the innermost frame (top N)"`
+	Cum        []FuncSamples `json:"cum" help:"functions by samples where they were on the stack (top N)"`
+	AllocSites []FuncSamples `json:"alloc_sites" help:"samples in the allocator (runtime.mallocgc) by the innermost function of the program's own code that called it (top N)"`
 }
 
 // FuncSamples is a function's share of the CPU samples.
@@ -276,9 +279,20 @@ type FuncSamples struct {
 
 // Findings are the things worth a look.
 type Findings struct {
+	Ranked     []Finding   `json:"ranked" help:"what to fix, most severe first: hot locks, GC cost, scheduling saturation, leak suspects, network and syscall waits, long pauses"`
 	Leaks      []Leak      `json:"leaks" help:"leak suspects grouped by stack, most goroutines first"`
 	LongSTW    []Pause     `json:"long_stw" help:"the longest stop-the-world pauses, longest first (top N)"`
 	SchedWaits []SchedWait `json:"sched_waits" help:"the longest runnable-to-running waits, longest first (top N)"`
+}
+
+// Finding is one thing the trace says to look at.
+type Finding struct {
+	Severity string  `json:"severity" help:"high, medium or low"`
+	Kind     string  `json:"kind" help:"hot-lock, gc, sched-saturation, leak, network, syscall or stw"`
+	What     string  `json:"what" help:"one line of what was found"`
+	Where    string  `json:"where" help:"the function of the program's own code it points at, when there is one"`
+	Share    float64 `json:"share" help:"its weight: for waits, goroutine-time per second of wall time; for GC, the share of wall time; for scheduling, the goroutines runnable per P on average"`
+	Next     string  `json:"next" help:"the next command to run to see more"`
 }
 
 // Leak is a group of goroutines blocked at the end of the trace at the same
@@ -290,6 +304,7 @@ type Leak struct {
 	BlockedMin Duration `json:"blocked_min_ns" unit:"ns" help:"shortest time one of them had been blocked when the trace ended"`
 	BlockedMax Duration `json:"blocked_max_ns" unit:"ns" help:"longest time one of them had been blocked; from the trace start when it was blocked all along"`
 	Stack      []Frame  `json:"stack" help:"where they are blocked"`
+	Benign     string   `json:"benign,omitempty" help:"why goroutines blocked like these are expected, when they follow a known pattern (net/http's idle connections, ...); they are counted in goroutines.leaked_benign"`
 }
 
 // Pause is one stop-the-world pause.

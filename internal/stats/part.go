@@ -504,6 +504,12 @@ func (a *Analyzer) Absorb(b *Analyzer) {
 	a.blockAll.merge(&b.blockAll)
 	for i := range a.kinds {
 		a.kinds[i].merge(&b.kinds[i])
+		if b.catStacks[i] != nil {
+			if a.catStacks[i] == nil {
+				a.catStacks[i] = make(stackAcc)
+			}
+			a.catStacks[i].merge(b.catStacks[i], rs)
+		}
 		for _, r := range b.catReasons[i] {
 			if !slices.Contains(a.catReasons[i], r) {
 				a.catReasons[i] = append(a.catReasons[i], r)
@@ -577,6 +583,9 @@ func (a *Analyzer) Absorb(b *Analyzer) {
 	}
 	for f, n := range b.cpuCum {
 		a.cpuCum[f] += n
+	}
+	for f, n := range b.allocCPU {
+		a.allocCPU[f] += n
 	}
 }
 

@@ -92,11 +92,12 @@ func Compute(ctx context.Context, name string, r io.ReaderAt, size int64, opts O
 	if prog != nil {
 		in = prog.reader(in)
 	}
-	src, err := timeline.NewSource(bufio.NewReaderSize(in, 256<<10))
+	src, err := timeline.NewSource(bufio.NewReaderSize(in, bufSize(in, 256<<10)))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	syncs, evErr := eventPass(ctx, src, a)
+	// N.B. The source gives no more bytes than the trace has.
+	syncs, evErr := eventPass(ctx, &sizedReader{src, size}, a)
 	if evErr != nil {
 		evErr = src.Damage(syncs, evErr)
 	} else {
@@ -131,7 +132,7 @@ func Compute(ctx context.Context, name string, r io.ReaderAt, size int64, opts O
 		if good > 0 {
 			src, err := timeline.NewSource(io.NewSectionReader(r, 0, end))
 			if err == nil {
-				_, err = eventPass(ctx, src, a)
+				_, err = eventPass(ctx, &sizedReader{src, end}, a)
 			}
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", name, damage)
@@ -171,7 +172,16 @@ func finish(m *Model, name string, v format.Version, size int64) {
 	m.File = name
 	m.Overview.Version = v.String()
 	m.Overview.FileBytes = ByteCount(size)
+	m.Findings.Ranked = rank(m)
 }
+
+// The ordered pass's two goroutines pass chunks of events between them:
+// this many, each of up to chunkLen events. A chunk's backing array grows
+// as it fills, so a small trace takes little memory.
+const (
+	chunks   = 4
+	chunkLen = 4096
+)
 
 // eventPass feeds every event of r to a. A reader goroutine decodes events
 // into chunks while this one analyses the previous chunk. It returns the
@@ -188,11 +198,10 @@ func eventPass(ctx context.Context, r io.Reader, a *Analyzer) (syncs int, err er
 			err = fmt.Errorf("reading events failed: %v", p)
 		}
 	}()
-	const chunk = 4096
-	full := make(chan []trace.Event, 3)
-	free := make(chan []trace.Event, 4)
-	for range 4 {
-		free <- make([]trace.Event, 0, chunk)
+	full := make(chan []trace.Event, chunks-1)
+	free := make(chan []trace.Event, chunks)
+	for range chunks {
+		free <- nil
 	}
 	stop := make(chan struct{})
 	errc := make(chan error, 1)
@@ -244,11 +253,43 @@ func readEvents(r io.Reader, full, free chan []trace.Event, stop chan struct{}) 
 		}
 		return true
 	}
+	// settle hands buf over and waits until every chunk is back: the
+	// analysis has handled every event read so far.
+	settle := func() bool {
+		if !flush() {
+			return false
+		}
+		var back [chunks - 1][]trace.Event
+		for i := range back {
+			select {
+			case back[i] = <-free:
+			case <-stop:
+				return false
+			}
+		}
+		for _, b := range back {
+			free <- b
+		}
+		return true
+	}
 	stopped := false
 	err := eachXExpEvent(r, func(ev *trace.Event) bool {
+		// N.B. golang.org/x/exp/trace keeps the type of an ending task
+		// in a table of the generation that it grows as it reads on, and
+		// Event.Task looks it up there: a TaskEnd event that crossed to
+		// the analysis as it is would be read there while this goroutine
+		// writes the table. It crosses with a table of its own instead,
+		// or, when it cannot have one, is handled before reading on.
+		wait := false
+		if ev.Kind() == trace.EventTaskEnd {
+			wait = !detachTask(ev)
+		}
 		buf = append(buf, *ev)
-		if len(buf) == cap(buf) && !flush() {
-			stopped = true
+		switch {
+		case wait:
+			stopped = !settle()
+		case len(buf) == chunkLen:
+			stopped = !flush()
 		}
 		return !stopped
 	})
@@ -256,6 +297,34 @@ func readEvents(r io.Reader, full, free chan []trace.Event, stop chan struct{}) 
 		return nil
 	}
 	return err
+}
+
+// detachTask gives the TaskEnd event ev a table of its own, so that
+// nothing in it refers to the reader's tables any more. It reports false
+// when it cannot: a task whose ID is trace.NoTask.
+//
+// N.B. The event keeps its time, kind, goroutine, P, thread and task, and
+// loses its stack: the analysis reads no TaskEnd's stack, and copying one
+// costs several times what reading the event does. TestPartsMatchOrdered
+// would see the difference, as the passes in parts keep every stack.
+func detachTask(ev *trace.Event) bool {
+	tk := ev.Task()
+	if tk.Type == "" {
+		return true // N.B. an empty type is never looked up in a table
+	}
+	d, err := trace.MakeEvent(trace.EventConfig[trace.Task]{
+		Time:      ev.Time(),
+		Kind:      trace.EventTaskEnd,
+		Goroutine: ev.Goroutine(),
+		Proc:      ev.Proc(),
+		Thread:    ev.Thread(),
+		Details:   tk,
+	})
+	if err != nil {
+		return false
+	}
+	*ev = d
+	return true
 }
 
 // eachXExpEvent reads the trace in r with golang.org/x/exp/trace and calls
@@ -268,7 +337,7 @@ func eachXExpEvent(r io.Reader, fn func(*trace.Event) bool) (err error) {
 			err = fmt.Errorf("golang.org/x/exp/trace: %v", p)
 		}
 	}()
-	tr, err := trace.NewReader(bufio.NewReaderSize(r, 256<<10))
+	tr, err := trace.NewReader(bufio.NewReaderSize(r, bufSize(r, 256<<10)))
 	if err != nil {
 		return err
 	}
@@ -288,6 +357,19 @@ func eachXExpEvent(r io.Reader, fn func(*trace.Event) bool) (err error) {
 	}
 }
 
+// bufSize is n, or less for a reader that says it holds less, so that a
+// small trace is read with a small buffer. A section reader is taken to be
+// read from its start.
+func bufSize(r io.Reader, n int) int {
+	switch r := r.(type) {
+	case interface{ Len() int }:
+		return min(n, r.Len())
+	case interface{ Size() int64 }:
+		return int(min(int64(n), r.Size()))
+	}
+	return n
+}
+
 // wireResult is what the decoder says about a trace: per generation rows
 // and the footprint, merged over every complete generation.
 type wireResult struct {
@@ -303,7 +385,7 @@ type wireResult struct {
 // wirePass reads r with the decoder, counting only.
 func wirePass(ctx context.Context, r io.Reader) wireResult {
 	var w wireResult
-	dr, err := decode.NewReader(bufio.NewReaderSize(r, 1<<20))
+	dr, err := decode.NewReader(bufio.NewReaderSize(r, bufSize(r, 1<<20)))
 	if err != nil {
 		w.err = err
 		return w

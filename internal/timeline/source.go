@@ -55,20 +55,23 @@ type genBytes struct {
 // NewSource reads the trace's header from r. A header that is not a trace's
 // gives an *decode.Error.
 func NewSource(r io.Reader) (*Source, error) {
+	// N.B. What the decoder reads is kept only until it has read the
+	// header: an old-format trace is passed on as it is.
 	t := &teeReader{r: r}
 	dr, err := decode.NewReader(t)
 	if err != nil {
 		if errors.Is(err, decode.ErrOldFormat) {
 			// golang.org/x/exp/trace reads it as it is.
 			s := &Source{done: true, in: t}
-			s.out = [][]byte{t.take(int64(len(t.raw)))}
+			s.out = [][]byte{t.raw}
 			return s, nil
 		}
 		return nil, err
 	}
+	t.raw, t.off = nil, true
 	dr.SetDetail(decode.Counts)
 	s := &Source{in: t, dr: dr}
-	s.out = [][]byte{t.take(format.HeaderSize)}
+	s.out = [][]byte{format.AppendHeader(nil, dr.Version())}
 	return s, nil
 }
 
@@ -126,7 +129,9 @@ func (s *Source) advance() {
 	// Every batch with no thread may be late; which ones are is known
 	// once the next generation's first timestamp is.
 	cur.late = candidates(g)
-	cur.data = s.in.take(g.End - g.Offset)
+	// N.B. A copy: the decoder reuses its buffer for the next
+	// generation, which this one waits for.
+	cur.data = bytes.Clone(s.dr.Raw())
 	if p := s.pending; p != nil {
 		s.emit(p, cur.min)
 	}
@@ -173,28 +178,19 @@ func checkSamples(g *decode.Generation) error {
 	return nil
 }
 
-// teeReader keeps what the decoder reads, so that a generation's bytes can
-// be handed on once the decoder has framed it.
+// teeReader keeps what the decoder reads until off is set.
 type teeReader struct {
-	r    io.Reader
-	raw  []byte // input bytes from base on
-	base int64
+	r   io.Reader
+	raw []byte
+	off bool
 }
 
 func (t *teeReader) Read(p []byte) (int, error) {
 	n, err := t.r.Read(p)
-	t.raw = append(t.raw, p[:n]...)
+	if !t.off {
+		t.raw = append(t.raw, p[:n]...)
+	}
 	return n, err
-}
-
-// take returns the next n bytes kept, and forgets them.
-func (t *teeReader) take(n int64) []byte {
-	n = min(n, int64(len(t.raw)))
-	b := bytes.Clone(t.raw[:n])
-	rest := copy(t.raw, t.raw[n:])
-	t.raw = t.raw[:rest]
-	t.base += n
-	return b
 }
 
 // Copy writes to w the trace in r as a Source gives it: the complete

@@ -18,9 +18,10 @@ import (
 // The test binary doubles as the subprocess the harness runs: with
 // BENCHALL_HELPER set it does what the variable says instead of testing.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == "-run-loop" {
-		// The harness runs its loops as os.Executable() -run-loop, which
-		// in these tests is the test binary.
+	if len(os.Args) > 1 && (os.Args[1] == "-run-loop" || os.Args[1] == "-run-shape") {
+		// The harness runs its loops as os.Executable() -run-loop (and
+		// reads shapes with -run-shape), which in these tests is the test
+		// binary.
 		os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	switch os.Getenv("BENCHALL_HELPER") {
@@ -188,6 +189,12 @@ func TestTargets(t *testing.T) {
 		{h.speedup("", "fast", "shortkill", 15), "n/a (shortkill did not finish)"},
 		{h.speedup("", "gone", "slow", 1), "n/a (gone not available)"},
 		{h.speedup("", "fast", "missing", 1), "n/a (missing not measured)"},
+		{h.timeRatio("", "fast", "slow", 0.7), "PASS"},
+		{h.timeRatio("", "slow", "fast", 1), "MISS"},
+		{h.timeRatio("", "killed", "fast", 1), "MISS"},
+		{h.timeRatio("", "shortkill", "fast", 1), "n/a (shortkill did not finish)"},
+		{h.timeRatio("", "gone", "slow", 1), "n/a (gone not available)"},
+		{h.timeRatio("", "fast", "killed", 1), "n/a (killed did not finish)"},
 		{h.rssBelow("", "fast", 100e6), "PASS"},
 		{h.rssBelow("", "grows", 100e6), "MISS"},
 	} {
@@ -245,14 +252,16 @@ func TestRunAllSmall(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	tracePath := dir + "/small.trace"
-	if err := os.WriteFile(tracePath, data, 0o644); err != nil {
-		t.Fatal(err)
+	tracePath, servicePath := dir+"/small.trace", dir+"/service.trace"
+	for _, p := range []string{tracePath, servicePath} {
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var out, log strings.Builder
 	h := &harness{
 		out: &out, log: &log, results: map[string]*result{},
-		tracePath: tracePath, gotrace: dir + "/no-such-gotrace",
+		tracePath: tracePath, servicePath: servicePath, gotrace: dir + "/no-such-gotrace",
 		timeout: time.Minute, count: 1, runs: 1,
 		skip: map[string]bool{"gotool-http": true, "gotool-http-gen1": true},
 	}
@@ -262,9 +271,14 @@ func TestRunAllSmall(t *testing.T) {
 	text := out.String()
 	for _, want := range []string{
 		"3 generations",
-		"half:  " + tracePath[:len(tracePath)-len(".trace")] + "-half.trace",
+		"half:    " + tracePath[:len(tracePath)-len(".trace")] + "-half.trace",
 		"decode-each-half",
 		"record overhead: not available: -gotrace ",
+		"service: " + servicePath + ": ",
+		// The small trace's statuses overlap the next generation twice.
+		"shape of " + servicePath + ": 2 of 3 generations end with no-thread batches at or after the next one's first time (4 of 15 such batches)",
+		"goroutines: 3436 created, 10 from before, at most 116 alive at once",
+		"service: stats --json vs x/exp/trace loop",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q:\n%s", want, text)
@@ -273,12 +287,14 @@ func TestRunAllSmall(t *testing.T) {
 	for _, want := range []string{
 		`(?m)^decode-text\s+gotrace decode FILE >/dev/null\s+not available: -gotrace `,
 		`(?m)^gotool-http\s+go tool trace parse\+split \(until HTTP answers\)\s+skipped \(-skip\)$`,
+		`(?m)^pprof-sched-service\s+gotrace pprof --type sched FILE -o OUT\s+not available: -gotrace `,
+		`(?m)^  service: export perfetto peak RSS\s+target < 150\.0 MB\s+n/a \(export-perfetto-service not available\)$`,
 	} {
 		if !regexp.MustCompile(want).MatchString(text) {
 			t.Errorf("output does not match %s:\n%s", want, text)
 		}
 	}
-	for _, k := range []string{"walk", "xexp", "decode", "decode-half", "decode-batches", "decode-each", "decode-parallel", "decode-parallel-half", "wire"} {
+	for _, k := range []string{"walk", "xexp", "decode", "decode-half", "decode-batches", "decode-each", "decode-parallel", "decode-parallel-half", "wire", "xexp-service"} {
 		if r := h.results[k]; !r.ok() || r.lowerBound || r.dur <= 0 {
 			t.Errorf("%s: %+v, want a measurement", k, r)
 		}

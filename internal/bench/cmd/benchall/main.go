@@ -1,9 +1,12 @@
 // Command benchall is gotrace's performance harness, run by `make bench`.
 //
-// It generates a large trace once (testdata/bench/, from the stress program
-// in testdata/progs/stress), then measures on that one file, in one run,
-// every reader: the bare walk, the golang.org/x/exp/trace loop, go tool
-// trace, gotrace's decoder and its commands. Each measurement is its own
+// It generates two large traces once (testdata/bench/: stress.trace from
+// testdata/progs/stress, and service.trace from testdata/progs/sleepers, a
+// service-like program whose generations overlap), then measures, in one
+// run, every reader on the stress trace: the bare walk, the
+// golang.org/x/exp/trace loop, go tool trace, gotrace's decoder and its
+// commands; and on the service trace the loop and the commands that read
+// the goroutine timeline (stats, pprof, export). Each measurement is its own
 // subprocess, so each has its own peak RSS, and each has a timeout and a
 // memory limit. It prints a table, then the ratios gotrace's targets are
 // stated in, each with PASS or MISS. A command or flag that does not exist
@@ -33,31 +36,34 @@ import (
 )
 
 type harness struct {
-	root      string // module root
-	tracePath string
-	size      int64
-	minSize   int64 // smallest trace accepted; tests lower it
-	genTime   time.Duration
-	gotrace   string // gotrace binary, "" when not available
-	noGotrace string // why gotrace is not available
-	timeout   time.Duration
-	maxRSS    int64
-	runs      int
-	count     int
-	skip      map[string]bool
-	self      string // this binary, for -run-loop
-	tmp       string
-	out       io.Writer
-	log       io.Writer
+	root        string // module root
+	tracePath   string
+	servicePath string
+	size        int64
+	minSize     int64 // smallest trace accepted; tests lower it
+	genTime     time.Duration
+	gotrace     string // gotrace binary, "" when not available
+	noGotrace   string // why gotrace is not available
+	timeout     time.Duration
+	maxRSS      int64
+	runs        int
+	count       int
+	skip        map[string]bool
+	self        string // this binary, for -run-loop
+	tmp         string
+	out         io.Writer
+	log         io.Writer
 
 	// The inputs: the whole trace, the prefix with half its generations
 	// (memory growth) and the prefix with its first generation (small
 	// enough for go tool trace's viewer to load).
 	full, half, gen1 *input
-	overhead         *overhead
-	selfPeak         int64 // the harness's peak RSS while RSS was measured
-	results          map[string]*result
-	order            []string
+	// service is the service-like trace, nil when left out.
+	service  *input
+	overhead *overhead
+	selfPeak int64 // the harness's peak RSS while RSS was measured
+	results  map[string]*result
+	order    []string
 }
 
 func main() {
@@ -69,9 +75,11 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	h := &harness{out: stdout, log: stderr, results: map[string]*result{}, skip: map[string]bool{}, minSize: minTraceSize}
 	runLoop := fs.String("run-loop", "", "run one in-process loop (`name`: walk, xexp, decode, decode-batches, decode-each, decode-parallel) over the file argument and print its event count")
-	fs.StringVar(&h.tracePath, "trace", "", "the big trace (default testdata/bench/stress.trace, generated when missing)")
-	fs.Int64Var(&h.size, "size", 295e6, "size in `bytes` of the generated trace")
-	fs.DurationVar(&h.genTime, "gen-duration", time.Minute, "longest time the stress program may trace for")
+	runShape := fs.Bool("run-shape", false, "print the shape of the file argument: how its generations overlap, the events golang.org/x/exp/trace moves, the goroutines")
+	fs.StringVar(&h.tracePath, "trace", "", "the stress trace (default testdata/bench/stress.trace, generated when missing)")
+	fs.StringVar(&h.servicePath, "service-trace", "", "the service-like trace (default testdata/bench/service.trace, generated when missing; -skip service leaves it out)")
+	fs.Int64Var(&h.size, "size", 295e6, "size in `bytes` of each generated trace")
+	fs.DurationVar(&h.genTime, "gen-duration", 3*time.Minute, "longest time a trace generator may trace for")
 	fs.StringVar(&h.gotrace, "gotrace", "", "gotrace `binary` to measure (default: build ./cmd/gotrace)")
 	fs.DurationVar(&h.timeout, "timeout", 5*time.Minute, "time limit for each subprocess")
 	maxRSS := fs.Int64("max-rss", 4000, "kill a subprocess whose resident set passes this many `MB`")
@@ -84,6 +92,17 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *runShape {
+		if fs.NArg() != 1 {
+			fmt.Fprintln(stderr, "benchall: -run-shape wants one file argument")
+			return 2
+		}
+		if err := doShape(fs.Arg(0), stdout); err != nil {
+			fmt.Fprintf(stderr, "benchall: shape: %v\n", err)
+			return 1
+		}
+		return 0
 	}
 	if *runLoop != "" {
 		if fs.NArg() != 1 {
@@ -141,6 +160,31 @@ func doLoop(name, file string, w io.Writer) error {
 	return json.NewEncoder(w).Encode(loopResult{Events: n, Nanos: time.Since(start).Nanoseconds()})
 }
 
+// shape is what a -run-shape child prints.
+type shape struct {
+	Overlap bench.Overlap   `json:"overlap"`
+	XExp    bench.XExpShape `json:"xexp"`
+}
+
+func doShape(file string, w io.Writer) error {
+	var s shape
+	for _, pass := range []func(io.Reader) error{
+		func(r io.Reader) (err error) { s.Overlap, err = bench.MeasureOverlap(r); return err },
+		func(r io.Reader) (err error) { s.XExp, err = bench.MeasureXExp(r); return err },
+	} {
+		f, err := os.Open(file)
+		if err != nil {
+			return err
+		}
+		err = pass(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+	}
+	return json.NewEncoder(w).Encode(s)
+}
+
 func (h *harness) logf(format string, args ...any) {
 	fmt.Fprintf(h.log, "benchall: "+format+"\n", args...)
 }
@@ -161,7 +205,7 @@ func (h *harness) runAll() error {
 	if h.tracePath == "" {
 		h.tracePath = filepath.Join(root, "testdata", "bench", "stress.trace")
 	}
-	if err := h.ensureTrace(); err != nil {
+	if h.full, err = h.ensureTrace(h.tracePath, stressGen); err != nil {
 		return err
 	}
 	if h.half, err = h.ensurePrefix("half", max(1, h.full.c.Generations/2)); err != nil {
@@ -170,12 +214,22 @@ func (h *harness) runAll() error {
 	if h.gen1, err = h.ensurePrefix("gen1", 1); err != nil {
 		return err
 	}
+	if !h.skip["service"] {
+		if h.servicePath == "" {
+			h.servicePath = filepath.Join(root, "testdata", "bench", "service.trace")
+		}
+		if h.service, err = h.ensureTrace(h.servicePath, serviceGen); err != nil {
+			return err
+		}
+	}
 	h.setupGotrace()
 
+	h.measureShapes()
 	h.measureLoops()
 	h.measureGoToolWire()
-	h.measureGotrace()
+	h.measureGotrace(h.gotraceRows())
 	h.measureGoToolHTTP()
+	h.measureService()
 	// N.B. taken before the record overhead runs, which decode traces in
 	// this process and report no RSS.
 	h.selfPeak = selfRSS()
@@ -222,62 +276,83 @@ func (h *harness) sizeFits(n int64) bool {
 	return near && n >= h.minSize && n <= maxTraceSize
 }
 
-// ensureTrace generates the big trace unless a readable one of the right
-// size is cached, then walks it for the counts every row is quoted in.
-func (h *harness) ensureTrace() error {
-	if st, err := os.Stat(h.tracePath); err == nil {
-		if c, err := walkFile(h.tracePath); err == nil && h.sizeFits(st.Size()) {
-			h.full = &input{path: h.tracePath, c: c}
-			h.logf("using cached %s (%s)", h.rel(h.tracePath), mb(st.Size()))
-			return nil
+// generator is a program that writes a big trace.
+type generator struct {
+	name string // for messages
+	pkg  string // its package, from the module root
+	// args are its arguments to write about size bytes to out, tracing
+	// for at most d.
+	args func(out string, size int64, d time.Duration) []string
+}
+
+var (
+	stressGen = generator{"stress program", "./testdata/progs/stress", func(out string, size int64, d time.Duration) []string {
+		return []string{"-o", out, "-size", fmt.Sprint(size), "-duration", d.String()}
+	}}
+	// The service-like program loads the CPUs itself while it traces, so
+	// its generations overlap; with CPU samples, like the stress trace.
+	serviceGen = generator{"service program", "./testdata/progs/sleepers", func(out string, size int64, d time.Duration) []string {
+		return []string{"-size", fmt.Sprint(size), "-d", d.String(), "-cpu", out}
+	}}
+)
+
+// ensureTrace generates a big trace at path with gen unless a readable one
+// of the right size is cached, then walks it for the counts every row is
+// quoted in.
+func (h *harness) ensureTrace(path string, gen generator) (*input, error) {
+	if st, err := os.Stat(path); err == nil {
+		if c, err := walkFile(path); err == nil && h.sizeFits(st.Size()) {
+			h.logf("using cached %s (%s)", h.rel(path), mb(st.Size()))
+			return &input{path: path, c: c}, nil
 		}
-		h.logf("regenerating %s: cached file is not a readable trace of about %s", h.rel(h.tracePath), mb(h.size))
+		h.logf("regenerating %s: cached file is not a readable trace of about %s", h.rel(path), mb(h.size))
 	}
-	if err := os.MkdirAll(filepath.Dir(h.tracePath), 0o755); err != nil {
-		return err
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
 	}
-	stress := filepath.Join(h.tmp, "stress")
-	h.logf("building testdata/progs/stress")
-	if o := h.run(proc{args: []string{goCmd(), "build", "-o", stress, "./testdata/progs/stress"}, dir: h.root}); o.err != nil {
-		return fmt.Errorf("building the stress program: %v", o.err)
+	prog := filepath.Join(h.tmp, filepath.Base(gen.pkg))
+	h.logf("building %s", strings.TrimPrefix(gen.pkg, "./"))
+	if o := h.run(proc{args: []string{goCmd(), "build", "-o", prog, gen.pkg}, dir: h.root}); o.err != nil {
+		return nil, fmt.Errorf("building the %s: %v", gen.name, o.err)
 	}
-	tmp := h.tracePath + ".tmp"
+	tmp := path + ".tmp"
 	defer os.Remove(tmp)
-	h.logf("generating %s (%s, at most %v)", h.rel(h.tracePath), mb(h.size), h.genTime)
-	o := h.run(proc{args: []string{stress, "-o", tmp, "-size", fmt.Sprint(h.size), "-duration", h.genTime.String()}, dir: h.tmp})
+	h.logf("generating %s (%s, at most %v)", h.rel(path), mb(h.size), h.genTime)
+	o := h.run(proc{args: append([]string{prog}, gen.args(tmp, h.size, h.genTime)...), dir: h.tmp})
 	if o.err != nil {
-		return fmt.Errorf("stress program: %v", o.err)
+		return nil, fmt.Errorf("%s: %v", gen.name, o.err)
 	}
 	st, err := os.Stat(tmp)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if st.Size() < h.minSize || st.Size() > maxTraceSize {
-		return fmt.Errorf("stress program wrote %s in %v, want 150–300 MB; adjust -size or -gen-duration", mb(st.Size()), o.dur.Round(time.Millisecond))
+		return nil, fmt.Errorf("%s wrote %s in %v, want 150–300 MB; adjust -size or -gen-duration", gen.name, mb(st.Size()), o.dur.Round(time.Millisecond))
 	}
 	c, err := walkFile(tmp)
 	if err != nil {
-		return fmt.Errorf("generated trace: %v", err)
+		return nil, fmt.Errorf("generated trace: %v", err)
 	}
-	// The reference parser must read what the stress program wrote, or no
+	// The reference parser must read what the program wrote, or no
 	// comparison means anything. N.B. it runs in a subprocess: a child's
 	// peak RSS as rusage reports it includes the parent's pages up to exec,
 	// so the harness itself must stay small.
 	if o := h.run(proc{args: []string{h.self, "-run-loop", "xexp", tmp}}); o.err != nil {
-		return fmt.Errorf("golang.org/x/exp/trace cannot read the generated trace: %v", o.err)
+		return nil, fmt.Errorf("golang.org/x/exp/trace cannot read the generated trace: %v", o.err)
 	}
-	if err := os.Rename(tmp, h.tracePath); err != nil {
-		return err
+	if err := os.Rename(tmp, path); err != nil {
+		return nil, err
 	}
-	h.full = &input{path: h.tracePath, c: c}
 	h.logf("generated %s in %v", mb(st.Size()), o.dur.Round(time.Millisecond))
-	return nil
+	return &input{path: path, c: c}, nil
 }
 
 // input is a trace file the harness measures with what the walk counted.
 type input struct {
-	path string
-	c    bench.Counts
+	path    string
+	c       bench.Counts
+	shape   *shape // nil until measured
+	noShape string // why shape is nil
 }
 
 // ensurePrefix writes (unless cached) the prefix of the trace holding its

@@ -68,6 +68,9 @@ func (h *harness) measure(key, label string, in *input, count int, p proc) *resu
 			break
 		}
 		o := h.run(p)
+		if p.after != nil {
+			p.after()
+		}
 		if i > 0 && o.err == nil && o.dur >= r.dur {
 			continue
 		}
@@ -109,25 +112,74 @@ var decodeLoops = []struct{ key, label, name string }{
 // measureLoops runs each in-process loop in a subprocess of its own, and
 // the decode loop on the half-length prefix too.
 func (h *harness) measureLoops() {
-	loop := func(key, name, label string, in *input) {
-		var out strings.Builder
-		r := h.measure(key, label, in, h.count, proc{args: []string{h.self, "-run-loop", name, in.path}, stdout: &out})
-		if !r.ok() {
-			return
-		}
-		lr, err := parseLoopOutput(out.String())
-		if err != nil {
-			r.status = "failed: " + err.Error()
-			return
-		}
-		r.note = fmt.Sprintf("%d events", lr.Events)
-	}
-	loop("walk", "walk", "bare walk (the floor)", h.full)
-	loop("xexp", "xexp", "x/exp/trace ReadEvent loop", h.full)
+	h.loop("walk", "walk", "bare walk (the floor)", h.full)
+	h.loop("xexp", "xexp", "x/exp/trace ReadEvent loop", h.full)
 	for _, d := range decodeLoops {
-		loop(d.key, d.key, d.label, h.full)
-		loop(d.key+"-half", d.key, "  same, half the generations", h.half)
+		h.loop(d.key, d.key, d.label, h.full)
+		h.loop(d.key+"-half", d.key, "  same, half the generations", h.half)
 	}
+}
+
+// loop measures the in-process loop name on in as row key.
+func (h *harness) loop(key, name, label string, in *input) {
+	var out strings.Builder
+	r := h.measure(key, label, in, h.count, proc{args: []string{h.self, "-run-loop", name, in.path}, stdout: &out})
+	if !r.ok() {
+		return
+	}
+	lr, err := parseLoopOutput(out.String())
+	if err != nil {
+		r.status = "failed: " + err.Error()
+		return
+	}
+	r.note = fmt.Sprintf("%d events", lr.Events)
+}
+
+// measureShapes reads, in a subprocess, how each big trace's generations
+// overlap and how many events golang.org/x/exp/trace moves in it.
+func (h *harness) measureShapes() {
+	for _, in := range []*input{h.full, h.service} {
+		if in == nil {
+			continue
+		}
+		var out strings.Builder
+		o := h.run(proc{args: []string{h.self, "-run-shape", in.path}, stdout: &out})
+		if o.err != nil {
+			in.noShape = "failed: " + o.err.Error()
+			h.logf("shape of %s: %s", h.rel(in.path), in.noShape)
+			continue
+		}
+		var sh shape
+		if err := json.Unmarshal([]byte(out.String()), &sh); err != nil {
+			in.noShape = fmt.Sprintf("failed: bad output %q", out.String())
+			continue
+		}
+		in.shape = &sh
+		h.logf("shape of %s: %d of %d no-thread batches late, %d events moved", h.rel(in.path), sh.Overlap.LateBatches, sh.Overlap.NoThreadBatches, sh.XExp.Moved)
+	}
+}
+
+// serviceRows are the measurements on the service-like trace: the loop,
+// then the commands that read the goroutine timeline.
+var serviceRows = []string{"xexp-service", "stats-json-service", "pprof-sched-service", "pprof-cpu-service", "export-perfetto-service"}
+
+// measureService measures the x/exp/trace loop and the timeline commands
+// on the service-like trace.
+func (h *harness) measureService() {
+	if h.service == nil {
+		for _, k := range serviceRows {
+			h.add(&result{key: k, label: "service trace", status: "skipped (-skip service)"})
+		}
+		return
+	}
+	h.loop("xexp-service", "xexp", "x/exp/trace ReadEvent loop", h.service)
+	in := h.service
+	h.measureGotrace([]gotraceRow{
+		{"stats-json-service", "gotrace stats --json FILE >/dev/null", "stats", []string{"--json"}, []string{"--json", "FILE"}, in},
+		{"pprof-sched-service", "gotrace pprof --type sched FILE -o OUT", "pprof", pprofFlags, pprofArgs("sched"), in},
+		{"pprof-cpu-service", "gotrace pprof --type cpu FILE -o OUT", "pprof", pprofFlags, pprofArgs("cpu"), in},
+		{"export-perfetto-service", "gotrace export --format perfetto FILE -o OUT", "export", exportFlags, exportArgs, in},
+	})
 }
 
 // parseLoopOutput reads what -run-loop children printed: one JSON line per
@@ -265,10 +317,15 @@ type gotraceRow struct {
 	in         *input
 }
 
+// In the arguments, FILE is the input and OUT a file the output is
+// written to, removed after each run.
 var (
 	exportFlags = []string{"--format", "-o"}
-	exportArgs  = []string{"--format", "perfetto", "FILE", "-o", "/dev/null"}
+	exportArgs  = []string{"--format", "perfetto", "FILE", "-o", "OUT"}
+	pprofFlags  = []string{"--type", "-o"}
 )
+
+func pprofArgs(typ string) []string { return []string{"--type", typ, "FILE", "-o", "OUT"} }
 
 func (h *harness) gotraceRows() []gotraceRow {
 	return []gotraceRow{
@@ -278,7 +335,9 @@ func (h *harness) gotraceRows() []gotraceRow {
 		{"decode-summary", "gotrace decode --summary FILE", "decode", []string{"--summary"}, []string{"--summary", "FILE"}, h.full},
 		{"stats-json", "gotrace stats --json FILE >/dev/null", "stats", []string{"--json"}, []string{"--json", "FILE"}, h.full},
 		{"stats-json-half", "  same, half the generations", "stats", []string{"--json"}, []string{"--json", "FILE"}, h.half},
-		{"export-perfetto", "gotrace export --format perfetto FILE -o /dev/null", "export", exportFlags, exportArgs, h.full},
+		{"pprof-sched", "gotrace pprof --type sched FILE -o OUT", "pprof", pprofFlags, pprofArgs("sched"), h.full},
+		{"pprof-cpu", "gotrace pprof --type cpu FILE -o OUT", "pprof", pprofFlags, pprofArgs("cpu"), h.full},
+		{"export-perfetto", "gotrace export --format perfetto FILE -o OUT", "export", exportFlags, exportArgs, h.full},
 		{"export-perfetto-gen1", "  same, first generation only", "export", exportFlags, exportArgs, h.gen1},
 	}
 }
@@ -325,8 +384,8 @@ func (h *harness) available(cmd string, flags []string) string {
 	return ""
 }
 
-func (h *harness) measureGotrace() {
-	for _, row := range h.gotraceRows() {
+func (h *harness) measureGotrace(rows []gotraceRow) {
+	for _, row := range rows {
 		if h.skipped(row.key, row.label) {
 			continue
 		}
@@ -335,12 +394,16 @@ func (h *harness) measureGotrace() {
 			continue
 		}
 		args := []string{h.gotrace, row.cmd}
+		out := filepath.Join(h.tmp, row.key+".out")
 		for _, a := range row.args {
-			if a == "FILE" {
+			switch a {
+			case "FILE":
 				a = row.in.path
+			case "OUT":
+				a = out
 			}
 			args = append(args, a)
 		}
-		h.measure(row.key, row.label, row.in, h.count, proc{args: args, env: []string{"NO_COLOR=1"}})
+		h.measure(row.key, row.label, row.in, h.count, proc{args: args, env: []string{"NO_COLOR=1"}, after: func() { os.Remove(out) }})
 	}
 }

@@ -25,6 +25,9 @@ type proc struct {
 	// its stderr lines; it returns when the thing being measured is done
 	// (the process keeps running) and the harness then kills the process.
 	ready func(ctx context.Context, lines <-chan string) error
+	// after, when set, is called after each run, e.g. to remove what the
+	// process wrote.
+	after func()
 }
 
 // outcome is what running a proc gave.

@@ -28,13 +28,22 @@ func (h *harness) render(w io.Writer) {
 	if h.selfPeak > 0 {
 		fmt.Fprintf(w, "harness peak RSS: %s (no child's peak RSS reads lower: rusage counts the parent's pages up to exec)\n", mb(h.selfPeak))
 	}
-	for _, in := range []struct {
+	inputs := []struct {
 		name string
 		in   *input
-	}{{"trace", h.full}, {"half", h.half}, {"gen1", h.gen1}} {
+	}{{"trace", h.full}, {"half", h.half}, {"gen1", h.gen1}, {"service", h.service}}
+	for _, in := range inputs {
+		if in.in == nil {
+			continue
+		}
 		c := in.in.c
-		fmt.Fprintf(w, "%-6s %s: %s, %d generations (largest %s), %d batches, %d events\n",
+		fmt.Fprintf(w, "%-8s %s: %s, %d generations (largest %s), %d batches, %d events\n",
 			in.name+":", h.rel(in.in.path), mb(c.Bytes), c.Generations, mb(c.LargestGen), c.Batches, c.Events)
+	}
+	for _, in := range []*input{h.full, h.service} {
+		if in != nil {
+			fmt.Fprintln(w, shapeLine(h.rel(in.path), in))
+		}
 	}
 	fmt.Fprintln(w, "time is wall time (the fastest of -count runs) and what the targets use; CPU is user+system time of that run")
 	fmt.Fprintln(w, "rows that are not a command line are in-process loops, each run in a subprocess of its own")
@@ -97,6 +106,23 @@ func (h *harness) render(w io.Writer) {
 	tw.Flush()
 }
 
+// shapeLine describes how a trace's generations overlap, what
+// golang.org/x/exp/trace moves in it and its goroutines.
+func shapeLine(name string, in *input) string {
+	if in.shape == nil {
+		why := in.noShape
+		if why == "" {
+			why = "not measured"
+		}
+		return fmt.Sprintf("shape of %s: %s", name, why)
+	}
+	o, x := in.shape.Overlap, in.shape.XExp
+	return fmt.Sprintf("shape of %s: %d of %d generations end with no-thread batches at or after the next one's first time (%d of %d such batches); "+
+		"x/exp/trace moved %d of %d events (%.2f%%); goroutines: %d created, %d from before, at most %d alive at once",
+		name, o.LateGenerations, o.Generations, o.LateBatches, o.NoThreadBatches,
+		x.Moved, x.Events, 100*float64(x.Moved)/float64(max(1, x.Events)), x.Created, x.Existing, x.PeakAlive)
+}
+
 type targetRow struct{ name, value, want, verdict string }
 
 func verdict(ok bool) string {
@@ -153,6 +179,34 @@ func (h *harness) speedup(name, fast, slow string, want float64) targetRow {
 	return t
 }
 
+// timeRatio compares key's wall time with base's, against at most most
+// times base's.
+func (h *harness) timeRatio(name, key, base string, most float64) targetRow {
+	t := targetRow{name: name, want: fmt.Sprintf("target <= %.1fx the loop's time", most)}
+	if w := h.why(base); w != "" {
+		t.verdict = w
+		return t
+	}
+	r := h.results[key]
+	// A run stopped early has a lower bound for its time, which settles
+	// the comparison only when it already misses the target.
+	bound := r.ok() && r.lowerBound
+	if w := h.why(key); w != "" && !bound {
+		t.verdict = w
+		return t
+	}
+	x := r.dur.Seconds() / h.results[base].dur.Seconds()
+	t.value = fmt.Sprintf("%.2fx the loop's time", x)
+	t.verdict = verdict(x <= most)
+	if bound {
+		t.value = "> " + t.value
+		if x <= most {
+			t.verdict = "n/a (" + key + " did not finish)"
+		}
+	}
+	return t
+}
+
 func (h *harness) rssBelow(name, key string, limit int64) targetRow {
 	t := targetRow{name: name, want: "target < " + mb(limit)}
 	r := h.results[key]
@@ -193,13 +247,31 @@ func (h *harness) targets() []targetRow {
 	}
 	rows = append(rows,
 		h.rssBelow("gotrace decode peak RSS", "decode-text", 100e6),
-		h.speedup("stats --json vs x/exp/trace loop", "stats-json", "xexp", 1),
-		h.rssBelow("stats --json peak RSS", "stats-json", 150e6),
 		h.overheadTarget(),
 		h.speedup("export perfetto vs go tool trace parse+split", "export-perfetto", "gotool-http", 1),
 		h.speedup("  same, first generation only", "export-perfetto-gen1", "gotool-http-gen1", 1),
 	)
+	for _, tr := range []struct{ name, suffix string }{{"stress", ""}, {"service", "-service"}} {
+		for _, c := range timelineCommands {
+			rows = append(rows,
+				h.timeRatio(tr.name+": "+c.name+" vs x/exp/trace loop", c.key+tr.suffix, "xexp"+tr.suffix, c.most),
+				h.rssBelow(tr.name+": "+c.name+" peak RSS", c.key+tr.suffix, 150e6))
+		}
+	}
 	return rows
+}
+
+// timelineCommands are the commands that read the goroutine timeline, each
+// held to at most most times the x/exp/trace loop's wall time on the same
+// trace, and to 150 MB of RSS.
+var timelineCommands = []struct {
+	key, name string
+	most      float64
+}{
+	{"stats-json", "stats --json", 0.7},
+	{"pprof-sched", "pprof --type sched", 1},
+	{"pprof-cpu", "pprof --type cpu", 1},
+	{"export-perfetto", "export perfetto", 1},
 }
 
 // growth compares a measurement on the whole trace with the same on the
