@@ -55,9 +55,10 @@ lint:
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 
-# Record the bundled example program, then report on its trace.
+# Record a bundled program with three problems in it (a hot lock, an
+# allocation-heavy loop, a leaked goroutine), then report on its trace.
 demo: build
-	$(BIN) record --cpu -o bin/demo.trace ./testdata/progs/demo
+	$(BIN) record --cpu -o bin/demo.trace ./testdata/progs/hotspots
 	$(BIN) stats --top 5 bin/demo.trace
 
 clean:
