@@ -42,6 +42,10 @@ func newStatsCmd(io *Streams, runF func(*statsOptions) error) *cobra.Command {
 		Long: strings.TrimSpace(`
 stats analyses a trace and reports, section by section:
 
+  findings     what to fix, most severe first, each with the code it points
+               at and the next command: hot locks, GC cost and the code that
+               allocates, scheduling saturation, leak suspects, network and
+               syscall waits, long pauses
   overview     version, size, start, duration, generations, events, GOMAXPROCS,
                threads; bytes by event type; one row per generation
   goroutines   created, ended, peak; time running, runnable, blocked, in
@@ -51,8 +55,7 @@ stats analyses a trace and reports, section by section:
                heap size and goal, minimum mutator utilization (MMU)
   syscalls     system calls, the blocking ones, the top stacks
   annotations  runtime/trace tasks and regions with percentiles, logs
-  cpu          CPU samples and the top functions
-  findings     leak suspects, the longest pauses, the worst scheduling waits
+  cpu          CPU samples, the top functions, the code that allocates
 
 Events are read and validated by golang.org/x/exp/trace; sizes and tables
 come from gotrace's own decoder. Traces of Go 1.11 to 1.21 get every section

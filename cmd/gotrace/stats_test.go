@@ -10,7 +10,11 @@ import (
 	"testing"
 )
 
-const leakyTrace = "../../testdata/traces/leaky.trace"
+const (
+	leakyTrace   = "../../testdata/traces/leaky.trace"
+	hotlockTrace = "../../testdata/traces/hotlock.trace"
+	workersTrace = "../../testdata/traces/workers.trace"
+)
 
 // statsRun runs gotrace with args through fake streams with a terminal
 // width of 100.
@@ -39,6 +43,13 @@ func TestStatsGolden(t *testing.T) {
 		{"check.golden", false, []string{"check", leakyTrace, "--assert", "gc.stw.max < 5ms", "--assert", "goroutines.leaked == 0", "--assert", "heap.max < 512MiB"}, exitAssertion},
 		{"check-json.golden", false, []string{"check", "--json", leakyTrace, "--assert", "gc.mmu.10ms >= 10%", "--assert", "sched.latency.p99 <= 200us"}, 0},
 		{"check-list.golden", false, []string{"check", "--list"}, 0},
+		// Two programs with a problem each: the findings lead to them.
+		{"findings-hotlock.golden", false, []string{"stats", "--section", "findings,blocking", hotlockTrace}, 0},
+		{"findings-hotlock-styled.golden", true, []string{"stats", "--section", "findings", hotlockTrace}, 0},
+		{"findings-hotlock-markdown.golden", false, []string{"stats", "--markdown", "--section", "findings", hotlockTrace}, 0},
+		{"findings-workers.golden", false, []string{"stats", "--section", "findings,cpu", workersTrace}, 0},
+		{"findings-workers-styled.golden", true, []string{"stats", "--section", "findings", workersTrace}, 0},
+		{"findings-workers-markdown.golden", false, []string{"stats", "--markdown", "--section", "findings", workersTrace}, 0},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			out, _, code := statsRun(t, tc.tty, tc.args...)

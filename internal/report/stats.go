@@ -16,7 +16,7 @@ import (
 )
 
 // StatsSections are the sections of gotrace stats, in report order.
-var StatsSections = []string{"overview", "goroutines", "blocking", "gc", "syscalls", "annotations", "cpu", "findings"}
+var StatsSections = []string{"findings", "overview", "goroutines", "blocking", "gc", "syscalls", "annotations", "cpu"}
 
 // statsJSONKeys are the model's JSON objects each section holds.
 var statsJSONKeys = map[string][]string{

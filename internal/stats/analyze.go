@@ -1231,7 +1231,11 @@ func (a *Analyzer) Finalize() *Model {
 	for i := range m.Findings.SchedWaits {
 		a.nameLate(&m.Findings.SchedWaits[i])
 	}
-	m.Findings.SchedWaits = slices.DeleteFunc(m.Findings.SchedWaits, func(w SchedWait) bool { return a.opts.ignored(w.Func, w.Stack) })
+	// N.B. A goroutine's kind may have been learned after its wait was
+	// listed (its start function shows only when it first stops).
+	m.Findings.SchedWaits = slices.DeleteFunc(m.Findings.SchedWaits, func(w SchedWait) bool {
+		return a.opts.ignored(w.Func, w.Stack) || w.Func != unknownFunc && !a.opts.counts(timeline.KindOf(w.Func))
+	})
 	m.Sections = []string{}
 	return m
 }

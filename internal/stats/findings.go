@@ -3,6 +3,7 @@ package stats
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -92,12 +93,14 @@ func rank(m *Model) []Finding {
 			where := userFrame(st.Stack)
 			if c.Category == "mutex" {
 				add(Finding{Severity: severity(share, 1, 0.1), Kind: "hot-lock", Where: where, Share: share,
-					What: fmt.Sprintf("a lock in %s: goroutines waited %s for it in %d waits, %.2f waiting on average", where, st.Total, st.Count, share),
+					What: fmt.Sprintf("a lock in %s: goroutines waited %s for it in %d waits, %.1f goroutines waiting at any time on average", where, st.Total, st.Count, share),
 					Next: fmt.Sprintf("gotrace pprof --type block %s -o block.pb.gz && go tool pprof -top -focus '%s' block.pb.gz", file, where)})
 				continue
 			}
-			add(Finding{Severity: severity(share, 10, 1), Kind: "network", Where: where, Share: share,
-				What: fmt.Sprintf("network waits in %s: %s in %d waits, %.2f waiting on average", where, st.Total, st.Count, share),
+			// N.B. Waiting on the network is what clients and servers do:
+			// it is worth a look, never the first thing to fix.
+			add(Finding{Severity: severity(share, math.Inf(1), 1), Kind: "network", Where: where, Share: share,
+				What: fmt.Sprintf("network waits in %s: %s in %d waits, %.1f goroutines waiting at any time on average", where, st.Total, st.Count, share),
 				Next: fmt.Sprintf("gotrace pprof --type net %s -o net.pb.gz && go tool pprof -top net.pb.gz", file)})
 		}
 	}
@@ -130,7 +133,7 @@ func rank(m *Model) []Finding {
 		perP := float64(m.Goroutines.Runnable) / dur / float64(procs)
 		if perP >= 0.25 {
 			add(Finding{Severity: severity(perP, 1, 0.5), Kind: "sched-saturation", Share: perP,
-				What: fmt.Sprintf("%.2f goroutines waited for each of the %d Ps on average: the program has more to run than CPUs to run it", perP, procs),
+				What: fmt.Sprintf("%.1f goroutines waited for each of the %d Ps on average: the program has more to run than CPUs to run it", perP, procs),
 				Next: fmt.Sprintf("gotrace pprof --type sched %s -o sched.pb.gz && go tool pprof -top sched.pb.gz", file)})
 		}
 	}
@@ -151,8 +154,8 @@ func rank(m *Model) []Finding {
 	if st := m.Syscalls.Stacks; len(st) > 0 {
 		if share := float64(st[0].Total) / dur; share >= 0.05 {
 			where := userFrame(st[0].Stack)
-			add(Finding{Severity: severity(share, 1, 0.25), Kind: "syscall", Where: where, Share: share,
-				What: fmt.Sprintf("system calls in %s: %s in %d, %.2f in a call on average", where, st[0].Total, st[0].Count, share),
+			add(Finding{Severity: severity(share, math.Inf(1), 0.25), Kind: "syscall", Where: where, Share: share,
+				What: fmt.Sprintf("system calls in %s: %s in %d calls, %.1f goroutines in a call at any time on average", where, st[0].Total, st[0].Count, share),
 				Next: fmt.Sprintf("gotrace pprof --type syscall %s -o syscall.pb.gz && go tool pprof -top syscall.pb.gz", file)})
 		}
 	}

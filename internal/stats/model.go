@@ -39,7 +39,7 @@ type Model struct {
 	Syscalls    Syscalls    `json:"syscalls" help:"system calls made by goroutines"`
 	Annotations Annotations `json:"annotations" help:"runtime/trace tasks, regions and logs"`
 	CPU         CPU         `json:"cpu" help:"CPU profile samples recorded in the trace"`
-	Findings    Findings    `json:"findings" help:"things worth a look: leak suspects, long pauses, long scheduling waits"`
+	Findings    Findings    `json:"findings" help:"what to fix, ranked, then leak suspects, long pauses and long scheduling waits"`
 	Damage      Damage      `json:"damage" help:"what was lost when the trace is damaged or truncated"`
 }
 
