@@ -446,6 +446,7 @@ func gcSection(m *stats.Model) section {
 		pair("Time in GC", fmt.Sprintf("%s (%.2f%% of wall time)", g.Time.String(), 100*g.WallShare)),
 		pair("Stop-the-world", distLine(g.STW)),
 		pair("Mark assist", distLine(g.Assist)),
+		pair("  of which", fmt.Sprintf("assisting (running) %s, waiting %s", g.AssistRunning.String(), g.AssistWaiting.String())),
 		pair("Sweep", distLine(g.Sweep)),
 		pair("Heap in use, max", h.Max.String()),
 		pair("Heap goal", goal),

@@ -96,6 +96,7 @@ type goroutine struct {
 	regions   []openRegion
 	held      []wait        // waits before its first run; see Analyzer.wait
 	kind      timeline.Kind // see Analyzer.kindOf
+	assistRan Duration      // its running time when its mark assist began
 	kindKnown bool
 }
 
@@ -228,8 +229,11 @@ type Analyzer struct {
 	stwKinds map[string]*dist
 	stwTop   *topN[Pause]
 	assist   dist
-	sweep    dist
-	mmu      mmuTracker
+	// assistRunning is the part of the mark assists their goroutines
+	// spent running; the rest they waited to run or for work.
+	assistRunning Duration
+	sweep         dist
+	mmu           mmuTracker
 
 	heapMax, goalMin, goalMax int64
 
@@ -655,6 +659,15 @@ func (a *Analyzer) closeInterval(id trace.GoID, g *goroutine, t trace.Time) {
 	}
 }
 
+// ranUntil is how long g has run in the trace up to t.
+func (g *goroutine) ranUntil(t trace.Time) Duration {
+	r := g.totals[tRunning]
+	if g.state == trace.GoRunning {
+		r += Duration(t - g.since)
+	}
+	return r
+}
+
 // kindOf is the kind of goroutine g, by its start function, or its parked
 // stack's root where the part of the trace read has not shown its start.
 // Until a stack is seen it is the program's.
@@ -899,6 +912,7 @@ func (a *Analyzer) onRangeBegin(ev *trace.Event, t trace.Time, active bool) {
 		if r.Scope.Kind == trace.ResourceGoroutine {
 			if g := a.gs.get(r.Scope.Goroutine()); g != nil {
 				g.inAssist = true
+				g.assistRan = g.ranUntil(t)
 			}
 		}
 	case r.Name == "GC incremental sweep":
@@ -944,13 +958,18 @@ func (a *Analyzer) onRangeEnd(ev *trace.Event, t trace.Time) {
 		}
 	case r.Name == "GC mark assist":
 		a.gcProc(ev.Proc(), -1)
+		ran := int64(-1)
 		if r.Scope.Kind == trace.ResourceGoroutine {
 			if g := a.gs.get(r.Scope.Goroutine()); g != nil {
 				g.inAssist = false
+				ran = int64(g.ranUntil(t) - g.assistRan)
 			}
 		}
 		if open {
 			a.assist.add(d)
+			if ran >= 0 {
+				a.assistRunning += Duration(min(ran, d))
+			}
 		}
 	case r.Name == "GC incremental sweep":
 		a.gcProc(ev.Proc(), -1)
@@ -1179,6 +1198,8 @@ func (a *Analyzer) Finalize() *Model {
 	gc.STWByKind = namedDists(a.stwKinds, func(n string, d Dist) STWKind { return STWKind{Kind: n, Dist: d} },
 		func(s STWKind) Dist { return s.Dist })
 	gc.Assist = a.assist.summary()
+	gc.AssistRunning = a.assistRunning
+	gc.AssistWaiting = gc.Assist.Total - a.assistRunning
 	gc.Sweep = a.sweep.summary()
 	mmu := a.mmu.finish(int64(a.last))
 	gc.MMU = MMU{W1ms: mmu[0], W10ms: mmu[1], W100ms: mmu[2], W1s: mmu[3]}

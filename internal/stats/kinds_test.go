@@ -3,11 +3,13 @@ package stats
 import (
 	"bytes"
 	"context"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/gotrace-cli/gotrace/internal/timeline"
+	"golang.org/x/exp/trace"
 )
 
 // TestUserGoroutinesFirst: counting user goroutines, no stack list and no
@@ -68,5 +70,81 @@ func TestUserGoroutinesFirst(t *testing.T) {
 				t.Errorf("kinds counted %v, %d user goroutines", m.Kinds, user)
 			}
 		})
+	}
+}
+
+// TestAssistRunning: the running part of the mark assists is the overlap
+// of each assist with its goroutine's running intervals, computed here by
+// intersecting the two sets of intervals.
+func TestAssistRunning(t *testing.T) {
+	data := readTrace(t, "workers.trace")
+	src, err := timeline.NewSource(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := trace.NewReader(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type span struct{ a, b trace.Time }
+	running := make(map[trace.GoID][]span)
+	assists := make(map[trace.GoID][]span)
+	since := make(map[trace.GoID]trace.Time)
+	open := make(map[trace.GoID]trace.Time)
+	for {
+		ev, err := tr.ReadEvent()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch ev.Kind() {
+		case trace.EventStateTransition:
+			st := ev.StateTransition()
+			if st.Resource.Kind != trace.ResourceGoroutine {
+				continue
+			}
+			id := st.Resource.Goroutine()
+			from, to := st.Goroutine()
+			if from == trace.GoRunning && to != trace.GoRunning {
+				running[id] = append(running[id], span{since[id], ev.Time()})
+			}
+			if to == trace.GoRunning && from != trace.GoRunning {
+				since[id] = ev.Time()
+			}
+		case trace.EventRangeBegin, trace.EventRangeEnd:
+			r := ev.Range()
+			if r.Name != "GC mark assist" || r.Scope.Kind != trace.ResourceGoroutine {
+				continue
+			}
+			id := r.Scope.Goroutine()
+			if ev.Kind() == trace.EventRangeBegin {
+				open[id] = ev.Time()
+			} else if b, ok := open[id]; ok {
+				assists[id] = append(assists[id], span{b, ev.Time()})
+				delete(open, id)
+			}
+		}
+	}
+	var want int64
+	for id, as := range assists {
+		for _, a := range as {
+			for _, r := range running[id] {
+				if lo, hi := max(a.a, r.a), min(a.b, r.b); hi > lo {
+					want += int64(hi - lo)
+				}
+			}
+		}
+	}
+	m, err := Compute(context.Background(), "workers.trace", bytes.NewReader(data), int64(len(data)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(m.GC.AssistRunning) != want || want == 0 {
+		t.Errorf("assist running %d ns, the intervals overlap %d ns", m.GC.AssistRunning, want)
+	}
+	if m.GC.AssistRunning+m.GC.AssistWaiting != m.GC.Assist.Total {
+		t.Errorf("running %v + waiting %v != %v", m.GC.AssistRunning, m.GC.AssistWaiting, m.GC.Assist.Total)
 	}
 }

@@ -204,14 +204,16 @@ type BlockReason struct {
 
 // GC describes garbage collection.
 type GC struct {
-	Cycles    int64     `json:"cycles" unit:"count" help:"GC cycles whose mark phase began during the trace"`
-	Time      Duration  `json:"time_ns" unit:"ns" help:"wall time with a GC mark phase in progress"`
-	WallShare float64   `json:"wall_share" unit:"ratio" help:"time_ns divided by the trace duration"`
-	STW       Dist      `json:"stw" help:"stop-the-world pauses of any kind"`
-	STWByKind []STWKind `json:"stw_by_kind" help:"stop-the-world pauses by kind, most total time first"`
-	Assist    Dist      `json:"assist" help:"mark assists: goroutines made to help the GC while allocating"`
-	Sweep     Dist      `json:"sweep" help:"incremental sweeps done by allocating goroutines"`
-	MMU       MMU       `json:"mmu" help:"minimum mutator utilization: the worst share of CPU left to the program over any window of the given length (STW, background workers, assists and sweeping all count against it)"`
+	Cycles        int64     `json:"cycles" unit:"count" help:"GC cycles whose mark phase began during the trace"`
+	Time          Duration  `json:"time_ns" unit:"ns" help:"wall time with a GC mark phase in progress"`
+	WallShare     float64   `json:"wall_share" unit:"ratio" help:"time_ns divided by the trace duration"`
+	STW           Dist      `json:"stw" help:"stop-the-world pauses of any kind"`
+	STWByKind     []STWKind `json:"stw_by_kind" help:"stop-the-world pauses by kind, most total time first"`
+	Assist        Dist      `json:"assist" help:"mark assists: goroutines made to help the GC while allocating, from the assist's start to its end, whatever the goroutine did meanwhile"`
+	AssistRunning Duration  `json:"assist_running_ns" unit:"ns" help:"the part of the mark assists their goroutines spent running: helping the GC"`
+	AssistWaiting Duration  `json:"assist_waiting_ns" unit:"ns" help:"the part of the mark assists their goroutines spent not running: waiting for a P or for GC work"`
+	Sweep         Dist      `json:"sweep" help:"incremental sweeps done by allocating goroutines"`
+	MMU           MMU       `json:"mmu" help:"minimum mutator utilization: the worst share of CPU left to the program over any window of the given length (STW, background workers, assists and sweeping all count against it)"`
 }
 
 // STWKind is the stop-the-world pauses of one kind.

@@ -560,6 +560,7 @@ func (a *Analyzer) Absorb(b *Analyzer) {
 		a.stwTop.offer(x)
 	}
 	a.assist.merge(&b.assist)
+	a.assistRunning += b.assistRunning
 	a.sweep.merge(&b.sweep)
 
 	a.heapMax = max(a.heapMax, b.heapMax)
