@@ -2,6 +2,7 @@ package stats
 
 import (
 	"cmp"
+	"math"
 	"regexp"
 	"runtime"
 	"slices"
@@ -87,17 +88,17 @@ type goroutine struct {
 	totals               [4]Duration // running, runnable, blocked, syscall
 	why                  *reasonAcc  // why it waits, while it is GoWaiting
 	// Up to here: one cache line.
-	raw       trace.Stack // the parked stack before it is interned; see parked
-	lastRaw   trace.Stack // the raw stack interned last, as lastID
-	lastID    stackID
-	markP     trace.ProcID
-	syscallP  trace.ProcID
-	lostP     trace.Time // when the P of its syscall was taken, 0 if not
-	regions   []openRegion
-	held      []wait        // waits before its first run; see Analyzer.wait
-	kind      timeline.Kind // see Analyzer.kindOf
-	assistRan Duration      // its running time when its mark assist began
-	kindKnown bool
+	raw        trace.Stack // the parked stack before it is interned; see parked
+	lastRaw    trace.Stack // the raw stack interned last, as lastID
+	lastID     stackID
+	markP      trace.ProcID
+	syscallP   trace.ProcID
+	lostP      trace.Time // when the P of its syscall was taken, 0 if not
+	regions    []openRegion
+	held       []wait        // waits before its first run; see Analyzer.wait
+	kind       timeline.Kind // see Analyzer.kindOf
+	assistFrom trace.Time    // when its mark assist began, while inAssist
+	kindKnown  bool
 }
 
 type openRegion struct {
@@ -613,6 +614,9 @@ func (a *Analyzer) closeInterval(id trace.GoID, g *goroutine, t trace.Time) {
 	switch g.state {
 	case trace.GoRunning:
 		g.totals[tRunning] += Duration(d)
+		if g.inAssist && t > g.assistFrom {
+			a.assistRunning += Duration(t - max(g.since, g.assistFrom))
+		}
 	case trace.GoRunnable:
 		g.totals[tRunnable] += Duration(d)
 		counted := a.opts.Kinds == 0 || a.opts.counts(a.kindOf(g))
@@ -657,15 +661,6 @@ func (a *Analyzer) closeInterval(id trace.GoID, g *goroutine, t trace.Time) {
 			a.wait(g, wait{stack: stk, d: d, lostP: g.lostP != 0, kind: a.waitKind(g, stk)})
 		}
 	}
-}
-
-// ranUntil is how long g has run in the trace up to t.
-func (g *goroutine) ranUntil(t trace.Time) Duration {
-	r := g.totals[tRunning]
-	if g.state == trace.GoRunning {
-		r += Duration(t - g.since)
-	}
-	return r
 }
 
 // kindOf is the kind of goroutine g, by its start function, or its parked
@@ -912,7 +907,12 @@ func (a *Analyzer) onRangeBegin(ev *trace.Event, t trace.Time, active bool) {
 		if r.Scope.Kind == trace.ResourceGoroutine {
 			if g := a.gs.get(r.Scope.Goroutine()); g != nil {
 				g.inAssist = true
-				g.assistRan = g.ranUntil(t)
+				g.assistFrom = t
+				if active {
+					// Begun before the trace: not counted, as its
+					// duration is not.
+					g.assistFrom = math.MaxInt64
+				}
 			}
 		}
 	case r.Name == "GC incremental sweep":
@@ -958,18 +958,16 @@ func (a *Analyzer) onRangeEnd(ev *trace.Event, t trace.Time) {
 		}
 	case r.Name == "GC mark assist":
 		a.gcProc(ev.Proc(), -1)
-		ran := int64(-1)
 		if r.Scope.Kind == trace.ResourceGoroutine {
 			if g := a.gs.get(r.Scope.Goroutine()); g != nil {
+				if g.inAssist && g.state == trace.GoRunning && t > g.assistFrom {
+					a.assistRunning += Duration(t - max(g.since, g.assistFrom))
+				}
 				g.inAssist = false
-				ran = int64(g.ranUntil(t) - g.assistRan)
 			}
 		}
 		if open {
 			a.assist.add(d)
-			if ran >= 0 {
-				a.assistRunning += Duration(min(ran, d))
-			}
 		}
 	case r.Name == "GC incremental sweep":
 		a.gcProc(ev.Proc(), -1)
