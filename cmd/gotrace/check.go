@@ -21,6 +21,7 @@ type checkOptions struct {
 	Markdown   bool
 	Goroutines string
 	Ignore     ignoreFlags
+	Window     windowFlags
 }
 
 func newCheckCmd(io *Streams, runF func(*checkOptions) error) *cobra.Command {
@@ -77,6 +78,7 @@ assertion or an unknown path. --json writes schema gotrace.check/v1.`),
 	f.BoolVar(&opts.Markdown, "markdown", false, "write Markdown, for a pull request")
 	addGoroutinesFlag(f, &opts.Goroutines)
 	opts.Ignore.add(f)
+	opts.Window.add(f)
 	return cmd
 }
 
@@ -111,7 +113,7 @@ func runCheck(ctx context.Context, opts *checkOptions) error {
 	if err != nil {
 		return err
 	}
-	m, err := loadModel(ctx, opts.IO, opts.File, stats.Options{Top: stats.DefaultTop, Kinds: kinds, Ignore: ignore})
+	m, err := loadModel(ctx, opts.IO, opts.File, stats.Options{Top: stats.DefaultTop, Kinds: kinds, Ignore: ignore}, opts.Window)
 	if m == nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"cmp"
 	"context"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/gotrace-cli/gotrace/internal/report"
+	"github.com/gotrace-cli/gotrace/internal/split"
 	"github.com/gotrace-cli/gotrace/internal/stats"
 	"github.com/gotrace-cli/gotrace/internal/timeline"
 )
@@ -32,6 +34,7 @@ type statsOptions struct {
 	Stacks     int
 	FullStacks bool
 	Ignore     ignoreFlags
+	Window     windowFlags
 }
 
 func newStatsCmd(io *Streams, runF func(*statsOptions) error) *cobra.Command {
@@ -89,6 +92,7 @@ those totals match go tool trace -pprof.`),
 	f.IntVar(&opts.Top, "top", stats.DefaultTop, "rows in each list (`N`)")
 	addGoroutinesFlag(f, &opts.Goroutines)
 	opts.Ignore.add(f)
+	opts.Window.add(f)
 	f.IntVar(&opts.Stacks, "stacks", 2, "show `N` innermost frames of each stack in the text, then its first frame in the program's own code")
 	f.BoolVar(&opts.FullStacks, "full-stacks", false, "show every frame of each stack in the text")
 	f.BoolVar(&opts.JSON, "json", false, "write JSON (schema gotrace.stats/v1)")
@@ -116,7 +120,7 @@ func runStats(ctx context.Context, opts *statsOptions) error {
 	if err != nil {
 		return err
 	}
-	m, err := loadModel(ctx, opts.IO, opts.File, stats.Options{Top: opts.Top, Kinds: kinds, Ignore: ignore})
+	m, err := loadModel(ctx, opts.IO, opts.File, stats.Options{Top: opts.Top, Kinds: kinds, Ignore: ignore}, opts.Window)
 	if m == nil {
 		return err
 	}
@@ -165,7 +169,7 @@ func parseSections(names []string) ([]string, error) {
 // loadModel analyses the trace named file ("-": standard input). A damaged
 // trace returns the model of its complete generations and an error; an
 // unreadable one returns no model. SIGINT cancels the analysis.
-func loadModel(ctx context.Context, streams *Streams, file string, o stats.Options) (*stats.Model, error) {
+func loadModel(ctx context.Context, streams *Streams, file string, o stats.Options, sel windowFlags) (*stats.Model, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -205,6 +209,21 @@ func loadModel(ctx context.Context, streams *Streams, file string, o stats.Optio
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s: not a regular file (use - to read a pipe)", file)
 	}
+	so, windowed, err := sel.options()
+	if err != nil {
+		return nil, err
+	}
+	var window string
+	var windowDamage error
+	if windowed {
+		if f, window, windowDamage, err = selectWindow(file, f, fi.Size(), so); err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if fi, err = f.Stat(); err != nil {
+			return nil, err
+		}
+	}
 	if streams.ErrTTY {
 		// Progress on a terminal only, on one line that is cleared at the end.
 		o.Progress = func(done, total int64) {
@@ -218,7 +237,83 @@ func loadModel(ctx context.Context, streams *Streams, file string, o stats.Optio
 	if errors.Is(err, context.Canceled) {
 		return nil, err
 	}
+	if m != nil && windowed {
+		m.Window = window
+		if windowDamage != nil && err == nil {
+			// The window's generations are whole; the trace after them is not.
+			m.Damage.Damaged, m.Damage.Error = true, windowDamage.Error()
+			err = fmt.Errorf("%w: %s", stats.ErrDamaged, windowDamage)
+		}
+	}
 	return m, err
+}
+
+// windowFlags are --time and --gen: the whole generations to analyse.
+type windowFlags struct{ time, gen string }
+
+func (w *windowFlags) add(f *pflag.FlagSet) {
+	f.StringVar(&w.time, "time", "", "analyse only the generations that overlap `FROM-TO` (durations from the trace's start, e.g. 1s-2s)")
+	f.StringVar(&w.gen, "gen", "", "analyse only generations `N-M` (numbers as in gotrace decode; N, N- and -M work too)")
+}
+
+// options turns the flags into a selection of generations, and says
+// whether there is one.
+func (w windowFlags) options() (split.Options, bool, error) {
+	var o split.Options
+	if w.time != "" {
+		win, err := parseWindow(w.time)
+		if err != nil {
+			return o, false, err
+		}
+		o.From, o.To = win.From, win.To
+	}
+	if w.gen != "" {
+		g, err := parseGenRange(w.gen)
+		if err != nil {
+			return o, false, err
+		}
+		o.FirstGen, o.LastGen = g.First, g.Last
+	}
+	return o, w.time != "" || w.gen != "", nil
+}
+
+// selectWindow copies the header and the generations so selects of the
+// trace in f into an unnamed temporary file, a trace of its own, and
+// returns it with the generations it holds. Damage after some whole
+// generations comes back as damage, with the file.
+func selectWindow(name string, f *os.File, size int64, so split.Options) (*os.File, string, error, error) {
+	tmp, err := os.CreateTemp("", "gotrace-window-*.trace")
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if os.Remove(tmp.Name()) != nil {
+		defer os.Remove(tmp.Name())
+	}
+	parts, err := split.Split(bufio.NewReaderSize(io.NewSectionReader(f, 0, size), 1<<20), f, so, fileSink{tmp})
+	if len(parts) == 0 {
+		tmp.Close()
+		if errors.Is(err, split.ErrNothingKept) {
+			return nil, "", nil, fmt.Errorf("%s: nothing matches: no generation in the window", name)
+		}
+		return nil, "", nil, fmt.Errorf("%s: %w", name, cmp.Or(err, split.ErrNothingKept))
+	}
+	p := parts[0]
+	window := fmt.Sprintf("generation %d", p.FirstGen)
+	if p.LastGen != p.FirstGen {
+		window = fmt.Sprintf("generations %d-%d", p.FirstGen, p.LastGen)
+	}
+	var damage error
+	if err != nil {
+		damage = fmt.Errorf("%s: %w", name, err)
+	}
+	return tmp, window, damage, nil
+}
+
+// fileSink is a split.Sink writing its one part to a file.
+type fileSink struct{ f *os.File }
+
+func (s fileSink) Create(int) (io.Writer, func() error, func(), error) {
+	return s.f, func() error { return nil }, func() {}, nil
 }
 
 // addGoroutinesFlag adds --goroutines, the kinds of goroutine the sections

@@ -76,7 +76,7 @@ func statsJSON(w io.Writer, m *stats.Model, secs []string) error {
 	if err := json.Unmarshal(raw, &all); err != nil {
 		return err
 	}
-	keep := map[string]bool{"schema": true, "file": true, "sections": true, "damage": true}
+	keep := map[string]bool{"schema": true, "file": true, "sections": true, "window": true, "goroutine_kinds": true, "damage": true}
 	for _, s := range secs {
 		for _, k := range statsJSONKeys[s] {
 			keep[k] = true
@@ -130,6 +130,9 @@ func statsDoc(m *stats.Model, secs []string, top, frames int) *doc {
 	o := m.Overview
 	d := &doc{title: "gotrace stats " + m.File}
 	d.subtitle = fmt.Sprintf("%s trace, %s, %s, %s events", o.Version, o.FileBytes.String(), o.Duration.String(), fmtInt(o.Events))
+	if m.Window != "" {
+		d.subtitle += "; " + m.Window + " only"
+	}
 	if m.Damage.Damaged {
 		d.warnings = append(d.warnings, DamageLine(m.Damage))
 	}

@@ -808,6 +808,11 @@ func (a *Analyzer) newGeneration() {
 	a.gs.each(func(g *goroutine) {
 		a.parked(g)
 		g.lastRaw = trace.NoStack
+		if g.inAssist {
+			// An assist that spans generations counts no more running:
+			// read in parts, the part it ends in cannot know it.
+			g.assistFrom = math.MaxInt64
+		}
 	})
 	a.stacks.newGeneration()
 }

@@ -29,6 +29,7 @@ type Model struct {
 	Schema      string      `json:"schema" help:"always \"gotrace.stats/v1\""`
 	File        string      `json:"file" help:"the trace file as named on the command line (\"-\" for standard input)"`
 	Sections    []string    `json:"sections" help:"the sections this report holds, in order"`
+	Window      string      `json:"window,omitempty" help:"the generations analysed when --time or --gen chose some, e.g. \"generations 2-3\""`
 	Kinds       []string    `json:"goroutine_kinds" help:"the kinds of goroutine whose time the sched, blocking and syscalls sections count: user (the program's), runtime (the runtime's own), tooling (the tracer's and profiler's helpers, gotrace's shim); the others' time is in each section's apart"`
 	Overview    Overview    `json:"overview" help:"the trace as a whole: version, size, time span, events and the wire footprint"`
 	Goroutines  Goroutines  `json:"goroutines" help:"goroutine lifetimes and the time goroutines spent in each state"`
@@ -210,7 +211,7 @@ type GC struct {
 	STW           Dist      `json:"stw" help:"stop-the-world pauses of any kind"`
 	STWByKind     []STWKind `json:"stw_by_kind" help:"stop-the-world pauses by kind, most total time first"`
 	Assist        Dist      `json:"assist" help:"mark assists: goroutines made to help the GC while allocating, from the assist's start to its end, whatever the goroutine did meanwhile"`
-	AssistRunning Duration  `json:"assist_running_ns" unit:"ns" help:"the part of the mark assists their goroutines spent running: helping the GC"`
+	AssistRunning Duration  `json:"assist_running_ns" unit:"ns" help:"the part of the mark assists their goroutines spent running: helping the GC (an assist that spans two generations counts its running in the first)"`
 	AssistWaiting Duration  `json:"assist_waiting_ns" unit:"ns" help:"the part of the mark assists their goroutines spent not running: waiting for a P or for GC work"`
 	Sweep         Dist      `json:"sweep" help:"incremental sweeps done by allocating goroutines"`
 	MMU           MMU       `json:"mmu" help:"minimum mutator utilization: the worst share of CPU left to the program over any window of the given length (STW, background workers, assists and sweeping all count against it)"`
