@@ -56,6 +56,7 @@ holds as a terminal report for people and as JSON and exit codes for CI.`),
 		newRecordCmd(io, nil),
 		newStatsCmd(io, nil),
 		newCheckCmd(io, nil),
+		newGoroutinesCmd(io, nil),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)
@@ -73,7 +74,7 @@ holds as a terminal report for people and as JSON and exit codes for CI.`),
 func rootExamples(root *cobra.Command) string {
 	cmds := root.Commands()
 	rank := func(c *cobra.Command) int {
-		i := slices.Index([]string{"record", "decode", "stats", "check", "pprof", "export", "split"}, c.Name())
+		i := slices.Index([]string{"record", "decode", "stats", "check", "goroutines", "pprof", "export", "split"}, c.Name())
 		if i < 0 {
 			return len(cmds)
 		}
@@ -92,7 +93,7 @@ func rootExamples(root *cobra.Command) string {
 
 // traceCommands are the commands that read one trace FILE, with whether
 // "-" (standard input) works for them.
-var traceCommands = map[string]bool{"decode": true, "stats": true, "check": true, "export": true, "pprof": false, "split": false}
+var traceCommands = map[string]bool{"decode": true, "stats": true, "check": true, "export": true, "pprof": false, "split": false, "goroutines": false}
 
 // wrapArgs marks argument-count errors as usage errors, recursively; for a
 // command that reads a trace, the error says what it wants.

@@ -194,6 +194,10 @@ func KindOf(fn string) Kind {
 	switch {
 	case toolingFuncs[fn] || IsShimFrame(fn):
 		return Tooling
+	case fn == "runtime.cgocallback" || fn == "runtime.goexit" || fn == "runtime.main":
+		// C calling into Go, and frames that stand for the program's
+		// own goroutines when the stack is cut short.
+		return User
 	case strings.HasPrefix(fn, "runtime.") || strings.HasPrefix(fn, "runtime/") || strings.HasPrefix(fn, "internal/"):
 		return RuntimeKind
 	}

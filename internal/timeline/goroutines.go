@@ -64,6 +64,9 @@ func StateIndex(s trace.GoState) int {
 	return -1
 }
 
+// Reason is why g waits, while it does.
+func (g *Goroutine) Reason() string { return g.cur.Reason }
+
 // State is the state g is in now, and since when.
 func (g *Goroutine) State() (trace.GoState, trace.Time) { return g.cur.State, g.cur.Start }
 

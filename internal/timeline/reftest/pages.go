@@ -13,6 +13,7 @@ import (
 // Page is one goroutine's times as go tool trace's goroutine pages
 // (/goroutine?name=) show them.
 type Page struct {
+	ID                                  trace.GoID
 	Name                                string
 	Running, Runnable, Blocked, Syscall trace.Time
 	// forever is the time after the goroutine blocked forever (select{}
@@ -89,7 +90,7 @@ func GoroutinePages(r io.Reader) (pages []*Page, unique bool, err error) {
 			g := gs[id]
 			switch {
 			case from == trace.GoUndetermined:
-				g = &Page{}
+				g = &Page{ID: id}
 				gs[id] = g
 				add(g, to, ev.Time()-syncTs)
 			case from == trace.GoNotExist:
@@ -97,7 +98,7 @@ func GoroutinePages(r io.Reader) (pages []*Page, unique bool, err error) {
 					pages = append(pages, g)
 					unique = false
 				}
-				g = &Page{}
+				g = &Page{ID: id}
 				gs[id] = g
 			case g.ended:
 				// After blocking forever: gotrace's share.

@@ -1,0 +1,118 @@
+package drill
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/gotrace-cli/gotrace/internal/timeline"
+	"github.com/gotrace-cli/gotrace/internal/timeline/reftest"
+)
+
+// TestGoroutinesMatchGoToolTracePages: each goroutine's times equal those
+// of its go tool trace goroutine page (by the pages' rules, computed in
+// reftest), plus the time after blocking forever, which gotrace counts.
+func TestGoroutinesMatchGoToolTracePages(t *testing.T) {
+	names, _ := filepath.Glob("../../testdata/traces/*.trace")
+	compared := 0
+	for _, path := range names {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			src, err := timeline.NewSource(bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages, unique, err := reftest.GoroutinePages(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !unique {
+				t.Skip("goroutine IDs reused: the pages key by ID")
+			}
+			rows, err := Goroutines(context.Background(), bytes.NewReader(data), Filter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) != len(pages) {
+				t.Fatalf("%d goroutines, the pages have %d", len(rows), len(pages))
+			}
+			byID := make(map[int64]Goroutine)
+			for _, r := range rows {
+				byID[r.ID] = r
+			}
+			for _, p := range pages {
+				r, ok := byID[int64(p.ID)]
+				if !ok {
+					t.Errorf("goroutine %d: not listed", p.ID)
+					continue
+				}
+				want := [4]time.Duration{time.Duration(p.Running), time.Duration(p.Runnable), time.Duration(p.Blocked + p.Forever), time.Duration(p.Syscall)}
+				got := [4]time.Duration{r.Running, r.Runnable, r.Blocked, r.Syscall}
+				if got != want || p.Name != "" && r.Name != p.Name {
+					t.Errorf("goroutine %d %s: running/runnable/blocked/syscall %v, page %v (%s)", p.ID, r.Name, got, want, p.Name)
+				}
+				var cats time.Duration
+				for _, d := range r.BlockedByCat {
+					cats += d
+				}
+				if cats != r.Blocked {
+					t.Errorf("goroutine %d: blocked by category adds up to %v, blocked %v", p.ID, cats, r.Blocked)
+				}
+			}
+			compared++
+		})
+	}
+	if compared == 0 {
+		t.Error("no trace compared")
+	}
+}
+
+func TestGoroutinesFilters(t *testing.T) {
+	data, err := os.ReadFile("../../testdata/traces/workers.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := Goroutines(context.Background(), bytes.NewReader(data), Filter{Name: regexp.MustCompile(`^main\.fetch\.func1$`), StateAtEnd: "blocked", Sort: "created"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 3 {
+		t.Fatalf("%d leaked fetch goroutines, want 3", len(rows))
+	}
+	for i, r := range rows {
+		if r.ReasonAtEnd != "chan send" || r.Ended != -1 || r.Creator < 0 || i > 0 && r.Created < rows[i-1].Created {
+			t.Errorf("row %d: %+v", i, r)
+		}
+	}
+	if _, err := Goroutines(context.Background(), bytes.NewReader(data), Filter{MinBlocked: time.Hour}); err == nil {
+		t.Error("a filter that keeps nothing is not an error")
+	}
+	// Reused IDs are goroutines of their own.
+	data, err = os.ReadFile("../../testdata/traces/callbacks.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err = Goroutines(context.Background(), bytes.NewReader(data), Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := make(map[string]bool)
+	reused := false
+	for _, r := range rows {
+		if seen[r.Label()] {
+			t.Errorf("label %s twice", r.Label())
+		}
+		seen[r.Label()] = true
+		reused = reused || r.Incarnation > 0
+	}
+	if !reused {
+		t.Error("no reused ID in a trace of cgo callbacks")
+	}
+}
