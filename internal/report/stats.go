@@ -561,6 +561,9 @@ func findingsSection(m *stats.Model, top, frames int) section {
 			title += " (expected: " + l.Benign + ")"
 		}
 		s.stack(stackOf(title, l.Stack))
+		if len(l.CreatedAt) > 0 {
+			s.stack(stackOf("  created at", l.CreatedAt))
+		}
 	}
 	if len(f.LongSTW) > 0 {
 		t := &tbl{title: "Longest stop-the-world pauses", head: []string{"Duration", "At", "Kind", "Stack"}, right: []bool{true, true, false, false}}

@@ -98,6 +98,7 @@ type goroutine struct {
 	held       []wait        // waits before its first run; see Analyzer.wait
 	kind       timeline.Kind // see Analyzer.kindOf
 	assistFrom trace.Time    // when its mark assist began, while inAssist
+	createdAt  stackID       // where it was created, 0 if before the trace
 	kindKnown  bool
 }
 
@@ -521,6 +522,7 @@ func (a *Analyzer) onTransition(ev *trace.Event, t trace.Time) {
 		if from == trace.GoNotExist {
 			a.m.Goroutines.Created++
 			g.isNew = true
+			g.createdAt = a.stacks.id(ev.Stack())
 			a.aliveAdd(1)
 		} else {
 			a.existed(g, to, t)
@@ -1092,7 +1094,7 @@ func (a *Analyzer) Finalize() *Model {
 				k := leakKey{a.parked(g), g.why.reason}
 				l := leaks[k]
 				if l == nil {
-					l = &Leak{Reason: g.why.reason, Func: name, BlockedMin: Duration(d), Stack: a.stacks.get(k.stack)}
+					l = &Leak{Reason: g.why.reason, Func: name, BlockedMin: Duration(d), Stack: a.stacks.get(k.stack), CreatedAt: a.stacks.get(g.createdAt)}
 					l.Benign = benignLeak(l)
 					leaks[k] = l
 				}

@@ -144,6 +144,9 @@ func rank(m *Model) []Finding {
 		f := Finding{Severity: "high", Kind: "leak", Where: where, Share: float64(l.Count),
 			What: fmt.Sprintf("%d goroutines started at %s blocked on %s at %s for %s or more, to the end of the trace", l.Count, l.Func, l.Reason, where, l.BlockedMin),
 			Next: fmt.Sprintf("gotrace stats --section findings --full-stacks %s", file)}
+		if len(l.CreatedAt) > 0 {
+			f.What += "; created in " + userFrame(l.CreatedAt)
+		}
 		if l.Benign != "" {
 			f.Severity, f.What = "low", f.What+" (expected: "+l.Benign+")"
 		}

@@ -148,3 +148,50 @@ func TestAssistRunning(t *testing.T) {
 		t.Errorf("running %v + waiting %v != %v", m.GC.AssistRunning, m.GC.AssistWaiting, m.GC.Assist.Total)
 	}
 }
+
+// TestLeakCreatedAt: a leak suspect says where its goroutines were created:
+// the creating goroutine's stack at the creation event, as read here from
+// golang.org/x/exp/trace.
+func TestLeakCreatedAt(t *testing.T) {
+	data := readTrace(t, "workers.trace")
+	tr, err := trace.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := make(map[string]string) // start function: the creator's innermost frame
+	for {
+		ev, err := tr.ReadEvent()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Kind() != trace.EventStateTransition {
+			continue
+		}
+		st := ev.StateTransition()
+		if st.Resource.Kind != trace.ResourceGoroutine {
+			continue
+		}
+		if from, _ := st.Goroutine(); from != trace.GoNotExist {
+			continue
+		}
+		for f := range ev.Stack().Frames() {
+			created[timeline.StartFunc(st.Stack)] = f.Func
+			break
+		}
+	}
+	m, err := Compute(context.Background(), "workers.trace", bytes.NewReader(data), int64(len(data)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Findings.Leaks) == 0 {
+		t.Fatal("no leak suspects in workers.trace")
+	}
+	for _, l := range m.Findings.Leaks {
+		if len(l.CreatedAt) == 0 || l.CreatedAt[0].Func != created[l.Func] {
+			t.Errorf("leak of %s: created at %v, x/exp/trace says %s", l.Func, l.CreatedAt, created[l.Func])
+		}
+	}
+}

@@ -307,6 +307,7 @@ type Leak struct {
 	BlockedMin Duration `json:"blocked_min_ns" unit:"ns" help:"shortest time one of them had been blocked when the trace ended"`
 	BlockedMax Duration `json:"blocked_max_ns" unit:"ns" help:"longest time one of them had been blocked; from the trace start when it was blocked all along"`
 	Stack      []Frame  `json:"stack" help:"where they are blocked"`
+	CreatedAt  []Frame  `json:"created_at" help:"where the first of them was created (the creating goroutine's stack); empty when it existed before the trace"`
 	Benign     string   `json:"benign,omitempty" help:"why goroutines blocked like these are expected, when they follow a known pattern (net/http's idle connections, ...); they are counted in goroutines.leaked_benign"`
 }
 

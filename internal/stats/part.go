@@ -410,6 +410,7 @@ func (a *Analyzer) Absorb(b *Analyzer) {
 	// from where the replay left the earlier one.
 	own := func(g *goroutine) {
 		g.stack, g.start, g.why = rs(g.stack), rs(g.start), why(g.why)
+		g.createdAt = rs(g.createdAt)
 		if g.raw != trace.NoStack {
 			g.stack, g.raw = a.stacks.id(g.raw), trace.NoStack
 		}
@@ -425,6 +426,9 @@ func (a *Analyzer) Absorb(b *Analyzer) {
 			}
 			if e.start != 0 {
 				g.start = e.start
+			}
+			if e.createdAt != 0 {
+				g.createdAt = e.createdAt
 			}
 			g.regions = append(e.regions[:len(e.regions):len(e.regions)], g.regions...)
 		}
