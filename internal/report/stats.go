@@ -265,6 +265,9 @@ func goroutinesSection(m *stats.Model, top int) section {
 		pair("Sched latency", distLine(m.Sched.Latency)),
 		pair("Start latency", distLine(m.Sched.StartLatency)),
 	)
+	if g.Leaked > 0 {
+		s.mark("Leak suspects", 2)
+	}
 	s.text("Running to In syscalls: the time of every goroutine, to the end of the trace. " +
 		"Latencies: goroutines of the kinds counted (" + kindsWord(m.Kinds) + ").")
 	apartLine(&s, m.Sched.Apart)
@@ -301,6 +304,18 @@ func apartLine(s *section, apart []stats.KindTime) {
 		parts = append(parts, fmt.Sprintf("%s goroutines %s in %s", a.Kind, a.Total.String(), fmtInt(a.Count)))
 	}
 	s.text("Not counted here: " + strings.Join(parts, "; ") + " (--goroutines all counts them).")
+}
+
+// grade is the mark of a value: 2 (bad) from bad on, 3 (a warning) from
+// warn on, 0 below.
+func grade(v, bad, warn float64) int {
+	switch {
+	case v >= bad:
+		return 2
+	case v >= warn:
+		return 3
+	}
+	return 0
 }
 
 // kindsWord names the kinds of goroutine counted, "all" for all.
@@ -458,6 +473,15 @@ func gcSection(m *stats.Model) section {
 		pair("MMU 100ms", fmtRatio(g.MMU.W100ms)),
 		pair("MMU 1s", fmtRatio(g.MMU.W1s)),
 	)
+	// The grades of the findings: GC past a quarter of the time is bad,
+	// past a tenth worth a look; a mutator left under a fifth of a
+	// window (half of it) is too.
+	s.mark("Time in GC", grade(g.WallShare, 0.25, 0.10))
+	for label, u := range map[string]float64{"MMU 1ms": g.MMU.W1ms, "MMU 10ms": g.MMU.W10ms, "MMU 100ms": g.MMU.W100ms} {
+		if g.Cycles > 0 {
+			s.mark(label, grade(1-u, 0.8, 0.5))
+		}
+	}
 	if len(g.STWByKind) > 0 {
 		t := distTable("Stop-the-world by kind", "Kind")
 		for _, k := range g.STWByKind {

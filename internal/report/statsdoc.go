@@ -27,6 +27,9 @@ type section struct {
 // of text.
 type block struct {
 	kv    [][2]string
+	// marks colours the values of kv on a terminal, by label: 2 bad, 3 a
+	// warning (see tbl.status).
+	marks map[string]int
 	table *tbl
 	stack *stackBlock
 	text  string
@@ -49,6 +52,20 @@ type stackBlock struct {
 }
 
 func (s *section) kv(pairs ...[2]string) { s.blocks = append(s.blocks, block{kv: pairs}) }
+
+// mark colours the value labelled label in the section's last key-value
+// block: 2 bad, 3 a warning, 0 nothing.
+func (s *section) mark(label string, level int) {
+	for i := len(s.blocks) - 1; i >= 0; i-- {
+		if b := &s.blocks[i]; b.kv != nil {
+			if b.marks == nil {
+				b.marks = make(map[string]int)
+			}
+			b.marks[label] = level
+			return
+		}
+	}
+}
 func (s *section) add(t *tbl)            { s.blocks = append(s.blocks, block{table: t}) }
 func (s *section) text(line string)      { s.blocks = append(s.blocks, block{text: line}) }
 func (s *section) stack(b *stackBlock)   { s.blocks = append(s.blocks, block{stack: b}) }
@@ -178,7 +195,17 @@ func (d *doc) styled(b *strings.Builder, th Theme, width int) {
 		for _, bl := range s.blocks {
 			switch {
 			case bl.kv != nil:
-				kvLines(b, bl.kv, func(s string) string { return th.Label.Render(s) }, func(s string) string { return th.Value.Render(s) })
+				marks := bl.marks
+				var label string
+				kvLines(b, bl.kv, func(s string) string { label = s; return th.Label.Render(s) }, func(s string) string {
+					switch marks[label] {
+					case 2:
+						return th.Bad.Render(s)
+					case 3:
+						return th.Warn.Render(s)
+					}
+					return th.Value.Render(s)
+				})
 			case bl.table != nil:
 				if bl.table.title != "" {
 					b.WriteString("\n  " + th.Label.Render(bl.table.title) + "\n")
