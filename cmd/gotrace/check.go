@@ -22,6 +22,7 @@ type checkOptions struct {
 	Goroutines string
 	Ignore     ignoreFlags
 	Window     windowFlags
+	Goroutine  goroutineFilter
 }
 
 func newCheckCmd(io *Streams, runF func(*checkOptions) error) *cobra.Command {
@@ -79,6 +80,7 @@ assertion or an unknown path. --json writes schema gotrace.check/v1.`),
 	addGoroutinesFlag(f, &opts.Goroutines)
 	opts.Ignore.add(f)
 	opts.Window.add(f)
+	opts.Goroutine.add(f)
 	return cmd
 }
 
@@ -113,7 +115,11 @@ func runCheck(ctx context.Context, opts *checkOptions) error {
 	if err != nil {
 		return err
 	}
-	m, err := loadModel(ctx, opts.IO, opts.File, stats.Options{Top: stats.DefaultTop, Kinds: kinds, Ignore: ignore}, opts.Window)
+	only, err := opts.Goroutine.compile()
+	if err != nil {
+		return err
+	}
+	m, err := loadModel(ctx, opts.IO, opts.File, stats.Options{Top: stats.DefaultTop, Kinds: kinds, Ignore: ignore, Goroutine: only}, opts.Window)
 	if m == nil {
 		return err
 	}

@@ -35,6 +35,7 @@ type statsOptions struct {
 	FullStacks bool
 	Ignore     ignoreFlags
 	Window     windowFlags
+	Goroutine  goroutineFilter
 }
 
 func newStatsCmd(io *Streams, runF func(*statsOptions) error) *cobra.Command {
@@ -93,6 +94,7 @@ those totals match go tool trace -pprof.`),
 	addGoroutinesFlag(f, &opts.Goroutines)
 	opts.Ignore.add(f)
 	opts.Window.add(f)
+	opts.Goroutine.add(f)
 	f.IntVar(&opts.Stacks, "stacks", 2, "show `N` innermost frames of each stack in the text, then its first frame in the program's own code")
 	f.BoolVar(&opts.FullStacks, "full-stacks", false, "show every frame of each stack in the text")
 	f.BoolVar(&opts.JSON, "json", false, "write JSON (schema gotrace.stats/v1)")
@@ -120,7 +122,11 @@ func runStats(ctx context.Context, opts *statsOptions) error {
 	if err != nil {
 		return err
 	}
-	m, err := loadModel(ctx, opts.IO, opts.File, stats.Options{Top: opts.Top, Kinds: kinds, Ignore: ignore}, opts.Window)
+	only, err := opts.Goroutine.compile()
+	if err != nil {
+		return err
+	}
+	m, err := loadModel(ctx, opts.IO, opts.File, stats.Options{Top: opts.Top, Kinds: kinds, Ignore: ignore, Goroutine: only}, opts.Window)
 	if m == nil {
 		return err
 	}
@@ -320,6 +326,25 @@ func (s fileSink) Create(int) (io.Writer, func() error, func(), error) {
 // count.
 func addGoroutinesFlag(f *pflag.FlagSet, p *string) {
 	f.StringVar(p, "goroutines", "user", "count the time of goroutines of `KINDS` in the scheduling, blocking and syscall sections: all, or a comma list of user, runtime, tooling")
+}
+
+// goroutineFilter is --goroutine: the goroutines the sections count, by
+// start function.
+type goroutineFilter struct{ re string }
+
+func (g *goroutineFilter) add(f *pflag.FlagSet) {
+	f.StringVar(&g.re, "goroutine", "", "count in the scheduling, blocking and syscall sections only goroutines whose start function matches the regular expression `RE`")
+}
+
+func (g goroutineFilter) compile() (*regexp.Regexp, error) {
+	if g.re == "" {
+		return nil, nil
+	}
+	re, err := regexp.Compile(g.re)
+	if err != nil {
+		return nil, usagef("--goroutine %q: %v", g.re, err)
+	}
+	return re, nil
 }
 
 // parseKinds turns a --goroutines value into stats.Options.Kinds.

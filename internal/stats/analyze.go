@@ -24,6 +24,10 @@ type Options struct {
 	// per CPU (GOMAXPROCS), at most maxWorkers.
 	Workers int
 
+	// Goroutine, when set, keeps to the scheduling, blocking and syscall
+	// sections only the goroutines whose start function it matches.
+	Goroutine *regexp.Regexp
+
 	// Ignore drops from the leak suspects and the findings the goroutines
 	// whose start function or stack has a function matching one of
 	// these.
@@ -621,10 +625,10 @@ func (a *Analyzer) closeInterval(id trace.GoID, g *goroutine, t trace.Time) {
 		}
 	case trace.GoRunnable:
 		g.totals[tRunnable] += Duration(d)
-		counted := a.opts.Kinds == 0 || a.opts.counts(a.kindOf(g))
+		counted := (a.opts.Kinds == 0 || a.opts.counts(a.kindOf(g))) && a.named(g)
 		switch {
 		case !counted:
-			if g.counted && d > 0 {
+			if g.counted && d > 0 && a.named(g) {
 				a.apart[secSched][a.kindOf(g)].add(d)
 			}
 		case g.counted:
@@ -653,14 +657,14 @@ func (a *Analyzer) closeInterval(id trace.GoID, g *goroutine, t trace.Time) {
 		g.totals[tBlocked] += Duration(d)
 		if d > 0 {
 			stk := a.parked(g)
-			a.wait(g, wait{why: g.why, stack: stk, d: d, kind: a.waitKind(g, stk)})
+			a.wait(g, wait{why: g.why, stack: stk, d: d, kind: a.waitKind(g, stk), unnamed: !a.named(g)})
 		}
 	case trace.GoSyscall:
 		g.totals[tSyscall] += Duration(d)
 		a.leaveSyscall(g)
 		if d > 0 {
 			stk := a.parked(g)
-			a.wait(g, wait{stack: stk, d: d, lostP: g.lostP != 0, kind: a.waitKind(g, stk)})
+			a.wait(g, wait{stack: stk, d: d, lostP: g.lostP != 0, kind: a.waitKind(g, stk), unnamed: !a.named(g)})
 		}
 	}
 }
@@ -681,6 +685,21 @@ func (a *Analyzer) kindOf(g *goroutine) timeline.Kind {
 		g.kind, g.kindKnown = k, true
 	}
 	return k
+}
+
+// named reports whether g is a goroutine the Goroutine option keeps, by
+// its start function, or its parked stack's root where the part of the
+// trace read has not shown its start.
+func (a *Analyzer) named(g *goroutine) bool {
+	re := a.opts.Goroutine
+	if re == nil {
+		return true
+	}
+	id := g.start
+	if id == 0 {
+		id = a.parked(g)
+	}
+	return re.MatchString(a.stacks.rootFunc(id))
 }
 
 // waitKind is the kind of a wait of g parked at stk: the stack's root is
@@ -713,6 +732,9 @@ type wait struct {
 	d     int64
 	lostP bool          // a syscall whose P was taken
 	kind  timeline.Kind // whose goroutine waited
+	// unnamed is set for the wait of a goroutine the Goroutine option
+	// leaves out.
+	unnamed bool
 }
 
 // wait counts w, an interval of g, as go tool trace's profiles do: only
@@ -731,6 +753,9 @@ func (a *Analyzer) wait(g *goroutine, w wait) {
 // count adds w to the blocking or syscall totals.
 func (a *Analyzer) count(w wait) {
 	d := w.d
+	if w.unnamed {
+		return
+	}
 	if a.opts.Kinds != 0 && !a.opts.counts(w.kind) {
 		sec := secBlocking
 		if w.why == nil {

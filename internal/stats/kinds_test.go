@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -193,5 +194,33 @@ func TestLeakCreatedAt(t *testing.T) {
 		if len(l.CreatedAt) == 0 || l.CreatedAt[0].Func != created[l.Func] {
 			t.Errorf("leak of %s: created at %v, x/exp/trace says %s", l.Func, l.CreatedAt, created[l.Func])
 		}
+	}
+}
+
+// TestGoroutineFilter: the sections counted goroutine by start function,
+// one group at a time, add up to the whole.
+func TestGoroutineFilter(t *testing.T) {
+	data := readTrace(t, "annotated.trace")
+	all, err := Compute(context.Background(), "t", bytes.NewReader(data), int64(len(data)), Options{Top: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocked, sys, sched Duration
+	for _, g := range all.Goroutines.Groups {
+		re := regexp.MustCompile("^" + regexp.QuoteMeta(g.Func) + "$")
+		m, err := Compute(context.Background(), "t", bytes.NewReader(data), int64(len(data)), Options{Goroutine: re})
+		if err != nil {
+			t.Fatal(err)
+		}
+		blocked += m.Blocking.All.Total
+		sys += m.Syscalls.Dist.Total
+		sched += m.Sched.Latency.Total
+	}
+	if blocked != all.Blocking.All.Total || sys != all.Syscalls.Dist.Total || sched != all.Sched.Latency.Total {
+		t.Errorf("by group: blocked %v, syscalls %v, sched %v; the whole: %v, %v, %v",
+			blocked, sys, sched, all.Blocking.All.Total, all.Syscalls.Dist.Total, all.Sched.Latency.Total)
+	}
+	if blocked == 0 || sched == 0 {
+		t.Error("nothing counted")
 	}
 }
