@@ -4,11 +4,11 @@ package export
 // the committed traces and traces of testdata/progs/stress export to. The
 // densest is a trace of goroutines handing off to one another through
 // iter.Pull (pull.trace): each switch is slices and a flow, and its
-// Perfetto file is 3.0 times its size, the packets in it 34.5 times, its
+// Perfetto file is 3.0-3.5 times its size, the packets in it 34.5 times, its
 // Chrome JSON 145 times. A busy service (stress, overlap.trace) makes about
 // 2, 11 and 47 times; quieter traces less.
 const (
-	perfettoFilePerByte   = 3.2
+	perfettoFilePerByte   = 3.6
 	perfettoLoadedPerByte = 36
 	chromePerByte         = 150
 )
