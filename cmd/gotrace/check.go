@@ -14,15 +14,12 @@ import (
 type checkOptions struct {
 	IO *Streams
 
-	File       string
-	Asserts    []string
-	List       bool
-	JSON       bool
-	Markdown   bool
-	Goroutines string
-	Ignore     ignoreFlags
-	Window     windowFlags
-	Goroutine  goroutineFilter
+	File     string
+	Asserts  []string
+	List     bool
+	JSON     bool
+	Markdown bool
+	Model    modelFlags
 }
 
 func newCheckCmd(io *Streams, runF func(*checkOptions) error) *cobra.Command {
@@ -77,10 +74,7 @@ assertion or an unknown path. --json writes schema gotrace.check/v1.`),
 	f.BoolVar(&opts.List, "list", false, "print every path with its unit and meaning")
 	f.BoolVar(&opts.JSON, "json", false, "write JSON (schema gotrace.check/v1)")
 	f.BoolVar(&opts.Markdown, "markdown", false, "write Markdown, for a pull request")
-	addGoroutinesFlag(f, &opts.Goroutines)
-	opts.Ignore.add(f)
-	opts.Window.add(f)
-	opts.Goroutine.add(f)
+	opts.Model.add(f)
 	return cmd
 }
 
@@ -107,19 +101,11 @@ func runCheck(ctx context.Context, opts *checkOptions) error {
 		}
 		as = append(as, a)
 	}
-	kinds, err := parseKinds(opts.Goroutines)
+	so, err := opts.Model.options(stats.DefaultTop)
 	if err != nil {
 		return err
 	}
-	ignore, err := opts.Ignore.compile()
-	if err != nil {
-		return err
-	}
-	only, err := opts.Goroutine.compile()
-	if err != nil {
-		return err
-	}
-	m, err := loadModel(ctx, opts.IO, opts.File, stats.Options{Top: stats.DefaultTop, Kinds: kinds, Ignore: ignore, Goroutine: only}, opts.Window)
+	m, err := loadModel(ctx, opts.IO, opts.File, so, opts.Model.window)
 	if m == nil {
 		return err
 	}

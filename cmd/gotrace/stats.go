@@ -30,12 +30,9 @@ type statsOptions struct {
 	Top        int
 	JSON       bool
 	Markdown   bool
-	Goroutines string
 	Stacks     int
 	FullStacks bool
-	Ignore     ignoreFlags
-	Window     windowFlags
-	Goroutine  goroutineFilter
+	Model      modelFlags
 }
 
 func newStatsCmd(io *Streams, runF func(*statsOptions) error) *cobra.Command {
@@ -91,10 +88,7 @@ those totals match go tool trace -pprof.`),
 	f := cmd.Flags()
 	f.StringSliceVar(&opts.Sections, "section", nil, "show only section `NAME` (repeat, or a comma list): "+strings.Join(report.StatsSections, ", "))
 	f.IntVar(&opts.Top, "top", stats.DefaultTop, "rows in each list (`N`)")
-	addGoroutinesFlag(f, &opts.Goroutines)
-	opts.Ignore.add(f)
-	opts.Window.add(f)
-	opts.Goroutine.add(f)
+	opts.Model.add(f)
 	f.IntVar(&opts.Stacks, "stacks", 2, "show `N` innermost frames of each stack in the text, then its first frame in the program's own code")
 	f.BoolVar(&opts.FullStacks, "full-stacks", false, "show every frame of each stack in the text")
 	f.BoolVar(&opts.JSON, "json", false, "write JSON (schema gotrace.stats/v1)")
@@ -114,19 +108,11 @@ func runStats(ctx context.Context, opts *statsOptions) error {
 	if err != nil {
 		return err
 	}
-	kinds, err := parseKinds(opts.Goroutines)
+	so, err := opts.Model.options(opts.Top)
 	if err != nil {
 		return err
 	}
-	ignore, err := opts.Ignore.compile()
-	if err != nil {
-		return err
-	}
-	only, err := opts.Goroutine.compile()
-	if err != nil {
-		return err
-	}
-	m, err := loadModel(ctx, opts.IO, opts.File, stats.Options{Top: opts.Top, Kinds: kinds, Ignore: ignore, Goroutine: only}, opts.Window)
+	m, err := loadModel(ctx, opts.IO, opts.File, so, opts.Model.window)
 	if m == nil {
 		return err
 	}
@@ -322,10 +308,36 @@ func (s fileSink) Create(int) (io.Writer, func() error, func(), error) {
 	return s.f, func() error { return nil }, func() {}, nil
 }
 
-// addGoroutinesFlag adds --goroutines, the kinds of goroutine the sections
-// count.
-func addGoroutinesFlag(f *pflag.FlagSet, p *string) {
-	f.StringVar(p, "goroutines", "user", "count the time of goroutines of `KINDS` in the scheduling, blocking and syscall sections: all, or a comma list of user, runtime, tooling")
+// modelFlags are the flags stats and check share: which goroutines the
+// sections count, which the findings leave out, and which generations are
+// read.
+type modelFlags struct {
+	kinds     string
+	ignore    ignoreFlags
+	window    windowFlags
+	goroutine goroutineFilter
+}
+
+func (mf *modelFlags) add(f *pflag.FlagSet) {
+	f.StringVar(&mf.kinds, "goroutines", "user", "count the time of goroutines of `KINDS` in the scheduling, blocking and syscall sections: all, or a comma list of user, runtime, tooling")
+	mf.ignore.add(f)
+	mf.window.add(f)
+	mf.goroutine.add(f)
+}
+
+// options turns the flags into the analysis's options, with top rows in
+// each list.
+func (mf *modelFlags) options(top int) (stats.Options, error) {
+	o := stats.Options{Top: top}
+	var err error
+	if o.Kinds, err = parseKinds(mf.kinds); err != nil {
+		return o, err
+	}
+	if o.Ignore, err = mf.ignore.compile(); err != nil {
+		return o, err
+	}
+	o.Goroutine, err = mf.goroutine.compile()
+	return o, err
 }
 
 // goroutineFilter is --goroutine: the goroutines the sections count, by

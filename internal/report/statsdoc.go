@@ -26,7 +26,7 @@ type section struct {
 // block is one of: a list of key-value pairs, a table, a stack, or a line
 // of text.
 type block struct {
-	kv    [][2]string
+	kv [][2]string
 	// marks colours the values of kv on a terminal, by label: 2 bad, 3 a
 	// warning (see tbl.status).
 	marks map[string]int
@@ -66,11 +66,11 @@ func (s *section) mark(label string, level int) {
 		}
 	}
 }
-func (s *section) add(t *tbl)            { s.blocks = append(s.blocks, block{table: t}) }
-func (s *section) text(line string)      { s.blocks = append(s.blocks, block{text: line}) }
-func (s *section) stack(b *stackBlock)   { s.blocks = append(s.blocks, block{stack: b}) }
-func pair(k, v string) [2]string         { return [2]string{k, v} }
-func (t *tbl) row(cells ...string)       { t.rows = append(t.rows, cells) }
+func (s *section) add(t *tbl)          { s.blocks = append(s.blocks, block{table: t}) }
+func (s *section) text(line string)    { s.blocks = append(s.blocks, block{text: line}) }
+func (s *section) stack(b *stackBlock) { s.blocks = append(s.blocks, block{stack: b}) }
+func pair(k, v string) [2]string       { return [2]string{k, v} }
+func (t *tbl) row(cells ...string)     { t.rows = append(t.rows, cells) }
 
 // render draws d in mode. Width, when known, bounds the styled tables.
 func (d *doc) render(w io.Writer, mode Mode, width int) error {

@@ -223,14 +223,18 @@ func TestBatchHeaderKeepsWidth(t *testing.T) {
 	}
 }
 
+// TestReadLetsOwnPanicsThrough: a panic in the caller's code (here the
+// function handed each event) is a bug of gotrace's, not damage in the
+// trace, and Read passes it on.
 func TestReadLetsOwnPanicsThrough(t *testing.T) {
+	ownBug := errors.New("a panic in the caller's code")
 	defer func() {
-		if p := recover(); p != "a bug" {
-			t.Errorf("recovered %v, want gotrace's own panic passed on", p)
+		if p := recover(); p != ownBug {
+			t.Errorf("recovered %v, want the caller's panic passed on", p)
 		}
 	}()
-	Read(bytes.NewReader(readFile(t, "traces/demo.trace")), func(*trace.Event) bool { panic("a bug") })
-	t.Error("Read returned")
+	_, err := Read(bytes.NewReader(readFile(t, "traces/demo.trace")), func(*trace.Event) bool { panic(ownBug) })
+	t.Errorf("Read returned %v instead of passing the panic on", err)
 }
 
 // TestDamageCut: a long message from golang.org/x/exp/trace is cut at a
