@@ -145,3 +145,38 @@ func TestPeakAliveCountsExistingGoroutines(t *testing.T) {
 		})
 	}
 }
+
+// TestMovedAndRestamped: overview.restamped_batches counts, from the wire,
+// the batches with no thread whose last event is at or after the next
+// generation's first timestamp, and overview.moved_events the events that
+// golang.org/x/exp/trace, reading the restamped bytes, sets to a
+// nanosecond after the one before.
+func TestMovedAndRestamped(t *testing.T) {
+	for _, name := range []string{"overlap.trace", "annotated.trace", "demo.trace"} {
+		t.Run(name, func(t *testing.T) {
+			data := readTrace(t, name)
+			late, err := reftest.LateBatches(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			if _, err := timeline.Copy(&out, bytes.NewReader(data)); err != nil {
+				t.Fatal(err)
+			}
+			_, moved, err := reftest.MovedEvents(&out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := Compute(context.Background(), name, bytes.NewReader(data), int64(len(data)), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Overview.Restamped != late || m.Overview.MovedEvents != int64(moved) {
+				t.Errorf("restamped %d, moved %d; the wire says %d late, x/exp/trace moves %d", m.Overview.Restamped, m.Overview.MovedEvents, late, moved)
+			}
+			if name == "overlap.trace" && late == 0 {
+				t.Error("no late batch in the overlapping trace")
+			}
+		})
+	}
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gotrace-cli/gotrace/internal/decode"
 	"github.com/gotrace-cli/gotrace/internal/format"
+	"github.com/gotrace-cli/gotrace/internal/timeline/reftest"
 	"golang.org/x/exp/trace"
 )
 
@@ -23,68 +24,24 @@ func readFile(t *testing.T, name string) []byte {
 	return b
 }
 
-// late counts, straight from the wire, the batches with no thread whose
-// last event is at or after the next generation's first timestamp.
+// late is reftest.LateBatches, failing the test on error.
 func late(t *testing.T, data []byte) int {
 	t.Helper()
-	dr, err := decode.NewReader(bytes.NewReader(data))
+	n, err := reftest.LateBatches(data)
 	if err != nil {
 		t.Fatal(err)
-	}
-	dr.SetDetail(decode.Counts)
-	var lasts [][]uint64
-	var mins []uint64
-	for {
-		g, err := dr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		var l []uint64
-		for _, b := range g.Batches {
-			if b.Header == format.EvEventBatch && b.M == format.NoThread {
-				l = append(l, b.Last)
-			}
-		}
-		lasts, mins = append(lasts, l), append(mins, g.MinTime)
-	}
-	n := 0
-	for i := 0; i+1 < len(mins); i++ {
-		for _, l := range lasts[i] {
-			if l >= mins[i+1] {
-				n++
-			}
-		}
 	}
 	return n
 }
 
-// events reads r with golang.org/x/exp/trace and counts its events and
-// those it had to move: it sets an event that is not later than the one
-// before to a nanosecond after it.
+// events is reftest.MovedEvents, failing the test on error.
 func events(t *testing.T, r io.Reader) (n, moved int) {
 	t.Helper()
-	tr, err := trace.NewReader(r)
+	n, moved, err := reftest.MovedEvents(r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var prev trace.Time
-	for {
-		ev, err := tr.ReadEvent()
-		if err == io.EOF {
-			return n, moved
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n > 0 && ev.Time() == prev+1 && ev.Kind() != trace.EventSync {
-			moved++
-		}
-		prev = ev.Time()
-		n++
-	}
+	return n, moved
 }
 
 func TestSourceRestampsLateStatuses(t *testing.T) {
