@@ -207,8 +207,6 @@ type Analyzer struct {
 	start      dist
 	blockAll   dist
 	kinds      [timeline.NumCategories]dist
-	catReasons [timeline.NumCategories][]string // the reasons each category holds
-	catStacks  [timeline.NumCategories]stackAcc
 	syncNs     Duration
 	netNs      Duration
 	reasons    []*reasonAcc // few: a list beats hashing the reason
@@ -296,9 +294,6 @@ func NewAnalyzer(opts Options) *Analyzer {
 	a.stwTop = newTopN(opts.Top, func(x, y Pause) bool {
 		return cmp.Or(cmp.Compare(x.Duration, y.Duration), cmp.Compare(y.Start, x.Start)) < 0
 	})
-	for i := range a.catStacks {
-		a.catStacks[i] = make(stackAcc)
-	}
 	a.mmu.init()
 	return a
 }
@@ -779,10 +774,6 @@ func (a *Analyzer) count(w wait) {
 		cat = a.stacks.syncCategory(w.stack)
 	}
 	a.kinds[cat].add(d)
-	a.catStacks[cat].add(w.stack, d)
-	if rs := a.catReasons[cat]; !slices.Contains(rs, ra.reason) {
-		a.catReasons[cat] = append(rs, ra.reason)
-	}
 	switch ra.class {
 	case timeline.SyncProfile:
 		a.syncNs += Duration(d)
@@ -1191,14 +1182,32 @@ func (a *Analyzer) Finalize() *Model {
 	cats := [timeline.NumCategories]*Dist{timeline.Channel: &b.Channel, timeline.Select: &b.Select, timeline.Mutex: &b.Mutex,
 		timeline.WaitGroup: &b.WaitGroup, timeline.Cond: &b.Cond, timeline.Network: &b.Network, timeline.Sleep: &b.Sleep,
 		timeline.GC: &b.GC, timeline.Runtime: &b.Runtime, timeline.Other: &b.Other}
+	// The stacks and reasons of each category, from those of each reason:
+	// a "sync" wait's category is its stack's.
+	var catStacks [timeline.NumCategories]stackAcc
+	var catReasons [timeline.NumCategories][]string
+	for _, ra := range a.reasons {
+		for id, p := range ra.stacks {
+			c := ra.kind
+			if c == timeline.Mutex {
+				c = a.stacks.syncCategory(id)
+			}
+			if catStacks[c] == nil {
+				catStacks[c] = make(stackAcc)
+			}
+			catStacks[c].addN(id, p[0], p[1])
+			if !slices.Contains(catReasons[c], ra.reason) {
+				catReasons[c] = append(catReasons[c], ra.reason)
+			}
+		}
+	}
 	b.ByCategory = []BlockCategory{}
 	for c, p := range cats {
 		*p = a.kinds[c].summary()
 		if p.Count > 0 {
-			rs := slices.Clone(a.catReasons[c])
-			slices.Sort(rs)
-			b.ByCategory = append(b.ByCategory, BlockCategory{Category: timeline.Category(c).String(), Dist: *p, Reasons: rs,
-				Stacks: a.catStacks[c].top(a.stacks, a.opts.Top)})
+			slices.Sort(catReasons[c])
+			b.ByCategory = append(b.ByCategory, BlockCategory{Category: timeline.Category(c).String(), Dist: *p,
+				Reasons: append([]string{}, catReasons[c]...), Stacks: catStacks[c].top(a.stacks, a.opts.Top)})
 		}
 	}
 	slices.SortStableFunc(b.ByCategory, func(x, y BlockCategory) int { return cmp.Compare(y.Dist.Total, x.Dist.Total) })

@@ -1,10 +1,6 @@
 package stats
 
-import (
-	"slices"
-
-	"golang.org/x/exp/trace"
-)
+import "golang.org/x/exp/trace"
 
 // Parts. The generations of a trace can be read apart: the file header
 // followed by the bytes of generations k to m is a valid trace, which
@@ -508,17 +504,6 @@ func (a *Analyzer) Absorb(b *Analyzer) {
 	a.blockAll.merge(&b.blockAll)
 	for i := range a.kinds {
 		a.kinds[i].merge(&b.kinds[i])
-		if b.catStacks[i] != nil {
-			if a.catStacks[i] == nil {
-				a.catStacks[i] = make(stackAcc)
-			}
-			a.catStacks[i].merge(b.catStacks[i], rs)
-		}
-		for _, r := range b.catReasons[i] {
-			if !slices.Contains(a.catReasons[i], r) {
-				a.catReasons[i] = append(a.catReasons[i], r)
-			}
-		}
 	}
 	a.syncNs += b.syncNs
 	a.netNs += b.netNs

@@ -149,27 +149,23 @@ func (t *stackTable) rootFunc(id stackID) string {
 // stackAcc accumulates time per stack.
 type stackAcc map[stackID]*[2]int64 // count, total
 
-func (a stackAcc) add(id stackID, d int64) {
+func (a stackAcc) add(id stackID, d int64) { a.addN(id, 1, d) }
+
+// addN adds n intervals of d in total to id.
+func (a stackAcc) addN(id stackID, n, d int64) {
 	p := a[id]
 	if p == nil {
 		p = new([2]int64)
 		a[id] = p
 	}
-	p[0]++
+	p[0] += n
 	p[1] += d
 }
 
 // merge adds o, whose stack IDs rs maps to a's.
 func (a stackAcc) merge(o stackAcc, rs func(stackID) stackID) {
 	for id, q := range o {
-		id = rs(id)
-		p := a[id]
-		if p == nil {
-			p = new([2]int64)
-			a[id] = p
-		}
-		p[0] += q[0]
-		p[1] += q[1]
+		a.addN(rs(id), q[0], q[1])
 	}
 }
 
