@@ -10,6 +10,33 @@ import (
 // batches (those isTable picks, as the runtime writes them). Stacks are
 // resolved last, once every string of the generation is known.
 func (d *genDecoder) tables(g *Generation, stackEvents []*Event) error {
+	if err := d.tableEntries(g, stackEvents); err != nil {
+		return err
+	}
+	return d.checkSamples(g)
+}
+
+// checkSamples rejects a CPU sample that names a stack the generation's
+// table lacks: golang.org/x/exp/trace would panic on it.
+func (d *genDecoder) checkSamples(g *Generation) error {
+	for _, bi := range d.tableBatches {
+		b := &g.Batches[bi]
+		for k := range b.Events {
+			ev := &b.Events[k]
+			if ev.Type != format.EvCPUSample {
+				continue
+			}
+			if id := ev.Args[4]; id != 0 && g.Stacks[id] == nil {
+				return &Error{Offset: ev.Offset, Gen: g.Num, Batch: bi, Event: "CPUSample",
+					Err: fmt.Errorf("stack %d is not in the stack table: %w", id, ErrCorrupt)}
+			}
+		}
+	}
+	return nil
+}
+
+// tableEntries is tables' work but for the check of the samples.
+func (d *genDecoder) tableEntries(g *Generation, stackEvents []*Event) error {
 	for _, bi := range d.tableBatches {
 		b := &g.Batches[bi]
 		for k := range b.Events {

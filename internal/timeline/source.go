@@ -3,7 +3,6 @@ package timeline
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 
 	"github.com/gotrace-cli/gotrace/internal/decode"
@@ -120,12 +119,6 @@ func (s *Source) advance() {
 		return
 	}
 	cur := &genBytes{ref: GenRef{g.Num, g.Offset}, min: g.MinTime}
-	if err := checkSamples(g); err != nil && checkTables {
-		s.err = err
-		s.emit(s.pending, 0)
-		s.pending, s.done = nil, true
-		return
-	}
 	// Every batch with no thread may be late; which ones are is known
 	// once the next generation's first timestamp is.
 	cur.late = candidates(g)
@@ -157,25 +150,6 @@ func (s *Source) emit(g *genBytes, next uint64) {
 		pos = r.Data
 	}
 	s.out = append(s.out, g.data[at(pos):])
-}
-
-// checkTables turns checkSamples off, for the test that x/exp/trace's
-// panic on what it checks is contained.
-var checkTables = true
-
-// checkSamples rejects CPU samples that name a stack the generation's
-// table does not have, which golang.org/x/exp/trace does not check.
-func checkSamples(g *decode.Generation) error {
-	for _, c := range g.CPUSamples {
-		if c.Stack == 0 {
-			continue
-		}
-		if _, ok := g.Stacks[c.Stack]; !ok {
-			return &decode.Error{Offset: g.Offset, Gen: g.Num, Batch: -1,
-				Err: fmt.Errorf("CPU sample at tick %d names stack %d, which is not in the stack table: %w", c.Time, c.Stack, decode.ErrCorrupt)}
-		}
-	}
-	return nil
 }
 
 // teeReader keeps what the decoder reads until off is set.
