@@ -105,18 +105,9 @@ func Goroutines(ctx context.Context, r io.Reader, f Filter) ([]Goroutine, error)
 		}
 		out = append(out, row)
 	}
-	n := 0
-	_, err := timeline.Read(r, func(ev *trace.Event) bool {
-		tk.Event(ev)
-		n++
-		return n%4096 != 0 || ctx.Err() == nil
-	})
+	err := read(ctx, r, tk, tk.Event)
 	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	tk.Finish()
-	if err != nil {
-		err = fmt.Errorf("%w: %w", timeline.ErrDamaged, err)
+		return nil, err
 	}
 	end := time.Duration(tk.Last() - tk.Start())
 	out = slices.DeleteFunc(out, func(g Goroutine) bool { return !f.keeps(g, end) })
@@ -198,4 +189,25 @@ func (g Goroutine) Label() string {
 		s += "." + strconv.Itoa(g.Incarnation)
 	}
 	return s
+}
+
+// read calls fn with each event of the trace in r, in order, then finishes
+// tk. It returns ctx's error if ctx ended first, and damage to the trace
+// wrapped in timeline.ErrDamaged: fn has seen the complete generations
+// before it.
+func read(ctx context.Context, r io.Reader, tk *timeline.Tracker, fn func(*trace.Event)) error {
+	n := 0
+	_, err := timeline.Read(r, func(ev *trace.Event) bool {
+		fn(ev)
+		n++
+		return n%4096 != 0 || ctx.Err() == nil
+	})
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	tk.Finish()
+	if err != nil {
+		return fmt.Errorf("%w: %w", timeline.ErrDamaged, err)
+	}
+	return nil
 }

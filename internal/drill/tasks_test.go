@@ -1,0 +1,200 @@
+package drill
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/gotrace-cli/gotrace/internal/timeline/reftest"
+	"github.com/gotrace-cli/gotrace/internal/timeline/timelinetest"
+	"golang.org/x/exp/trace"
+)
+
+// refTask is a task as the events of golang.org/x/exp/trace show it, read
+// here directly.
+type refTask struct {
+	typ                string
+	parent             uint64
+	begin, end         trace.Time // 0 when not in the trace
+	regions, logs      int
+	goroutines         map[trace.GoID]bool
+	children           int
+	sawBegin, sawEnded bool
+}
+
+// refTasks reads data with golang.org/x/exp/trace and builds each task from
+// its begin, end, region and log events; first and last are the times of
+// the trace's first and last events.
+func refTasks(t *testing.T, data []byte) (tasks map[uint64]*refTask, first, last trace.Time) {
+	t.Helper()
+	tr, err := trace.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks = make(map[uint64]*refTask)
+	get := func(id trace.TaskID) *refTask {
+		rt := tasks[uint64(id)]
+		if rt == nil {
+			rt = &refTask{goroutines: make(map[trace.GoID]bool)}
+			tasks[uint64(id)] = rt
+		}
+		return rt
+	}
+	depth := make(map[trace.GoID]int) // regions open on each goroutine
+	for n := 0; ; n++ {
+		ev, err := tr.ReadEvent()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			first = ev.Time()
+		}
+		last = ev.Time()
+		switch ev.Kind() {
+		case trace.EventTaskBegin:
+			tk := ev.Task()
+			rt := get(tk.ID)
+			rt.typ, rt.begin, rt.sawBegin = tk.Type, ev.Time(), true
+			if tk.Parent != trace.NoTask {
+				rt.parent = uint64(tk.Parent)
+			}
+			if p, ok := tasks[uint64(tk.Parent)]; ok && tk.Parent != 0 {
+				p.children++
+			}
+			rt.goroutines[ev.Goroutine()] = true
+		case trace.EventTaskEnd:
+			rt := get(ev.Task().ID)
+			rt.end, rt.sawEnded = ev.Time(), true
+			rt.goroutines[ev.Goroutine()] = true
+		case trace.EventRegionBegin:
+			depth[ev.Goroutine()]++
+			if id := ev.Region().Task; id != 0 {
+				rt := get(id)
+				rt.regions++
+				rt.goroutines[ev.Goroutine()] = true
+			}
+		case trace.EventRegionEnd:
+			if depth[ev.Goroutine()] > 0 {
+				depth[ev.Goroutine()]--
+				continue
+			}
+			if id := ev.Region().Task; id != 0 {
+				rt := get(id)
+				rt.regions++
+				rt.goroutines[ev.Goroutine()] = true
+			}
+		case trace.EventLog:
+			if id := ev.Log().Task; id != 0 {
+				rt := get(id)
+				rt.logs++
+				rt.goroutines[ev.Goroutine()] = true
+			}
+		}
+	}
+	return tasks, first, last
+}
+
+// checkTasks compares Tasks on data with the tasks read from its events.
+func checkTasks(t *testing.T, data []byte) int {
+	t.Helper()
+	restamped, _ := timelinetest.RestampedData(t, data)
+	ref, first, last := refTasks(t, restamped)
+	l, err := Tasks(context.Background(), bytes.NewReader(data), TaskFilter{})
+	if len(ref) == 0 {
+		if !errors.Is(err, ErrNoMatch) {
+			t.Errorf("no tasks: error %v, want ErrNoMatch", err)
+		}
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Tasks) != len(ref) {
+		t.Errorf("%d tasks, the events have %d", len(l.Tasks), len(ref))
+	}
+	for i, got := range l.Tasks {
+		if i > 0 && got.Duration > l.Tasks[i-1].Duration {
+			t.Errorf("task %d listed after a shorter one", got.ID)
+		}
+		rt := ref[got.ID]
+		if rt == nil {
+			t.Errorf("task %d: not in the events", got.ID)
+			continue
+		}
+		begin, end := rt.begin, rt.end
+		if !rt.sawBegin {
+			begin = first
+		}
+		if !rt.sawEnded {
+			end = last
+		}
+		want := Task{ID: got.ID, Type: rt.typ, Parent: rt.parent, Start: time.Duration(begin - first), Before: !rt.sawBegin,
+			Duration: time.Duration(end - begin), Open: !rt.sawEnded, Regions: rt.regions, Logs: rt.logs, Children: rt.children}
+		g := got
+		g.Goroutines = nil
+		if g.Type != want.Type || g.Parent != want.Parent || g.Start != want.Start || g.Before != want.Before ||
+			g.Duration != want.Duration || g.Open != want.Open || g.Regions != want.Regions || g.Logs != want.Logs || g.Children != want.Children {
+			t.Errorf("task %d:\n got %+v\nwant %+v", got.ID, g, want)
+		}
+		ids := make(map[trace.GoID]bool)
+		for _, r := range got.Goroutines {
+			ids[trace.GoID(r.ID)] = true
+		}
+		delete(rt.goroutines, trace.NoGoroutine)
+		if len(ids) != len(rt.goroutines) {
+			t.Errorf("task %d: goroutines %v, the events name %v", got.ID, ids, rt.goroutines)
+		}
+		for id := range rt.goroutines {
+			if !ids[id] {
+				t.Errorf("task %d: goroutine %d not listed", got.ID, id)
+			}
+		}
+	}
+	return len(ref)
+}
+
+// TestTasksMatchEvents: every task's begin, end, parent, type, regions,
+// logs and goroutines, against what the events read directly from
+// golang.org/x/exp/trace say, on recorded traces and on the Go tree's trace
+// tests.
+func TestTasksMatchEvents(t *testing.T) {
+	for _, name := range []string{"requests.trace", "annotated.trace", "workers.trace"} {
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile("../../testdata/traces/" + name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := checkTasks(t, data)
+			if name != "workers.trace" && n == 0 {
+				t.Error("no tasks")
+			}
+		})
+	}
+	corpus, err := reftest.GorootCorpus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	withTasks := 0
+	for _, c := range corpus {
+		if !c.Valid() {
+			continue
+		}
+		t.Run(c.Name, func(t *testing.T) {
+			if n := checkTasks(t, c.Data); n > 0 {
+				withTasks++
+				t.Logf("%d tasks", n)
+			}
+		})
+	}
+	// The annotation tests and go122-task-across-generations have tasks.
+	if len(corpus) > 0 && withTasks < 3 {
+		t.Errorf("%d traces of the Go tree's tests have tasks, want 3 or more", withTasks)
+	}
+}
