@@ -11,11 +11,14 @@ import (
 	"github.com/gotrace-cli/gotrace/internal/timeline"
 )
 
+// buffered reads a trace file in large reads.
+func buffered(r io.Reader) io.Reader { return bufio.NewReaderSize(r, 1<<20) }
+
 // readDrill runs read, one of the drill-down answers, over the trace file,
 // interruptible and under the timeline's memory limit. It returns what read
 // found, the damage to report after writing it (holds says what the output
 // holds: "the list holds"), and an error that ends the command at once.
-func readDrill[T any](s *Streams, file, holds string, read func(context.Context, io.Reader) (T, error)) (v T, damage, err error) {
+func readDrill[T any](s *Streams, file, holds string, read func(context.Context, io.ReadSeeker) (T, error)) (v T, damage, err error) {
 	in, err := openTrace(file)
 	if err != nil {
 		return v, nil, err
@@ -24,7 +27,7 @@ func readDrill[T any](s *Streams, file, holds string, read func(context.Context,
 	ctx, stop := onInterrupt()
 	defer stop()
 	defer softMemoryLimit(s, timelineMemoryLimit)()
-	v, err = read(ctx, bufio.NewReaderSize(in, 1<<20))
+	v, err = read(ctx, in)
 	switch {
 	case ctx.Err() != nil:
 		return v, nil, interrupted("nothing written")

@@ -58,6 +58,7 @@ holds as a terminal report for people and as JSON and exit codes for CI.`),
 		newCheckCmd(io, nil),
 		newGoroutinesCmd(io, nil),
 		newTasksCmd(io, nil),
+		newWhyCmd(io, nil),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)
@@ -94,7 +95,7 @@ func rootExamples(root *cobra.Command) string {
 
 // traceCommands are the commands that read one trace FILE, with whether
 // "-" (standard input) works for them.
-var traceCommands = map[string]bool{"decode": true, "stats": true, "check": true, "export": true, "pprof": false, "split": false, "goroutines": false}
+var traceCommands = map[string]bool{"decode": true, "stats": true, "check": true, "export": true, "pprof": false, "split": false, "goroutines": false, "why": false}
 
 // wrapArgs marks argument-count errors as usage errors, recursively; for a
 // command that reads a trace, the error says what it wants.

@@ -101,8 +101,8 @@ func runTasks(opts *tasksOptions) error {
 	if f.HasID {
 		holds = "the task is what is in"
 	}
-	l, damage, err := readDrill(opts.IO, opts.File, holds, func(ctx context.Context, r io.Reader) (*drill.TaskList, error) {
-		return drill.Tasks(ctx, r, f)
+	l, damage, err := readDrill(opts.IO, opts.File, holds, func(ctx context.Context, r io.ReadSeeker) (*drill.TaskList, error) {
+		return drill.Tasks(ctx, buffered(r), f)
 	})
 	if err != nil {
 		return err

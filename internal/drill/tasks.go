@@ -33,7 +33,8 @@ type Task struct {
 	Logs       int           `json:"logs" help:"logs written in it"`
 	Children   int           `json:"children" help:"tasks begun with it as parent"`
 
-	byG map[*timeline.Goroutine]bool
+	byG  map[*timeline.Goroutine]bool
+	endG *timeline.Goroutine // the goroutine that ended it
 }
 
 // GoRef names one goroutine (one incarnation of its ID).
@@ -212,6 +213,7 @@ func (c *taskCollector) event(ev *trace.Event) {
 		t.Open = false
 		t.Duration = c.since(now) - t.Start
 		g := c.involve(t, ev.Goroutine())
+		t.endG = g.g
 		c.add(info.ID, TaskEvent{Kind: "end", Goroutine: g}, ev)
 	case trace.EventRegionBegin:
 		reg := ev.Region()
@@ -320,7 +322,7 @@ func (r GoRef) named() GoRef {
 	if r.g == nil {
 		return r
 	}
-	return GoRef{ID: int64(r.g.ID), Incarnation: r.g.Seq, Name: r.g.Name}
+	return GoRef{ID: int64(r.g.ID), Incarnation: r.g.Seq, Name: r.g.Name, g: r.g}
 }
 
 // userFrame is the innermost frame of st in the program's own code, as

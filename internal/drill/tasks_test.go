@@ -31,10 +31,6 @@ type refTask struct {
 // the trace's first and last events.
 func refTasks(t *testing.T, data []byte) (tasks map[uint64]*refTask, first, last trace.Time) {
 	t.Helper()
-	tr, err := trace.NewReader(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
 	tasks = make(map[uint64]*refTask)
 	get := func(id trace.TaskID) *refTask {
 		rt := tasks[uint64(id)]
@@ -45,17 +41,7 @@ func refTasks(t *testing.T, data []byte) (tasks map[uint64]*refTask, first, last
 		return rt
 	}
 	depth := make(map[trace.GoID]int) // regions open on each goroutine
-	for n := 0; ; n++ {
-		ev, err := tr.ReadEvent()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			first = ev.Time()
-		}
+	first = eachEvent(t, data, func(ev *trace.Event) {
 		last = ev.Time()
 		switch ev.Kind() {
 		case trace.EventTaskBegin:
@@ -83,7 +69,7 @@ func refTasks(t *testing.T, data []byte) (tasks map[uint64]*refTask, first, last
 		case trace.EventRegionEnd:
 			if depth[ev.Goroutine()] > 0 {
 				depth[ev.Goroutine()]--
-				continue
+				return
 			}
 			if id := ev.Region().Task; id != 0 {
 				rt := get(id)
@@ -97,8 +83,31 @@ func refTasks(t *testing.T, data []byte) (tasks map[uint64]*refTask, first, last
 				rt.goroutines[ev.Goroutine()] = true
 			}
 		}
-	}
+	})
 	return tasks, first, last
+}
+
+// eachEvent reads data with golang.org/x/exp/trace and calls fn with each
+// event; it returns the time of the first.
+func eachEvent(t *testing.T, data []byte, fn func(*trace.Event)) (first trace.Time) {
+	t.Helper()
+	tr, err := trace.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := 0; ; n++ {
+		ev, err := tr.ReadEvent()
+		if err == io.EOF {
+			return first
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			first = ev.Time()
+		}
+		fn(&ev)
+	}
 }
 
 // checkTasks compares Tasks on data with the tasks read from its events.

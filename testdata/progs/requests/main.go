@@ -35,8 +35,8 @@ var (
 
 func main() {
 	n := flag.Int("n", 48, "requests to serve")
-	clients := flag.Int("clients", 6, "requests in flight at once")
-	workers := flag.Int("workers", 4, "worker goroutines")
+	clients := flag.Int("clients", 10, "requests in flight at once")
+	workers := flag.Int("workers", 8, "worker goroutines")
 	flag.Parse()
 	if *n < 1 || *clients < 1 || *workers < 1 {
 		fmt.Fprintln(os.Stderr, "requests: -n, -clients and -workers must be positive")

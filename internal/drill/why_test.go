@@ -1,0 +1,238 @@
+package drill
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gotrace-cli/gotrace/internal/timeline/reftest"
+	"github.com/gotrace-cli/gotrace/internal/timeline/timelinetest"
+	"golang.org/x/exp/trace"
+)
+
+func whyOf(t *testing.T, data []byte, q WhyQuery) (*WhyResult, error) {
+	t.Helper()
+	return WhyTask(context.Background(), bytes.NewReader(data), func(r io.Reader) io.Reader { return bufio.NewReader(r) }, q)
+}
+
+// refState is one goroutine's state from a time on, read directly from
+// golang.org/x/exp/trace's state transitions.
+type refState struct {
+	from  trace.Time
+	state trace.GoState
+}
+
+type refGoKey struct {
+	id  trace.GoID
+	seq int
+}
+
+// refStates reads each goroutine's state changes from the events of data
+// (a goroutine ID used again is a goroutine of its own, numbered as it
+// appears), and the time of the first event.
+func refStates(t *testing.T, data []byte) (map[refGoKey][]refState, trace.Time) {
+	t.Helper()
+	states := make(map[refGoKey][]refState)
+	seqs := make(map[trace.GoID]int) // goroutines seen with the ID
+	alive := make(map[trace.GoID]bool)
+	var first trace.Time
+	started := false
+	first = eachEvent(t, data, func(ev *trace.Event) {
+		if !started {
+			first, started = ev.Time(), true
+		}
+		if ev.Kind() != trace.EventStateTransition {
+			return
+		}
+		st := ev.StateTransition()
+		if st.Resource.Kind != trace.ResourceGoroutine {
+			return
+		}
+		from, to := st.Goroutine()
+		if from == to {
+			return
+		}
+		id := st.Resource.Goroutine()
+		if !alive[id] {
+			if to == trace.GoNotExist {
+				return
+			}
+			alive[id] = true
+			seqs[id]++
+			at := ev.Time()
+			if from != trace.GoNotExist {
+				at = first // it was in this state from the trace's start
+			}
+			states[refGoKey{id, seqs[id] - 1}] = append(states[refGoKey{id, seqs[id] - 1}], refState{at, to})
+			return
+		}
+		k := refGoKey{id, seqs[id] - 1}
+		states[k] = append(states[k], refState{ev.Time(), to})
+		if to == trace.GoNotExist {
+			alive[id] = false
+		}
+	})
+	return states, first
+}
+
+var stateWords = map[string]trace.GoState{"running": trace.GoRunning, "runnable": trace.GoRunnable, "blocked": trace.GoWaiting, "syscall": trace.GoSyscall}
+
+// checkPath checks that the path covers the task's wall time exactly, in
+// order and without overlap, that the breakdown adds up to it, and that
+// each segment's goroutine was in the segment's state all along, by the
+// events read directly.
+func checkPath(t *testing.T, w Why, states map[refGoKey][]refState, first trace.Time) {
+	t.Helper()
+	var sum time.Duration
+	for _, p := range w.Breakdown {
+		sum += p.Time
+	}
+	if sum != w.Wall || w.Wall != w.Task.Duration {
+		t.Errorf("task %d: the breakdown adds up to %d ns, wall %d ns, task %d ns", w.Task.ID, sum, w.Wall, w.Task.Duration)
+	}
+	at := w.Task.Start
+	for _, s := range w.Path {
+		if s.Start != at {
+			t.Errorf("task %d: segment at %d ns, want %d ns (the previous one's end)", w.Task.ID, s.Start, at)
+		}
+		at = s.Start + s.Duration
+		want, ok := stateWords[s.State]
+		if !ok {
+			continue
+		}
+		ss := states[refGoKey{trace.GoID(s.Goroutine.ID), s.Goroutine.Incarnation}]
+		from, to := first+trace.Time(s.Start), first+trace.Time(s.Start+s.Duration)
+		// The state at from, and no change before to.
+		i, _ := slices.BinarySearchFunc(ss, from, func(r refState, t trace.Time) int {
+			if r.from <= t {
+				return -1
+			}
+			return 1
+		})
+		if i == 0 || ss[i-1].state != want || i < len(ss) && ss[i].from < to {
+			t.Errorf("task %d: goroutine %s %s over [%d, %d] ns: the events say otherwise", w.Task.ID, s.Goroutine.Label(), s.State, s.Start, s.Start+s.Duration)
+		}
+	}
+	if at != w.Task.Start+w.Wall {
+		t.Errorf("task %d: the path ends at %d ns, the task at %d ns", w.Task.ID, at, w.Task.Start+w.Wall)
+	}
+}
+
+// TestWhySlowestRequest: the slowest request of the requests program waits
+// mostly on the mutex its worker takes, and the critical path says so,
+// with the worker's frame; the parts add up to the task's duration.
+func TestWhySlowestRequest(t *testing.T) {
+	data, err := os.ReadFile("../../testdata/traces/requests.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	restamped, _ := timelinetest.RestampedData(t, data)
+	ref, _, _ := refTasks(t, restamped)
+	var durs []trace.Time
+	var slowest uint64
+	for id, rt := range ref {
+		if rt.typ != "request" || !rt.sawBegin || !rt.sawEnded {
+			continue
+		}
+		d := rt.end - rt.begin
+		if len(durs) == 0 || d > slices.Max(durs) {
+			slowest = id
+		}
+		durs = append(durs, d)
+	}
+	slices.Sort(durs)
+	slices.Reverse(durs)
+	const n = 5
+	res, err := whyOf(t, data, WhyQuery{Slowest: "request", N: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := res.Why
+	if w.Task.ID != slowest || w.Wall != time.Duration(durs[0]) {
+		t.Fatalf("explained task %d (%v), the slowest request is %d (%v)", w.Task.ID, w.Wall, slowest, time.Duration(durs[0]))
+	}
+	states, first := refStates(t, restamped)
+	checkPath(t, w, states, first)
+	top := w.Breakdown[0]
+	if top.Category != "mutex" || top.Share < 0.5 || !strings.HasPrefix(top.Frame, "main.worker") {
+		t.Errorf("the largest part is %+v; want the mutex wait in the worker, over half the time", top)
+	}
+	var wall, agg time.Duration
+	for _, d := range durs[:n] {
+		wall += time.Duration(d)
+	}
+	for _, p := range res.Aggregate {
+		agg += p.Time
+	}
+	if len(res.Tasks) != n || res.Wall != wall || agg != wall {
+		t.Errorf("aggregate over %d tasks: wall %v, parts %v; the %d slowest last %v", len(res.Tasks), res.Wall, agg, n, wall)
+	}
+	if res.Aggregate[0].Category != "mutex" {
+		t.Errorf("the aggregate's largest part is %+v, want the mutex wait", res.Aggregate[0])
+	}
+}
+
+// TestWhyPathsMatchEvents: every task's path, on the recorded traces and
+// the Go tree's traces with tasks, covers its wall time exactly and puts
+// each goroutine in the state the events give it.
+func TestWhyPathsMatchEvents(t *testing.T) {
+	var traces []reftest.CorpusTrace
+	for _, name := range []string{"requests.trace", "annotated.trace"} {
+		data, err := os.ReadFile("../../testdata/traces/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		traces = append(traces, reftest.CorpusTrace{Name: name, Data: data})
+	}
+	corpus, err := reftest.GorootCorpus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range corpus {
+		if c.Valid() {
+			traces = append(traces, c)
+		}
+	}
+	walked := 0
+	for _, c := range traces {
+		restamped, _ := timelinetest.RestampedData(t, c.Data)
+		ref, _, _ := refTasks(t, restamped)
+		if len(ref) == 0 {
+			continue
+		}
+		t.Run(c.Name, func(t *testing.T) {
+			states, first := refStates(t, restamped)
+			for id := range ref {
+				res, err := whyOf(t, c.Data, WhyQuery{Task: id})
+				if err != nil {
+					t.Fatalf("task %d: %v", id, err)
+				}
+				checkPath(t, res.Why, states, first)
+				walked++
+			}
+		})
+	}
+	if walked < 50 {
+		t.Errorf("%d tasks walked, want 50 or more", walked)
+	}
+}
+
+func TestWhyErrors(t *testing.T) {
+	data, err := os.ReadFile("../../testdata/traces/requests.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := whyOf(t, data, WhyQuery{Task: 1000}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("an unknown task: %v, want ErrNotFound", err)
+	}
+	if _, err := whyOf(t, data, WhyQuery{Slowest: "reply"}); !errors.Is(err, ErrNoMatch) {
+		t.Errorf("an unknown type: %v, want ErrNoMatch", err)
+	}
+}
