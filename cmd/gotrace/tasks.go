@@ -84,7 +84,7 @@ func runTasks(opts *tasksOptions) error {
 	if err != nil {
 		return err
 	}
-	f := drill.TaskFilter{Type: opts.Type, Min: opts.Min}
+	f := drill.TaskFilter{Type: opts.Type, Min: opts.Min, Top: opts.Top}
 	if opts.Top < 0 {
 		return usagef("--top %d: want 0 (all) or more", opts.Top)
 	}
@@ -118,11 +118,7 @@ func runTasks(opts *tasksOptions) error {
 		}
 		return damage
 	}
-	rows := l.Tasks
-	if opts.Top > 0 && len(rows) > opts.Top {
-		rows = rows[:opts.Top]
-	}
-	if err := report.Tasks(opts.IO.Out, opts.File, rows, len(l.Tasks), ro); err != nil {
+	if err := report.Tasks(opts.IO.Out, opts.File, l.Tasks, l.Total, ro); err != nil {
 		return err
 	}
 	return damage

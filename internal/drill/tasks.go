@@ -2,6 +2,7 @@ package drill
 
 import (
 	"cmp"
+	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -23,18 +24,17 @@ type Task struct {
 	Type   string `json:"type" help:"the task's type, as given to runtime/trace.NewTask; \"\" for a task begun before the trace"`
 	Parent uint64 `json:"parent" help:"the parent task's ID, 0 for none"`
 	// Start is from the trace's start.
-	Start  time.Duration `json:"start_ns" help:"when it began, from the trace's start; 0 for a task begun before the trace"`
+	Start  time.Duration `json:"start_ns" unit:"ns" help:"when it began, from the trace's start; 0 for a task begun before the trace"`
 	Before bool          `json:"began_before" help:"it began before the trace: its type, parent and start are not known"`
 	// Duration runs to the trace's end for an open task.
-	Duration   time.Duration `json:"duration_ns" help:"from its start to its end, or to the trace's end while open"`
+	Duration   time.Duration `json:"duration_ns" unit:"ns" help:"from its start to its end, or to the trace's end while open"`
 	Open       bool          `json:"open" help:"it had not ended when the trace ended"`
 	Goroutines []GoRef       `json:"goroutines" help:"the goroutines that began or ended it, or ran a region or wrote a log in it, in the order they first did"`
 	Regions    int           `json:"regions" help:"regions run in it"`
 	Logs       int           `json:"logs" help:"logs written in it"`
 	Children   int           `json:"children" help:"tasks begun with it as parent"`
 
-	byG  map[*timeline.Goroutine]bool
-	endG *timeline.Goroutine // the goroutine that ended it
+	endG GoRef // the goroutine that ended it
 }
 
 // GoRef names one goroutine (one incarnation of its ID).
@@ -54,14 +54,14 @@ func (r GoRef) Label() string {
 
 // TaskEvent is one thing that happened in a task.
 type TaskEvent struct {
-	At        time.Duration `json:"at_ns" help:"when, from the trace's start"`
+	At        time.Duration `json:"at_ns" unit:"ns" help:"when, from the trace's start"`
 	Kind      string        `json:"kind" help:"begin, end, region, log or child (a task begun with this one as parent)"`
 	Goroutine GoRef         `json:"goroutine" help:"the goroutine it happened on"`
 	// Name is the region's type, the log's category or the child's type.
 	Name    string `json:"name,omitempty" help:"the region's type, the log's category or the child task's type"`
 	Message string `json:"message,omitempty" help:"the log's message"`
 	// Duration is a region's, to the trace's end while open.
-	Duration time.Duration `json:"duration_ns,omitempty" help:"a region's duration, to the trace's end while open"`
+	Duration time.Duration `json:"duration_ns,omitempty" unit:"ns" help:"a region's duration, to the trace's end while open"`
 	Open     bool          `json:"open,omitempty" help:"a region still open when the trace ended"`
 	Depth    int           `json:"depth,omitempty" help:"a region's nesting depth on its goroutine"`
 	Child    uint64        `json:"child,omitempty" help:"the child task's ID"`
@@ -75,6 +75,18 @@ type TaskFilter struct {
 	// ID, when set (HasID), asks for one task and its events.
 	ID    uint64
 	HasID bool
+	// Top, when more than 0, keeps only the Top slowest of those that
+	// pass: what is kept is bounded by it and the tasks open at once,
+	// not by the trace's length. Total counts them all.
+	Top int
+}
+
+// passes reports whether t is one f chooses.
+func (f TaskFilter) passes(t *Task) bool {
+	if f.HasID {
+		return t.ID == f.ID
+	}
+	return (f.Type == "" || t.Type == f.Type) && t.Duration >= f.Min
 }
 
 // ErrNotFound is returned (wrapped) for a task or goroutine the trace does
@@ -84,6 +96,7 @@ var ErrNotFound = errors.New("not in the trace")
 // TaskList is what Tasks finds.
 type TaskList struct {
 	Tasks []Task // slowest first
+	Total int    // the tasks that pass the filter, Tasks or not
 	Types []string
 	// Events are the events of the task TaskFilter.ID names, in time
 	// order.
@@ -96,44 +109,49 @@ type TaskList struct {
 // the tasks of its complete generations and an error wrapping
 // timeline.ErrDamaged.
 func Tasks(ctx context.Context, r io.Reader, f TaskFilter) (*TaskList, error) {
-	c := newTaskCollector(f)
+	c := newTaskCollector(f, 0)
 	err := read(ctx, r, c.tk, c.event)
 	if ctx.Err() != nil {
 		return nil, err
 	}
-	l := c.finish()
-	if f.HasID {
-		if len(l.Tasks) == 0 && err == nil {
-			return l, fmt.Errorf("task %d: %w (%s)", f.ID, ErrNotFound, c.have())
-		}
-		return l, err
-	}
-	l.Tasks = slices.DeleteFunc(l.Tasks, func(t Task) bool {
-		return f.Type != "" && t.Type != f.Type || t.Duration < f.Min
-	})
-	if len(l.Tasks) == 0 && err == nil {
-		switch {
-		case c.all == 0:
-			return l, fmt.Errorf("%w: the trace has no tasks", ErrNoMatch)
-		case f.Type != "" && !slices.Contains(l.Types, f.Type):
-			return l, fmt.Errorf("%w: no task of type %q (types: %s)", ErrNoMatch, f.Type, strings.Join(l.Types, ", "))
-		default:
-			return l, fmt.Errorf("%w: no task passes the filters", ErrNoMatch)
-		}
-	}
-	return l, err
+	return c.result(err)
 }
 
-// taskCollector follows the tasks, regions and logs of a trace.
+// result is the list c collected and the error to go with it: err (the
+// damage), or that nothing passed the filter.
+func (c *taskCollector) result(err error) (*TaskList, error) {
+	l := c.finish()
+	f := c.f
+	if len(l.Tasks) > 0 || err != nil {
+		return l, err
+	}
+	switch {
+	case f.HasID:
+		return l, fmt.Errorf("task %d: %w (%s)", f.ID, ErrNotFound, c.have())
+	case c.all == 0:
+		return l, fmt.Errorf("%w: the trace has no tasks", ErrNoMatch)
+	case f.Type != "" && !slices.Contains(l.Types, f.Type):
+		return l, fmt.Errorf("%w: no task of type %q (types: %s)", ErrNoMatch, f.Type, strings.Join(l.Types, ", "))
+	}
+	return l, fmt.Errorf("%w: no task passes the filters", ErrNoMatch)
+}
+
+// taskCollector follows the tasks, regions and logs of a trace. It keeps
+// the tasks open and those the filter keeps, and lets the others go as
+// they end, remembering only their IDs.
 type taskCollector struct {
 	f       TaskFilter
+	base    trace.Time // the trace's start; 0: the first event's time
 	tk      *timeline.Tracker
-	tasks   map[trace.TaskID]*Task
-	order   []*Task
+	live    map[trace.TaskID]*Task // open, or ended and kept
+	ended   idSet
+	kept    []*Task // ended and passing: a heap, fastest first, with f.Top
+	total   int
 	regions map[trace.GoID][]openRegion
 	events  []TaskEvent
 	types   map[string]bool
-	all     int
+	all     int    // tasks met
+	lo, hi  uint64 // their least and greatest IDs
 }
 
 type openRegion struct {
@@ -142,38 +160,102 @@ type openRegion struct {
 	event int // its TaskEvent, -1 when not collected
 }
 
-func newTaskCollector(f TaskFilter) *taskCollector {
-	return &taskCollector{f: f, tk: timeline.NewTracker(), tasks: make(map[trace.TaskID]*Task),
+// newTaskCollector returns a collector for f; base is the trace's start,
+// or 0 for the first event's time.
+func newTaskCollector(f TaskFilter, base trace.Time) *taskCollector {
+	return &taskCollector{f: f, base: base, tk: timeline.NewTracker(), live: make(map[trace.TaskID]*Task),
 		regions: make(map[trace.GoID][]openRegion), types: make(map[string]bool)}
 }
 
 // since is t from the trace's start.
-func (c *taskCollector) since(t trace.Time) time.Duration { return time.Duration(t - c.tk.Start()) }
+func (c *taskCollector) since(t trace.Time) time.Duration {
+	if c.base == 0 {
+		return time.Duration(t - c.tk.Start())
+	}
+	return time.Duration(t - c.base)
+}
 
-// task is the task with the ID, made when first met.
+// task is the task with the ID, made when first met; nil for one that
+// ended and was let go.
 func (c *taskCollector) task(id trace.TaskID) *Task {
-	t := c.tasks[id]
+	t := c.live[id]
 	if t == nil {
-		t = &Task{ID: uint64(id), Before: true, Open: true, byG: make(map[*timeline.Goroutine]bool)}
-		c.tasks[id] = t
-		c.order = append(c.order, t)
+		if c.ended.has(uint64(id)) {
+			return nil
+		}
+		t = &Task{ID: uint64(id), Before: true, Open: true}
+		c.live[id] = t
+		if c.all == 0 {
+			c.lo, c.hi = t.ID, t.ID
+		}
 		c.all++
+		c.lo, c.hi = min(c.lo, t.ID), max(c.hi, t.ID)
 	}
 	return t
 }
 
-// involve counts g among the goroutines of t.
+// involve counts goroutine id among the goroutines of t.
 func (c *taskCollector) involve(t *Task, id trace.GoID) GoRef {
 	g := c.tk.Goroutine(id)
 	r := GoRef{ID: int64(id), g: g}
 	if id == trace.NoGoroutine {
 		r.ID = -1
 	}
-	if g != nil && !t.byG[g] {
-		t.byG[g] = true
-		t.Goroutines = append(t.Goroutines, r)
+	if g == nil {
+		return r
 	}
+	for _, have := range t.Goroutines {
+		if have.ID == r.ID && have.Incarnation == g.Seq {
+			return r
+		}
+	}
+	t.Goroutines = append(t.Goroutines, GoRef{ID: r.ID, Incarnation: g.Seq, Name: g.Name})
 	return r
+}
+
+// offer keeps t, which has ended (or outlived the trace), if the filter
+// chooses it and it is among the slowest.
+func (c *taskCollector) offer(t *Task) {
+	for i := range t.Goroutines {
+		if r := &t.Goroutines[i]; r.Name == "" {
+			if g := c.tk.Goroutine(trace.GoID(r.ID)); g != nil && g.Seq == r.Incarnation {
+				r.Name = g.Name
+			}
+		}
+	}
+	if !c.f.passes(t) {
+		delete(c.live, trace.TaskID(t.ID))
+		return
+	}
+	c.total++
+	if c.f.Top <= 0 {
+		c.kept = append(c.kept, t)
+		return
+	}
+	heap.Push((*taskHeap)(&c.kept), t)
+	if len(c.kept) > c.f.Top {
+		out := heap.Pop((*taskHeap)(&c.kept)).(*Task)
+		delete(c.live, trace.TaskID(out.ID))
+	}
+}
+
+// slower orders tasks slowest first, then by ID.
+func slower(x, y *Task) int {
+	return cmp.Or(cmp.Compare(y.Duration, x.Duration), cmp.Compare(x.ID, y.ID))
+}
+
+// taskHeap holds the slowest tasks, the fastest of them at the root.
+type taskHeap []*Task
+
+func (h taskHeap) Len() int           { return len(h) }
+func (h taskHeap) Less(i, j int) bool { return slower(h[i], h[j]) > 0 }
+func (h taskHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *taskHeap) Push(x any)        { *h = append(*h, x.(*Task)) }
+func (h *taskHeap) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return t
 }
 
 // want reports whether the events of task id are collected.
@@ -196,6 +278,9 @@ func (c *taskCollector) event(ev *trace.Event) {
 	case trace.EventTaskBegin:
 		info := ev.Task()
 		t := c.task(info.ID)
+		if t == nil {
+			return
+		}
 		t.Before, t.Type, t.Start = false, info.Type, c.since(now)
 		if info.Parent != trace.NoTask {
 			t.Parent = uint64(info.Parent)
@@ -203,27 +288,41 @@ func (c *taskCollector) event(ev *trace.Event) {
 		c.types[info.Type] = true
 		g := c.involve(t, ev.Goroutine())
 		c.add(info.ID, TaskEvent{Kind: "begin", Goroutine: g}, ev)
-		if p, ok := c.tasks[info.Parent]; ok && info.Parent != trace.BackgroundTask {
+		if p := c.live[info.Parent]; p != nil && info.Parent != trace.BackgroundTask {
 			p.Children++
+		}
+		if info.Parent != trace.BackgroundTask {
 			c.add(info.Parent, TaskEvent{Kind: "child", Goroutine: g, Name: info.Type, Child: uint64(info.ID)}, ev)
 		}
 	case trace.EventTaskEnd:
 		info := ev.Task()
 		t := c.task(info.ID)
+		if t == nil {
+			return
+		}
+		if t.Before {
+			c.types[t.Type] = true
+		}
 		t.Open = false
 		t.Duration = c.since(now) - t.Start
 		g := c.involve(t, ev.Goroutine())
-		t.endG = g.g
+		t.endG = GoRef{ID: g.ID}
+		if g.g != nil {
+			t.endG.Incarnation = g.g.Seq
+		}
 		c.add(info.ID, TaskEvent{Kind: "end", Goroutine: g}, ev)
+		c.ended.add(uint64(info.ID))
+		c.offer(t)
 	case trace.EventRegionBegin:
 		reg := ev.Region()
 		id := ev.Goroutine()
 		i := -1
 		if reg.Task != trace.BackgroundTask {
-			t := c.task(reg.Task)
-			t.Regions++
-			g := c.involve(t, id)
-			i = c.add(reg.Task, TaskEvent{Kind: "region", Goroutine: g, Name: reg.Type, Open: true, Depth: len(c.regions[id])}, ev)
+			if t := c.task(reg.Task); t != nil {
+				t.Regions++
+				g := c.involve(t, id)
+				i = c.add(reg.Task, TaskEvent{Kind: "region", Goroutine: g, Name: reg.Type, Open: true, Depth: len(c.regions[id])}, ev)
+			}
 		}
 		c.regions[id] = append(c.regions[id], openRegion{task: reg.Task, start: now, event: i})
 	case trace.EventRegionEnd:
@@ -232,6 +331,9 @@ func (c *taskCollector) event(ev *trace.Event) {
 		if open := c.regions[id]; len(open) > 0 {
 			top := open[len(open)-1]
 			c.regions[id] = open[:len(open)-1]
+			if len(open) == 1 {
+				delete(c.regions, id)
+			}
 			if top.event >= 0 {
 				e := &c.events[top.event]
 				e.Duration, e.Open = time.Duration(now-top.start), false
@@ -243,6 +345,9 @@ func (c *taskCollector) event(ev *trace.Event) {
 		}
 		// Begun before the trace: it counts from the trace's start.
 		t := c.task(reg.Task)
+		if t == nil {
+			return
+		}
 		t.Regions++
 		g := c.involve(t, id)
 		if i := c.add(reg.Task, TaskEvent{Kind: "region", Goroutine: g, Name: reg.Type}, ev); i >= 0 {
@@ -255,33 +360,41 @@ func (c *taskCollector) event(ev *trace.Event) {
 			return
 		}
 		t := c.task(l.Task)
+		if t == nil {
+			return
+		}
 		t.Logs++
 		g := c.involve(t, ev.Goroutine())
 		c.add(l.Task, TaskEvent{Kind: "log", Goroutine: g, Name: l.Category, Message: l.Message}, ev)
 	}
 }
 
-// finish closes what is open at the trace's end and names the goroutines.
+// finish closes what is open at the trace's end and lists the tasks kept.
 func (c *taskCollector) finish() *TaskList {
-	end := time.Duration(c.tk.Last() - c.tk.Start())
+	end := c.since(c.tk.Last())
 	l := &TaskList{End: end, Types: make([]string, 0, len(c.types))}
 	for typ := range c.types {
 		l.Types = append(l.Types, typ)
 	}
 	slices.Sort(l.Types)
-	for _, t := range c.order {
-		if c.f.HasID && t.ID != c.f.ID {
-			continue
-		}
+	// N.B. In ID order, so that which of equally slow tasks are kept does
+	// not depend on the map's order.
+	var open []*Task
+	for _, t := range c.live {
 		if t.Open {
-			t.Duration = end - t.Start
+			open = append(open, t)
 		}
-		for i := range t.Goroutines {
-			t.Goroutines[i] = t.Goroutines[i].named()
-		}
-		t.byG = nil
+	}
+	slices.SortFunc(open, func(x, y *Task) int { return cmp.Compare(x.ID, y.ID) })
+	for _, t := range open {
+		t.Duration = end - t.Start
+		c.offer(t)
+	}
+	slices.SortFunc(c.kept, slower)
+	for _, t := range c.kept {
 		l.Tasks = append(l.Tasks, *t)
 	}
+	l.Total = c.total
 	for i := range c.events {
 		e := &c.events[i]
 		e.Goroutine = e.Goroutine.named()
@@ -291,22 +404,48 @@ func (c *taskCollector) finish() *TaskList {
 	}
 	slices.SortStableFunc(c.events, func(x, y TaskEvent) int { return cmp.Compare(x.At, y.At) })
 	l.Events = c.events
-	slices.SortStableFunc(l.Tasks, func(x, y Task) int {
-		return cmp.Or(cmp.Compare(y.Duration, x.Duration), cmp.Compare(x.ID, y.ID))
-	})
 	return l
+}
+
+// idSet is a set of task IDs: a bitmap for the small IDs the runtime hands
+// out in order, a map past it.
+type idSet struct {
+	bits []uint64
+	more map[uint64]bool
+}
+
+const maxBitID = 1 << 26
+
+func (s *idSet) add(id uint64) {
+	if id >= maxBitID {
+		if s.more == nil {
+			s.more = make(map[uint64]bool)
+		}
+		s.more[id] = true
+		return
+	}
+	w := int(id / 64)
+	if w >= len(s.bits) {
+		n := max(w+1, 2*len(s.bits))
+		s.bits = slices.Grow(s.bits, n-len(s.bits))[:n]
+	}
+	s.bits[w] |= 1 << (id % 64)
+}
+
+func (s *idSet) has(id uint64) bool {
+	if id >= maxBitID {
+		return s.more[id]
+	}
+	w := int(id / 64)
+	return w < len(s.bits) && s.bits[w]&(1<<(id%64)) != 0
 }
 
 // have says which task IDs the trace has, for an error about one it lacks.
 func (c *taskCollector) have() string {
-	if len(c.order) == 0 {
+	if c.all == 0 {
 		return "the trace has no tasks"
 	}
-	lo, hi := c.order[0].ID, c.order[0].ID
-	for _, t := range c.order {
-		lo, hi = min(lo, t.ID), max(hi, t.ID)
-	}
-	return fmt.Sprintf("the trace has %d %s, IDs %d to %d", len(c.order), plural(len(c.order), "task", "tasks"), lo, hi)
+	return fmt.Sprintf("the trace has %d %s, IDs %d to %d", c.all, plural(c.all, "task", "tasks"), c.lo, c.hi)
 }
 
 func plural(n int, one, many string) string {

@@ -207,3 +207,54 @@ func TestTasksMatchEvents(t *testing.T) {
 		t.Errorf("%d traces of the Go tree's tests have tasks, want 3 or more", withTasks)
 	}
 }
+
+// TestTasksTop: keeping only the slowest gives the head of the whole list,
+// and the same total.
+func TestTasksTop(t *testing.T) {
+	data, err := os.ReadFile("../../testdata/traces/requests.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := Tasks(context.Background(), bytes.NewReader(data), TaskFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{1, 3, 47, 48, 100} {
+		top, err := Tasks(context.Background(), bytes.NewReader(data), TaskFilter{Top: n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := all.Tasks[:min(n, len(all.Tasks))]
+		if top.Total != all.Total || len(top.Tasks) != len(want) {
+			t.Fatalf("top %d: %d of %d tasks, want %d of %d", n, len(top.Tasks), top.Total, len(want), all.Total)
+		}
+		for i := range want {
+			if top.Tasks[i].ID != want[i].ID || top.Tasks[i].Duration != want[i].Duration {
+				t.Errorf("top %d: row %d is task %d, want %d", n, i, top.Tasks[i].ID, want[i].ID)
+			}
+		}
+	}
+}
+
+func TestIDSet(t *testing.T) {
+	var s idSet
+	ids := []uint64{0, 1, 63, 64, 65, 1000, 4095, 70000, 1 << 20, maxBitID - 1, maxBitID, 1 << 40}
+	for i := uint64(0); i < 300000; i += 7 {
+		ids = append(ids, i)
+	}
+	for _, id := range ids {
+		s.add(id)
+	}
+	in := make(map[uint64]bool)
+	for _, id := range ids {
+		in[id] = true
+		if !s.has(id) {
+			t.Errorf("%d added, not in the set", id)
+		}
+	}
+	for _, id := range []uint64{2, 62, 66, 999, 300001, maxBitID + 1, 1<<40 + 1} {
+		if !in[id] && s.has(id) {
+			t.Errorf("%d in the set, never added", id)
+		}
+	}
+}

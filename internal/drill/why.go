@@ -45,14 +45,14 @@ type Part struct {
 	// Frame is the innermost user frame where it happened.
 	Frame     string        `json:"frame" help:"the innermost frame of the program's own code where it happened, func file:line; \"\" when the stack has none"`
 	Goroutine string        `json:"goroutine" help:"the start function of the goroutine it happened on"`
-	Time      time.Duration `json:"time_ns" help:"time on the critical path"`
+	Time      time.Duration `json:"time_ns" unit:"ns" help:"time on the critical path"`
 	Share     float64       `json:"share" help:"share of the task's wall time (of the tasks' total, in the aggregate)"`
 }
 
 // Segment is a stretch of the critical path on one goroutine in one state.
 type Segment struct {
-	Start     time.Duration `json:"start_ns" help:"from the trace's start"`
-	Duration  time.Duration `json:"duration_ns"`
+	Start     time.Duration `json:"start_ns" unit:"ns" help:"from the trace's start"`
+	Duration  time.Duration `json:"duration_ns" unit:"ns" help:"how long"`
 	Goroutine GoRef         `json:"goroutine" help:"the goroutine the path was on"`
 	State     string        `json:"state" help:"running, runnable, blocked or syscall"`
 	Category  string        `json:"category" help:"as in the breakdown"`
@@ -69,7 +69,7 @@ type Segment struct {
 type Why struct {
 	Task      Task          `json:"task"`
 	Goroutine GoRef         `json:"goroutine" help:"the goroutine the walk back starts on: the one that ended the task (began it, for an open task)"`
-	Wall      time.Duration `json:"wall_ns" help:"the task's wall time, which the parts add up to exactly"`
+	Wall      time.Duration `json:"wall_ns" unit:"ns" help:"the task's wall time, which the parts add up to exactly"`
 	Breakdown []Part        `json:"breakdown" help:"the path's time by category and place, largest first"`
 	Path      []Segment     `json:"path" help:"the path in time order"`
 }
@@ -90,7 +90,7 @@ type WhyResult struct {
 // A damaged trace gives what its complete generations hold and an error
 // wrapping timeline.ErrDamaged.
 func WhyTask(ctx context.Context, r io.ReadSeeker, buf func(io.Reader) io.Reader, q WhyQuery) (*WhyResult, error) {
-	f := TaskFilter{Type: q.Slowest}
+	f := TaskFilter{Type: q.Slowest, Top: max(q.N, 1)}
 	if q.Slowest == "" {
 		f = TaskFilter{ID: q.Task, HasID: true}
 	}
@@ -107,7 +107,7 @@ func WhyTask(ctx context.Context, r io.ReadSeeker, buf func(io.Reader) io.Reader
 	if err := read(ctx, buf(r), w.tk, w.event); ctx.Err() != nil {
 		return nil, err
 	}
-	res := &WhyResult{OfType: len(l.Tasks)}
+	res := &WhyResult{OfType: l.Total}
 	agg := make(map[partKey]time.Duration)
 	for i, t := range chosen {
 		why := w.walk(t, l.End)
@@ -334,8 +334,8 @@ func (w *walker) walk(t Task, end time.Duration) Why {
 	if len(t.Goroutines) > 0 {
 		from = t.Goroutines[0]
 	}
-	if t.endG != nil && !t.Open {
-		from = GoRef{g: t.endG}.named()
+	if !t.Open && t.endG.ID > 0 {
+		from = t.endG
 	}
 	start := w.byRef[goKey{from.ID, from.Incarnation}]
 	why.Goroutine = GoRef{ID: -1}

@@ -11,18 +11,18 @@ import (
 
 // TaskListJSON is what gotrace tasks writes as JSON.
 type TaskListJSON struct {
-	Schema string       `json:"schema"`
-	File   string       `json:"file"`
-	Total  int          `json:"total"`
-	Tasks  []drill.Task `json:"tasks"`
+	Schema string       `json:"schema" help:"gotrace.tasks/v1"`
+	File   string       `json:"file" help:"the trace file"`
+	Total  int          `json:"total" help:"the tasks that pass the filters (--top may show fewer)"`
+	Tasks  []drill.Task `json:"tasks" help:"the tasks, slowest first"`
 }
 
 // TaskJSON is what gotrace tasks FILE ID writes as JSON.
 type TaskJSON struct {
-	Schema string            `json:"schema"`
-	File   string            `json:"file"`
-	Task   drill.Task        `json:"task"`
-	Events []drill.TaskEvent `json:"events"`
+	Schema string            `json:"schema" help:"gotrace.tasks/v1"`
+	File   string            `json:"file" help:"the trace file"`
+	Task   drill.Task        `json:"task" help:"the task, as in the list"`
+	Events []drill.TaskEvent `json:"events" help:"its begin, regions, logs, child tasks and end, in time order"`
 }
 
 // Tasks renders the tasks of file, of which total passed the filters

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gotrace-cli/gotrace/internal/drill"
 	"github.com/gotrace-cli/gotrace/internal/stats"
@@ -13,21 +14,24 @@ import (
 
 // WhyJSON is what gotrace why writes as JSON.
 type WhyJSON struct {
-	Schema string `json:"schema"`
-	File   string `json:"file"`
-	drill.Why
-	// Slowest is set with --slowest: the aggregate over the slowest tasks
-	// of the type.
-	Slowest *SlowestJSON `json:"slowest,omitempty"`
+	Schema    string          `json:"schema" help:"gotrace.why/v1"`
+	File      string          `json:"file" help:"the trace file"`
+	Task      drill.Task      `json:"task" help:"the task explained, as gotrace tasks lists it"`
+	Goroutine drill.GoRef     `json:"goroutine" help:"the goroutine the walk back starts on: the one that ended the task (began it, for an open task)"`
+	Wall      time.Duration   `json:"wall_ns" unit:"ns" help:"the task's wall time, which the parts add up to exactly"`
+	Breakdown []drill.Part    `json:"breakdown" help:"the path's time by category and place, largest first"`
+	Path      []drill.Segment `json:"path" help:"the path in time order"`
+	// Slowest is set with --slowest.
+	Slowest *SlowestJSON `json:"slowest,omitempty" help:"with --slowest: the breakdown summed over the slowest tasks of the type"`
 }
 
 // SlowestJSON is the aggregate over the slowest tasks of a type.
 type SlowestJSON struct {
-	Type      string       `json:"type"`
-	OfType    int          `json:"of_type"`
-	Tasks     []uint64     `json:"tasks"`
-	Wall      int64        `json:"wall_ns"`
-	Breakdown []drill.Part `json:"breakdown"`
+	Type      string        `json:"type" help:"the type asked for"`
+	OfType    int           `json:"of_type" help:"how many tasks of the type the trace has"`
+	Tasks     []uint64      `json:"tasks" help:"the IDs of the slowest, slowest first (--slowest-n of them)"`
+	Wall      time.Duration `json:"wall_ns" unit:"ns" help:"their wall time, summed"`
+	Breakdown []drill.Part  `json:"breakdown" help:"their breakdowns summed; each share is of their summed wall time"`
 }
 
 // WhyOptions say what to show of a critical path.
@@ -42,9 +46,9 @@ type WhyOptions struct {
 func Why(w io.Writer, file string, res *drill.WhyResult, o WhyOptions) error {
 	y := res.Why
 	if o.Mode == JSON {
-		out := WhyJSON{Schema: drill.WhySchema, File: file, Why: y}
+		out := WhyJSON{Schema: drill.WhySchema, File: file, Task: y.Task, Goroutine: y.Goroutine, Wall: y.Wall, Breakdown: y.Breakdown, Path: y.Path}
 		if o.Slowest != "" {
-			out.Slowest = &SlowestJSON{Type: o.Slowest, OfType: res.OfType, Tasks: res.Tasks, Wall: int64(res.Wall), Breakdown: res.Aggregate}
+			out.Slowest = &SlowestJSON{Type: o.Slowest, OfType: res.OfType, Tasks: res.Tasks, Wall: res.Wall, Breakdown: res.Aggregate}
 		}
 		return writeJSON(w, out)
 	}
