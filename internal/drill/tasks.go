@@ -448,13 +448,6 @@ func (c *taskCollector) have() string {
 	return fmt.Sprintf("the trace has %d %s, IDs %d to %d", c.all, plural(c.all, "task", "tasks"), c.lo, c.hi)
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
 // named is r with its goroutine's incarnation and name, known once the
 // trace is read.
 func (r GoRef) named() GoRef {

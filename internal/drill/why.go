@@ -58,8 +58,8 @@ type Segment struct {
 	Category  string        `json:"category" help:"as in the breakdown"`
 	What      string        `json:"what" help:"as in the breakdown"`
 	Frame     string        `json:"frame" help:"as in the breakdown"`
-	// Stack is innermost first: func file:line.
-	Stack []string `json:"stack" help:"the goroutine's stack there, innermost first, func file:line"`
+	// Stack is innermost first.
+	Stack []Frame `json:"stack" help:"the goroutine's stack there, innermost frame first"`
 	// Depth is how many wake-ups the path followed from the task's
 	// goroutine to get here.
 	Depth int `json:"depth" help:"how many wake-ups were followed back from the task's goroutine to reach this goroutine"`
@@ -356,7 +356,7 @@ func (w *walker) walk(t Task, end time.Duration) Why {
 		}
 		byPart[partKey{l.category, l.what, l.frame, name}] += d
 		seg := Segment{Start: time.Duration(l.start - base), Duration: d, Goroutine: GoRef{ID: -1, g: l.g}.named(),
-			State: stateWord(l.state), Category: l.category, What: l.what, Frame: l.frame, Stack: stackStrings(l.stack), Depth: l.depth}
+			State: stateWord(l.state), Category: l.category, What: l.what, Frame: l.frame, Stack: frames(l.stack), Depth: l.depth}
 		if l.category == CatUnknown {
 			seg.State = "unknown"
 		}
@@ -610,16 +610,4 @@ func syscallName(st trace.Stack) string {
 		}
 	}
 	return first
-}
-
-// stackStrings is st as func file:line, innermost first.
-func stackStrings(st trace.Stack) []string {
-	out := []string{}
-	for f := range st.Frames() {
-		if timeline.IsShimFrame(f.Func) {
-			continue
-		}
-		out = append(out, frameString(f))
-	}
-	return out
 }
