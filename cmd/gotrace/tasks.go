@@ -97,26 +97,24 @@ func runTasks(opts *tasksOptions) error {
 		}
 		f.HasID = true
 	}
-	holds := "the list holds"
-	if f.HasID {
-		holds = "the task is what is in"
-	}
-	l, damage, err := readDrill(opts.IO, opts.File, holds, func(ctx context.Context, r io.ReadSeeker) (*drill.TaskList, error) {
-		return drill.Tasks(ctx, buffered(r), f)
-	})
-	if err != nil {
-		return err
-	}
 	ro := report.Options{Mode: mode, Width: opts.IO.Width}
 	if f.HasID {
-		if len(l.Tasks) == 0 {
-			// Damaged before the task was seen.
-			return damage
+		l, damage, err := readIndexed(opts.IO, opts.File, func(ctx context.Context, r io.ReaderAt, ix *drill.Index) (*drill.TaskList, error) {
+			return drill.TaskByID(ctx, r, ix, f.ID)
+		})
+		if err != nil {
+			return err
 		}
 		if err := report.Task(opts.IO.Out, opts.File, l.Tasks[0], l.Events, ro); err != nil {
 			return err
 		}
 		return damage
+	}
+	l, damage, err := readDrill(opts.IO, opts.File, "the list holds", func(ctx context.Context, r io.Reader) (*drill.TaskList, error) {
+		return drill.Tasks(ctx, r, f)
+	})
+	if err != nil {
+		return err
 	}
 	if err := report.Tasks(opts.IO.Out, opts.File, l.Tasks, l.Total, ro); err != nil {
 		return err

@@ -94,14 +94,11 @@ func runWhy(opts *whyOptions, nSet bool) error {
 	default:
 		q.Slowest, q.N = opts.Slowest, opts.N
 	}
-	res, damage, err := readDrill(opts.IO, opts.File, "the path is what is in", func(ctx context.Context, r io.ReadSeeker) (*drill.WhyResult, error) {
-		return drill.WhyTask(ctx, r, buffered, q)
+	res, damage, err := readIndexed(opts.IO, opts.File, func(ctx context.Context, r io.ReaderAt, ix *drill.Index) (*drill.WhyResult, error) {
+		return drill.WhyTask(ctx, r, ix, q)
 	})
 	if err != nil {
 		return err
-	}
-	if res == nil {
-		return damage // damaged before the task
 	}
 	if err := report.Why(opts.IO.Out, opts.File, res, report.WhyOptions{Options: report.Options{Mode: mode, Width: opts.IO.Width},
 		Slowest: opts.Slowest, Segments: opts.Segments, Top: opts.Top}); err != nil {

@@ -117,6 +117,23 @@ func Tasks(ctx context.Context, r io.Reader, f TaskFilter) (*TaskList, error) {
 	return c.result(err)
 }
 
+// TaskByID finds task id and its events, reading only the generations of
+// the trace in r in which the index ix (drawn with IndexOptions.Actors)
+// says it appears.
+func TaskByID(ctx context.Context, r io.ReaderAt, ix *Index, id uint64) (*TaskList, error) {
+	rg, ok := ix.Task(trace.TaskID(id))
+	if !ok || id == uint64(trace.BackgroundTask) {
+		return nil, fmt.Errorf("task %d: %w (%s)", id, ErrNotFound, indexTasks(ix))
+	}
+	c := newTaskCollector(TaskFilter{ID: id, HasID: true}, ix.Start())
+	c.end = ix.End()
+	err := readEvents(ctx, gens(r, ix, rg), c.tk, c.event)
+	if ctx.Err() != nil {
+		return nil, err
+	}
+	return c.result(err)
+}
+
 // result is the list c collected and the error to go with it: err (the
 // damage), or that nothing passed the filter.
 func (c *taskCollector) result(err error) (*TaskList, error) {
@@ -142,6 +159,7 @@ func (c *taskCollector) result(err error) (*TaskList, error) {
 type taskCollector struct {
 	f       TaskFilter
 	base    trace.Time // the trace's start; 0: the first event's time
+	end     trace.Time // the trace's end, when the read stops short of it
 	tk      *timeline.Tracker
 	live    map[trace.TaskID]*Task // open, or ended and kept
 	ended   idSet
@@ -371,7 +389,10 @@ func (c *taskCollector) event(ev *trace.Event) {
 
 // finish closes what is open at the trace's end and lists the tasks kept.
 func (c *taskCollector) finish() *TaskList {
-	end := c.since(c.tk.Last())
+	// N.B. The later of the two: the index's end is the last timestamp,
+	// where golang.org/x/exp/trace's closing sync comes a nanosecond
+	// after it.
+	end := c.since(max(c.end, c.tk.Last()))
 	l := &TaskList{End: end, Types: make([]string, 0, len(c.types))}
 	for typ := range c.types {
 		l.Types = append(l.Types, typ)
@@ -438,6 +459,33 @@ func (s *idSet) has(id uint64) bool {
 	}
 	w := int(id / 64)
 	return w < len(s.bits) && s.bits[w]&(1<<(id%64)) != 0
+}
+
+// indexTasks says which task IDs the index saw, as have does.
+func indexTasks(ix *Index) string {
+	c := &taskCollector{}
+	if ix.actors != nil {
+		t := &ix.actors.tasks
+		seen := func(id uint64) {
+			if id == uint64(trace.BackgroundTask) {
+				return
+			}
+			if c.all == 0 {
+				c.lo, c.hi = id, id
+			}
+			c.all++
+			c.lo, c.hi = min(c.lo, id), max(c.hi, id)
+		}
+		for id, f := range t.first {
+			if f != 0 {
+				seen(uint64(id))
+			}
+		}
+		for id := range t.sparse {
+			seen(id)
+		}
+	}
+	return c.have()
 }
 
 // have says which task IDs the trace has, for an error about one it lacks.

@@ -132,41 +132,60 @@ func checkTasks(t *testing.T, data []byte) int {
 		if i > 0 && got.Duration > l.Tasks[i-1].Duration {
 			t.Errorf("task %d listed after a shorter one", got.ID)
 		}
-		rt := ref[got.ID]
-		if rt == nil {
-			t.Errorf("task %d: not in the events", got.ID)
+		checkTask(t, got, ref[got.ID], first, last)
+	}
+	// One task at a time, reading only the generations the index names.
+	ix, err := BuildIndex(bytes.NewReader(data), int64(len(data)), IndexOptions{Actors: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, rt := range ref {
+		one, err := TaskByID(context.Background(), bytes.NewReader(data), ix, id)
+		if err != nil {
+			t.Errorf("task %d by ID: %v", id, err)
 			continue
 		}
-		begin, end := rt.begin, rt.end
-		if !rt.sawBegin {
-			begin = first
-		}
-		if !rt.sawEnded {
-			end = last
-		}
-		want := Task{ID: got.ID, Type: rt.typ, Parent: rt.parent, Start: time.Duration(begin - first), Before: !rt.sawBegin,
-			Duration: time.Duration(end - begin), Open: !rt.sawEnded, Regions: rt.regions, Logs: rt.logs, Children: rt.children}
-		g := got
-		g.Goroutines = nil
-		if g.Type != want.Type || g.Parent != want.Parent || g.Start != want.Start || g.Before != want.Before ||
-			g.Duration != want.Duration || g.Open != want.Open || g.Regions != want.Regions || g.Logs != want.Logs || g.Children != want.Children {
-			t.Errorf("task %d:\n got %+v\nwant %+v", got.ID, g, want)
-		}
-		ids := make(map[trace.GoID]bool)
-		for _, r := range got.Goroutines {
-			ids[trace.GoID(r.ID)] = true
-		}
-		delete(rt.goroutines, trace.NoGoroutine)
-		if len(ids) != len(rt.goroutines) {
-			t.Errorf("task %d: goroutines %v, the events name %v", got.ID, ids, rt.goroutines)
-		}
-		for id := range rt.goroutines {
-			if !ids[id] {
-				t.Errorf("task %d: goroutine %d not listed", got.ID, id)
-			}
-		}
+		checkTask(t, one.Tasks[0], rt, first, last)
 	}
 	return len(ref)
+}
+
+// checkTask compares got with rt, the task the events show; first and
+// last are the times of the trace's first and last events.
+func checkTask(t *testing.T, got Task, rt *refTask, first, last trace.Time) {
+	t.Helper()
+	if rt == nil {
+		t.Errorf("task %d: not in the events", got.ID)
+		return
+	}
+	begin, end := rt.begin, rt.end
+	if !rt.sawBegin {
+		begin = first
+	}
+	if !rt.sawEnded {
+		end = last
+	}
+	want := Task{ID: got.ID, Type: rt.typ, Parent: rt.parent, Start: time.Duration(begin - first), Before: !rt.sawBegin,
+		Duration: time.Duration(end - begin), Open: !rt.sawEnded, Regions: rt.regions, Logs: rt.logs, Children: rt.children}
+	g := got
+	g.Goroutines, g.endG = nil, GoRef{}
+	if g.Type != want.Type || g.Parent != want.Parent || g.Start != want.Start || g.Before != want.Before ||
+		g.Duration != want.Duration || g.Open != want.Open || g.Regions != want.Regions || g.Logs != want.Logs || g.Children != want.Children {
+		t.Errorf("task %d:\n got %+v\nwant %+v", got.ID, g, want)
+	}
+	ids := make(map[trace.GoID]bool)
+	for _, r := range got.Goroutines {
+		ids[trace.GoID(r.ID)] = true
+	}
+	delete(rt.goroutines, trace.NoGoroutine)
+	if len(ids) != len(rt.goroutines) {
+		t.Errorf("task %d: goroutines %v, the events name %v", got.ID, ids, rt.goroutines)
+	}
+	for id := range rt.goroutines {
+		if !ids[id] {
+			t.Errorf("task %d: goroutine %d not listed", got.ID, id)
+		}
+	}
 }
 
 // TestTasksMatchEvents: every task's begin, end, parent, type, regions,

@@ -85,45 +85,89 @@ type WhyResult struct {
 	OfType    int           // the tasks of the type
 }
 
-// WhyTask finds the task the query names in the trace r reads, then reads
-// the trace again (r is rewound) to walk each chosen task's critical path.
-// A damaged trace gives what its complete generations hold and an error
-// wrapping timeline.ErrDamaged.
-func WhyTask(ctx context.Context, r io.ReadSeeker, buf func(io.Reader) io.Reader, q WhyQuery) (*WhyResult, error) {
-	f := TaskFilter{Type: q.Slowest, Top: max(q.N, 1)}
+// WhyTask finds the task the query names in the trace in r, which the
+// index ix maps (drawn with IndexOptions.Actors), and walks each chosen
+// task's critical path. It reads the trace twice: to find the task (for
+// --task, only the generations it appears in; for --slowest, all of them),
+// then the generations each chosen task spans. The trace's damage, after
+// the complete generations the index holds, is the caller's to report.
+func WhyTask(ctx context.Context, r io.ReaderAt, ix *Index, q WhyQuery) (*WhyResult, error) {
+	var l *TaskList
+	var err error
 	if q.Slowest == "" {
-		f = TaskFilter{ID: q.Task, HasID: true}
+		l, err = TaskByID(ctx, r, ix, q.Task)
+	} else {
+		c := newTaskCollector(TaskFilter{Type: q.Slowest, Top: max(q.N, 1)}, ix.Start())
+		c.end = ix.End()
+		err = readEvents(ctx, gens(r, ix, GenRange{0, len(ix.Gens) - 1}), c.tk, c.event)
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		l, err = c.result(err)
 	}
-	l, err := Tasks(ctx, buf(r), f)
-	if err != nil && (l == nil || len(l.Tasks) == 0) {
-		return nil, err
-	}
-	damage := err
-	chosen := l.Tasks[:min(max(q.N, 1), len(l.Tasks))]
-	if _, err := r.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
-	w := newWalker(chosen)
-	if err := read(ctx, buf(r), w.tk, w.event); ctx.Err() != nil {
+	if err != nil {
 		return nil, err
 	}
 	res := &WhyResult{OfType: l.Total}
 	agg := make(map[partKey]time.Duration)
-	for i, t := range chosen {
-		why := w.walk(t, l.End)
-		if i == 0 {
-			res.Why = why
+	// Each run of tasks whose generations overlap is walked on one read
+	// of those generations.
+	for _, run := range spans(ix, l.Tasks) {
+		w := newWalker(run.tasks, ix.Start())
+		if err := readEvents(ctx, gens(r, ix, run.rg), w.tk, w.event); err != nil {
+			return nil, err
 		}
+		for _, t := range run.tasks {
+			why := w.walk(t)
+			if t.ID == l.Tasks[0].ID {
+				res.Why = why
+			}
+			res.Wall += why.Wall
+			for _, p := range why.Breakdown {
+				agg[partKey{p.Category, p.What, p.Frame, p.Goroutine}] += p.Time
+			}
+		}
+	}
+	for _, t := range l.Tasks {
 		res.Tasks = append(res.Tasks, t.ID)
-		res.Wall += why.Wall
-		for _, p := range why.Breakdown {
-			agg[partKey{p.Category, p.What, p.Frame, p.Goroutine}] += p.Time
-		}
 	}
 	if q.Slowest != "" {
 		res.Aggregate = parts(agg, res.Wall)
 	}
-	return res, damage
+	return res, nil
+}
+
+// taskRun is tasks whose generations make one range.
+type taskRun struct {
+	rg    GenRange
+	tasks []Task
+}
+
+// spans groups tasks into runs whose generations overlap, in file order.
+func spans(ix *Index, tasks []Task) []taskRun {
+	type one struct {
+		rg GenRange
+		t  Task
+	}
+	var all []one
+	for _, t := range tasks {
+		rg, ok := ix.Task(trace.TaskID(t.ID))
+		if !ok {
+			rg = GenRange{0, len(ix.Gens) - 1}
+		}
+		all = append(all, one{rg, t})
+	}
+	slices.SortStableFunc(all, func(x, y one) int { return cmp.Compare(x.rg.First, y.rg.First) })
+	var runs []taskRun
+	for _, o := range all {
+		if n := len(runs); n > 0 && o.rg.First <= runs[n-1].rg.Last {
+			runs[n-1].rg.Last = max(runs[n-1].rg.Last, o.rg.Last)
+			runs[n-1].tasks = append(runs[n-1].tasks, o.t)
+			continue
+		}
+		runs = append(runs, taskRun{o.rg, []Task{o.t}})
+	}
+	return runs
 }
 
 // interval is a goroutine's state interval kept for the walk.
@@ -151,7 +195,8 @@ type span struct {
 // intervals, CPU samples, assists and stop-the-worlds within their spans.
 type walker struct {
 	tk       *timeline.Tracker
-	windows  []span // the chosen tasks' spans, as trace times once known
+	base     trace.Time // the trace's start
+	windows  []span     // the chosen tasks' spans, in trace time
 	chosen   []Task
 	ivs      map[*timeline.Goroutine][]interval
 	creators map[*timeline.Goroutine]*timeline.Goroutine
@@ -167,8 +212,8 @@ type goKey struct {
 	seq int
 }
 
-func newWalker(chosen []Task) *walker {
-	w := &walker{tk: timeline.NewTracker(), chosen: chosen,
+func newWalker(chosen []Task, base trace.Time) *walker {
+	w := &walker{tk: timeline.NewTracker(), chosen: chosen, base: base,
 		ivs:      make(map[*timeline.Goroutine][]interval),
 		creators: make(map[*timeline.Goroutine]*timeline.Goroutine),
 		samples:  make(map[*timeline.Goroutine][]sample),
@@ -194,9 +239,8 @@ func newWalker(chosen []Task) *walker {
 // within reports whether [start, end] meets a chosen task's span.
 func (w *walker) within(start, end trace.Time) bool {
 	if w.windows == nil {
-		// The spans in trace time: the tasks' are from its start.
 		for _, t := range w.chosen {
-			s := w.tk.Start() + trace.Time(t.Start)
+			s := w.base + trace.Time(t.Start)
 			w.windows = append(w.windows, span{start: s, end: s + trace.Time(t.Duration)})
 		}
 	}
@@ -260,11 +304,11 @@ func (w *walker) event(ev *trace.Event) {
 		case trace.EventRangeBegin:
 			w.open[key] = now
 		case trace.EventRangeActive:
-			w.open[key] = w.tk.Start()
+			w.open[key] = w.base
 		case trace.EventRangeEnd:
 			start, ok := w.open[key]
 			if !ok {
-				start = w.tk.Start()
+				start = w.base
 			}
 			delete(w.open, key)
 			if !w.within(start, now) {
@@ -322,8 +366,8 @@ type walkFrame struct {
 //
 // Every step covers a stretch of time no other does, so the parts add up
 // to the task's wall time exactly.
-func (w *walker) walk(t Task, end time.Duration) Why {
-	base := w.tk.Start()
+func (w *walker) walk(t Task) Why {
+	base := w.base
 	lo := base + trace.Time(t.Start)
 	hi := lo + trace.Time(t.Duration)
 	why := Why{Task: t, Wall: t.Duration}

@@ -1,11 +1,9 @@
 package drill
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"os"
 	"slices"
 	"strings"
@@ -19,7 +17,11 @@ import (
 
 func whyOf(t *testing.T, data []byte, q WhyQuery) (*WhyResult, error) {
 	t.Helper()
-	return WhyTask(context.Background(), bytes.NewReader(data), func(r io.Reader) io.Reader { return bufio.NewReader(r) }, q)
+	ix, err := BuildIndex(bytes.NewReader(data), int64(len(data)), IndexOptions{Actors: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return WhyTask(context.Background(), bytes.NewReader(data), ix, q)
 }
 
 // refState is one goroutine's state from a time on, read directly from
