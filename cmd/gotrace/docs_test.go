@@ -27,6 +27,8 @@ var docSections = []struct {
 	{"pprof", false},
 	{"export", false},
 	{"split", false},
+	{"tasks", false},
+	{"why", false},
 }
 
 // TestReadmeExamples runs every "$ command" line of the README's command
