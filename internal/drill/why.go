@@ -205,6 +205,12 @@ type walker struct {
 	stws     []span
 	open     map[string]trace.Time // ranges begun, by scope and name
 	byRef    map[goKey]*timeline.Goroutine
+	wakers   map[wakeKey]*timeline.Goroutine // who ended a wait, by the waiting goroutine and when
+}
+
+type wakeKey struct {
+	g  trace.GoID
+	at trace.Time
 }
 
 type goKey struct {
@@ -219,14 +225,17 @@ func newWalker(chosen []Task, base trace.Time) *walker {
 		samples:  make(map[*timeline.Goroutine][]sample),
 		assists:  make(map[*timeline.Goroutine][]span),
 		open:     make(map[string]trace.Time),
-		byRef:    make(map[goKey]*timeline.Goroutine)}
+		byRef:    make(map[goKey]*timeline.Goroutine),
+		wakers:   make(map[wakeKey]*timeline.Goroutine)}
 	w.tk.Emit = func(iv *timeline.Interval) {
 		if !w.within(iv.Start, iv.End) {
 			return
 		}
 		k := interval{state: iv.State, category: iv.Category, reason: iv.Reason, start: iv.Start, end: iv.End, stack: iv.Stack}
 		if iv.Unblocker != trace.NoGoroutine {
-			k.unblocker = w.tk.Goroutine(iv.Unblocker)
+			key := wakeKey{iv.G.ID, iv.End}
+			k.unblocker = w.wakers[key]
+			delete(w.wakers, key)
 		}
 		if w.ivs[iv.G] == nil {
 			w.byRef[goKey{int64(iv.G.ID), iv.G.Seq}] = iv.G
@@ -253,8 +262,20 @@ func (w *walker) within(start, end trace.Time) bool {
 }
 
 func (w *walker) event(ev *trace.Event) {
-	w.tk.Event(ev)
 	now := ev.Time()
+	// N.B. Who ends a wait is looked up as it does: the interval comes
+	// out of the Tracker later for a goroutine that has not run yet, when
+	// the waker may have ended and its ID gone to another goroutine.
+	if ev.Kind() == trace.EventStateTransition && ev.Goroutine() != trace.NoGoroutine {
+		if st := ev.StateTransition(); st.Resource.Kind == trace.ResourceGoroutine && st.Resource.Goroutine() != ev.Goroutine() {
+			if from, _ := st.Goroutine(); from == trace.GoWaiting && w.within(now, now) {
+				if by := w.tk.Goroutine(ev.Goroutine()); by != nil {
+					w.wakers[wakeKey{st.Resource.Goroutine(), now}] = by
+				}
+			}
+		}
+	}
+	w.tk.Event(ev)
 	switch ev.Kind() {
 	case trace.EventStateTransition:
 		st := ev.StateTransition()

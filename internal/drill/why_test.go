@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"maps"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gotrace-cli/gotrace/internal/format"
 	"github.com/gotrace-cli/gotrace/internal/timeline/reftest"
 	"github.com/gotrace-cli/gotrace/internal/timeline/timelinetest"
 	"golang.org/x/exp/trace"
@@ -236,5 +238,103 @@ func TestWhyErrors(t *testing.T) {
 	}
 	if _, err := whyOf(t, data, WhyQuery{Slowest: "reply"}); !errors.Is(err, ErrNoMatch) {
 		t.Errorf("an unknown type: %v, want ErrNoMatch", err)
+	}
+}
+
+// waitChainTrace is a one-generation trace with a known critical path.
+// One tick is one nanosecond; on one P:
+//
+//	t=10   g1 begins task 1 "req"
+//	t=20   g1 blocks on a channel receive
+//	t=30   g2 (runnable since the trace began) runs
+//	t=40   g2 blocks on a mutex ("sync")
+//	t=50   g3 runs; at t=100 it unlocks the mutex (unblocks g2); exits at 110
+//	t=120  g2 runs; at t=150 it sends on the channel (unblocks g1)
+//	t=160  g2 blocks again
+//	t=170  g1 runs; at t=200 it ends the task
+//
+// The task's 190ns: g1 ran 10 (10-20) and 30 (170-200) and waited 20 for
+// a P (150-170); its wait on the channel (20-150) is g2's time: runnable
+// 10 (20-30), running 10 (30-40), the mutex 60 (40-100), runnable 20
+// (100-120), running 30 (120-150).
+func waitChainTrace(t *testing.T) []byte {
+	t.Helper()
+	const (
+		chanRecv = 1
+		sync     = 2
+		req      = 3
+	)
+	e := format.NewEncoder(format.Go122)
+	var last uint64
+	at := func(t uint64) uint64 { dt := t - last; last = t; return dt }
+	e.Batch(1, 0, 0, func(b *format.Encoder) {
+		b.Event(format.EvProcStatus, []uint64{at(1), 0, 1}, nil)
+		b.Event(format.EvGoStatus, []uint64{at(2), 1, 0, uint64(format.GoRunning)}, nil)
+		b.Event(format.EvGoStatus, []uint64{at(3), 2, format.NoThread, uint64(format.GoRunnable)}, nil)
+		b.Event(format.EvGoStatus, []uint64{at(4), 3, format.NoThread, uint64(format.GoRunnable)}, nil)
+		b.Event(format.EvUserTaskBegin, []uint64{at(10), 1, 0, req, 0}, nil)
+		b.Event(format.EvGoBlock, []uint64{at(20), chanRecv, 0}, nil)
+		b.Event(format.EvGoStart, []uint64{at(30), 2, 1}, nil)
+		b.Event(format.EvGoBlock, []uint64{at(40), sync, 0}, nil)
+		b.Event(format.EvGoStart, []uint64{at(50), 3, 1}, nil)
+		b.Event(format.EvGoUnblock, []uint64{at(100), 2, 2, 0}, nil)
+		b.Event(format.EvGoDestroy, []uint64{at(110)}, nil)
+		b.Event(format.EvGoStart, []uint64{at(120), 2, 3}, nil)
+		b.Event(format.EvGoUnblock, []uint64{at(150), 1, 1, 0}, nil)
+		b.Event(format.EvGoBlock, []uint64{at(160), chanRecv, 0}, nil)
+		b.Event(format.EvGoStart, []uint64{at(170), 1, 2}, nil)
+		b.Event(format.EvUserTaskEnd, []uint64{at(200), 1, 0}, nil)
+		b.Event(format.EvGoBlock, []uint64{at(210), chanRecv, 0}, nil)
+		b.Event(format.EvProcStop, []uint64{at(220)}, nil)
+	})
+	reftest.Tables(e, 1e9, "chan receive", "sync", "req")
+	data, err := e.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// TestWhyKnownAnswer walks the wait chain of waitChainTrace.
+func TestWhyKnownAnswer(t *testing.T) {
+	data := waitChainTrace(t)
+	res, err := whyOf(t, data, WhyQuery{Task: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := res.Why
+	if w.Wall != 190 || w.Goroutine.ID != 1 {
+		t.Fatalf("wall %d ns from goroutine %d, want 190 from 1", w.Wall, w.Goroutine.ID)
+	}
+	type seg struct {
+		g          int64
+		state, cat string
+		start, dur time.Duration
+		depth      int
+	}
+	// Times from the trace's start: the opening sync is at t=1.
+	want := []seg{
+		{1, "running", "running", 9, 10, 0},
+		{2, "runnable", "scheduling", 19, 10, 1},
+		{2, "running", "running", 29, 10, 1},
+		{2, "blocked", "mutex", 39, 60, 1},
+		{2, "runnable", "scheduling", 99, 20, 1},
+		{2, "running", "running", 119, 30, 1},
+		{1, "runnable", "scheduling", 149, 20, 0},
+		{1, "running", "running", 169, 30, 0},
+	}
+	var got []seg
+	for _, s := range w.Path {
+		got = append(got, seg{s.Goroutine.ID, s.State, s.Category, s.Start, s.Duration, s.Depth})
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("path:\n got %v\nwant %v", got, want)
+	}
+	parts := make(map[string]time.Duration)
+	for _, p := range w.Breakdown {
+		parts[p.Category] += p.Time
+	}
+	if wantParts := map[string]time.Duration{"running": 80, "scheduling": 50, "mutex": 60}; !maps.Equal(parts, wantParts) {
+		t.Errorf("breakdown %v, want %v", parts, wantParts)
 	}
 }
