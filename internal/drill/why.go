@@ -501,11 +501,16 @@ func (w *walker) explain(first walkFrame) []leaf {
 			case trace.GoRunning:
 				out = w.running(out, f, ivs, i, s, t)
 			case trace.GoRunnable:
+				// Where the goroutine is: where it waited, when a wait
+				// made it runnable (the event's stack is its waker's);
+				// nowhere yet, just created (the stack is its
+				// creator's); else where it was stopped.
 				stack := iv.stack
-				if i > 0 && ivs[i-1].end == iv.start && ivs[i-1].state == trace.GoWaiting {
-					stack = ivs[i-1].stack // where it waited, not its waker's stack
-				} else if i == 0 || ivs[i-1].end != iv.start {
-					stack = trace.NoStack // just created: the creator's stack
+				switch {
+				case i > 0 && ivs[i-1].end == iv.start && ivs[i-1].state == trace.GoWaiting:
+					stack = ivs[i-1].stack
+				case !f.g.Existed && iv.start == f.g.Created:
+					stack = trace.NoStack
 				}
 				out = w.cutSTW(out, leaf{g: f.g, start: s, end: t, state: trace.GoRunnable, category: CatScheduling, stack: stack, depth: f.depth})
 			case trace.GoSyscall:
