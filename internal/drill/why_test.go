@@ -195,6 +195,8 @@ func TestWhyPathsMatchEvents(t *testing.T) {
 		}
 		traces = append(traces, reftest.CorpusTrace{Name: name, Data: data})
 	}
+	traces = append(traces, reftest.CorpusTrace{Name: "wait chain", Data: waitChainTrace(t)},
+		reftest.CorpusTrace{Name: "creator", Data: creatorTrace(t)})
 	corpus, err := reftest.GorootCorpus()
 	if err != nil {
 		t.Fatal(err)
@@ -258,36 +260,54 @@ func TestWhyErrors(t *testing.T) {
 // 10 (20-30), running 10 (30-40), the mutex 60 (40-100), runnable 20
 // (100-120), running 30 (120-150).
 func waitChainTrace(t *testing.T) []byte {
-	t.Helper()
 	const (
 		chanRecv = 1
 		sync     = 2
 		req      = 3
 	)
-	e := format.NewEncoder(format.Go122)
-	var last uint64
-	at := func(t uint64) uint64 { dt := t - last; last = t; return dt }
-	e.Batch(1, 0, 0, func(b *format.Encoder) {
-		b.Event(format.EvProcStatus, []uint64{at(1), 0, 1}, nil)
-		b.Event(format.EvGoStatus, []uint64{at(2), 1, 0, uint64(format.GoRunning)}, nil)
-		b.Event(format.EvGoStatus, []uint64{at(3), 2, format.NoThread, uint64(format.GoRunnable)}, nil)
-		b.Event(format.EvGoStatus, []uint64{at(4), 3, format.NoThread, uint64(format.GoRunnable)}, nil)
-		b.Event(format.EvUserTaskBegin, []uint64{at(10), 1, 0, req, 0}, nil)
-		b.Event(format.EvGoBlock, []uint64{at(20), chanRecv, 0}, nil)
-		b.Event(format.EvGoStart, []uint64{at(30), 2, 1}, nil)
-		b.Event(format.EvGoBlock, []uint64{at(40), sync, 0}, nil)
-		b.Event(format.EvGoStart, []uint64{at(50), 3, 1}, nil)
-		b.Event(format.EvGoUnblock, []uint64{at(100), 2, 2, 0}, nil)
-		b.Event(format.EvGoDestroy, []uint64{at(110)}, nil)
-		b.Event(format.EvGoStart, []uint64{at(120), 2, 3}, nil)
-		b.Event(format.EvGoUnblock, []uint64{at(150), 1, 1, 0}, nil)
-		b.Event(format.EvGoBlock, []uint64{at(160), chanRecv, 0}, nil)
-		b.Event(format.EvGoStart, []uint64{at(170), 1, 2}, nil)
-		b.Event(format.EvUserTaskEnd, []uint64{at(200), 1, 0}, nil)
-		b.Event(format.EvGoBlock, []uint64{at(210), chanRecv, 0}, nil)
-		b.Event(format.EvProcStop, []uint64{at(220)}, nil)
+	return onePTrace(t, []string{"chan receive", "sync", "req"}, []timedEvent{
+		{format.EvProcStatus, 1, []uint64{0, 1}},
+		{format.EvGoStatus, 2, []uint64{1, 0, uint64(format.GoRunning)}},
+		{format.EvGoStatus, 3, []uint64{2, format.NoThread, uint64(format.GoRunnable)}},
+		{format.EvGoStatus, 4, []uint64{3, format.NoThread, uint64(format.GoRunnable)}},
+		{format.EvUserTaskBegin, 10, []uint64{1, 0, req, 0}},
+		{format.EvGoBlock, 20, []uint64{chanRecv, 0}},
+		{format.EvGoStart, 30, []uint64{2, 1}},
+		{format.EvGoBlock, 40, []uint64{sync, 0}},
+		{format.EvGoStart, 50, []uint64{3, 1}},
+		{format.EvGoUnblock, 100, []uint64{2, 2, 0}},
+		{format.EvGoDestroy, 110, nil},
+		{format.EvGoStart, 120, []uint64{2, 3}},
+		{format.EvGoUnblock, 150, []uint64{1, 1, 0}},
+		{format.EvGoBlock, 160, []uint64{chanRecv, 0}},
+		{format.EvGoStart, 170, []uint64{1, 2}},
+		{format.EvUserTaskEnd, 200, []uint64{1, 0}},
+		{format.EvGoBlock, 210, []uint64{chanRecv, 0}},
+		{format.EvProcStop, 220, nil},
 	})
-	reftest.Tables(e, 1e9, "chan receive", "sync", "req")
+}
+
+// timedEvent is an event at an absolute time, with its arguments after
+// the time.
+type timedEvent struct {
+	typ  format.EventType
+	at   uint64
+	args []uint64
+}
+
+// onePTrace assembles a one-generation Go 1.22 trace of one M's batch of
+// evs, with strs as strings 1, 2, ...; one tick is one nanosecond.
+func onePTrace(t *testing.T, strs []string, evs []timedEvent) []byte {
+	t.Helper()
+	e := format.NewEncoder(format.Go122)
+	e.Batch(1, 0, 0, func(b *format.Encoder) {
+		var last uint64
+		for _, ev := range evs {
+			b.Event(ev.typ, append([]uint64{ev.at - last}, ev.args...), nil)
+			last = ev.at
+		}
+	})
+	reftest.Tables(e, 1e9, strs...)
 	data, err := e.Bytes()
 	if err != nil {
 		t.Fatal(err)
@@ -295,46 +315,110 @@ func waitChainTrace(t *testing.T) []byte {
 	return data
 }
 
-// TestWhyKnownAnswer walks the wait chain of waitChainTrace.
-func TestWhyKnownAnswer(t *testing.T) {
-	data := waitChainTrace(t)
-	res, err := whyOf(t, data, WhyQuery{Task: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := res.Why
-	if w.Wall != 190 || w.Goroutine.ID != 1 {
-		t.Fatalf("wall %d ns from goroutine %d, want 190 from 1", w.Wall, w.Goroutine.ID)
-	}
-	type seg struct {
-		g          int64
-		state, cat string
-		start, dur time.Duration
-		depth      int
-	}
-	// Times from the trace's start: the opening sync is at t=1.
-	want := []seg{
-		{1, "running", "running", 9, 10, 0},
-		{2, "runnable", "scheduling", 19, 10, 1},
-		{2, "running", "running", 29, 10, 1},
-		{2, "blocked", "mutex", 39, 60, 1},
-		{2, "runnable", "scheduling", 99, 20, 1},
-		{2, "running", "running", 119, 30, 1},
-		{1, "runnable", "scheduling", 149, 20, 0},
-		{1, "running", "running", 169, 30, 0},
-	}
-	var got []seg
-	for _, s := range w.Path {
-		got = append(got, seg{s.Goroutine.ID, s.State, s.Category, s.Start, s.Duration, s.Depth})
-	}
-	if !slices.Equal(got, want) {
-		t.Errorf("path:\n got %v\nwant %v", got, want)
-	}
-	parts := make(map[string]time.Duration)
-	for _, p := range w.Breakdown {
-		parts[p.Category] += p.Time
-	}
-	if wantParts := map[string]time.Duration{"running": 80, "scheduling": 50, "mutex": 60}; !maps.Equal(parts, wantParts) {
-		t.Errorf("breakdown %v, want %v", parts, wantParts)
+// creatorTrace is a one-generation trace whose critical path goes through
+// a goroutine's creator, a stop-the-world and a GC assist. On one P:
+//
+//	t=10   g1 begins task 1 "req"; at t=20 it blocks on a channel receive
+//	t=30   g3 (runnable since the trace began) runs; at t=40 it creates g2;
+//	       at t=50 it blocks
+//	t=60   g2 runs: it stops the world from t=62 to 66, assists the GC
+//	       from t=70 to 75, and at t=80 sends to g1; it exits at t=90
+//	t=100  g1 runs; at t=110 it ends the task
+func creatorTrace(t *testing.T) []byte {
+	const (
+		chanRecv = 1
+		req      = 2
+		stw      = 3
+	)
+	return onePTrace(t, []string{"chan receive", "req", "GC mark termination"}, []timedEvent{
+		{format.EvProcStatus, 1, []uint64{0, 1}},
+		{format.EvGoStatus, 2, []uint64{1, 0, uint64(format.GoRunning)}},
+		{format.EvGoStatus, 3, []uint64{3, format.NoThread, uint64(format.GoRunnable)}},
+		{format.EvUserTaskBegin, 10, []uint64{1, 0, req, 0}},
+		{format.EvGoBlock, 20, []uint64{chanRecv, 0}},
+		{format.EvGoStart, 30, []uint64{3, 1}},
+		{format.EvGoCreate, 40, []uint64{2, 0, 0}},
+		{format.EvGoBlock, 50, []uint64{chanRecv, 0}},
+		{format.EvGoStart, 60, []uint64{2, 1}},
+		{format.EvSTWBegin, 62, []uint64{stw, 0}},
+		{format.EvSTWEnd, 66, nil},
+		{format.EvGCMarkAssistBegin, 70, []uint64{0}},
+		{format.EvGCMarkAssistEnd, 75, nil},
+		{format.EvGoUnblock, 80, []uint64{1, 1, 0}},
+		{format.EvGoDestroy, 90, nil},
+		{format.EvGoStart, 100, []uint64{1, 2}},
+		{format.EvUserTaskEnd, 110, []uint64{1, 0}},
+		{format.EvGoBlock, 120, []uint64{chanRecv, 0}},
+		{format.EvProcStop, 130, nil},
+	})
+}
+
+// pathSeg is a path segment as the known-answer tests state it.
+type pathSeg struct {
+	g          int64
+	state, cat string
+	what       string
+	start, dur time.Duration
+	depth      int
+}
+
+// TestWhyKnownAnswers walks the paths of the hand-built traces: times are
+// from the trace's start, the opening sync at t=1.
+func TestWhyKnownAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		data  []byte
+		wall  time.Duration
+		path  []pathSeg
+		parts map[string]time.Duration
+	}{
+		{"wait chain", waitChainTrace(t), 190, []pathSeg{
+			{1, "running", "running", "", 9, 10, 0},
+			{2, "runnable", "scheduling", "", 19, 10, 1},
+			{2, "running", "running", "", 29, 10, 1},
+			{2, "blocked", "mutex", "sync", 39, 60, 1},
+			{2, "runnable", "scheduling", "", 99, 20, 1},
+			{2, "running", "running", "", 119, 30, 1},
+			{1, "runnable", "scheduling", "", 149, 20, 0},
+			{1, "running", "running", "", 169, 30, 0},
+		}, map[string]time.Duration{"running": 80, "scheduling": 50, "mutex": 60}},
+		{"creator", creatorTrace(t), 100, []pathSeg{
+			{1, "running", "running", "", 9, 10, 0},
+			{3, "runnable", "scheduling", "", 19, 10, 2},
+			{3, "running", "running", "", 29, 10, 2},
+			{2, "runnable", "scheduling", "", 39, 20, 1},
+			{2, "running", "running", "", 59, 2, 1},
+			{2, "running", "stop-the-world", "GC mark termination", 61, 4, 1},
+			{2, "running", "running", "", 65, 4, 1},
+			{2, "running", "gc assist", "", 69, 5, 1},
+			{2, "running", "running", "", 74, 5, 1},
+			{1, "runnable", "scheduling", "", 79, 20, 0},
+			{1, "running", "running", "", 99, 10, 0},
+		}, map[string]time.Duration{"running": 41, "scheduling": 50, "stop-the-world": 4, "gc assist": 5}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := whyOf(t, tc.data, WhyQuery{Task: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := res.Why
+			if w.Wall != tc.wall || w.Goroutine.ID != 1 {
+				t.Fatalf("wall %d ns from goroutine %d, want %d from 1", w.Wall, w.Goroutine.ID, tc.wall)
+			}
+			var got []pathSeg
+			for _, s := range w.Path {
+				got = append(got, pathSeg{s.Goroutine.ID, s.State, s.Category, s.What, s.Start, s.Duration, s.Depth})
+			}
+			if !slices.Equal(got, tc.path) {
+				t.Errorf("path:\n got %v\nwant %v", got, tc.path)
+			}
+			parts := make(map[string]time.Duration)
+			for _, p := range w.Breakdown {
+				parts[p.Category] += p.Time
+			}
+			if !maps.Equal(parts, tc.parts) {
+				t.Errorf("breakdown %v, want %v", parts, tc.parts)
+			}
+		})
 	}
 }
