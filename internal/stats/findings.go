@@ -121,6 +121,18 @@ func rank(m *Model) []Finding {
 				break
 			}
 		}
+		if a := m.Heap.Allocs; a.Traced && a.Bytes > 0 {
+			if i := slices.IndexFunc(a.ByGoroutine, func(g AllocGroup) bool { return g.Kind == timeline.User.String() }); i >= 0 {
+				g := a.ByGoroutine[i]
+				f.What += fmt.Sprintf("; goroutines started at %s allocated %s of the %s allocated (%.0f%%)", g.Name, g.Bytes, a.Bytes, 100*float64(g.Bytes)/float64(a.Bytes))
+				if f.Where == "" {
+					f.Where = g.Name
+				}
+			}
+			if len(a.ByType) > 0 {
+				f.What += fmt.Sprintf("; most bytes went to %s (%s)", a.ByType[0].Name, a.ByType[0].Bytes)
+			}
+		}
 		if m.CPU.Samples == 0 {
 			f.What += "; record with gotrace record --cpu to see the code that allocates"
 			f.Next = "gotrace record --cpu ./yourprogram"
