@@ -153,8 +153,12 @@ func rank(m *Model) []Finding {
 	// Goroutines still blocked at the end.
 	for _, l := range m.Findings.Leaks {
 		where := userFrame(l.Stack)
+		noun := "goroutines"
+		if l.Count == 1 {
+			noun = "goroutine"
+		}
 		f := Finding{Severity: "high", Kind: "leak", Where: where, Share: float64(l.Count),
-			What: fmt.Sprintf("%d goroutines started at %s blocked on %s at %s for %s or more, to the end of the trace", l.Count, l.Func, l.Reason, where, l.BlockedMin),
+			What: fmt.Sprintf("%d %s started at %s blocked on %s at %s for %s or more, to the end of the trace", l.Count, noun, l.Func, l.Reason, where, l.BlockedMin),
 			Next: fmt.Sprintf("gotrace stats --section findings --full-stacks %s", file)}
 		if len(l.CreatedAt) > 0 {
 			f.What += "; created in " + userFrame(l.CreatedAt)
