@@ -106,24 +106,42 @@ func (d *genDecoder) batchOf(g *Generation, off int64) int {
 	return -1
 }
 
-// allocFree reads an AllocFree experimental batch: a kind byte, then the
-// type table or the address parameters.
+// allocFree reads an AllocFree experimental batch into g.
 func (d *genDecoder) allocFree(g *Generation, bi, lo int, data []byte) error {
-	at := func(j int) int64 { return d.base + int64(lo+j) }
-	fail := func(j int, err error) error {
-		return &Error{Offset: at(j), Gen: g.Num, Batch: bi, Event: "ExperimentalBatch", Err: err}
+	types, info, at, err := parseAllocFree(data, g.Types)
+	if err != nil {
+		return &Error{Offset: d.base + int64(lo+at), Gen: g.Num, Batch: bi, Event: "ExperimentalBatch", Err: err}
 	}
+	g.Types = types
+	if info != nil {
+		g.AllocFreeInfo = info
+	}
+	return nil
+}
+
+// ParseAllocFree reads the data of an AllocFree experimental batch (as
+// golang.org/x/exp/trace hands it out in a Sync's ExperimentalBatches): a
+// kind byte, then the type table or the address parameters. It appends the
+// types to types; info is nil unless the batch holds the parameters.
+func ParseAllocFree(data []byte, types []Type) ([]Type, *AllocFreeInfo, error) {
+	types, info, _, err := parseAllocFree(data, types)
+	return types, info, err
+}
+
+// parseAllocFree is ParseAllocFree, and on failure the offset in data
+// where it failed.
+func parseAllocFree(data []byte, types []Type) (_ []Type, _ *AllocFreeInfo, at int, err error) {
 	if len(data) == 0 {
-		return nil
+		return types, nil, 0, nil
 	}
 	j := 1
 	next := func(what string) (uint64, error) {
 		v, m := format.Uvarint(data[j:])
 		if m == 0 {
-			return 0, fail(j, fmt.Errorf("AllocFree %s: batch ends inside the uvarint: %w", what, ErrCorrupt))
+			return 0, fmt.Errorf("AllocFree %s: batch ends inside the uvarint: %w", what, ErrCorrupt)
 		}
 		if m < 0 {
-			return 0, fail(j, fmt.Errorf("AllocFree %s: uvarint overflows 64 bits: %w", what, ErrCorrupt))
+			return 0, fmt.Errorf("AllocFree %s: uvarint overflows 64 bits: %w", what, ErrCorrupt)
 		}
 		j += m
 		return v, nil
@@ -135,32 +153,32 @@ func (d *genDecoder) allocFree(g *Generation, bi, lo int, data []byte) error {
 			for k, what := range [5]string{"type id", "type address", "type size", "type pointer bytes", "type name length"} {
 				v, err := next(what)
 				if err != nil {
-					return err
+					return types, nil, j, err
 				}
 				vals[k] = v
 			}
 			if vals[4] > uint64(len(data)-j) {
-				return fail(j, fmt.Errorf("AllocFree type name length %d, batch ends after %d: %w", vals[4], len(data)-j, ErrCorrupt))
+				return types, nil, j, fmt.Errorf("AllocFree type name length %d, batch ends after %d: %w", vals[4], len(data)-j, ErrCorrupt)
 			}
 			name := string(data[j : j+int(vals[4])])
 			j += int(vals[4])
-			g.Types = append(g.Types, Type{ID: vals[0], Addr: vals[1], Size: vals[2], PtrBytes: vals[3], Name: name})
+			types = append(types, Type{ID: vals[0], Addr: vals[1], Size: vals[2], PtrBytes: vals[3], Name: name})
 		}
 	case format.AllocFreeInfoBatch:
 		var vals [4]uint64
 		for k, what := range [4]string{"min heap address", "page size", "min heap align", "min stack align"} {
 			v, err := next(what)
 			if err != nil {
-				return err
+				return types, nil, j, err
 			}
 			vals[k] = v
 		}
 		if j != len(data) {
-			return fail(j, fmt.Errorf("AllocFree info: %d bytes after the 4 values: %w", len(data)-j, ErrCorrupt))
+			return types, nil, j, fmt.Errorf("AllocFree info: %d bytes after the 4 values: %w", len(data)-j, ErrCorrupt)
 		}
-		g.AllocFreeInfo = &AllocFreeInfo{MinHeapAddr: vals[0], PageSize: vals[1], MinHeapAlign: vals[2], MinStackAlign: vals[3]}
+		return types, &AllocFreeInfo{MinHeapAddr: vals[0], PageSize: vals[1], MinHeapAlign: vals[2], MinStackAlign: vals[3]}, j, nil
 	default:
-		return fail(0, fmt.Errorf("AllocFree batch kind %d, want %d (types) or %d (info): %w", data[0], format.AllocFreeTypesBatch, format.AllocFreeInfoBatch, ErrCorrupt))
+		return types, nil, 0, fmt.Errorf("AllocFree batch kind %d, want %d (types) or %d (info): %w", data[0], format.AllocFreeTypesBatch, format.AllocFreeInfoBatch, ErrCorrupt)
 	}
-	return nil
+	return types, nil, j, nil
 }

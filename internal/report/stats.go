@@ -459,6 +459,10 @@ func gcSection(m *stats.Model) section {
 	if h.GoalMax > 0 {
 		goal = h.GoalMin.String() + " – " + h.GoalMax.String()
 	}
+	allocs := pair("Heap allocations", "not traced (gotrace record --allocfree traces them)")
+	if a := h.Allocs; a.Traced {
+		allocs = pair("Heap allocations", fmt.Sprintf("%s in %s objects, %s objects freed", a.Bytes.String(), fmtInt(a.Objects), fmtInt(a.Freed)))
+	}
 	s.kv(
 		pair("GC cycles", fmtInt(g.Cycles)),
 		pair("Time in GC", fmt.Sprintf("%s (%.2f%% of wall time)", g.Time.String(), 100*g.WallShare)),
@@ -468,6 +472,7 @@ func gcSection(m *stats.Model) section {
 		pair("Sweep", distLine(g.Sweep)),
 		pair("Heap in use, max", h.Max.String()),
 		pair("Heap goal", goal),
+		allocs,
 		pair("MMU 1ms", fmtRatio(g.MMU.W1ms)),
 		pair("MMU 10ms", fmtRatio(g.MMU.W10ms)),
 		pair("MMU 100ms", fmtRatio(g.MMU.W100ms)),
@@ -488,6 +493,22 @@ func gcSection(m *stats.Model) section {
 			distRow(t, k.Kind, k.Dist)
 		}
 		s.add(t)
+	}
+	if a := h.Allocs; a.Traced {
+		for _, x := range []struct {
+			title, head string
+			list        []stats.AllocGroup
+		}{{"Allocations by goroutine", "Start function", a.ByGoroutine}, {"Allocations by type", "Type", a.ByType}} {
+			t := &tbl{title: x.title, head: []string{x.head, "Bytes", "Share", "Objects"}, right: []bool{false, true, true, true}}
+			for _, r := range x.list {
+				name := r.Name
+				if r.Kind != "" && r.Kind != "user" && !strings.HasPrefix(name, "(") {
+					name += " (" + r.Kind + ")"
+				}
+				t.row(name, r.Bytes.String(), fmtPct(int64(r.Bytes), int64(a.Bytes)), fmtInt(r.Objects))
+			}
+			s.add(t)
+		}
 	}
 	return s
 }

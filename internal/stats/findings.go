@@ -121,6 +121,18 @@ func rank(m *Model) []Finding {
 				break
 			}
 		}
+		if a := m.Heap.Allocs; a.Traced && a.Bytes > 0 {
+			if i := slices.IndexFunc(a.ByGoroutine, func(g AllocGroup) bool { return g.Kind == timeline.User.String() }); i >= 0 {
+				g := a.ByGoroutine[i]
+				f.What += fmt.Sprintf("; goroutines started at %s allocated %s of the %s allocated (%.0f%%)", g.Name, g.Bytes, a.Bytes, 100*float64(g.Bytes)/float64(a.Bytes))
+				if f.Where == "" {
+					f.Where = g.Name
+				}
+			}
+			if len(a.ByType) > 0 {
+				f.What += fmt.Sprintf("; most bytes went to %s (%s)", a.ByType[0].Name, a.ByType[0].Bytes)
+			}
+		}
 		if m.CPU.Samples == 0 {
 			f.What += "; record with gotrace record --cpu to see the code that allocates"
 			f.Next = "gotrace record --cpu ./yourprogram"
@@ -141,8 +153,12 @@ func rank(m *Model) []Finding {
 	// Goroutines still blocked at the end.
 	for _, l := range m.Findings.Leaks {
 		where := userFrame(l.Stack)
+		noun := "goroutines"
+		if l.Count == 1 {
+			noun = "goroutine"
+		}
 		f := Finding{Severity: "high", Kind: "leak", Where: where, Share: float64(l.Count),
-			What: fmt.Sprintf("%d goroutines started at %s blocked on %s at %s for %s or more, to the end of the trace", l.Count, l.Func, l.Reason, where, l.BlockedMin),
+			What: fmt.Sprintf("%d %s started at %s blocked on %s at %s for %s or more, to the end of the trace", l.Count, noun, l.Func, l.Reason, where, l.BlockedMin),
 			Next: fmt.Sprintf("gotrace stats --section findings --full-stacks %s", file)}
 		if len(l.CreatedAt) > 0 {
 			f.What += "; created in " + userFrame(l.CreatedAt)

@@ -237,6 +237,28 @@ type Heap struct {
 	Max     ByteCount `json:"max" unit:"B" help:"largest heap in use (bytes in live and not yet swept objects, /memory/classes/heap/objects:bytes)"`
 	GoalMin ByteCount `json:"goal_min" unit:"B" help:"smallest heap goal"`
 	GoalMax ByteCount `json:"goal_max" unit:"B" help:"largest heap goal"`
+	Allocs  Allocs    `json:"allocs" help:"heap objects allocated and freed, from the heap events of a trace recorded with GODEBUG=traceallocfree=1 (gotrace record --allocfree)"`
+}
+
+// Allocs tells the heap allocations of a trace with heap events. The
+// events carry no stack: the allocations are told by type and by the
+// goroutine that made them.
+type Allocs struct {
+	Traced      bool         `json:"traced" help:"whether the trace has heap events; the other fields are zero when not"`
+	Objects     int64        `json:"objects" unit:"count" help:"heap objects allocated"`
+	Bytes       ByteCount    `json:"bytes" unit:"B" help:"their size, each rounded up to its allocator size class as its heap span tells"`
+	Estimated   int64        `json:"estimated" unit:"count" help:"objects whose span the trace did not show (a trace cut from a longer one), counted at their type's size"`
+	Freed       int64        `json:"freed" unit:"count" help:"heap objects freed by the sweeper"`
+	ByType      []AllocGroup `json:"by_type" help:"allocations by the type allocated (for a slice's or map's backing memory, its element type), most bytes first (top N)"`
+	ByGoroutine []AllocGroup `json:"by_goroutine" help:"allocations by the start function of the goroutine that allocated, most bytes first (top N); goroutines of a kind the sections do not count (see goroutine_kinds) are one row per kind, e.g. \"(runtime goroutines)\""`
+}
+
+// AllocGroup is the allocations of one type or one goroutine group.
+type AllocGroup struct {
+	Name    string    `json:"name" help:"the type, or the goroutines' start function"`
+	Kind    string    `json:"kind,omitempty" help:"for goroutines: user, runtime or tooling"`
+	Objects int64     `json:"objects" unit:"count" help:"objects allocated"`
+	Bytes   ByteCount `json:"bytes" unit:"B" help:"their size"`
 }
 
 // Syscalls describes system calls.

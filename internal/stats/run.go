@@ -64,7 +64,7 @@ func Compute(ctx context.Context, name string, r io.ReaderAt, size int64, opts O
 		if err == nil && a != nil {
 			m := a.Finalize()
 			w.fill(m)
-			finish(m, name, v, size)
+			finish(ctx, m, name, v, r, size, size, opts)
 			return m, nil
 		}
 		if opts.partsOnly {
@@ -145,12 +145,12 @@ func Compute(ctx context.Context, name string, r io.ReaderAt, size int64, opts O
 			m.Damage.LostPercent = 100 * float64(size-end) / float64(size)
 		}
 		w.fill(m)
-		finish(m, name, v, size)
+		finish(ctx, m, name, v, r, size, end, opts)
 		return m, fmt.Errorf("%w: %s: %v", ErrDamaged, name, damage)
 	}
 	m := a.Finalize()
 	w.fill(m)
-	finish(m, name, v, size)
+	finish(ctx, m, name, v, r, size, size, opts)
 	return m, nil
 }
 
@@ -168,10 +168,15 @@ func ComputeFile(ctx context.Context, path string, opts Options) (*Model, error)
 	return Compute(ctx, path, f, fi.Size(), opts)
 }
 
-func finish(m *Model, name string, v format.Version, size int64) {
+// finish completes m, the model of the trace in r, whose first end bytes
+// hold the complete generations read.
+func finish(ctx context.Context, m *Model, name string, v format.Version, r io.ReaderAt, size, end int64, opts Options) {
 	m.File = name
 	m.Overview.Version = v.String()
 	m.Overview.FileBytes = ByteCount(size)
+	if slices.ContainsFunc(m.Overview.PerGeneration, func(g Generation) bool { return g.Types > 0 }) {
+		m.Heap.Allocs = allocPass(ctx, io.NewSectionReader(r, 0, end), cmp.Or(opts.Top, DefaultTop), opts.counts)
+	}
 	m.Findings.Ranked = rank(m)
 }
 
