@@ -24,6 +24,8 @@ var docSections = []struct {
 	{"decode", false},
 	{"stats", false},
 	{"check", false},
+	{"goroutine", false},
+	{"at", false},
 	{"pprof", false},
 	{"export", false},
 	{"split", false},

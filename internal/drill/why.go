@@ -180,7 +180,7 @@ type interval struct {
 	unblocker  *timeline.Goroutine
 }
 
-type sample struct {
+type cpuSample struct {
 	at        trace.Time
 	fn, frame string
 	stack     trace.Stack
@@ -200,7 +200,7 @@ type walker struct {
 	chosen   []Task
 	ivs      map[*timeline.Goroutine][]interval
 	creators map[*timeline.Goroutine]*timeline.Goroutine
-	samples  map[*timeline.Goroutine][]sample
+	samples  map[*timeline.Goroutine][]cpuSample
 	assists  map[*timeline.Goroutine][]span
 	stws     []span
 	open     map[string]trace.Time // ranges begun, by scope and name
@@ -222,7 +222,7 @@ func newWalker(chosen []Task, base trace.Time) *walker {
 	w := &walker{tk: timeline.NewTracker(), chosen: chosen, base: base,
 		ivs:      make(map[*timeline.Goroutine][]interval),
 		creators: make(map[*timeline.Goroutine]*timeline.Goroutine),
-		samples:  make(map[*timeline.Goroutine][]sample),
+		samples:  make(map[*timeline.Goroutine][]cpuSample),
 		assists:  make(map[*timeline.Goroutine][]span),
 		open:     make(map[string]trace.Time),
 		byRef:    make(map[goKey]*timeline.Goroutine),
@@ -295,7 +295,7 @@ func (w *walker) event(ev *trace.Event) {
 		if g == nil {
 			return
 		}
-		s := sample{at: now, stack: ev.Stack()}
+		s := cpuSample{at: now, stack: ev.Stack()}
 		for f := range ev.Stack().Frames() {
 			if s.fn == "" {
 				s.fn = f.Func
@@ -566,7 +566,7 @@ func (w *walker) running(out []leaf, f walkFrame, ivs []interval, i int, s, t tr
 		}
 	}
 	// The samples taken while it ran in this interval.
-	var in []sample
+	var in []cpuSample
 	for _, sm := range w.samples[f.g] {
 		if sm.at >= iv.start && sm.at <= iv.end {
 			in = append(in, sm)
@@ -581,14 +581,14 @@ func (w *walker) running(out []leaf, f walkFrame, ivs []interval, i int, s, t tr
 // splitBySamples divides the running stretch p among the functions of the
 // samples in the same proportions, to the nanosecond: the remainder goes
 // to the largest shares first.
-func splitBySamples(base leaf, p span, in []sample) []leaf {
+func splitBySamples(base leaf, p span, in []cpuSample) []leaf {
 	if len(in) == 0 {
 		l := base
 		l.start, l.end = p.start, p.end
 		return []leaf{l}
 	}
 	type share struct {
-		s     sample
+		s     cpuSample
 		n     int
 		d     trace.Time
 		frac  trace.Time

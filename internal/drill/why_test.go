@@ -26,9 +26,9 @@ func whyOf(t *testing.T, data []byte, q WhyQuery) (*WhyResult, error) {
 	return WhyTask(context.Background(), bytes.NewReader(data), ix, q)
 }
 
-// refState is one goroutine's state from a time on, read directly from
+// refChange is one goroutine's state from a time on, read directly from
 // golang.org/x/exp/trace's state transitions.
-type refState struct {
+type refChange struct {
 	from  trace.Time
 	state trace.GoState
 }
@@ -38,12 +38,12 @@ type refGoKey struct {
 	seq int
 }
 
-// refStates reads each goroutine's state changes from the events of data
+// refStateChanges reads each goroutine's state changes from the events of data
 // (a goroutine ID used again is a goroutine of its own, numbered as it
 // appears), and the time of the first event.
-func refStates(t *testing.T, data []byte) (map[refGoKey][]refState, trace.Time) {
+func refStateChanges(t *testing.T, data []byte) (map[refGoKey][]refChange, trace.Time) {
 	t.Helper()
-	states := make(map[refGoKey][]refState)
+	states := make(map[refGoKey][]refChange)
 	seqs := make(map[trace.GoID]int) // goroutines seen with the ID
 	alive := make(map[trace.GoID]bool)
 	var first trace.Time
@@ -74,11 +74,11 @@ func refStates(t *testing.T, data []byte) (map[refGoKey][]refState, trace.Time) 
 			if from != trace.GoNotExist {
 				at = first // it was in this state from the trace's start
 			}
-			states[refGoKey{id, seqs[id] - 1}] = append(states[refGoKey{id, seqs[id] - 1}], refState{at, to})
+			states[refGoKey{id, seqs[id] - 1}] = append(states[refGoKey{id, seqs[id] - 1}], refChange{at, to})
 			return
 		}
 		k := refGoKey{id, seqs[id] - 1}
-		states[k] = append(states[k], refState{ev.Time(), to})
+		states[k] = append(states[k], refChange{ev.Time(), to})
 		if to == trace.GoNotExist {
 			alive[id] = false
 		}
@@ -92,7 +92,7 @@ var stateWords = map[string]trace.GoState{"running": trace.GoRunning, "runnable"
 // order and without overlap, that the breakdown adds up to it, and that
 // each segment's goroutine was in the segment's state all along, by the
 // events read directly.
-func checkPath(t *testing.T, w Why, states map[refGoKey][]refState, first trace.Time) {
+func checkPath(t *testing.T, w Why, states map[refGoKey][]refChange, first trace.Time) {
 	t.Helper()
 	var sum time.Duration
 	for _, p := range w.Breakdown {
@@ -114,7 +114,7 @@ func checkPath(t *testing.T, w Why, states map[refGoKey][]refState, first trace.
 		ss := states[refGoKey{trace.GoID(s.Goroutine.ID), s.Goroutine.Incarnation}]
 		from, to := first+trace.Time(s.Start), first+trace.Time(s.Start+s.Duration)
 		// The state at from, and no change before to.
-		i, _ := slices.BinarySearchFunc(ss, from, func(r refState, t trace.Time) int {
+		i, _ := slices.BinarySearchFunc(ss, from, func(r refChange, t trace.Time) int {
 			if r.from <= t {
 				return -1
 			}
@@ -162,7 +162,7 @@ func TestWhySlowestRequest(t *testing.T) {
 	if w.Task.ID != slowest || w.Wall != time.Duration(durs[0]) {
 		t.Fatalf("explained task %d (%v), the slowest request is %d (%v)", w.Task.ID, w.Wall, slowest, time.Duration(durs[0]))
 	}
-	states, first := refStates(t, restamped)
+	states, first := refStateChanges(t, restamped)
 	checkPath(t, w, states, first)
 	top := w.Breakdown[0]
 	if top.Category != "mutex" || top.Share < 0.5 || !strings.HasPrefix(top.Frame, "main.worker") {
@@ -214,7 +214,7 @@ func TestWhyPathsMatchEvents(t *testing.T) {
 			continue
 		}
 		t.Run(c.Name, func(t *testing.T) {
-			states, first := refStates(t, restamped)
+			states, first := refStateChanges(t, restamped)
 			for id := range ref {
 				res, err := whyOf(t, c.Data, WhyQuery{Task: id})
 				if err != nil {

@@ -12,8 +12,8 @@ import (
 
 // WorldAt is what gotrace at writes as JSON.
 type WorldAt struct {
-	Schema string `json:"schema"`
-	File   string `json:"file"`
+	Schema string `json:"schema" help:"gotrace.at/v1"`
+	File   string `json:"file" help:"the trace file"`
 	*drill.World
 }
 
@@ -28,8 +28,10 @@ func At(w io.Writer, file, arg string, world *drill.World, top int, o Options, s
 	if world.Wall != "" {
 		d.subtitle += " (" + world.Wall + ")"
 	}
-	d.subtitle += fmt.Sprintf(", in generation %d (+%s to +%s): a state held since it began is shown as ≤ its start",
-		world.Generation, stats.Duration(world.GenFrom), stats.Duration(world.GenTo))
+	d.subtitle += fmt.Sprintf(", in generation %d (+%s to +%s)", world.Generation, stats.Duration(world.GenFrom), stats.Duration(world.GenTo))
+	if world.Lookback > 0 {
+		d.subtitle += fmt.Sprintf(", %d before it read", world.Lookback)
+	}
 
 	s := section{title: "World"}
 	rng := func(r *drill.RangeAt) string {
@@ -88,6 +90,9 @@ func At(w io.Writer, file, arg string, world *drill.World, top int, o Options, s
 			cells := []string{strconv.FormatInt(g.ID, 10), name, g.Kind, since(g.Since, g.SinceAtLeast), forText(g.For, g.SinceAtLeast), stack}
 			if blocked {
 				reason := g.Category
+				if reason == "" {
+					reason = "unknown"
+				}
 				if g.Reason != "" && g.Reason != g.Category {
 					reason += " (" + g.Reason + ")"
 				}

@@ -28,6 +28,11 @@ func describe(t reflect.Type, path string, out *[]FieldDoc) {
 	for i := range t.NumField() {
 		sf := t.Field(i)
 		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		if name == "" && sf.Anonymous {
+			// encoding/json puts an embedded struct's fields beside the others.
+			describe(sf.Type, path, out)
+			continue
+		}
 		if name == "" || name == "-" || !sf.IsExported() {
 			continue
 		}
@@ -35,9 +40,11 @@ func describe(t reflect.Type, path string, out *[]FieldDoc) {
 		d := FieldDoc{Path: p, Unit: sf.Tag.Get("unit"), Help: sf.Tag.Get("help")}
 		ft := sf.Type
 		for ft.Kind() == reflect.Pointer {
-			ft = ft.Elem() // an optional section
+			ft = ft.Elem()
 		}
 		switch ft.Kind() {
+		case reflect.Map:
+			d.Type = "object"
 		case reflect.Struct:
 			d.Type = "object"
 			*out = append(*out, d)
