@@ -22,7 +22,7 @@ func readDrill[T any](s *Streams, file, holds string, read func(context.Context,
 		return v, nil, err
 	}
 	defer in.Close()
-	err = drillRun(s, func(ctx context.Context) (err error) {
+	err = drillRun(s, timelineMemoryLimit, func(ctx context.Context) (err error) {
 		v, err = read(ctx, bufio.NewReaderSize(in, 1<<20))
 		return err
 	})
@@ -41,12 +41,12 @@ func readDrill[T any](s *Streams, file, holds string, read func(context.Context,
 // readIndexed runs read, a drill-down answer that reads only the
 // generations it needs, over the trace file and its index (drawn with the
 // goroutines and tasks in each generation), interruptible and under the
-// timeline's memory limit. Damage after the complete generations the
+// soft memory limit given. Damage after the complete generations the
 // index holds is returned to report after the answer; an answer not found
 // in a damaged trace says it looked only before the damage.
-func readIndexed[T any](s *Streams, file string, read func(context.Context, io.ReaderAt, *drill.Index) (T, error)) (v T, damage, err error) {
+func readIndexed[T any](s *Streams, file string, limit int64, read func(context.Context, io.ReaderAt, *drill.Index) (T, error)) (v T, damage, err error) {
 	var ix *drill.Index
-	err = drillRun(s, func(ctx context.Context) error {
+	err = drillRun(s, limit, func(ctx context.Context) error {
 		in, x, err := openIndexed(file, drill.IndexOptions{Actors: true})
 		if err != nil {
 			return err
@@ -77,11 +77,11 @@ func annotate(file string, ix *drill.Index, err error) error {
 	return fmt.Errorf("%s: %w", file, err)
 }
 
-// drillRun runs fn interruptibly and under the timeline's memory limit.
-func drillRun(s *Streams, fn func(context.Context) error) error {
+// drillRun runs fn interruptibly and under the soft memory limit given.
+func drillRun(s *Streams, limit int64, fn func(context.Context) error) error {
 	ctx, stop := onInterrupt()
 	defer stop()
-	defer softMemoryLimit(s, timelineMemoryLimit)()
+	defer softMemoryLimit(s, limit)()
 	err := fn(ctx)
 	if ctx.Err() != nil {
 		return interrupted("nothing written")

@@ -99,7 +99,7 @@ func runTasks(opts *tasksOptions) error {
 	}
 	ro := report.Options{Mode: mode, Width: opts.IO.Width}
 	if f.HasID {
-		l, damage, err := readIndexed(opts.IO, opts.File, func(ctx context.Context, r io.ReaderAt, ix *drill.Index) (*drill.TaskList, error) {
+		l, damage, err := readIndexed(opts.IO, opts.File, drillMemoryLimit, func(ctx context.Context, r io.ReaderAt, ix *drill.Index) (*drill.TaskList, error) {
 			return drill.TaskByID(ctx, r, ix, f.ID)
 		})
 		if err != nil {

@@ -94,7 +94,14 @@ func runWhy(opts *whyOptions, nSet bool) error {
 	default:
 		q.Slowest, q.N = opts.Slowest, opts.N
 	}
-	res, damage, err := readIndexed(opts.IO, opts.File, func(ctx context.Context, r io.ReaderAt, ix *drill.Index) (*drill.WhyResult, error) {
+	// N.B. --slowest reads every generation to find the slowest: under
+	// the limit of the few generations --task reads, the collector would
+	// run without end.
+	limit := int64(drillMemoryLimit)
+	if q.Slowest != "" {
+		limit = timelineMemoryLimit
+	}
+	res, damage, err := readIndexed(opts.IO, opts.File, limit, func(ctx context.Context, r io.ReaderAt, ix *drill.Index) (*drill.WhyResult, error) {
 		return drill.WhyTask(ctx, r, ix, q)
 	})
 	if err != nil {
