@@ -40,20 +40,35 @@ func readDrill[T any](s *Streams, file, holds string, read func(context.Context,
 
 // readIndexed runs read, a drill-down answer that reads only the
 // generations it needs, over the trace file and its index (drawn with the
-// goroutines and tasks in each generation), interruptible and under the
-// soft memory limit given. Damage after the complete generations the
-// index holds is returned to report after the answer; an answer not found
-// in a damaged trace says it looked only before the damage.
-func readIndexed[T any](s *Streams, file string, limit int64, read func(context.Context, io.ReaderAt, *drill.Index) (T, error)) (v T, damage, err error) {
-	var ix *drill.Index
+// goroutines and tasks in each generation; a trace in the old format,
+// which has no generations, is read whole instead), interruptible and
+// under the soft memory limit given. Damage after the complete
+// generations the index holds is returned to report after the answer; an
+// answer not found in a damaged trace says it looked only before the
+// damage.
+func readIndexed[T any](s *Streams, file string, limit int64, read func(context.Context, drill.TraceFile) (T, error)) (v T, damage, err error) {
+	ix := &drill.Index{}
 	err = drillRun(s, limit, func(ctx context.Context) error {
 		in, x, err := openIndexed(file, drill.IndexOptions{Actors: true})
-		if err != nil {
+		var tf drill.TraceFile
+		switch {
+		case errors.Is(err, drill.ErrNotIndexable):
+			if in, err = openTrace(file); err != nil {
+				return err
+			}
+			fi, err := in.Stat()
+			if err != nil {
+				in.Close()
+				return pathError(file, err)
+			}
+			tf = drill.TraceFile{R: in, Size: fi.Size()}
+		case err != nil:
 			return err
+		default:
+			ix, tf = x, drill.TraceFile{R: in, Size: x.Size, Index: x}
 		}
 		defer in.Close()
-		ix = x
-		if v, err = read(ctx, in, ix); err != nil {
+		if v, err = read(ctx, tf); err != nil {
 			return annotate(file, ix, err)
 		}
 		return nil

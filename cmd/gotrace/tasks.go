@@ -99,8 +99,8 @@ func runTasks(opts *tasksOptions) error {
 	}
 	ro := report.Options{Mode: mode, Width: opts.IO.Width}
 	if f.HasID {
-		l, damage, err := readIndexed(opts.IO, opts.File, drillMemoryLimit, func(ctx context.Context, r io.ReaderAt, ix *drill.Index) (*drill.TaskList, error) {
-			return drill.TaskByID(ctx, r, ix, f.ID)
+		l, damage, err := readIndexed(opts.IO, opts.File, drillMemoryLimit, func(ctx context.Context, tf drill.TraceFile) (*drill.TaskList, error) {
+			return drill.TaskByID(ctx, tf, f.ID)
 		})
 		if err != nil {
 			return err

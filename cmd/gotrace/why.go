@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"strings"
 
 	"github.com/gotrace-cli/gotrace/internal/drill"
@@ -101,8 +100,8 @@ func runWhy(opts *whyOptions, nSet bool) error {
 	if q.Slowest != "" {
 		limit = timelineMemoryLimit
 	}
-	res, damage, err := readIndexed(opts.IO, opts.File, limit, func(ctx context.Context, r io.ReaderAt, ix *drill.Index) (*drill.WhyResult, error) {
-		return drill.WhyTask(ctx, r, ix, q)
+	res, damage, err := readIndexed(opts.IO, opts.File, limit, func(ctx context.Context, tf drill.TraceFile) (*drill.WhyResult, error) {
+		return drill.WhyTask(ctx, tf, q)
 	})
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package drill
 
 import (
+	"bufio"
 	"cmp"
 	"container/heap"
 	"context"
@@ -117,17 +118,59 @@ func Tasks(ctx context.Context, r io.Reader, f TaskFilter) (*TaskList, error) {
 	return c.result(err)
 }
 
-// TaskByID finds task id and its events, reading only the generations of
-// the trace in r in which the index ix (drawn with IndexOptions.Actors)
-// says it appears.
-func TaskByID(ctx context.Context, r io.ReaderAt, ix *Index, id uint64) (*TaskList, error) {
-	rg, ok := ix.Task(trace.TaskID(id))
-	if !ok || id == uint64(trace.BackgroundTask) {
-		return nil, fmt.Errorf("task %d: %w (%s)", id, ErrNotFound, indexTasks(ix))
+// TraceFile is a trace to read in parts: its bytes and, for one with
+// generations, their index (drawn with IndexOptions.Actors). Without an
+// index (a trace in the old format) each read is of the whole trace.
+type TraceFile struct {
+	R     io.ReaderAt
+	Size  int64
+	Index *Index
+}
+
+// events delivers the events of the generations rg, or of all the trace
+// without an index.
+func (f TraceFile) events(rg GenRange) func(func(*trace.Event) bool) error {
+	if f.Index == nil {
+		return func(fn func(*trace.Event) bool) error {
+			_, err := timeline.Read(bufio.NewReaderSize(io.NewSectionReader(f.R, 0, f.Size), 1<<20), fn)
+			return err
+		}
 	}
-	c := newTaskCollector(TaskFilter{ID: id, HasID: true}, ix.Start())
-	c.end = ix.End()
-	err := readEvents(ctx, gens(r, ix, rg), c.tk, c.event)
+	return gens(f.R, f.Index, rg)
+}
+
+// all is the range of every generation.
+func (f TraceFile) all() GenRange {
+	if f.Index == nil {
+		return GenRange{}
+	}
+	return GenRange{0, len(f.Index.Gens) - 1}
+}
+
+// collector is a task collector for f, which times from the trace's start
+// and sees its end even when it reads only some generations.
+func (f TraceFile) collector(tf TaskFilter) *taskCollector {
+	if f.Index == nil {
+		return newTaskCollector(tf, 0)
+	}
+	c := newTaskCollector(tf, f.Index.Start())
+	c.end = f.Index.End()
+	return c
+}
+
+// TaskByID finds task id and its events, reading only the generations of
+// the trace in which its index says the task appears.
+func TaskByID(ctx context.Context, f TraceFile, id uint64) (*TaskList, error) {
+	rg := f.all()
+	if f.Index != nil {
+		var ok bool
+		rg, ok = f.Index.Task(trace.TaskID(id))
+		if !ok || id == uint64(trace.BackgroundTask) {
+			return nil, fmt.Errorf("task %d: %w (%s)", id, ErrNotFound, indexTasks(f.Index))
+		}
+	}
+	c := f.collector(TaskFilter{ID: id, HasID: true})
+	err := readEvents(ctx, f.events(rg), c.tk, c.event)
 	if ctx.Err() != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -134,13 +135,11 @@ func checkTasks(t *testing.T, data []byte) int {
 		}
 		checkTask(t, got, ref[got.ID], first, last)
 	}
-	// One task at a time, reading only the generations the index names.
-	ix, err := BuildIndex(bytes.NewReader(data), int64(len(data)), IndexOptions{Actors: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// One task at a time, reading only the generations the index names
+	// (all of an old trace, which has none).
+	f := traceFile(t, data)
 	for id, rt := range ref {
-		one, err := TaskByID(context.Background(), bytes.NewReader(data), ix, id)
+		one, err := TaskByID(context.Background(), f, id)
 		if err != nil {
 			t.Errorf("task %d by ID: %v", id, err)
 			continue
@@ -148,6 +147,22 @@ func checkTasks(t *testing.T, data []byte) int {
 		checkTask(t, one.Tasks[0], rt, first, last)
 	}
 	return len(ref)
+}
+
+// traceFile is data as a TraceFile, with its index when it has
+// generations.
+func traceFile(t *testing.T, data []byte) TraceFile {
+	t.Helper()
+	f := TraceFile{R: bytes.NewReader(data), Size: int64(len(data))}
+	ix, err := BuildIndex(f.R, f.Size, IndexOptions{Actors: true})
+	switch {
+	case errors.Is(err, ErrNotIndexable):
+	case err != nil:
+		t.Fatal(err)
+	default:
+		f.Index = ix
+	}
+	return f
 }
 
 // checkTask compares got with rt, the task the events show; first and
@@ -201,6 +216,20 @@ func TestTasksMatchEvents(t *testing.T) {
 			}
 			n := checkTasks(t, data)
 			if name != "workers.trace" && n == 0 {
+				t.Error("no tasks")
+			}
+		})
+	}
+	// The Go 1.11 to 1.21 traces of the Go tree with tasks, which have no
+	// generations to index.
+	old := reftest.OldTraces("user_task_region_*_good")
+	for _, path := range old {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if checkTasks(t, data) == 0 {
 				t.Error("no tasks")
 			}
 		})

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"time"
@@ -85,21 +84,20 @@ type WhyResult struct {
 	OfType    int           // the tasks of the type
 }
 
-// WhyTask finds the task the query names in the trace in r, which the
-// index ix maps (drawn with IndexOptions.Actors), and walks each chosen
-// task's critical path. It reads the trace twice: to find the task (for
-// --task, only the generations it appears in; for --slowest, all of them),
-// then the generations each chosen task spans. The trace's damage, after
-// the complete generations the index holds, is the caller's to report.
-func WhyTask(ctx context.Context, r io.ReaderAt, ix *Index, q WhyQuery) (*WhyResult, error) {
+// WhyTask finds the task the query names in the trace f and walks each
+// chosen task's critical path. It reads the trace twice: to find the task
+// (for --task, only the generations it appears in; for --slowest, all of
+// them), then the generations each chosen task spans. The trace's damage,
+// after the complete generations the index holds, is the caller's to
+// report.
+func WhyTask(ctx context.Context, f TraceFile, q WhyQuery) (*WhyResult, error) {
 	var l *TaskList
 	var err error
 	if q.Slowest == "" {
-		l, err = TaskByID(ctx, r, ix, q.Task)
+		l, err = TaskByID(ctx, f, q.Task)
 	} else {
-		c := newTaskCollector(TaskFilter{Type: q.Slowest, Top: max(q.N, 1)}, ix.Start())
-		c.end = ix.End()
-		err = readEvents(ctx, gens(r, ix, GenRange{0, len(ix.Gens) - 1}), c.tk, c.event)
+		c := f.collector(TaskFilter{Type: q.Slowest, Top: max(q.N, 1)})
+		err = readEvents(ctx, f.events(f.all()), c.tk, c.event)
 		if ctx.Err() != nil {
 			return nil, err
 		}
@@ -112,9 +110,9 @@ func WhyTask(ctx context.Context, r io.ReaderAt, ix *Index, q WhyQuery) (*WhyRes
 	agg := make(map[partKey]time.Duration)
 	// Each run of tasks whose generations overlap is walked on one read
 	// of those generations.
-	for _, run := range spans(ix, l.Tasks) {
-		w := newWalker(run.tasks, ix.Start())
-		if err := readEvents(ctx, gens(r, ix, run.rg), w.tk, w.event); err != nil {
+	for _, run := range spans(f, l.Tasks) {
+		w := newWalker(run.tasks, f.collector(TaskFilter{}).base)
+		if err := readEvents(ctx, f.events(run.rg), w.tk, w.event); err != nil {
 			return nil, err
 		}
 		for _, t := range run.tasks {
@@ -144,16 +142,18 @@ type taskRun struct {
 }
 
 // spans groups tasks into runs whose generations overlap, in file order.
-func spans(ix *Index, tasks []Task) []taskRun {
+func spans(f TraceFile, tasks []Task) []taskRun {
 	type one struct {
 		rg GenRange
 		t  Task
 	}
 	var all []one
 	for _, t := range tasks {
-		rg, ok := ix.Task(trace.TaskID(t.ID))
-		if !ok {
-			rg = GenRange{0, len(ix.Gens) - 1}
+		rg := f.all()
+		if f.Index != nil {
+			if r, ok := f.Index.Task(trace.TaskID(t.ID)); ok {
+				rg = r
+			}
 		}
 		all = append(all, one{rg, t})
 	}
@@ -195,7 +195,7 @@ type span struct {
 // intervals, CPU samples, assists and stop-the-worlds within their spans.
 type walker struct {
 	tk       *timeline.Tracker
-	base     trace.Time // the trace's start
+	base     trace.Time // the trace's start; 0: the first event's time
 	windows  []span     // the chosen tasks' spans, in trace time
 	chosen   []Task
 	ivs      map[*timeline.Goroutine][]interval
@@ -245,11 +245,19 @@ func newWalker(chosen []Task, base trace.Time) *walker {
 	return w
 }
 
+// origin is the trace's start, which times from the start count from.
+func (w *walker) origin() trace.Time {
+	if w.base == 0 {
+		w.base = w.tk.Start()
+	}
+	return w.base
+}
+
 // within reports whether [start, end] meets a chosen task's span.
 func (w *walker) within(start, end trace.Time) bool {
 	if w.windows == nil {
 		for _, t := range w.chosen {
-			s := w.base + trace.Time(t.Start)
+			s := w.origin() + trace.Time(t.Start)
 			w.windows = append(w.windows, span{start: s, end: s + trace.Time(t.Duration)})
 		}
 	}
@@ -325,11 +333,11 @@ func (w *walker) event(ev *trace.Event) {
 		case trace.EventRangeBegin:
 			w.open[key] = now
 		case trace.EventRangeActive:
-			w.open[key] = w.base
+			w.open[key] = w.origin()
 		case trace.EventRangeEnd:
 			start, ok := w.open[key]
 			if !ok {
-				start = w.base
+				start = w.origin()
 			}
 			delete(w.open, key)
 			if !w.within(start, now) {
@@ -388,7 +396,7 @@ type walkFrame struct {
 // Every step covers a stretch of time no other does, so the parts add up
 // to the task's wall time exactly.
 func (w *walker) walk(t Task) Why {
-	base := w.base
+	base := w.origin()
 	lo := base + trace.Time(t.Start)
 	hi := lo + trace.Time(t.Duration)
 	why := Why{Task: t, Wall: t.Duration}

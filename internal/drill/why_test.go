@@ -1,11 +1,11 @@
 package drill
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -19,11 +19,7 @@ import (
 
 func whyOf(t *testing.T, data []byte, q WhyQuery) (*WhyResult, error) {
 	t.Helper()
-	ix, err := BuildIndex(bytes.NewReader(data), int64(len(data)), IndexOptions{Actors: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return WhyTask(context.Background(), bytes.NewReader(data), ix, q)
+	return WhyTask(context.Background(), traceFile(t, data), q)
 }
 
 // refChange is one goroutine's state from a time on, read directly from
@@ -197,6 +193,14 @@ func TestWhyPathsMatchEvents(t *testing.T) {
 	}
 	traces = append(traces, reftest.CorpusTrace{Name: "wait chain", Data: waitChainTrace(t)},
 		reftest.CorpusTrace{Name: "creator", Data: creatorTrace(t)})
+	old := reftest.OldTraces("user_task_region_*_good")
+	for _, path := range old {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		traces = append(traces, reftest.CorpusTrace{Name: filepath.Base(path), Data: data})
+	}
 	corpus, err := reftest.GorootCorpus()
 	if err != nil {
 		t.Fatal(err)

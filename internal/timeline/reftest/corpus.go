@@ -24,11 +24,11 @@ func (c CorpusTrace) Valid() bool { return strings.HasPrefix(string(c.Expect), "
 // $(go env GOROOT)/src/internal/trace/testdata/tests, none when the go
 // command is not there.
 func GorootCorpus() ([]CorpusTrace, error) {
-	out, err := exec.Command("go", "env", "GOROOT").Output()
-	if err != nil {
+	root := Goroot()
+	if root == "" {
 		return nil, nil
 	}
-	files, _ := filepath.Glob(filepath.Join(strings.TrimSpace(string(out)), "src", "internal", "trace", "testdata", "tests", "*.test"))
+	files, _ := filepath.Glob(filepath.Join(root, "src", "internal", "trace", "testdata", "tests", "*.test"))
 	var cs []CorpusTrace
 	for _, f := range files {
 		ar, err := txtar.ParseFile(f)
@@ -51,4 +51,24 @@ func GorootCorpus() ([]CorpusTrace, error) {
 		cs = append(cs, c)
 	}
 	return cs, nil
+}
+
+// Goroot is $(go env GOROOT), "" when the go command is not there.
+func Goroot() string {
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// OldTraces are the paths of the Go 1.11 to 1.21 traces in the Go tree
+// whose names match pattern, none when the go command is not there.
+func OldTraces(pattern string) []string {
+	root := Goroot()
+	if root == "" {
+		return nil
+	}
+	files, _ := filepath.Glob(filepath.Join(root, "src", "internal", "trace", "internal", "tracev1", "testdata", pattern))
+	return files
 }
