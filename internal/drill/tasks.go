@@ -456,6 +456,9 @@ func (c *taskCollector) finish() *TaskList {
 	}
 	slices.SortFunc(c.kept, slower)
 	for _, t := range c.kept {
+		if t.Goroutines == nil {
+			t.Goroutines = []GoRef{} // [] in JSON, never null
+		}
 		l.Tasks = append(l.Tasks, *t)
 	}
 	l.Total = c.total
