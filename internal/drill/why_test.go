@@ -426,3 +426,33 @@ func TestWhyKnownAnswers(t *testing.T) {
 		})
 	}
 }
+
+// TestSplitBySamples: a run's time goes to the sampled functions in
+// proportion to their samples, the nanoseconds left over to the largest
+// remainders, so the pieces add up to the run.
+func TestSplitBySamples(t *testing.T) {
+	s := func(fn string) cpuSample { return cpuSample{fn: fn, frame: fn + " main.go:1"} }
+	for _, tc := range []struct {
+		span    span
+		samples []cpuSample
+		want    map[string]trace.Time
+	}{
+		{span{0, 10, ""}, []cpuSample{s("a"), s("b"), s("a")}, map[string]trace.Time{"a": 7, "b": 3}},
+		{span{100, 101, ""}, []cpuSample{s("a"), s("b")}, map[string]trace.Time{"a": 1}},
+		{span{0, 1000, ""}, []cpuSample{s("a"), s("b"), s("c")}, map[string]trace.Time{"a": 334, "b": 333, "c": 333}},
+		{span{5, 9, ""}, nil, map[string]trace.Time{"": 4}},
+	} {
+		got := make(map[string]trace.Time)
+		at := tc.span.start
+		for _, l := range splitBySamples(leaf{category: CatRunning}, tc.span, tc.samples) {
+			if l.start != at {
+				t.Errorf("%v: a piece starts at %d, want %d", tc.span, l.start, at)
+			}
+			at = l.end
+			got[l.what] += l.end - l.start
+		}
+		if at != tc.span.end || !maps.Equal(got, tc.want) {
+			t.Errorf("%v split %v, ending at %d; want %v", tc.span, got, at, tc.want)
+		}
+	}
+}
