@@ -31,7 +31,7 @@ const (
 	CatSyscall    = "syscall"        // it was in a system call
 	CatAssist     = "gc assist"      // it ran, assisting the garbage collector
 	CatSTW        = "stop-the-world" // the world was stopped
-	CatUnknown    = "unknown"        // the trace does not say (a goroutine not yet seen)
+	CatUnknown    = "unknown"        // the trace does not say: a goroutine not seen yet, or ended while its task stayed open
 )
 
 // Part is one line of a critical path's breakdown: the time of the path in
@@ -493,15 +493,23 @@ func (w *walker) explain(first walkFrame) []leaf {
 			// The interval with start < t <= end.
 			i, _ := slices.BinarySearchFunc(ivs, t, func(iv interval, t trace.Time) int { return cmp.Compare(iv.start, t) })
 			i--
-			if i < 0 || ivs[i].end < t {
-				// Not alive here: before its creation, its creator's
+			if i < 0 {
+				// Not alive yet: before its creation, its creator's
 				// time explains it.
-				if c := w.creators[f.g]; c != nil && i < 0 {
+				if c := w.creators[f.g]; c != nil {
 					todo = append(todo, walkFrame{g: c, lo: f.lo, hi: t, depth: f.depth + 1})
 				} else {
 					out = append(out, leaf{g: f.g, start: f.lo, end: t, category: CatUnknown, depth: f.depth})
 				}
 				break
+			}
+			if end := ivs[i].end; end < t {
+				// Not alive any more: an open task's goroutine ended
+				// before the trace did.
+				s := max(end, f.lo)
+				out = append(out, leaf{g: f.g, start: s, end: t, category: CatUnknown, what: "goroutine ended", depth: f.depth})
+				t = s
+				continue
 			}
 			iv := &ivs[i]
 			s := max(iv.start, f.lo)

@@ -192,7 +192,7 @@ func TestWhyPathsMatchEvents(t *testing.T) {
 		traces = append(traces, reftest.CorpusTrace{Name: name, Data: data})
 	}
 	traces = append(traces, reftest.CorpusTrace{Name: "wait chain", Data: waitChainTrace(t)},
-		reftest.CorpusTrace{Name: "creator", Data: creatorTrace(t)})
+		reftest.CorpusTrace{Name: "creator", Data: creatorTrace(t)}, reftest.CorpusTrace{Name: "ended", Data: endedTrace(t)})
 	old := reftest.OldTraces("user_task_region_*_good")
 	for _, path := range old {
 		data, err := os.ReadFile(path)
@@ -357,6 +357,19 @@ func creatorTrace(t *testing.T) []byte {
 	})
 }
 
+// endedTrace has a task left open by a goroutine that exits: g1 begins
+// task 1 at t=10 and exits at t=20; the trace ends at t=31 (its closing
+// sync, a tick after the P stops at t=30).
+func endedTrace(t *testing.T) []byte {
+	return onePTrace(t, []string{"req"}, []timedEvent{
+		{format.EvProcStatus, 1, []uint64{0, 1}},
+		{format.EvGoStatus, 2, []uint64{1, 0, uint64(format.GoRunning)}},
+		{format.EvUserTaskBegin, 10, []uint64{1, 0, 1, 0}},
+		{format.EvGoDestroy, 20, nil},
+		{format.EvProcStop, 30, nil},
+	})
+}
+
 // pathSeg is a path segment as the known-answer tests state it.
 type pathSeg struct {
 	g          int64
@@ -399,6 +412,10 @@ func TestWhyKnownAnswers(t *testing.T) {
 			{1, "runnable", "scheduling", "", 79, 20, 0},
 			{1, "running", "running", "", 99, 10, 0},
 		}, map[string]time.Duration{"running": 41, "scheduling": 50, "stop-the-world": 4, "gc assist": 5}},
+		{"ended", endedTrace(t), 21, []pathSeg{
+			{1, "running", "running", "", 9, 10, 0},
+			{1, "unknown", "unknown", "goroutine ended", 19, 11, 0},
+		}, map[string]time.Duration{"running": 10, "unknown": 11}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := whyOf(t, tc.data, WhyQuery{Task: 1})
