@@ -69,6 +69,18 @@ type Diff struct {
 type Side struct {
 	Files    []string       `json:"files" help:"the traces as named on the command line, directories expanded"`
 	Duration stats.Duration `json:"duration_ns" unit:"ns" help:"the median of the traces' durations"`
+	Damaged  []string       `json:"damaged" help:"the traces that could not be read to their end, each as the error that stopped reading it, which names it: only their complete generations are compared"`
+}
+
+// side is the traces in files, whose models are models.
+func side(files []string, models []*stats.Model) Side {
+	s := Side{Files: files, Duration: medianDuration(models)}
+	for _, m := range models {
+		if m.Damage.Damaged {
+			s.Damaged = append(s.Damaged, m.Damage.Error)
+		}
+	}
+	return s
 }
 
 // Row is one metric of both sides.
@@ -105,8 +117,7 @@ func Compare(baseFiles, newFiles []string, base, new []*stats.Model, o Options) 
 		th.CompareAlpha = o.Alpha
 	}
 	d := &Diff{Schema: Schema, Alpha: th.CompareAlpha, Threshold: o.Threshold,
-		Base: Side{Files: baseFiles, Duration: medianDuration(base)},
-		New:  Side{Files: newFiles, Duration: medianDuration(new)},
+		Base: side(baseFiles, base), New: side(newFiles, new),
 		// The U test's p-value is at best 2/C(n1+n2, n1) (no tie, every
 		// value of one side below every value of the other).
 		MinP:   min(1, 2/binomial(len(base)+len(new), len(base))),

@@ -28,6 +28,9 @@ func Diff(w io.Writer, d *diff.Diff, o DiffOptions) error {
 	}
 	doc := &doc{title: "gotrace diff " + sideName(d.Base) + " " + sideName(d.New)}
 	doc.subtitle = fmt.Sprintf("base %s, new %s", sideLine(d.Base), sideLine(d.New))
+	for _, dmg := range append(d.Base.Damaged, d.New.Damaged...) {
+		doc.warnings = append(doc.warnings, dmg+"; its complete generations are compared")
+	}
 	switch {
 	case !d.Judged:
 		doc.warnings = append(doc.warnings, "one trace on a side: no significance can be judged, so every change past the threshold is shown; record five a side to tell a change from noise")
