@@ -24,6 +24,7 @@ var docSections = []struct {
 	{"decode", false},
 	{"stats", false},
 	{"check", false},
+	{"diff", false},
 	{"pprof", false},
 	{"export", false},
 	{"split", false},
