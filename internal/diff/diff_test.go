@@ -77,7 +77,7 @@ func TestInjected(t *testing.T) {
 		untouched []string
 	}{
 		{"lock", []string{"blocking.mutex.", `blocking.stacks["mutex at main.update`}, "main.update",
-			[]string{"goroutines.leaked", "gc.cycles", "goroutines.created", `annotations.regions["lookup"].count`, `annotations.tasks["request"].count`, "heap.max"}},
+			[]string{"goroutines.leaked", "gc.cycles", "goroutines.created", `annotations.regions["lookup"].count`, `annotations.tasks["request"].count`, `annotations.regions["encode"].count`}},
 		{"alloc", []string{"gc.", "heap."}, "main.encode",
 			[]string{"goroutines.leaked", "blocking.mutex.total", "goroutines.created", `annotations.regions["store"].count`, "blocking.channel.total"}},
 		{"leak", []string{"goroutines.leaked", `goroutines.groups["main.lookup.func"]`, "findings.leaks"}, "main.lookup.func1",
@@ -333,7 +333,13 @@ func TestNormalize(t *testing.T) {
 		"main.main.func1":                       "main.main.func",
 		"main.serve.func2.3":                    "main.serve.func",
 		"main.main.gowrap1":                     "main.main.gowrap",
-		"main.walk-range2":                      "main.walk-range",
+		"main.walk-range2":                      "main.walk.func",
+		"main.main-range1.1":                    "main.main.func",
+		"main.main.func4":                       "main.main.func",
+		"main.main-range1.1.deferwrap1":         "main.main.func.deferwrap",
+		"main.main.func2.deferwrap1":            "main.main.func.deferwrap",
+		"main.main.func1.gowrap2":               "main.main.func.gowrap",
+		"main.(*server).run-fm":                 "main.(*server).run-fm",
 		"main.pool[go.shape.int].func1":         "main.pool[...].func",
 		"main.Map[go.shape.struct { F []int }]": "main.Map[...]",
 		"example.com/x.(*T[go.shape.int]).Get":  "example.com/x.(*T[...]).Get",

@@ -16,13 +16,18 @@ import (
 // these left out, so one program built twice, or by two Go releases, gives
 // the same rows.
 var (
-	closureRE = regexp.MustCompile(`(\.func|\.gowrap|\.deferwrap|-range)[0-9]+(\.[0-9]+)*`)
+	closureRE = regexp.MustCompile(`^(\.func|\.gowrap|\.deferwrap|-range)[0-9]+`)
+	wrapRE    = regexp.MustCompile(`\.(gowrap|deferwrap)[0-9]+$`)
 	addressRE = regexp.MustCompile(`0x[0-9a-fA-F]+`)
 )
 
 // Normalize returns the name fn is matched by: closure numbers, generic
-// type arguments and addresses dropped. main.serve.func2.1 becomes
-// main.serve.func, main.Map[go.shape.int] becomes main.Map[...].
+// type arguments and addresses dropped. Every closure of a function is
+// its .func, however nested and whatever the release calls it: Go 1.26
+// names a closure in the body of a range-over-func loop main.f.func2,
+// Go 1.27 main.f-range1.1; both become main.f.func. A go or defer
+// statement's wrapper keeps its kind: main.f.func.deferwrap, main.f.gowrap.
+// main.Map[go.shape.int] becomes main.Map[...].
 func Normalize(fn string) string {
 	if strings.IndexByte(fn, '[') >= 0 {
 		var b strings.Builder
@@ -43,7 +48,24 @@ func Normalize(fn string) string {
 		fn = b.String()
 	}
 	fn = addressRE.ReplaceAllString(fn, "")
-	return closureRE.ReplaceAllString(fn, "$1")
+	for i := range len(fn) {
+		if fn[i] != '.' && fn[i] != '-' {
+			continue
+		}
+		m := closureRE.FindStringSubmatch(fn[i:])
+		if m == nil {
+			continue
+		}
+		head, rest := fn[:i], fn[i:]
+		switch {
+		case len(rest) == len(m[0]) && m[1] != "-range":
+			return head + m[1] // one closure or wrapper
+		case wrapRE.MatchString(rest):
+			return head + ".func." + wrapRE.FindStringSubmatch(rest)[1]
+		}
+		return head + ".func"
+	}
+	return fn
 }
 
 // stackKey is the name a stack is matched by: the program's own frames,

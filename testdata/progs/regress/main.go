@@ -19,6 +19,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"iter"
 	"os"
 	"runtime/trace"
 	"sync"
@@ -90,16 +91,27 @@ func handle(ctx context.Context, id int, buf *[]byte) {
 
 // lookup asks a goroutine of its own for the request's value and waits for
 // the answer; with -inject leak it computes the value itself and no one
-// ever receives the goroutine's answer.
+// ever receives the goroutine's answer. The goroutine is started in the
+// body of a range-over-func loop, a closure Go 1.26 and Go 1.27 name
+// differently.
 func lookup(id int) uint64 {
 	answer := make(chan uint64)
-	go func() {
-		answer <- mix(uint64(id), 2000)
-	}()
+	for seed := range seeds(id) {
+		go func() {
+			answer <- mix(seed, 2000)
+		}()
+	}
 	if inject == "leak" {
 		return mix(uint64(id), 2000)
 	}
 	return <-answer
+}
+
+// seeds yields the seed of request id.
+func seeds(id int) iter.Seq[uint64] {
+	return func(yield func(uint64) bool) {
+		yield(uint64(id))
+	}
 }
 
 // encode writes v into buf 64 times over, reusing buf; with -inject alloc
