@@ -172,9 +172,10 @@ func Compare(baseFiles, newFiles []string, base, new []*stats.Model, o Options) 
 			}
 		}
 		bv, nv := a.bv, a.nv
-		if !x.extent && x.name != "" {
+		if !x.extent && x.name != "" && x.section != "leaks" && x.section != "findings" {
 			// A percentile of a row a trace does not hold is not 0: only
-			// the traces that hold the row count.
+			// the traces that hold the row count. A trace without a leak
+			// suspect or a finding has none of it: 0.
 			bv, nv = present(a.bv, a.bin), present(a.nv, a.nin)
 		}
 		r.Base, r.New = median(bv), median(nv)
@@ -192,7 +193,9 @@ func Compare(baseFiles, newFiles []string, base, new []*stats.Model, o Options) 
 			floor = perSecondFloor(x.unit, d.Base.Duration, d.New.Duration)
 		}
 		b, n := median(tb), median(tn)
-		sig := true
+		// A percentile of a row one side lacks has nothing to be compared
+		// with: the row's count and total say it is new or gone.
+		sig := len(tb) > 0 && len(tn) > 0
 		if d.Judged && len(tb) > 1 && len(tn) > 1 {
 			c := benchmath.AssumeNothing.Compare(benchmath.NewSample(slices.Clone(tb), &th), benchmath.NewSample(slices.Clone(tn), &th))
 			p := c.P
@@ -200,8 +203,6 @@ func Compare(baseFiles, newFiles []string, base, new []*stats.Model, o Options) 
 			r.Significant = c.P <= c.Alpha
 			sig = r.Significant
 		} else if d.Judged {
-			// A percentile of a row that one side lacks has nothing to be
-			// tested against: its presence says what changed.
 			sig = false
 		}
 		r.Verdict = Same

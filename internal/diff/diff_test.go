@@ -326,6 +326,21 @@ func TestOneTrace(t *testing.T) {
 	if r := row(t, d, "blocking.mutex.total"); r.Verdict != Worse {
 		t.Errorf("blocking.mutex.total: %s", r.Verdict)
 	}
+	// A row on one side only: its count and total are new, its
+	// percentiles have nothing to be compared with.
+	var one int
+	for _, r := range d.Rows {
+		if r.Presence == Both {
+			continue
+		}
+		one++
+		if !r.PerSecond && r.Section != "leaks" && r.Section != "findings" && r.Verdict != Same {
+			t.Errorf("%s (%s): %s", r.Metric, r.Presence, r.Verdict)
+		}
+	}
+	if one == 0 {
+		t.Error("no row on one side only")
+	}
 }
 
 func TestNormalize(t *testing.T) {
