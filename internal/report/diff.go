@@ -38,6 +38,13 @@ func Diff(w io.Writer, d *diff.Diff, o DiffOptions) error {
 		doc.warnings = append(doc.warnings, fmt.Sprintf("with %d and %d traces no change can be significant (the U test's smallest p-value is %.2f, over alpha %.2f); record five a side",
 			len(d.Base.Files), len(d.New.Files), d.MinP, d.Alpha))
 	}
+	// The values per second of wall time go beside the absolute ones,
+	// unless that makes the tables wider than the terminal: the change is
+	// of them all the same, and --json has them.
+	rates := o.Mode != Styled || o.Width == 0 || diffWidth(d.Rows, o.Top) <= o.Width-4
+	if !rates {
+		doc.warnings = append(doc.warnings, "the values per second of wall time are left out to fit the terminal; totals and counts are compared by them")
+	}
 	groups := []struct {
 		verdict, title string
 	}{{diff.Worse, "Regressions"}, {diff.Better, "Improvements"}, {diff.Changed, "Other changes"}}
@@ -58,7 +65,7 @@ func Diff(w io.Writer, d *diff.Diff, o DiffOptions) error {
 			if o.Top > 0 && n > o.Top {
 				continue
 			}
-			diffRow(t, r)
+			diffRow(t, r, rates)
 		}
 		if n == 0 {
 			continue
@@ -76,7 +83,7 @@ func Diff(w io.Writer, d *diff.Diff, o DiffOptions) error {
 		t := diffTable()
 		for _, r := range d.Rows {
 			if r.Verdict == diff.Same {
-				diffRow(t, r)
+				diffRow(t, r, rates)
 			}
 		}
 		s.add(t)
@@ -90,13 +97,34 @@ func diffTable() *tbl {
 		right: []bool{false, true, true, true, false, false, false}, statusCol: 5}
 }
 
-// diffRow adds r to t: its values, their change, the p-value, and where.
-func diffRow(t *tbl, r diff.Row) {
+// diffWidth is the width of the widest table of changes, the values per
+// second shown.
+func diffWidth(rows []diff.Row, top int) int {
+	t := diffTable()
+	n := map[string]int{}
+	for _, r := range rows {
+		if r.Verdict == diff.Same {
+			continue
+		}
+		if n[r.Verdict]++; top == 0 || n[r.Verdict] <= top {
+			diffRow(t, r, true)
+		}
+	}
+	w := 1
+	for _, c := range t.widths() {
+		w += c + 3
+	}
+	return w
+}
+
+// diffRow adds r to t: its values (with rates, their values per second),
+// their change, the p-value, and where.
+func diffRow(t *tbl, r diff.Row, rates bool) {
 	base, new := FormatValue(r.Base, r.Unit), FormatValue(r.New, r.Unit)
 	if r.Unit == "" {
 		base, new = strconv.FormatFloat(r.Base, 'f', 2, 64), strconv.FormatFloat(r.New, 'f', 2, 64)
 	}
-	if r.PerSecond {
+	if r.PerSecond && rates {
 		base += " (" + rateValue(r.BaseRate, r.Unit) + ")"
 		new += " (" + rateValue(r.NewRate, r.Unit) + ")"
 	}
@@ -131,13 +159,16 @@ func label(r diff.Row) string {
 	list := r.Metric[:strings.IndexByte(r.Metric, '[')]
 	field := r.Metric[strings.LastIndexByte(r.Metric, '.')+1:]
 	name := r.Name
-	// A stack is named by its frames: the innermost two say where.
-	if head, frames, ok := strings.Cut(name, " at "); ok {
-		if f := strings.Split(frames, " < "); len(f) > 2 {
-			name = fmt.Sprintf("%s at %s (+%d)", head, strings.Join(f[:2], " < "), len(f)-2)
+	// A stack is named by its frames: the innermost says where.
+	head, frames, ok := strings.Cut(name, " at ")
+	if !ok {
+		head, frames = "", name
+	}
+	if f := strings.Split(frames, " < "); len(f) > 1 {
+		name = fmt.Sprintf("%s (+%d)", f[0], len(f)-1)
+		if ok {
+			name = head + " at " + name
 		}
-	} else if f := strings.Split(name, " < "); len(f) > 2 {
-		name = fmt.Sprintf("%s (+%d)", strings.Join(f[:2], " < "), len(f)-2)
 	}
 	return list + "[" + strconv.Quote(name) + "]." + field
 }
