@@ -190,6 +190,10 @@ func runDiff(ctx context.Context, opts *diffOptions) error {
 	if err != nil {
 		return err
 	}
+	all := append(slices.Clone(baseFiles), newFiles...)
+	if i := slices.Index(all, "-"); i >= 0 && slices.Contains(all[i+1:], "-") {
+		return usagef("standard input (-) can stand for one trace only")
+	}
 	if opts.FailOn != "" && (len(baseFiles) < 4 || len(newFiles) < 4) {
 		return usagef("--fail-on regression needs four traces a side or more to call a change significant (five are better); got %d and %d",
 			len(baseFiles), len(newFiles))
