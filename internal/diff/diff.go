@@ -86,7 +86,7 @@ func side(files []string, models []*stats.Model) Side {
 // Row is one metric of both sides.
 type Row struct {
 	Metric      string    `json:"metric" help:"the metric's path: a check path such as sched.latency.p99, or a list row by name, e.g. goroutines.groups[\"main.serve.func\"].blocked"`
-	Section     string    `json:"section" help:"overview, goroutines, sched, blocking, gc, heap, syscalls, tasks, regions, cpu, leaks or findings"`
+	Section     string    `json:"section" help:"overview, goroutines, sched, blocking, gc, heap (allocations by type and goroutine too, with heap events), syscalls, tasks, regions, cpu, leaks or findings"`
 	Name        string    `json:"name" help:"the list row's name, functions normalised (closure numbers, generic type arguments and addresses left out); empty for a number of the model"`
 	Unit        string    `json:"unit" help:"the unit of base and new: ns, B, count, ratio, %, 1/s, or empty for a finding's weight"`
 	Base        float64   `json:"base" help:"the median of the base traces' values"`
@@ -275,6 +275,10 @@ func whereFrom(rows []Row, list string, delta float64) string {
 			}
 		case list == "blocking.stacks" && sel != "":
 			if !strings.HasPrefix(r.Name, sel+" at ") || f != "total" {
+				continue
+			}
+		case list == "heap.allocs.by_goroutine":
+			if f != "bytes" {
 				continue
 			}
 		case f != "total" && f != "samples" && f != "count":

@@ -372,3 +372,26 @@ func Example() {
 	fmt.Println(Normalize("main.pool[go.shape.int].func2"))
 	// Output: main.pool[...].func
 }
+
+// TestAllocRows: a trace with heap events has rows for its allocations by
+// type and by goroutine, and a trace compared with itself changed nowhere.
+func TestAllocRows(t *testing.T) {
+	files := []string{"../../testdata/traces/allocfree.trace"}
+	m := models(t, files)
+	d := Compare(files, files, m, m, Options{Threshold: 0.05})
+	var byType, byGoroutine int
+	for _, r := range d.Rows {
+		if r.Verdict != Same || r.Presence != Both {
+			t.Errorf("%s: %s, %s against itself", r.Metric, r.Verdict, r.Presence)
+		}
+		switch listOf(r.Metric) {
+		case "heap.allocs.by_type":
+			byType++
+		case "heap.allocs.by_goroutine":
+			byGoroutine++
+		}
+	}
+	if byType == 0 || byGoroutine == 0 || len(m[0].Heap.Allocs.ByType) == 0 {
+		t.Errorf("%d rows by type, %d by goroutine", byType, byGoroutine)
+	}
+}

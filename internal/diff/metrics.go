@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gotrace-cli/gotrace/internal/stats"
+	"github.com/gotrace-cli/gotrace/internal/timeline"
 )
 
 // Which way a metric goes when things get worse.
@@ -39,7 +40,7 @@ var extentFields = map[string]bool{
 	"blocked": true, "syscall": true, "cycles": true, "time": true, "assist_running": true,
 	"assist_waiting": true, "samples": true, "events": true, "wire_events": true, "batches": true,
 	"generations": true, "file_bytes": true, "sync": true, "net": true, "moved_events": true,
-	"restamped_batches": true,
+	"restamped_batches": true, "objects": true, "bytes": true, "estimated": true, "freed": true,
 }
 
 // direction says which way path gets worse.
@@ -91,7 +92,12 @@ func whereOf(path string) string {
 		return "goroutines.groups:count"
 	case "sched":
 		return "goroutines.groups:runnable"
-	case "gc", "heap":
+	case "heap":
+		if strings.HasPrefix(rest, "allocs.") {
+			return "heap.allocs.by_goroutine|cpu.alloc_sites"
+		}
+		return "cpu.alloc_sites|heap.allocs.by_goroutine|blocking.stacks:gc|blocking.stacks:runtime"
+	case "gc":
 		// The code that allocates; without CPU samples, where goroutines
 		// waited for the collector.
 		return "cpu.alloc_sites|blocking.stacks:gc|blocking.stacks:runtime"
@@ -179,6 +185,26 @@ func metrics(m *stats.Model) []metric {
 				where = s.Func
 			}
 			add(l.path+"["+q(n)+"].samples", "cpu", n, stats.UnitCount, where, "samples", float64(s.Samples))
+		}
+	}
+	// Allocations, with heap events: by type, and by the goroutines that
+	// made them.
+	for _, l := range []struct {
+		path string
+		rows []stats.AllocGroup
+		fn   bool
+	}{{"heap.allocs.by_type", m.Heap.Allocs.ByType, false}, {"heap.allocs.by_goroutine", m.Heap.Allocs.ByGoroutine, true}} {
+		for _, g := range l.rows {
+			n, where := g.Name, ""
+			if l.fn {
+				n = Normalize(g.Name)
+				if timeline.IsUserFrame(g.Name) {
+					where = g.Name
+				}
+			}
+			p := l.path + "[" + q(n) + "]"
+			add(p+".objects", "heap", n, stats.UnitCount, where, "objects", float64(g.Objects))
+			add(p+".bytes", "heap", n, stats.UnitBytes, where, "bytes", float64(g.Bytes))
 		}
 	}
 	// Leak suspects of the same code add up: their stacks differ only in
