@@ -64,14 +64,18 @@ demo: build
 # Record again the traces gotrace diff's tests read (testdata/diff): the
 # regress program as written and with each regression injected, five runs
 # of each, interleaved so that the machine's load falls on every side
-# alike; then two runs as written built with Go 1.27, whose closures and
-# generic functions are named differently.
+# alike; five more as written, later, whose load is another (noise, which
+# diff must not call a change); then two runs as written built with Go
+# 1.27, whose closures are named differently.
 DIFF_RECORD = record --cpu --build-flags '-trimpath'
 diff-traces: build
 	mkdir -p testdata/diff
 	for i in 1 2 3 4 5; do for v in base lock alloc leak; do \
 		$(BIN) $(DIFF_RECORD) -o testdata/diff/$$v-$$i.trace ./testdata/progs/regress -- -inject=$${v#base} || exit 1; \
 	done; done
+	for i in 1 2 3 4 5; do \
+		$(BIN) $(DIFF_RECORD) -o testdata/diff/again-$$i.trace ./testdata/progs/regress || exit 1; \
+	done
 	for i in 1 2; do \
 		GOTOOLCHAIN=go1.27.3 $(BIN) $(DIFF_RECORD) -o testdata/diff/go127-$$i.trace ./testdata/progs/regress || exit 1; \
 	done

@@ -47,9 +47,11 @@ names are matched with closure numbers, generic type arguments and
 addresses left out, so builds by two Go releases match. A row found on
 one side only is new or gone.
 
-Numbers that add up over time (totals, counts) are compared per second of
-wall time, so a longer run is not a regression by itself. Each metric
-knows its bad direction: a change past --threshold that way is worse.
+Numbers that add up over time (totals, counts) are also taken per second
+of wall time, and have changed only when both the values and the rates
+have, the same way: a longer or a faster run is not a regression by
+itself. Each metric knows its bad direction: a change past --threshold
+that way is worse.
 
 With several traces a side (--base and --new each take files or
 directories of .trace files), each metric's values are compared with the

@@ -96,10 +96,10 @@ type Row struct {
 	PerSecond   bool      `json:"per_second" help:"whether the metric adds up over time, and so is compared per second of wall time: base_rate and new_rate"`
 	BaseRate    float64   `json:"base_rate" help:"with per_second, the median of the base values per second of wall time (for durations, the share of wall time); else 0"`
 	NewRate     float64   `json:"new_rate" help:"with per_second, the same for the new traces"`
-	P           *float64  `json:"p" help:"the p-value of the Mann-Whitney U test of the values (of the rates with per_second); null when a side has a single trace"`
-	Significant bool      `json:"significant" help:"p is at or under alpha"`
+	P           *float64  `json:"p" help:"the p-value of the Mann-Whitney U test of the values; with per_second, the larger of the values' and the rates'; null when a side has a single trace"`
+	Significant bool      `json:"significant" help:"p is at or under alpha (with per_second, for the values and the rates both)"`
 	Direction   string    `json:"direction" help:"higher is worse, lower is worse, or neutral"`
-	Verdict     string    `json:"verdict" help:"worse or better: significant (or not judged) and past the threshold in that direction; changed: the same for a neutral metric; ~: no significant change, or one under the threshold"`
+	Verdict     string    `json:"verdict" help:"worse or better: significant (or not judged) and past the threshold in that direction, with per_second for the values and the rates both, the same way; changed: the same for a neutral metric; ~: no significant change, or one under the threshold"`
 	Presence    string    `json:"presence" help:"for a list row: new (in no base trace, and in half the new ones or more), gone (the reverse) or both; both for a number of the model"`
 	Where       string    `json:"where" help:"the function of the program's own code the change lives in, when one is known"`
 	BaseValues  []float64 `json:"base_values" help:"each base trace's value, in the order of base.files"`
@@ -184,42 +184,32 @@ func Compare(baseFiles, newFiles []string, base, new []*stats.Model, o Options) 
 			ratio := r.New / r.Base
 			r.Ratio = &ratio
 		}
-		tb, tn := bv, nv
-		floor := floorOf(x.unit)
+		// The values are judged as they are; a total or a count also per
+		// second of wall time, and it has changed only when both have,
+		// the same way: a longer run of a server has more of everything,
+		// a faster run of a batch the same in less time, and neither is
+		// a change.
+		v := d.judge(bv, nv, floorOf(x.unit), th, o.Threshold)
 		if x.extent && x.unit != "" {
 			r.PerSecond = true
-			tb, tn = perSecond(a.bv, base, x.unit), perSecond(a.nv, new, x.unit)
+			tb, tn := perSecond(a.bv, base, x.unit), perSecond(a.nv, new, x.unit)
 			r.BaseRate, r.NewRate = median(tb), median(tn)
-			floor = perSecondFloor(x.unit, d.Base.Duration, d.New.Duration)
+			pv := d.judge(tb, tn, perSecondFloor(x.unit, d.Base.Duration, d.New.Duration), th, o.Threshold)
+			v = v.and(pv)
 		}
-		b, n := median(tb), median(tn)
-		// A percentile of a row one side lacks has nothing to be compared
-		// with: the row's count and total say it is new or gone.
-		sig := len(tb) > 0 && len(tn) > 0
-		if d.Judged && len(tb) > 1 && len(tn) > 1 {
-			c := benchmath.AssumeNothing.Compare(benchmath.NewSample(slices.Clone(tb), &th), benchmath.NewSample(slices.Clone(tn), &th))
-			p := c.P
-			r.P = &p
-			r.Significant = c.P <= c.Alpha
-			sig = r.Significant
-		} else if d.Judged {
-			sig = false
-		}
+		r.P, r.Significant = v.p, v.significant
 		r.Verdict = Same
-		if sig && b != n && math.Abs(n-b) >= o.Threshold*math.Abs(b) {
+		if v.changed {
 			switch {
 			case x.dir == Neutral:
 				r.Verdict = Changed
-			case (n > b) == (x.dir == HigherWorse):
+			case v.up == (x.dir == HigherWorse):
 				r.Verdict = Worse
 			default:
 				r.Verdict = Better
 			}
 		}
-		r.score = math.Abs(math.Log((n + floor) / (b + floor)))
-		if math.IsNaN(r.score) || math.IsInf(r.score, 0) {
-			r.score = 0
-		}
+		r.score = v.score
 		d.Rows = append(d.Rows, r)
 	}
 
@@ -255,6 +245,51 @@ func Compare(baseFiles, newFiles []string, base, new []*stats.Model, o Options) 
 		}
 	}
 	return d
+}
+
+// judgement is what the values of one metric say.
+type judgement struct {
+	p           *float64 // nil when not tested
+	significant bool
+	changed     bool    // significant (or not judged) and past the threshold
+	up          bool    // the new median is higher
+	score       float64 // the size of the change: log ratio, values floored
+}
+
+// judge compares base and new values: their medians, and with several on
+// each side in a judged diff, the U test.
+func (d *Diff) judge(b, n []float64, floor float64, th benchmath.Thresholds, threshold float64) judgement {
+	var j judgement
+	// A percentile of a row one side lacks has nothing to be compared
+	// with: the row's count and total say it is new or gone.
+	sig := len(b) > 0 && len(n) > 0
+	if d.Judged && len(b) > 1 && len(n) > 1 {
+		c := benchmath.AssumeNothing.Compare(benchmath.NewSample(slices.Clone(b), &th), benchmath.NewSample(slices.Clone(n), &th))
+		p := c.P
+		j.p, j.significant = &p, c.P <= c.Alpha
+		sig = j.significant
+	} else if d.Judged {
+		sig = false
+	}
+	mb, mn := median(b), median(n)
+	j.up = mn > mb
+	j.changed = sig && mb != mn && math.Abs(mn-mb) >= threshold*math.Abs(mb)
+	if j.score = math.Abs(math.Log((mn + floor) / (mb + floor))); math.IsNaN(j.score) || math.IsInf(j.score, 0) {
+		j.score = 0
+	}
+	return j
+}
+
+// and is what two judgements of one metric say together: a change when
+// both see it, the same way; the larger p-value, the smaller score.
+func (j judgement) and(k judgement) judgement {
+	out := judgement{significant: j.significant && k.significant, up: k.up,
+		changed: j.changed && k.changed && j.up == k.up, score: min(j.score, k.score)}
+	out.p = j.p
+	if k.p != nil && (j.p == nil || *k.p > *j.p) {
+		out.p = k.p
+	}
+	return out
 }
 
 // whereFrom returns the place of the row of list whose total (or samples,

@@ -109,6 +109,25 @@ func TestInjected(t *testing.T) {
 	}
 }
 
+// TestNoise compares the program as written with itself, recorded at
+// another time on a machine as busy or idle as it then was: the runs took
+// other times and waited otherwise, but nothing got worse.
+func TestNoise(t *testing.T) {
+	d := compare(t, "base", "again")
+	if !d.Judged {
+		t.Fatal("not judged")
+	}
+	for _, r := range d.Rows {
+		if r.Verdict == Worse {
+			t.Errorf("%s is worse: base %v, new %v, p %v", r.Metric, r.BaseValues, r.NewValues, *r.P)
+		}
+	}
+	// The same work in less time: counts per second differ, counts do not.
+	if r := row(t, d, `annotations.tasks["request"].count`); r.Verdict != Same || r.NewRate == r.BaseRate {
+		t.Errorf("tasks: %s, %v/s and %v/s", r.Verdict, r.BaseRate, r.NewRate)
+	}
+}
+
 // TestMutexReference checks the values diff compares for the lock
 // regression against the blocked intervals read from golang.org/x/exp/trace
 // directly: each trace's time blocked in sync.Mutex.Lock called from
