@@ -88,11 +88,11 @@ passes the threshold (it needs four traces a side or more).`),
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVar(&opts.Base, "base", nil, "the base traces: `FILE|DIR...` up to the next flag")
-	f.StringArrayVar(&opts.New, "new", nil, "the new traces: `FILE|DIR...` up to the next flag")
-	f.StringVar(&opts.Threshold, "threshold", "5%", "the smallest relative change called worse or better (`PCT`)")
-	f.Float64Var(&opts.Alpha, "alpha", 0.05, "the p-value at or under which a change is significant (`P`)")
-	f.StringVar(&opts.FailOn, "fail-on", "", "exit with status 3 on `regression`: a significant change past the threshold the bad way")
+	f.StringArrayVar(&opts.Base, "base", nil, "the base traces up to the next flag: files, or directories of .trace files (`FILE|DIR...`)")
+	f.StringArrayVar(&opts.New, "new", nil, "the new traces up to the next flag: files, or directories of .trace files (`FILE|DIR...`)")
+	f.StringVar(&opts.Threshold, "threshold", "5%", "call a change worse or better from `PCT` on (5% or 0.05)")
+	f.Float64Var(&opts.Alpha, "alpha", 0.05, "call a change significant when its p-value is `P` or less")
+	f.StringVar(&opts.FailOn, "fail-on", "", "exit with status 3 on a `regression`: a metric significantly worse, past the threshold")
 	f.IntVar(&opts.Top, "top", 20, "rows in each list of changes (`N`; 0 for all)")
 	f.BoolVar(&opts.All, "all", false, "list the metrics that did not change too")
 	f.BoolVar(&opts.JSON, "json", false, "write JSON (schema gotrace.diff/v1)")
