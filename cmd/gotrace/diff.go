@@ -212,6 +212,10 @@ func runDiff(ctx context.Context, opts *diffOptions) error {
 			if m == nil {
 				return nil, err
 			}
+			if why := stats.NothingAnalysed(m); why != "" {
+				// Its numbers would be zeros that were never measured.
+				return nil, fmt.Errorf("%s: %s, so there is nothing to compare", f, why)
+			}
 			damage = cmp.Or(damage, err)
 			out = append(out, m)
 		}

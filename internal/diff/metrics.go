@@ -30,7 +30,7 @@ type metric struct {
 
 // The model's scalars left out: identities, not measurements.
 var skipScalars = map[string]bool{
-	"overview.wall_start_unix_ns": true,
+	"overview.wall_start_unix": true,
 }
 
 // extentFields are the last elements of paths whose values add up over
