@@ -205,14 +205,14 @@ func change(r diff.Row) string {
 	return fmt.Sprintf("%+.1f%%", pct)
 }
 
+// diffSummary says in a line how many metrics changed, and how they were
+// judged.
 func diffSummary(d *diff.Diff, same int, all bool) string {
-	var parts []string
-	parts = append(parts, fmt.Sprintf("%d %s worse, %d better", d.Worse, plural(d.Worse, "metric", "metrics"), d.Better))
 	what := "no significant change"
 	if !d.Judged {
 		what = "no change past the threshold"
 	}
-	line := fmt.Sprintf("%s; %d show %s (~)", strings.Join(parts, ", "), same, what)
+	line := fmt.Sprintf("%d %s worse, %d better; %d show %s (~)", d.Worse, plural(d.Worse, "metric", "metrics"), d.Better, same, what)
 	if !all && same > 0 {
 		line += ", --all lists them"
 	}
