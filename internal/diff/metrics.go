@@ -21,7 +21,7 @@ type metric struct {
 	section  string
 	name     string // the matched row of a list; "" for a scalar
 	unit     string
-	extent   bool // grows with the trace's duration: compared per second
+	extent   bool // grows with the trace's duration: compared per second of wall time too
 	dir      string
 	where    string // the program's own frame the row lives in
 	whereKey string // for a scalar, the list whose rows say where it lives
@@ -70,14 +70,12 @@ func whereOf(path string) string {
 	section, rest, _ := strings.Cut(path, ".")
 	switch section {
 	case "blocking":
-		cat, _, _ := strings.Cut(rest, ".")
-		switch cat {
+		switch cat, _, _ := strings.Cut(rest, "."); cat {
 		case "all", "sync", "net":
 			return "blocking.stacks"
-		case "network":
-			cat = "network"
+		default:
+			return "blocking.stacks:" + cat
 		}
-		return "blocking.stacks:" + cat
 	case "goroutines":
 		switch rest {
 		case "leaked", "leaked_benign", "alive_at_end", "peak_alive":
@@ -98,9 +96,9 @@ func whereOf(path string) string {
 		}
 		return "cpu.alloc_sites|heap.allocs.by_goroutine|blocking.stacks:gc|blocking.stacks:runtime"
 	case "gc":
-		// The code that allocates; without CPU samples, where goroutines
-		// waited for the collector.
-		return "cpu.alloc_sites|blocking.stacks:gc|blocking.stacks:runtime"
+		// The code that allocates; without CPU samples or heap events,
+		// where goroutines waited for the collector.
+		return "cpu.alloc_sites|heap.allocs.by_goroutine|blocking.stacks:gc|blocking.stacks:runtime"
 	case "syscalls":
 		return "syscalls.stacks"
 	case "cpu":
