@@ -438,3 +438,31 @@ func TestAllocRows(t *testing.T) {
 		t.Errorf("%d rows by type, %d by goroutine", byType, byGoroutine)
 	}
 }
+
+// TestMerge: two closures of one function are one row, their counts and
+// times added, the largest of their maxima kept.
+func TestMerge(t *testing.T) {
+	m := &stats.Model{}
+	m.Goroutines.Groups = []stats.GoroutineGroup{
+		{Func: "main.serve.func1", Count: 2, Blocked: 5},
+		{Func: "main.serve.func2", Count: 3, Blocked: 7},
+	}
+	m.Annotations.Regions = []stats.NamedDist{{Name: "a", Dist: stats.Dist{Count: 1, Max: 9}}}
+	var count, blocked float64
+	n := 0
+	for _, x := range metrics(m) {
+		switch x.key {
+		case `goroutines.groups["main.serve.func"].count`:
+			count, n = x.value, n+1
+		case `goroutines.groups["main.serve.func"].blocked`:
+			blocked = x.value
+		}
+	}
+	if n != 1 || count != 5 || blocked != 12 {
+		t.Errorf("%d rows, count %v, blocked %v; want 1 row, 5, 12", n, count, blocked)
+	}
+	ms := merge([]metric{{key: "x.max", value: 3}, {key: "x.max", value: 8}, {key: "x.max", value: 5}})
+	if len(ms) != 1 || ms[0].value != 8 {
+		t.Errorf("merged maxima: %+v", ms)
+	}
+}

@@ -205,18 +205,9 @@ func metrics(m *stats.Model) []metric {
 			add(p+".bytes", "heap", n, stats.UnitBytes, where, "bytes", float64(g.Bytes))
 		}
 	}
-	// Leak suspects of the same code add up: their stacks differ only in
-	// closure numbers and the runtime's frames between builds.
-	leaks := map[string]int{}
 	for _, l := range m.Findings.Leaks {
 		n := Normalize(l.Func) + " at " + stackKey(l.Stack)
-		p := "findings.leaks[" + q(n) + "].count"
-		if i, ok := leaks[p]; ok {
-			out[i].value += float64(l.Count)
-			continue
-		}
-		leaks[p] = len(out)
-		add(p, "leaks", n, stats.UnitCount, stats.UserFrame(l.Stack), "leaked", float64(l.Count))
+		add("findings.leaks["+q(n)+"].count", "leaks", n, stats.UnitCount, stats.UserFrame(l.Stack), "leaked", float64(l.Count))
 	}
 	ranked := map[string]bool{}
 	for _, f := range m.Findings.Ranked {
@@ -230,6 +221,29 @@ func metrics(m *stats.Model) []metric {
 		}
 		ranked[p] = true
 		add(p, "findings", n, "", f.Where, "share", f.Share)
+	}
+	return merge(out)
+}
+
+// merge makes one metric of those with the same key: rows whose names
+// differ only in what Normalize leaves out (two closures of one function)
+// or whose stacks differ only in the runtime's frames. Totals, counts and
+// leak suspects add up; of a percentile or a maximum, the largest stands.
+func merge(ms []metric) []metric {
+	at := make(map[string]int, len(ms))
+	out := ms[:0]
+	for _, x := range ms {
+		i, ok := at[x.key]
+		if !ok {
+			at[x.key] = len(out)
+			out = append(out, x)
+			continue
+		}
+		if x.extent || x.section == "leaks" {
+			out[i].value += x.value
+		} else {
+			out[i].value = max(out[i].value, x.value)
+		}
 	}
 	return out
 }
