@@ -58,6 +58,8 @@ holds as a terminal report for people and as JSON and exit codes for CI.`),
 		newCheckCmd(io, nil),
 		newGoroutinesCmd(io, nil),
 		newDiffCmd(io, nil),
+		newGoroutineCmd(io, nil),
+		newAtCmd(io, nil),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)
@@ -75,7 +77,7 @@ holds as a terminal report for people and as JSON and exit codes for CI.`),
 func rootExamples(root *cobra.Command) string {
 	cmds := root.Commands()
 	rank := func(c *cobra.Command) int {
-		i := slices.Index([]string{"record", "decode", "stats", "check", "diff", "goroutines", "pprof", "export", "split"}, c.Name())
+		i := slices.Index([]string{"record", "decode", "stats", "check", "diff", "goroutines", "goroutine", "at", "pprof", "export", "split"}, c.Name())
 		if i < 0 {
 			return len(cmds)
 		}

@@ -80,30 +80,8 @@ func Goroutines(ctx context.Context, r io.Reader, f Filter) ([]Goroutine, error)
 	}
 	var out []Goroutine
 	tk.End = func(g *timeline.Goroutine) {
-		row := Goroutine{ID: int64(g.ID), Incarnation: g.Seq, Name: g.Name, Kind: timeline.KindOf(g.Name).String(),
-			Existed: g.Existed, Creator: -1, Ended: -1, BlockedByCat: byCat[g]}
+		out = append(out, row(g, tk.Start(), byCat[g]))
 		delete(byCat, g)
-		if g.Creator != trace.NoGoroutine {
-			row.Creator = int64(g.Creator)
-		}
-		if !g.Existed {
-			row.Created = time.Duration(g.Created - tk.Start())
-		}
-		if g.Ended != 0 {
-			row.Ended, row.StateAtEnd = time.Duration(g.Ended-tk.Start()), "ended"
-		} else {
-			st, _ := g.State()
-			row.StateAtEnd = stateWord(st)
-			if st == trace.GoWaiting {
-				row.ReasonAtEnd = g.Reason()
-			}
-		}
-		row.Running, row.Runnable = g.Totals[timeline.Running], g.Totals[timeline.Runnable]
-		row.Blocked, row.Syscall = g.Totals[timeline.Blocked], g.Totals[timeline.Syscall]
-		if row.BlockedByCat == nil {
-			row.BlockedByCat = map[string]time.Duration{}
-		}
-		out = append(out, row)
 	}
 	n := 0
 	_, err := timeline.Read(r, func(ev *trace.Event) bool {
@@ -125,6 +103,33 @@ func Goroutines(ctx context.Context, r io.Reader, f Filter) ([]Goroutine, error)
 		return out, fmt.Errorf("%w: no goroutine passes the filters", ErrNoMatch)
 	}
 	return out, err
+}
+
+// row is g's row, with times from start and its blocked time by category.
+func row(g *timeline.Goroutine, start trace.Time, byCat map[string]time.Duration) Goroutine {
+	r := Goroutine{ID: int64(g.ID), Incarnation: g.Seq, Name: g.Name, Kind: timeline.KindOf(g.Name).String(),
+		Existed: g.Existed, Creator: -1, Ended: -1, BlockedByCat: byCat}
+	if g.Creator != trace.NoGoroutine {
+		r.Creator = int64(g.Creator)
+	}
+	if !g.Existed {
+		r.Created = time.Duration(g.Created - start)
+	}
+	if g.Ended != 0 {
+		r.Ended, r.StateAtEnd = time.Duration(g.Ended-start), "ended"
+	} else {
+		st, _ := g.State()
+		r.StateAtEnd = stateWord(st)
+		if st == trace.GoWaiting {
+			r.ReasonAtEnd = g.Reason()
+		}
+	}
+	r.Running, r.Runnable = g.Totals[timeline.Running], g.Totals[timeline.Runnable]
+	r.Blocked, r.Syscall = g.Totals[timeline.Blocked], g.Totals[timeline.Syscall]
+	if r.BlockedByCat == nil {
+		r.BlockedByCat = map[string]time.Duration{}
+	}
+	return r
 }
 
 func stateWord(s trace.GoState) string {

@@ -50,8 +50,11 @@ type GenSpan struct {
 	// Frequency is its timestamp frequency in ticks per second.
 	Frequency uint64
 	// From is when it starts on golang.org/x/exp/trace's clock: the time
-	// of the Sync event that opens it. To is when the next one starts, or
-	// for the last, its last timestamp.
+	// of the Sync event that opens it, which comes after the last event
+	// of the generation before. An index drawn without walking events
+	// does not know that event: past the first generation, From is then
+	// the generation's earliest batch, which may be earlier. To is when
+	// the next one starts, or for the last, its last timestamp.
 	From, To trace.Time
 	// Clock is its clock snapshot (Go 1.25 and later), nil before.
 	Clock *decode.ClockSnapshot
@@ -76,6 +79,10 @@ var ErrNotIndexable = errors.New("trace has no generations to index")
 // BuildIndex reads the trace in r, size bytes long, once and maps it. A
 // trace damaged after some complete generations gives the index of those,
 // with the damage in Index.Err; damage before any gives an error.
+//
+// Without IndexOptions.Actors it reads only batch headers, a few dozen
+// bytes per batch, and decodes two generations: the first, for the
+// frequency and the clock snapshot, and the last, for its end.
 func BuildIndex(r io.ReaderAt, size int64, opts IndexOptions) (*Index, error) {
 	dr, err := decode.NewReader(io.NewSectionReader(r, 0, size))
 	if err != nil {
@@ -84,52 +91,20 @@ func BuildIndex(r io.ReaderAt, size int64, opts IndexOptions) (*Index, error) {
 		}
 		return nil, err
 	}
-	dr.SetDetail(decode.Frames)
 	ix := &Index{Version: dr.Version(), Size: size}
-	var w *actorWalk
 	if opts.Actors {
-		w = newActorWalk(ix.Version)
-		ix.actors = w
+		err = ix.walk(dr)
+	} else {
+		err = ix.frame(r)
 	}
-	for {
-		g, err := dr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			ix.Err = err
-			break
-		}
-		s := GenSpan{Num: g.Num, Offset: g.Offset, End: g.End, MinTicks: g.MinTime, Frequency: g.Frequency}
-		s.MaxTicks, s.late = eventTicks(g)
-		if g.Clock != nil {
-			c := *g.Clock
-			s.Clock = &c
-		}
-		if w != nil {
-			threaded, late, err := w.gen(dr, g, len(ix.Gens))
-			if err != nil {
-				ix.Err = err
-				break
-			}
-			s.MaxTicks, s.late = max(s.MaxTicks, threaded), max(s.late, late)
-		}
-		ix.Gens = append(ix.Gens, s)
+	if err != nil {
+		return nil, err
 	}
 	if len(ix.Gens) == 0 {
 		if ix.Err != nil {
 			return nil, ix.Err
 		}
 		return ix, nil
-	}
-	if w == nil {
-		// The last generation's end is its last event: walk it alone.
-		last := &ix.Gens[len(ix.Gens)-1]
-		threaded, late, err := lastTicks(r, ix.Version, last)
-		if err != nil {
-			return nil, err
-		}
-		last.MaxTicks, last.late = max(last.MaxTicks, threaded), max(last.late, late)
 	}
 	// N.B. golang.org/x/exp/trace never lets time go back: a Sync (like
 	// any event) earlier than the last event before it comes a nanosecond
@@ -154,21 +129,147 @@ func BuildIndex(r io.ReaderAt, size int64, opts IndexOptions) (*Index, error) {
 	return ix, nil
 }
 
-// eventTicks is the latest time in g's batches of events, those a thread
-// wrote and the others, as far as g says.
-func eventTicks(g *decode.Generation) (threaded, late uint64) {
-	for i := range g.Batches {
-		b := &g.Batches[i]
-		if b.Header != format.EvEventBatch || b.Events != nil {
-			continue // tables, experiments
+// walk indexes the generations dr reads, walking every event to record the
+// goroutines and tasks in each.
+func (ix *Index) walk(dr *decode.Reader) error {
+	dr.SetDetail(decode.Frames)
+	w := newActorWalk(ix.Version)
+	ix.actors = w
+	for {
+		g, err := dr.Next()
+		if err == io.EOF {
+			return nil
 		}
+		if err != nil {
+			ix.Err = err
+			return nil
+		}
+		s := GenSpan{Num: g.Num, Offset: g.Offset, End: g.End, MinTicks: g.MinTime, Frequency: g.Frequency, Clock: g.Clock}
+		if s.MaxTicks, s.late, err = w.gen(dr, g, len(ix.Gens)); err != nil {
+			ix.Err = err
+			return nil
+		}
+		ix.Gens = append(ix.Gens, s)
+	}
+}
+
+// frame indexes the generations of the trace in r by their batch headers
+// alone, with the frame rule every reader follows (decode.Framer), and
+// decodes the first generation and the last.
+func (ix *Index) frame(r io.ReaderAt) error {
+	fr := decode.NewFramer(&atSource{r: r, off: format.HeaderSize, size: ix.Size}, ix.Version, format.HeaderSize)
+	var s GenSpan
+	batch := func(b *decode.FramedBatch) {
+		if b.Header == format.EvEndOfGeneration {
+			return
+		}
+		s.MinTicks = min(s.MinTicks, b.Time)
 		if b.M == format.NoThread {
-			late = max(late, b.Last)
+			s.late = max(s.late, b.Time)
 		} else {
-			threaded = max(threaded, b.Last)
+			s.MaxTicks = max(s.MaxTicks, b.Time)
 		}
 	}
-	return threaded, late
+	for {
+		s = GenSpan{MinTicks: ^uint64(0)}
+		sp, err := fr.Next(batch)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			ix.Err = err
+			break
+		}
+		s.Num, s.Offset, s.End = sp.Gen, sp.Offset, sp.End
+		ix.Gens = append(ix.Gens, s)
+	}
+	if len(ix.Gens) == 0 {
+		return nil
+	}
+	// N.B. The runtime fixes the trace clock's frequency once per
+	// process: every generation has the first one's. A generation read
+	// later gets its own (see Index.load).
+	first, err := ix.load(r, 0, decode.Frames)
+	if err != nil {
+		return err
+	}
+	for i := range ix.Gens {
+		ix.Gens[i].Frequency = first.Frequency
+	}
+	if _, err := ix.load(r, len(ix.Gens)-1, decode.Counts); err != nil {
+		return err
+	}
+	return nil
+}
+
+// load decodes generation i of the trace in r at the detail given and
+// sets what it learns in Gens[i]: the frequency, the clock snapshot and,
+// when it walked the events, the last times.
+func (ix *Index) load(r io.ReaderAt, i int, d decode.Detail) (*decode.Generation, error) {
+	s := &ix.Gens[i]
+	dr, err := decode.NewReader(genReader(r, ix.Version, s.Offset, s.End))
+	if err != nil {
+		return nil, err
+	}
+	dr.SetDetail(d)
+	g, err := dr.Next()
+	if err != nil {
+		return nil, relocate(err, s.Offset)
+	}
+	s.Frequency, s.Clock = g.Frequency, g.Clock
+	if d != decode.Frames {
+		s.MaxTicks, s.late = eventTicks(g)
+	}
+	return g, nil
+}
+
+// atSource is the FrameSource of a trace read at an offset: a Framer
+// reads batch headers through it and skips the batches' bytes unread.
+type atSource struct {
+	r         io.ReaderAt
+	off, size int64
+	buf       []byte // the bytes from off on, as far as read
+}
+
+// peekAhead is how much Peek reads at once: a batch header and the
+// first bytes after it.
+const peekAhead = 64
+
+func (s *atSource) Peek(n int) ([]byte, error) {
+	if n <= len(s.buf) {
+		return s.buf[:n], nil
+	}
+	want := min(int64(max(n, peekAhead)), s.size-s.off)
+	if cap(s.buf) < int(want) {
+		s.buf = make([]byte, want)
+	}
+	s.buf = s.buf[:want]
+	m, err := s.r.ReadAt(s.buf, s.off)
+	s.buf = s.buf[:m]
+	if m >= n {
+		return s.buf[:n], nil
+	}
+	switch {
+	case s.off+int64(m) >= s.size:
+		err = io.EOF // the input ends here
+	case err == nil || err == io.EOF:
+		err = io.ErrUnexpectedEOF // the file is shorter than it was
+	}
+	return s.buf, err
+}
+
+func (s *atSource) Discard(n int) (int, error) {
+	d := int(min(int64(n), s.size-s.off))
+	s.off += int64(d)
+	if d <= len(s.buf) {
+		s.buf = s.buf[d:]
+	} else {
+		s.buf = s.buf[:0]
+	}
+	if d < n {
+		return d, io.EOF
+	}
+	return d, nil
 }
 
 // xexpTime is ticks on golang.org/x/exp/trace's clock, converted as it
@@ -179,22 +280,6 @@ func xexpTime(ticks, freq uint64) trace.Time {
 		return 0
 	}
 	return trace.Time(float64(ticks) * (1.0 / (float64(freq) / 1e9)))
-}
-
-// lastTicks walks the events of generation s alone and returns its latest
-// timestamps, as eventTicks.
-func lastTicks(r io.ReaderAt, v format.Version, s *GenSpan) (threaded, late uint64, err error) {
-	dr, err := decode.NewReader(genReader(r, v, s.Offset, s.End))
-	if err != nil {
-		return 0, 0, err
-	}
-	dr.SetDetail(decode.Counts)
-	g, err := dr.Next()
-	if err != nil {
-		return 0, 0, relocate(err, s.Offset)
-	}
-	threaded, late = eventTicks(g)
-	return threaded, late, nil
 }
 
 // genReader reads the header of a version v trace, then the bytes
@@ -237,7 +322,9 @@ func (ix *Index) End() trace.Time {
 func (ix *Index) Duration() time.Duration { return time.Duration(ix.End() - ix.Start()) }
 
 // GenAt is the index in Gens of the generation holding instant t: the last
-// that starts at or before it. ok is false for a time outside the trace.
+// that starts at or before it (see GenSpan.From: without walking events,
+// an instant just after it may be in the one before). ok is false for a
+// time outside the trace.
 func (ix *Index) GenAt(t trace.Time) (int, bool) {
 	if len(ix.Gens) == 0 || t < ix.Start() || t > ix.End() {
 		return 0, false
@@ -288,18 +375,50 @@ func (ix *Index) Clock() (*decode.ClockSnapshot, uint64) {
 	return nil, 0
 }
 
-// Open returns the generations lo to hi (indexes in Gens, inclusive) as a
-// trace of their own, read from r: the header and their bytes, followed by
-// the next generation when there is one, since the statuses the runtime
-// writes late at a generation's end are moved back by the first time of
-// the next (see timeline.Restamps). A reader of events should stop at the
-// Sync event that opens that extra generation: Sync number hi-lo+2.
-func (ix *Index) Open(r io.ReaderAt, lo, hi int) io.Reader {
-	end := ix.Gens[hi].End
-	if hi+1 < len(ix.Gens) {
-		end = ix.Gens[hi+1].End
+// Open returns the generations lo to hi (indexes in Gens, inclusive) of
+// the trace in r as a trace of their own: the header and their bytes,
+// with the statuses the runtime wrote late at the end of generation hi
+// moved back by the first time of the one after it, as a read of the
+// whole trace moves them (see timeline.Restamps). A timeline.Source moves
+// those of the generations before hi, which it reads ahead.
+func (ix *Index) Open(r io.ReaderAt, lo, hi int) (io.Reader, error) {
+	last := &ix.Gens[hi]
+	parts := []io.Reader{bytes.NewReader(format.AppendHeader(nil, ix.Version)),
+		io.NewSectionReader(r, ix.Gens[lo].Offset, last.Offset-ix.Gens[lo].Offset)}
+	if hi+1 == len(ix.Gens) {
+		return io.MultiReader(append(parts, io.NewSectionReader(r, last.Offset, last.End-last.Offset))...), nil
 	}
-	return genReader(r, ix.Version, ix.Gens[lo].Offset, end)
+	dr, err := decode.NewReader(genReader(r, ix.Version, last.Offset, last.End))
+	if err != nil {
+		return nil, err
+	}
+	dr.SetDetail(decode.Frames)
+	g, err := dr.Next()
+	if err != nil {
+		return nil, relocate(err, last.Offset)
+	}
+	// Restamps needs the last time of each batch no thread wrote; the
+	// Frames detail walks none.
+	for i := range g.Batches {
+		b := &g.Batches[i]
+		if b.Header != format.EvEventBatch || b.M != format.NoThread || b.Events != nil {
+			continue
+		}
+		if err := dr.EachEvent(g, i, func(ev *decode.Event) error {
+			b.Last = max(b.Last, ev.Time)
+			return nil
+		}); err != nil {
+			return nil, relocate(err, last.Offset)
+		}
+	}
+	// Offsets in g less delta are offsets in r.
+	delta := int64(format.HeaderSize) - last.Offset
+	pos := last.Offset
+	for _, rs := range timeline.Restamps(g, ix.Gens[hi+1].MinTicks) {
+		parts = append(parts, io.NewSectionReader(r, pos, rs.Offset-delta-pos), bytes.NewReader(rs.Header()))
+		pos = rs.Data - delta
+	}
+	return io.MultiReader(append(parts, io.NewSectionReader(r, pos, last.End-pos))...), nil
 }
 
 // actorWalk records, generation by generation, which goroutines and tasks
@@ -423,15 +542,30 @@ func (t *rangeTable) len() int {
 // their events in order until it returns false. Damage found in them is a
 // *decode.Error placed in the file.
 func (ix *Index) ReadGens(r io.ReaderAt, lo, hi int, fn func(*trace.Event) bool) error {
-	stop := hi - lo + 2 // the Sync of the generation after hi
-	_, err := timeline.Read(ix.Open(r, lo, hi), func(ev *trace.Event) bool {
-		if ev.Kind() == trace.EventSync && ev.Sync().N >= stop {
-			return false
-		}
-		return fn(ev)
-	})
+	in, err := ix.Open(r, lo, hi)
 	if err != nil {
+		return err
+	}
+	if _, err := timeline.Read(in, fn); err != nil {
 		return relocate(err, ix.Gens[lo].Offset)
 	}
 	return nil
+}
+
+// eventTicks is the latest time in g's batches of events, those a thread
+// wrote and the others, as far as g says (under decode.Frames, only the
+// batches' base times).
+func eventTicks(g *decode.Generation) (threaded, late uint64) {
+	for i := range g.Batches {
+		b := &g.Batches[i]
+		if b.Header != format.EvEventBatch || b.Events != nil {
+			continue // tables, experiments
+		}
+		if b.M == format.NoThread {
+			late = max(late, b.Last)
+		} else {
+			threaded = max(threaded, b.Last)
+		}
+	}
+	return threaded, late
 }

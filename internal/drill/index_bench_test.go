@@ -1,6 +1,7 @@
 package drill
 
 import (
+	"context"
 	"os"
 	"testing"
 )
@@ -40,5 +41,20 @@ func BenchmarkIndexActors(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportMetric(float64(ix.NumGoroutineIDs()), "goids")
+	}
+}
+
+// BenchmarkAtMiddle is gotrace at in the middle of the stress trace: the
+// index, then the one generation read.
+func BenchmarkAtMiddle(b *testing.B) {
+	f, size := openStress(b)
+	for b.Loop() {
+		ix, err := BuildIndex(f, size, IndexOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := At(context.Background(), f, ix, ix.Duration()/2); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
