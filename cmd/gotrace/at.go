@@ -17,6 +17,7 @@ type atOptions struct {
 	File       string
 	T          string
 	Top        int
+	Lookback   int
 	JSON       bool
 	Markdown   bool
 	Stacks     int
@@ -41,11 +42,13 @@ wall clock where the trace has a clock snapshot (Go 1.25 and later):
 05:18:19.123.
 
 gotrace maps the trace by its batch headers, then reads only the
-generation holding T. A state a goroutine was already in when that
-generation began is shown as since at most its start (≤+1.00s) and for at
-least that long (≥350ms): the generation does not say since when. --top
-bounds the goroutines the text shows in each state; --json (schema
-gotrace.at/v1) has them all.`),
+generation holding T, and, for the goroutines already in their state when
+it began, up to --lookback generations before it (1 by default, about a
+second of the program's life): where each entered its state, since when,
+and why it waits. A state older than the generations read is shown as
+since at most the earliest one's start (≤+1.00s) and for at least that
+long (≥350ms), its reason unknown. --top bounds the goroutines the text
+shows in each state; --json (schema gotrace.at/v1) has them all.`),
 		Example: `  gotrace at app.trace 500ms
   gotrace at --top 0 --full-stacks app.trace 500ms
   gotrace at --json app.trace 500ms | jq '.blocked[] | select(.category == "mutex") | .id'`,
@@ -60,6 +63,7 @@ gotrace.at/v1) has them all.`),
 	}
 	f := cmd.Flags()
 	f.IntVar(&opts.Top, "top", 20, "goroutines to show in each state (`N`; 0 for all); JSON has them all")
+	f.IntVar(&opts.Lookback, "lookback", 1, "read up to `N` generations before T's to find since when and why goroutines were in their state")
 	f.BoolVar(&opts.JSON, "json", false, "write JSON (schema gotrace.at/v1)")
 	f.BoolVar(&opts.Markdown, "markdown", false, "write Markdown, for a pull request")
 	stackFlags(cmd, &opts.Stacks, &opts.FullStacks)
@@ -110,6 +114,9 @@ func runAt(opts *atOptions) error {
 	if opts.Stacks < 0 {
 		return usagef("--stacks %d: want 0 or more", opts.Stacks)
 	}
+	if opts.Lookback < 0 {
+		return usagef("--lookback %d: want 0 or more", opts.Lookback)
+	}
 	at, err := parseInstant(opts.T)
 	if err != nil {
 		return err
@@ -141,7 +148,7 @@ func runAt(opts *atOptions) error {
 		}
 		t = time.Duration(drill.TraceTime(c, freq, w) - ix.Start())
 	}
-	world, err := drill.At(ctx, in, ix, t)
+	world, err := drill.At(ctx, in, ix, t, opts.Lookback)
 	if ctx.Err() != nil {
 		return interrupted("nothing written")
 	}

@@ -29,6 +29,7 @@ type World struct {
 	Generation uint64        `json:"generation" help:"the generation holding the instant, the only one read"`
 	GenFrom    time.Duration `json:"generation_from_ns" help:"when that generation starts, from the trace's start: a state held since it began is since at least then"`
 	GenTo      time.Duration `json:"generation_to_ns" help:"when it ends"`
+	Lookback   int           `json:"lookback" help:"how many generations before it were read to find since when, and why, the goroutines were in the state they were in when it began"`
 
 	Procs    []ProcAt `json:"procs" help:"every P the generation shows, with the goroutine it ran"`
 	Running  []GoAt   `json:"running" help:"goroutines running"`
@@ -60,11 +61,11 @@ type GoAt struct {
 	Reason   string `json:"reason,omitempty" help:"the runtime's reason for a wait"`
 	Category string `json:"category,omitempty" help:"the wait's category: channel, select, mutex, waitgroup, cond, network, sleep, gc, runtime, other"`
 	// Since is when it entered the state; with SinceAtLeast, it was in it
-	// when the generation began, so since then at least.
+	// when the earliest generation read began, so since then at least.
 	Since        time.Duration `json:"since_ns" help:"when it entered the state, from the trace's start"`
-	SinceAtLeast bool          `json:"since_at_least" help:"it was in the state when its generation began: since_ns is the generation's start, and it may have been so for longer"`
+	SinceAtLeast bool          `json:"since_at_least" help:"it was in the state when the earliest generation read began: since_ns is that generation's start, and it may have been so for longer; reason and category are then unknown"`
 	For          time.Duration `json:"for_ns" help:"how long it had been in the state at the instant"`
-	P            int64         `json:"p" help:"the P it ran on, -1 when not running"`
+	P            int64         `json:"p" help:"the P it ran on; -1 when not running, or when it ran since the generation began and shows no event of its own in it"`
 	// Stack is where it entered the state, innermost frame first: where
 	// it blocked, or what made it runnable.
 	Stack []Frame `json:"stack" help:"the stack of the event that put it in the state, innermost frame first"`
@@ -98,38 +99,50 @@ func frames(s trace.Stack) []Frame {
 }
 
 // At reads the generation of the trace in r holding instant t (a duration
-// from the trace's start) and says what was going on at t. Only that
-// generation is read: a state a goroutine was in when it began is "since
-// at least" its start.
-func At(ctx context.Context, r io.ReaderAt, ix *Index, t time.Duration) (*World, error) {
+// from the trace's start) and says what was going on at t. A state a
+// goroutine was already in when that generation began is looked for in
+// the lookback generations before it, latest first, for when it began,
+// why and where; one that began before those too is "since at least" the
+// earliest generation read.
+func At(ctx context.Context, r io.ReaderAt, ix *Index, t time.Duration, lookback int) (*World, error) {
 	abs := ix.Start() + trace.Time(t)
-	k, ok := ix.GenAt(abs)
-	if !ok {
-		return nil, fmt.Errorf("%w: %v is outside the trace, which lasts %v", ErrOutside, t, ix.Duration())
-	}
-	w, err := atGen(ctx, r, ix, k, abs)
-	if err == errBefore && k > 0 {
-		// The index had the generation start at its earliest batch; the
-		// one before it lasted past the instant.
-		w, err = atGen(ctx, r, ix, k-1, abs)
-	}
+	k, ok, err := ix.Locate(r, abs)
 	if err != nil {
 		return nil, err
 	}
+	if !ok {
+		return nil, fmt.Errorf("%w: %v is outside the trace, which lasts %v", ErrOutside, t, ix.Duration())
+	}
+	w, gs, err := atGen(ctx, r, ix, k, abs)
+	if err != nil {
+		return nil, err
+	}
+	pending := make(map[trace.GoID]*GoAt)
+	for i := range gs {
+		if gs[i].SinceAtLeast {
+			pending[trace.GoID(gs[i].ID)] = &gs[i]
+		}
+	}
+	for j := k - 1; j >= 0 && j >= k-lookback && len(pending) > 0; j-- {
+		if err := lookBack(ctx, r, ix, j, abs, pending); err != nil {
+			return nil, err
+		}
+		w.Lookback++
+	}
+	w.place(gs)
 	if c, freq := ix.Clock(); c != nil {
 		w.Wall = WallClock(c, freq, abs).Format(WallLayout)
 	}
 	return w, nil
 }
 
-// errBefore says that the instant comes before the generation read.
-var errBefore = errors.New("instant before the generation")
-
-// atGen is At over generation k.
-func atGen(ctx context.Context, r io.ReaderAt, ix *Index, k int, abs trace.Time) (*World, error) {
+// atGen is At over generation k alone: the world, with the goroutines
+// not yet placed in it.
+func atGen(ctx context.Context, r io.ReaderAt, ix *Index, k int, abs trace.Time) (*World, []GoAt, error) {
 	w := &World{At: time.Duration(abs - ix.Start()), Generation: ix.Gens[k].Num,
 		Procs: []ProcAt{}, Running: []GoAt{}, Runnable: []GoAt{}, Blocked: []GoAt{}, Syscall: []GoAt{}}
 	rel := func(x trace.Time) time.Duration { return time.Duration(x - ix.Start()) }
+	from := ix.Gens[k].From
 
 	tk := timeline.NewTracker()
 	var ps procTable
@@ -139,14 +152,14 @@ func atGen(ctx context.Context, r io.ReaderAt, ix *Index, k int, abs trace.Time)
 		if iv.Start > abs || abs >= iv.End && !iv.Open {
 			return
 		}
-		g := GoAt{ID: int64(iv.G.ID), Name: iv.G.Name, Kind: timeline.KindOf(iv.G.Name).String(), State: stateWord(iv.State),
-			Since: rel(iv.Start), For: time.Duration(abs - iv.Start), P: -1, Stack: frames(iv.Stack)}
-		g.SinceAtLeast = iv.G.Existed && iv.Start == tk.Start()
-		if iv.State == trace.GoWaiting {
-			g.Reason, g.Category = iv.Reason, iv.Category.String()
+		g := GoAt{ID: int64(iv.G.ID), Name: iv.G.Name, Kind: timeline.KindOf(iv.G.Name).String(), P: -1}
+		g.set(iv, abs, ix.Start())
+		if iv.G.Existed && iv.Start == tk.Start() {
+			// In it when the generation began: since then at least.
+			g.SinceAtLeast, g.Since, g.For = true, rel(from), time.Duration(abs-from)
 		}
 		if iv.State == trace.GoRunning {
-			g.P = ps.get(iv.G.ID)
+			g.P = ps.get(iv.G.ID, iv.Start)
 		}
 		gs = append(gs, g)
 	}
@@ -157,55 +170,34 @@ func atGen(ctx context.Context, r io.ReaderAt, ix *Index, k int, abs trace.Time)
 		now := ev.Time()
 		if p := ev.Proc(); p != trace.NoProc {
 			procs[p] = true
-			if g := ev.Goroutine(); g != trace.NoGoroutine && now >= abs {
-				// N.B. A goroutine runs on one P until it stops: the
-				// P of its first event from the instant on is the one
-				// it ran on at the instant, if it was running.
-				ps.first(g, p)
+			if g := ev.Goroutine(); g != trace.NoGoroutine {
+				ps.note(g, p, now, abs)
 			}
 		}
 		switch ev.Kind() {
 		case trace.EventRangeBegin, trace.EventRangeActive, trace.EventRangeEnd:
-			rangeAdd(ranges, ev, now, abs, tk)
+			rangeAdd(ranges, ev, now, abs, from)
 		}
 		tk.Event(ev)
 		n++
 		return n%4096 != 0 || ctx.Err() == nil
 	})
 	if ctx.Err() != nil {
-		return nil, ctx.Err()
+		return nil, nil, ctx.Err()
 	}
 	if err != nil {
-		return nil, err
-	}
-	if abs < tk.Start() {
-		return nil, errBefore
+		return nil, nil, err
 	}
 	// N.B. Finish closes what the generation ended in: a state begun
 	// before the instant and still held at the end held at the instant.
 	tk.Finish()
-	w.GenFrom, w.GenTo = rel(tk.Start()), rel(tk.Last())
+	w.GenFrom, w.GenTo = rel(from), rel(max(from, tk.Last()))
 
 	onP := make(map[trace.ProcID]GoAt)
 	for _, g := range gs {
-		switch g.State {
-		case "running":
-			w.Running = append(w.Running, g)
-			if g.P >= 0 {
-				onP[trace.ProcID(g.P)] = g
-			}
-		case "runnable":
-			w.Runnable = append(w.Runnable, g)
-		case "blocked":
-			w.Blocked = append(w.Blocked, g)
-		case "syscall":
-			w.Syscall = append(w.Syscall, g)
+		if g.State == "running" && g.P >= 0 {
+			onP[trace.ProcID(g.P)] = g
 		}
-	}
-	for _, l := range [][]GoAt{w.Running, w.Runnable, w.Blocked, w.Syscall} {
-		slices.SortFunc(l, func(a, b GoAt) int {
-			return cmp.Or(cmp.Compare(kindRank(a.Kind), kindRank(b.Kind)), cmp.Compare(b.For, a.For), cmp.Compare(a.ID, b.ID))
-		})
 	}
 	for id := range procs {
 		pa := ProcAt{ID: int64(id), State: "idle", Goroutine: -1}
@@ -227,7 +219,91 @@ func atGen(ctx context.Context, r io.ReaderAt, ix *Index, k int, abs trace.Time)
 			w.GC = ra
 		}
 	}
-	return w, nil
+	return w, gs, nil
+}
+
+// set fills g's state from interval iv, at instant abs of a trace that
+// starts at start.
+func (g *GoAt) set(iv *timeline.Interval, abs, start trace.Time) {
+	g.State, g.Since, g.For, g.SinceAtLeast = stateWord(iv.State), time.Duration(iv.Start-start), time.Duration(abs-iv.Start), false
+	g.Stack = frames(iv.Stack)
+	g.Reason, g.Category = "", ""
+	if iv.State == trace.GoWaiting {
+		g.Reason, g.Category = iv.Reason, iv.Category.String()
+	}
+}
+
+// lookBack reads generation j, before the one holding instant abs, for
+// the goroutines pending: in a state since before the generations read
+// so far. Those it finds entering that state get its start, reason and
+// stack and leave pending; the others are now since at least j's start.
+func lookBack(ctx context.Context, r io.ReaderAt, ix *Index, j int, abs trace.Time, pending map[trace.GoID]*GoAt) error {
+	if j > 0 {
+		if err := ix.settle(r, j-1); err != nil {
+			return err
+		}
+	}
+	from := ix.Gens[j].From
+	tk := timeline.NewTracker()
+	tk.Emit = func(iv *timeline.Interval) {
+		g := pending[iv.G.ID]
+		if g == nil || !iv.Open {
+			return
+		}
+		if g.Name == "" {
+			g.Name, g.Kind = iv.G.Name, timeline.KindOf(iv.G.Name).String()
+		}
+		if stateWord(iv.State) != g.State {
+			delete(pending, iv.G.ID) // N.B. not expected: a status says what held
+			return
+		}
+		if !iv.G.Existed || iv.Start != tk.Start() {
+			g.set(iv, abs, ix.Start())
+			delete(pending, iv.G.ID)
+			return
+		}
+		g.Since, g.For = time.Duration(from-ix.Start()), time.Duration(abs-from)
+		if len(g.Stack) == 0 {
+			// A status with a stack, which a later one lacked.
+			g.Stack = frames(iv.Stack)
+		}
+	}
+	n := 0
+	err := ix.ReadGens(r, j, j, func(ev *trace.Event) bool {
+		tk.Event(ev)
+		n++
+		return n%4096 != 0 || ctx.Err() == nil
+	})
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		return err
+	}
+	tk.Finish()
+	return nil
+}
+
+// place puts the goroutines gs in w's lists, the program's own first, then
+// the longest in their state.
+func (w *World) place(gs []GoAt) {
+	for _, g := range gs {
+		switch g.State {
+		case "running":
+			w.Running = append(w.Running, g)
+		case "runnable":
+			w.Runnable = append(w.Runnable, g)
+		case "blocked":
+			w.Blocked = append(w.Blocked, g)
+		case "syscall":
+			w.Syscall = append(w.Syscall, g)
+		}
+	}
+	for _, l := range [][]GoAt{w.Running, w.Runnable, w.Blocked, w.Syscall} {
+		slices.SortFunc(l, func(a, b GoAt) int {
+			return cmp.Or(cmp.Compare(kindRank(a.Kind), kindRank(b.Kind)), cmp.Compare(b.For, a.For), cmp.Compare(a.ID, b.ID))
+		})
+	}
 }
 
 // kindRank puts the program's own goroutines first.
@@ -258,39 +334,59 @@ func TraceTime(c *decode.ClockSnapshot, freq uint64, w time.Time) trace.Time {
 	return xexpTime(c.Time, freq) + trace.Time(w.Sub(wall))
 }
 
-// procTable holds, for each goroutine, the P of its first event from the
-// instant on: in a slice by ID, since the runtime hands out small IDs (a
-// map took a tenth of the time), in a map past it.
+// procTable holds, for each goroutine, the P of its last event before the
+// instant and of its first event from the instant on: a goroutine runs on
+// one P until it stops, so one of them is the P it ran on at the instant,
+// if it was running. They are in a slice by ID, since the runtime hands
+// out small IDs (a map took a tenth of the time), in a map past it.
 type procTable struct {
-	dense  []int32 // P plus one; 0 for none yet
-	sparse map[trace.GoID]trace.ProcID
+	dense  []procSeen
+	sparse map[trace.GoID]*procSeen
 }
 
-func (t *procTable) first(g trace.GoID, p trace.ProcID) {
+type procSeen struct {
+	before, after int32 // P plus one; 0 for none
+	at            trace.Time
+}
+
+func (t *procTable) seen(g trace.GoID) *procSeen {
 	if uint64(g) < maxDenseID {
 		if int(g) >= len(t.dense) {
-			t.dense = append(t.dense, make([]int32, max(int(g)+1, 2*len(t.dense))-len(t.dense))...)
+			t.dense = append(t.dense, make([]procSeen, max(int(g)+1, 2*len(t.dense))-len(t.dense))...)
 		}
-		if t.dense[g] == 0 {
-			t.dense[g] = int32(p) + 1
-		}
-		return
+		return &t.dense[g]
 	}
 	if t.sparse == nil {
-		t.sparse = make(map[trace.GoID]trace.ProcID)
+		t.sparse = make(map[trace.GoID]*procSeen)
 	}
-	if _, ok := t.sparse[g]; !ok {
-		t.sparse[g] = p
+	ps := t.sparse[g]
+	if ps == nil {
+		ps = &procSeen{}
+		t.sparse[g] = ps
+	}
+	return ps
+}
+
+// note records an event of goroutine g on P p at now.
+func (t *procTable) note(g trace.GoID, p trace.ProcID, now, abs trace.Time) {
+	ps := t.seen(g)
+	switch {
+	case now < abs:
+		ps.before, ps.at = int32(p)+1, now
+	case ps.after == 0:
+		ps.after = int32(p) + 1
 	}
 }
 
-// get is the P of g, -1 when none is known.
-func (t *procTable) get(g trace.GoID) int64 {
-	if uint64(g) < uint64(len(t.dense)) {
-		return int64(t.dense[g]) - 1
-	}
-	if p, ok := t.sparse[g]; ok {
-		return int64(p)
+// get is the P g ran on in its running interval that began at start, -1
+// when none is known.
+func (t *procTable) get(g trace.GoID, start trace.Time) int64 {
+	ps := t.seen(g)
+	switch {
+	case ps.after != 0:
+		return int64(ps.after) - 1
+	case ps.before != 0 && ps.at >= start:
+		return int64(ps.before) - 1
 	}
 	return -1
 }
@@ -304,7 +400,7 @@ type rangeAt struct {
 	active bool // on when the generation began
 }
 
-func rangeAdd(ranges map[string]*rangeAt, ev *trace.Event, now, abs trace.Time, tk *timeline.Tracker) {
+func rangeAdd(ranges map[string]*rangeAt, ev *trace.Event, now, abs, from trace.Time) {
 	r := ev.Range()
 	if !strings.HasPrefix(r.Name, "stop-the-world") && !strings.HasPrefix(r.Name, "GC concurrent mark phase") {
 		return
@@ -321,7 +417,7 @@ func rangeAdd(ranges map[string]*rangeAt, ev *trace.Event, now, abs trace.Time, 
 			rg.since, rg.on = now, true
 			rg.active = ev.Kind() == trace.EventRangeActive
 			if rg.active {
-				rg.since = tk.Start()
+				rg.since = from
 			}
 		}
 	case trace.EventRangeEnd:

@@ -47,6 +47,7 @@ type GenSpan struct {
 	// the runtime writes late belong (see timeline.Restamps).
 	MinTicks, MaxTicks uint64
 	late               uint64 // the latest time of the batches no thread wrote
+	exact              bool   // MaxTicks is the latest event's time
 	// Frequency is its timestamp frequency in ticks per second.
 	Frequency uint64
 	// From is when it starts on golang.org/x/exp/trace's clock: the time
@@ -144,7 +145,7 @@ func (ix *Index) walk(dr *decode.Reader) error {
 			ix.Err = err
 			return nil
 		}
-		s := GenSpan{Num: g.Num, Offset: g.Offset, End: g.End, MinTicks: g.MinTime, Frequency: g.Frequency, Clock: g.Clock}
+		s := GenSpan{Num: g.Num, Offset: g.Offset, End: g.End, MinTicks: g.MinTime, Frequency: g.Frequency, Clock: g.Clock, exact: true}
 		if s.MaxTicks, s.late, err = w.gen(dr, g, len(ix.Gens)); err != nil {
 			ix.Err = err
 			return nil
@@ -219,8 +220,86 @@ func (ix *Index) load(r io.ReaderAt, i int, d decode.Detail) (*decode.Generation
 	s.Frequency, s.Clock = g.Frequency, g.Clock
 	if d != decode.Frames {
 		s.MaxTicks, s.late = eventTicks(g)
+		s.exact = true
 	}
 	return g, nil
+}
+
+// settle makes Gens[i].MaxTicks, and so Gens[i+1].From, exact for an index
+// drawn without walking events. Each thread writes its batches in order,
+// so its latest event is in its last batch: only those are walked.
+func (ix *Index) settle(r io.ReaderAt, i int) error {
+	s := &ix.Gens[i]
+	if s.exact {
+		return nil
+	}
+	dr, err := decode.NewReader(genReader(r, ix.Version, s.Offset, s.End))
+	if err != nil {
+		return err
+	}
+	dr.SetDetail(decode.Frames)
+	g, err := dr.Next()
+	if err != nil {
+		return relocate(err, s.Offset)
+	}
+	lastOf := make(map[uint64]int) // thread → its last batch
+	for j := range g.Batches {
+		b := &g.Batches[j]
+		if b.Header == format.EvEventBatch && b.Events == nil {
+			lastOf[b.M] = j
+		}
+	}
+	var threaded, late uint64
+	for j := range g.Batches {
+		b := &g.Batches[j]
+		if b.Header != format.EvEventBatch || b.Events != nil || b.M != format.NoThread && lastOf[b.M] != j {
+			continue
+		}
+		last := b.Time
+		if err := dr.EachEvent(g, j, func(ev *decode.Event) error {
+			last = max(last, ev.Time)
+			return nil
+		}); err != nil {
+			return relocate(err, s.Offset)
+		}
+		if b.M == format.NoThread {
+			late = max(late, last)
+		} else {
+			threaded = max(threaded, last)
+		}
+	}
+	if i+1 < len(ix.Gens) {
+		late = min(late, ix.Gens[i+1].MinTicks-1)
+	}
+	s.MaxTicks, s.late, s.exact = max(threaded, late), late, true
+	end := max(s.From, xexpTime(s.MaxTicks, s.Frequency))
+	if i+1 < len(ix.Gens) {
+		next := &ix.Gens[i+1]
+		next.From = max(next.From, end+1)
+		s.To = next.From
+	} else {
+		s.To = end
+	}
+	return nil
+}
+
+// Locate is GenAt made exact: the generation golang.org/x/exp/trace
+// delivers instant t in, settling the generations before it as needed.
+func (ix *Index) Locate(r io.ReaderAt, t trace.Time) (int, bool, error) {
+	k, ok := ix.GenAt(t)
+	if !ok {
+		return 0, false, nil
+	}
+	for k > 0 {
+		if err := ix.settle(r, k-1); err != nil {
+			return 0, false, err
+		}
+		if t >= ix.Gens[k].From {
+			break
+		}
+		k--
+	}
+	return k, true, nil
 }
 
 // atSource is the FrameSource of a trace read at an offset: a Framer

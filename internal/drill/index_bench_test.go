@@ -53,7 +53,7 @@ func BenchmarkAtMiddle(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := At(context.Background(), f, ix, ix.Duration()/2); err != nil {
+		if _, err := At(context.Background(), f, ix, ix.Duration()/2, 1); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -173,7 +173,10 @@ func Lives(ctx context.Context, r io.ReaderAt, ix *Index, id trace.GoID, seq int
 				// Read before the Tracker: a goroutine that creates
 				// one and ends at the same event is still live here.
 				st := ev.StateTransition()
-				if from, _ := st.Goroutine(); st.Resource.Kind == trace.ResourceGoroutine && from == trace.GoNotExist && st.Resource.Goroutine() != id {
+				if st.Resource.Kind != trace.ResourceGoroutine {
+					break
+				}
+				if from, _ := st.Goroutine(); from == trace.GoNotExist && st.Resource.Goroutine() != id {
 					if g := tk.Goroutine(id); g != nil {
 						life(g).Children = append(life(g).Children, Child{ID: int64(st.Resource.Goroutine()),
 							Name: timeline.StartFunc(st.Stack), At: rel(now), Stack: frames(ev.Stack())})

@@ -28,8 +28,10 @@ func At(w io.Writer, file, arg string, world *drill.World, top int, o Options, s
 	if world.Wall != "" {
 		d.subtitle += " (" + world.Wall + ")"
 	}
-	d.subtitle += fmt.Sprintf(", in generation %d (+%s to +%s): a state held since it began is shown as ≤ its start",
-		world.Generation, stats.Duration(world.GenFrom), stats.Duration(world.GenTo))
+	d.subtitle += fmt.Sprintf(", in generation %d (+%s to +%s)", world.Generation, stats.Duration(world.GenFrom), stats.Duration(world.GenTo))
+	if world.Lookback > 0 {
+		d.subtitle += fmt.Sprintf(", %d before it read", world.Lookback)
+	}
 
 	s := section{title: "World"}
 	rng := func(r *drill.RangeAt) string {
