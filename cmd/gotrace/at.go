@@ -128,7 +128,7 @@ func runAt(opts *atOptions) error {
 	defer in.Close()
 	ctx, stop := onInterrupt()
 	defer stop()
-	defer softMemoryLimit(opts.IO, timelineMemoryLimit)()
+	defer softMemoryLimit(opts.IO, drillMemoryLimit)()
 	if len(ix.Gens) == 0 {
 		if ix.Err != nil {
 			return fmt.Errorf("%s: %w", opts.File, ix.Err)

@@ -25,6 +25,8 @@ var docSections = []struct {
 	{"stats", false},
 	{"check", false},
 	{"diff", false},
+	{"goroutine", false},
+	{"at", false},
 	{"pprof", false},
 	{"export", false},
 	{"split", false},

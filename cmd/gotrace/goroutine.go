@@ -133,7 +133,7 @@ func runGoroutine(opts *goroutineOptions) error {
 	defer in.Close()
 	ctx, stop := onInterrupt()
 	defer stop()
-	defer softMemoryLimit(opts.IO, timelineMemoryLimit)()
+	defer softMemoryLimit(opts.IO, drillMemoryLimit)()
 	lives, err := drill.Lives(ctx, in, ix, id, seq)
 	if ctx.Err() != nil {
 		return interrupted("nothing written")
@@ -147,7 +147,7 @@ func runGoroutine(opts *goroutineOptions) error {
 	if opts.NDJSON {
 		err = report.LivesNDJSON(opts.IO.Out, opts.File, int64(id), lives)
 	} else {
-		err = report.Lives(opts.IO.Out, opts.File, int64(id), lives, report.Options{Mode: mode, Width: opts.IO.Width},
+		err = report.Lives(opts.IO.Out, opts.File, opts.ID, int64(id), lives, report.Options{Mode: mode, Width: opts.IO.Width},
 			report.StackOptions{Frames: opts.Stacks, Full: opts.FullStacks})
 	}
 	if err != nil {

@@ -13,10 +13,10 @@ import (
 	"github.com/gotrace-cli/gotrace/internal/stats"
 )
 
-// TestREADMEStats keeps the README's gotrace stats, check and diff sections true:
-// every example block that runs gotrace stats or gotrace check shows that
+// TestREADMEStats keeps the README's gotrace stats, check, diff, goroutine
+// and at sections true: every example block that runs one of them shows that
 // command's real output, and the schema and path tables are generated from
-// the model's tags. -update rewrites them in place.
+// the models' tags. -update rewrites them in place.
 func TestREADMEStats(t *testing.T) {
 	path := filepath.Join("..", "..", "README.md")
 	data, err := os.ReadFile(path)
@@ -28,10 +28,12 @@ func TestREADMEStats(t *testing.T) {
 
 	// 1. Generated tables between markers.
 	for name, body := range map[string]string{
-		"stats-schema": schemaTable(stats.Describe(stats.Model{})),
-		"check-schema": schemaTable(stats.Describe(report.CheckResult{})),
-		"check-paths":  pathTable(),
-		"diff-schema":  schemaTable(stats.Describe(diff.Diff{})),
+		"stats-schema":     schemaTable(stats.Describe(stats.Model{})),
+		"check-schema":     schemaTable(stats.Describe(report.CheckResult{})),
+		"check-paths":      pathTable(),
+		"goroutine-schema": schemaTable(stats.Describe(report.GoroutineLives{})),
+		"at-schema":        schemaTable(stats.Describe(report.WorldAt{})),
+		"diff-schema":      schemaTable(stats.Describe(diff.Diff{})),
 	} {
 		begin, end := "<!-- "+name+" begin -->\n", "<!-- "+name+" end -->"
 		i, j := strings.Index(readme, begin), strings.Index(readme, end)
@@ -48,7 +50,7 @@ func TestREADMEStats(t *testing.T) {
 	}
 
 	// 2. Example blocks: "$ gotrace stats ..." then the output.
-	block := regexp.MustCompile("(?s)```\n\\$ (gotrace (?:stats|check|diff) [^\n|]*)\n(.*?)```\n")
+	block := regexp.MustCompile("(?s)```\n\\$ (gotrace (?:stats|check|diff|goroutine|at) [^\n|]*)\n(.*?)```\n")
 	readme = block.ReplaceAllStringFunc(readme, func(b string) string {
 		m := block.FindStringSubmatch(b)
 		args, err := splitArgs(strings.TrimPrefix(m[1], "gotrace "))

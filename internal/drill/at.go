@@ -25,9 +25,9 @@ const AtSchema = "gotrace.at/v1"
 type World struct {
 	At   time.Duration `json:"at_ns" help:"the instant, from the trace's start"`
 	Wall string        `json:"wall,omitempty" help:"the instant on the wall clock (UTC), where the trace has a clock snapshot (Go 1.25 and later)"`
-	// The generation holding the instant: what was read.
-	Generation uint64        `json:"generation" help:"the generation holding the instant, the only one read"`
-	GenFrom    time.Duration `json:"generation_from_ns" help:"when that generation starts, from the trace's start: a state held since it began is since at least then"`
+	// The generation holding the instant.
+	Generation uint64        `json:"generation" help:"the generation holding the instant"`
+	GenFrom    time.Duration `json:"generation_from_ns" help:"when that generation starts, from the trace's start"`
 	GenTo      time.Duration `json:"generation_to_ns" help:"when it ends"`
 	Lookback   int           `json:"lookback" help:"how many generations before it were read to find since when, and why, the goroutines were in the state they were in when it began"`
 
@@ -59,7 +59,7 @@ type GoAt struct {
 	State string `json:"state" help:"running, runnable, blocked or syscall"`
 	// Reason and Category say why it was blocked.
 	Reason   string `json:"reason,omitempty" help:"the runtime's reason for a wait"`
-	Category string `json:"category,omitempty" help:"the wait's category: channel, select, mutex, waitgroup, cond, network, sleep, gc, runtime, other"`
+	Category string `json:"category,omitempty" help:"the wait's category: channel, select, mutex, waitgroup, cond, network, sleep, gc, runtime, other; \"\" when unknown (blocked since before the generations read, no stack)"`
 	// Since is when it entered the state; with SinceAtLeast, it was in it
 	// when the earliest generation read began, so since then at least.
 	Since        time.Duration `json:"since_ns" help:"when it entered the state, from the trace's start"`
@@ -111,7 +111,7 @@ func At(ctx context.Context, r io.ReaderAt, ix *Index, t time.Duration, lookback
 		return nil, err
 	}
 	if !ok {
-		return nil, fmt.Errorf("%w: %v is outside the trace, which lasts %v", ErrOutside, t, ix.Duration())
+		return nil, fmt.Errorf("instant %v: %w, which lasts %v", t, ErrOutside, ix.Duration().Round(time.Microsecond))
 	}
 	w, gs, err := atGen(ctx, r, ix, k, abs)
 	if err != nil {
@@ -157,6 +157,9 @@ func atGen(ctx context.Context, r io.ReaderAt, ix *Index, k int, abs trace.Time)
 		if iv.G.Existed && iv.Start == tk.Start() {
 			// In it when the generation began: since then at least.
 			g.SinceAtLeast, g.Since, g.For = true, rel(from), time.Duration(abs-from)
+			if iv.State == trace.GoWaiting && iv.Reason == "" && len(g.Stack) == 0 {
+				g.Category = "" // a status says no more than blocked
+			}
 		}
 		if iv.State == trace.GoRunning {
 			g.P = ps.get(iv.G.ID, iv.Start)
@@ -315,7 +318,7 @@ func kindRank(kind string) int {
 }
 
 // ErrOutside marks an instant outside the trace.
-var ErrOutside = errors.New("time outside the trace")
+var ErrOutside = errors.New("outside the trace")
 
 // WallLayout is how wall-clock times are written.
 const WallLayout = "2006-01-02T15:04:05.000000000Z07:00"

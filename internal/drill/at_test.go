@@ -3,6 +3,7 @@ package drill
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"slices"
@@ -383,7 +384,7 @@ func TestAtOutside(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, at := range []time.Duration{-time.Nanosecond, ix.Duration() + 1} {
-		if _, err := At(context.Background(), bytes.NewReader(data), ix, at, 1); err == nil || !strings.Contains(err.Error(), "outside the trace") {
+		if _, err := At(context.Background(), bytes.NewReader(data), ix, at, 1); err == nil || !errors.Is(err, ErrOutside) {
 			t.Errorf("at %v: %v, want outside the trace", at, err)
 		}
 	}

@@ -2,6 +2,7 @@ package drill
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
 )
@@ -45,16 +46,20 @@ func BenchmarkIndexActors(b *testing.B) {
 }
 
 // BenchmarkAtMiddle is gotrace at in the middle of the stress trace: the
-// index, then the one generation read.
+// index, then the generation read, and the one before it with lookback.
 func BenchmarkAtMiddle(b *testing.B) {
 	f, size := openStress(b)
-	for b.Loop() {
-		ix, err := BuildIndex(f, size, IndexOptions{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := At(context.Background(), f, ix, ix.Duration()/2, 1); err != nil {
-			b.Fatal(err)
-		}
+	for _, lookback := range []int{0, 1} {
+		b.Run(fmt.Sprintf("lookback=%d", lookback), func(b *testing.B) {
+			for b.Loop() {
+				ix, err := BuildIndex(f, size, IndexOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := At(context.Background(), f, ix, ix.Duration()/2, lookback); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -79,7 +79,7 @@ type Child struct {
 
 // ErrNoGoroutine marks a goroutine ID (or incarnation) the trace does not
 // have.
-var ErrNoGoroutine = errors.New("no such goroutine")
+var ErrNoGoroutine = errors.New("not in the trace")
 
 // Lives reads the generations of the trace in r in which goroutine id
 // appears and returns the life of each goroutine that had the ID, in
@@ -88,7 +88,7 @@ var ErrNoGoroutine = errors.New("no such goroutine")
 func Lives(ctx context.Context, r io.ReaderAt, ix *Index, id trace.GoID, seq int) ([]Life, error) {
 	rg, ok := ix.Goroutine(id)
 	if !ok {
-		return nil, fmt.Errorf("%w: goroutine %d is not in the trace", ErrNoGoroutine, id)
+		return nil, fmt.Errorf("goroutine %d: %w", id, ErrNoGoroutine)
 	}
 	start := ix.Start()
 	rel := func(t trace.Time) time.Duration { return time.Duration(t - start) }
@@ -228,8 +228,8 @@ func Lives(ctx context.Context, r io.ReaderAt, ix *Index, id trace.GoID, seq int
 				return []Life{*l}, nil
 			}
 		}
-		return nil, fmt.Errorf("%w: goroutine ID %d names %d %s in the trace, not a %s", ErrNoGoroutine, id, len(lives),
-			plural(len(lives), "goroutine", "goroutines"), Goroutine{ID: int64(id), Incarnation: seq}.Label())
+		return nil, fmt.Errorf("goroutine %s: %w (ID %d named %d %s)", Goroutine{ID: int64(id), Incarnation: seq}.Label(), ErrNoGoroutine,
+			id, len(lives), plural(len(lives), "goroutine", "goroutines"))
 	}
 	out := make([]Life, len(lives))
 	for i, l := range lives {

@@ -12,8 +12,8 @@ import (
 
 // WorldAt is what gotrace at writes as JSON.
 type WorldAt struct {
-	Schema string `json:"schema"`
-	File   string `json:"file"`
+	Schema string `json:"schema" help:"gotrace.at/v1"`
+	File   string `json:"file" help:"the trace file"`
 	*drill.World
 }
 
@@ -90,6 +90,9 @@ func At(w io.Writer, file, arg string, world *drill.World, top int, o Options, s
 			cells := []string{strconv.FormatInt(g.ID, 10), name, g.Kind, since(g.Since, g.SinceAtLeast), forText(g.For, g.SinceAtLeast), stack}
 			if blocked {
 				reason := g.Category
+				if reason == "" {
+					reason = "unknown"
+				}
 				if g.Reason != "" && g.Reason != g.Category {
 					reason += " (" + g.Reason + ")"
 				}

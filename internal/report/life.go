@@ -17,10 +17,10 @@ import (
 // GoroutineLives is what gotrace goroutine writes as JSON: every goroutine
 // that had the ID asked for, or the one incarnation asked for.
 type GoroutineLives struct {
-	Schema     string       `json:"schema"`
-	File       string       `json:"file"`
-	ID         int64        `json:"id"`
-	Goroutines []drill.Life `json:"goroutines"`
+	Schema     string       `json:"schema" help:"gotrace.goroutine/v1"`
+	File       string       `json:"file" help:"the trace file"`
+	ID         int64        `json:"id" help:"the goroutine ID asked for"`
+	Goroutines []drill.Life `json:"goroutines" help:"each goroutine the ID named, in order, or the one asked for with ID.N"`
 }
 
 // StackOptions say how much of each stack the text shows: Frames innermost
@@ -43,12 +43,13 @@ func (s StackOptions) show(fr []drill.Frame) string {
 	return shortStack(out, n)
 }
 
-// Lives renders the lives of the goroutines with ID id in file.
-func Lives(w io.Writer, file string, id int64, lives []drill.Life, o Options, so StackOptions) error {
+// Lives renders the lives of the goroutines with ID id in file, asked for
+// as arg (ID or ID.N).
+func Lives(w io.Writer, file, arg string, id int64, lives []drill.Life, o Options, so StackOptions) error {
 	if o.Mode == JSON {
 		return writeJSON(w, GoroutineLives{Schema: drill.GoroutineSchema, File: file, ID: id, Goroutines: lives})
 	}
-	d := &doc{title: fmt.Sprintf("gotrace goroutine %s %d", file, id)}
+	d := &doc{title: fmt.Sprintf("gotrace goroutine %s %s", file, arg)}
 	if len(lives) > 1 {
 		labels := make([]string, len(lives))
 		for i, l := range lives {

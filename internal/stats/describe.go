@@ -28,6 +28,11 @@ func describe(t reflect.Type, path string, out *[]FieldDoc) {
 	for i := range t.NumField() {
 		sf := t.Field(i)
 		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		if name == "" && sf.Anonymous {
+			// encoding/json puts an embedded struct's fields beside the others.
+			describe(sf.Type, path, out)
+			continue
+		}
 		if name == "" || name == "-" || !sf.IsExported() {
 			continue
 		}
@@ -38,6 +43,8 @@ func describe(t reflect.Type, path string, out *[]FieldDoc) {
 			ft = ft.Elem() // a value or null
 		}
 		switch ft.Kind() {
+		case reflect.Map:
+			d.Type = "object"
 		case reflect.Struct:
 			d.Type = "object"
 			*out = append(*out, d)

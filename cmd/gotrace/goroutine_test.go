@@ -1,0 +1,41 @@
+package main
+
+import (
+	"path/filepath"
+	"testing"
+)
+
+const mutexWaitTrace = "../../testdata/drill/mutexwait.trace"
+
+// TestGoroutineAtGolden pins each output of gotrace goroutine and gotrace
+// at for the mutexwait program: a worker's life, and the world midway
+// through a hold of the lock, in the first generation and in the second
+// (where what began in the first is looked back for).
+func TestGoroutineAtGolden(t *testing.T) {
+	for _, tc := range []struct {
+		golden string
+		tty    bool
+		args   []string
+	}{
+		{"goroutine.golden", false, []string{"goroutine", mutexWaitTrace, "23"}},
+		{"goroutine-styled.golden", true, []string{"goroutine", mutexWaitTrace, "23"}},
+		{"goroutine-markdown.golden", false, []string{"goroutine", "--markdown", mutexWaitTrace, "23"}},
+		{"goroutine-json.golden", false, []string{"goroutine", "--json", mutexWaitTrace, "23"}},
+		{"goroutine-ndjson.golden", false, []string{"goroutine", "--ndjson", mutexWaitTrace, "23"}},
+		{"goroutine-main-full-stacks.golden", false, []string{"goroutine", "--full-stacks", mutexWaitTrace, "1"}},
+		{"at.golden", false, []string{"at", mutexWaitTrace, "300ms"}},
+		{"at-styled.golden", true, []string{"at", mutexWaitTrace, "300ms"}},
+		{"at-markdown.golden", false, []string{"at", "--markdown", "--top", "4", mutexWaitTrace, "300ms"}},
+		{"at-json.golden", false, []string{"at", "--json", mutexWaitTrace, "1.2s"}},
+		{"at-gen2.golden", false, []string{"at", "--top", "0", mutexWaitTrace, "1.2s"}},
+		{"at-gen2-lookback-0.golden", false, []string{"at", "--top", "0", "--lookback", "0", mutexWaitTrace, "1.2s"}},
+	} {
+		t.Run(tc.golden, func(t *testing.T) {
+			out, errOut, code := statsRun(t, tc.tty, tc.args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			checkGolden(t, filepath.Join("testdata", "golden", tc.golden), out)
+		})
+	}
+}
