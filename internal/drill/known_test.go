@@ -3,9 +3,11 @@ package drill
 import (
 	"bytes"
 	"context"
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/gotrace-cli/gotrace/internal/decode"
 	"github.com/gotrace-cli/gotrace/internal/timeline/reftest"
 	"golang.org/x/exp/trace"
 )
@@ -127,5 +129,45 @@ func TestLivesLifeTrace(t *testing.T) {
 				t.Errorf("goroutine %d, interval %d: %+v, want %+v", tc.id, i, got[i], tc.spans[i])
 			}
 		}
+	}
+}
+
+// TestDrillCorpusNoPanic: on every trace of the Go tree's tests, valid or
+// not, the index, at and goroutine either answer or return an error: a
+// *decode.Error for damage, or one saying the instant or goroutine is not
+// in the trace.
+func TestDrillCorpusNoPanic(t *testing.T) {
+	corpus, err := reftest.GorootCorpus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range corpus {
+		t.Run(c.Name, func(t *testing.T) {
+			r := bytes.NewReader(c.Data)
+			check := func(what string, err error) {
+				var de *decode.Error
+				if err != nil && !errors.As(err, &de) && !errors.Is(err, ErrOutside) && !errors.Is(err, ErrNoGoroutine) && !errors.Is(err, ErrNotIndexable) {
+					t.Errorf("%s: %v (%T)", what, err, err)
+				}
+			}
+			for _, opts := range []IndexOptions{{}, {Actors: true}} {
+				ix, err := BuildIndex(r, int64(len(c.Data)), opts)
+				check("index", err)
+				if err != nil {
+					continue
+				}
+				if !opts.Actors {
+					for _, at := range []time.Duration{0, ix.Duration() / 2, ix.Duration()} {
+						_, err := At(context.Background(), r, ix, at, 1)
+						check("at", err)
+					}
+					continue
+				}
+				for _, id := range []trace.GoID{1, 2, 3} {
+					_, err := Lives(context.Background(), r, ix, id, -1)
+					check("goroutine", err)
+				}
+			}
+		})
 	}
 }
