@@ -1,8 +1,12 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/gotrace-cli/gotrace/internal/timeline/reftest"
 )
 
 const mutexWaitTrace = "../../testdata/drill/mutexwait.trace"
@@ -37,5 +41,28 @@ func TestGoroutineAtGolden(t *testing.T) {
 			}
 			checkGolden(t, filepath.Join("testdata", "golden", tc.golden), out)
 		})
+	}
+}
+
+// TestAtWithoutClock: a trace from before Go 1.25 has no clock snapshot,
+// so a wall-clock instant is an error that says so; a duration works.
+func TestAtWithoutClock(t *testing.T) {
+	data, err := reftest.LifeTrace()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "life.trace")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := statsRun(t, false, "at", path, "05:00:00"); code != exitError || !strings.Contains(errOut, "the trace has no clock snapshot") {
+		t.Errorf("wall clock: exit %d, %q", code, errOut)
+	}
+	out, errOut, code := statsRun(t, false, "at", path, "59ns")
+	if code != 0 || !strings.Contains(out, "chan receive") {
+		t.Errorf("59ns: exit %d, %q %q", code, out, errOut)
+	}
+	if out, errOut, code := statsRun(t, false, "goroutine", path, "2"); code != 0 || !strings.Contains(out, "Created         +9ns by 1") {
+		t.Errorf("goroutine 2: exit %d, %q %q", code, out, errOut)
 	}
 }

@@ -166,13 +166,19 @@ func atGen(ctx context.Context, r io.ReaderAt, ix *Index, k int, abs trace.Time)
 		}
 		gs = append(gs, g)
 	}
-	procs := make(map[trace.ProcID]bool)
+	var procs []bool // by ProcID: seen
 	ranges := make(map[string]*rangeAt)
 	n := 0
 	err := ix.ReadGens(r, k, k, func(ev *trace.Event) bool {
 		now := ev.Time()
 		if p := ev.Proc(); p != trace.NoProc {
-			procs[p] = true
+			// N.B. The runtime has at most 1<<10 Ps (GOMAXPROCS).
+			if p < 1<<16 && int(p) >= len(procs) {
+				procs = append(procs, make([]bool, int(p)+1-len(procs))...)
+			}
+			if p < 1<<16 {
+				procs[p] = true
+			}
 			if g := ev.Goroutine(); g != trace.NoGoroutine {
 				ps.note(g, p, now, abs)
 			}
@@ -202,14 +208,16 @@ func atGen(ctx context.Context, r io.ReaderAt, ix *Index, k int, abs trace.Time)
 			onP[trace.ProcID(g.P)] = g
 		}
 	}
-	for id := range procs {
+	for id, seen := range procs {
+		if !seen {
+			continue
+		}
 		pa := ProcAt{ID: int64(id), State: "idle", Goroutine: -1}
-		if g, ok := onP[id]; ok {
+		if g, ok := onP[trace.ProcID(id)]; ok {
 			pa.State, pa.Goroutine, pa.Name = "running", g.ID, g.Name
 		}
 		w.Procs = append(w.Procs, pa)
 	}
-	slices.SortFunc(w.Procs, func(a, b ProcAt) int { return cmp.Compare(a.ID, b.ID) })
 	for _, rg := range ranges {
 		if !rg.on {
 			continue

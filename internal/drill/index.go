@@ -48,14 +48,17 @@ type GenSpan struct {
 	MinTicks, MaxTicks uint64
 	late               uint64 // the latest time of the batches no thread wrote
 	exact              bool   // MaxTicks is the latest event's time
-	// Frequency is its timestamp frequency in ticks per second.
+	// Frequency is its timestamp frequency in ticks per second (the
+	// first generation's, when the index did not decode this one: the
+	// runtime fixes it once per process).
 	Frequency uint64
 	// From is when it starts on golang.org/x/exp/trace's clock: the time
 	// of the Sync event that opens it, which comes after the last event
 	// of the generation before. An index drawn without walking events
 	// does not know that event: past the first generation, From is then
-	// the generation's earliest batch, which may be earlier. To is when
-	// the next one starts, or for the last, its last timestamp.
+	// the generation's earliest batch, which may be earlier, until
+	// Locate settles it. To is when the next one starts, or for the last,
+	// its last timestamp.
 	From, To trace.Time
 	// Clock is its clock snapshot (Go 1.25 and later), nil before.
 	Clock *decode.ClockSnapshot
@@ -68,8 +71,9 @@ type GenRange struct{ First, Last int }
 // IndexOptions choose what the index pass records.
 type IndexOptions struct {
 	// Actors walks every event to record in which generations each
-	// goroutine and each task appears; without it the pass frames the
-	// batches and decodes only the tables, at the speed of the input.
+	// goroutine and each task appears; without it the pass reads only
+	// the batch headers, and decodes the first generation (for the
+	// frequency and the clock) and the last (for its end).
 	Actors bool
 }
 
