@@ -1,6 +1,9 @@
 package main
 
-import "testing"
+import (
+	"context"
+	"testing"
+)
 
 const requestsTrace = "../../testdata/traces/requests.trace"
 
@@ -20,4 +23,26 @@ func TestDrillGolden(t *testing.T) {
 		{"why-task-json.golden", false, []string{"why", "--json", "--task", "5", requestsTrace}, 0},
 		{"why-slowest-json.golden", false, []string{"why", "--json", "--slowest", "request", "--slowest-n", "3", "--top", "3", requestsTrace}, 0},
 	})
+}
+
+// TestDrillInterrupt: tasks and why stopped by a signal exit 130 and write
+// nothing.
+func TestDrillInterrupt(t *testing.T) {
+	defer func(f func() (context.Context, context.CancelFunc)) { onInterrupt = f }(onInterrupt)
+	onInterrupt = func() (context.Context, context.CancelFunc) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // N.B. as if the signal came before the first read
+		return ctx, cancel
+	}
+	for _, args := range [][]string{
+		{"tasks", requestsTrace},
+		{"tasks", requestsTrace, "5"},
+		{"why", "--task", "5", requestsTrace},
+		{"why", "--slowest", "request", requestsTrace},
+	} {
+		io, out, errOut := fakeStreams(false)
+		if code := run(args, io); code != exitInterrupt || errOut.String() != "gotrace: interrupted; nothing written\n" || out.Len() != 0 {
+			t.Errorf("%v: exit %d, stderr %q, %d bytes out; want %d, one line, nothing", args, code, errOut, out.Len(), exitInterrupt)
+		}
+	}
 }
