@@ -38,18 +38,19 @@ func readDrill[T any](s *Streams, file, holds string, read func(context.Context,
 	return v, nil, fmt.Errorf("%s: %w", file, err)
 }
 
-// readIndexed runs read, a drill-down answer that reads only the
-// generations it needs, over the trace file and its index (drawn with the
-// goroutines and tasks in each generation; a trace in the old format,
-// which has no generations, is read whole instead), interruptible and
-// under the soft memory limit given. Damage after the complete
+// readIndexed runs read, a drill-down answer that reads one generation at
+// a time or only those it needs, over the trace file and its index (drawn,
+// with actors, with the goroutines and tasks in each generation; a trace
+// in the old format, which has no generations, is read whole instead),
+// interruptible and under the soft memory limit of the commands that hold
+// one generation at a time. Damage after the complete
 // generations the index holds is returned to report after the answer; an
 // answer not found in a damaged trace says it looked only before the
 // damage.
-func readIndexed[T any](s *Streams, file string, limit int64, read func(context.Context, drill.TraceFile) (T, error)) (v T, damage, err error) {
+func readIndexed[T any](s *Streams, file string, actors bool, read func(context.Context, drill.TraceFile) (T, error)) (v T, damage, err error) {
 	ix := &drill.Index{}
-	err = drillRun(s, limit, func(ctx context.Context) error {
-		in, x, err := openIndexed(file, drill.IndexOptions{Actors: true})
+	err = drillRun(s, drillMemoryLimit, func(ctx context.Context) error {
+		in, x, err := openIndexed(file, drill.IndexOptions{Actors: actors})
 		var tf drill.TraceFile
 		switch {
 		case errors.Is(err, drill.ErrNotIndexable):

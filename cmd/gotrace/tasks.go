@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -99,7 +98,7 @@ func runTasks(opts *tasksOptions) error {
 	}
 	ro := report.Options{Mode: mode, Width: opts.IO.Width}
 	if f.HasID {
-		l, damage, err := readIndexed(opts.IO, opts.File, drillMemoryLimit, func(ctx context.Context, tf drill.TraceFile) (*drill.TaskList, error) {
+		l, damage, err := readIndexed(opts.IO, opts.File, true, func(ctx context.Context, tf drill.TraceFile) (*drill.TaskList, error) {
 			return drill.TaskByID(ctx, tf, f.ID)
 		})
 		if err != nil {
@@ -110,8 +109,8 @@ func runTasks(opts *tasksOptions) error {
 		}
 		return damage
 	}
-	l, damage, err := readDrill(opts.IO, opts.File, "the list holds", func(ctx context.Context, r io.Reader) (*drill.TaskList, error) {
-		return drill.Tasks(ctx, r, f)
+	l, damage, err := readIndexed(opts.IO, opts.File, false, func(ctx context.Context, tf drill.TraceFile) (*drill.TaskList, error) {
+		return drill.TasksIn(ctx, tf, f)
 	})
 	if err != nil {
 		return err

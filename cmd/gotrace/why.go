@@ -93,14 +93,7 @@ func runWhy(opts *whyOptions, nSet bool) error {
 	default:
 		q.Slowest, q.N = opts.Slowest, opts.N
 	}
-	// N.B. --slowest reads every generation to find the slowest: under
-	// the limit of the few generations --task reads, the collector would
-	// run without end.
-	limit := int64(drillMemoryLimit)
-	if q.Slowest != "" {
-		limit = timelineMemoryLimit
-	}
-	res, damage, err := readIndexed(opts.IO, opts.File, limit, func(ctx context.Context, tf drill.TraceFile) (*drill.WhyResult, error) {
+	res, damage, err := readIndexed(opts.IO, opts.File, true, func(ctx context.Context, tf drill.TraceFile) (*drill.WhyResult, error) {
 		return drill.WhyTask(ctx, tf, q)
 	})
 	if err != nil {

@@ -139,6 +139,31 @@ func (f TraceFile) events(rg GenRange) func(func(*trace.Event) bool) error {
 	return gens(f.R, f.Index, rg)
 }
 
+// each calls fn with every event of the trace, in order, reading one
+// generation at a time (golang.org/x/exp/trace holds one generation, not
+// two), then finishes tk. Errors are as readEvents's.
+func (f TraceFile) each(ctx context.Context, tk *timeline.Tracker, fn func(*trace.Event)) error {
+	if f.Index == nil {
+		return readEvents(ctx, f.events(f.all()), tk, fn)
+	}
+	n := 0
+	for k := range f.Index.Gens {
+		err := f.Index.ReadGens(f.R, k, k, func(ev *trace.Event) bool {
+			fn(ev)
+			n++
+			return n%4096 != 0 || ctx.Err() == nil
+		})
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %w", timeline.ErrDamaged, err)
+		}
+	}
+	tk.Finish()
+	return nil
+}
+
 // all is the range of every generation.
 func (f TraceFile) all() GenRange {
 	if f.Index == nil {
@@ -156,6 +181,17 @@ func (f TraceFile) collector(tf TaskFilter) *taskCollector {
 	c := newTaskCollector(tf, f.Index.Start())
 	c.end = f.Index.End()
 	return c
+}
+
+// TasksIn lists the task instances of the trace f, slowest first, as Tasks
+// does, reading one generation at a time.
+func TasksIn(ctx context.Context, f TraceFile, tf TaskFilter) (*TaskList, error) {
+	c := f.collector(tf)
+	err := f.each(ctx, c.tk, c.event)
+	if ctx.Err() != nil {
+		return nil, err
+	}
+	return c.result(err)
 }
 
 // TaskByID finds task id and its events, reading only the generations of

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -135,9 +136,17 @@ func checkTasks(t *testing.T, data []byte) int {
 		}
 		checkTask(t, got, ref[got.ID], first, last)
 	}
+	// One generation at a time.
+	f := traceFile(t, data)
+	parts, err := TasksIn(context.Background(), f, TaskFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, got := range parts.Tasks {
+		checkTask(t, got, ref[got.ID], first, last)
+	}
 	// One task at a time, reading only the generations the index names
 	// (all of an old trace, which has none).
-	f := traceFile(t, data)
 	for id, rt := range ref {
 		one, err := TaskByID(context.Background(), f, id)
 		if err != nil {
@@ -305,4 +314,64 @@ func TestIDSet(t *testing.T) {
 			t.Errorf("%d in the set, never added", id)
 		}
 	}
+}
+
+// TestTasksIn: reading one generation at a time lists the tasks a whole
+// read does, on traces of several generations with tasks across them.
+func TestTasksIn(t *testing.T) {
+	for _, c := range testTraces(t, "annotated.trace", "requests.trace", "demo.trace") {
+		t.Run(c.Name, func(t *testing.T) {
+			whole, err := Tasks(context.Background(), bytes.NewReader(c.Data), TaskFilter{})
+			if errors.Is(err, ErrNoMatch) {
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			parts, err := TasksIn(context.Background(), traceFile(t, c.Data), TaskFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(parts.Tasks) != len(whole.Tasks) || parts.Total != whole.Total {
+				t.Fatalf("%d of %d tasks, a whole read lists %d of %d", len(parts.Tasks), parts.Total, len(whole.Tasks), whole.Total)
+			}
+			for i, w := range whole.Tasks {
+				p := parts.Tasks[i]
+				p.endG, w.endG = GoRef{}, GoRef{}
+				if fmt.Sprint(p) != fmt.Sprint(w) {
+					t.Errorf("row %d:\n got %+v\nwant %+v", i, p, w)
+				}
+			}
+		})
+	}
+}
+
+// testTraces are the committed traces named, the Go tree's Go 1.11 to 1.21
+// traces with tasks, and its trace tests that are valid.
+func testTraces(t *testing.T, names ...string) []reftest.CorpusTrace {
+	t.Helper()
+	var out []reftest.CorpusTrace
+	add := func(name, path string) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, reftest.CorpusTrace{Name: name, Data: data})
+	}
+	for _, name := range names {
+		add(name, "../../testdata/traces/"+name)
+	}
+	for _, path := range reftest.OldTraces("user_task_region_*_good") {
+		add(filepath.Base(path), path)
+	}
+	corpus, err := reftest.GorootCorpus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range corpus {
+		if c.Valid() {
+			out = append(out, c)
+		}
+	}
+	return out
 }

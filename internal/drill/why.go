@@ -96,12 +96,7 @@ func WhyTask(ctx context.Context, f TraceFile, q WhyQuery) (*WhyResult, error) {
 	if q.Slowest == "" {
 		l, err = TaskByID(ctx, f, q.Task)
 	} else {
-		c := f.collector(TaskFilter{Type: q.Slowest, Top: max(q.N, 1)})
-		err = readEvents(ctx, f.events(f.all()), c.tk, c.event)
-		if ctx.Err() != nil {
-			return nil, err
-		}
-		l, err = c.result(err)
+		l, err = TasksIn(ctx, f, TaskFilter{Type: q.Slowest, Top: max(q.N, 1)})
 	}
 	if err != nil {
 		return nil, err

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -183,33 +182,9 @@ func TestWhySlowestRequest(t *testing.T) {
 // the Go tree's traces with tasks, covers its wall time exactly and puts
 // each goroutine in the state the events give it.
 func TestWhyPathsMatchEvents(t *testing.T) {
-	var traces []reftest.CorpusTrace
-	for _, name := range []string{"requests.trace", "annotated.trace"} {
-		data, err := os.ReadFile("../../testdata/traces/" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		traces = append(traces, reftest.CorpusTrace{Name: name, Data: data})
-	}
-	traces = append(traces, reftest.CorpusTrace{Name: "wait chain", Data: waitChainTrace(t)},
+	traces := append(testTraces(t, "requests.trace", "annotated.trace"),
+		reftest.CorpusTrace{Name: "wait chain", Data: waitChainTrace(t)},
 		reftest.CorpusTrace{Name: "creator", Data: creatorTrace(t)}, reftest.CorpusTrace{Name: "ended", Data: endedTrace(t)})
-	old := reftest.OldTraces("user_task_region_*_good")
-	for _, path := range old {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		traces = append(traces, reftest.CorpusTrace{Name: filepath.Base(path), Data: data})
-	}
-	corpus, err := reftest.GorootCorpus()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range corpus {
-		if c.Valid() {
-			traces = append(traces, c)
-		}
-	}
 	walked := 0
 	for _, c := range traces {
 		restamped, _ := timelinetest.RestampedData(t, c.Data)
