@@ -268,7 +268,7 @@ func checkTrace(c *checker, m *statsModel) {
 	c.eq("duration, generations, events", "SELECT duration_ns, generations, events FROM traces WHERE trace_id = ?",
 		o.Duration, o.Generations, o.Events)
 	if o.WallStart != 0 {
-		c.eq("wall-clock start", "SELECT epoch_ns(start_time) FROM traces WHERE trace_id = ?", o.WallStart)
+		c.eq("wall-clock start, µs", "SELECT epoch_us(start_time) FROM traces WHERE trace_id = ?", o.WallStart/1000)
 	}
 	c.eq("CPU samples", "SELECT count(*) FROM cpu_samples WHERE trace_id = ?", m.CPU.Samples)
 }
@@ -386,4 +386,67 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	os.Exit(m.Run())
+}
+
+// TestReadmeQueries runs the README's DuckDB queries (its sql blocks that
+// read_parquet) over the tables of the traces its example exports, from
+// the directory the example writes them in: each must run and give rows.
+func TestReadmeQueries(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, ok := strings.Cut(string(readme), "\n### Parquet tables\n")
+	if !ok {
+		t.Fatal("README has no Parquet tables section")
+	}
+	sec, _, _ = strings.Cut(sec, "\n## ")
+	var queries []string
+	for _, block := range strings.Split(sec, "```sql\n")[1:] {
+		q, _, _ := strings.Cut(block, "```")
+		if strings.Contains(q, "read_parquet(") {
+			queries = append(queries, q)
+		}
+	}
+	if len(queries) < 3 {
+		t.Fatalf("README has %d DuckDB queries, want 3", len(queries))
+	}
+
+	bin := gotrace(t)
+	dir := t.TempDir()
+	var traces []string
+	for _, name := range []string{"annotated", "leaky", "workers"} {
+		abs, err := filepath.Abs(filepath.Join(root, "testdata", "traces", name+".trace"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		traces = append(traces, abs)
+	}
+	run(t, bin, append([]string{"export", "--format", "parquet", "--label", "service=api", "--label", "release=v1.2.3",
+		"-o", filepath.Join(dir, "tables")}, traces...)...)
+	t.Chdir(dir)
+
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range queries {
+		rows, err := db.Query(q)
+		if err != nil {
+			t.Errorf("%s\n%v", q, err)
+			continue
+		}
+		n := 0
+		for rows.Next() {
+			n++
+		}
+		if err := rows.Err(); err != nil {
+			t.Errorf("%s\n%v", q, err)
+		}
+		rows.Close()
+		if n == 0 {
+			t.Errorf("%s\ngives no rows", q)
+		}
+	}
 }

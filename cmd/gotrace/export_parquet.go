@@ -77,12 +77,16 @@ func runExportParquet(opts *exportOptions) error {
 
 	var errs []error
 	for i, r := range results {
-		if r.err == nil || errors.Is(r.err, tables.ErrDamaged) {
+		if r.err == nil || r.damaged {
 			var rows int64
 			for _, n := range r.sum.Rows {
 				rows += n
 			}
-			fmt.Fprintf(opts.IO.Out, "%s: %d rows in %d tables, %d generations\n", dirs[i], rows, len(r.sum.Rows), r.sum.Generations)
+			gens := "generations"
+			if r.sum.Generations == 1 {
+				gens = "generation"
+			}
+			fmt.Fprintf(opts.IO.Out, "%s: %d rows in %d tables, %d %s\n", dirs[i], rows, len(r.sum.Rows), r.sum.Generations, gens)
 		}
 		if r.err != nil {
 			errs = append(errs, r.err)
@@ -99,8 +103,9 @@ func runExportParquet(opts *exportOptions) error {
 }
 
 type parquetResult struct {
-	sum tables.Summary
-	err error
+	sum     tables.Summary
+	err     error
+	damaged bool // the tables hold the complete generations before err
 }
 
 // exportTables writes the tables of the trace in path into dir. The files
@@ -135,7 +140,7 @@ func exportTables(ctx context.Context, path, dir string, labels []tables.Label) 
 			f.o.Abort()
 		}
 	}
-	opts := tables.Options{File: path, SHA256: sum, ID: tables.TraceID(sum, filepath.Base(path), labels), Labels: labels,
+	opts := tables.Options{File: path, SHA256: sum, ID: tables.TraceID(sum, filepath.Base(path), labels), Labels: labels, PageDir: dir,
 		Create: func(table string) (io.Writer, error) {
 			o, err := outfile.Create(filepath.Join(dir, table+".parquet"))
 			if err != nil {
@@ -166,7 +171,8 @@ func exportTables(ctx context.Context, path, dir string, labels []tables.Label) 
 	}
 	if damaged {
 		msg := strings.TrimPrefix(describeDamage(path, err).Error(), tables.ErrDamaged.Error()+": ")
-		return parquetResult{sum: res, err: fmt.Errorf("%w: %s: %s; %s holds the tables of the complete generations before it", tables.ErrDamaged, path, msg, dir)}
+		return parquetResult{sum: res, damaged: true,
+			err: fmt.Errorf("%s: %s; %s holds the tables of the complete generations before it", path, msg, dir)}
 	}
 	return parquetResult{sum: res}
 }

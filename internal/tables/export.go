@@ -31,6 +31,9 @@ type Options struct {
 	Labels []Label
 	// Create opens the file of the named table.
 	Create func(table string) (io.Writer, error)
+	// PageDir, when set, is where the pages of the row groups being
+	// written wait, in temporary files, instead of memory.
+	PageDir string
 }
 
 // Summary counts the rows written, by table.
@@ -60,7 +63,7 @@ func Export(ctx context.Context, r io.Reader, opts Options) (Summary, error) {
 		if err != nil {
 			return Summary{}, err
 		}
-		x.tables[t] = newTableWriter(w, t, opts.ID, keys, values)
+		x.tables[t] = newTableWriter(w, t, opts.ID, keys, values, opts.PageDir)
 	}
 	x.tk = timeline.NewTracker()
 	x.rows = drill.NewRows(x.tk)
@@ -220,7 +223,7 @@ func (x *exporter) rel(t trace.Time) int64 { return int64(t - x.tk.Start()) }
 func (x *exporter) times(b *rowBuilder, t trace.Time) {
 	ns := x.rel(t)
 	b.i64(ns)
-	b.nullI64(x.wall+ns, x.wall != 0)
+	x.wallTime(b, ns, true)
 }
 
 // startTimes adds the optional start, end and duration of a span and the
@@ -229,7 +232,13 @@ func (x *exporter) span(b *rowBuilder, start trace.Time, begun bool, end trace.T
 	b.nullI64(x.rel(start), begun)
 	b.nullI64(x.rel(end), ended)
 	b.nullI64(int64(end-start), begun && ended)
-	b.nullI64(x.wall+x.rel(start), begun && x.wall != 0)
+	x.wallTime(b, x.rel(start), begun)
+}
+
+// wallTime adds the wall-clock time of ns from the trace's start, in
+// microseconds, null when the trace has no clock or known is false.
+func (x *exporter) wallTime(b *rowBuilder, ns int64, known bool) {
+	b.nullI64((x.wall+ns)/1000, known && x.wall != 0)
 }
 
 func (x *exporter) resources(b *rowBuilder, ev *trace.Event) {
@@ -292,7 +301,7 @@ func (x *exporter) interval(iv *timeline.Interval) {
 	b.i64(start)
 	b.i64(x.rel(iv.End))
 	b.i64(int64(iv.End - iv.Start))
-	b.nullI64(x.wall+start, x.wall != 0)
+	x.wallTime(b, start, true)
 	b.nullI64(stk, stk > 0)
 	b.nullI64(int64(iv.Unblocker), iv.Unblocker != trace.NoGoroutine)
 	if iv.Unblocker != trace.NoGoroutine {
@@ -321,7 +330,7 @@ func (x *exporter) goroutineEnd(g *timeline.Goroutine) {
 	b.str(r.Kind)
 	b.boolean(r.Existed)
 	b.i64(int64(r.Created))
-	b.nullI64(x.wall+int64(r.Created), x.wall != 0)
+	x.wallTime(b, int64(r.Created), true)
 	b.i64(r.Creator)
 	if g.Creator != trace.NoGoroutine {
 		x.stack(b, g.CreatorStack)
@@ -489,7 +498,7 @@ func (x *exporter) traceRow(version string, gens int, readErr error) {
 	b.str(x.opts.File)
 	b.str(x.opts.SHA256)
 	b.str(version)
-	b.nullI64(x.wall, x.wall != 0)
+	x.wallTime(b, 0, true)
 	b.i64(int64(x.tk.Last() - x.tk.Start()))
 	b.i64(int64(gens))
 	b.i64(x.events)

@@ -32,11 +32,11 @@ const (
 	tInt64  colType = iota // INT64
 	tString                // BYTE_ARRAY (STRING), dictionary-encoded
 	tBool                  // BOOLEAN
-	tTime                  // INT64 TIMESTAMP(NANOS, UTC)
+	tTime                  // INT64 TIMESTAMP(MICROS, UTC): what every engine reads
 )
 
 func (t colType) String() string {
-	return [...]string{"BIGINT", "VARCHAR", "BOOLEAN", "TIMESTAMP"}[t]
+	return [...]string{"INT64", "STRING", "BOOLEAN", "TIMESTAMP (µs, UTC)"}[t]
 }
 
 // Column is one column of a table.
@@ -259,12 +259,18 @@ func (t *Table) schema(labels []string) *parquet.Schema {
 		switch c.Type {
 		case tInt64:
 			typ = reflect.TypeFor[int64]()
+			if c.Name == "end_ns" || c.Name == "time_ns" {
+				tag += ",delta" // in the order of the rows: small steps
+			}
 		case tString:
 			typ, tag = reflect.TypeFor[string](), tag+",dict"
 		case tBool:
 			typ = reflect.TypeFor[bool]()
 		case tTime:
-			typ, tag = reflect.TypeFor[int64](), tag+",timestamp(nanosecond)"
+			typ, tag = reflect.TypeFor[int64](), tag+",timestamp(microsecond)"
+			if c.Name == "time" {
+				tag += ",delta"
+			}
 		}
 		if c.Nullable {
 			tag += ",optional"
@@ -282,4 +288,22 @@ func (t *Table) schema(labels []string) *parquet.Schema {
 		add(col(k, tString, ""))
 	}
 	return parquet.SchemaOf(reflect.New(reflect.StructOf(fields)).Elem().Interface())
+}
+
+// Layout is the column layout as a Markdown document: a section per table
+// with its columns, their types and what they mean.
+func Layout() string {
+	var b strings.Builder
+	for _, t := range Tables() {
+		fmt.Fprintf(&b, "**`%s`**: %s.\n\n| column | type | null | meaning |\n|---|---|---|---|\n", t.Name, t.Help)
+		for _, c := range t.Columns {
+			null := ""
+			if c.Nullable {
+				null = "yes"
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", c.Name, c.Type, null, strings.ReplaceAll(c.Help, "|", "\\|"))
+		}
+		b.WriteString("| *label keys* | STRING |  | one column per `--label KEY=VALUE`, in the order given |\n\n")
+	}
+	return b.String()
 }

@@ -12,37 +12,59 @@ import (
 // Parquet writer, which encodes them into the open row group.
 const batchRows = 512
 
+// codec compresses the pages of every table: one pool of encoders, each
+// with its history, for all of them.
+var codec = &zstd.Codec{Level: zstd.SpeedFastest}
+
+// pageBuffer is the size of a column's buffer for the page being built.
+// An export writes some 200 columns at once: at the default 256 KiB these
+// buffers alone took 40 MB.
+const pageBuffer = 64 << 10
+
 // tableWriter writes one table's file: rows go into the open row group,
-// and cut ends it.
+// and cut ends it. Rows are kept column by column and handed to the
+// writer's columns a batch at a time: assembling rows for the writer to
+// take apart again cost more than the rest of the export.
 type tableWriter struct {
 	t      *Table
 	w      *parquet.Writer
 	labels []string // the label values, appended to every row
 	id     string
-	rows   []parquet.Row
-	n      int   // rows in rows
+	cols   [][]parquet.Value
+	n      int   // rows in cols
 	total  int64 // rows written
 	open   bool  // the row group has rows
 	err    error
+	b      rowBuilder
 }
 
-func newTableWriter(out io.Writer, t *Table, id string, keys, values []string) *tableWriter {
-	w := parquet.NewWriter(out, t.schema(keys),
-		parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
+func newTableWriter(out io.Writer, t *Table, id string, keys, values []string, pageDir string) *tableWriter {
+	opts := []parquet.WriterOption{
+		parquet.Compression(codec),
+		parquet.PageBufferSize(pageBuffer),
 		parquet.CreatedBy("gotrace", Version, ""),
 		parquet.KeyValueMetadata("gotrace.schema", Version),
-		parquet.KeyValueMetadata("gotrace.table", t.Name))
-	return &tableWriter{t: t, w: w, labels: values, id: id, rows: make([]parquet.Row, batchRows)}
+		parquet.KeyValueMetadata("gotrace.table", t.Name),
+	}
+	if pageDir != "" {
+		// N.B. A column's pages are written together, after the row
+		// group's last row: until then they wait on disk, not in memory.
+		opts = append(opts, parquet.ColumnPageBuffers(parquet.NewFileBufferPool(pageDir, ".gotrace-pages-*")))
+	}
+	w := parquet.NewWriter(out, append(opts, t.schema(keys))...)
+	tw := &tableWriter{t: t, w: w, labels: values, id: id, cols: make([][]parquet.Value, len(t.Columns)+len(keys))}
+	for i := range tw.cols {
+		tw.cols[i] = make([]parquet.Value, 0, batchRows)
+	}
+	return tw
 }
 
 // row starts a row, its trace ID in place; the caller adds the table's
 // columns in order, then calls done.
 func (tw *tableWriter) row() *rowBuilder {
-	r := &tw.rows[tw.n]
-	*r = (*r)[:0]
-	b := rowBuilder{row: r}
-	b.str(tw.id)
-	return &b
+	tw.b = rowBuilder{cols: tw.cols}
+	tw.b.str(tw.id)
+	return &tw.b
 }
 
 // done adds the labels to the row begun last and keeps it.
@@ -52,7 +74,7 @@ func (tw *tableWriter) done(b *rowBuilder) {
 	}
 	tw.n++
 	tw.open = true
-	if tw.n == len(tw.rows) {
+	if tw.n == batchRows {
 		tw.flushRows()
 	}
 }
@@ -61,8 +83,12 @@ func (tw *tableWriter) flushRows() {
 	if tw.n == 0 {
 		return
 	}
-	if tw.err == nil {
-		_, tw.err = tw.w.WriteRows(tw.rows[:tw.n])
+	cws := tw.w.ColumnWriters()
+	for i, c := range tw.cols {
+		if tw.err == nil {
+			_, tw.err = cws[i].WriteRowValues(c)
+		}
+		tw.cols[i] = c[:0]
 	}
 	tw.total += int64(tw.n)
 	tw.n = 0
@@ -88,12 +114,12 @@ func (tw *tableWriter) close() error {
 
 // rowBuilder appends the values of one flat row, column by column.
 type rowBuilder struct {
-	row *parquet.Row
-	col int
+	cols [][]parquet.Value
+	col  int
 }
 
 func (b *rowBuilder) add(v parquet.Value, def int) {
-	*b.row = append(*b.row, v.Level(0, def, b.col))
+	b.cols[b.col] = append(b.cols[b.col], v.Level(0, def, b.col))
 	b.col++
 }
 
@@ -103,7 +129,7 @@ func (b *rowBuilder) boolean(v bool) {
 }
 
 // str adds s without copying it: the writer copies the bytes as it
-// encodes the row, before s could go.
+// takes the batch, before s could go.
 func (b *rowBuilder) str(s string) {
 	b.add(parquet.ByteArrayValue(unsafe.Slice(unsafe.StringData(s), len(s))), 0)
 }
