@@ -117,10 +117,11 @@ type exporter struct {
 	tk     *timeline.Tracker
 	rows   *drill.Rows
 
-	events int64
-	syncs  int
-	wall   int64 // wall-clock time of the trace's start, Unix ns; 0 when not known
-	stacks stackTable
+	events     int64
+	syncs      int
+	cutPending bool  // a generation ended: the next event cuts the row groups
+	wall       int64 // wall-clock time of the trace's start, Unix ns; 0 when not known
+	stacks     stackTable
 
 	tasks   map[trace.TaskID]*task
 	regions map[trace.GoID][]region
@@ -129,6 +130,14 @@ type exporter struct {
 
 func (x *exporter) event(ev *trace.Event) {
 	x.events++
+	if x.cutPending && ev.Kind() != trace.EventSync {
+		// A generation's first event: the rows before it make the
+		// last one's row groups.
+		for _, t := range Tables() {
+			x.tables[t].cut()
+		}
+		x.cutPending = false
+	}
 	x.tk.Event(ev)
 	switch ev.Kind() {
 	case trace.EventSync:
@@ -198,7 +207,8 @@ func (x *exporter) event(ev *trace.Event) {
 	}
 }
 
-// sync begins a generation: each table's rows so far make a row group.
+// sync ends a generation and begins the next: each table's rows so far
+// make a row group.
 func (x *exporter) sync(ev *trace.Event) {
 	x.syncs++
 	if x.wall == 0 {
@@ -206,11 +216,9 @@ func (x *exporter) sync(ev *trace.Event) {
 			x.wall = c.Wall.UnixNano() - int64(c.Trace-x.tk.Start())
 		}
 	}
-	if x.syncs > 1 {
-		for _, t := range Tables() {
-			x.tables[t].cut()
-		}
-	}
+	// N.B. The trace ends with a sync too: what is still open then
+	// belongs to the last generation's row groups.
+	x.cutPending = x.syncs > 1
 	// N.B. x/exp/trace's stack handles hold the generation's tables.
 	clear(x.stacks.gen)
 }
