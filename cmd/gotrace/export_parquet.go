@@ -118,7 +118,8 @@ func exportTables(ctx context.Context, path, dir string, labels []tables.Label) 
 	}
 	defer f.Close()
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	size, err := io.Copy(h, f)
+	if err != nil {
 		return parquetResult{err: pathError(path, err)}
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -140,7 +141,7 @@ func exportTables(ctx context.Context, path, dir string, labels []tables.Label) 
 			f.o.Abort()
 		}
 	}
-	opts := tables.Options{File: path, SHA256: sum, ID: tables.TraceID(sum, filepath.Base(path), labels), Labels: labels, PageDir: dir,
+	opts := tables.Options{File: path, SHA256: sum, ID: tables.TraceID(sum, filepath.Base(path), labels), Labels: labels,
 		Create: func(table string) (io.Writer, error) {
 			o, err := outfile.Create(filepath.Join(dir, table+".parquet"))
 			if err != nil {
@@ -149,6 +150,9 @@ func exportTables(ctx context.Context, path, dir string, labels []tables.Label) 
 			files = append(files, file{o, bufio.NewWriterSize(o, 1<<16)})
 			return files[len(files)-1].w, nil
 		}}
+	if size > bigTrace {
+		opts.PageDir = dir
+	}
 	res, err := tables.Export(ctx, bufio.NewReaderSize(f, 1<<20), opts)
 	if ctx.Err() != nil {
 		abort()
@@ -176,6 +180,11 @@ func exportTables(ctx context.Context, path, dir string, labels []tables.Label) 
 	}
 	return parquetResult{sum: res}
 }
+
+// bigTrace is the size past which a trace's row groups wait in temporary
+// files: a big generation's pages, compressed, are tens of megabytes, and
+// a small trace's would only make thousands of tiny files.
+const bigTrace = 32 << 20
 
 // parseLabels parses --label KEY=VALUE flags.
 func parseLabels(flags []string) ([]tables.Label, error) {

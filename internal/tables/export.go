@@ -58,6 +58,13 @@ func Export(ctx context.Context, r io.Reader, opts Options) (Summary, error) {
 		keys[i], values[i] = l.Key, l.Value
 	}
 	x := &exporter{opts: opts, tables: make(map[*Table]*tableWriter)}
+	// N.B. A writer left open keeps its pages' temporary files: every
+	// way out closes them, and the caller drops the files of a failure.
+	defer func() {
+		for _, tw := range x.tables {
+			tw.close()
+		}
+	}()
 	for _, t := range Tables() {
 		w, err := opts.Create(t.Name)
 		if err != nil {

@@ -37,6 +37,9 @@ func export(t *testing.T, data []byte, labels []Label) (string, Summary, error) 
 			t.Fatal(cerr)
 		}
 	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".gotrace-pages-*")); len(left) > 0 {
+		t.Fatalf("temporary page files left: %v", left)
+	}
 	return dir, sum, err
 }
 

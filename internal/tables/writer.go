@@ -35,6 +35,7 @@ type tableWriter struct {
 	total  int64 // rows written
 	open   bool  // the row group has rows
 	err    error
+	closed bool
 	b      rowBuilder
 }
 
@@ -103,8 +104,13 @@ func (tw *tableWriter) cut() {
 	tw.open = false
 }
 
-// close writes what is left and the file's footer.
+// close writes what is left and the file's footer; closed again, it
+// returns what it did the first time.
 func (tw *tableWriter) close() error {
+	if tw.closed {
+		return tw.err
+	}
+	tw.closed = true
 	tw.cut()
 	if err := tw.w.Close(); tw.err == nil {
 		tw.err = err
