@@ -2,6 +2,7 @@ package tables
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"flag"
 	"io"
@@ -27,6 +28,24 @@ func BenchmarkExport(b *testing.B) {
 	for b.Loop() {
 		f.Seek(0, io.SeekStart)
 		_, err := Export(context.Background(), bufio.NewReaderSize(f, 1<<20), Options{ID: "0123456789abcdef", PageDir: *pageDir,
+			Create: func(string) (io.Writer, error) { return io.Discard, nil }})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkExportSmall exports a small bundled trace with labels, as each
+// of a fleet's many snapshots is.
+func BenchmarkExportSmall(b *testing.B) {
+	data, err := os.ReadFile("../../testdata/traces/annotated.trace")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		_, err := Export(context.Background(), bytes.NewReader(data), Options{ID: "0123456789abcdef",
+			Labels: []Label{{"service", "api"}, {"release", "v1.2.3"}},
 			Create: func(string) (io.Writer, error) { return io.Discard, nil }})
 		if err != nil {
 			b.Fatal(err)

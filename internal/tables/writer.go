@@ -54,15 +54,19 @@ func newTableWriter(out io.Writer, t *Table, id string, keys, values []string, p
 	}
 	w := parquet.NewWriter(out, append(opts, t.schema(keys))...)
 	tw := &tableWriter{t: t, w: w, labels: values, id: id, cols: make([][]parquet.Value, len(t.Columns)+len(keys))}
-	for i := range tw.cols {
-		tw.cols[i] = make([]parquet.Value, batchRows)
-	}
 	return tw
 }
 
 // row starts a row, its trace ID in place; the caller adds the table's
 // columns in order, then calls done.
 func (tw *tableWriter) row() *rowBuilder {
+	if tw.cols[0] == nil {
+		// N.B. On the first row: a small trace's tables are mostly
+		// empty, and a fleet's snapshots are mostly small.
+		for i := range tw.cols {
+			tw.cols[i] = make([]parquet.Value, batchRows)
+		}
+	}
 	tw.b = rowBuilder{cols: tw.cols, row: tw.n}
 	tw.b.str(tw.id)
 	return &tw.b
