@@ -140,6 +140,7 @@ func exportTables(ctx context.Context, path, dir string, labels []tables.Label) 
 		for _, f := range files {
 			f.o.Abort()
 		}
+		os.Remove(dir) // N.B. only if empty: an earlier export's files stay
 	}
 	opts := tables.Options{File: path, SHA256: sum, ID: tables.TraceID(sum, filepath.Base(path), labels), Labels: labels,
 		Create: func(table string) (io.Writer, error) {
