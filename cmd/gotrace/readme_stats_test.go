@@ -8,11 +8,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gotrace-cli/gotrace/internal/diff"
 	"github.com/gotrace-cli/gotrace/internal/report"
 	"github.com/gotrace-cli/gotrace/internal/stats"
 )
 
-// TestREADMEStats keeps the README's gotrace stats and check sections true:
+// TestREADMEStats keeps the README's gotrace stats, check and diff sections true:
 // every example block that runs gotrace stats or gotrace check shows that
 // command's real output, and the schema and path tables are generated from
 // the model's tags. -update rewrites them in place.
@@ -30,6 +31,7 @@ func TestREADMEStats(t *testing.T) {
 		"stats-schema": schemaTable(stats.Describe(stats.Model{})),
 		"check-schema": schemaTable(stats.Describe(report.CheckResult{})),
 		"check-paths":  pathTable(),
+		"diff-schema":  schemaTable(stats.Describe(diff.Diff{})),
 	} {
 		begin, end := "<!-- "+name+" begin -->\n", "<!-- "+name+" end -->"
 		i, j := strings.Index(readme, begin), strings.Index(readme, end)
@@ -46,7 +48,7 @@ func TestREADMEStats(t *testing.T) {
 	}
 
 	// 2. Example blocks: "$ gotrace stats ..." then the output.
-	block := regexp.MustCompile("(?s)```\n\\$ (gotrace (?:stats|check) [^\n|]*)\n(.*?)```\n")
+	block := regexp.MustCompile("(?s)```\n\\$ (gotrace (?:stats|check|diff) [^\n|]*)\n(.*?)```\n")
 	readme = block.ReplaceAllStringFunc(readme, func(b string) string {
 		m := block.FindStringSubmatch(b)
 		args, err := splitArgs(strings.TrimPrefix(m[1], "gotrace "))

@@ -34,6 +34,9 @@ func describe(t reflect.Type, path string, out *[]FieldDoc) {
 		p := join(path, name)
 		d := FieldDoc{Path: p, Unit: sf.Tag.Get("unit"), Help: sf.Tag.Get("help")}
 		ft := sf.Type
+		for ft.Kind() == reflect.Pointer {
+			ft = ft.Elem() // a value or null
+		}
 		switch ft.Kind() {
 		case reflect.Struct:
 			d.Type = "object"
