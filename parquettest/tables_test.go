@@ -32,11 +32,19 @@ func gotrace(t *testing.T) string {
 
 func run(t *testing.T, bin string, args ...string) []byte {
 	t.Helper()
+	return runExit(t, bin, 0, args...)
+}
+
+// runExit runs gotrace, which must exit with status want: 1 for a damaged
+// trace, whose complete generations are in the output all the same.
+func runExit(t *testing.T, bin string, want int, args ...string) []byte {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("gotrace %s: %v\n%s", strings.Join(args, " "), err, stderr.Bytes())
+	err := cmd.Run()
+	if got := cmd.ProcessState.ExitCode(); got != want {
+		t.Fatalf("gotrace %s: %v, want exit status %d\n%s", strings.Join(args, " "), err, want, stderr.Bytes())
 	}
 	return stdout.Bytes()
 }
@@ -141,8 +149,12 @@ func TestTablesMatchStats(t *testing.T) {
 	if len(traces) == 0 {
 		t.Fatal("no traces in testdata/traces")
 	}
+	// A trace cut short too: the tables of its complete generations
+	// against what stats and goroutines make of them.
+	damaged := filepath.Join(root, "testdata", "damaged", "demo-cut.trace")
+	traces = append(traces, damaged)
 	out := t.TempDir()
-	run(t, bin, append([]string{"export", "--format", "parquet", "--label", "service=test", "--label", "release=v1", "-o", out}, traces...)...)
+	runExit(t, bin, 1, append([]string{"export", "--format", "parquet", "--label", "service=test", "--label", "release=v1", "-o", out}, traces...)...)
 
 	db, err := sql.Open("duckdb", "")
 	if err != nil {
@@ -167,16 +179,24 @@ func TestTablesMatchStats(t *testing.T) {
 	for _, path := range traces {
 		name := strings.TrimSuffix(filepath.Base(path), ".trace")
 		t.Run(name, func(t *testing.T) {
+			exit := 0
+			if path == damaged {
+				exit = 1
+			}
 			var all, user statsModel
-			if err := json.Unmarshal(run(t, bin, "stats", "--json", "--goroutines", "all", path), &all); err != nil {
+			if err := json.Unmarshal(runExit(t, bin, exit, "stats", "--json", "--goroutines", "all", path), &all); err != nil {
 				t.Fatal(err)
 			}
-			if err := json.Unmarshal(run(t, bin, "stats", "--json", path), &user); err != nil {
+			if err := json.Unmarshal(runExit(t, bin, exit, "stats", "--json", path), &user); err != nil {
 				t.Fatal(err)
 			}
 			var gl struct{ Goroutines []goroutine }
-			if err := json.Unmarshal(run(t, bin, "goroutines", "--json", "--top", "0", path), &gl); err != nil {
+			if err := json.Unmarshal(runExit(t, bin, exit, "goroutines", "--json", "--top", "0", path), &gl); err != nil {
 				t.Fatal(err)
+			}
+			var dmg bool
+			if err := db.QueryRow("SELECT damaged FROM traces WHERE file = ?", path).Scan(&dmg); err != nil || dmg != (exit == 1) {
+				t.Errorf("traces.damaged: %v, %v; want %v", dmg, err, exit == 1)
 			}
 			var id string
 			if err := db.QueryRow("SELECT trace_id FROM traces WHERE file = ?", path).Scan(&id); err != nil {
