@@ -99,7 +99,11 @@ func Export(ctx context.Context, r io.Reader, opts Options) (Summary, error) {
 	if len(src.Generations()) == 0 && x.events > 0 {
 		sum.Generations = max(x.syncs-1, 1) // the old format: no generations framed
 	}
-	x.traceRow(src.Version().String(), sum.Generations, readErr)
+	version := src.Version().String()
+	if src.Version() == 0 {
+		version = "before go1.22" // the old format, read as it is
+	}
+	x.traceRow(version, sum.Generations, readErr)
 	var err error
 	for _, t := range Tables() {
 		tw := x.tables[t]

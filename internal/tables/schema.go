@@ -186,7 +186,7 @@ var (
 		idCol,
 		col("file", tString, "the trace file as named on the command line"),
 		col("sha256", tString, "SHA-256 of the file, in hex"),
-		col("go_version", tString, "the trace format's Go version, e.g. go1.26"),
+		col("go_version", tString, "the trace format's Go version, e.g. go1.26; \"before go1.22\" for the old format"),
 		null("start_time", tTime, "wall-clock time of the first event; null when the trace has no clock snapshot (before Go 1.25)"),
 		col("duration_ns", tInt64, "time from the first to the last event"),
 		col("generations", tInt64, "complete generations read"),
