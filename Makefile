@@ -23,6 +23,7 @@ test:
 	$(GO) test -race -short $(RACE_PKGS)
 	$(GO) test -race -short -run 'Parallel|FuzzDecode' ./internal/decode
 	$(GO) test -race -run 'Progress|Interrupt|Record|SplitFiles' ./cmd/gotrace
+	$(GO) test -race -run 'Script/export_parquet' ./cmd/gotrace
 
 test-race:
 	$(GO) test -race ./...
