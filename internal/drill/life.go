@@ -219,11 +219,11 @@ func Lives(ctx context.Context, r io.ReaderAt, ix *Index, id trace.GoID, seq int
 		n++
 		return n%4096 != 0 || ctx.Err() == nil
 	}
-	// 1. One generation at a time, so that only one is in memory: each
+	// N.B. One generation at a time, so that only one is in memory. Each
 	// read on its own begins with the status of every goroutine, which
 	// for a goroutine the Tracker follows already restates the state it
-	// is in, and is left out (a read of the whole trace has the status
-	// say from == to, which the Tracker leaves out too).
+	// is in: it is left out, as the Tracker leaves out the status of a
+	// read of the whole trace, which says from == to.
 	for j := rg.First; j <= rg.Last; j++ {
 		later := j > rg.First
 		err := ix.ReadGens(r, j, j, func(ev *trace.Event) bool {
