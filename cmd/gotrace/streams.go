@@ -52,8 +52,8 @@ func systemStreams() *Streams {
 // collector ran without end (4x the time on a 300 MB trace), at 200 MiB it
 // costs no time and keeps the peak near 240 MB instead of 440 MB.
 //
-// goroutine and at read a few generations, one at a time, beside the
-// index: 112 MiB keeps their peak under 150 MB on the stress trace.
+// goroutine and at read one generation at a time beside the index: 112 MiB
+// keeps their peak under 150 MB on the stress trace.
 const (
 	decodeMemoryLimit   = 64 << 20
 	statsMemoryLimit    = 112 << 20

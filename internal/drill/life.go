@@ -103,7 +103,7 @@ func Lives(ctx context.Context, r io.ReaderAt, ix *Index, id trace.GoID, seq int
 	var lives []*Life
 	by := make(map[*timeline.Goroutine]*Life)
 	byCat := make(map[*timeline.Goroutine]map[string]time.Duration)
-	tasks := make(map[trace.TaskID]string) // types of the tasks begun in what was read
+	tasks := make(map[trace.TaskID]string) // types of the open tasks begun in what was read
 	open := make(map[*Life][]int)          // regions open, by index, innermost last
 	tk := timeline.NewTracker()
 	life := func(g *timeline.Goroutine) *Life {
@@ -163,7 +163,7 @@ func Lives(ctx context.Context, r io.ReaderAt, ix *Index, id trace.GoID, seq int
 		l.Tasks = append(l.Tasks, TaskRef{ID: int64(t), Type: tasks[t]})
 	}
 	n := 0
-	err := ix.ReadGens(r, rg.First, rg.Last, func(ev *trace.Event) bool {
+	each := func(ev *trace.Event) bool {
 		now := ev.Time()
 		switch ev.Kind() {
 		case trace.EventTaskBegin:
@@ -212,14 +212,32 @@ func Lives(ctx context.Context, r io.ReaderAt, ix *Index, id trace.GoID, seq int
 				}
 			}
 		}
+		if ev.Kind() == trace.EventTaskEnd {
+			// N.B. Only open tasks are kept: a long trace has many.
+			delete(tasks, ev.Task().ID)
+		}
 		n++
 		return n%4096 != 0 || ctx.Err() == nil
-	})
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
 	}
-	if err != nil {
-		return nil, err
+	// N.B. One generation at a time, so that only one is in memory. Each
+	// read on its own begins with the status of every goroutine, which
+	// for a goroutine the Tracker follows already restates the state it
+	// is in: it is left out, as the Tracker leaves out the status of a
+	// read of the whole trace, which says from == to.
+	for j := rg.First; j <= rg.Last; j++ {
+		later := j > rg.First
+		err := ix.ReadGens(r, j, j, func(ev *trace.Event) bool {
+			if later && restates(tk, ev) {
+				return true
+			}
+			return each(ev)
+		})
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	tk.Finish()
 	if seq >= 0 {
@@ -236,6 +254,28 @@ func Lives(ctx context.Context, r io.ReaderAt, ix *Index, id trace.GoID, seq int
 		out[i] = *l
 	}
 	return out, nil
+}
+
+// restates reports whether ev is the status of a goroutine tk follows,
+// saying the state it is in.
+func restates(tk *timeline.Tracker, ev *trace.Event) bool {
+	if ev.Kind() != trace.EventStateTransition {
+		return false
+	}
+	st := ev.StateTransition()
+	if st.Resource.Kind != trace.ResourceGoroutine {
+		return false
+	}
+	from, to := st.Goroutine()
+	if from != trace.GoUndetermined {
+		return false
+	}
+	g := tk.Goroutine(st.Resource.Goroutine())
+	if g == nil {
+		return false
+	}
+	state, _ := g.State()
+	return state == to
 }
 
 func plural(n int, one, many string) string {
