@@ -221,17 +221,8 @@ func (g Goroutine) Label() string {
 // wrapped in timeline.ErrDamaged: fn has seen the complete generations
 // before it.
 func read(ctx context.Context, r io.Reader, tk *timeline.Tracker, fn func(*trace.Event)) error {
-	return readEvents(ctx, func(fn func(*trace.Event) bool) error {
-		_, err := timeline.Read(r, fn)
-		return err
-	}, tk, fn)
-}
-
-// readEvents is read over the events src delivers: a whole trace, or the
-// generations an index names.
-func readEvents(ctx context.Context, src func(func(*trace.Event) bool) error, tk *timeline.Tracker, fn func(*trace.Event)) error {
 	n := 0
-	err := src(func(ev *trace.Event) bool {
+	_, err := timeline.Read(r, func(ev *trace.Event) bool {
 		fn(ev)
 		n++
 		return n%4096 != 0 || ctx.Err() == nil
@@ -244,10 +235,4 @@ func readEvents(ctx context.Context, src func(func(*trace.Event) bool) error, tk
 		return fmt.Errorf("%w: %w", timeline.ErrDamaged, err)
 	}
 	return nil
-}
-
-// gens delivers the events of generations rg of the trace in r, which ix
-// maps.
-func gens(r io.ReaderAt, ix *Index, rg GenRange) func(func(*trace.Event) bool) error {
-	return func(fn func(*trace.Event) bool) error { return ix.ReadGens(r, rg.First, rg.Last, fn) }
 }

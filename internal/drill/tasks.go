@@ -127,28 +127,24 @@ type TraceFile struct {
 	Index *Index
 }
 
-// events delivers the events of the generations rg, or of all the trace
-// without an index.
-func (f TraceFile) events(rg GenRange) func(func(*trace.Event) bool) error {
+// each calls fn with every event of the generations rg of the trace (of
+// all of it, without an index), in order, then finishes tk, which fn
+// feeds. It reads one generation at a time, each through
+// golang.org/x/exp/trace on its own, so that one generation is in memory,
+// not two; the statuses that open each generation after the first,
+// restating what tk knows, are left out, as a read of the whole trace
+// gives them as no change. Errors are as readEvents's.
+func (f TraceFile) each(ctx context.Context, rg GenRange, tk *timeline.Tracker, fn func(*trace.Event)) error {
 	if f.Index == nil {
-		return func(fn func(*trace.Event) bool) error {
-			_, err := timeline.Read(bufio.NewReaderSize(io.NewSectionReader(f.R, 0, f.Size), 1<<20), fn)
-			return err
-		}
-	}
-	return gens(f.R, f.Index, rg)
-}
-
-// each calls fn with every event of the trace, in order, reading one
-// generation at a time (golang.org/x/exp/trace holds one generation, not
-// two), then finishes tk. Errors are as readEvents's.
-func (f TraceFile) each(ctx context.Context, tk *timeline.Tracker, fn func(*trace.Event)) error {
-	if f.Index == nil {
-		return readEvents(ctx, f.events(f.all()), tk, fn)
+		return read(ctx, bufio.NewReaderSize(io.NewSectionReader(f.R, 0, f.Size), 1<<20), tk, fn)
 	}
 	n := 0
-	for k := range f.Index.Gens {
+	for k := rg.First; k <= rg.Last; k++ {
+		later := k > rg.First
 		err := f.Index.ReadGens(f.R, k, k, func(ev *trace.Event) bool {
+			if later && restates(tk, ev) {
+				return true
+			}
 			fn(ev)
 			n++
 			return n%4096 != 0 || ctx.Err() == nil
@@ -187,7 +183,7 @@ func (f TraceFile) collector(tf TaskFilter) *taskCollector {
 // does, reading one generation at a time.
 func TasksIn(ctx context.Context, f TraceFile, tf TaskFilter) (*TaskList, error) {
 	c := f.collector(tf)
-	err := f.each(ctx, c.tk, c.event)
+	err := f.each(ctx, f.all(), c.tk, c.event)
 	if ctx.Err() != nil {
 		return nil, err
 	}
@@ -206,7 +202,7 @@ func TaskByID(ctx context.Context, f TraceFile, id uint64) (*TaskList, error) {
 		}
 	}
 	c := f.collector(TaskFilter{ID: id, HasID: true})
-	err := readEvents(ctx, f.events(rg), c.tk, c.event)
+	err := f.each(ctx, rg, c.tk, c.event)
 	if ctx.Err() != nil {
 		return nil, err
 	}

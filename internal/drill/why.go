@@ -107,7 +107,7 @@ func WhyTask(ctx context.Context, f TraceFile, q WhyQuery) (*WhyResult, error) {
 	// of those generations.
 	for _, run := range spans(f, l.Tasks) {
 		w := newWalker(run.tasks, f.collector(TaskFilter{}).base)
-		if err := readEvents(ctx, f.events(run.rg), w.tk, w.event); err != nil {
+		if err := f.each(ctx, run.rg, w.tk, w.event); err != nil {
 			return nil, err
 		}
 		for _, t := range run.tasks {
@@ -328,7 +328,11 @@ func (w *walker) event(ev *trace.Event) {
 		case trace.EventRangeBegin:
 			w.open[key] = now
 		case trace.EventRangeActive:
-			w.open[key] = w.origin()
+			// Active since before what was read, or, read a generation
+			// at a time, since it began in the one before.
+			if _, ok := w.open[key]; !ok {
+				w.open[key] = w.origin()
+			}
 		case trace.EventRangeEnd:
 			start, ok := w.open[key]
 			if !ok {
