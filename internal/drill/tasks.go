@@ -585,8 +585,11 @@ func (r GoRef) named() GoRef {
 
 // userFrame is the innermost frame of st in the program's own code, as
 // func file:line, "" when there is none.
-func userFrame(st trace.Stack) string {
-	for f := range st.Frames() {
+func userFrame(st trace.Stack) string { return userFrameOf(frames(st)) }
+
+// userFrameOf is userFrame of a stack's frames.
+func userFrameOf(st []Frame) string {
+	for _, f := range st {
 		if timeline.IsUserFrame(f.Func) {
 			return fmt.Sprintf("%s %s:%d", f.Func, shortFile(f.File), f.Line)
 		}

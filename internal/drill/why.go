@@ -171,14 +171,14 @@ type interval struct {
 	category   timeline.Category
 	reason     string
 	start, end trace.Time
-	stack      trace.Stack // where it entered the state
+	stack      stackRef // where it entered the state
 	unblocker  *timeline.Goroutine
 }
 
 type cpuSample struct {
 	at        trace.Time
 	fn, frame string
-	stack     trace.Stack
+	stack     stackRef
 }
 
 type span struct {
@@ -201,6 +201,30 @@ type walker struct {
 	open     map[string]trace.Time // ranges begun, by scope and name
 	byRef    map[goKey]*timeline.Goroutine
 	wakers   map[wakeKey]*timeline.Goroutine // who ended a wait, by the waiting goroutine and when
+	// stacks are the stacks the kept intervals and samples name, as
+	// frames: a trace.Stack would hold its generation's tables in
+	// memory after the read moved on.
+	stacks  [][]Frame
+	stackAt map[trace.Stack]stackRef
+}
+
+// stackRef is a stack in walker.stacks; noStack is the empty one.
+type stackRef int32
+
+const noStack stackRef = 0
+
+// stackRef is st among w's stacks, added when first met.
+func (w *walker) stackRef(st trace.Stack) stackRef {
+	if st == trace.NoStack {
+		return noStack
+	}
+	if r, ok := w.stackAt[st]; ok {
+		return r
+	}
+	r := stackRef(len(w.stacks))
+	w.stacks = append(w.stacks, frames(st))
+	w.stackAt[st] = r
+	return r
 }
 
 type wakeKey struct {
@@ -221,12 +245,14 @@ func newWalker(chosen []Task, base trace.Time) *walker {
 		assists:  make(map[*timeline.Goroutine][]span),
 		open:     make(map[string]trace.Time),
 		byRef:    make(map[goKey]*timeline.Goroutine),
-		wakers:   make(map[wakeKey]*timeline.Goroutine)}
+		wakers:   make(map[wakeKey]*timeline.Goroutine),
+		stacks:   [][]Frame{{}},
+		stackAt:  make(map[trace.Stack]stackRef)}
 	w.tk.Emit = func(iv *timeline.Interval) {
 		if !w.within(iv.Start, iv.End) {
 			return
 		}
-		k := interval{state: iv.State, category: iv.Category, reason: iv.Reason, start: iv.Start, end: iv.End, stack: iv.Stack}
+		k := interval{state: iv.State, category: iv.Category, reason: iv.Reason, start: iv.Start, end: iv.End, stack: w.stackRef(iv.Stack)}
 		if iv.Unblocker != trace.NoGoroutine {
 			key := wakeKey{iv.G.ID, iv.End}
 			k.unblocker = w.wakers[key]
@@ -266,6 +292,11 @@ func (w *walker) within(start, end trace.Time) bool {
 
 func (w *walker) event(ev *trace.Event) {
 	now := ev.Time()
+	if ev.Kind() == trace.EventSync {
+		// A new generation: its stacks are its own, and the map's keys
+		// would hold the last one's tables.
+		clear(w.stackAt)
+	}
 	// N.B. Who ends a wait is looked up as it does: the interval comes
 	// out of the Tracker later for a goroutine that has not run yet, when
 	// the waker may have ended and its ID gone to another goroutine.
@@ -298,7 +329,7 @@ func (w *walker) event(ev *trace.Event) {
 		if g == nil {
 			return
 		}
-		s := cpuSample{at: now, stack: ev.Stack()}
+		s := cpuSample{at: now, stack: w.stackRef(ev.Stack())}
 		for f := range ev.Stack().Frames() {
 			if s.fn == "" {
 				s.fn = f.Func
@@ -363,7 +394,7 @@ type leaf struct {
 	state      trace.GoState
 	category   string
 	what       string
-	stack      trace.Stack
+	stack      stackRef
 	frame      string
 	depth      int
 }
@@ -428,7 +459,7 @@ func (w *walker) walk(t Task) Why {
 		}
 		byPart[partKey{l.category, l.what, l.frame, name}] += d
 		seg := Segment{Start: time.Duration(l.start - base), Duration: d, Goroutine: GoRef{ID: -1, g: l.g}.named(),
-			State: stateWord(l.state), Category: l.category, What: l.what, Frame: l.frame, Stack: frames(l.stack), Depth: l.depth}
+			State: stateWord(l.state), Category: l.category, What: l.what, Frame: l.frame, Stack: w.stacks[l.stack], Depth: l.depth}
 		if l.category == CatUnknown {
 			seg.State = "unknown"
 		}
@@ -525,11 +556,11 @@ func (w *walker) explain(first walkFrame) []leaf {
 				case i > 0 && ivs[i-1].end == iv.start && ivs[i-1].state == trace.GoWaiting:
 					stack = ivs[i-1].stack
 				case !f.g.Existed && iv.start == f.g.Created:
-					stack = trace.NoStack
+					stack = noStack
 				}
 				out = w.cutSTW(out, leaf{g: f.g, start: s, end: t, state: trace.GoRunnable, category: CatScheduling, stack: stack, depth: f.depth})
 			case trace.GoSyscall:
-				out = append(out, leaf{g: f.g, start: s, end: t, state: trace.GoSyscall, category: CatSyscall, what: syscallName(iv.stack), stack: iv.stack, depth: f.depth})
+				out = append(out, leaf{g: f.g, start: s, end: t, state: trace.GoSyscall, category: CatSyscall, what: syscallName(w.stacks[iv.stack]), stack: iv.stack, depth: f.depth})
 			case trace.GoWaiting:
 				if u := iv.unblocker; u != nil && iv.end == t && follows(iv.category) {
 					todo = append(todo, walkFrame{g: u, lo: s, hi: t, depth: f.depth + 1})
@@ -544,7 +575,7 @@ func (w *walker) explain(first walkFrame) []leaf {
 	}
 	for i := range out {
 		if out[i].frame == "" {
-			out[i].frame = userFrame(out[i].stack)
+			out[i].frame = userFrameOf(w.stacks[out[i].stack])
 		}
 	}
 	return out
@@ -555,7 +586,7 @@ func (w *walker) explain(first walkFrame) []leaf {
 // samples of the whole interval, or named by where the run ended.
 func (w *walker) running(out []leaf, f walkFrame, ivs []interval, i int, s, t trace.Time) []leaf {
 	iv := ivs[i]
-	endStack := trace.NoStack
+	endStack := noStack
 	if i+1 < len(ivs) && ivs[i+1].start == iv.end {
 		endStack = ivs[i+1].stack
 	}
@@ -684,9 +715,9 @@ func (w *walker) cutSTW(out []leaf, l leaf) []leaf {
 
 // syscallName is the system call's function: the innermost frame of
 // package syscall, or of golang.org/x/sys, or else the innermost one.
-func syscallName(st trace.Stack) string {
+func syscallName(st []Frame) string {
 	first := ""
-	for f := range st.Frames() {
+	for _, f := range st {
 		if first == "" {
 			first = f.Func
 		}
