@@ -66,23 +66,10 @@ var ErrNoMatch = errors.New("nothing matches")
 // timeline.ErrDamaged.
 func Goroutines(ctx context.Context, r io.Reader, f Filter) ([]Goroutine, error) {
 	tk := timeline.NewTracker()
-	byCat := make(map[*timeline.Goroutine]map[string]time.Duration)
-	tk.Emit = func(iv *timeline.Interval) {
-		if iv.State != trace.GoWaiting {
-			return
-		}
-		m := byCat[iv.G]
-		if m == nil {
-			m = make(map[string]time.Duration)
-			byCat[iv.G] = m
-		}
-		m[iv.Category.String()] += time.Duration(iv.End - iv.Start)
-	}
+	rows := NewRows(tk)
+	tk.Emit = rows.Interval
 	var out []Goroutine
-	tk.End = func(g *timeline.Goroutine) {
-		out = append(out, row(g, tk.Start(), byCat[g]))
-		delete(byCat, g)
-	}
+	tk.End = func(g *timeline.Goroutine) { out = append(out, rows.End(g)) }
 	n := 0
 	_, err := timeline.Read(r, func(ev *trace.Event) bool {
 		tk.Event(ev)
@@ -105,31 +92,58 @@ func Goroutines(ctx context.Context, r io.Reader, f Filter) ([]Goroutine, error)
 	return out, err
 }
 
-// row is g's row, with times from start and its blocked time by category.
-func row(g *timeline.Goroutine, start trace.Time, byCat map[string]time.Duration) Goroutine {
-	r := Goroutine{ID: int64(g.ID), Incarnation: g.Seq, Name: g.Name, Kind: timeline.KindOf(g.Name).String(),
-		Existed: g.Existed, Creator: -1, Ended: -1, BlockedByCat: byCat}
+// Rows makes the rows of goroutines from a Tracker's intervals and ends:
+// whoever reads the trace hands it each interval and each goroutine that
+// ends, and gets the goroutine's row.
+type Rows struct {
+	tk    *timeline.Tracker
+	byCat map[*timeline.Goroutine]map[string]time.Duration
+}
+
+// NewRows returns the Rows of the goroutines tk follows.
+func NewRows(tk *timeline.Tracker) *Rows {
+	return &Rows{tk: tk, byCat: make(map[*timeline.Goroutine]map[string]time.Duration)}
+}
+
+// Interval accounts for iv, an interval the Tracker emits.
+func (r *Rows) Interval(iv *timeline.Interval) {
+	if iv.State != trace.GoWaiting {
+		return
+	}
+	m := r.byCat[iv.G]
+	if m == nil {
+		m = make(map[string]time.Duration)
+		r.byCat[iv.G] = m
+	}
+	m[iv.Category.String()] += time.Duration(iv.End - iv.Start)
+}
+
+// End is the row of g, which has ended or outlived the trace.
+func (r *Rows) End(g *timeline.Goroutine) Goroutine {
+	row := Goroutine{ID: int64(g.ID), Incarnation: g.Seq, Name: g.Name, Kind: timeline.KindOf(g.Name).String(),
+		Existed: g.Existed, Creator: -1, Ended: -1, BlockedByCat: r.byCat[g]}
+	delete(r.byCat, g)
 	if g.Creator != trace.NoGoroutine {
-		r.Creator = int64(g.Creator)
+		row.Creator = int64(g.Creator)
 	}
 	if !g.Existed {
-		r.Created = time.Duration(g.Created - start)
+		row.Created = time.Duration(g.Created - r.tk.Start())
 	}
 	if g.Ended != 0 {
-		r.Ended, r.StateAtEnd = time.Duration(g.Ended-start), "ended"
+		row.Ended, row.StateAtEnd = time.Duration(g.Ended-r.tk.Start()), "ended"
 	} else {
 		st, _ := g.State()
-		r.StateAtEnd = stateWord(st)
+		row.StateAtEnd = stateWord(st)
 		if st == trace.GoWaiting {
-			r.ReasonAtEnd = g.Reason()
+			row.ReasonAtEnd = g.Reason()
 		}
 	}
-	r.Running, r.Runnable = g.Totals[timeline.Running], g.Totals[timeline.Runnable]
-	r.Blocked, r.Syscall = g.Totals[timeline.Blocked], g.Totals[timeline.Syscall]
-	if r.BlockedByCat == nil {
-		r.BlockedByCat = map[string]time.Duration{}
+	row.Running, row.Runnable = g.Totals[timeline.Running], g.Totals[timeline.Runnable]
+	row.Blocked, row.Syscall = g.Totals[timeline.Blocked], g.Totals[timeline.Syscall]
+	if row.BlockedByCat == nil {
+		row.BlockedByCat = map[string]time.Duration{}
 	}
-	return r
+	return row
 }
 
 func stateWord(s trace.GoState) string {

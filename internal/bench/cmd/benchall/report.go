@@ -250,6 +250,7 @@ func (h *harness) targets() []targetRow {
 		h.overheadTarget(),
 		h.speedup("export perfetto vs go tool trace parse+split", "export-perfetto", "gotool-http", 1),
 		h.speedup("  same, first generation only", "export-perfetto-gen1", "gotool-http-gen1", 1),
+		h.rssBelow("stress: export parquet peak RSS", "export-parquet", 150e6),
 	)
 	for _, tr := range []struct{ name, suffix string }{{"stress", ""}, {"service", "-service"}} {
 		for _, c := range timelineCommands {
