@@ -36,13 +36,23 @@ type builder struct {
 	order   []*record // first-seen order, so output is deterministic
 	dur     time.Duration
 	key     []byte
+	// byStack is records by stack, for samples with no label: a
+	// stack's frames are read once per generation, not per sample.
+	byStack map[trace.Stack]*record
 }
 
 func newBuilder(t Type) *builder {
-	return &builder{t: t, records: make(map[string]*record)}
+	return &builder{t: t, records: make(map[string]*record), byStack: make(map[trace.Stack]*record)}
 }
 
 func (b *builder) add(st trace.Stack, label string, d time.Duration) {
+	if label == "" {
+		if r := b.byStack[st]; r != nil {
+			r.count++
+			r.total += d
+			return
+		}
+	}
 	b.key = b.key[:0]
 	n := 0
 	for fr := range st.Frames() {
@@ -59,6 +69,9 @@ func (b *builder) add(st trace.Stack, label string, d time.Duration) {
 		r = &record{key: string(b.key), stack: st, label: label}
 		b.records[r.key] = r
 		b.order = append(b.order, r)
+	}
+	if label == "" {
+		b.byStack[st] = r
 	}
 	r.count++
 	r.total += d

@@ -39,14 +39,20 @@ type Goroutine struct {
 	held    []Interval // closed intervals waiting for the name or the profile rule
 	pending bool       // held holds intervals begun before its first run
 
-	// For a goroutine that existed before the generation a part Tracker
-	// reads: first is the interval its status opened (cont while it is
-	// open), which continues the one the parts before left open, and
-	// early the intervals closed before it first ran in the part, whose
-	// Profiled the parts before decide. Merge settles both.
-	inherited, cont bool
-	first           Interval
-	early           []Interval
+	// in is set for a goroutine that existed before the generation a
+	// part Tracker reads, cont while the interval its status opened is.
+	in   *inherited
+	cont bool
+}
+
+// inherited is what a part Tracker keeps for Merge about a goroutine that
+// existed before its generation: first is the interval its status opened,
+// which continues the one the parts before left open, and early the
+// intervals closed before it first ran in the part, whose Profiled the
+// parts before decide.
+type inherited struct {
+	first Interval
+	early []Interval
 }
 
 // The states Goroutine.Totals counts.
@@ -180,16 +186,18 @@ func (t *Tracker) Event(ev *trace.Event) {
 		t.gs.put(id, g)
 		switch {
 		case from == trace.GoNotExist:
-			t.seqs[id]++
 			g.Created = now
 			g.Creator, g.CreatorStack = ev.Goroutine(), ev.Stack()
 			if t.part {
+				// Merge numbers it after the incarnations before.
 				t.created = append(t.created, g)
+			} else {
+				t.seqs[id]++
 			}
 		case t.part:
 			// It continues a goroutine of the parts before: Merge
 			// says which, and since when it is in this state.
-			g.Seq, g.inherited, g.cont = -1, true, true
+			g.Seq, g.in, g.cont = -1, &inherited{}, true
 			g.Existed, g.Created = true, t.start
 			start = t.start
 			t.inherited = append(t.inherited, g)
@@ -244,15 +252,15 @@ func (t *Tracker) close(g *Goroutine, ev *trace.Event, now trace.Time) {
 	}
 	if g.cont {
 		// Its start, and so its length, is known to the parts before.
-		g.first, g.cont = *iv, false
+		g.in.first, g.cont = *iv, false
 		return
 	}
 	if i := StateIndex(iv.State); i >= 0 {
 		g.Totals[i] += time.Duration(now - iv.Start)
 	}
 	iv.Profiled = g.ran
-	if g.inherited && !g.ran {
-		g.early = append(g.early, *iv)
+	if g.in != nil && !g.ran {
+		g.in.early = append(g.in.early, *iv)
 		return
 	}
 	t.emit(g, iv, !g.ran)
@@ -310,7 +318,7 @@ func (t *Tracker) end(g *Goroutine) {
 	if t.part {
 		// Its incarnation number, and for one that existed before the
 		// part its whole life, is Merge's to settle.
-		if !g.inherited {
+		if g.in == nil {
 			if g.pending {
 				g.resolve(!g.ran)
 			}

@@ -67,10 +67,8 @@ func (t *Tracker) Merge(p *Tracker) bool {
 	// 1. The goroutines created in the part come after the incarnations
 	// of their IDs before it.
 	for _, g := range p.created {
-		g.Seq += t.seqs[g.ID]
-	}
-	for id, n := range p.seqs {
-		t.seqs[id] += n
+		g.Seq = t.seqs[g.ID]
+		t.seqs[g.ID]++
 	}
 
 	// 2. The goroutines that existed before the part continue their
@@ -83,7 +81,7 @@ func (t *Tracker) Merge(p *Tracker) bool {
 			// Taken as existing since the trace began.
 			g = &Goroutine{ID: pg.ID, Seq: t.seqs[pg.ID], Creator: trace.NoGoroutine, Existed: true, Created: t.start}
 			t.seqs[pg.ID]++
-			g.cur = pg.first
+			g.cur = pg.in.first
 			if pg.cont {
 				g.cur = pg.cur
 			}
@@ -115,18 +113,18 @@ func (t *Tracker) absorb(g *Goroutine, pg *Goroutine) {
 		// The interval open at the boundary ends where the part's first
 		// one did; then come those closed before it ran in the part.
 		iv := g.cur
-		iv.End, iv.Unblocker, iv.UnblockStack = pg.first.End, pg.first.Unblocker, pg.first.UnblockStack
+		iv.End, iv.Unblocker, iv.UnblockStack = pg.in.first.End, pg.in.first.Unblocker, pg.in.first.UnblockStack
 		if i := StateIndex(iv.State); i >= 0 {
 			g.Totals[i] += time.Duration(iv.End - iv.Start)
 		}
 		iv.Profiled = g.ran
 		t.emit(g, &iv, !g.ran)
-		for i := range pg.early {
-			iv := pg.early[i]
+		for i := range pg.in.early {
+			iv := pg.in.early[i]
 			iv.G, iv.Profiled = g, g.ran
 			t.emit(g, &iv, !g.ran)
 		}
-		if pg.cur.Start == pg.first.Start {
+		if pg.cur.Start == pg.in.first.Start {
 			// It ended with the interval it began the part in.
 			g.cur = iv
 		} else {
@@ -157,7 +155,7 @@ func (t *Tracker) absorb(g *Goroutine, pg *Goroutine) {
 	// What the part handed to Emit points at pg: it is g from now on.
 	pg.Seq, pg.Name, pg.Existed, pg.Created = g.Seq, g.Name, g.Existed, g.Created
 	pg.Creator, pg.CreatorStack, pg.FirstRun, pg.Totals = g.Creator, g.CreatorStack, g.FirstRun, g.Totals
-	pg.inherited, pg.early, pg.held = false, nil, nil
+	pg.in, pg.held = nil, nil
 	if pg.Ended != 0 {
 		g.Ended = pg.Ended
 		t.end(g)
@@ -201,10 +199,12 @@ func (p *Tracker) fixTimes(last trace.Time, moved []trace.Time) {
 		for i := range g.held {
 			fixIv(&g.held[i], true)
 		}
-		for i := range g.early {
-			fixIv(&g.early[i], true)
+		if in := g.in; in != nil {
+			for i := range in.early {
+				fixIv(&in.early[i], true)
+			}
+			in.first.Start, in.first.Seen, in.first.End = fix(in.first.Start), fix(in.first.Seen), fix(in.first.End)
 		}
-		g.first.Start, g.first.Seen, g.first.End = fix(g.first.Start), fix(g.first.Seen), fix(g.first.End)
 	}
 	for _, g := range p.created {
 		fixG(g)
