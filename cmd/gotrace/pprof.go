@@ -98,10 +98,9 @@ func runPprof(opts *pprofOptions) error {
 	defer out.Abort()
 	ctx, stop := onInterrupt()
 	defer stop()
-	// Read in parts, it holds what stats does.
 	limit, inOrder := int64(timelineMemoryLimit), func() {}
 	if pprof.InParts(typ, filter) {
-		limit = statsMemoryLimit
+		limit = partsMemoryLimit
 		inOrder = func() { softMemoryLimit(opts.IO, timelineMemoryLimit) }
 	}
 	defer softMemoryLimit(opts.IO, limit)()
