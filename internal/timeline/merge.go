@@ -29,13 +29,16 @@ func NewPartTracker() *Tracker {
 
 // Merge absorbs p, a part Tracker that has read the generation right after
 // those t has seen, so that t is what it would be had it read p's events
-// itself, and emits on t the intervals that cross the boundary and those
-// whose profile rule was waiting for the parts before.
+// itself. It emits on t the intervals that cross the boundary and those
+// whose profile rule was waiting for the parts before, and on p those p
+// kept because they began at its first events.
 //
-// It reports false, and changes nothing, when p's first event is not later
-// than t's last: golang.org/x/exp/trace, which never lets time go back,
-// would have moved it reading the trace whole, so the times the part gives
-// alone are not those of the trace, and it must be read in order.
+// golang.org/x/exp/trace never lets time go back: reading the trace
+// whole, it moves the first events of a generation that are not later
+// than the last one before, which it cannot do reading the part alone.
+// Merge times those events as it would (see fixTimes). It reports false,
+// and changes nothing, when they are more than the part kept the times
+// of: the trace must then be read in order.
 func (t *Tracker) Merge(p *Tracker) bool {
 	if !p.started {
 		return true
