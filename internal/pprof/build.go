@@ -127,6 +127,8 @@ func countParts(ctx context.Context, r io.ReaderAt, s io.Seeker, t Type) (*build
 		parts[i] = b
 		mu.Unlock()
 		if t == CPU {
+			// N.B. Unfiltered, a sample counts whoever it is on.
+			tk.OnlyTimes()
 			return func(ev *trace.Event) {
 				if ev.Kind() == trace.EventStackSample {
 					b.add(ev.Stack(), "", CPUSamplePeriod)

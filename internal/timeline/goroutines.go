@@ -131,10 +131,10 @@ type Tracker struct {
 
 	// part is set for a Tracker of one generation after the first, read
 	// on its own (see NewPartTracker).
-	part      bool
-	inherited []*Goroutine // goroutines met through their status, in order
-	created   []*Goroutine // goroutines created in the part
-	ended     []*Goroutine // goroutines created in the part that ended in it
+	part, onlyTimes bool
+	inherited       []*Goroutine // goroutines met through their status, in order
+	created         []*Goroutine // goroutines created in the part
+	ended           []*Goroutine // goroutines created in the part that ended in it
 	// early holds the times of the part's first events, and late the
 	// intervals that began at one of them: Merge may have to time them
 	// anew (see fixTimes).
@@ -164,7 +164,7 @@ func (t *Tracker) Event(ev *trace.Event) {
 	if t.part && len(t.early) < maxEarly {
 		t.early = append(t.early, now)
 	}
-	if ev.Kind() != trace.EventStateTransition {
+	if t.onlyTimes || ev.Kind() != trace.EventStateTransition {
 		return
 	}
 	st := ev.StateTransition()

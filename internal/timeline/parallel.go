@@ -43,7 +43,6 @@ func ReadParts(ctx context.Context, r io.ReaderAt, size int64, workers int, part
 		return nil, fmt.Errorf("%w: not a trace in the v2 format", ErrInOrder)
 	}
 	var base *Tracker
-	var end trace.Time // the trailing Sync of the last part read
 	err = EachPart(ctx, r, size, v, workers, func(ctx context.Context, i int, s GenSpan) partResult {
 		return readPart(ctx, r, hdr, i, s, part)
 	}, func(res partResult) error {
@@ -51,11 +50,9 @@ func ReadParts(ctx context.Context, r io.ReaderAt, size int64, workers int, part
 		case res.err != nil:
 			return res.err
 		case base == nil:
-			base, end = res.tk, res.end
+			base = res.tk
 		case !base.Merge(res.tk):
 			return fmt.Errorf("%w: generation at byte %#x begins before the one before it ends", ErrInOrder, res.off)
-		default:
-			end = res.end
 		}
 		return nil
 	})
@@ -69,14 +66,17 @@ func ReadParts(ctx context.Context, r io.ReaderAt, size int64, workers int, part
 	case base == nil:
 		return nil, fmt.Errorf("%w: no generations", ErrInOrder)
 	}
-	base.see(end)
+	// N.B. Read alone, each generation ends with a Sync that, read whole,
+	// only the last one has: x/exp/trace times it at the last event's
+	// time, and then, as it never lets time stand still, a nanosecond
+	// after it.
+	base.last++
 	return base, nil
 }
 
 type partResult struct {
 	tk  *Tracker
 	off int64
-	end trace.Time // the time of the Sync x/exp/trace ends the part with
 	err error
 }
 
@@ -115,10 +115,7 @@ func readPart(ctx context.Context, r io.ReaderAt, hdr []byte, i int, s GenSpan, 
 		}
 		if ev.Kind() == trace.EventSync {
 			if syncs++; syncs > 1 {
-				// N.B. Read alone, the generation ends with a Sync
-				// that, read whole, only the last one has.
-				res.end = ev.Time()
-				continue
+				continue // the part's end, not the trace's (see ReadParts)
 			}
 		}
 		tk.Event(&ev)
@@ -133,9 +130,7 @@ func readPart(ctx context.Context, r io.ReaderAt, hdr []byte, i int, s GenSpan, 
 	return res
 }
 
-// see notes an event at t that changes nothing but the time.
-func (t *Tracker) see(now trace.Time) {
-	if now != 0 {
-		t.last = max(t.last, now)
-	}
-}
+// OnlyTimes makes t follow the times of the events alone, not the
+// goroutines: for a reader of the parts that needs only what each event
+// says and the trace's Start and Last.
+func (t *Tracker) OnlyTimes() { t.onlyTimes = true }
