@@ -14,7 +14,8 @@ build:
 # goroutines of its own: all of stats, record, outfile and bench (-short
 # leaves out recording the stress program and other toolchains), decode's
 # parallel reader, and the commands that stream between goroutines, draw
-# progress or get interrupted. test-race is everything under it.
+# progress or get interrupted, and the timeline read in parts. test-race
+# is everything under it.
 RACE_PKGS := ./internal/stats ./internal/record ./internal/outfile ./internal/bench
 
 test:
@@ -22,6 +23,7 @@ test:
 	$(GO) test ./...
 	$(GO) test -race -short $(RACE_PKGS)
 	$(GO) test -race -short -run 'Parallel|FuzzDecode' ./internal/decode
+	$(GO) test -race -short -run 'Parts' ./internal/timeline ./internal/pprof
 	$(GO) test -race -run 'Progress|Interrupt|Record|SplitFiles' ./cmd/gotrace
 	$(GO) test -race -run 'Script/export_parquet' ./cmd/gotrace
 

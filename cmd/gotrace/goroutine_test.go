@@ -1,8 +1,11 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -64,5 +67,45 @@ func TestAtWithoutClock(t *testing.T) {
 	}
 	if out, errOut, code := statsRun(t, false, "goroutine", path, "2"); code != 0 || !strings.Contains(out, "Created         +9ns by 1") {
 		t.Errorf("goroutine 2: exit %d, %q %q", code, out, errOut)
+	}
+}
+
+// TestGoroutineMatchesGoroutinesJSON: for every goroutine of the
+// mutexwait trace, gotrace goroutine --json has the row gotrace goroutines
+// --json gives it, field for field.
+func TestGoroutineMatchesGoroutinesJSON(t *testing.T) {
+	out, errOut, code := statsRun(t, false, "goroutines", "--json", "--top", "0", mutexWaitTrace)
+	if code != 0 {
+		t.Fatalf("goroutines: exit %d: %s", code, errOut)
+	}
+	var list struct {
+		Goroutines []map[string]any `json:"goroutines"`
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Goroutines) == 0 {
+		t.Fatal("no goroutines")
+	}
+	for _, row := range list.Goroutines {
+		label := fmt.Sprintf("%v.%v", row["id"], row["incarnation"])
+		out, errOut, code := statsRun(t, false, "goroutine", "--json", mutexWaitTrace, label)
+		if code != 0 {
+			t.Fatalf("goroutine %s: exit %d: %s", label, code, errOut)
+		}
+		var lives struct {
+			Goroutines []map[string]any `json:"goroutines"`
+		}
+		if err := json.Unmarshal([]byte(out), &lives); err != nil {
+			t.Fatal(err)
+		}
+		if len(lives.Goroutines) != 1 {
+			t.Fatalf("goroutine %s: %d goroutines", label, len(lives.Goroutines))
+		}
+		for k, v := range row {
+			if got := lives.Goroutines[0][k]; !reflect.DeepEqual(got, v) {
+				t.Errorf("goroutine %s: %s %v, gotrace goroutines %v", label, k, got, v)
+			}
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -136,6 +137,19 @@ func (r interruptible) Read(p []byte) (int, error) {
 	return r.r.Read(p)
 }
 
+// ReadAt lets an analysis read the file's generations on several
+// goroutines.
+func (r interruptible) ReadAt(p []byte, off int64) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	ra, ok := r.r.(io.ReaderAt)
+	if !ok {
+		return 0, errors.New("not seekable")
+	}
+	return ra.ReadAt(p, off)
+}
+
 func (r interruptible) Seek(offset int64, whence int) (int64, error) {
 	s, ok := r.r.(io.Seeker)
 	if !ok {
@@ -232,6 +246,7 @@ type progress struct {
 	shown  int64 // percentage last shown, -1 for none
 	pass   int   // how many times the file was started over
 	active bool
+	mu     sync.Mutex // for ReadAt
 }
 
 // newProgress wraps f, whose size is known, for streams.
@@ -246,9 +261,16 @@ func newProgress(streams *Streams, what string, f *os.File) *progress {
 
 func (p *progress) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
+	p.count(n)
+	return n, err
+}
+
+func (p *progress) count(n int) {
 	p.n += int64(n)
 	if p.active {
-		if pct := 100 * p.n / p.size; pct != p.shown {
+		// N.B. Read by generations (ReadAt), each byte is read twice:
+		// once to frame, once for the events.
+		if pct := min(100*p.n/p.size, 100); pct != p.shown {
 			p.shown = pct
 			if p.pass > 0 {
 				fmt.Fprintf(p.out, "\r\x1b[Kgotrace: %s (pass %d): %d%%", p.what, p.pass+1, pct)
@@ -257,6 +279,18 @@ func (p *progress) Read(b []byte) (int, error) {
 			}
 		}
 	}
+}
+
+// ReadAt reads at off, from any goroutine, and counts what it reads.
+func (p *progress) ReadAt(b []byte, off int64) (int, error) {
+	ra, ok := p.r.(io.ReaderAt)
+	if !ok {
+		return 0, errors.New("progress: not seekable")
+	}
+	n, err := ra.ReadAt(b, off)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.count(n)
 	return n, err
 }
 

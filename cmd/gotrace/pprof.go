@@ -98,9 +98,14 @@ func runPprof(opts *pprofOptions) error {
 	defer out.Abort()
 	ctx, stop := onInterrupt()
 	defer stop()
-	defer softMemoryLimit(opts.IO, timelineMemoryLimit)()
+	limit, inOrder := int64(timelineMemoryLimit), func() {}
+	if pprof.InParts(typ, filter) {
+		limit = partsMemoryLimit
+		inOrder = func() { softMemoryLimit(opts.IO, timelineMemoryLimit) }
+	}
+	defer softMemoryLimit(opts.IO, limit)()
 	prog := newProgress(opts.IO, "profiling "+opts.File, f)
-	p, err := pprof.Build(ctx, interruptible{ctx, prog}, typ, filter)
+	p, err := pprof.BuildWith(ctx, interruptible{ctx, prog}, typ, filter, inOrder)
 	prog.done()
 	if ctx.Err() != nil {
 		return interrupted("nothing written")

@@ -111,36 +111,30 @@ func (r *Rows) Interval(iv *timeline.Interval) {
 
 // End is the row of g, which has ended or outlived the trace.
 func (r *Rows) End(g *timeline.Goroutine) Goroutine {
-	byCat := r.byCat[g]
+	row := Goroutine{ID: int64(g.ID), Incarnation: g.Seq, Name: g.Name, Kind: timeline.KindOf(g.Name).String(),
+		Existed: g.Existed, Creator: -1, Ended: -1, BlockedByCat: r.byCat[g]}
 	delete(r.byCat, g)
-	return row(g, r.tk.Start(), byCat)
-}
-
-// row is g's row, with times from start and its blocked time by category.
-func row(g *timeline.Goroutine, start trace.Time, byCat map[string]time.Duration) Goroutine {
-	r := Goroutine{ID: int64(g.ID), Incarnation: g.Seq, Name: g.Name, Kind: timeline.KindOf(g.Name).String(),
-		Existed: g.Existed, Creator: -1, Ended: -1, BlockedByCat: byCat}
 	if g.Creator != trace.NoGoroutine {
-		r.Creator = int64(g.Creator)
+		row.Creator = int64(g.Creator)
 	}
 	if !g.Existed {
-		r.Created = time.Duration(g.Created - start)
+		row.Created = time.Duration(g.Created - r.tk.Start())
 	}
 	if g.Ended != 0 {
-		r.Ended, r.StateAtEnd = time.Duration(g.Ended-start), "ended"
+		row.Ended, row.StateAtEnd = time.Duration(g.Ended-r.tk.Start()), "ended"
 	} else {
 		st, _ := g.State()
-		r.StateAtEnd = stateWord(st)
+		row.StateAtEnd = stateWord(st)
 		if st == trace.GoWaiting {
-			r.ReasonAtEnd = g.Reason()
+			row.ReasonAtEnd = g.Reason()
 		}
 	}
-	r.Running, r.Runnable = g.Totals[timeline.Running], g.Totals[timeline.Runnable]
-	r.Blocked, r.Syscall = g.Totals[timeline.Blocked], g.Totals[timeline.Syscall]
-	if r.BlockedByCat == nil {
-		r.BlockedByCat = map[string]time.Duration{}
+	row.Running, row.Runnable = g.Totals[timeline.Running], g.Totals[timeline.Runnable]
+	row.Blocked, row.Syscall = g.Totals[timeline.Blocked], g.Totals[timeline.Syscall]
+	if row.BlockedByCat == nil {
+		row.BlockedByCat = map[string]time.Duration{}
 	}
-	return r
+	return row
 }
 
 func stateWord(s trace.GoState) string {

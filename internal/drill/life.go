@@ -102,10 +102,10 @@ func Lives(ctx context.Context, r io.ReaderAt, ix *Index, id trace.GoID, seq int
 
 	var lives []*Life
 	by := make(map[*timeline.Goroutine]*Life)
-	byCat := make(map[*timeline.Goroutine]map[string]time.Duration)
 	tasks := make(map[trace.TaskID]string) // types of the open tasks begun in what was read
 	open := make(map[*Life][]int)          // regions open, by index, innermost last
 	tk := timeline.NewTracker()
+	rows := NewRows(tk)
 	life := func(g *timeline.Goroutine) *Life {
 		l := by[g]
 		if l == nil {
@@ -122,14 +122,9 @@ func Lives(ctx context.Context, r io.ReaderAt, ix *Index, id trace.GoID, seq int
 		l := life(iv.G)
 		sp := Span{Start: rel(iv.Start), Wall: wall(iv.Start), Duration: time.Duration(iv.End - iv.Start), State: stateWord(iv.State),
 			Stack: frames(iv.Stack), Unblocker: -1, UnblockStack: []Frame{}, Open: iv.Open}
+		rows.Interval(iv)
 		if iv.State == trace.GoWaiting {
 			sp.Reason, sp.Category = iv.Reason, iv.Category.String()
-			m := byCat[iv.G]
-			if m == nil {
-				m = make(map[string]time.Duration)
-				byCat[iv.G] = m
-			}
-			m[iv.Category.String()] += sp.Duration
 		}
 		if iv.Unblocker != trace.NoGoroutine {
 			sp.Unblocker, sp.UnblockStack = int64(iv.Unblocker), frames(iv.UnblockStack)
@@ -141,9 +136,16 @@ func Lives(ctx context.Context, r io.ReaderAt, ix *Index, id trace.GoID, seq int
 			return
 		}
 		l := life(g)
-		// N.B. Times from the trace's start, the index's: what was
-		// read may begin later.
-		l.Goroutine = row(g, start, byCat[g])
+		l.Goroutine = rows.End(g)
+		// N.B. The rows count from the Tracker's start, that of what was
+		// read; the trace's is the index's.
+		shift := time.Duration(tk.Start() - start)
+		if !g.Existed {
+			l.Created += shift
+		}
+		if l.Ended >= 0 {
+			l.Ended += shift
+		}
 		for _, i := range open[l] {
 			l.Regions[i].End = -1
 		}

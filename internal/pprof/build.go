@@ -3,7 +3,11 @@ package pprof
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"io"
+	"math"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/google/pprof/profile"
@@ -18,6 +22,7 @@ const maxFrames = 128
 // record is one sample being accumulated: a stack (and, for regions and
 // tasks, a name) with a count and a total.
 type record struct {
+	key   string
 	stack trace.Stack
 	label string
 	count int64
@@ -31,13 +36,23 @@ type builder struct {
 	order   []*record // first-seen order, so output is deterministic
 	dur     time.Duration
 	key     []byte
+	// byStack is records by stack, for samples with no label: a
+	// stack's frames are read once per generation, not per sample.
+	byStack map[trace.Stack]*record
 }
 
 func newBuilder(t Type) *builder {
-	return &builder{t: t, records: make(map[string]*record)}
+	return &builder{t: t, records: make(map[string]*record), byStack: make(map[trace.Stack]*record)}
 }
 
 func (b *builder) add(st trace.Stack, label string, d time.Duration) {
+	if label == "" {
+		if r := b.byStack[st]; r != nil {
+			r.count++
+			r.total += d
+			return
+		}
+	}
 	b.key = b.key[:0]
 	n := 0
 	for fr := range st.Frames() {
@@ -51,12 +66,88 @@ func (b *builder) add(st trace.Stack, label string, d time.Duration) {
 	b.key = append(b.key, label...)
 	r := b.records[string(b.key)]
 	if r == nil {
-		r = &record{stack: st, label: label}
-		b.records[string(b.key)] = r
+		r = &record{key: string(b.key), stack: st, label: label}
+		b.records[r.key] = r
 		b.order = append(b.order, r)
+	}
+	if label == "" {
+		b.byStack[st] = r
 	}
 	r.count++
 	r.total += d
+}
+
+// merge adds o's records to b's.
+func (b *builder) merge(o *builder) {
+	for _, or := range o.order {
+		r := b.records[or.key]
+		if r == nil {
+			b.records[or.key] = or
+			b.order = append(b.order, or)
+			continue
+		}
+		r.count += or.count
+		r.total += or.total
+	}
+}
+
+// charge adds iv to b if it is what b counts.
+func (b *builder) charge(iv *timeline.Interval, sel *selection) {
+	// N.B. An interval still open when the trace ends is not charged,
+	// as in go tool trace.
+	if iv.Open || !iv.Profiled || !b.tracks(iv.State, iv.Reason) {
+		return
+	}
+	if d := sel.overlap(gkey{iv.G.ID, iv.G.Seq}, span{iv.Seen, iv.End}); d > 0 {
+		b.add(iv.Stack, "", d)
+	}
+}
+
+// countParts counts an unfiltered profile of the trace in r, of size
+// bytes, a generation at a time on as many goroutines as there are
+// processors (timeline.ReadParts): each part adds to a builder of its own,
+// and the builders add up in trace order. An error wrapping
+// timeline.ErrInOrder says to count in order instead.
+func countParts(ctx context.Context, r io.ReaderAt, s io.Seeker, t Type) (*builder, error) {
+	size, err := s.Seek(0, io.SeekEnd)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", timeline.ErrInOrder, err)
+	}
+	var mu sync.Mutex
+	var parts []*builder
+	// N.B. With no filter, the selection keeps every interval whole: it
+	// needs no times of its own.
+	sel := &selection{first: 0, last: math.MaxInt64, started: true}
+	tk, err := timeline.ReadParts(ctx, r, size, runtime.GOMAXPROCS(0), func(i int, tk *timeline.Tracker) func(*trace.Event) {
+		b := newBuilder(t)
+		mu.Lock()
+		for len(parts) <= i {
+			parts = append(parts, nil)
+		}
+		parts[i] = b
+		mu.Unlock()
+		if t == CPU {
+			// N.B. Unfiltered, a sample counts whoever it is on.
+			tk.OnlyTimes()
+			return func(ev *trace.Event) {
+				if ev.Kind() == trace.EventStackSample {
+					b.add(ev.Stack(), "", CPUSamplePeriod)
+				}
+			}
+		}
+		tk.Emit = func(iv *timeline.Interval) { b.charge(iv, sel) }
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	tk.Finish()
+	b := parts[0]
+	for _, p := range parts[1:] {
+		b.merge(p)
+	}
+	b.dur = time.Duration(tk.Last() - tk.Start())
+	return b, nil
 }
 
 // tracks reports whether an interval in state st for reason is what a
@@ -88,16 +179,7 @@ type pending struct {
 func (b *builder) count(ctx context.Context, r io.Reader, sel *selection) error {
 	tk := timeline.NewTracker()
 	if b.t == Sched || b.t == Block || b.t == Net || b.t == Syscall {
-		tk.Emit = func(iv *timeline.Interval) {
-			// N.B. An interval still open when the trace ends is not
-			// charged, as in go tool trace.
-			if iv.Open || !iv.Profiled || !b.tracks(iv.State, iv.Reason) {
-				return
-			}
-			if d := sel.overlap(gkey{iv.G.ID, iv.G.Seq}, span{iv.Seen, iv.End}); d > 0 {
-				b.add(iv.Stack, "", d)
-			}
-		}
+		tk.Emit = func(iv *timeline.Interval) { b.charge(iv, sel) }
 	}
 	key := func(id trace.GoID) gkey {
 		if g := tk.Goroutine(id); g != nil {

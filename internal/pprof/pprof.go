@@ -94,6 +94,22 @@ var ErrNoMatch = errors.New("nothing matches")
 // A damaged trace gives the profile of its complete generations and an
 // error wrapping timeline.ErrDamaged that says where the damage is.
 func Build(ctx context.Context, r io.ReadSeeker, t Type, f Filter) (*profile.Profile, error) {
+	return BuildWith(ctx, r, t, f, nil)
+}
+
+// InParts reports whether Build reads a trace for a profile of type t
+// with filter f a generation at a time, on as many goroutines as there
+// are processors, when it can seek in the file (io.ReaderAt): for an
+// unfiltered profile of CPU samples or of goroutine states.
+func InParts(t Type, f Filter) bool {
+	return !f.Any() && t != Region && t != Task
+}
+
+// BuildWith is Build, calling inOrder, if not nil, before it reads in one
+// ordered pass a trace it meant to read in parts (see InParts): a
+// damaged one, or one whose generations overlap more than the parts can
+// mend. That pass holds more in memory.
+func BuildWith(ctx context.Context, r io.ReadSeeker, t Type, f Filter, inOrder func()) (*profile.Profile, error) {
 	if _, err := ParseType(string(t)); err != nil {
 		return nil, err
 	}
@@ -105,6 +121,21 @@ func Build(ctx context.Context, r io.ReadSeeker, t Type, f Filter) (*profile.Pro
 		}
 		if _, err := r.Seek(0, io.SeekStart); err != nil {
 			return nil, err
+		}
+	}
+	if ra, ok := r.(io.ReaderAt); ok && InParts(t, f) {
+		b, err := countParts(ctx, ra, r, t)
+		if err == nil {
+			return b.profile(), nil
+		}
+		if !errors.Is(err, timeline.ErrInOrder) {
+			return nil, err
+		}
+		if _, err := r.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+		if inOrder != nil {
+			inOrder()
 		}
 	}
 	b := newBuilder(t)

@@ -3,6 +3,9 @@ package pprof
 import (
 	"bytes"
 	"context"
+	"io"
+	"maps"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -72,5 +75,41 @@ func TestAgreesWithStatsOnGorootCorpus(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPartsAgreeWithOrdered: the profiles Build counts a generation at a
+// time equal, stack for stack, those it counts in one ordered pass (which
+// TestAgreesWithGoToolTrace holds to go tool trace's), on every committed
+// trace.
+func TestPartsAgreeWithOrdered(t *testing.T) {
+	files := traces(t)
+	if testing.Short() {
+		// Under the race detector: a trace whose generations overlap.
+		files = []string{"../../testdata/traces/flight.trace"}
+	}
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// N.B. Block, Net and Syscall charge intervals as Sched does.
+		for _, typ := range []Type{CPU, Sched} {
+			parts, err := Build(context.Background(), bytes.NewReader(data), typ, Filter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// N.B. A reader that cannot ReadAt is read in order.
+			ordered, err := Build(context.Background(), struct{ io.ReadSeeker }{bytes.NewReader(data)}, typ, Filter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := byStack(parts), byStack(ordered); !maps.Equal(got, want) {
+				t.Errorf("%s, %s: in parts %v, in order %v", filepath.Base(file), typ, got, want)
+			}
+			if parts.DurationNanos != ordered.DurationNanos {
+				t.Errorf("%s, %s: in parts %v long, in order %v", filepath.Base(file), typ, parts.DurationNanos, ordered.DurationNanos)
+			}
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gotrace-cli/gotrace/internal/decode"
 	"github.com/gotrace-cli/gotrace/internal/format"
+	"github.com/gotrace-cli/gotrace/internal/timeline"
 )
 
 // TestFrameAgreesWithDecoder flips each bit of the generation number of
@@ -27,7 +28,7 @@ func TestFrameAgreesWithDecoder(t *testing.T) {
 		}
 	}
 	for i, c := range cases {
-		var want []genSpan
+		var want []timeline.GenSpan
 		var werr error
 		dr, err := decode.NewReader(bytes.NewReader(c))
 		if err != nil {
@@ -42,10 +43,10 @@ func TestFrameAgreesWithDecoder(t *testing.T) {
 				}
 				break
 			}
-			want = append(want, genSpan{off: g.Offset, end: g.End, min: g.MinTime})
+			want = append(want, timeline.GenSpan{Off: g.Offset, End: g.End, Min: g.MinTime})
 		}
-		spans := make(chan genSpan, 16)
-		var got []genSpan
+		spans := make(chan timeline.GenSpan, 16)
+		var got []timeline.GenSpan
 		done := make(chan struct{})
 		go func() {
 			for s := range spans {
@@ -54,7 +55,7 @@ func TestFrameAgreesWithDecoder(t *testing.T) {
 			close(done)
 		}()
 		body := bytes.NewReader(c[format.HeaderSize:])
-		err = frame(context.Background(), body, format.HeaderSize, format.Go126, spans)
+		err = timeline.FrameGenerations(context.Background(), body, format.HeaderSize, format.Go126, spans)
 		close(spans)
 		<-done
 		if fmt.Sprint(err) != fmt.Sprint(werr) || fmt.Sprint(got) != fmt.Sprint(want) {

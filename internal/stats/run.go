@@ -97,7 +97,7 @@ func Compute(ctx context.Context, name string, r io.ReaderAt, size int64, opts O
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	// N.B. The source gives no more bytes than the trace has.
-	syncs, evErr := eventPass(ctx, &sizedReader{src, size}, a)
+	syncs, evErr := eventPass(ctx, &timeline.SizedReader{R: src, Left: size}, a)
 	if evErr != nil {
 		evErr = src.Damage(syncs, evErr)
 	} else {
@@ -132,7 +132,7 @@ func Compute(ctx context.Context, name string, r io.ReaderAt, size int64, opts O
 		if good > 0 {
 			src, err := timeline.NewSource(io.NewSectionReader(r, 0, end))
 			if err == nil {
-				_, err = eventPass(ctx, &sizedReader{src, end}, a)
+				_, err = eventPass(ctx, &timeline.SizedReader{R: src, Left: end}, a)
 			}
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", name, damage)

@@ -38,6 +38,21 @@ type Goroutine struct {
 	ran     bool
 	held    []Interval // closed intervals waiting for the name or the profile rule
 	pending bool       // held holds intervals begun before its first run
+
+	// in is set for a goroutine that existed before the generation a
+	// part Tracker reads, cont while the interval its status opened is.
+	in   *inherited
+	cont bool
+}
+
+// inherited is what a part Tracker keeps for Merge about a goroutine that
+// existed before its generation: first is the interval its status opened,
+// which continues the one the parts before left open, and early the
+// intervals closed before it first ran in the part, whose Profiled the
+// parts before decide.
+type inherited struct {
+	first Interval
+	early []Interval
 }
 
 // The states Goroutine.Totals counts.
@@ -113,6 +128,18 @@ type Tracker struct {
 	seqs        map[trace.GoID]int
 	start, last trace.Time
 	started     bool
+
+	// part is set for a Tracker of one generation after the first, read
+	// on its own (see NewPartTracker).
+	part, onlyTimes bool
+	inherited       []*Goroutine // goroutines met through their status, in order
+	created         []*Goroutine // goroutines created in the part
+	ended           []*Goroutine // goroutines created in the part that ended in it
+	// early holds the times of the part's first events, and late the
+	// intervals that began at one of them: Merge may have to time them
+	// anew (see fixTimes).
+	early []trace.Time
+	late  []Interval
 }
 
 // NewTracker returns a Tracker.
@@ -134,7 +161,10 @@ func (t *Tracker) Event(ev *trace.Event) {
 		t.start, t.started = now, true
 	}
 	t.last = max(t.last, now)
-	if ev.Kind() != trace.EventStateTransition {
+	if t.part && len(t.early) < maxEarly {
+		t.early = append(t.early, now)
+	}
+	if t.onlyTimes || ev.Kind() != trace.EventStateTransition {
 		return
 	}
 	st := ev.StateTransition()
@@ -153,12 +183,26 @@ func (t *Tracker) Event(ev *trace.Event) {
 			return
 		}
 		g = &Goroutine{ID: id, Seq: t.seqs[id], Creator: trace.NoGoroutine}
-		t.seqs[id]++
 		t.gs.put(id, g)
-		if from == trace.GoNotExist {
+		switch {
+		case from == trace.GoNotExist:
 			g.Created = now
 			g.Creator, g.CreatorStack = ev.Goroutine(), ev.Stack()
-		} else {
+			if t.part {
+				// Merge numbers it after the incarnations before.
+				t.created = append(t.created, g)
+			} else {
+				t.seqs[id]++
+			}
+		case t.part:
+			// It continues a goroutine of the parts before: Merge
+			// says which, and since when it is in this state.
+			g.Seq, g.in, g.cont = -1, &inherited{}, true
+			g.Existed, g.Created = true, t.start
+			start = t.start
+			t.inherited = append(t.inherited, g)
+		default:
+			t.seqs[id]++
 			// Its first status is written lazily: it has been in this
 			// state since the trace began.
 			g.Existed, g.Created = true, t.start
@@ -167,7 +211,9 @@ func (t *Tracker) Event(ev *trace.Event) {
 	} else {
 		t.close(g, ev, now)
 	}
-	if g.Name == "" {
+	// N.B. Not from the status of a goroutine met in a part: read in
+	// order, that status restates what is known and names nothing.
+	if g.Name == "" && !g.cont {
 		g.Name = StartFunc(st.Stack)
 	}
 	if to == trace.GoNotExist {
@@ -199,15 +245,24 @@ func (t *Tracker) close(g *Goroutine, ev *trace.Event, now trace.Time) {
 		return
 	}
 	iv.End = now
-	if i := StateIndex(iv.State); i >= 0 {
-		g.Totals[i] += time.Duration(now - iv.Start)
-	}
 	if iv.State == trace.GoWaiting {
 		if by := ev.Goroutine(); by != g.ID && by != trace.NoGoroutine {
 			iv.Unblocker, iv.UnblockStack = by, ev.Stack()
 		}
 	}
+	if g.cont {
+		// Its start, and so its length, is known to the parts before.
+		g.in.first, g.cont = *iv, false
+		return
+	}
+	if i := StateIndex(iv.State); i >= 0 {
+		g.Totals[i] += time.Duration(now - iv.Start)
+	}
 	iv.Profiled = g.ran
+	if g.in != nil && !g.ran {
+		g.in.early = append(g.in.early, *iv)
+		return
+	}
 	t.emit(g, iv, !g.ran)
 }
 
@@ -220,6 +275,16 @@ func (t *Tracker) emit(g *Goroutine, iv *Interval, pending bool) {
 		return
 	}
 	t.flush(g)
+	t.send(iv)
+}
+
+// send hands iv to Emit, or, in a part, keeps it for Merge if it began at
+// one of the part's first events.
+func (t *Tracker) send(iv *Interval) {
+	if t.part && (len(t.early) < maxEarly || iv.Start <= t.early[maxEarly-1]) {
+		t.late = append(t.late, *iv)
+		return
+	}
 	if t.Emit != nil {
 		t.Emit(iv)
 	}
@@ -243,15 +308,26 @@ func (g *Goroutine) resolve(count bool) {
 
 func (t *Tracker) flush(g *Goroutine) {
 	for i := range g.held {
-		if t.Emit != nil {
-			t.Emit(&g.held[i])
-		}
+		t.send(&g.held[i])
 	}
 	g.held = g.held[:0]
 }
 
 // end finishes g, which has ended or outlived the trace.
 func (t *Tracker) end(g *Goroutine) {
+	if t.part {
+		// Its incarnation number, and for one that existed before the
+		// part its whole life, is Merge's to settle.
+		if g.in == nil {
+			if g.pending {
+				g.resolve(!g.ran)
+			}
+			t.flush(g)
+			t.ended = append(t.ended, g)
+		}
+		t.gs.put(g.ID, nil)
+		return
+	}
 	if g.pending {
 		g.resolve(!g.ran)
 	}
