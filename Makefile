@@ -22,8 +22,7 @@ test:
 	$(GO) vet ./...
 	$(GO) test ./...
 	$(GO) test -race -short $(RACE_PKGS)
-	$(GO) test -race -short -run 'Parallel|FuzzDecode' ./internal/decode
-	$(GO) test -race -short -run 'Parts' ./internal/timeline ./internal/pprof
+	$(GO) test -race -short -run 'Parallel|FuzzDecode|Parts' ./internal/decode ./internal/timeline ./internal/pprof
 	$(GO) test -race -run 'Progress|Interrupt|Record|SplitFiles' ./cmd/gotrace
 	$(GO) test -race -run 'Script/export_parquet' ./cmd/gotrace
 
