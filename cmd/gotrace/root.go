@@ -57,6 +57,7 @@ holds as a terminal report for people and as JSON and exit codes for CI.`),
 		newStatsCmd(io, nil),
 		newCheckCmd(io, nil),
 		newGoroutinesCmd(io, nil),
+		newViewCmd(io, nil),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)

@@ -1,0 +1,57 @@
+package view
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// Open reads the trace in r for the viewer. A trace it cannot read at all
+// gives a nil Trace and the error; a damaged one gives the Trace of its
+// complete generations and the error that says where the damage is.
+func Open(r io.Reader) (*Trace, error) {
+	d, err := Load(r)
+	if len(d.Goroutines) == 0 && d.End == 0 {
+		if err == nil {
+			err = errors.New("no events: an empty trace")
+		}
+		return nil, err
+	}
+	return NewTrace(d), err
+}
+
+// namedKeys are the keys ParseKeys takes by name.
+var namedKeys = map[string]tea.KeyType{}
+
+func init() {
+	for _, k := range []tea.KeyType{
+		tea.KeyUp, tea.KeyDown, tea.KeyLeft, tea.KeyRight, tea.KeyEnter, tea.KeyEsc,
+		tea.KeySpace, tea.KeyTab, tea.KeyPgUp, tea.KeyPgDown, tea.KeyHome, tea.KeyEnd,
+		tea.KeyShiftLeft, tea.KeyShiftRight, tea.KeyCtrlC, tea.KeyBackspace,
+	} {
+		namedKeys[tea.Key{Type: k}.String()] = k
+	}
+}
+
+// ParseKeys reads space-separated key presses: a key's name as Bubble Tea
+// spells it (down, enter, shift+right, ...), or text, typed a character
+// at a time.
+func ParseKeys(s string) ([]tea.KeyMsg, error) {
+	var out []tea.KeyMsg
+	for _, w := range strings.Fields(s) {
+		if k, ok := namedKeys[w]; ok {
+			out = append(out, tea.KeyMsg{Type: k})
+			continue
+		}
+		if strings.Contains(w, "+") && len(w) > 1 && !strings.HasPrefix(w, "+") {
+			return nil, fmt.Errorf("%q: not a key this viewer takes", w)
+		}
+		for _, r := range w {
+			out = append(out, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+		}
+	}
+	return out, nil
+}
