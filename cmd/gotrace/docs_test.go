@@ -27,6 +27,7 @@ var docSections = []struct {
 	{"pprof", false},
 	{"export", false},
 	{"split", false},
+	{"view", false},
 }
 
 // TestReadmeExamples runs every "$ command" line of the README's command

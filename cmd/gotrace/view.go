@@ -3,6 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/muesli/termenv"
+	"io"
+	"os"
 	"strconv"
 	"strings"
 
@@ -97,7 +100,7 @@ func runView(opts *viewOptions) error {
 	case err != nil:
 		return fmt.Errorf("%s: %w", opts.File, err)
 	}
-	vo := view.Options{File: opts.File, Mono: opts.IO.NoColor, Renderer: lipgloss.NewRenderer(opts.IO.Out)}
+	vo := view.Options{File: opts.File, Mono: opts.IO.NoColor, Renderer: viewRenderer(opts.IO)}
 	if damage != nil {
 		vo.Damage = damage.Error()
 	}
@@ -125,6 +128,21 @@ func runView(opts *viewOptions) error {
 		return fmt.Errorf("%s: %w", opts.File, err)
 	}
 	return damage
+}
+
+// viewRenderer styles for the terminal on Out, its colours told by the
+// environment alone. N.B. lipgloss.NewRenderer(Out) would ask the
+// terminal for its colours and read the answer from it, taking the keys
+// typed meanwhile.
+func viewRenderer(s *Streams) *lipgloss.Renderer {
+	r := lipgloss.NewRenderer(io.Discard)
+	p := termenv.Ascii
+	if w, ok := s.Out.(*os.File); ok {
+		p = termenv.NewOutput(w).EnvColorProfile()
+	}
+	r.SetColorProfile(p)
+	r.SetHasDarkBackground(true)
+	return r
 }
 
 // parseScreen reads WxH.

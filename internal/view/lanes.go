@@ -168,17 +168,29 @@ func (gr grid) procSamples(p *Proc) []*Goroutine {
 	return out
 }
 
-// rangeSamples marks the samples that ranges rs cover with c, over what
-// is there.
-func (gr grid) rangeSamples(rs []Range, c class, out []class) {
-	for _, r := range rs {
-		if r.End <= gr.from || r.Start >= gr.to {
-			continue
-		}
-		for i := gr.index(r.Start); i <= gr.index(r.End-1) && i < gr.n; i++ {
-			out[i] = c
+// gcSamples is the GC band on the grid: clRunning where the world was
+// stopped for most of a sample, clRunnable where the collector marked or
+// stopped the world for less, clNone where it did neither. (The band
+// draws these two classes in colours and glyphs of its own.)
+func (gr grid) gcSamples(mark, stw []Range) []class {
+	acc := make([][numClasses]trace.Time, gr.n)
+	for _, r := range mark {
+		gr.spread(r.Start, r.End, clRunnable, acc)
+	}
+	for _, r := range stw {
+		gr.spread(r.Start, r.End, clRunning, acc)
+	}
+	out := make([]class, gr.n)
+	for i := range acc {
+		width := gr.at(i+1) - gr.at(i)
+		switch {
+		case 2*acc[i][clRunning] > width:
+			out[i] = clRunning
+		case acc[i][clRunning] > 0 || acc[i][clRunnable] > 0:
+			out[i] = clRunnable
 		}
 	}
+	return out
 }
 
 // heapSamples is the most heap in use during each sample: the value

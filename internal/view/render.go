@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"path"
+	"path/filepath"
 	"strings"
 	"unicode/utf8"
 
@@ -217,7 +218,7 @@ func (m *Model) View() string {
 func (m *Model) title() string {
 	l := newLine(m.width)
 	all := m.tr.End - m.tr.Start
-	t := fmt.Sprintf("%s  %s–%s of %s", m.opts.File, fmtDur(m.from-m.tr.Start), fmtDur(m.to-m.tr.Start), fmtDur(all))
+	t := fmt.Sprintf("%s  %s–%s of %s", filepath.Base(m.opts.File), fmtDur(m.from-m.tr.Start), fmtDur(m.to-m.tr.Start), fmtDur(all))
 	if m.data != nil {
 		t += fmt.Sprintf("  %d Ps  %d goroutines", len(m.data.Procs), len(m.data.Goroutines))
 	}
@@ -241,10 +242,11 @@ func (m *Model) ruler() string {
 	first := math.Ceil(float64(m.from-m.tr.Start)/step) * step
 	for v := first; v < float64(m.to-m.tr.Start); v += step {
 		x := int((v - float64(m.from-m.tr.Start)) * float64(w) / span)
-		if x >= w {
+		label := "│" + fmtDur(trace.Time(v))
+		if x+utf8.RuneCountInString(label) > w {
 			break
 		}
-		l.put(lw+x, "│"+fmtDur(trace.Time(v)), cellStyle{fg: colourDim})
+		l.put(lw+x, label, cellStyle{fg: colourDim})
 	}
 	if t := m.marked; t != nil {
 		a, b := max(m.column(t.Start), 0), min(m.column(t.End), w-1)
@@ -354,11 +356,7 @@ func (m *Model) drawLane(l line, ln lane, gr grid) {
 		if m.data == nil {
 			return
 		}
-		samples := make([]class, gr.n)
-		// N.B. Reuses two classes for the two phases: drawn by colour
-		// (or glyph) of their own below.
-		gr.rangeSamples(m.data.GC, clRunnable, samples)
-		gr.rangeSamples(m.data.STW, clRunning, samples)
+		samples := gr.gcSamples(m.data.GC, m.data.STW)
 		if st.mono {
 			for i, c := range samples {
 				l[i].r = map[class]rune{clNone: ' ', clRunnable: '▒', clRunning: '█'}[c]
