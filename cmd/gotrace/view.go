@@ -92,7 +92,7 @@ func runView(opts *viewOptions) error {
 	}
 	defer in.Close()
 	defer softMemoryLimit(opts.IO, timelineMemoryLimit)()
-	tr, err := view.Open(in)
+	tr, err := view.OpenFile(in)
 	var damage error
 	switch {
 	case tr != nil && err != nil:
@@ -110,9 +110,9 @@ func runView(opts *viewOptions) error {
 			vo.Mono = true
 			m = view.New(tr, vo)
 		}
-		m.Update(tea.WindowSizeMsg{Width: w, Height: h})
+		m.Send(tea.WindowSizeMsg{Width: w, Height: h})
 		for _, k := range keys {
-			m.Update(k)
+			m.Send(k)
 		}
 		fmt.Fprintln(opts.IO.Out, m.View())
 		return damage

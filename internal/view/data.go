@@ -15,6 +15,7 @@ package view
 import (
 	"cmp"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,13 +40,40 @@ type Data struct {
 	Heap []Sample
 	// Tasks are the tasks begun or ended in the stretch.
 	Tasks []Task
+
+	// stacks and reasons are what Spans name by index.
+	stacks  []trace.Stack
+	reasons []string
 }
+
+// Span is one interval of a goroutine's life in one state: what the
+// Tracker's timeline.Interval says, kept small, as a generation of a busy
+// program holds a million of them.
+type Span struct {
+	Start, End trace.Time
+	// Unblocker is the goroutine that ended a wait, trace.NoGoroutine if
+	// none or not a wait.
+	Unblocker      trace.GoID
+	stack, unblock uint32 // Data.stacks: where it began, where the wait was ended
+	reason         uint16 // Data.reasons
+	State          trace.GoState
+	Category       timeline.Category
+	// Open is set for a span the stretch ended in.
+	Open bool
+}
+
+// Stack is the stack of the event that began s: where it blocked, or
+// where it was made runnable.
+func (d *Data) Stack(s *Span) trace.Stack { return d.stacks[s.stack] }
+
+// Reason is the runtime's reason for the wait s is, "" for none.
+func (d *Data) Reason(s *Span) string { return d.reasons[s.reason] }
 
 // Goroutine is one goroutine's life in the stretch.
 type Goroutine struct {
 	*timeline.Goroutine
 	Group     *Group
-	Intervals []timeline.Interval
+	Intervals []Span
 	Creator   *Goroutine // nil when it existed before or its creator is not in the stretch
 	Children  []*Goroutine
 }
@@ -63,8 +91,8 @@ func (g *Goroutine) Label() string {
 }
 
 // At is the interval of g that holds t, or nil.
-func (g *Goroutine) At(t trace.Time) *timeline.Interval {
-	i, _ := slices.BinarySearchFunc(g.Intervals, t, func(iv timeline.Interval, t trace.Time) int {
+func (g *Goroutine) At(t trace.Time) *Span {
+	i, _ := slices.BinarySearchFunc(g.Intervals, t, func(iv Span, t trace.Time) int {
 		if iv.End <= t {
 			return -1
 		}
@@ -134,7 +162,14 @@ const (
 // damaged trace gives the Data of its complete generations and the
 // *decode.Error that says where the damage is.
 func Load(r io.Reader) (*Data, error) {
+	return LoadRange(r, 0, math.MaxInt64)
+}
+
+// LoadRange is Load keeping only what touches [lo, hi]: the goroutines
+// alive in it, their spans and the Ps' runs that overlap it.
+func LoadRange(r io.Reader, lo, hi trace.Time) (*Data, error) {
 	b := newBuilder()
+	b.lo, b.hi = lo, hi
 	_, err := timeline.Read(r, func(ev *trace.Event) bool {
 		b.event(ev)
 		return true
@@ -153,7 +188,13 @@ type builder struct {
 	gc      map[rangeKey]trace.Time // the ranges drawn that are open
 	d       *Data
 	tasks   map[trace.TaskID]int
+	stacks  map[trace.Stack]uint32
+	reasons map[string]uint16
+	lo, hi  trace.Time // what is kept
 }
+
+// keeps reports whether a span [start, end] is kept.
+func (b *builder) keeps(start, end trace.Time) bool { return end >= b.lo && start <= b.hi }
 
 // rangeKey names a range open on a resource: a stopped world is the
 // goroutine's that stopped it, a mark phase the whole program's.
@@ -178,15 +219,48 @@ func newBuilder() *builder {
 		running: make(map[trace.GoID]runningOn),
 		gc:      make(map[rangeKey]trace.Time),
 		tasks:   make(map[trace.TaskID]int),
+		stacks:  make(map[trace.Stack]uint32),
+		reasons: make(map[string]uint16),
 		d:       &Data{},
 	}
 	b.tk.Emit = func(iv *timeline.Interval) {
+		if !b.keeps(iv.Start, iv.End) {
+			return
+		}
 		g := b.goroutine(iv.G)
-		c := *iv
-		c.UnblockStack = iv.UnblockStack
-		g.Intervals = append(g.Intervals, c)
+		g.Intervals = append(g.Intervals, Span{
+			Start: iv.Start, End: iv.End, Unblocker: iv.Unblocker,
+			stack: b.stack(iv.Stack), unblock: b.stack(iv.UnblockStack), reason: b.reason(iv.Reason),
+			State: iv.State, Category: iv.Category, Open: iv.Open,
+		})
 	}
 	return b
+}
+
+func (b *builder) stack(st trace.Stack) uint32 {
+	i, ok := b.stacks[st]
+	if !ok {
+		i = uint32(len(b.d.stacks))
+		b.stacks[st] = i
+		b.d.stacks = append(b.d.stacks, st)
+	}
+	return i
+}
+
+func (b *builder) reason(r string) uint16 {
+	i, ok := b.reasons[r]
+	if !ok {
+		if len(b.d.reasons) == 1<<16-1 {
+			r = "other" // N.B. The runtime has a few dozen.
+			if i, ok := b.reasons[r]; ok {
+				return i
+			}
+		}
+		i = uint16(len(b.d.reasons))
+		b.reasons[r] = i
+		b.d.reasons = append(b.d.reasons, r)
+	}
+	return i
 }
 
 func (b *builder) goroutine(tg *timeline.Goroutine) *Goroutine {
@@ -266,7 +340,7 @@ func (b *builder) transition(ev *trace.Event, st trace.StateTransition) {
 	now := ev.Time()
 	if r, ok := b.running[id]; ok && from == trace.GoRunning {
 		tg := b.tk.Goroutine(id)
-		if tg != nil {
+		if tg != nil && b.keeps(r.start, now) {
 			b.proc(r.p).Runs = append(b.proc(r.p).Runs, Run{Start: r.start, End: now, G: b.goroutine(tg)})
 		}
 		delete(b.running, id)
@@ -303,11 +377,15 @@ func (b *builder) finish() *Data {
 	d := b.d
 	// Running goroutines first, while the Tracker still knows them.
 	for id, r := range b.running {
-		if tg := b.tk.Goroutine(id); tg != nil {
+		if tg := b.tk.Goroutine(id); tg != nil && b.keeps(r.start, b.tk.Last()) {
 			b.proc(r.p).Runs = append(b.proc(r.p).Runs, Run{Start: r.start, End: b.tk.Last(), G: b.goroutine(tg)})
 		}
 	}
-	b.tk.End = func(tg *timeline.Goroutine) { b.goroutine(tg) }
+	b.tk.End = func(tg *timeline.Goroutine) {
+		if tg.Created <= b.hi && (tg.Ended == 0 || tg.Ended >= b.lo) {
+			b.goroutine(tg)
+		}
+	}
 	b.tk.Finish()
 	d.Start, d.End = b.tk.Start(), b.tk.Last()
 	for k, start := range b.gc {

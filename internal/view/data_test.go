@@ -19,17 +19,23 @@ func tracePath(name string) string { return filepath.Join("..", "..", "testdata"
 // loaded keeps the Data read, by path: models do not change it.
 var loaded = map[string]*Data{}
 
+// openFile opens path for the test.
+func openFile(t testing.TB, path string) *os.File {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
 func loadFile(t testing.TB, path string) *Data {
 	t.Helper()
 	if d := loaded[path]; d != nil {
 		return d
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	d, err := Load(f)
+	d, err := Load(openFile(t, path))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,12 +53,7 @@ func TestGoroutineTimes(t *testing.T) {
 			if !ok {
 				t.Skip("a goroutine ID is reused: the pages merge them")
 			}
-			f, err := os.Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			pages, _, err := reftest.GoroutinePages(f)
+			pages, _, err := reftest.GoroutinePages(openFile(t, path))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -109,12 +110,7 @@ func TestRangesHeapTasks(t *testing.T) {
 	for _, name := range refTraces {
 		t.Run(name, func(t *testing.T) {
 			path := timelinetest.Restamped(t, tracePath(name))
-			f, err := os.Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			r, err := trace.NewReader(f)
+			r, err := trace.NewReader(openFile(t, path))
 			if err != nil {
 				t.Fatal(err)
 			}

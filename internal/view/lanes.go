@@ -19,7 +19,7 @@ const (
 )
 
 // classOf is the class of a goroutine interval.
-func classOf(iv *timeline.Interval) class {
+func classOf(iv *Span) class {
 	switch iv.State {
 	case trace.GoRunning:
 		return clRunning
@@ -87,7 +87,7 @@ func (g grid) spread(start, end trace.Time, c class, acc [][numClasses]trace.Tim
 }
 
 // first is the index of the first interval of ivs that ends after t.
-func first(ivs []timeline.Interval, t trace.Time) int {
+func first(ivs []Span, t trace.Time) int {
 	lo, hi := 0, len(ivs)
 	for lo < hi {
 		m := (lo + hi) / 2

@@ -57,11 +57,13 @@ const (
 	laneHeap
 	laneGroup
 	laneGoroutine
+	laneHint // says why no goroutines are drawn
 )
 
 type lane struct {
 	kind  laneKind
-	proc  *Proc
+	proc  *Proc // of data read in full, or with only its ID
+	pid   trace.ProcID
 	group *Group
 	g     *Goroutine
 }
@@ -79,8 +81,13 @@ type Model struct {
 	cursor   trace.Time
 
 	lanes    []lane
-	sel, top int // the selected lane, the first one on screen
-	open     map[*Group]bool
+	sel, top int  // the selected lane, the first one on screen
+	drawn    bool // the lanes are those of data read in full (see fine)
+	// first and last are the generations data holds, of a Trace by
+	// generations.
+	first, last int
+	lo, hi      trace.Time // what data holds
+	open        map[*Group]bool
 
 	pane     pane
 	help     bool
@@ -138,10 +145,17 @@ func (m *Model) buildLanes() {
 		keep = m.lanes[m.sel]
 	}
 	m.lanes = m.lanes[:0]
+	m.drawn = m.fine()
 	d := m.data
+	if !m.drawn {
+		d = nil
+		for _, id := range m.tr.procs() {
+			m.lanes = append(m.lanes, lane{kind: laneProc, pid: id, proc: &Proc{ID: id}})
+		}
+	}
 	if d != nil {
 		for _, p := range d.Procs {
-			m.lanes = append(m.lanes, lane{kind: laneProc, proc: p})
+			m.lanes = append(m.lanes, lane{kind: laneProc, proc: p, pid: p.ID})
 		}
 	}
 	m.lanes = append(m.lanes, lane{kind: laneGC}, lane{kind: laneHeap})
@@ -154,10 +168,12 @@ func (m *Model) buildLanes() {
 				}
 			}
 		}
+	} else {
+		m.lanes = append(m.lanes, lane{kind: laneHint})
 	}
 	m.sel = 0
 	for i, l := range m.lanes {
-		if l == keep {
+		if l.kind == keep.kind && l.pid == keep.pid && l.group == keep.group && l.g == keep.g {
 			m.sel = i
 		}
 	}
@@ -349,14 +365,18 @@ func parseTime(s string) (time.Duration, error) {
 // theirs contains text, and shows the first.
 func (m *Model) search(text string) tea.Cmd {
 	m.matches, m.match = nil, 0
-	if text == "" || m.data == nil {
+	if text == "" {
+		return nil
+	}
+	if !m.drawn {
+		m.status = "zoom in to search: the goroutines are read a few generations at a time"
 		return nil
 	}
 	// Goroutines named by the text first, then those with it on a stack.
 	needle := strings.ToLower(text)
 	var onStack []*Goroutine
 	for _, g := range m.data.Goroutines {
-		switch goroutineMatches(g, needle) {
+		switch goroutineMatches(m.data, g, needle) {
 		case byName:
 			m.matches = append(m.matches, g)
 		case byStack:
@@ -378,7 +398,7 @@ const (
 	byStack // a frame of a stack of its
 )
 
-func goroutineMatches(g *Goroutine, needle string) int {
+func goroutineMatches(d *Data, g *Goroutine, needle string) int {
 	id := strings.TrimPrefix(needle, "g")
 	if _, err := strconv.ParseUint(id, 10, 64); err == nil {
 		if strconv.FormatInt(int64(g.ID), 10) == id {
@@ -389,7 +409,7 @@ func goroutineMatches(g *Goroutine, needle string) int {
 	}
 	stacks := []trace.Stack{g.CreatorStack}
 	for i := range g.Intervals {
-		stacks = append(stacks, g.Intervals[i].Stack)
+		stacks = append(stacks, d.Stack(&g.Intervals[i]))
 		if len(stacks) > 64 {
 			break // the stacks it blocks at repeat
 		}
@@ -524,6 +544,9 @@ func (m *Model) setWindow(from, to trace.Time) tea.Cmd {
 	if m.cursor < m.from || m.cursor >= m.to {
 		m.cursor = m.from + span/2
 	}
+	if m.fine() != m.drawn {
+		m.buildLanes()
+	}
 	return m.need()
 }
 
@@ -539,7 +562,7 @@ func (m *Model) selected() *Goroutine {
 // or last (dir -1) changes: a goroutine's next interval, a P's next
 // goroutine, the collector's next phase.
 func (m *Model) nextChange(dir int) tea.Cmd {
-	if m.sel >= len(m.lanes) || m.data == nil {
+	if m.sel >= len(m.lanes) {
 		return nil
 	}
 	var edges []trace.Time
@@ -560,11 +583,12 @@ func (m *Model) nextChange(dir int) tea.Cmd {
 			edges = append(edges, r.Start, r.End)
 		}
 	case laneGC:
-		for _, r := range append(slices.Clone(m.data.GC), m.data.STW...) {
+		gc, stw := m.gcRanges()
+		for _, r := range append(slices.Clone(gc), stw...) {
 			edges = append(edges, r.Start, r.End)
 		}
 	case laneHeap:
-		for _, s := range m.data.Heap {
+		for _, s := range m.heap() {
 			edges = append(edges, s.T)
 		}
 	}

@@ -3,7 +3,10 @@ package view
 import (
 	"errors"
 	"fmt"
+	"github.com/gotrace-cli/gotrace/internal/decode"
+	"github.com/gotrace-cli/gotrace/internal/format"
 	"io"
+	"os"
 	"strings"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -21,6 +24,44 @@ func Open(r io.Reader) (*Trace, error) {
 		return nil, err
 	}
 	return NewTrace(d), err
+}
+
+// fullLimit is the largest trace read in full as it opens; a larger one
+// is summarised first and read a few generations at a time.
+const fullLimit = 32 << 20
+
+// OpenFile reads the trace in f for the viewer: in full when it is small
+// or not a regular file, else by summaries (see Summarize), so that even a
+// trace of hundreds of megabytes opens at once.
+func OpenFile(f *os.File) (*Trace, error) {
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() <= fullLimit {
+		return Open(f)
+	}
+	return openSummarized(f)
+}
+
+// openSummarized opens the trace in f by summaries.
+func openSummarized(f *os.File) (*Trace, error) {
+	hdr := make([]byte, format.HeaderSize)
+	if _, err := f.ReadAt(hdr, 0); err != nil {
+		return Open(f)
+	}
+	gens, err := Summarize(f)
+	if errors.Is(err, decode.ErrOldFormat) {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+		return Open(f) // golang.org/x/exp/trace reads it whole
+	}
+	if len(gens) == 0 {
+		if err == nil {
+			err = errors.New("no events: an empty trace")
+		}
+		return nil, err
+	}
+	t := &Trace{Start: gens[0].Start, End: gens[len(gens)-1].Last, Gens: gens, file: f, header: hdr, maxBytes: maxBytes}
+	return t, err
 }
 
 // namedKeys are the keys ParseKeys takes by name.

@@ -45,6 +45,9 @@ func (m *Model) detailRows() []string {
 	}
 	ln := m.lanes[m.sel]
 	g := ln.g
+	if !m.drawn {
+		return []string{m.describeCursor(), "zoom in for the goroutines: they are read a few generations at a time"}
+	}
 	if ln.kind == laneProc {
 		for _, r := range ln.proc.Runs {
 			if r.Start <= m.cursor && m.cursor < r.End {
@@ -84,7 +87,7 @@ func (m *Model) detailRows() []string {
 			}
 			rows = append(rows, fmt.Sprintf("unblocked by %s at %s (u jumps there)", who, fmtDur(iv.End-m.tr.Start)))
 		}
-		rows = append(rows, stackRows(iv.Stack, 4)...)
+		rows = append(rows, stackRows(m.data.Stack(iv), 4)...)
 	}
 	if len(g.Children) > 0 {
 		var ids []string
@@ -138,10 +141,26 @@ func (m *Model) taskRows(n int) []string {
 // how busy the Ps were, the collector's share.
 func (m *Model) statsRows() []string {
 	d := m.data
-	if d == nil {
-		return nil
-	}
 	span := m.to - m.from
+	if !m.drawn {
+		gc, stw := m.gcRanges()
+		gcT, gcN := overlap(gc, m.from, m.to)
+		stwT, stwN := overlap(stw, m.from, m.to)
+		rows := []string{fmt.Sprintf("window %s–%s (%s), from the generations' summaries; zoom in for the goroutines",
+			fmtDur(m.from-m.tr.Start), fmtDur(m.to-m.tr.Start), fmtDur(span))}
+		var busy float64
+		ps := m.tr.procs()
+		for _, p := range ps {
+			for _, f := range m.busySamples(p, grid{from: m.from, to: m.to, n: 1}) {
+				busy += f
+			}
+		}
+		if len(ps) > 0 {
+			rows = append(rows, fmt.Sprintf("Ps busy: %.1f%% of %d Ps", 100*busy/float64(len(ps)), len(ps)))
+		}
+		return append(rows, fmt.Sprintf("GC: %d cycles, %s (%.1f%% of the window)  stop-the-world: %d, %s",
+			gcN, fmtDur(gcT), 100*float64(gcT)/float64(max(span, 1)), stwN, fmtDur(stwT)))
+	}
 	var byKind [timeline.NumKinds][numClasses]trace.Time
 	gr := grid{from: m.from, to: m.to, n: 1}
 	for _, g := range d.Goroutines {

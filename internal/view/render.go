@@ -219,8 +219,13 @@ func (m *Model) title() string {
 	l := newLine(m.width)
 	all := m.tr.End - m.tr.Start
 	t := fmt.Sprintf("%s  %s–%s of %s", filepath.Base(m.opts.File), fmtDur(m.from-m.tr.Start), fmtDur(m.to-m.tr.Start), fmtDur(all))
-	if m.data != nil {
+	switch {
+	case m.tr.Full != nil:
 		t += fmt.Sprintf("  %d Ps  %d goroutines", len(m.data.Procs), len(m.data.Goroutines))
+	case m.drawn:
+		t += fmt.Sprintf("  generations %d–%d of %d  %d goroutines", m.tr.Gens[m.first].Num, m.tr.Gens[m.last].Num, len(m.tr.Gens), len(m.data.Goroutines))
+	default:
+		t += fmt.Sprintf("  %d generations", len(m.tr.Gens))
 	}
 	if m.loading {
 		t += "  reading…"
@@ -310,7 +315,9 @@ func (m *Model) laneLines() []string {
 func (m *Model) laneLabel(ln lane) (string, cellStyle) {
 	switch ln.kind {
 	case laneProc:
-		return fmt.Sprintf("P%d", ln.proc.ID), cellStyle{}
+		return fmt.Sprintf("P%d", ln.pid), cellStyle{}
+	case laneHint:
+		return "goroutines", cellStyle{fg: colourDim}
 	case laneGC:
 		return "GC/STW", cellStyle{}
 	case laneHeap:
@@ -330,13 +337,6 @@ func (m *Model) laneLabel(ln lane) (string, cellStyle) {
 	return "  " + ln.g.Label(), cellStyle{}
 }
 
-func (m *Model) heap() []Sample {
-	if m.data == nil {
-		return nil
-	}
-	return m.data.Heap
-}
-
 func (m *Model) groupColour(g *Group) string {
 	if m.st.mono || g == nil {
 		return ""
@@ -352,11 +352,15 @@ func (m *Model) drawLane(l line, ln lane, gr grid) {
 		st.cells(l, 0, gr.goroutineSamples([]*Goroutine{ln.g}))
 	case laneGroup:
 		st.cells(l, 0, gr.goroutineSamples(ln.group.Goroutines))
-	case laneGC:
-		if m.data == nil {
-			return
+	case laneHint:
+		first, last := m.tr.gensIn(m.from, m.to)
+		text := fmt.Sprintf("zoom in to read them (%d of %d generations in view)", last-first+1, len(m.tr.Gens))
+		if m.loading {
+			text = "reading…"
 		}
-		samples := gr.gcSamples(m.data.GC, m.data.STW)
+		l.put(0, text, cellStyle{fg: colourDim})
+	case laneGC:
+		samples := gr.gcSamples(m.gcRanges())
 		if st.mono {
 			for i, c := range samples {
 				l[i].r = map[class]rune{clNone: ' ', clRunnable: '▒', clRunning: '█'}[c]
@@ -385,7 +389,11 @@ func (m *Model) drawLane(l line, ln lane, gr grid) {
 			}
 		}
 	case laneProc:
-		m.drawProc(l, ln.proc, gr)
+		if m.drawn {
+			m.drawProc(l, ln.proc, gr)
+		} else {
+			m.drawBusy(l, ln.pid, gr)
+		}
 	}
 }
 
@@ -430,6 +438,32 @@ func (m *Model) drawProc(l line, p *Proc, gr grid) {
 	}
 }
 
+// busyColours shade a P lane by how busy the P was, from idle to always.
+var (
+	busyColours = []string{"", "22", "28", "34", "40"}
+	busyGlyphs  = []rune(" ░▒▓█")
+)
+
+// drawBusy draws how busy P p was, from the summaries.
+func (m *Model) drawBusy(l line, p trace.ProcID, gr grid) {
+	st := m.st
+	level := func(f float64) int {
+		if f <= 0 {
+			return 0
+		}
+		return min(1+int(f*4), 4)
+	}
+	bs := m.busySamples(p, gr)
+	spc := st.samplesPerCell()
+	for x := 0; x < len(l); x++ {
+		if st.mono {
+			l[x] = cell{r: busyGlyphs[level(bs[x])]}
+			continue
+		}
+		l[x] = st.halves(busyColours[level(bs[x*spc])], busyColours[level(bs[x*spc+1])])
+	}
+}
+
 // short is a function name without its package path.
 func short(fn string) string {
 	return path.Base(fn)
@@ -465,7 +499,7 @@ func (m *Model) statusLine() string {
 // describeCursor says what is under the cursor on the selected lane.
 func (m *Model) describeCursor() string {
 	at := "at " + fmtDur(m.cursor-m.tr.Start)
-	if m.sel >= len(m.lanes) || m.data == nil {
+	if m.sel >= len(m.lanes) {
 		return at
 	}
 	ln := m.lanes[m.sel]
@@ -476,6 +510,13 @@ func (m *Model) describeCursor() string {
 		}
 		return fmt.Sprintf("%s  %s: not alive", at, ln.g.Label())
 	case laneProc:
+		if !m.drawn {
+			bs := m.busySamples(ln.pid, grid{from: m.from, to: m.to, n: m.laneWidth()})
+			if c := m.column(m.cursor); c >= 0 && c < len(bs) {
+				return fmt.Sprintf("%s  P%d ran goroutines %.0f%% of this column", at, ln.pid, 100*bs[c])
+			}
+			return at
+		}
 		for _, r := range ln.proc.Runs {
 			if r.Start <= m.cursor && m.cursor < r.End {
 				return fmt.Sprintf("%s  P%d ran %s for %s", at, ln.proc.ID, r.G.Label(), fmtDur(r.End-r.Start))
@@ -500,29 +541,30 @@ func (m *Model) describeCursor() string {
 		}
 		return fmt.Sprintf("%s  %s: %s", at, short(ln.group.Name), strings.Join(parts, ", "))
 	case laneGC:
-		for _, r := range m.data.STW {
+		gc, stw := m.gcRanges()
+		for _, r := range stw {
 			if r.Start <= m.cursor && m.cursor < r.End {
 				return fmt.Sprintf("%s  %s for %s", at, r.Name, fmtDur(r.End-r.Start))
 			}
 		}
-		for _, r := range m.data.GC {
+		for _, r := range gc {
 			if r.Start <= m.cursor && m.cursor < r.End {
 				return fmt.Sprintf("%s  GC mark phase for %s", at, fmtDur(r.End-r.Start))
 			}
 		}
 		return at + "  no GC"
 	case laneHeap:
-		hs := grid{from: m.cursor, to: m.cursor + 1, n: 1}.heapSamples(m.data.Heap)
+		hs := grid{from: m.cursor, to: m.cursor + 1, n: 1}.heapSamples(m.heap())
 		return fmt.Sprintf("%s  heap in use %s", at, fmtBytes(hs[0]))
 	}
 	return at
 }
 
 // intervalText is an interval's state, reason and span.
-func (m *Model) intervalText(iv *timeline.Interval) string {
+func (m *Model) intervalText(iv *Span) string {
 	s := className(classOf(iv))
-	if iv.Reason != "" {
-		s += " (" + iv.Reason + ")"
+	if r := m.data.Reason(iv); r != "" {
+		s += " (" + r + ")"
 	}
 	end := fmtDur(iv.End - m.tr.Start)
 	if iv.Open {

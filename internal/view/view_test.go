@@ -10,7 +10,6 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
-	"github.com/gotrace-cli/gotrace/internal/timeline"
 	"github.com/muesli/termenv"
 	"golang.org/x/exp/trace"
 )
@@ -110,7 +109,7 @@ func TestUnblocker(t *testing.T) {
 	m := newModel(t, "workers.trace", 80, 24, true)
 	press(t, m, "/ fetch.func1 enter")
 	var g *Goroutine
-	var iv *timeline.Interval
+	var iv *Span
 	for range m.matches {
 		g = m.selected()
 		if g == nil || !strings.Contains(g.Name, "fetch.func1") {

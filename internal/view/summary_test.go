@@ -1,0 +1,133 @@
+package view
+
+import (
+	"cmp"
+	"io"
+	"slices"
+	"testing"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/gotrace-cli/gotrace/internal/timeline/timelinetest"
+	"github.com/muesli/termenv"
+	"golang.org/x/exp/trace"
+)
+
+// TestSummaries holds what the wire pass says of each trace to the data
+// read in full, which the tests above hold to go tool trace and
+// golang.org/x/exp/trace: the same GC cycles, stopped worlds and heap
+// samples, and each P busy for the same time within 3%.
+func TestSummaries(t *testing.T) {
+	for _, name := range []string{"annotated.trace", "workers.trace", "hotlock.trace", "overlap.trace", "flight.trace"} {
+		t.Run(name, func(t *testing.T) {
+			path := timelinetest.Restamped(t, tracePath(name))
+			gens, err := Summarize(openFile(t, path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := loadFile(t, path)
+			var heap []Sample
+			busy := map[trace.ProcID]trace.Time{}
+			gcN, stwN := 0, 0
+			for i, g := range gens {
+				// A cycle or a stopped world across a generation
+				// boundary is in both.
+				gcN += continued(g.GC, g.Start, i > 0 && endsOpen(gens[i-1].GC, gens[i-1].Last))
+				stwN += continued(g.STW, g.Start, i > 0 && endsOpen(gens[i-1].STW, gens[i-1].Last))
+				heap = append(heap, g.Heap...)
+				for p, bs := range g.Busy {
+					for _, b := range bs {
+						busy[p] += b
+					}
+				}
+			}
+			if want := len(d.GC); gcN != want {
+				t.Errorf("%d GC cycles, read in full: %d", gcN, want)
+			}
+			if want := len(d.STW); stwN != want {
+				t.Errorf("%d stopped worlds, read in full: %d", stwN, want)
+			}
+			// N.B. Samples written about the same time by two threads
+			// come in either order: the same values, as a set.
+			byTime := func(a, b Sample) int { return cmp.Compare(a.Value, b.Value) }
+			want := slices.Clone(d.Heap)
+			slices.SortFunc(heap, byTime)
+			slices.SortFunc(want, byTime)
+			if len(heap) != len(want) {
+				t.Fatalf("%d heap samples, read in full: %d", len(heap), len(d.Heap))
+			}
+			for i := range heap {
+				if heap[i].Value != want[i].Value {
+					t.Errorf("heap sample %d: %d bytes, read in full: %d", i, heap[i].Value, want[i].Value)
+				}
+			}
+			for _, p := range d.Procs {
+				var want trace.Time
+				for _, r := range p.Runs {
+					want += r.End - r.Start
+				}
+				// N.B. The wire's threads do not say which P runs a
+				// goroutine as golang.org/x/exp/trace's ordering does:
+				// a few percent of the running escapes them.
+				if got := busy[p.ID]; float64(absDiff(got, want)) > 0.03*float64(want) {
+					t.Errorf("P%d busy %d ns by the wire, %d read in full", p.ID, got, want)
+				}
+			}
+		})
+	}
+}
+
+func absDiff(a, b trace.Time) trace.Time {
+	if a > b {
+		return a - b
+	}
+	return b - a
+}
+
+// continued counts the ranges of a generation beginning at start, less
+// the first when the generation before ended in one.
+func continued(rs []Range, start trace.Time, open bool) int {
+	if open && len(rs) > 0 && rs[0].Start == start {
+		return len(rs) - 1
+	}
+	return len(rs)
+}
+
+// endsOpen reports whether the last of rs lasts to the generation's end.
+func endsOpen(rs []Range, last trace.Time) bool {
+	return len(rs) > 0 && rs[len(rs)-1].End == last
+}
+
+// TestSummaryScreens opens a trace of two generations as a large one is
+// opened, with a bound that keeps the whole of it from being read: the
+// first screen is drawn from the summaries, and zooming in reads the
+// generation in view, then the goroutines show.
+func TestSummaryScreens(t *testing.T) {
+	tr, err := openSummarized(openFile(t, tracePath("overlap.trace")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.maxBytes = 200 << 10
+	r := lipgloss.NewRenderer(io.Discard)
+	r.SetColorProfile(termenv.Ascii)
+	m := New(tr, Options{File: "overlap.trace", Mono: true, Renderer: r})
+	m.Send(tea.WindowSizeMsg{Width: 80, Height: 20})
+	if m.drawn || m.data != nil {
+		t.Fatal("the whole trace was read")
+	}
+	checkScreen(t, m, "summary-first")
+	for range 4 {
+		m.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("+")})
+	}
+	if !m.drawn {
+		t.Fatal("zoomed in, nothing was read")
+	}
+	if m.data.Start > m.from || m.data.End < m.to {
+		t.Errorf("read %d–%d for the window %d–%d", m.data.Start, m.data.End, m.from, m.to)
+	}
+	checkScreen(t, m, "summary-zoomed")
+	press(t, m, "0")
+	if m.drawn {
+		t.Error("zoomed out, still drawn from what was read")
+	}
+}
