@@ -55,6 +55,9 @@ const (
 	decodeMemoryLimit   = 64 << 20
 	statsMemoryLimit    = 112 << 20
 	timelineMemoryLimit = 200 << 20
+	// view keeps what touches the window of the generations it reads
+	// in full beside golang.org/x/exp/trace's reading of them.
+	viewMemoryLimit = 150 << 20
 )
 
 // softMemoryLimit sets the runtime's soft memory limit to n bytes unless the

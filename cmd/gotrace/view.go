@@ -91,7 +91,7 @@ func runView(opts *viewOptions) error {
 		return err
 	}
 	defer in.Close()
-	defer softMemoryLimit(opts.IO, timelineMemoryLimit)()
+	defer softMemoryLimit(opts.IO, viewMemoryLimit)()
 	tr, err := view.OpenFile(in)
 	var damage error
 	switch {
