@@ -27,6 +27,8 @@ var docSections = []struct {
 	{"pprof", false},
 	{"export", false},
 	{"split", false},
+	{"tasks", false},
+	{"why", false},
 	{"view", false},
 }
 

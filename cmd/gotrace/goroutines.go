@@ -1,9 +1,8 @@
 package main
 
 import (
-	"bufio"
-	"errors"
-	"fmt"
+	"context"
+	"io"
 	"regexp"
 	"slices"
 	"strings"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/gotrace-cli/gotrace/internal/drill"
 	"github.com/gotrace-cli/gotrace/internal/report"
-	"github.com/gotrace-cli/gotrace/internal/timeline"
 	"github.com/spf13/cobra"
 )
 
@@ -102,25 +100,11 @@ func runGoroutines(opts *goroutinesOptions) error {
 		}
 		f.From, f.To = w.From, w.To
 	}
-	in, err := openTrace(opts.File)
+	rows, damage, err := readDrill(opts.IO, opts.File, "the list holds", func(ctx context.Context, r io.Reader) ([]drill.Goroutine, error) {
+		return drill.Goroutines(ctx, r, f)
+	})
 	if err != nil {
 		return err
-	}
-	defer in.Close()
-	ctx, stop := onInterrupt()
-	defer stop()
-	defer softMemoryLimit(opts.IO, timelineMemoryLimit)()
-	rows, err := drill.Goroutines(ctx, bufio.NewReaderSize(in, 1<<20), f)
-	if ctx.Err() != nil {
-		return interrupted("nothing written")
-	}
-	var damage error
-	switch {
-	case errors.Is(err, timeline.ErrDamaged):
-		damage = fmt.Errorf("%w: %s: %s; the list holds the complete generations before it",
-			timeline.ErrDamaged, opts.File, strings.TrimPrefix(err.Error(), timeline.ErrDamaged.Error()+": "))
-	case err != nil:
-		return fmt.Errorf("%s: %w", opts.File, err)
 	}
 	total := len(rows)
 	if opts.Top > 0 && len(rows) > opts.Top {

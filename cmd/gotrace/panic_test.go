@@ -24,6 +24,8 @@ func TestSampleOfUnknownStack(t *testing.T) {
 		{"pprof", "--type", "cpu", file, "-o", filepath.Join(dir, "cpu.pb.gz")},
 		{"export", file, "-o", filepath.Join(dir, "trace.pftrace")},
 		{"goroutines", file},
+		{"tasks", file},
+		{"why", "--task", "1", file},
 		{"decode", "--summary", file},
 	} {
 		io, _, errOut := fakeStreams(false)

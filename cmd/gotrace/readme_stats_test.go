@@ -12,8 +12,8 @@ import (
 	"github.com/gotrace-cli/gotrace/internal/stats"
 )
 
-// TestREADMEStats keeps the README's gotrace stats and check sections true:
-// every example block that runs gotrace stats or gotrace check shows that
+// TestREADMEStats keeps the README's gotrace stats, check, tasks and why sections true:
+// every example block that runs one of those commands shows that
 // command's real output, and the schema and path tables are generated from
 // the model's tags. -update rewrites them in place.
 func TestREADMEStats(t *testing.T) {
@@ -30,6 +30,9 @@ func TestREADMEStats(t *testing.T) {
 		"stats-schema": schemaTable(stats.Describe(stats.Model{})),
 		"check-schema": schemaTable(stats.Describe(report.CheckResult{})),
 		"check-paths":  pathTable(),
+		"tasks-schema": schemaTable(stats.Describe(report.TaskListJSON{})),
+		"task-schema":  schemaTable(stats.Describe(report.TaskJSON{})),
+		"why-schema":   schemaTable(stats.Describe(report.WhyJSON{})),
 	} {
 		begin, end := "<!-- "+name+" begin -->\n", "<!-- "+name+" end -->"
 		i, j := strings.Index(readme, begin), strings.Index(readme, end)
@@ -46,7 +49,7 @@ func TestREADMEStats(t *testing.T) {
 	}
 
 	// 2. Example blocks: "$ gotrace stats ..." then the output.
-	block := regexp.MustCompile("(?s)```\n\\$ (gotrace (?:stats|check) [^\n|]*)\n(.*?)```\n")
+	block := regexp.MustCompile("(?s)```\n\\$ (gotrace (?:stats|check|tasks|why) [^\n|]*)\n(.*?)```\n")
 	readme = block.ReplaceAllStringFunc(readme, func(b string) string {
 		m := block.FindStringSubmatch(b)
 		args, err := splitArgs(strings.TrimPrefix(m[1], "gotrace "))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -29,12 +28,7 @@ func statsRun(t *testing.T, tty bool, args ...string) (string, string, int) {
 // TestStatsGolden pins each output mode of gotrace stats and check for the
 // committed leaky trace.
 func TestStatsGolden(t *testing.T) {
-	for _, tc := range []struct {
-		golden string
-		tty    bool
-		args   []string
-		code   int
-	}{
+	checkGoldens(t, []goldenCase{
 		{"stats.golden", false, []string{"stats", leakyTrace}, 0},
 		{"stats-styled.golden", true, []string{"stats", leakyTrace}, 0},
 		{"stats-markdown.golden", false, []string{"stats", "--markdown", leakyTrace}, 0},
@@ -50,15 +44,7 @@ func TestStatsGolden(t *testing.T) {
 		{"findings-workers.golden", false, []string{"stats", "--section", "findings,cpu", workersTrace}, 0},
 		{"findings-workers-styled.golden", true, []string{"stats", "--section", "findings", workersTrace}, 0},
 		{"findings-workers-markdown.golden", false, []string{"stats", "--markdown", "--section", "findings", workersTrace}, 0},
-	} {
-		t.Run(tc.golden, func(t *testing.T) {
-			out, _, code := statsRun(t, tc.tty, tc.args...)
-			if code != tc.code {
-				t.Fatalf("exit %d, want %d", code, tc.code)
-			}
-			checkGolden(t, filepath.Join("testdata", "golden", tc.golden), out)
-		})
-	}
+	})
 }
 
 // TestRunStatsStreams calls runStats directly: colour and box drawing on a

@@ -80,43 +80,12 @@ func Goroutines(ctx context.Context, r io.Reader, f Filter) ([]Goroutine, error)
 	}
 	var out []Goroutine
 	tk.End = func(g *timeline.Goroutine) {
-		row := Goroutine{ID: int64(g.ID), Incarnation: g.Seq, Name: g.Name, Kind: timeline.KindOf(g.Name).String(),
-			Existed: g.Existed, Creator: -1, Ended: -1, BlockedByCat: byCat[g]}
+		out = append(out, row(g, tk.Start(), byCat[g]))
 		delete(byCat, g)
-		if g.Creator != trace.NoGoroutine {
-			row.Creator = int64(g.Creator)
-		}
-		if !g.Existed {
-			row.Created = time.Duration(g.Created - tk.Start())
-		}
-		if g.Ended != 0 {
-			row.Ended, row.StateAtEnd = time.Duration(g.Ended-tk.Start()), "ended"
-		} else {
-			st, _ := g.State()
-			row.StateAtEnd = stateWord(st)
-			if st == trace.GoWaiting {
-				row.ReasonAtEnd = g.Reason()
-			}
-		}
-		row.Running, row.Runnable = g.Totals[timeline.Running], g.Totals[timeline.Runnable]
-		row.Blocked, row.Syscall = g.Totals[timeline.Blocked], g.Totals[timeline.Syscall]
-		if row.BlockedByCat == nil {
-			row.BlockedByCat = map[string]time.Duration{}
-		}
-		out = append(out, row)
 	}
-	n := 0
-	_, err := timeline.Read(r, func(ev *trace.Event) bool {
-		tk.Event(ev)
-		n++
-		return n%4096 != 0 || ctx.Err() == nil
-	})
+	err := read(ctx, r, tk, tk.Event)
 	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	tk.Finish()
-	if err != nil {
-		err = fmt.Errorf("%w: %w", timeline.ErrDamaged, err)
+		return nil, err
 	}
 	end := time.Duration(tk.Last() - tk.Start())
 	out = slices.DeleteFunc(out, func(g Goroutine) bool { return !f.keeps(g, end) })
@@ -125,6 +94,33 @@ func Goroutines(ctx context.Context, r io.Reader, f Filter) ([]Goroutine, error)
 		return out, fmt.Errorf("%w: no goroutine passes the filters", ErrNoMatch)
 	}
 	return out, err
+}
+
+// row is g's row, with times from start and its blocked time by category.
+func row(g *timeline.Goroutine, start trace.Time, byCat map[string]time.Duration) Goroutine {
+	r := Goroutine{ID: int64(g.ID), Incarnation: g.Seq, Name: g.Name, Kind: timeline.KindOf(g.Name).String(),
+		Existed: g.Existed, Creator: -1, Ended: -1, BlockedByCat: byCat}
+	if g.Creator != trace.NoGoroutine {
+		r.Creator = int64(g.Creator)
+	}
+	if !g.Existed {
+		r.Created = time.Duration(g.Created - start)
+	}
+	if g.Ended != 0 {
+		r.Ended, r.StateAtEnd = time.Duration(g.Ended-start), "ended"
+	} else {
+		st, _ := g.State()
+		r.StateAtEnd = stateWord(st)
+		if st == trace.GoWaiting {
+			r.ReasonAtEnd = g.Reason()
+		}
+	}
+	r.Running, r.Runnable = g.Totals[timeline.Running], g.Totals[timeline.Runnable]
+	r.Blocked, r.Syscall = g.Totals[timeline.Blocked], g.Totals[timeline.Syscall]
+	if r.BlockedByCat == nil {
+		r.BlockedByCat = map[string]time.Duration{}
+	}
+	return r
 }
 
 func stateWord(s trace.GoState) string {
@@ -198,4 +194,40 @@ func (g Goroutine) Label() string {
 		s += "." + strconv.Itoa(g.Incarnation)
 	}
 	return s
+}
+
+// read calls fn with each event of the trace in r, in order, then finishes
+// tk. It returns ctx's error if ctx ended first, and damage to the trace
+// wrapped in timeline.ErrDamaged: fn has seen the complete generations
+// before it.
+func read(ctx context.Context, r io.Reader, tk *timeline.Tracker, fn func(*trace.Event)) error {
+	return readEvents(ctx, func(fn func(*trace.Event) bool) error {
+		_, err := timeline.Read(r, fn)
+		return err
+	}, tk, fn)
+}
+
+// readEvents is read over the events src delivers: a whole trace, or the
+// generations an index names.
+func readEvents(ctx context.Context, src func(func(*trace.Event) bool) error, tk *timeline.Tracker, fn func(*trace.Event)) error {
+	n := 0
+	err := src(func(ev *trace.Event) bool {
+		fn(ev)
+		n++
+		return n%4096 != 0 || ctx.Err() == nil
+	})
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	tk.Finish()
+	if err != nil {
+		return fmt.Errorf("%w: %w", timeline.ErrDamaged, err)
+	}
+	return nil
+}
+
+// gens delivers the events of generations rg of the trace in r, which ix
+// maps.
+func gens(r io.ReaderAt, ix *Index, rg GenRange) func(func(*trace.Event) bool) error {
+	return func(fn func(*trace.Event) bool) error { return ix.ReadGens(r, rg.First, rg.Last, fn) }
 }

@@ -34,6 +34,9 @@ func describe(t reflect.Type, path string, out *[]FieldDoc) {
 		p := join(path, name)
 		d := FieldDoc{Path: p, Unit: sf.Tag.Get("unit"), Help: sf.Tag.Get("help")}
 		ft := sf.Type
+		for ft.Kind() == reflect.Pointer {
+			ft = ft.Elem() // an optional section
+		}
 		switch ft.Kind() {
 		case reflect.Struct:
 			d.Type = "object"

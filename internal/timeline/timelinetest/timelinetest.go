@@ -21,19 +21,12 @@ func Restamped(t testing.TB, path string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
-	src, err := timeline.Copy(&out, bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if src.Err() != nil {
-		t.Fatal(src.Err())
-	}
-	if src.Restamped == 0 {
+	out, moved := RestampedData(t, data)
+	if !moved {
 		return path
 	}
 	p := filepath.Join(t.TempDir(), filepath.Base(path))
-	if err := os.WriteFile(p, out.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(p, out, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -55,4 +48,19 @@ func GoToolTraceInput(t testing.TB, path string) (string, bool) {
 		t.Fatal(err)
 	}
 	return p, ok
+}
+
+// RestampedData is the trace data as gotrace reads it (see Restamped), and
+// whether any batch was moved.
+func RestampedData(t testing.TB, data []byte) ([]byte, bool) {
+	t.Helper()
+	var out bytes.Buffer
+	src, err := timeline.Copy(&out, bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.Err() != nil {
+		t.Fatal(src.Err())
+	}
+	return out.Bytes(), src.Restamped > 0
 }
