@@ -40,7 +40,7 @@ var keys = keyMap{
 	Search:        key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "search goroutines by name, ID or stack frame")),
 	NextMatch:     key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "next search match")),
 	PrevMatch:     key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "previous search match")),
-	Tasks:         key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "tasks pane: task instances, slowest first; enter shows one")),
+	Tasks:         key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "tasks pane: task instances, slowest first; enter: one, its critical path")),
 	SlowestOfType: key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "in the tasks pane: the slowest task of the selected one's type")),
 	Stats:         key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "stats pane: the window on screen")),
 	Help:          key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "show or hide this help")),

@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/gotrace-cli/gotrace/internal/drill"
 	"golang.org/x/exp/trace"
 )
 
@@ -58,6 +59,7 @@ const (
 	laneGroup
 	laneGoroutine
 	laneHint // says why no goroutines are drawn
+	lanePath // the critical path of the task chosen
 )
 
 type lane struct {
@@ -89,15 +91,19 @@ type Model struct {
 	lo, hi      trace.Time // what data holds
 	open        map[*Group]bool
 
-	pane     pane
-	help     bool
-	prompt   prompt
-	input    textinput.Model
-	matches  []*Goroutine
-	match    int
-	tasks    []*Task // slowest first
-	task     int
-	marked   *Task // drawn on the ruler
+	pane    pane
+	help    bool
+	prompt  prompt
+	input   textinput.Model
+	matches []*Goroutine
+	match   int
+	tasks   []*Task // slowest first
+	task    int
+	marked  *Task // drawn on the ruler
+	// why is the critical path of whyTask, its offsets from whyStart.
+	why      *drill.Why
+	whyTask  *Task
+	whyStart trace.Time
 	status   string
 	loading  bool
 	quitting bool
@@ -159,6 +165,9 @@ func (m *Model) buildLanes() {
 		}
 	}
 	m.lanes = append(m.lanes, lane{kind: laneGC}, lane{kind: laneHeap})
+	if m.why != nil {
+		m.lanes = append(m.lanes, lane{kind: lanePath})
+	}
 	if d != nil {
 		for _, gr := range d.Groups {
 			m.lanes = append(m.lanes, lane{kind: laneGroup, group: gr})
@@ -192,6 +201,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case loadedMsg:
 		return m, m.loaded(msg)
+	case whyMsg:
+		m.gotWhy(msg)
+		m.buildLanes()
+		return m, nil
 	case tea.MouseMsg:
 		return m, m.mouse(msg)
 	case tea.KeyMsg:
@@ -680,7 +693,11 @@ func (m *Model) showTask() tea.Cmd {
 	m.marked = t
 	pad := max((t.End-t.Start)/8, 1)
 	m.cursor = t.Start
-	return m.setWindow(t.Start-min(pad, t.Start), t.End+pad)
+	cmd := m.setWindow(t.Start-min(pad, t.Start), t.End+pad)
+	if m.whyTask != t {
+		return tea.Batch(cmd, m.whyCmd(t))
+	}
+	return cmd
 }
 
 func (m *Model) mouse(msg tea.MouseMsg) tea.Cmd {

@@ -35,10 +35,19 @@ const fullLimit = 32 << 20
 // trace of hundreds of megabytes opens at once.
 func OpenFile(f *os.File) (*Trace, error) {
 	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() || fi.Size() <= fullLimit {
+	if err != nil || !fi.Mode().IsRegular() {
 		return Open(f)
 	}
-	return openSummarized(f)
+	var t *Trace
+	if fi.Size() <= fullLimit {
+		t, err = Open(f)
+	} else {
+		t, err = openSummarized(f)
+	}
+	if t != nil {
+		t.src = &source{r: f, size: fi.Size()}
+	}
+	return t, err
 }
 
 // openSummarized opens the trace in f by summaries.

@@ -21,7 +21,9 @@ func (m *Model) paneLines() []string {
 	case paneDetail:
 		title, body = "detail", m.detailRows()
 	case paneTasks:
-		title, body = "tasks, slowest first (enter shows one, y the slowest of its type)", m.taskRows(n-1)
+		title = "tasks, slowest first (enter shows one and its critical path, y the slowest of its type)"
+		why := m.whyRows(n - 1 - min(3, len(m.tasks)))
+		body = append(m.taskRows(n-1-len(why)), why...)
 	case paneStats:
 		title, body = "stats of the window on screen", m.statsRows()
 	}

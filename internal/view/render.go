@@ -318,6 +318,8 @@ func (m *Model) laneLabel(ln lane) (string, cellStyle) {
 		return fmt.Sprintf("P%d", ln.pid), cellStyle{}
 	case laneHint:
 		return "goroutines", cellStyle{fg: colourDim}
+	case lanePath:
+		return fmt.Sprintf("path of task %d", m.whyTask.ID), cellStyle{fg: colourMark, bold: true}
 	case laneGC:
 		return "GC/STW", cellStyle{}
 	case laneHeap:
@@ -352,6 +354,8 @@ func (m *Model) drawLane(l line, ln lane, gr grid) {
 		st.cells(l, 0, gr.goroutineSamples([]*Goroutine{ln.g}))
 	case laneGroup:
 		st.cells(l, 0, gr.goroutineSamples(ln.group.Goroutines))
+	case lanePath:
+		st.cells(l, 0, m.whySamples(gr))
 	case laneHint:
 		first, last := m.tr.gensIn(m.from, m.to)
 		text := fmt.Sprintf("zoom in to read them (%d of %d generations in view)", last-first+1, len(m.tr.Gens))
@@ -553,6 +557,14 @@ func (m *Model) describeCursor() string {
 			}
 		}
 		return at + "  no GC"
+	case lanePath:
+		for _, sg := range m.why.Path {
+			start := m.whyStart + trace.Time(sg.Start)
+			if start <= m.cursor && m.cursor < start+trace.Time(sg.Duration) {
+				return fmt.Sprintf("%s  path: %s %s %s %s for %s", at, sg.Goroutine.Label(), sg.State, sg.Category, sg.Frame, fmtDur(trace.Time(sg.Duration)))
+			}
+		}
+		return at + "  off the path"
 	case laneHeap:
 		hs := grid{from: m.cursor, to: m.cursor + 1, n: 1}.heapSamples(m.heap())
 		return fmt.Sprintf("%s  heap in use %s", at, fmtBytes(hs[0]))

@@ -27,6 +27,8 @@ type Trace struct {
 	header []byte
 	// maxBytes bounds what is read in full (see readable).
 	maxBytes float64
+	// src is the file again, nil when there is none to read again.
+	src *source
 }
 
 // NewTrace is the Trace of data read in full.
@@ -196,8 +198,8 @@ func (m *Model) busySamples(p trace.ProcID, gr grid) []float64 {
 }
 
 // Send hands msg to the model and runs what it asks for at once, in
-// this goroutine, up to the next screen: reading generations, and the
-// messages that brings. Commands that wait or quit are dropped. It is
+// this goroutine, up to the next screen: reading generations, walking a
+// critical path, and the messages that brings. Commands that wait or quit are dropped. It is
 // for drawing a screen without a terminal, and for tests.
 func (m *Model) Send(msg tea.Msg) {
 	_, cmd := m.Update(msg)
@@ -209,7 +211,7 @@ func (m *Model) settle(cmd tea.Cmd) {
 		return
 	}
 	switch msg := cmd().(type) {
-	case loadedMsg:
+	case loadedMsg, whyMsg:
 		m.Send(msg)
 	case tea.BatchMsg:
 		for _, c := range msg {

@@ -191,3 +191,36 @@ func TestQuit(t *testing.T) {
 		}
 	}
 }
+
+// TestTaskPath chooses the slowest task of a request-serving program in
+// the tasks pane: its critical path, as gotrace why walks it, is listed
+// with its breakdown and drawn on a lane of its own over the task's span.
+func TestTaskPath(t *testing.T) {
+	f := openFile(t, tracePath("requests.trace"))
+	tr, err := OpenFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := lipgloss.NewRenderer(io.Discard)
+	r.SetColorProfile(termenv.Ascii)
+	m := New(tr, Options{File: "requests.trace", Mono: true, Renderer: r})
+	m.Send(tea.WindowSizeMsg{Width: 100, Height: 30})
+	ks, _ := ParseKeys("t enter")
+	for _, k := range ks {
+		m.Send(k)
+	}
+	if m.why == nil {
+		t.Fatalf("no critical path: %s", m.status)
+	}
+	if m.whyTask != m.tasks[0] || trace.Time(m.why.Wall) != m.tasks[0].Duration() {
+		t.Errorf("path of task %d, %d ns; the slowest is task %d, %d ns", m.whyTask.ID, m.why.Wall, m.tasks[0].ID, m.tasks[0].Duration())
+	}
+	var share float64
+	for _, p := range m.why.Breakdown {
+		share += p.Share
+	}
+	if share < 0.999 || share > 1.001 {
+		t.Errorf("the breakdown's shares add up to %f", share)
+	}
+	checkScreen(t, m, "task-path")
+}
