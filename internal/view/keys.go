@@ -42,7 +42,7 @@ var keys = keyMap{
 	PrevMatch:     key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "previous search match")),
 	Tasks:         key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "tasks pane: task instances, slowest first; enter: one, its critical path")),
 	SlowestOfType: key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "in the tasks pane: the slowest task of the selected one's type")),
-	Stats:         key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "stats pane: the window on screen")),
+	Stats:         key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "stats pane: the window on screen, gotrace stats's findings")),
 	Help:          key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "show or hide this help")),
 	Close:         key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close the pane, prompt or help")),
 	Quit:          key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q/ctrl+c", "quit")),

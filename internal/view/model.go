@@ -13,6 +13,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/gotrace-cli/gotrace/internal/drill"
+	"github.com/gotrace-cli/gotrace/internal/stats"
 	"golang.org/x/exp/trace"
 )
 
@@ -101,12 +102,18 @@ type Model struct {
 	task    int
 	marked  *Task // drawn on the ruler
 	// why is the critical path of whyTask, its offsets from whyStart.
-	why      *drill.Why
-	whyTask  *Task
-	whyStart trace.Time
-	status   string
-	loading  bool
-	quitting bool
+	// findings are gotrace stats's, for generations findingsFirst to
+	// findingsLast (-1: all); findingsErr says why there are none yet.
+	findings                    []stats.Finding
+	findingsDone                bool
+	findingsFirst, findingsLast int
+	findingsErr                 string
+	why                         *drill.Why
+	whyTask                     *Task
+	whyStart                    trace.Time
+	status                      string
+	loading                     bool
+	quitting                    bool
 
 	st *styles
 }
@@ -201,6 +208,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case loadedMsg:
 		return m, m.loaded(msg)
+	case findingsMsg:
+		m.gotFindings(msg)
+		return m, nil
 	case whyMsg:
 		m.gotWhy(msg)
 		m.buildLanes()
@@ -292,6 +302,9 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		m.pane = togglePane(m.pane, paneTasks)
 	case key.Matches(msg, keys.Stats):
 		m.pane = togglePane(m.pane, paneStats)
+		if m.pane == paneStats {
+			return m.findingsCmd()
+		}
 	case key.Matches(msg, keys.NextEvent):
 		return m.nextChange(1)
 	case key.Matches(msg, keys.PrevEvent):
@@ -559,6 +572,9 @@ func (m *Model) setWindow(from, to trace.Time) tea.Cmd {
 	}
 	if m.fine() != m.drawn {
 		m.buildLanes()
+	}
+	if m.pane == paneStats {
+		return tea.Batch(m.need(), m.findingsCmd())
 	}
 	return m.need()
 }

@@ -25,7 +25,7 @@ func (m *Model) paneLines() []string {
 		why := m.whyRows(n - 1 - min(3, len(m.tasks)))
 		body = append(m.taskRows(n-1-len(why)), why...)
 	case paneStats:
-		title, body = "stats of the window on screen", m.statsRows()
+		title, body = "stats of the window on screen", append(m.statsRows(), m.findingRows()...)
 	}
 	rule := "── " + title + " "
 	rule += strings.Repeat("─", max(m.width-len([]rune(rule)), 0))

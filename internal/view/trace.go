@@ -211,7 +211,7 @@ func (m *Model) settle(cmd tea.Cmd) {
 		return
 	}
 	switch msg := cmd().(type) {
-	case loadedMsg, whyMsg:
+	case loadedMsg, whyMsg, findingsMsg:
 		m.Send(msg)
 	case tea.BatchMsg:
 		for _, c := range msg {

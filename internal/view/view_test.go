@@ -224,3 +224,25 @@ func TestTaskPath(t *testing.T) {
 	}
 	checkScreen(t, m, "task-path")
 }
+
+// TestStatsFindings opens the stats pane on the hot-lock program: the
+// window's numbers, then gotrace stats's ranked findings, which name the
+// lock.
+func TestStatsFindings(t *testing.T) {
+	tr, err := OpenFile(openFile(t, tracePath("hotlock.trace")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := lipgloss.NewRenderer(io.Discard)
+	r.SetColorProfile(termenv.Ascii)
+	m := New(tr, Options{File: "hotlock.trace", Mono: true, Renderer: r})
+	m.Send(tea.WindowSizeMsg{Width: 120, Height: 30})
+	m.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("s")})
+	if !m.findingsDone || len(m.findings) == 0 {
+		t.Fatalf("no findings: %q", m.findingsErr)
+	}
+	if !strings.Contains(m.findings[0].What, "lock") {
+		t.Errorf("the first finding is %q, not the lock", m.findings[0].What)
+	}
+	checkScreen(t, m, "stats-findings")
+}
