@@ -31,6 +31,21 @@ func newModel(t *testing.T, name string, w, h int, mono bool) *Model {
 	return m
 }
 
+// openModel is the monochrome model of a committed trace opened as the
+// command opens it, with the file to read again.
+func openModel(t *testing.T, name string, w, h int) *Model {
+	t.Helper()
+	tr, err := OpenFile(openFile(t, tracePath(name)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := lipgloss.NewRenderer(io.Discard)
+	r.SetColorProfile(termenv.Ascii)
+	m := New(tr, Options{File: name, Mono: true, Renderer: r})
+	m.Send(tea.WindowSizeMsg{Width: w, Height: h})
+	return m
+}
+
 // press sends the keys ParseKeys reads from s.
 func press(t *testing.T, m *Model, s string) {
 	t.Helper()
@@ -196,15 +211,7 @@ func TestQuit(t *testing.T) {
 // the tasks pane: its critical path, as gotrace why walks it, is listed
 // with its breakdown and drawn on a lane of its own over the task's span.
 func TestTaskPath(t *testing.T) {
-	f := openFile(t, tracePath("requests.trace"))
-	tr, err := OpenFile(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := lipgloss.NewRenderer(io.Discard)
-	r.SetColorProfile(termenv.Ascii)
-	m := New(tr, Options{File: "requests.trace", Mono: true, Renderer: r})
-	m.Send(tea.WindowSizeMsg{Width: 100, Height: 30})
+	m := openModel(t, "requests.trace", 100, 30)
 	ks, _ := ParseKeys("t enter")
 	for _, k := range ks {
 		m.Send(k)
@@ -229,14 +236,7 @@ func TestTaskPath(t *testing.T) {
 // window's numbers, then gotrace stats's ranked findings, which name the
 // lock.
 func TestStatsFindings(t *testing.T) {
-	tr, err := OpenFile(openFile(t, tracePath("hotlock.trace")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := lipgloss.NewRenderer(io.Discard)
-	r.SetColorProfile(termenv.Ascii)
-	m := New(tr, Options{File: "hotlock.trace", Mono: true, Renderer: r})
-	m.Send(tea.WindowSizeMsg{Width: 120, Height: 30})
+	m := openModel(t, "hotlock.trace", 120, 30)
 	m.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("s")})
 	if !m.findingsDone || len(m.findings) == 0 {
 		t.Fatalf("no findings: %q", m.findingsErr)
