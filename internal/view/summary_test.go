@@ -2,7 +2,11 @@ package view
 
 import (
 	"cmp"
+	"errors"
+	"github.com/gotrace-cli/gotrace/internal/decode"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -129,5 +133,26 @@ func TestSummaryScreens(t *testing.T) {
 	press(t, m, "0")
 	if m.drawn {
 		t.Error("zoomed out, still drawn from what was read")
+	}
+}
+
+// TestSummaryDamage cuts a trace of two generations in its second: the
+// summaries hold the first, and the damage says where the second is.
+func TestSummaryDamage(t *testing.T) {
+	data, err := os.ReadFile(tracePath("overlap.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "cut.trace")
+	if err := os.WriteFile(path, data[:len(data)*9/10], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := openSummarized(openFile(t, path))
+	var de *decode.Error
+	if !errors.As(err, &de) || tr == nil {
+		t.Fatalf("got %v, %v; want the first generation and a *decode.Error", tr, err)
+	}
+	if len(tr.Gens) != 1 || de.Offset < tr.Gens[0].End {
+		t.Errorf("%d generations, damage at byte %d (the first ends at %d)", len(tr.Gens), de.Offset, tr.Gens[0].End)
 	}
 }
