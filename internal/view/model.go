@@ -273,9 +273,9 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 			return m.showTask()
 		}
 	case key.Matches(msg, keys.Left):
-		m.moveCursor(-1)
+		return m.moveCursor(-1)
 	case key.Matches(msg, keys.Right):
-		m.moveCursor(1)
+		return m.moveCursor(1)
 	case key.Matches(msg, keys.Up):
 		m.selectLane(m.sel - 1)
 	case key.Matches(msg, keys.Down):
