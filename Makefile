@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 FUZZTIME ?= 60s
 
-.PHONY: build test test-race golden fuzz bench pgo lint demo clean
+.PHONY: build test test-race golden fuzz bench pgo lint demo diff-traces clean
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gotrace
@@ -60,6 +60,25 @@ lint:
 demo: build
 	$(BIN) record --cpu -o bin/demo.trace ./testdata/progs/hotspots
 	$(BIN) stats --top 5 bin/demo.trace
+
+# Record again the traces gotrace diff's tests read (testdata/diff): the
+# regress program as written and with each regression injected, five runs
+# of each, interleaved so that the machine's load falls on every side
+# alike; five more as written, later, whose load is another (noise, which
+# diff must not call a change); then two runs as written built with Go
+# 1.27, whose closures are named differently.
+DIFF_RECORD = record --cpu --build-flags '-trimpath'
+diff-traces: build
+	mkdir -p testdata/diff
+	for i in 1 2 3 4 5; do for v in base lock alloc leak; do \
+		$(BIN) $(DIFF_RECORD) -o testdata/diff/$$v-$$i.trace ./testdata/progs/regress -- -inject=$${v#base} || exit 1; \
+	done; done
+	for i in 1 2 3 4 5; do \
+		$(BIN) $(DIFF_RECORD) -o testdata/diff/again-$$i.trace ./testdata/progs/regress || exit 1; \
+	done
+	for i in 1 2; do \
+		GOTOOLCHAIN=go1.27.3 $(BIN) $(DIFF_RECORD) -o testdata/diff/go127-$$i.trace ./testdata/progs/regress || exit 1; \
+	done
 
 clean:
 	rm -rf bin

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"strings"
@@ -15,6 +16,7 @@ type checkOptions struct {
 	IO *Streams
 
 	File     string
+	Baseline string
 	Asserts  []string
 	List     bool
 	JSON     bool
@@ -47,11 +49,17 @@ or a recording cut inside its first generation). No data never passes.
 
 Exit status: 0 when every assertion holds, 3 when one fails or has no
 data, 1 when the trace cannot be read (or is damaged), 2 for a malformed
-assertion or an unknown path. --json writes schema gotrace.check/v1.`),
+assertion or an unknown path. --json writes schema gotrace.check/v1.
+
+With --baseline BASE, check reads the baseline trace too, shows its value,
+the measured one and the change beside each assertion, and takes values
+made from the baseline's: +20% or -5% (a change from it), base*1.1 (a
+multiple of it), base+5ms or base-1MiB, and base itself.`),
 		Example: `  gotrace check app.trace --assert 'gc.stw.max < 5ms' --assert 'goroutines.leaked == 0'
   gotrace check app.trace --assert 'sched.latency.p99 <= 200us' --assert 'heap.max < 512MiB'
   gotrace check app.trace --assert 'annotations.regions["square"].p99 < 5ms' --assert 'annotations.tasks["demo"].count == 1'
   gotrace check app.trace --assert 'gc.mmu.10ms >= 50%' --json
+  gotrace check new.trace --baseline old.trace --assert 'sched.latency.p99 < +20%' --assert 'gc.time_ns <= base*1.1' --assert 'goroutines.leaked <= base'
   gotrace check --list`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if opts.List {
@@ -71,6 +79,7 @@ assertion or an unknown path. --json writes schema gotrace.check/v1.`),
 	}
 	f := cmd.Flags()
 	f.StringArrayVar(&opts.Asserts, "assert", nil, "an assertion `'PATH OP VALUE'` (repeat for more)")
+	f.StringVar(&opts.Baseline, "baseline", "", "compare with the trace `BASE`: values may be +20%, base*1.1, base+5ms or base")
 	f.BoolVar(&opts.List, "list", false, "print every path with its unit and meaning")
 	f.BoolVar(&opts.JSON, "json", false, "write JSON (schema gotrace.check/v1)")
 	f.BoolVar(&opts.Markdown, "markdown", false, "write Markdown, for a pull request")
@@ -99,17 +108,28 @@ func runCheck(ctx context.Context, opts *checkOptions) error {
 		if err != nil {
 			return usageError{err}
 		}
+		if a.NeedsBaseline() && opts.Baseline == "" {
+			return usagef("%q compares with a baseline: give --baseline BASE", a.Expr)
+		}
 		as = append(as, a)
 	}
 	so, err := opts.Model.options(stats.DefaultTop)
 	if err != nil {
 		return err
 	}
+	var base *stats.Model
+	var baseErr error
+	if opts.Baseline != "" {
+		if base, baseErr = loadModel(ctx, opts.IO, opts.Baseline, so, opts.Model.window); base == nil {
+			return baseErr
+		}
+	}
 	m, err := loadModel(ctx, opts.IO, opts.File, so, opts.Model.window)
 	if m == nil {
 		return err
 	}
-	r := report.NewCheckResult(opts.File, m, as)
+	err = cmp.Or(err, baseErr)
+	r := report.NewCheckResult(opts.File, m, opts.Baseline, base, as)
 	if rerr := report.Check(opts.IO.Out, r, ro); rerr != nil {
 		return rerr
 	}

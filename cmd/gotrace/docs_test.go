@@ -24,6 +24,7 @@ var docSections = []struct {
 	{"decode", false},
 	{"stats", false},
 	{"check", false},
+	{"diff", false},
 	{"pprof", false},
 	{"export", false},
 	{"split", false},
@@ -84,8 +85,17 @@ func TestHelpExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "app.trace"), demo, 0o644); err != nil {
-		t.Fatal(err)
+	// gotrace diff and check --baseline compare traces: old.trace and
+	// new.trace, and five of each in old/ and new/.
+	for _, name := range []string{"app.trace", "old.trace", "new.trace",
+		"old/1.trace", "old/2.trace", "old/3.trace", "old/4.trace", "old/5.trace",
+		"new/1.trace", "new/2.trace", "new/3.trace", "new/4.trace", "new/5.trace"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), demo, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, c := range newRootCmd(&Streams{}).Commands() {
 		for _, line := range strings.Split(c.Example, "\n") {

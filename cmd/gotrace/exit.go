@@ -12,7 +12,7 @@ const (
 	exitOK        = 0
 	exitError     = 1   // the command failed: bad input, unreadable trace, build failure
 	exitUsage     = 2   // the command line was wrong
-	exitAssertion = 3   // gotrace check: an assertion did not hold
+	exitAssertion = 3   // gotrace check: an assertion did not hold; gotrace diff --fail-on: a regression
 	exitInterrupt = 130 // interrupted by SIGINT
 )
 

@@ -8,11 +8,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gotrace-cli/gotrace/internal/diff"
 	"github.com/gotrace-cli/gotrace/internal/report"
 	"github.com/gotrace-cli/gotrace/internal/stats"
 )
 
-// TestREADMEStats keeps the README's gotrace stats, check, tasks and why sections true:
+// TestREADMEStats keeps the README's gotrace stats, check, diff, tasks and why sections true:
 // every example block that runs one of those commands shows that
 // command's real output, and the schema and path tables are generated from
 // the model's tags. -update rewrites them in place.
@@ -33,6 +34,7 @@ func TestREADMEStats(t *testing.T) {
 		"tasks-schema": schemaTable(stats.Describe(report.TaskListJSON{})),
 		"task-schema":  schemaTable(stats.Describe(report.TaskJSON{})),
 		"why-schema":   schemaTable(stats.Describe(report.WhyJSON{})),
+		"diff-schema":  schemaTable(stats.Describe(diff.Diff{})),
 	} {
 		begin, end := "<!-- "+name+" begin -->\n", "<!-- "+name+" end -->"
 		i, j := strings.Index(readme, begin), strings.Index(readme, end)
@@ -49,7 +51,7 @@ func TestREADMEStats(t *testing.T) {
 	}
 
 	// 2. Example blocks: "$ gotrace stats ..." then the output.
-	block := regexp.MustCompile("(?s)```\n\\$ (gotrace (?:stats|check|tasks|why) [^\n|]*)\n(.*?)```\n")
+	block := regexp.MustCompile("(?s)```\n\\$ (gotrace (?:stats|check|diff|tasks|why) [^\n|]*)\n(.*?)```\n")
 	readme = block.ReplaceAllStringFunc(readme, func(b string) string {
 		m := block.FindStringSubmatch(b)
 		args, err := splitArgs(strings.TrimPrefix(m[1], "gotrace "))

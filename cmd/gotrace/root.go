@@ -57,6 +57,7 @@ holds as a terminal report for people and as JSON and exit codes for CI.`),
 		newStatsCmd(io, nil),
 		newCheckCmd(io, nil),
 		newGoroutinesCmd(io, nil),
+		newDiffCmd(io, nil),
 		newGoroutineCmd(io, nil),
 		newAtCmd(io, nil),
 		newTasksCmd(io, nil),
@@ -79,7 +80,7 @@ holds as a terminal report for people and as JSON and exit codes for CI.`),
 func rootExamples(root *cobra.Command) string {
 	cmds := root.Commands()
 	rank := func(c *cobra.Command) int {
-		i := slices.Index([]string{"record", "decode", "stats", "check", "goroutines", "goroutine", "at", "tasks", "why", "view", "pprof", "export", "split"}, c.Name())
+		i := slices.Index([]string{"record", "decode", "stats", "check", "diff", "goroutines", "goroutine", "at", "tasks", "why", "view", "pprof", "export", "split"}, c.Name())
 		if i < 0 {
 			return len(cmds)
 		}

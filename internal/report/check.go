@@ -14,6 +14,7 @@ import (
 type CheckResult struct {
 	Schema     string            `json:"schema" help:"always \"gotrace.check/v1\""`
 	File       string            `json:"file" help:"the trace file as named on the command line"`
+	Baseline   string            `json:"baseline,omitempty" help:"the baseline trace given with --baseline; absent without one"`
 	Passed     bool              `json:"passed" help:"true when every assertion holds; false when one fails or has no data"`
 	Failed     int               `json:"failed" help:"how many assertions were measured and do not hold"`
 	NoData     int               `json:"no_data" help:"how many assertions have no data: the trace holds no value for their path"`
@@ -23,11 +24,15 @@ type CheckResult struct {
 	nothing string
 }
 
-// NewCheckResult evaluates as against m.
-func NewCheckResult(file string, m *stats.Model, as []stats.Assertion) *CheckResult {
+// NewCheckResult evaluates as against m, and against base, the baseline
+// file's model, when it is not nil.
+func NewCheckResult(file string, m *stats.Model, baseFile string, base *stats.Model, as []stats.Assertion) *CheckResult {
 	r := &CheckResult{Schema: stats.CheckSchema, File: file, Assertions: []stats.Assertion{}, Damage: m.Damage, nothing: stats.NothingAnalysed(m)}
+	if base != nil {
+		r.Baseline = baseFile
+	}
 	for _, a := range as {
-		a.Eval(m)
+		a.EvalBaseline(m, base)
 		switch a.Result {
 		case stats.ResultFail:
 			r.Failed++
@@ -82,6 +87,9 @@ func Check(w io.Writer, r *CheckResult, o Options) error {
 		return writeJSON(w, r)
 	}
 	d := &doc{title: "gotrace check " + r.File}
+	if r.Baseline != "" {
+		d.subtitle = "against the baseline " + r.Baseline
+	}
 	if r.Damage.Damaged {
 		d.warnings = append(d.warnings, DamageLine(r.Damage))
 	}
@@ -89,17 +97,34 @@ func Check(w io.Writer, r *CheckResult, o Options) error {
 		d.warnings = append(d.warnings, r.nothing+": no assertion has a value")
 	}
 	t := &tbl{head: []string{"Assertion", "Measured", "Result"}, right: []bool{false, true, false}, statusCol: 2}
+	// With a baseline: its value, the measured one, and the change.
+	row := func(a stats.Assertion, got, result string) { t.row(a.Expr, got, result) }
+	if r.Baseline != "" {
+		t = &tbl{head: []string{"Assertion", "Base", "Measured", "Change", "Result"}, right: []bool{false, true, true, true, false}, statusCol: 4}
+		row = func(a stats.Assertion, got, result string) {
+			base, change := "–", "–"
+			if a.Base != nil {
+				base = FormatValue(*a.Base, a.Unit)
+			}
+			if a.Change != nil {
+				change = fmt.Sprintf("%+.1f%%", 100**a.Change)
+			} else if a.Base != nil && got != "–" && a.Got == *a.Base {
+				change = "0"
+			}
+			t.row(a.Expr, base, got, change, result)
+		}
+	}
 	var why []string
 	for _, a := range r.Assertions {
 		switch a.Result {
 		case stats.ResultPass:
-			t.row(a.Expr, FormatValue(a.Got, a.Unit), "pass")
+			row(a, FormatValue(a.Got, a.Unit), "pass")
 			t.status = append(t.status, 1)
 		case stats.ResultFail:
-			t.row(a.Expr, FormatValue(a.Got, a.Unit), "FAIL")
+			row(a, FormatValue(a.Got, a.Unit), "FAIL")
 			t.status = append(t.status, 2)
 		default:
-			t.row(a.Expr, "–", "no data")
+			row(a, "–", "no data")
 			t.status = append(t.status, 2)
 			if r.nothing == "" && (len(r.Assertions) > 1 || r.Failed > 0) {
 				why = append(why, a.Expr+": "+a.Reason+".")

@@ -33,10 +33,15 @@ type Assertion struct {
 	Pass   bool    `json:"pass" help:"whether the assertion holds: true only when result is \"pass\""`
 	Result string  `json:"result" help:"pass, fail, or no data: the trace holds no value for the path (nothing analysed, or no task or region of that name)"`
 	Reason string  `json:"reason" help:"why the result is no data; empty otherwise"`
-	field  Field
-	named  *namedList // set for annotations.tasks["NAME"] and annotations.regions["NAME"]
-	name   string
-	dist   Field // the Dist field of a named path, its index relative to Dist
+	// The baseline's side, with gotrace check --baseline.
+	Relative string   `json:"relative,omitempty" help:"the value as given when it is made from the baseline's: +20% (a change from it), base*1.1 (a multiple of it), base+5ms, or base itself; absent for a value of its own"`
+	Base     *float64 `json:"base" help:"the baseline's value for the path, in the path's unit, with --baseline; null without one, or when the baseline holds no value for it"`
+	Change   *float64 `json:"change" help:"got divided by base, minus 1 (0.2 for 20% more); null without a baseline value or when it is 0"`
+	rel      relValue
+	field    Field
+	named    *namedList // set for annotations.tasks["NAME"] and annotations.regions["NAME"]
+	name     string
+	dist     Field // the Dist field of a named path, its index relative to Dist
 }
 
 // ErrBadAssertion marks an expression that cannot be evaluated: malformed,
@@ -115,15 +120,68 @@ func ParseAssertion(expr string) (Assertion, error) {
 		if !ok {
 			return bad("unknown path %q%s (gotrace check --list shows every path)", a.Path, pathHint(a.Path))
 		}
-		a.field, a.Unit = f, f.Unit
+		a.Path, a.field, a.Unit = f.Path, f, f.Unit
 	}
-	v, err := parseValue(strings.Join(strings.Fields(sm[2]), ""), a.Unit)
+	value := strings.Join(strings.Fields(sm[2]), "")
+	if rel, ok, err := parseRelative(value, a.Unit); ok {
+		if err != nil {
+			return bad("%v", err)
+		}
+		a.Relative, a.rel = value, rel
+		return a, nil
+	}
+	v, err := parseValue(value, a.Unit)
 	if err != nil {
 		return bad("%v", err)
 	}
 	a.Want = v
 	return a, nil
 }
+
+// relValue is a value made from the baseline's: base*factor + offset.
+type relValue struct {
+	factor, offset float64
+}
+
+// relChangeRE is a change from the baseline: a signed percentage.
+var relChangeRE = regexp.MustCompile(`^[-+](?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)%$`)
+
+// parseRelative reads a value made from the baseline's: +20% or -5% (a
+// change from it), base, base*1.1, base+5ms or base-1MiB. It reports
+// whether s is one.
+func parseRelative(s, unit string) (relValue, bool, error) {
+	if relChangeRE.MatchString(s) {
+		pct, err := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
+		return relValue{factor: 1 + pct/100}, true, err
+	}
+	rest, ok := strings.CutPrefix(s, "base")
+	if !ok {
+		return relValue{}, false, nil
+	}
+	switch {
+	case rest == "":
+		return relValue{factor: 1}, true, nil
+	case rest[0] == '*':
+		f, err := strconv.ParseFloat(rest[1:], 64)
+		if err != nil || f < 0 {
+			return relValue{}, true, fmt.Errorf("value %q: want base*FACTOR with a number of 0 or more, e.g. base*1.1", s)
+		}
+		return relValue{factor: f}, true, nil
+	case rest[0] == '+' || rest[0] == '-':
+		v, err := parseValue(rest[1:], unit)
+		if err != nil {
+			return relValue{}, true, err
+		}
+		if rest[0] == '-' {
+			v = -v
+		}
+		return relValue{factor: 1, offset: v}, true, nil
+	}
+	return relValue{}, true, fmt.Errorf("value %q: want base, base*FACTOR, base+VALUE or base-VALUE", s)
+}
+
+// NeedsBaseline reports whether a's value is made from a baseline's.
+func (a *Assertion) NeedsBaseline() bool { return a.Relative != "" }
 
 // pathHint suggests paths near an unknown one.
 func pathHint(path string) string {
@@ -235,33 +293,37 @@ func NothingAnalysed(m *Model) string {
 
 // Eval measures a in m and decides whether it holds. A value the trace does
 // not hold gives the result "no data", which does not pass.
-func (a *Assertion) Eval(m *Model) {
-	a.Got, a.Pass, a.Result, a.Reason = 0, false, ResultNoData, ""
-	if a.Reason = NothingAnalysed(m); a.Reason != "" {
-		return
-	}
-	if a.named != nil {
-		rows := a.named.rows(m)
-		i := slices.IndexFunc(rows, func(r NamedDist) bool { return r.Name == a.name })
-		if i < 0 {
-			a.Reason = fmt.Sprintf("no %s named %q ended in the trace", a.named.kind, a.name)
-			var names []string
-			for _, r := range rows {
-				names = append(names, strconv.Quote(r.Name))
-			}
-			switch {
-			case len(names) == 0:
-				a.Reason += fmt.Sprintf(" (it has no %ss)", a.named.kind)
-			case len(names) > 8:
-				a.Reason += fmt.Sprintf(" (it has %s, and %d more)", strings.Join(names[:8], ", "), len(names)-8)
-			default:
-				a.Reason += fmt.Sprintf(" (it has %s)", strings.Join(names, ", "))
-			}
+func (a *Assertion) Eval(m *Model) { a.EvalBaseline(m, nil) }
+
+// EvalBaseline measures a in m and, when base is not nil, in base too, and
+// decides whether it holds; a value made from the baseline's is made from
+// base's. A value either trace does not hold gives the result "no data".
+func (a *Assertion) EvalBaseline(m, base *Model) {
+	a.Got, a.Pass, a.Result, a.Reason, a.Base, a.Change = 0, false, ResultNoData, "", nil, nil
+	if base != nil {
+		if b, why := a.measure(base); why == "" {
+			a.Base = &b
+		} else if a.NeedsBaseline() {
+			a.Reason = "in the baseline, " + why
 			return
 		}
-		a.Got = reflect.ValueOf(rows[i].Dist).FieldByIndex(a.dist.index).Convert(reflect.TypeFor[float64]()).Float()
-	} else {
-		a.Got = m.Value(a.field)
+	}
+	if a.NeedsBaseline() {
+		if a.Base == nil {
+			a.Reason = "the value is made from the baseline's, and there is no baseline"
+			return
+		}
+		a.Want = *a.Base*a.rel.factor + a.rel.offset
+	}
+	got, why := a.measure(m)
+	if why != "" {
+		a.Reason = why
+		return
+	}
+	a.Got = got
+	if a.Base != nil && *a.Base != 0 {
+		c := a.Got / *a.Base - 1
+		a.Change = &c
 	}
 	switch a.Op {
 	case "<":
@@ -281,6 +343,35 @@ func (a *Assertion) Eval(m *Model) {
 	if a.Pass {
 		a.Result = ResultPass
 	}
+}
+
+// measure returns a's path in m, or why m holds no value for it.
+func (a *Assertion) measure(m *Model) (float64, string) {
+	if why := NothingAnalysed(m); why != "" {
+		return 0, why
+	}
+	if a.named == nil {
+		return m.Value(a.field), ""
+	}
+	rows := a.named.rows(m)
+	i := slices.IndexFunc(rows, func(r NamedDist) bool { return r.Name == a.name })
+	if i < 0 {
+		why := fmt.Sprintf("no %s named %q ended in the trace", a.named.kind, a.name)
+		var names []string
+		for _, r := range rows {
+			names = append(names, strconv.Quote(r.Name))
+		}
+		switch {
+		case len(names) == 0:
+			why += fmt.Sprintf(" (it has no %ss)", a.named.kind)
+		case len(names) > 8:
+			why += fmt.Sprintf(" (it has %s, and %d more)", strings.Join(names[:8], ", "), len(names)-8)
+		default:
+			why += fmt.Sprintf(" (it has %s)", strings.Join(names, ", "))
+		}
+		return 0, why
+	}
+	return reflect.ValueOf(rows[i].Dist).FieldByIndex(a.dist.index).Convert(reflect.TypeFor[float64]()).Float(), ""
 }
 
 var (
@@ -340,4 +431,9 @@ func sections() []string {
 		}
 	}
 	return out
+}
+
+// ParseRatio reads a share as a fraction (0.05) or a percentage (5%).
+func ParseRatio(s string) (float64, error) {
+	return parseValue(strings.TrimSpace(s), UnitRatio)
 }

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"errors"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -210,6 +211,75 @@ func TestNamedPathsListed(t *testing.T) {
 	for _, p := range []string{`annotations.regions["NAME"].p99`, `annotations.tasks["NAME"].count`, `annotations.tasks["NAME"].total`, `annotations.regions["NAME"].max`} {
 		if !slices.Contains(paths, p) {
 			t.Errorf("%s missing from %v", p, paths)
+		}
+	}
+}
+
+// TestBaselineAssertion evaluates values made from a baseline's: a change,
+// a multiple, an offset, the baseline's value itself.
+func TestBaselineAssertion(t *testing.T) {
+	base, m := &Model{}, &Model{}
+	for _, x := range []*Model{base, m} {
+		x.Overview.Generations, x.Overview.Events = 1, 100
+	}
+	base.Sched.Latency.P99, m.Sched.Latency.P99 = 100e3, 130e3
+	base.GC.Time, m.GC.Time = 10e6, 10.5e6
+	base.Goroutines.Leaked, m.Goroutines.Leaked = 2, 3
+	base.Heap.Max, m.Heap.Max = 100<<20, 101<<20
+	base.Annotations.Regions = []NamedDist{{Name: "load", Dist: Dist{Count: 4, P99: 1e6}}}
+	m.Annotations.Regions = []NamedDist{{Name: "load", Dist: Dist{Count: 4, P99: 3e6}}}
+	for _, c := range []struct {
+		expr       string
+		want       float64
+		pass       bool
+		base, diff float64
+	}{
+		{"sched.latency.p99 < +20%", 120e3, false, 100e3, 0.3},
+		{"sched.latency.p99 < +50%", 150e3, true, 100e3, 0.3},
+		{"sched.latency.p99 >= -10%", 90e3, true, 100e3, 0.3},
+		{"gc.time_ns <= base*1.1", 11e6, true, 10e6, 0.05},
+		{"gc.time <= base*1.01", 10.1e6, false, 10e6, 0.05},
+		{"goroutines.leaked <= base", 2, false, 2, 0.5},
+		{"goroutines.leaked <= base+1", 3, true, 2, 0.5},
+		{"heap.max <= base+1MiB", 101 << 20, true, 100 << 20, 0.01},
+		{"heap.max < base-1MiB", 99 << 20, false, 100 << 20, 0.01},
+		{`annotations.regions["load"].p99 < base*2`, 2e6, false, 1e6, 2},
+		{`annotations.regions["load"].count == base`, 4, true, 4, 0},
+	} {
+		a, err := ParseAssertion(c.expr)
+		if err != nil {
+			t.Errorf("%q: %v", c.expr, err)
+			continue
+		}
+		if !a.NeedsBaseline() {
+			t.Errorf("%q: takes no baseline", c.expr)
+		}
+		a.EvalBaseline(m, base)
+		if math.Abs(a.Want-c.want) > 1e-6 || a.Pass != c.pass || a.Base == nil || *a.Base != c.base || a.Change == nil || math.Abs(*a.Change-c.diff) > 1e-9 {
+			t.Errorf("%q: want %v pass %v base %v change %v; got want %v pass %v base %v change %v (%s)",
+				c.expr, c.want, c.pass, c.base, c.diff, a.Want, a.Pass, a.Base, a.Change, a.Reason)
+		}
+	}
+
+	// An absolute value with a baseline: the base and the change are
+	// shown, the value is the one given.
+	a, _ := ParseAssertion("goroutines.leaked <= 5")
+	if a.EvalBaseline(m, base); a.NeedsBaseline() || a.Want != 5 || !a.Pass || a.Base == nil || *a.Base != 2 {
+		t.Errorf("goroutines.leaked <= 5: %+v", a)
+	}
+	// A value made from the baseline's, without one: no data.
+	a, _ = ParseAssertion("goroutines.leaked <= base")
+	if a.Eval(m); a.Result != ResultNoData {
+		t.Errorf("without a baseline: %s", a.Result)
+	}
+	// A name the baseline lacks: no data, said of the baseline.
+	a, _ = ParseAssertion(`annotations.regions["save"].p99 < +10%`)
+	if a.EvalBaseline(m, base); a.Result != ResultNoData || !strings.HasPrefix(a.Reason, `in the baseline, no region named "save"`) {
+		t.Errorf("a region the baseline lacks: %s %q", a.Result, a.Reason)
+	}
+	for _, bad := range []string{"gc.time < base/2", "gc.time < base*x", "gc.time < base+5MiB", "gc.time < baseline"} {
+		if _, err := ParseAssertion(bad); !errors.Is(err, ErrBadAssertion) {
+			t.Errorf("%q: %v, want a bad assertion", bad, err)
 		}
 	}
 }

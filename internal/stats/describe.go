@@ -35,7 +35,7 @@ func describe(t reflect.Type, path string, out *[]FieldDoc) {
 		d := FieldDoc{Path: p, Unit: sf.Tag.Get("unit"), Help: sf.Tag.Get("help")}
 		ft := sf.Type
 		for ft.Kind() == reflect.Pointer {
-			ft = ft.Elem() // an optional section
+			ft = ft.Elem() // a value or null
 		}
 		switch ft.Kind() {
 		case reflect.Struct:

@@ -44,6 +44,12 @@ func Fields() []Field {
 		for i, f := range fieldList {
 			fieldByKey[f.Path] = i
 		}
+		// The JSON names reach a field too: gc.time_ns is gc.time.
+		for i, f := range fieldList {
+			if _, ok := fieldByKey[f.JSON]; !ok {
+				fieldByKey[f.JSON] = i
+			}
+		}
 	})
 	return fieldList
 }
@@ -86,7 +92,7 @@ func join(a, b string) string {
 	return a + "." + b
 }
 
-// Lookup returns the field named by path.
+// Lookup returns the field named by path, or by its JSON path.
 func Lookup(path string) (Field, bool) {
 	Fields()
 	i, ok := fieldByKey[path]

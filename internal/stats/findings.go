@@ -36,9 +36,9 @@ func benignLeak(l *Leak) string {
 	return ""
 }
 
-// userFrame is the innermost function of the program's own code in a
+// UserFrame is the innermost function of the program's own code in a
 // stack, or its start function when it has none.
-func userFrame(stack []Frame) string {
+func UserFrame(stack []Frame) string {
 	for _, f := range stack {
 		if timeline.IsUserFrame(f.Func) {
 			return f.Func
@@ -90,7 +90,7 @@ func rank(m *Model) []Finding {
 			if share < 0.01 {
 				continue
 			}
-			where := userFrame(st.Stack)
+			where := UserFrame(st.Stack)
 			if c.Category == "mutex" {
 				add(Finding{Severity: severity(share, 1, 0.1), Kind: "hot-lock", Where: where, Share: share,
 					What: fmt.Sprintf("a lock in %s: goroutines waited %s for it in %d waits, %.1f goroutines waiting at any time on average", where, st.Total, st.Count, share),
@@ -152,7 +152,7 @@ func rank(m *Model) []Finding {
 
 	// Goroutines still blocked at the end.
 	for _, l := range m.Findings.Leaks {
-		where := userFrame(l.Stack)
+		where := UserFrame(l.Stack)
 		noun := "goroutines"
 		if l.Count == 1 {
 			noun = "goroutine"
@@ -161,7 +161,7 @@ func rank(m *Model) []Finding {
 			What: fmt.Sprintf("%d %s started at %s blocked on %s at %s for %s or more, to the end of the trace", l.Count, noun, l.Func, l.Reason, where, l.BlockedMin),
 			Next: fmt.Sprintf("gotrace stats --section findings --full-stacks %s", file)}
 		if len(l.CreatedAt) > 0 {
-			f.What += "; created in " + userFrame(l.CreatedAt)
+			f.What += "; created in " + UserFrame(l.CreatedAt)
 		}
 		if l.Benign != "" {
 			f.Severity, f.What = "low", f.What+" (expected: "+l.Benign+")"
@@ -172,7 +172,7 @@ func rank(m *Model) []Finding {
 	// System calls.
 	if st := m.Syscalls.Stacks; len(st) > 0 {
 		if share := float64(st[0].Total) / dur; share >= 0.05 {
-			where := userFrame(st[0].Stack)
+			where := UserFrame(st[0].Stack)
 			add(Finding{Severity: severity(share, math.Inf(1), 0.25), Kind: "syscall", Where: where, Share: share,
 				What: fmt.Sprintf("system calls in %s: %s in %d calls, %.1f goroutines in a call at any time on average", where, st[0].Total, st[0].Count, share),
 				Next: fmt.Sprintf("gotrace pprof --type syscall %s -o syscall.pb.gz && go tool pprof -top syscall.pb.gz", file)})
@@ -181,7 +181,7 @@ func rank(m *Model) []Finding {
 
 	// Stop-the-world pauses long enough to be seen by users.
 	if p := m.Findings.LongSTW; len(p) > 0 && p[0].Duration >= Duration(10e6) {
-		add(Finding{Severity: severity(float64(p[0].Duration), 100e6, 10e6), Kind: "stw", Where: userFrame(p[0].Stack), Share: float64(p[0].Duration) / dur,
+		add(Finding{Severity: severity(float64(p[0].Duration), 100e6, 10e6), Kind: "stw", Where: UserFrame(p[0].Stack), Share: float64(p[0].Duration) / dur,
 			What: fmt.Sprintf("the world stopped for %s (%s) at +%s", p[0].Duration, p[0].Kind, p[0].Start),
 			Next: fmt.Sprintf("gotrace stats --section gc %s", file)})
 	}
