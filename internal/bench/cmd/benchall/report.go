@@ -250,6 +250,8 @@ func (h *harness) targets() []targetRow {
 		h.overheadTarget(),
 		h.speedup("export perfetto vs go tool trace parse+split", "export-perfetto", "gotool-http", 1),
 		h.speedup("  same, first generation only", "export-perfetto-gen1", "gotool-http-gen1", 1),
+		h.timeBelow("view: the first screen of the whole trace", "view-print", 2*time.Second),
+		h.rssBelow("view: the first screen's peak RSS", "view-print", 200e6),
 	)
 	for _, tr := range []struct{ name, suffix string }{{"stress", ""}, {"service", "-service"}} {
 		for _, c := range timelineCommands {
@@ -259,6 +261,19 @@ func (h *harness) targets() []targetRow {
 		}
 	}
 	return rows
+}
+
+// timeBelow holds a command's wall time to under limit.
+func (h *harness) timeBelow(name, key string, limit time.Duration) targetRow {
+	t := targetRow{name: name, want: "target < " + limit.String()}
+	if w := h.why(key); w != "" {
+		t.verdict = w
+		return t
+	}
+	d := h.results[key].dur
+	t.value = fmt.Sprintf("%.2fs", d.Seconds())
+	t.verdict = verdict(d < limit)
+	return t
 }
 
 // timelineCommands are the commands that read the goroutine timeline, each
