@@ -111,6 +111,7 @@ func runView(opts *viewOptions) error {
 			m = view.New(tr, vo)
 		}
 		m.Send(tea.WindowSizeMsg{Width: w, Height: h})
+		m.Settle()
 		for _, k := range keys {
 			m.Send(k)
 		}

@@ -59,8 +59,9 @@ const (
 	laneHeap
 	laneGroup
 	laneGoroutine
-	laneHint // says why no goroutines are drawn
-	lanePath // the critical path of the task chosen
+	laneHint     // says why no goroutines are drawn
+	lanePath     // the critical path of the task chosen
+	laneSumGroup // a goroutine group, from the summaries
 )
 
 type lane struct {
@@ -69,6 +70,7 @@ type lane struct {
 	pid   trace.ProcID
 	group *Group
 	g     *Goroutine
+	name  string // of a laneSumGroup
 }
 
 // Model is the viewer's state: a Bubble Tea model.
@@ -108,12 +110,15 @@ type Model struct {
 	findingsDone                bool
 	findingsFirst, findingsLast int
 	findingsErr                 string
-	why                         *drill.Why
-	whyTask                     *Task
-	whyStart                    trace.Time
-	status                      string
-	loading                     bool
-	quitting                    bool
+	// groups are the summaries' group times, by generation, once
+	// followed (see groupsCmd).
+	groups   []map[string]GroupTime
+	why      *drill.Why
+	whyTask  *Task
+	whyStart trace.Time
+	status   string
+	loading  bool
+	quitting bool
 
 	st *styles
 }
@@ -185,19 +190,22 @@ func (m *Model) buildLanes() {
 			}
 		}
 	} else {
+		for _, sg := range m.sumGroups() {
+			m.lanes = append(m.lanes, lane{kind: laneSumGroup, name: sg.name})
+		}
 		m.lanes = append(m.lanes, lane{kind: laneHint})
 	}
 	m.sel = 0
 	for i, l := range m.lanes {
-		if l.kind == keep.kind && l.pid == keep.pid && l.group == keep.group && l.g == keep.g {
+		if l == keep {
 			m.sel = i
 		}
 	}
 	m.scroll()
 }
 
-// Init starts nothing: the data is read before the first screen.
-func (m *Model) Init() tea.Cmd { return nil }
+// Init starts following the goroutines of a trace opened by summaries.
+func (m *Model) Init() tea.Cmd { return m.groupsCmd() }
 
 // Update handles one message.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -210,6 +218,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.loaded(msg)
 	case findingsMsg:
 		m.gotFindings(msg)
+		return m, nil
+	case groupsMsg:
+		if msg.err != nil {
+			m.status = msg.err.Error()
+		}
+		m.groups = msg.groups
+		m.buildLanes()
 		return m, nil
 	case whyMsg:
 		m.gotWhy(msg)
@@ -503,6 +518,8 @@ func (m *Model) toggle() {
 		m.buildLanes()
 	case laneGoroutine:
 		m.pane = paneDetail
+	case laneSumGroup:
+		m.status = "zoom in to open the group: its goroutines are read a few generations at a time"
 	}
 }
 

@@ -320,6 +320,12 @@ func (m *Model) laneLabel(ln lane) (string, cellStyle) {
 		return "goroutines", cellStyle{fg: colourDim}
 	case lanePath:
 		return fmt.Sprintf("path of task %d", m.whyTask.ID), cellStyle{fg: colourMark, bold: true}
+	case laneSumGroup:
+		name := ln.name
+		if name == "" {
+			name = "(not named)"
+		}
+		return "▸ " + short(name), cellStyle{bold: true}
 	case laneGC:
 		return "GC/STW", cellStyle{}
 	case laneHeap:
@@ -356,9 +362,14 @@ func (m *Model) drawLane(l line, ln lane, gr grid) {
 		st.cells(l, 0, gr.goroutineSamples(ln.group.Goroutines))
 	case lanePath:
 		st.cells(l, 0, m.whySamples(gr))
+	case laneSumGroup:
+		st.cells(l, 0, m.sumGroupSamples(ln.name, gr))
 	case laneHint:
 		first, last := m.tr.gensIn(m.from, m.to)
-		text := fmt.Sprintf("zoom in to read them (%d of %d generations in view)", last-first+1, len(m.tr.Gens))
+		text := fmt.Sprintf("zoom in to read them one by one (%d of %d generations in view)", last-first+1, len(m.tr.Gens))
+		if m.groups == nil && m.tr.src != nil {
+			text = "following the goroutines over the wire…"
+		}
 		if m.loading {
 			text = "reading…"
 		}
@@ -557,6 +568,17 @@ func (m *Model) describeCursor() string {
 			}
 		}
 		return at + "  no GC"
+	case laneSumGroup:
+		w := m.laneWidth()
+		if c := m.column(m.cursor); c >= 0 && c < w {
+			cl := m.sumGroupSamples(ln.name, grid{from: m.from, to: m.to, n: w})[c]
+			state := className(cl)
+			if cl >= clBlocked {
+				state = "blocked" // the summaries keep no wait's kind
+			}
+			return fmt.Sprintf("%s  %s: mostly %s here", at, short(ln.name), state)
+		}
+		return at
 	case lanePath:
 		for _, sg := range m.why.Path {
 			start := m.whyStart + trace.Time(sg.Start)

@@ -104,18 +104,23 @@ func endsOpen(rs []Range, last trace.Time) bool {
 
 // TestSummaryScreens opens a trace of two generations as a large one is
 // opened, with a bound that keeps the whole of it from being read: the
-// first screen is drawn from the summaries, and zooming in reads the
-// generation in view, then the goroutines show.
+// first screen is drawn from the summaries, the goroutine groups once
+// followed over the wire, and zooming in reads the generation in view,
+// then the goroutines show one by one.
 func TestSummaryScreens(t *testing.T) {
-	tr, err := openSummarized(openFile(t, tracePath("overlap.trace")))
+	f := openFile(t, tracePath("overlap.trace"))
+	tr, err := openSummarized(f)
 	if err != nil {
 		t.Fatal(err)
 	}
+	fi, _ := f.Stat()
+	tr.src = &source{r: f, size: fi.Size()}
 	tr.maxBytes = 200 << 10
 	r := lipgloss.NewRenderer(io.Discard)
 	r.SetColorProfile(termenv.Ascii)
 	m := New(tr, Options{File: "overlap.trace", Mono: true, Renderer: r})
 	m.Send(tea.WindowSizeMsg{Width: 80, Height: 20})
+	m.Settle()
 	if m.drawn || m.data != nil {
 		t.Fatal("the whole trace was read")
 	}
@@ -154,5 +159,74 @@ func TestSummaryDamage(t *testing.T) {
 	}
 	if len(tr.Gens) != 1 || de.Offset < tr.Gens[0].End {
 		t.Errorf("%d generations, damage at byte %d (the first ends at %d)", len(tr.Gens), de.Offset, tr.Gens[0].End)
+	}
+}
+
+// TestGroupSummaries holds the time each goroutine group spent running,
+// runnable, in system calls and blocked, as the wire pass adds it up, to
+// the data read in full: within 3% of the group's time, and 100µs.
+func TestGroupSummaries(t *testing.T) {
+	for _, name := range []string{"annotated.trace", "workers.trace", "hotlock.trace", "overlap.trace", "flight.trace"} {
+		t.Run(name, func(t *testing.T) {
+			path := timelinetest.Restamped(t, tracePath(name))
+			f := openFile(t, path)
+			tr, err := openSummarized(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fi, _ := f.Stat()
+			tr.src = &source{r: f, size: fi.Size()}
+			m := New(tr, Options{})
+			m.Settle()
+			if m.groups == nil {
+				t.Fatalf("no groups: %s", m.status)
+			}
+			got := map[string]*[numSum]trace.Time{}
+			for _, gt := range m.groups {
+				for g, buckets := range gt {
+					if got[g] == nil {
+						got[g] = new([numSum]trace.Time)
+					}
+					for _, b := range buckets {
+						for c := range numSum {
+							got[g][c] += b[c]
+						}
+					}
+				}
+			}
+			d := loadFile(t, path)
+			checked := 0
+			for _, gr := range d.Groups {
+				var want [numSum]trace.Time
+				for _, g := range gr.Goroutines {
+					for _, iv := range g.Intervals {
+						c := classOf(&iv)
+						for k := range numSum {
+							if sumClass[k] == c || k == sumBlocked && c >= clBlocked {
+								want[k] += iv.End - iv.Start
+							}
+						}
+					}
+				}
+				var total trace.Time
+				for _, v := range want {
+					total += v
+				}
+				g := got[gr.Name]
+				if g == nil {
+					t.Errorf("group %q (%d goroutines): not in the summaries", gr.Name, len(gr.Goroutines))
+					continue
+				}
+				for c := range numSum {
+					if absDiff(g[c], want[c]) > total*3/100+100_000 {
+						t.Errorf("group %q, %s: %d ns by the wire, %d read in full (of %d)", gr.Name, className(sumClass[c]), g[c], want[c], total)
+					}
+				}
+				checked++
+			}
+			if checked == 0 {
+				t.Fatal("no group compared")
+			}
+		})
 	}
 }

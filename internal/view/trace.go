@@ -197,6 +197,9 @@ func (m *Model) busySamples(p trace.ProcID, gr grid) []float64 {
 	return out
 }
 
+// Settle runs the model's Init command at once, as Send does.
+func (m *Model) Settle() { m.settle(m.Init()) }
+
 // Send hands msg to the model and runs what it asks for at once, in
 // this goroutine, up to the next screen: reading generations, walking a
 // critical path, and the messages that brings. Commands that wait or quit are dropped. It is
@@ -211,7 +214,7 @@ func (m *Model) settle(cmd tea.Cmd) {
 		return
 	}
 	switch msg := cmd().(type) {
-	case loadedMsg, whyMsg, findingsMsg:
+	case loadedMsg, whyMsg, findingsMsg, groupsMsg:
 		m.Send(msg)
 	case tea.BatchMsg:
 		for _, c := range msg {
