@@ -152,9 +152,10 @@ func TestViewOnPTY(t *testing.T) {
 
 // BenchmarkViewStressTTY opens the stress trace of make bench on a
 // pseudo-terminal of 120x40, as a person would, and reports the time
-// until the first screen is drawn, then until, zoomed in to a few
-// milliseconds, the goroutines of that stretch are read and drawn, and
-// the process's peak RSS and CPU time.
+// until the first screen is drawn (the goroutine groups are followed
+// over the wire after it), then until, zoomed in to a few milliseconds,
+// the goroutines of that stretch are read and drawn, and the process's
+// peak RSS and CPU time.
 //
 //	go test ./cmd/gotrace -run '^$' -bench ViewStressTTY -benchtime 3x
 func BenchmarkViewStressTTY(b *testing.B) {
@@ -171,7 +172,9 @@ func BenchmarkViewStressTTY(b *testing.B) {
 		start := time.Now()
 		v := startView(b, []string{"TERM=xterm-256color"}, 120, 40, trace)
 		deadline := time.After(5 * time.Minute)
-		if err := v.screen(deadline, "GC/STW", "heap", "zoom in to read them"); err != nil {
+		// The first screen: the lanes from the summaries, the groups
+		// still being followed.
+		if err := v.screen(deadline, "GC/STW", "heap", "goroutines"); err != nil {
 			b.Fatal(err)
 		}
 		first += time.Since(start)

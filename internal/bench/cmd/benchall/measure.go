@@ -339,7 +339,7 @@ func (h *harness) gotraceRows() []gotraceRow {
 		{"pprof-cpu", "gotrace pprof --type cpu FILE -o OUT", "pprof", pprofFlags, pprofArgs("cpu"), h.full},
 		{"export-perfetto", "gotrace export --format perfetto FILE -o OUT", "export", exportFlags, exportArgs, h.full},
 		{"export-perfetto-gen1", "  same, first generation only", "export", exportFlags, exportArgs, h.gen1},
-		{"view-print", "gotrace view --print FILE (the first screen)", "view", []string{"--print", "--size"}, []string{"--print", "--size", "120x40", "FILE"}, h.full},
+		{"view-print", "gotrace view --print FILE (whole trace)", "view", []string{"--print", "--size"}, []string{"--print", "--size", "120x40", "FILE"}, h.full},
 	}
 }
 
