@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 FUZZTIME ?= 60s
 
-.PHONY: build test test-race golden fuzz bench pgo lint demo diff-traces clean
+.PHONY: build test test-race test-parquet golden fuzz bench pgo lint demo diff-traces clean
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gotrace
@@ -23,9 +23,16 @@ test:
 	$(GO) test -race -short $(RACE_PKGS)
 	$(GO) test -race -short -run 'Parallel|FuzzDecode' ./internal/decode
 	$(GO) test -race -run 'Progress|Interrupt|Record|SplitFiles' ./cmd/gotrace
+	$(GO) test -race -run 'Script/export_parquet' ./cmd/gotrace
 
 test-race:
 	$(GO) test -race ./...
+
+# test-parquet checks the Parquet tables of export with DuckDB, in a module
+# of its own (parquettest): the DuckDB driver needs cgo, gotrace does not.
+# Its first build compiles and links DuckDB's library, which takes a while.
+test-parquet:
+	cd parquettest && $(GO) test -count=1 ./...
 
 # Rewrite golden files from the current output.
 golden:

@@ -20,6 +20,8 @@ type exportOptions struct {
 	IO *Streams
 
 	File   string
+	Files  []string // every FILE, for parquet
+	Labels []string
 	Format string
 	Output string
 	Gen    string
@@ -29,8 +31,8 @@ type exportOptions struct {
 func newExportCmd(io *Streams, runF func(*exportOptions) error) *cobra.Command {
 	opts := &exportOptions{IO: io}
 	cmd := &cobra.Command{
-		Use:   "export --format perfetto|chrome FILE|- [-o out]",
-		Short: "Write a trace as a timeline for Perfetto or Chrome's trace viewer",
+		Use:   "export --format perfetto|chrome FILE|- [-o out] | --format parquet -o DIR FILE...",
+		Short: "Write a trace as a timeline for Perfetto or Chrome's trace viewer, or as Parquet tables",
 		Long: strings.TrimSpace(`
 export writes a timeline that opens in ui.perfetto.dev (drag the file in; no
 server needed): a track per P showing the goroutine it runs, a track per
@@ -43,6 +45,12 @@ instant events with their stacks.
   perfetto  Perfetto's protobuf trace format: compact, for big traces (binary:
             give -o, or redirect stdout)
   chrome    the Chrome JSON trace event format, also read by chrome://tracing
+  parquet   tables for SQL engines (DuckDB, ClickHouse, Spark, ...): for each
+            FILE, a directory DIR/NAME (NAME the file's name without its
+            extension) holding goroutines.parquet, intervals.parquet,
+            stacks, frames, tasks, regions, logs, gc, metrics, cpu_samples
+            and traces; every row carries the trace's ID and a column per
+            --label KEY=VALUE. Many files are read at once, one per core.
 
 --gen keeps whole generations (numbers as in gotrace decode); --time keeps a
 window, in durations from the start of what is read, cutting the slices that
@@ -52,10 +60,14 @@ more than 1 GB of trace events, more than ui.perfetto.dev opens, a line on
 stderr says so and suggests windows, and the export goes ahead.`),
 		Example: `  gotrace export --format perfetto testdata/traces/annotated.trace -o annotated.perfetto-trace
   gotrace export --format chrome --time 1s-1.5s testdata/traces/annotated.trace -o slow.json
-  gotrace export --format perfetto --gen 2-3 testdata/traces/annotated.trace -o late.perfetto-trace`,
-		Args: cobra.ExactArgs(1),
+  gotrace export --format perfetto --gen 2-3 testdata/traces/annotated.trace -o late.perfetto-trace
+  gotrace export --format parquet --label service=api --label release=v1.2.3 -o tables testdata/traces/*.trace`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			opts.File = args[0]
+			opts.File, opts.Files = args[0], args
+			if opts.Format != "parquet" && len(args) > 1 {
+				return usagef("--format %s exports one trace; --format parquet takes several", opts.Format)
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -63,17 +75,24 @@ stderr says so and suggests windows, and the export goes ahead.`),
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&opts.Format, "format", "f", "perfetto", "output `FORMAT`: perfetto or chrome")
-	f.StringVarP(&opts.Output, "output", "o", "", "write to `FILE` (default stdout; perfetto never to a terminal)")
+	f.StringVarP(&opts.Format, "format", "f", "perfetto", "output `FORMAT`: perfetto, chrome or parquet")
+	f.StringVarP(&opts.Output, "output", "o", "", "write to `FILE` (default stdout; perfetto never to a terminal); for parquet, the directory")
+	f.StringArrayVar(&opts.Labels, "label", nil, "parquet: add the column `KEY=VALUE` to every row (repeatable)")
 	f.StringVar(&opts.Gen, "gen", "", "export only generations `N-M` (N, N- and -M work too)")
 	f.StringVar(&opts.Time, "time", "", "export only the window `FROM-TO` (durations, e.g. 100ms-2s)")
 	return cmd
 }
 
 func runExport(opts *exportOptions) error {
+	if opts.Format == "parquet" {
+		return runExportParquet(opts)
+	}
+	if len(opts.Labels) > 0 {
+		return usagef("--label is for --format parquet")
+	}
 	format, err := export.ParseFormat(opts.Format)
 	if err != nil {
-		return usageError{err}
+		return usagef("unknown format %q (want perfetto, chrome or parquet)", opts.Format)
 	}
 	eo := export.Options{Format: format, Name: filepath.Base(opts.File)}
 	var gens genRange

@@ -66,23 +66,10 @@ var ErrNoMatch = errors.New("nothing matches")
 // timeline.ErrDamaged.
 func Goroutines(ctx context.Context, r io.Reader, f Filter) ([]Goroutine, error) {
 	tk := timeline.NewTracker()
-	byCat := make(map[*timeline.Goroutine]map[string]time.Duration)
-	tk.Emit = func(iv *timeline.Interval) {
-		if iv.State != trace.GoWaiting {
-			return
-		}
-		m := byCat[iv.G]
-		if m == nil {
-			m = make(map[string]time.Duration)
-			byCat[iv.G] = m
-		}
-		m[iv.Category.String()] += time.Duration(iv.End - iv.Start)
-	}
+	rows := NewRows(tk)
+	tk.Emit = rows.Interval
 	var out []Goroutine
-	tk.End = func(g *timeline.Goroutine) {
-		out = append(out, row(g, tk.Start(), byCat[g]))
-		delete(byCat, g)
-	}
+	tk.End = func(g *timeline.Goroutine) { out = append(out, rows.End(g)) }
 	err := read(ctx, r, tk, tk.Event)
 	if ctx.Err() != nil {
 		return nil, err
@@ -121,6 +108,39 @@ func row(g *timeline.Goroutine, start trace.Time, byCat map[string]time.Duration
 		r.BlockedByCat = map[string]time.Duration{}
 	}
 	return r
+}
+
+// Rows makes the rows of goroutines from a Tracker's intervals and ends:
+// whoever reads the trace hands it each interval and each goroutine that
+// ends, and gets the goroutine's row.
+type Rows struct {
+	tk    *timeline.Tracker
+	byCat map[*timeline.Goroutine]map[string]time.Duration
+}
+
+// NewRows returns the Rows of the goroutines tk follows.
+func NewRows(tk *timeline.Tracker) *Rows {
+	return &Rows{tk: tk, byCat: make(map[*timeline.Goroutine]map[string]time.Duration)}
+}
+
+// Interval accounts for iv, an interval the Tracker emits.
+func (r *Rows) Interval(iv *timeline.Interval) {
+	if iv.State != trace.GoWaiting {
+		return
+	}
+	m := r.byCat[iv.G]
+	if m == nil {
+		m = make(map[string]time.Duration)
+		r.byCat[iv.G] = m
+	}
+	m[iv.Category.String()] += time.Duration(iv.End - iv.Start)
+}
+
+// End is the row of g, which has ended or outlived the trace.
+func (r *Rows) End(g *timeline.Goroutine) Goroutine {
+	row := row(g, r.tk.Start(), r.byCat[g])
+	delete(r.byCat, g)
+	return row
 }
 
 func stateWord(s trace.GoState) string {

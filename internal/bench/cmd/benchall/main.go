@@ -228,6 +228,7 @@ func (h *harness) runAll() error {
 	h.measureLoops()
 	h.measureGoToolWire()
 	h.measureGotrace(h.gotraceRows())
+	h.measureParquetCopies()
 	h.measureGoToolHTTP()
 	h.measureService()
 	// N.B. taken before the record overhead runs, which decode traces in

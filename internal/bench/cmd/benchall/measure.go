@@ -327,6 +327,58 @@ var (
 
 func pprofArgs(typ string) []string { return []string{"--type", typ, "FILE", "-o", "OUT"} }
 
+// N.B. --label names a gotrace that writes Parquet.
+var (
+	parquetFlags = []string{"--format", "--label", "-o"}
+	parquetArgs  = []string{"--format", "parquet", "-o", "OUT", "FILE"}
+)
+
+// parquetCopies is how many copies of a small trace export-parquet-copies
+// exports in one command, as a fleet's snapshots are.
+const parquetCopies = 200
+
+// measureParquetCopies exports parquetCopies copies of a bundled trace in
+// one command, with labels: many small files, on every core.
+func (h *harness) measureParquetCopies() {
+	key := "export-parquet-copies"
+	label := fmt.Sprintf("  %d copies of testdata/traces/annotated.trace, labelled", parquetCopies)
+	if h.skipped(key, label) {
+		return
+	}
+	if why := h.available("export", parquetFlags); why != "" {
+		h.add(&result{key: key, label: label, status: "not available: " + why})
+		return
+	}
+	src := filepath.Join(h.root, "testdata", "traces", "annotated.trace")
+	c, err := walkFile(src)
+	if err == nil {
+		err = os.MkdirAll(filepath.Join(h.tmp, "copies"), 0o777)
+	}
+	out := filepath.Join(h.tmp, key+".out")
+	args := []string{h.gotrace, "export", "--format", "parquet", "--label", "service=api", "--label", "release=v1.2.3", "-o", out}
+	for i := range parquetCopies {
+		if err != nil {
+			break
+		}
+		dst := filepath.Join(h.tmp, "copies", fmt.Sprintf("snapshot-%03d.trace", i))
+		if err = os.Link(src, dst); err != nil {
+			var data []byte
+			if data, err = os.ReadFile(src); err == nil {
+				err = os.WriteFile(dst, data, 0o644)
+			}
+		}
+		args = append(args, dst)
+	}
+	if err != nil {
+		h.add(&result{key: key, label: label, status: "failed: " + err.Error()})
+		return
+	}
+	c.Bytes *= parquetCopies
+	c.Events *= parquetCopies
+	c.Generations *= parquetCopies
+	h.measure(key, label, &input{path: src, c: c}, h.count, proc{args: args, env: []string{"NO_COLOR=1"}, after: func() { os.RemoveAll(out) }})
+}
+
 func (h *harness) gotraceRows() []gotraceRow {
 	return []gotraceRow{
 		{"decode-text", "gotrace decode FILE >/dev/null", "decode", nil, []string{"FILE"}, h.full},
@@ -339,6 +391,7 @@ func (h *harness) gotraceRows() []gotraceRow {
 		{"pprof-cpu", "gotrace pprof --type cpu FILE -o OUT", "pprof", pprofFlags, pprofArgs("cpu"), h.full},
 		{"export-perfetto", "gotrace export --format perfetto FILE -o OUT", "export", exportFlags, exportArgs, h.full},
 		{"export-perfetto-gen1", "  same, first generation only", "export", exportFlags, exportArgs, h.gen1},
+		{"export-parquet", "gotrace export --format parquet -o DIR FILE", "export", parquetFlags, parquetArgs, h.full},
 		{"view-print", "gotrace view --print FILE (whole trace)", "view", []string{"--print", "--size"}, []string{"--print", "--size", "120x40", "FILE"}, h.full},
 	}
 }
@@ -405,6 +458,7 @@ func (h *harness) measureGotrace(rows []gotraceRow) {
 			}
 			args = append(args, a)
 		}
-		h.measure(row.key, row.label, row.in, h.count, proc{args: args, env: []string{"NO_COLOR=1"}, after: func() { os.Remove(out) }})
+		// N.B. RemoveAll: parquet writes a directory.
+		h.measure(row.key, row.label, row.in, h.count, proc{args: args, env: []string{"NO_COLOR=1"}, after: func() { os.RemoveAll(out) }})
 	}
 }

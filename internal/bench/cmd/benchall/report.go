@@ -250,6 +250,7 @@ func (h *harness) targets() []targetRow {
 		h.overheadTarget(),
 		h.speedup("export perfetto vs go tool trace parse+split", "export-perfetto", "gotool-http", 1),
 		h.speedup("  same, first generation only", "export-perfetto-gen1", "gotool-http-gen1", 1),
+		h.rssBelow("stress: export parquet peak RSS", "export-parquet", 150e6),
 		h.timeBelow("view --print: the whole trace, groups followed", "view-print", 3*time.Second),
 		h.rssBelow("view --print: peak RSS", "view-print", 200e6),
 	)
