@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"github.com/gotrace-cli/gotrace/internal/golden"
 	"io"
 	"os"
 	"path/filepath"
@@ -127,37 +128,7 @@ func TestDecodeGolden(t *testing.T) {
 // -update. On a mismatch it writes got beside it as a .got file.
 func checkGolden(t *testing.T, path, got string) {
 	t.Helper()
-	if *updateGolden {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got == string(want) {
-		os.Remove(path + ".got")
-		return
-	}
-	os.WriteFile(path+".got", []byte(got), 0o644)
-	gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
-	for i := range max(len(gl), len(wl)) {
-		var g, w string
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if g != w {
-			t.Fatalf("%s: line %d differs (wrote %s.got; -update rewrites):\n got: %q\nwant: %q", path, i+1, path, g, w)
-		}
-	}
+	golden.Check(t, path, got, *updateGolden)
 }
 
 // TestRunDecodeStreams runs decode directly with terminal and

@@ -32,6 +32,7 @@ var docSections = []struct {
 	{"split", false},
 	{"tasks", false},
 	{"why", false},
+	{"view", false},
 }
 
 // TestReadmeExamples runs every "$ command" line of the README's command

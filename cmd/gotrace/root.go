@@ -62,6 +62,7 @@ holds as a terminal report for people and as JSON and exit codes for CI.`),
 		newAtCmd(io, nil),
 		newTasksCmd(io, nil),
 		newWhyCmd(io, nil),
+		newViewCmd(io, nil),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)
@@ -79,7 +80,7 @@ holds as a terminal report for people and as JSON and exit codes for CI.`),
 func rootExamples(root *cobra.Command) string {
 	cmds := root.Commands()
 	rank := func(c *cobra.Command) int {
-		i := slices.Index([]string{"record", "decode", "stats", "check", "diff", "goroutines", "goroutine", "at", "tasks", "why", "pprof", "export", "split"}, c.Name())
+		i := slices.Index([]string{"record", "decode", "stats", "check", "diff", "goroutines", "goroutine", "at", "tasks", "why", "view", "pprof", "export", "split"}, c.Name())
 		if i < 0 {
 			return len(cmds)
 		}
@@ -98,7 +99,7 @@ func rootExamples(root *cobra.Command) string {
 
 // traceCommands are the commands that read one trace FILE, with whether
 // "-" (standard input) works for them.
-var traceCommands = map[string]bool{"decode": true, "stats": true, "check": true, "export": true, "pprof": false, "split": false, "goroutines": false, "why": false}
+var traceCommands = map[string]bool{"decode": true, "stats": true, "check": true, "export": true, "pprof": false, "split": false, "goroutines": false, "why": false, "view": false}
 
 // wrapArgs marks argument-count errors as usage errors, recursively; for a
 // command that reads a trace, the error says what it wants.

@@ -111,30 +111,36 @@ func (r *Rows) Interval(iv *timeline.Interval) {
 
 // End is the row of g, which has ended or outlived the trace.
 func (r *Rows) End(g *timeline.Goroutine) Goroutine {
-	row := Goroutine{ID: int64(g.ID), Incarnation: g.Seq, Name: g.Name, Kind: timeline.KindOf(g.Name).String(),
-		Existed: g.Existed, Creator: -1, Ended: -1, BlockedByCat: r.byCat[g]}
+	row := row(g, r.tk.Start(), r.byCat[g])
 	delete(r.byCat, g)
+	return row
+}
+
+// row is g's row, with times from start and its blocked time by category.
+func row(g *timeline.Goroutine, start trace.Time, byCat map[string]time.Duration) Goroutine {
+	r := Goroutine{ID: int64(g.ID), Incarnation: g.Seq, Name: g.Name, Kind: timeline.KindOf(g.Name).String(),
+		Existed: g.Existed, Creator: -1, Ended: -1, BlockedByCat: byCat}
 	if g.Creator != trace.NoGoroutine {
-		row.Creator = int64(g.Creator)
+		r.Creator = int64(g.Creator)
 	}
 	if !g.Existed {
-		row.Created = time.Duration(g.Created - r.tk.Start())
+		r.Created = time.Duration(g.Created - start)
 	}
 	if g.Ended != 0 {
-		row.Ended, row.StateAtEnd = time.Duration(g.Ended-r.tk.Start()), "ended"
+		r.Ended, r.StateAtEnd = time.Duration(g.Ended-start), "ended"
 	} else {
 		st, _ := g.State()
-		row.StateAtEnd = stateWord(st)
+		r.StateAtEnd = stateWord(st)
 		if st == trace.GoWaiting {
-			row.ReasonAtEnd = g.Reason()
+			r.ReasonAtEnd = g.Reason()
 		}
 	}
-	row.Running, row.Runnable = g.Totals[timeline.Running], g.Totals[timeline.Runnable]
-	row.Blocked, row.Syscall = g.Totals[timeline.Blocked], g.Totals[timeline.Syscall]
-	if row.BlockedByCat == nil {
-		row.BlockedByCat = map[string]time.Duration{}
+	r.Running, r.Runnable = g.Totals[timeline.Running], g.Totals[timeline.Runnable]
+	r.Blocked, r.Syscall = g.Totals[timeline.Blocked], g.Totals[timeline.Syscall]
+	if r.BlockedByCat == nil {
+		r.BlockedByCat = map[string]time.Duration{}
 	}
-	return row
+	return r
 }
 
 func stateWord(s trace.GoState) string {

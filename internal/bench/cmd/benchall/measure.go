@@ -392,6 +392,7 @@ func (h *harness) gotraceRows() []gotraceRow {
 		{"export-perfetto", "gotrace export --format perfetto FILE -o OUT", "export", exportFlags, exportArgs, h.full},
 		{"export-perfetto-gen1", "  same, first generation only", "export", exportFlags, exportArgs, h.gen1},
 		{"export-parquet", "gotrace export --format parquet -o DIR FILE", "export", parquetFlags, parquetArgs, h.full},
+		{"view-print", "gotrace view --print FILE (whole trace)", "view", []string{"--print", "--size"}, []string{"--print", "--size", "120x40", "FILE"}, h.full},
 	}
 }
 

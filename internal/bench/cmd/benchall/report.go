@@ -251,6 +251,8 @@ func (h *harness) targets() []targetRow {
 		h.speedup("export perfetto vs go tool trace parse+split", "export-perfetto", "gotool-http", 1),
 		h.speedup("  same, first generation only", "export-perfetto-gen1", "gotool-http-gen1", 1),
 		h.rssBelow("stress: export parquet peak RSS", "export-parquet", 150e6),
+		h.timeBelow("view --print: the whole trace, groups followed", "view-print", 3*time.Second),
+		h.rssBelow("view --print: peak RSS", "view-print", 200e6),
 	)
 	for _, tr := range []struct{ name, suffix string }{{"stress", ""}, {"service", "-service"}} {
 		for _, c := range timelineCommands {
@@ -260,6 +262,19 @@ func (h *harness) targets() []targetRow {
 		}
 	}
 	return rows
+}
+
+// timeBelow holds a command's wall time to under limit.
+func (h *harness) timeBelow(name, key string, limit time.Duration) targetRow {
+	t := targetRow{name: name, want: "target < " + limit.String()}
+	if w := h.why(key); w != "" {
+		t.verdict = w
+		return t
+	}
+	d := h.results[key].dur
+	t.value = fmt.Sprintf("%.2fs", d.Seconds())
+	t.verdict = verdict(d < limit)
+	return t
 }
 
 // timelineCommands are the commands that read the goroutine timeline, each

@@ -1,0 +1,200 @@
+//go:build linux || darwin
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+	"github.com/creack/pty"
+)
+
+// onTTY is gotrace view running on a pseudo-terminal.
+type onTTY struct {
+	cmd    *exec.Cmd
+	tty    *os.File
+	out    *lockedBuffer
+	read   chan struct{}
+	waited chan error
+}
+
+// startView runs gotrace view with args on a pseudo-terminal of w x h,
+// answering as a terminal does when asked its background colour and
+// where the cursor is (Bubble Tea asks both as it starts).
+func startView(tb testing.TB, env []string, w, h int, args ...string) *onTTY {
+	tb.Helper()
+	gotrace, err := exec.LookPath("gotrace") // testscript.Main put it on PATH
+	if err != nil {
+		tb.Skip(err)
+	}
+	cmd := exec.Command(gotrace, append([]string{"view"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Cols: uint16(w), Rows: uint16(h)})
+	if err != nil {
+		tb.Skip(err)
+	}
+	v := &onTTY{cmd: cmd, tty: tty, out: new(lockedBuffer), read: make(chan struct{}), waited: make(chan error, 1)}
+	go func() {
+		defer close(v.read)
+		buf := make([]byte, 4096)
+		for {
+			n, err := tty.Read(buf)
+			v.out.Write(buf[:n])
+			if strings.Contains(string(buf[:n]), "\x1b]11;?") {
+				tty.Write([]byte("\x1b]11;rgb:0000/0000/0000\x1b\\"))
+			}
+			if strings.Contains(string(buf[:n]), "\x1b[6n") {
+				tty.Write([]byte("\x1b[1;1R"))
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	go func() { v.waited <- cmd.Wait() }()
+	return v
+}
+
+// screen waits until what was drawn, escapes left out, has every one of
+// want.
+func (v *onTTY) screen(deadline <-chan time.Time, want ...string) error {
+	for {
+		text := ansi.Strip(v.out.String())
+		missing := ""
+		for _, w := range want {
+			if !strings.Contains(text, w) {
+				missing = w
+				break
+			}
+		}
+		if missing == "" {
+			return nil
+		}
+		select {
+		case err := <-v.waited:
+			return fmt.Errorf("gotrace ended (%v) before showing %q:\n%s", err, missing, text)
+		case <-deadline:
+			v.cmd.Process.Kill()
+			return fmt.Errorf("%q not shown:\n%s", missing, text)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// quit presses q and waits for gotrace to end.
+func (v *onTTY) quit(deadline <-chan time.Time) error {
+	v.tty.Write([]byte("q"))
+	select {
+	case err := <-v.waited:
+		v.tty.Close()
+		<-v.read
+		return err
+	case <-deadline:
+		v.cmd.Process.Kill()
+		return errors.New("q did not end gotrace view")
+	}
+}
+
+// TestViewOnPTY runs gotrace view on a pseudo-terminal of 100x30, as a
+// person would: the first screen shows the P lanes and the goroutine
+// groups, a search opens the detail pane of the goroutine found, and q
+// leaves the terminal as it was (the alternate screen and the mouse off).
+func TestViewOnPTY(t *testing.T) {
+	trace, err := filepath.Abs(filepath.Join("..", "..", "testdata", "traces", "workers.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, noColor := range []string{"", "1"} {
+		t.Run("NO_COLOR="+noColor, func(t *testing.T) {
+			v := startView(t, []string{"TERM=xterm-256color", "NO_COLOR=" + noColor}, 100, 30, trace)
+			defer v.tty.Close()
+			deadline := time.After(time.Minute)
+			if err := v.screen(deadline, "workers.trace", "P0", "P1", "GC/STW", "main.fetchAll", "main.(*worker).run", "? help"); err != nil {
+				t.Fatal(err)
+			}
+			if noColor != "" {
+				// States by glyph: runnable and blocked lanes.
+				if err := v.screen(deadline, "▒", "─"); err != nil {
+					t.Fatal(err)
+				}
+			} else if !strings.Contains(v.out.String(), "\x1b[38;5;") {
+				t.Errorf("no 256-colour escapes with colour on:\n%q", v.out.String())
+			}
+			v.tty.Write([]byte("/fetchAll\r"))
+			if err := v.screen(deadline, "match 1 of", "── detail", "G30 main.fetchAll", "created 9:"); err != nil {
+				t.Fatal(err)
+			}
+			v.tty.Write([]byte("?"))
+			if err := v.screen(deadline, "jump to the goroutine that ended the wait under the cursor"); err != nil {
+				t.Fatal(err)
+			}
+			v.tty.Write([]byte("x")) // any key closes the help
+			if err := v.quit(deadline); err != nil {
+				t.Fatalf("gotrace view: %v\n%s", err, ansi.Strip(v.out.String()))
+			}
+			got := v.out.String()
+			for _, restore := range []string{"\x1b[?1049l", "\x1b[?1002l"} {
+				if !strings.Contains(got, restore) {
+					t.Errorf("the terminal was not restored: no %q", restore)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkViewStressTTY opens the stress trace of make bench on a
+// pseudo-terminal of 120x40, as a person would, and reports the time
+// until the first screen is drawn (the goroutine groups are followed
+// over the wire after it), then until, zoomed in to a few milliseconds,
+// the goroutines of that stretch are read and drawn, and the process's
+// peak RSS and CPU time.
+//
+//	go test ./cmd/gotrace -run '^$' -bench ViewStressTTY -benchtime 3x
+func BenchmarkViewStressTTY(b *testing.B) {
+	trace, err := filepath.Abs(filepath.Join("..", "..", "testdata", "bench", "stress.trace"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := os.Stat(trace); err != nil {
+		b.Skip("no stress trace: make bench generates it")
+	}
+	var first, zoomed, cpu time.Duration
+	var peak int64
+	for b.Loop() {
+		start := time.Now()
+		v := startView(b, []string{"TERM=xterm-256color"}, 120, 40, trace)
+		deadline := time.After(5 * time.Minute)
+		// The first screen: the lanes from the summaries, the groups
+		// still being followed.
+		if err := v.screen(deadline, "GC/STW", "heap", "goroutines"); err != nil {
+			b.Fatal(err)
+		}
+		first += time.Since(start)
+		start = time.Now()
+		v.tty.Write([]byte("++++++++++"))
+		if err := v.screen(deadline, "generations 1–1 of", "main.main"); err != nil {
+			b.Fatal(err)
+		}
+		zoomed += time.Since(start)
+		if err := v.quit(deadline); err != nil {
+			b.Fatal(err)
+		}
+		if ru, ok := v.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			peak = max(peak, ru.Maxrss*1024)
+		}
+		cpu += v.cmd.ProcessState.UserTime() + v.cmd.ProcessState.SystemTime()
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(first.Milliseconds())/n, "ms-first-screen")
+	b.ReportMetric(float64(zoomed.Milliseconds())/n, "ms-zoomed-read")
+	b.ReportMetric(float64(cpu.Milliseconds())/n, "cpu-ms")
+	b.ReportMetric(float64(peak)/1e6, "peak-RSS-MB")
+}

@@ -1,0 +1,107 @@
+package view
+
+import (
+	"errors"
+	"fmt"
+	"github.com/gotrace-cli/gotrace/internal/decode"
+	"github.com/gotrace-cli/gotrace/internal/format"
+	"io"
+	"os"
+	"strings"
+
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// Open reads the trace in r for the viewer. A trace it cannot read at all
+// gives a nil Trace and the error; a damaged one gives the Trace of its
+// complete generations and the error that says where the damage is.
+func Open(r io.Reader) (*Trace, error) {
+	d, err := Load(r)
+	if len(d.Goroutines) == 0 && d.End == 0 {
+		if err == nil {
+			err = errors.New("no events: an empty trace")
+		}
+		return nil, err
+	}
+	return NewTrace(d), err
+}
+
+// fullLimit is the largest trace read in full as it opens; a larger one
+// is summarised first and read a few generations at a time.
+const fullLimit = 32 << 20
+
+// OpenFile reads the trace in f for the viewer: in full when it is small
+// or not a regular file, else by summaries (see Summarize), so that even a
+// trace of hundreds of megabytes opens at once.
+func OpenFile(f *os.File) (*Trace, error) {
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return Open(f)
+	}
+	var t *Trace
+	if fi.Size() <= fullLimit {
+		t, err = Open(f)
+	} else {
+		t, err = openSummarized(f)
+	}
+	if t != nil {
+		t.src = &source{r: f, size: fi.Size()}
+	}
+	return t, err
+}
+
+// openSummarized opens the trace in f by summaries.
+func openSummarized(f *os.File) (*Trace, error) {
+	hdr := make([]byte, format.HeaderSize)
+	if _, err := f.ReadAt(hdr, 0); err != nil {
+		return Open(f)
+	}
+	gens, err := Summarize(f)
+	if errors.Is(err, decode.ErrOldFormat) {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+		return Open(f) // golang.org/x/exp/trace reads it whole
+	}
+	if len(gens) == 0 {
+		if err == nil {
+			err = errors.New("no events: an empty trace")
+		}
+		return nil, err
+	}
+	t := &Trace{Start: gens[0].Start, End: gens[len(gens)-1].Last, Gens: gens, file: f, header: hdr, maxBytes: maxBytes}
+	return t, err
+}
+
+// namedKeys are the keys ParseKeys takes by name.
+var namedKeys = map[string]tea.KeyType{}
+
+func init() {
+	for _, k := range []tea.KeyType{
+		tea.KeyUp, tea.KeyDown, tea.KeyLeft, tea.KeyRight, tea.KeyEnter, tea.KeyEsc,
+		tea.KeySpace, tea.KeyTab, tea.KeyPgUp, tea.KeyPgDown, tea.KeyHome, tea.KeyEnd,
+		tea.KeyShiftLeft, tea.KeyShiftRight, tea.KeyCtrlC, tea.KeyBackspace,
+	} {
+		namedKeys[tea.Key{Type: k}.String()] = k
+	}
+}
+
+// ParseKeys reads space-separated key presses: a key's name as Bubble Tea
+// spells it (down, enter, shift+right, ...), or text, typed a character
+// at a time.
+func ParseKeys(s string) ([]tea.KeyMsg, error) {
+	var out []tea.KeyMsg
+	for _, w := range strings.Fields(s) {
+		if k, ok := namedKeys[w]; ok {
+			out = append(out, tea.KeyMsg{Type: k})
+			continue
+		}
+		if strings.Contains(w, "+") && len(w) > 1 && !strings.HasPrefix(w, "+") {
+			return nil, fmt.Errorf("%q: not a key this viewer takes", w)
+		}
+		for _, r := range w {
+			out = append(out, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+		}
+	}
+	return out, nil
+}
