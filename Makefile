@@ -11,18 +11,20 @@ build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gotrace
 
 # test runs every test, then the race detector over the code that runs
-# goroutines of its own: all of stats, record, outfile and bench (-short
-# leaves out recording the stress program and other toolchains), decode's
-# parallel reader, and the commands that stream between goroutines, draw
-# progress or get interrupted, and the timeline read in parts. test-race
-# is everything under it.
-RACE_PKGS := ./internal/stats ./internal/record ./internal/outfile ./internal/bench
+# goroutines of its own: stats' and the timeline's analysis in parts,
+# decode's parallel reader, pprof's per-generation profiles (-short leaves
+# out recording the stress program), all of record, outfile, bench and the
+# terminal viewer (which reads in the background), and
+# the commands that stream between goroutines, draw progress, get
+# interrupted or export a trace per core. test-race is everything under it.
+RACE_RUN  := Parallel|Parts|Progress|OrderedPass|Damage
+RACE_PKGS := ./internal/stats ./internal/decode ./internal/timeline ./internal/pprof
 
 test:
 	$(GO) vet ./...
 	$(GO) test ./...
-	$(GO) test -race -short $(RACE_PKGS)
-	$(GO) test -race -short -run 'Parallel|FuzzDecode|Parts' ./internal/decode ./internal/timeline ./internal/pprof
+	$(GO) test -race -short -run '$(RACE_RUN)' $(RACE_PKGS)
+	$(GO) test -race -short ./internal/record ./internal/outfile ./internal/bench ./internal/view
 	$(GO) test -race -run 'Progress|Interrupt|Record|SplitFiles' ./cmd/gotrace
 	$(GO) test -race -run 'Script/export_parquet' ./cmd/gotrace
 
