@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/spf13/cobra"
 
@@ -115,11 +115,10 @@ func runView(opts *viewOptions) error {
 		for _, k := range keys {
 			m.Send(k)
 		}
-		fmt.Fprintln(opts.IO.Out, m.View())
+		fmt.Fprintln(opts.IO.Out, m.Screen())
 		return damage
 	}
-	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion(),
-		tea.WithInput(opts.IO.In), tea.WithOutput(opts.IO.Out))
+	p := tea.NewProgram(m, tea.WithInput(opts.IO.In), tea.WithOutput(opts.IO.Out))
 	go func() {
 		for _, k := range keys {
 			p.Send(k)

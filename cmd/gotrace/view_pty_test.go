@@ -3,17 +3,18 @@
 package main
 
 import (
-	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/vt"
 	"github.com/creack/pty"
 )
 
@@ -21,14 +22,25 @@ import (
 type onTTY struct {
 	cmd    *exec.Cmd
 	tty    *os.File
-	out    *lockedBuffer
+	out    *lockedBuffer // all that was written
 	read   chan struct{}
 	waited chan error
+
+	mu   sync.Mutex
+	term *vt.Emulator // the screen it drew
 }
 
-// startView runs gotrace view with args on a pseudo-terminal of w x h,
-// answering as a terminal does when asked its background colour and
-// where the cursor is (Bubble Tea asks both as it starts).
+// shown is the text on the screen.
+func (v *onTTY) shown() string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.term.String()
+}
+
+// startView runs gotrace view with args on a pseudo-terminal of w x h
+// that answers no question: Bubble Tea asks which modes the terminal
+// has (synchronized output, keyboard enhancements) and must not wait for
+// the answer.
 func startView(tb testing.TB, env []string, w, h int, args ...string) *onTTY {
 	tb.Helper()
 	gotrace, err := exec.LookPath("gotrace") // testscript.Main put it on PATH
@@ -41,19 +53,22 @@ func startView(tb testing.TB, env []string, w, h int, args ...string) *onTTY {
 	if err != nil {
 		tb.Skip(err)
 	}
-	v := &onTTY{cmd: cmd, tty: tty, out: new(lockedBuffer), read: make(chan struct{}), waited: make(chan error, 1)}
+	v := &onTTY{cmd: cmd, tty: tty, out: new(lockedBuffer), read: make(chan struct{}), waited: make(chan error, 1), term: vt.NewEmulator(w, h)}
+	// N.B. The screen is drawn as a terminal draws it: Bubble Tea writes
+	// only the cells that changed, so a word on the screen need not be
+	// one run of what was written. The emulator's answers to questions
+	// are dropped.
+	go io.Copy(io.Discard, v.term)
 	go func() {
 		defer close(v.read)
+		defer v.term.Close()
 		buf := make([]byte, 4096)
 		for {
 			n, err := tty.Read(buf)
 			v.out.Write(buf[:n])
-			if strings.Contains(string(buf[:n]), "\x1b]11;?") {
-				tty.Write([]byte("\x1b]11;rgb:0000/0000/0000\x1b\\"))
-			}
-			if strings.Contains(string(buf[:n]), "\x1b[6n") {
-				tty.Write([]byte("\x1b[1;1R"))
-			}
+			v.mu.Lock()
+			v.term.Write(buf[:n])
+			v.mu.Unlock()
 			if err != nil {
 				return
 			}
@@ -63,11 +78,10 @@ func startView(tb testing.TB, env []string, w, h int, args ...string) *onTTY {
 	return v
 }
 
-// screen waits until what was drawn, escapes left out, has every one of
-// want.
+// screen waits until the screen shows every one of want.
 func (v *onTTY) screen(deadline <-chan time.Time, want ...string) error {
 	for {
-		text := ansi.Strip(v.out.String())
+		text := v.shown()
 		missing := ""
 		for _, w := range want {
 			if !strings.Contains(text, w) {
@@ -89,9 +103,9 @@ func (v *onTTY) screen(deadline <-chan time.Time, want ...string) error {
 	}
 }
 
-// quit presses q and waits for gotrace to end.
-func (v *onTTY) quit(deadline <-chan time.Time) error {
-	v.tty.Write([]byte("q"))
+// quit presses key and waits for gotrace to end.
+func (v *onTTY) quit(deadline <-chan time.Time, key string) error {
+	v.tty.Write([]byte(key))
 	select {
 	case err := <-v.waited:
 		v.tty.Close()
@@ -99,7 +113,7 @@ func (v *onTTY) quit(deadline <-chan time.Time) error {
 		return err
 	case <-deadline:
 		v.cmd.Process.Kill()
-		return errors.New("q did not end gotrace view")
+		return fmt.Errorf("%q did not end gotrace view", key)
 	}
 }
 
@@ -137,16 +151,41 @@ func TestViewOnPTY(t *testing.T) {
 				t.Fatal(err)
 			}
 			v.tty.Write([]byte("x")) // any key closes the help
-			if err := v.quit(deadline); err != nil {
-				t.Fatalf("gotrace view: %v\n%s", err, ansi.Strip(v.out.String()))
+			if err := v.quit(deadline, "q"); err != nil {
+				t.Fatalf("gotrace view: %v\n%s", err, v.shown())
 			}
-			got := v.out.String()
-			for _, restore := range []string{"\x1b[?1049l", "\x1b[?1002l"} {
-				if !strings.Contains(got, restore) {
-					t.Errorf("the terminal was not restored: no %q", restore)
-				}
-			}
+			checkRestored(t, v.out.String())
 		})
+	}
+}
+
+// TestViewOnPTYCtrlC: Ctrl-C ends gotrace view as q does, with success,
+// and leaves the terminal as it was.
+func TestViewOnPTYCtrlC(t *testing.T) {
+	trace, err := filepath.Abs(filepath.Join("..", "..", "testdata", "traces", "workers.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := startView(t, []string{"TERM=xterm-256color"}, 80, 24, trace)
+	defer v.tty.Close()
+	deadline := time.After(time.Minute)
+	if err := v.screen(deadline, "workers.trace", "? help"); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.quit(deadline, "\x03"); err != nil {
+		t.Fatalf("gotrace view: %v\n%s", err, v.shown())
+	}
+	checkRestored(t, v.out.String())
+}
+
+// checkRestored checks that what gotrace view wrote turns the
+// alternate screen and the mouse off again.
+func checkRestored(t *testing.T, got string) {
+	t.Helper()
+	for _, restore := range []string{"\x1b[?1049l", "\x1b[?1002l"} {
+		if !strings.Contains(got, restore) {
+			t.Errorf("the terminal was not restored: no %q", restore)
+		}
 	}
 }
 
@@ -184,7 +223,7 @@ func BenchmarkViewStressTTY(b *testing.B) {
 			b.Fatal(err)
 		}
 		zoomed += time.Since(start)
-		if err := v.quit(deadline); err != nil {
+		if err := v.quit(deadline, "q"); err != nil {
 			b.Fatal(err)
 		}
 		if ru, ok := v.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {

@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 	"github.com/gotrace-cli/gotrace/internal/stats"
 	"github.com/gotrace-cli/gotrace/internal/timeline"
 )

@@ -1,6 +1,6 @@
 package view
 
-import "github.com/charmbracelet/bubbles/key"
+import "charm.land/bubbles/v2/key"
 
 // keyMap is every key the viewer takes; the help overlay lists them all,
 // in this order.
@@ -30,7 +30,7 @@ var keys = keyMap{
 	ZoomAll:       key.NewBinding(key.WithKeys("0", "home"), key.WithHelp("0/home", "show the whole trace")),
 	PageUp:        key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "scroll the lanes up a page")),
 	PageDown:      key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdown", "scroll the lanes down a page")),
-	Toggle:        key.NewBinding(key.WithKeys("enter", " "), key.WithHelp("enter/space", "open or close a group; on a goroutine, its detail")),
+	Toggle:        key.NewBinding(key.WithKeys("enter", "space"), key.WithHelp("enter/space", "open or close a group; on a goroutine, its detail")),
 	Detail:        key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "show or hide the detail pane")),
 	NextEvent:     key.NewBinding(key.WithKeys("]"), key.WithHelp("]", "cursor to the next change on the selected lane")),
 	PrevEvent:     key.NewBinding(key.WithKeys("["), key.WithHelp("[", "cursor to the previous change on the selected lane")),

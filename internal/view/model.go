@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/textinput"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/gotrace-cli/gotrace/internal/drill"
 	"github.com/gotrace-cli/gotrace/internal/stats"
@@ -230,21 +230,30 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.gotWhy(msg)
 		m.buildLanes()
 		return m, nil
-	case tea.MouseMsg:
-		return m, m.mouse(msg)
-	case tea.KeyMsg:
-		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste {
+	case tea.MouseWheelMsg:
+		return m, m.mouse(tea.Mouse(msg))
+	case tea.MouseClickMsg:
+		return m, m.mouse(tea.Mouse(msg))
+	case tea.PasteMsg:
+		if m.prompt == promptNone {
+			return m, nil
+		}
+		var cmd tea.Cmd
+		m.input, cmd = m.input.Update(msg)
+		return m, cmd
+	case tea.KeyPressMsg:
+		if rs := []rune(msg.Text); len(rs) > 1 {
 			// Keys typed faster than they are read come together: one
 			// at a time, so that a key that opens a prompt gets the rest
 			// typed into it.
 			var cmds []tea.Cmd
-			for _, r := range msg.Runes {
-				_, cmd := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt})
+			for _, r := range rs {
+				_, cmd := m.Update(tea.KeyPressMsg{Code: r, Text: string(r), Mod: msg.Mod})
 				cmds = append(cmds, cmd)
 			}
 			return m, tea.Batch(cmds...)
 		}
-		if msg.Type == tea.KeyCtrlC {
+		if msg.Keystroke() == "ctrl+c" {
 			m.quitting = true
 			return m, tea.Quit
 		}
@@ -256,7 +265,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
+func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	m.status = ""
 	if m.help {
 		if key.Matches(msg, keys.Quit) {
@@ -353,13 +362,13 @@ func (m *Model) startPrompt(p prompt) {
 	m.input.Focus()
 }
 
-func (m *Model) promptKey(msg tea.KeyMsg) tea.Cmd {
-	switch msg.Type {
-	case tea.KeyEsc:
+func (m *Model) promptKey(msg tea.KeyPressMsg) tea.Cmd {
+	switch msg.Keystroke() {
+	case "esc":
 		m.prompt = promptNone
 		m.input.Blur()
 		return nil
-	case tea.KeyEnter:
+	case "enter":
 		p, text := m.prompt, strings.TrimSpace(m.input.Value())
 		m.prompt = promptNone
 		m.input.Blur()
@@ -733,7 +742,8 @@ func (m *Model) showTask() tea.Cmd {
 	return cmd
 }
 
-func (m *Model) mouse(msg tea.MouseMsg) tea.Cmd {
+// mouse handles a wheel turn or a click.
+func (m *Model) mouse(msg tea.Mouse) tea.Cmd {
 	x := msg.X - m.labelWidth() - 1
 	w := m.laneWidth()
 	t := m.cursor
@@ -741,20 +751,17 @@ func (m *Model) mouse(msg tea.MouseMsg) tea.Cmd {
 		t = m.from + trace.Time((float64(x)+0.5)*float64(m.to-m.from)/float64(w))
 	}
 	switch msg.Button {
-	case tea.MouseButtonWheelUp:
+	case tea.MouseWheelUp:
 		return m.zoom(t, 0.5)
-	case tea.MouseButtonWheelDown:
+	case tea.MouseWheelDown:
 		return m.zoom(t, 2)
-	case tea.MouseButtonWheelLeft:
+	case tea.MouseWheelLeft:
 		span := m.to - m.from
 		return m.setWindow(m.from-span/8, m.to-span/8)
-	case tea.MouseButtonWheelRight:
+	case tea.MouseWheelRight:
 		span := m.to - m.from
 		return m.setWindow(m.from+span/8, m.to+span/8)
-	case tea.MouseButtonLeft:
-		if msg.Action != tea.MouseActionPress {
-			return nil
-		}
+	case tea.MouseLeft:
 		row := msg.Y - headerRows
 		if row >= 0 && row < m.laneRows() && m.top+row < len(m.lanes) {
 			m.selectLane(m.top + row)

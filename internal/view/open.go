@@ -9,7 +9,7 @@ import (
 	"os"
 	"strings"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 )
 
 // Open reads the trace in r for the viewer. A trace it cannot read at all
@@ -74,33 +74,35 @@ func openSummarized(f *os.File) (*Trace, error) {
 }
 
 // namedKeys are the keys ParseKeys takes by name.
-var namedKeys = map[string]tea.KeyType{}
+var namedKeys = map[string]tea.Key{}
 
 func init() {
-	for _, k := range []tea.KeyType{
-		tea.KeyUp, tea.KeyDown, tea.KeyLeft, tea.KeyRight, tea.KeyEnter, tea.KeyEsc,
-		tea.KeySpace, tea.KeyTab, tea.KeyPgUp, tea.KeyPgDown, tea.KeyHome, tea.KeyEnd,
-		tea.KeyShiftLeft, tea.KeyShiftRight, tea.KeyCtrlC, tea.KeyBackspace,
+	for _, k := range []tea.Key{
+		{Code: tea.KeyUp}, {Code: tea.KeyDown}, {Code: tea.KeyLeft}, {Code: tea.KeyRight},
+		{Code: tea.KeyEnter}, {Code: tea.KeyEscape}, {Code: tea.KeySpace, Text: " "}, {Code: tea.KeyTab},
+		{Code: tea.KeyPgUp}, {Code: tea.KeyPgDown}, {Code: tea.KeyHome}, {Code: tea.KeyEnd},
+		{Code: tea.KeyLeft, Mod: tea.ModShift}, {Code: tea.KeyRight, Mod: tea.ModShift},
+		{Code: 'c', Mod: tea.ModCtrl}, {Code: tea.KeyBackspace},
 	} {
-		namedKeys[tea.Key{Type: k}.String()] = k
+		namedKeys[k.Keystroke()] = k
 	}
 }
 
 // ParseKeys reads space-separated key presses: a key's name as Bubble Tea
-// spells it (down, enter, shift+right, ...), or text, typed a character
-// at a time.
-func ParseKeys(s string) ([]tea.KeyMsg, error) {
-	var out []tea.KeyMsg
+// spells it (down, enter, space, shift+right, ...), or text, typed a
+// character at a time.
+func ParseKeys(s string) ([]tea.KeyPressMsg, error) {
+	var out []tea.KeyPressMsg
 	for _, w := range strings.Fields(s) {
 		if k, ok := namedKeys[w]; ok {
-			out = append(out, tea.KeyMsg{Type: k})
+			out = append(out, tea.KeyPressMsg(k))
 			continue
 		}
 		if strings.Contains(w, "+") && len(w) > 1 && !strings.HasPrefix(w, "+") {
 			return nil, fmt.Errorf("%q: not a key this viewer takes", w)
 		}
 		for _, r := range w {
-			out = append(out, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+			out = append(out, tea.KeyPressMsg{Code: r, Text: string(r)})
 		}
 	}
 	return out, nil

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/gotrace-cli/gotrace/internal/timeline"
 	"golang.org/x/exp/trace"
@@ -193,8 +194,17 @@ func (m *Model) laneRows() int {
 	return max(m.height-headerRows-1-m.paneRows(), 1)
 }
 
-// View draws the screen.
-func (m *Model) View() string {
+// View is the screen for Bubble Tea: on the alternate screen, with the
+// mouse's clicks and wheel reported.
+func (m *Model) View() tea.View {
+	v := tea.NewView(m.Screen())
+	v.AltScreen = true
+	v.MouseMode = tea.MouseModeCellMotion
+	return v
+}
+
+// Screen draws the screen as text, "" once quitting.
+func (m *Model) Screen() string {
 	if m.quitting {
 		return ""
 	}

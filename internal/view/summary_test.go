@@ -10,7 +10,7 @@ import (
 	"slices"
 	"testing"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/gotrace-cli/gotrace/internal/timeline/timelinetest"
 	"github.com/muesli/termenv"
@@ -126,7 +126,7 @@ func TestSummaryScreens(t *testing.T) {
 	}
 	checkScreen(t, m, "summary-first")
 	for range 4 {
-		m.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("+")})
+		m.Send(tea.KeyPressMsg{Code: '+', Text: "+"})
 	}
 	if !m.drawn {
 		t.Fatal("zoomed in, nothing was read")

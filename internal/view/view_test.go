@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 	"golang.org/x/exp/trace"
@@ -59,13 +59,13 @@ func press(t *testing.T, m *Model, s string) {
 }
 
 func wheel(m *Model, b tea.MouseButton, x, y int) {
-	m.Update(tea.MouseMsg{X: x, Y: y, Button: b, Action: tea.MouseActionPress})
+	m.Update(tea.MouseWheelMsg{X: x, Y: y, Button: b})
 }
 
 // checkScreen compares the model's screen with testdata/screens/NAME.
 func checkScreen(t *testing.T, m *Model, name string) {
 	t.Helper()
-	got := m.View() + "\n"
+	got := m.Screen() + "\n"
 	golden.Check(t, filepath.Join("testdata", "screens", name), got, *update)
 }
 
@@ -81,15 +81,15 @@ func TestScreens(t *testing.T) {
 		{"zoom-keys", "workers.trace", 80, 24, true, func(t *testing.T, m *Model) { press(t, m, "+ + + right right right h") }},
 		{"zoom-wheel-colour", "workers.trace", 100, 30, false, func(t *testing.T, m *Model) {
 			for range 4 {
-				wheel(m, tea.MouseButtonWheelUp, 60, 5)
+				wheel(m, tea.MouseWheelUp, 60, 5)
 			}
-			wheel(m, tea.MouseButtonWheelRight, 60, 5)
+			wheel(m, tea.MouseWheelRight, 60, 5)
 		}},
 		{"zoom-out", "workers.trace", 80, 24, true, func(t *testing.T, m *Model) { press(t, m, "+ + + + - 0 -") }},
 		{"select-group", "workers.trace", 80, 24, true, func(t *testing.T, m *Model) { press(t, m, "down down down down down enter down") }},
 		{"click", "workers.trace", 80, 24, true, func(t *testing.T, m *Model) {
-			m.Update(tea.MouseMsg{X: 2, Y: 7, Button: tea.MouseButtonLeft, Action: tea.MouseActionPress})
-			m.Update(tea.MouseMsg{X: 40, Y: 8, Button: tea.MouseButtonLeft, Action: tea.MouseActionPress})
+			m.Update(tea.MouseClickMsg{X: 2, Y: 7, Button: tea.MouseLeft})
+			m.Update(tea.MouseClickMsg{X: 40, Y: 8, Button: tea.MouseLeft})
 			press(t, m, "enter")
 		}},
 		{"search-detail", "workers.trace", 80, 24, true, func(t *testing.T, m *Model) { press(t, m, "/ fetchAll enter") }},
@@ -190,11 +190,11 @@ func TestSearchMatches(t *testing.T) {
 }
 
 func TestQuit(t *testing.T) {
-	for _, k := range []tea.KeyMsg{{Type: tea.KeyRunes, Runes: []rune("q")}, {Type: tea.KeyCtrlC}} {
+	for _, k := range []tea.KeyPressMsg{{Code: 'q', Text: "q"}, {Code: 'c', Mod: tea.ModCtrl}} {
 		m := newModel(t, "annotated.trace", 80, 24, true)
 		press(t, m, "/ main") // q while typing is text; Ctrl-C still quits
 		_, cmd := m.Update(k)
-		if k.Type == tea.KeyRunes {
+		if k.Text != "" {
 			press(t, m, "esc")
 			_, cmd = m.Update(k)
 		}
@@ -237,7 +237,7 @@ func TestTaskPath(t *testing.T) {
 // lock.
 func TestStatsFindings(t *testing.T) {
 	m := openModel(t, "hotlock.trace", 120, 30)
-	m.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("s")})
+	m.Send(tea.KeyPressMsg{Code: 's', Text: "s"})
 	if !m.findingsDone || len(m.findings) == 0 {
 		t.Fatalf("no findings: %q", m.findingsErr)
 	}
