@@ -248,7 +248,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			// typed into it.
 			var cmds []tea.Cmd
 			for _, r := range rs {
-				_, cmd := m.Update(tea.KeyPressMsg{Code: r, Text: string(r), Mod: msg.Mod})
+				k := typed(r)
+				k.Mod |= msg.Mod
+				_, cmd := m.Update(k)
 				cmds = append(cmds, cmd)
 			}
 			return m, tea.Batch(cmds...)

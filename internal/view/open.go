@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	tea "charm.land/bubbletea/v2"
 )
@@ -102,8 +104,18 @@ func ParseKeys(s string) ([]tea.KeyPressMsg, error) {
 			return nil, fmt.Errorf("%q: not a key this viewer takes", w)
 		}
 		for _, r := range w {
-			out = append(out, tea.KeyPressMsg{Code: r, Text: string(r)})
+			out = append(out, typed(r))
 		}
 	}
 	return out, nil
+}
+
+// typed is the key press of r as Bubble Tea reads it from a terminal:
+// an upper-case ASCII letter is its lower-case key with shift.
+func typed(r rune) tea.KeyPressMsg {
+	k := tea.KeyPressMsg{Code: r, Text: string(r)}
+	if r < utf8.RuneSelf && unicode.IsUpper(r) {
+		k.Code, k.ShiftedCode, k.Mod = unicode.ToLower(r), r, tea.ModShift
+	}
+	return k
 }
