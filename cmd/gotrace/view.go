@@ -67,7 +67,7 @@ generation, and only the generations in view are read in full.`),
 	f := cmd.Flags()
 	f.BoolVar(&opts.Print, "print", false, "print one screen and exit (the default when standard output is not a terminal)")
 	f.StringVar(&opts.Size, "size", "", "the screen's size as `WxH` for --print (default: the terminal's, or 80x24)")
-	f.StringVar(&opts.Keys, "keys", "", "`KEYS` to press first, space-separated (Bubble Tea's names: down, enter, shift+right, ...; other words are typed)")
+	f.StringVar(&opts.Keys, "keys", "", "`KEYS` to press first, space-separated (Bubble Tea's names: down, enter, space, shift+right, ...; other words are typed)")
 	return cmd
 }
 
