@@ -61,7 +61,9 @@ func startView(tb testing.TB, env []string, w, h int, args ...string) *onTTY {
 	go io.Copy(io.Discard, v.term)
 	go func() {
 		defer close(v.read)
-		defer v.term.Close()
+		// N.B. Closing the answers' pipe ends the copy; Emulator.Close
+		// would race with its Read.
+		defer v.term.InputPipe().(io.Closer).Close()
 		buf := make([]byte, 4096)
 		for {
 			n, err := tty.Read(buf)
