@@ -189,6 +189,26 @@ func TestSearchMatches(t *testing.T) {
 	}
 }
 
+// TestTypedTogether: keys that come in one message are pressed one at a
+// time, so the key that opens a prompt gets the rest typed into it; a
+// paste goes into an open prompt whole and does nothing without one.
+func TestTypedTogether(t *testing.T) {
+	m := newModel(t, "workers.trace", 80, 24, true)
+	m.Update(tea.PasteMsg{Content: "q"})
+	if m.quitting {
+		t.Fatal("a paste of q quit")
+	}
+	m.Update(tea.KeyPressMsg{Code: tea.KeyExtended, Text: "/G1"})
+	if m.prompt != promptSearch || m.input.Value() != "G1" {
+		t.Fatalf("/G1 together: prompt %d, %q typed", m.prompt, m.input.Value())
+	}
+	m.Update(tea.PasteMsg{Content: "8"})
+	press(t, m, "enter")
+	if g := m.selected(); g == nil || g.ID != 18 {
+		t.Errorf("/G1, 8 pasted: selected %v", g)
+	}
+}
+
 func TestQuit(t *testing.T) {
 	for _, k := range []tea.KeyPressMsg{{Code: 'q', Text: "q"}, {Code: 'c', Mod: tea.ModCtrl}} {
 		m := newModel(t, "annotated.trace", 80, 24, true)
