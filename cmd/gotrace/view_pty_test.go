@@ -110,6 +110,14 @@ func (v *onTTY) quit(deadline <-chan time.Time, key string) error {
 	v.tty.Write([]byte(key))
 	select {
 	case err := <-v.waited:
+		// N.B. The terminal's last bytes (those that restore it) may
+		// still be in the pseudo-terminal: read until it reports the
+		// other side closed, and close it only then, or when that
+		// takes too long.
+		select {
+		case <-v.read:
+		case <-time.After(10 * time.Second):
+		}
 		v.tty.Close()
 		<-v.read
 		return err
