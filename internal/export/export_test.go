@@ -629,7 +629,8 @@ var (
 
 // TestExport exports every committed trace in both formats, reads the output
 // back with a parser of the format, and checks its structure and its counts
-// against what x/exp/trace finds in the trace.
+// against what x/exp/trace finds in the trace, and the two formats against
+// each other, event by event.
 func TestExport(t *testing.T) {
 	files, err := filepath.Glob("../../testdata/traces/*.trace")
 	if err != nil || len(files) == 0 {
@@ -641,10 +642,12 @@ func TestExport(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := takeCensus(t, data)
+		both := map[Format]timelineOut{}
 		for _, f := range []Format{Perfetto, Chrome} {
 			t.Run(filepath.Base(file)+"/"+string(f), func(t *testing.T) {
 				b, sum := exportBytes(t, data, Options{Format: f, Name: filepath.Base(file)})
 				tl := read(t, f, b)
+				both[f] = tl
 				checkNesting(t, tl)
 
 				gTracks := 0
@@ -733,6 +736,11 @@ func TestExport(t *testing.T) {
 				}
 			})
 		}
+		p, okp := both[Perfetto]
+		ch, okc := both[Chrome]
+		if okp && okc {
+			t.Run(filepath.Base(file)+"/same", func(t *testing.T) { samePerfettoChrome(t, p, ch, "whole trace") })
+		}
 	}
 }
 
@@ -817,10 +825,11 @@ func TestJSONString(t *testing.T) {
 	}
 }
 
-// TestPerfettoMatchesChrome reads both exports of every committed trace
-// back and compares them event by event: the Perfetto one, with its
-// interned names resolved and its delta timestamps added up, must say what
-// the Chrome JSON, which spells every name and time out, says.
+// TestPerfettoMatchesChrome reads both exports of a window of every small
+// committed trace back and compares them event by event: the Perfetto one,
+// with its interned names resolved and its delta timestamps added up, must
+// say what the Chrome JSON, which spells every name and time out, says.
+// TestExport compares the exports of the whole traces.
 func TestPerfettoMatchesChrome(t *testing.T) {
 	files, err := filepath.Glob("../../testdata/traces/*.trace")
 	if err != nil || len(files) == 0 {
@@ -837,34 +846,40 @@ func TestPerfettoMatchesChrome(t *testing.T) {
 				// take most of a minute; TestExport reads it once.
 				t.Skip("big trace")
 			}
-			for _, opts := range []Options{{}, {From: 100 * time.Microsecond, To: 600 * time.Microsecond}} {
-				opts.Format = Perfetto
-				pb, _ := exportBytes(t, data, opts)
-				opts.Format = Chrome
-				cb, _ := exportBytes(t, data, opts)
-				p, c := readPerfetto(t, pb), readChrome(t, cb)
-				if len(p.events) != len(c.events) || len(p.events) == 0 && opts.From == 0 {
-					t.Fatalf("window %v-%v: %d events in Perfetto's format, %d in Chrome's", opts.From, opts.To, len(p.events), len(c.events))
-				}
-				for i := range p.events {
-					pe, ce := p.events[i], c.events[i]
-					switch pe.ph {
-					case 'E':
-						ce.name, ce.cat = "", "" // N.B. Perfetto's slice ends are anonymous
-					case 'C':
-						ce.name = "" // N.B. Chrome's counters are named by their track
-					}
-					if fmt.Sprint(pe) != fmt.Sprint(ce) {
-						t.Fatalf("window %v-%v, event %d:\nperfetto %+v\nchrome   %+v", opts.From, opts.To, i, pe, ce)
-					}
-				}
-				for name := range c.tracks {
-					if !p.tracks[name] {
-						t.Errorf("track %q only in Chrome's format", name)
-					}
-				}
-			}
+			// N.B. TestExport compares the whole traces.
+			opts := Options{From: 100 * time.Microsecond, To: 600 * time.Microsecond}
+			opts.Format = Perfetto
+			pb, _ := exportBytes(t, data, opts)
+			opts.Format = Chrome
+			cb, _ := exportBytes(t, data, opts)
+			samePerfettoChrome(t, readPerfetto(t, pb), readChrome(t, cb), fmt.Sprintf("window %v-%v", opts.From, opts.To))
 		})
+	}
+}
+
+// samePerfettoChrome checks that p and c, the same export in Perfetto's
+// format and in Chrome's, hold the same events on the same tracks.
+func samePerfettoChrome(t *testing.T, p, c timelineOut, what string) {
+	t.Helper()
+	if len(p.events) != len(c.events) || len(p.events) == 0 && what == "whole trace" {
+		t.Fatalf("%s: %d events in Perfetto's format, %d in Chrome's", what, len(p.events), len(c.events))
+	}
+	for i := range p.events {
+		pe, ce := p.events[i], c.events[i]
+		switch pe.ph {
+		case 'E':
+			ce.name, ce.cat = "", "" // N.B. Perfetto's slice ends are anonymous
+		case 'C':
+			ce.name = "" // N.B. Chrome's counters are named by their track
+		}
+		if fmt.Sprint(pe) != fmt.Sprint(ce) {
+			t.Fatalf("%s, event %d:\nperfetto %+v\nchrome   %+v", what, i, pe, ce)
+		}
+	}
+	for name := range c.tracks {
+		if !p.tracks[name] {
+			t.Errorf("%s: track %q only in Chrome's format", what, name)
+		}
 	}
 }
 
