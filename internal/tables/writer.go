@@ -26,7 +26,8 @@ const pageBuffer = 64 << 10
 // writer's columns a batch at a time: assembling rows for the writer to
 // take apart again cost more than the rest of the export.
 type tableWriter struct {
-	t      *Table
+	t *Table
+	//lint:ignore SA1019 the export builds columns of parquet.Values in place and hands them to this writer's column writers; GenericWriter takes rows of Go values
 	w      *parquet.Writer
 	labels []string // the label values, appended to every row
 	id     string

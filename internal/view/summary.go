@@ -66,14 +66,6 @@ func (s *GenSummary) addBusy(p trace.ProcID, from, to trace.Time) {
 	}
 }
 
-// ticksToTime converts ticks as golang.org/x/exp/trace does.
-func ticksToTime(ticks, freq uint64) trace.Time {
-	if freq == 0 {
-		return 0
-	}
-	return trace.Time(float64(ticks) * (1e9 / float64(freq)))
-}
-
 // clock converts ticks of one generation's clock.
 type clock float64
 
