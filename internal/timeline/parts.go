@@ -194,27 +194,16 @@ func PreparePart(r io.ReaderAt, hdr []byte, s GenSpan, see func(*decode.Generati
 	p.Restamped = len(late)
 	for i := range g.Batches {
 		b := &g.Batches[i]
-		var shift uint64
-		if len(late) > 0 && late[0].Offset == b.Offset {
-			shift, late = late[0].Shift, late[1:]
-		}
-		p.MaxTime = max(p.MaxTime, b.Last-shift)
 		c, ok, err := findCut(dr, g, i)
 		if err != nil {
 			return nil, err
 		}
-		switch {
-		case ok:
-			c.base, c.base2 = c.base-shift, c.base2-shift
-		case shift > 0:
-			// Only the header changes.
-			end := g.End
-			if i+1 < len(g.Batches) {
-				end = g.Batches[i+1].Offset
-			}
-			c = cut{hdr: b.Offset, data: end - int64(b.Size), at: -1, end: end, gen: g.Num, m: b.M, base: b.Time - shift}
-			ok = true
+		var shift uint64
+		if len(late) > 0 && late[0].Offset == b.Offset {
+			shift = late[0].Shift
+			c, ok, late = restamped(c, ok, late[0]), true, late[1:]
 		}
+		p.MaxTime = max(p.MaxTime, b.Last-shift)
 		if ok {
 			c.hdr, c.data, c.end = c.hdr-delta, c.data-delta, c.end-delta
 			if c.at >= 0 {
@@ -233,9 +222,16 @@ func PreparePart(r io.ReaderAt, hdr []byte, s GenSpan, see func(*decode.Generati
 // the generation from the file in r with its late batches moved back and
 // its large batches split.
 func (p *Part) Reader(r io.ReaderAt, hdr []byte) io.Reader {
-	s := p.Span
-	parts := []io.Reader{bytes.NewReader(hdr)}
-	pos := s.Off
+	parts := append([]io.Reader{bytes.NewReader(hdr)}, spliced(r, p.Span.Off, p.Span.End, p.cuts)...)
+	return io.MultiReader(parts...)
+}
+
+// spliced is the input from from to to, read at those offsets in r, with
+// cuts, in order and all within it, applied: headers written anew, large
+// batches split.
+func spliced(r io.ReaderAt, from, to int64, cuts []cut) []io.Reader {
+	var parts []io.Reader
+	pos := from
 	var hdrs []byte
 	batch := func(gen, m, base uint64, size int64) io.Reader {
 		start := len(hdrs)
@@ -245,7 +241,7 @@ func (p *Part) Reader(r io.ReaderAt, hdr []byte) io.Reader {
 		}
 		return bytes.NewReader(hdrs[start:len(hdrs):len(hdrs)])
 	}
-	for _, c := range p.cuts {
+	for _, c := range cuts {
 		if c.at < 0 {
 			// Restamped, not split.
 			parts = append(parts,
@@ -262,8 +258,7 @@ func (p *Part) Reader(r io.ReaderAt, hdr []byte) io.Reader {
 			io.NewSectionReader(r, c.at, c.end-c.at))
 		pos = c.end
 	}
-	parts = append(parts, io.NewSectionReader(r, pos, s.End-pos))
-	return io.MultiReader(parts...)
+	return append(parts, io.NewSectionReader(r, pos, to-pos))
 }
 
 // SizedReader is a reader that says how much it has left, so that a
@@ -327,6 +322,16 @@ func spare(n int) int {
 		}
 	}
 	return 0
+}
+
+// restamped is the cut of a batch moved back by r: c, its split if ok,
+// with both base times moved back, or else one that writes its header anew.
+func restamped(c cut, ok bool, r Restamp) cut {
+	if ok {
+		c.base, c.base2 = c.base-r.Shift, c.base2-r.Shift
+		return c
+	}
+	return cut{hdr: r.Offset, data: r.Data, at: -1, end: r.End, gen: r.Gen, m: r.M, base: r.Base}
 }
 
 var errCut = errors.New("cut found")

@@ -25,6 +25,7 @@ func Read(r io.Reader, fn func(*trace.Event) bool) (src *Source, err error) {
 	if err != nil {
 		return nil, err // not a trace: a nil Source says so
 	}
+	src.split = true
 	syncs := 0
 	defer func() {
 		if p := recover(); p != nil {

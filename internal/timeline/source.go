@@ -12,8 +12,11 @@ import (
 // Source is a trace as golang.org/x/exp/trace is to read it: the header
 // and every complete generation of the input, in order, with the late
 // status batches of each moved back to where its next generation begins
-// (see Restamps). It reads one generation ahead, so it holds about two
-// generations in memory.
+// (see Restamps). It reads one generation ahead, but holds only one: of
+// the generation waiting for the next one's first timestamp it keeps a
+// copy of the bytes from its first batch with no thread on (the only
+// batches that may move, which the runtime writes as the generation
+// ends), and hands out the rest while the decoder still holds them.
 //
 // It ends at the last complete generation: damage after it is not passed
 // on but kept, for Err. A trace in the Go 1.11–1.21 format passes through
@@ -21,12 +24,15 @@ import (
 type Source struct {
 	in  *teeReader
 	dr  *decode.Reader
-	out [][]byte // bytes ready to be read, in order
+	out []io.Reader // bytes ready to be read, in order
 	// pending is the last generation read, waiting for the next one's
 	// first timestamp.
 	pending *genBytes
 	err     error // damage, once found
 	done    bool
+	// split splits large batches as Part does, for golang.org/x/exp/trace
+	// to read them in about their size.
+	split bool
 
 	// Emitted lists the generations handed out so far: number and
 	// offset in the input.
@@ -43,12 +49,17 @@ type GenRef struct {
 	Offset int64
 }
 
-// genBytes is one generation's bytes and its candidates for restamping.
+// genBytes is what a generation waiting for the next one's first
+// timestamp still has to hand out: the input from its first candidate for
+// restamping to its end, with the cuts of its large batches there.
 type genBytes struct {
-	ref  GenRef
-	data []byte // the input from ref.Offset on
-	min  uint64 // its first timestamp, in ticks
-	late []candidate
+	ref    GenRef
+	tail   []byte // the input from from to end
+	from   int64
+	end    int64
+	min    uint64 // its first timestamp, in ticks
+	late   []candidate
+	splits []cut
 }
 
 // NewSource reads the trace's header from r. A header that is not a trace's
@@ -62,7 +73,7 @@ func NewSource(r io.Reader) (*Source, error) {
 		if errors.Is(err, decode.ErrOldFormat) {
 			// golang.org/x/exp/trace reads it as it is.
 			s := &Source{done: true, in: t}
-			s.out = [][]byte{t.raw}
+			s.out = []io.Reader{bytes.NewReader(t.raw)}
 			return s, nil
 		}
 		return nil, err
@@ -70,27 +81,37 @@ func NewSource(r io.Reader) (*Source, error) {
 	t.raw, t.off = nil, true
 	dr.SetDetail(decode.Counts)
 	s := &Source{in: t, dr: dr}
-	s.out = [][]byte{format.AppendHeader(nil, dr.Version())}
+	s.out = []io.Reader{bytes.NewReader(format.AppendHeader(nil, dr.Version()))}
 	return s, nil
 }
 
 // Read gives the trace's bytes as x/exp/trace is to read them.
 func (s *Source) Read(p []byte) (int, error) {
-	for len(s.out) == 0 {
-		if s.done {
-			if s.dr == nil {
-				// The old format: the rest of the input as it is.
-				return s.in.r.Read(p)
+	if len(p) == 0 {
+		return 0, nil
+	}
+	for {
+		for len(s.out) == 0 {
+			if s.done {
+				if s.dr == nil {
+					// The old format: the rest of the input as it is.
+					return s.in.r.Read(p)
+				}
+				return 0, io.EOF
 			}
-			return 0, io.EOF
+			s.advance()
 		}
-		s.advance()
+		n, err := s.out[0].Read(p)
+		if err != nil {
+			// N.B. Every piece reads from memory: its only error is
+			// its end.
+			s.out[0] = nil
+			s.out = s.out[1:]
+		}
+		if n > 0 {
+			return n, nil
+		}
 	}
-	n := copy(p, s.out[0])
-	if s.out[0] = s.out[0][n:]; len(s.out[0]) == 0 {
-		s.out = s.out[1:]
-	}
-	return n, nil
 }
 
 // Err is the damage found after the last complete generation, nil when
@@ -110,24 +131,62 @@ func (s *Source) Generations() []GenRef { return s.emitted }
 
 func (s *Source) advance() {
 	g, err := s.dr.Next()
-	if err != nil {
-		if err != io.EOF {
-			s.err = err
-		}
-		s.emit(s.pending, 0)
-		s.pending, s.done = nil, true
+	var splits []cut
+	if err == nil && s.split {
+		splits, err = s.splits(g)
+	}
+	if err == nil {
+		s.generation(g, splits)
 		return
 	}
-	cur := &genBytes{ref: GenRef{g.Num, g.Offset}, min: g.MinTime}
+	if err != io.EOF {
+		s.err = err
+	}
+	s.emit(s.pending, 0)
+	s.pending, s.done = nil, true
+}
+
+// splits lists the cuts of g's large batches.
+func (s *Source) splits(g *decode.Generation) ([]cut, error) {
+	var out []cut
+	for i := range g.Batches {
+		c, ok, err := findCut(s.dr, g, i)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// generation queues what of g can go now and keeps the rest pending.
+func (s *Source) generation(g *decode.Generation, splits []cut) {
+	cur := &genBytes{ref: GenRef{g.Num, g.Offset}, min: g.MinTime, end: g.End}
 	// Every batch with no thread may be late; which ones are is known
 	// once the next generation's first timestamp is.
 	cur.late = candidates(g)
+	cur.from = g.End
+	if len(cur.late) > 0 {
+		cur.from = cur.late[0].off
+	}
+	raw := s.dr.Raw()
+	head := splits
+	for len(head) > 0 && head[len(head)-1].hdr >= cur.from {
+		head = head[:len(head)-1]
+	}
+	cur.splits = splits[len(head):]
 	// N.B. A copy: the decoder reuses its buffer for the next
 	// generation, which this one waits for.
-	cur.data = bytes.Clone(s.dr.Raw())
+	cur.tail = bytes.Clone(raw[cur.from-g.Offset:])
 	if p := s.pending; p != nil {
 		s.emit(p, cur.min)
 	}
+	// What comes before the first candidate never changes: it goes out
+	// from the decoder's buffer, which it leaves alone until every byte
+	// queued is read.
+	s.out = append(s.out, spliced(bytesAt{raw, g.Offset}, g.Offset, cur.from, head)...)
 	s.pending = cur
 }
 
@@ -137,8 +196,8 @@ func (s *Source) emit(g *genBytes, next uint64) {
 		return
 	}
 	s.emitted = append(s.emitted, g.ref)
-	pos := g.ref.Offset
-	at := func(off int64) int64 { return off - g.ref.Offset }
+	var cuts []cut
+	splits := g.splits
 	for _, c := range g.late {
 		r, ok := c.restamp(next)
 		if !ok {
@@ -146,10 +205,36 @@ func (s *Source) emit(g *genBytes, next uint64) {
 		}
 		s.Restamped++
 		s.Shifted += r.Shift
-		s.out = append(s.out, g.data[at(pos):at(r.Offset)], r.Header())
-		pos = r.Data
+		for len(splits) > 0 && splits[0].hdr < r.Offset {
+			cuts, splits = append(cuts, splits[0]), splits[1:]
+		}
+		split := len(splits) > 0 && splits[0].hdr == r.Offset
+		var sc cut
+		if split {
+			sc, splits = splits[0], splits[1:]
+		}
+		cuts = append(cuts, restamped(sc, split, r))
 	}
-	s.out = append(s.out, g.data[at(pos):])
+	cuts = append(cuts, splits...)
+	s.out = append(s.out, spliced(bytesAt{g.tail, g.from}, g.from, g.end, cuts)...)
+}
+
+// bytesAt reads b as the input from offset base on.
+type bytesAt struct {
+	b    []byte
+	base int64
+}
+
+func (r bytesAt) ReadAt(p []byte, off int64) (int, error) {
+	off -= r.base
+	if off < 0 || off > int64(len(r.b)) {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
 }
 
 // teeReader keeps what the decoder reads until off is set.

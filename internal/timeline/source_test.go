@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -211,5 +212,86 @@ func TestDamageCut(t *testing.T) {
 	if !strings.HasPrefix(msg, "byte 0x10 (gen 1): failed to advance GoSyscallBegin") || len(msg) > maxMessage+60 ||
 		strings.Contains(msg, "\n") || !strings.Contains(msg, " …") {
 		t.Fatalf("message %q (%d bytes), want it placed, on one line and cut", msg, len(msg))
+	}
+}
+
+// TestReadSplitsExactly holds the events Read gives, large batches split,
+// to those golang.org/x/exp/trace reads from the restamped trace whole,
+// event for event, on every committed trace and every trace of the Go
+// tree's tests that reads without error.
+func TestReadSplitsExactly(t *testing.T) {
+	ins := map[string][]byte{}
+	names, _ := filepath.Glob("../../testdata/traces/*.trace")
+	for _, name := range names {
+		ins[filepath.Base(name)] = readFile(t, "traces/"+filepath.Base(name))
+	}
+	corpus, err := reftest.GorootCorpus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range corpus {
+		if c.Valid() {
+			ins[c.Name] = c.Data
+		}
+	}
+	split := 0
+	for name, data := range ins {
+		var whole bytes.Buffer
+		if _, err := Copy(&whole, bytes.NewReader(data)); err != nil {
+			t.Fatal(name, err)
+		}
+		src, err := NewSource(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(name, err)
+		}
+		src.split = true
+		out, err := io.ReadAll(src)
+		if err != nil {
+			t.Fatal(name, err)
+		}
+		if len(out) > whole.Len() {
+			split++ // each split adds a header
+		}
+		want := xexpEvents(t, whole.Bytes())
+		var got []string
+		if _, err := Read(bytes.NewReader(data), func(ev *trace.Event) bool {
+			got = append(got, ev.String())
+			return true
+		}); err != nil {
+			t.Fatal(name, err)
+		}
+		if len(got) != len(want) {
+			t.Errorf("%s: %d events, x/exp/trace reads %d", name, len(got), len(want))
+			continue
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Errorf("%s: event %d:\n got %s\nwant %s", name, i, got[i], want[i])
+				break
+			}
+		}
+	}
+	if split == 0 {
+		t.Error("no trace had a batch split")
+	}
+}
+
+// xexpEvents is every event of data as golang.org/x/exp/trace reads it.
+func xexpEvents(t *testing.T, data []byte) []string {
+	t.Helper()
+	tr, err := trace.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for {
+		ev, err := tr.ReadEvent()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, ev.String())
 	}
 }
