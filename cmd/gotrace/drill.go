@@ -13,7 +13,8 @@ import (
 )
 
 // readDrill runs read, one of the drill-down answers, over the trace file,
-// interruptible and under the timeline's memory limit. It returns what read
+// interruptible and under the memory limit of the commands that hold rows
+// beside the timeline. It returns what read
 // found, the damage to report after writing it (holds says what the output
 // holds: "the list holds"), and an error that ends the command at once.
 func readDrill[T any](s *Streams, file, holds string, read func(context.Context, io.Reader) (T, error)) (v T, damage, err error) {
@@ -22,7 +23,7 @@ func readDrill[T any](s *Streams, file, holds string, read func(context.Context,
 		return v, nil, err
 	}
 	defer in.Close()
-	err = drillRun(s, timelineMemoryLimit, func(ctx context.Context) (err error) {
+	err = drillRun(s, rowsMemoryLimit, func(ctx context.Context) (err error) {
 		v, err = read(ctx, bufio.NewReaderSize(in, 1<<20))
 		return err
 	})

@@ -50,7 +50,7 @@ func runExportParquet(opts *exportOptions) error {
 	}
 	ctx, stop := onInterrupt()
 	defer stop()
-	defer softMemoryLimit(opts.IO, timelineMemoryLimit)()
+	defer softMemoryLimit(opts.IO, rowsMemoryLimit)()
 
 	// Each worker reads a trace at a time: memory follows the largest
 	// generation of the traces being read, one per core.

@@ -47,15 +47,23 @@ func systemStreams() *Streams {
 // Soft memory limits while a trace is read. decode holds about one
 // generation at a time, stats one per core it reads on; the limit keeps
 // the garbage collector from letting the heap double past that on large
-// traces. pprof, export and goroutines hold about two generations beside
-// golang.org/x/exp/trace's reading of the whole trace: at 112 MiB the
-// collector ran without end (4x the time on a 300 MB trace), at 200 MiB it
-// costs no time and keeps the peak near 240 MB instead of 440 MB. pprof
-// reading a generation per core holds a part Tracker and x/exp/trace's
-// reading of that generation on each: on the 295 MB stress trace, at
-// 112 MiB the collector took half its CPU time (34 s of CPU against the
-// ordered pass's 18 s at 200 MiB); at 144 MiB it takes 22 s and peaks at
-// 152 MB.
+// traces. pprof reading a generation per core holds a part Tracker and
+// x/exp/trace's reading of that generation on each: on the 295 MB stress
+// trace, at 112 MiB the collector took half its CPU time (34 s of CPU
+// against the ordered pass's 18 s at 200 MiB); at 144 MiB it takes 22 s
+// and peaks at 152 MB.
+//
+// export and pprof's ordered pass hold the generation the decoder reads,
+// the one waiting for its first timestamp and x/exp/trace's reading of it
+// (in batches split to take about their size): on the stress trace, at
+// 128 MiB export peaks at 153-158 MB for the CPU time it takes at 200 MiB
+// (221 MB), and pprof's ordered pass at 150 MB for a fifth more. At
+// 112 MiB export's peak drops by 6 MB and the collector takes half again
+// its CPU time on the service trace; pprof's does not drop at all.
+// goroutines holds a row per goroutine beside (317 k on the stress trace)
+// and the Parquet tables their writers' buffers: at 128 MiB the collector
+// doubled goroutines' CPU time and took half again the tables', so they
+// keep 200 MiB (261 and 225 MB there).
 //
 // goroutine and at read one generation at a time beside the index: 112 MiB
 // keeps their peak under 150 MB on the stress trace.
@@ -63,7 +71,8 @@ const (
 	decodeMemoryLimit   = 64 << 20
 	statsMemoryLimit    = 112 << 20
 	partsMemoryLimit    = 144 << 20
-	timelineMemoryLimit = 200 << 20
+	timelineMemoryLimit = 128 << 20
+	rowsMemoryLimit     = 200 << 20
 	drillMemoryLimit    = 112 << 20
 	// view keeps what touches the window of the generations it reads
 	// in full beside golang.org/x/exp/trace's reading of them, while it

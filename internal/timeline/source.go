@@ -12,11 +12,10 @@ import (
 // Source is a trace as golang.org/x/exp/trace is to read it: the header
 // and every complete generation of the input, in order, with the late
 // status batches of each moved back to where its next generation begins
-// (see Restamps). It reads one generation ahead, but holds only one: of
-// the generation waiting for the next one's first timestamp it keeps a
-// copy of the bytes from its first batch with no thread on (the only
-// batches that may move, which the runtime writes as the generation
-// ends), and hands out the rest while the decoder still holds them.
+// (see Restamps). It reads one generation ahead: of the generation
+// waiting for the next one's first timestamp it keeps a copy of the bytes
+// from its first batch with no thread on (the only batches that may move),
+// and hands out those before it while the decoder still holds them.
 //
 // It ends at the last complete generation: damage after it is not passed
 // on but kept, for Err. A trace in the Go 1.11–1.21 format passes through
