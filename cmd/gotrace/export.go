@@ -138,6 +138,8 @@ func runExport(opts *exportOptions) error {
 		in = interruptible{ctx, prog}
 		if opts.Gen != "" {
 			in, selected = selectGenerations(in, f, gens)
+		} else {
+			eo.At = f
 		}
 	}
 	out, err := createOutput(opts.IO, opts.Output, format == export.Perfetto)

@@ -56,6 +56,10 @@ type Options struct {
 	// From and To cut a window, as durations from the first event read.
 	// To == 0 means the end. Slices that cross an edge are cut at it.
 	From, To time.Duration
+	// At, when not nil, reads the input at its offsets (the file the
+	// export reads from its start), so that the generation waiting for
+	// the next one's first timestamp is read again, not held in memory.
+	At io.ReaderAt
 }
 
 // Summary counts what an export wrote.
@@ -85,7 +89,7 @@ func Export(ctx context.Context, r io.Reader, w io.Writer, opts Options) (Summar
 		name = "Go program"
 	}
 	tl := newTimeline(em, name, opts)
-	src, readErr := tl.run(ctx, r)
+	src, readErr := tl.run(ctx, r, opts.At)
 	if src == nil {
 		return Summary{}, fmt.Errorf("reading trace: %w", readErr)
 	}
@@ -270,11 +274,12 @@ func newTimeline(em emitter, name string, opts Options) *timeline {
 }
 
 // run reads the trace in r (see the timeline package's Read: the complete generations,
-// late statuses moved back, damage as an error) into the timeline. A nil
-// Source means r is not a trace.
-func (tl *timeline) run(ctx context.Context, r io.Reader) (*tmodel.Source, error) {
+// late statuses moved back, damage as an error) into the timeline, reading
+// it again through at if at is not nil (see ReadAt). A nil Source means r
+// is not a trace.
+func (tl *timeline) run(ctx context.Context, r io.Reader, at io.ReaderAt) (*tmodel.Source, error) {
 	n := 0
-	src, err := tmodel.Read(r, func(ev *trace.Event) bool {
+	src, err := tmodel.ReadAt(r, at, func(ev *trace.Event) bool {
 		if n++; n%1024 == 0 && ctx.Err() != nil {
 			return false
 		}

@@ -21,11 +21,20 @@ import (
 // the wire format, x/exp/trace's checks or a panic in x/exp/trace found
 // it: no panic from it gets through.
 func Read(r io.Reader, fn func(*trace.Event) bool) (src *Source, err error) {
+	return ReadAt(r, nil, fn)
+}
+
+// ReadAt is Read of the input r, which at, when not nil, reads at its
+// offsets as well (the file r reads from its start): the generation
+// waiting for the next one's first timestamp is read from it again
+// instead of held in memory.
+func ReadAt(r io.Reader, at io.ReaderAt, fn func(*trace.Event) bool) (src *Source, err error) {
 	src, err = NewSource(r)
 	if err != nil {
 		return nil, err // not a trace: a nil Source says so
 	}
 	src.split = true
+	src.at = at
 	syncs := 0
 	defer func() {
 		if p := recover(); p != nil {

@@ -32,6 +32,9 @@ type Source struct {
 	// split splits large batches as Part does, for golang.org/x/exp/trace
 	// to read them in about their size.
 	split bool
+	// at, when not nil, reads the input at its offsets: the generation
+	// waiting for the next is read from it again instead of copied.
+	at io.ReaderAt
 
 	// Emitted lists the generations handed out so far: number and
 	// offset in the input.
@@ -53,7 +56,7 @@ type GenRef struct {
 // restamping to its end, with the cuts of its large batches there.
 type genBytes struct {
 	ref    GenRef
-	tail   []byte // the input from from to end
+	tail   io.ReaderAt // the input from from to end, at its offsets
 	from   int64
 	end    int64
 	min    uint64 // its first timestamp, in ticks
@@ -101,9 +104,11 @@ func (s *Source) Read(p []byte) (int, error) {
 			s.advance()
 		}
 		n, err := s.out[0].Read(p)
+		if err != nil && err != io.EOF {
+			// The input, read again at an offset.
+			return n, err
+		}
 		if err != nil {
-			// N.B. Every piece reads from memory: its only error is
-			// its end.
 			s.out[0] = nil
 			s.out = s.out[1:]
 		}
@@ -176,9 +181,12 @@ func (s *Source) generation(g *decode.Generation, splits []cut) {
 		head = head[:len(head)-1]
 	}
 	cur.splits = splits[len(head):]
-	// N.B. A copy: the decoder reuses its buffer for the next
-	// generation, which this one waits for.
-	cur.tail = bytes.Clone(raw[cur.from-g.Offset:])
+	cur.tail = s.at
+	if s.at == nil {
+		// N.B. A copy: the decoder reuses its buffer for the next
+		// generation, which this one waits for.
+		cur.tail = bytesAt{bytes.Clone(raw[cur.from-g.Offset:]), cur.from}
+	}
 	if p := s.pending; p != nil {
 		s.emit(p, cur.min)
 	}
@@ -215,7 +223,7 @@ func (s *Source) emit(g *genBytes, next uint64) {
 		cuts = append(cuts, restamped(sc, split, r))
 	}
 	cuts = append(cuts, splits...)
-	s.out = append(s.out, spliced(bytesAt{g.tail, g.from}, g.from, g.end, cuts)...)
+	s.out = append(s.out, spliced(g.tail, g.from, g.end, cuts)...)
 }
 
 // bytesAt reads b as the input from offset base on.

@@ -253,21 +253,24 @@ func TestReadSplitsExactly(t *testing.T) {
 			split++ // each split adds a header
 		}
 		want := xexpEvents(t, whole.Bytes())
-		var got []string
-		if _, err := Read(bytes.NewReader(data), func(ev *trace.Event) bool {
-			got = append(got, ev.String())
-			return true
-		}); err != nil {
-			t.Fatal(name, err)
-		}
-		if len(got) != len(want) {
-			t.Errorf("%s: %d events, x/exp/trace reads %d", name, len(got), len(want))
-			continue
-		}
-		for i := range got {
-			if got[i] != want[i] {
-				t.Errorf("%s: event %d:\n got %s\nwant %s", name, i, got[i], want[i])
-				break
+		// Read holds the generation that waits, ReadAt reads it again.
+		for _, at := range []io.ReaderAt{nil, bytes.NewReader(data)} {
+			var got []string
+			if _, err := ReadAt(bytes.NewReader(data), at, func(ev *trace.Event) bool {
+				got = append(got, ev.String())
+				return true
+			}); err != nil {
+				t.Fatal(name, err)
+			}
+			if len(got) != len(want) {
+				t.Errorf("%s (at %v): %d events, x/exp/trace reads %d", name, at != nil, len(got), len(want))
+				continue
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Errorf("%s (at %v): event %d:\n got %s\nwant %s", name, at != nil, i, got[i], want[i])
+					break
+				}
 			}
 		}
 	}
