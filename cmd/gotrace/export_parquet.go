@@ -50,7 +50,7 @@ func runExportParquet(opts *exportOptions) error {
 	}
 	ctx, stop := onInterrupt()
 	defer stop()
-	defer softMemoryLimit(opts.IO, rowsMemoryLimit)()
+	defer softMemoryLimit(opts.IO, timelineMemoryLimit)()
 
 	// Each worker reads a trace at a time: memory follows the largest
 	// generation of the traces being read, one per core.
@@ -142,7 +142,7 @@ func exportTables(ctx context.Context, path, dir string, labels []tables.Label) 
 		}
 		os.Remove(dir) // N.B. only if empty: an earlier export's files stay
 	}
-	opts := tables.Options{File: path, SHA256: sum, ID: tables.TraceID(sum, filepath.Base(path), labels), Labels: labels,
+	opts := tables.Options{File: path, SHA256: sum, ID: tables.TraceID(sum, filepath.Base(path), labels), Labels: labels, At: f,
 		Create: func(table string) (io.Writer, error) {
 			o, err := outfile.Create(filepath.Join(dir, table+".parquet"))
 			if err != nil {

@@ -53,17 +53,15 @@ func systemStreams() *Streams {
 // against the ordered pass's 18 s at 200 MiB); at 144 MiB it takes 22 s
 // and peaks at 152 MB.
 //
-// export and pprof's ordered pass hold the generation the decoder reads,
-// the one waiting for its first timestamp and x/exp/trace's reading of it
-// (in batches split to take about their size): on the stress trace, at
-// 128 MiB export peaks at 153-158 MB for the CPU time it takes at 200 MiB
-// (221 MB), and pprof's ordered pass at 150 MB for a fifth more. At
-// 112 MiB export's peak drops by 6 MB and the collector takes half again
-// its CPU time on the service trace; pprof's does not drop at all.
-// goroutines holds a row per goroutine beside (317 k on the stress trace)
-// and the Parquet tables their writers' buffers: at 128 MiB the collector
-// doubled goroutines' CPU time and took half again the tables', so they
-// keep 200 MiB (261 and 225 MB there).
+// export (both formats) and pprof's ordered pass hold the generation the
+// decoder reads and x/exp/trace's reading of it (in batches split to take
+// about their size); export reads the generation waiting for the next
+// one's first timestamp again from the file, pprof holds a copy. On the
+// stress trace at 128 MiB the Perfetto export peaks at 143 MB and the
+// Parquet tables at 145 MB for the CPU time they took at 200 MiB, and
+// pprof's ordered pass at 150 MB for a fifth more. goroutines holds a row
+// per goroutine beside (317 k on the stress trace): at 128 MiB the
+// collector doubled its CPU time, so it keeps 200 MiB (261 MB there).
 //
 // goroutine and at read one generation at a time beside the index: 112 MiB
 // keeps their peak under 150 MB on the stress trace.

@@ -34,6 +34,10 @@ type Options struct {
 	// PageDir, when set, is where the pages of the row groups being
 	// written wait, in temporary files, instead of memory.
 	PageDir string
+	// At, when not nil, reads the input at its offsets (the file Export
+	// reads from its start), so that the generation waiting for the next
+	// one's first timestamp is read again, not held in memory.
+	At io.ReaderAt
 }
 
 // Summary counts the rows written, by table.
@@ -83,7 +87,7 @@ func Export(ctx context.Context, r io.Reader, opts Options) (Summary, error) {
 	x.ranges = make(map[rangeKey]*gcRange)
 
 	n := 0
-	src, readErr := timeline.Read(r, func(ev *trace.Event) bool {
+	src, readErr := timeline.ReadAt(r, opts.At, func(ev *trace.Event) bool {
 		x.event(ev)
 		n++
 		return n%4096 != 0 || ctx.Err() == nil
