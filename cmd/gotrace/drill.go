@@ -12,19 +12,20 @@ import (
 	"github.com/gotrace-cli/gotrace/internal/timeline"
 )
 
-// readDrill runs read, one of the drill-down answers, over the trace file,
-// interruptible and under the memory limit of the commands that hold rows
-// beside the timeline. It returns what read
-// found, the damage to report after writing it (holds says what the output
-// holds: "the list holds"), and an error that ends the command at once.
-func readDrill[T any](s *Streams, file, holds string, read func(context.Context, io.Reader) (T, error)) (v T, damage, err error) {
+// readDrill runs read, one of the drill-down answers, over the trace file
+// (r reads it from its start, at at its offsets), interruptible and under
+// the memory limit of the commands that hold rows beside the timeline. It
+// returns what read found, the damage to report after writing it (holds
+// says what the output holds: "the list holds"), and an error that ends
+// the command at once.
+func readDrill[T any](s *Streams, file, holds string, read func(ctx context.Context, r io.Reader, at io.ReaderAt) (T, error)) (v T, damage, err error) {
 	in, err := openTrace(file)
 	if err != nil {
 		return v, nil, err
 	}
 	defer in.Close()
 	err = drillRun(s, rowsMemoryLimit, func(ctx context.Context) (err error) {
-		v, err = read(ctx, bufio.NewReaderSize(in, 1<<20))
+		v, err = read(ctx, bufio.NewReaderSize(in, 1<<20), in)
 		return err
 	})
 	switch {

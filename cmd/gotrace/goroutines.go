@@ -100,8 +100,8 @@ func runGoroutines(opts *goroutinesOptions) error {
 		}
 		f.From, f.To = w.From, w.To
 	}
-	rows, damage, err := readDrill(opts.IO, opts.File, "the list holds", func(ctx context.Context, r io.Reader) ([]drill.Goroutine, error) {
-		return drill.Goroutines(ctx, r, f)
+	rows, damage, err := readDrill(opts.IO, opts.File, "the list holds", func(ctx context.Context, r io.Reader, at io.ReaderAt) ([]drill.Goroutine, error) {
+		return drill.GoroutinesAt(ctx, r, at, f)
 	})
 	if err != nil {
 		return err

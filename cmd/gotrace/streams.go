@@ -59,9 +59,10 @@ func systemStreams() *Streams {
 // one's first timestamp again from the file, pprof holds a copy. On the
 // stress trace at 128 MiB the Perfetto export peaks at 143 MB and the
 // Parquet tables at 145 MB for the CPU time they took at 200 MiB, and
-// pprof's ordered pass at 150 MB for a fifth more. goroutines holds a row
-// per goroutine beside (317 k on the stress trace): at 128 MiB the
-// collector doubled its CPU time, so it keeps 200 MiB (261 MB there).
+// pprof's ordered pass at 150 MB for a fifth more. goroutines, which reads
+// the file again as export does, holds a row per goroutine beside (317 k
+// on the stress trace): at 160 MiB it peaks at 231 MB for 29 s of CPU, at
+// 200 MiB at 246 MB for 17 s, so it keeps 200 MiB.
 //
 // goroutine and at read one generation at a time beside the index: 112 MiB
 // keeps their peak under 150 MB on the stress trace.

@@ -65,12 +65,18 @@ var ErrNoMatch = errors.New("nothing matches")
 // gives the goroutines of its complete generations and an error wrapping
 // timeline.ErrDamaged.
 func Goroutines(ctx context.Context, r io.Reader, f Filter) ([]Goroutine, error) {
+	return GoroutinesAt(ctx, r, nil, f)
+}
+
+// GoroutinesAt is Goroutines reading r through timeline.ReadAt: at, when
+// not nil, reads the same input at its offsets.
+func GoroutinesAt(ctx context.Context, r io.Reader, at io.ReaderAt, f Filter) ([]Goroutine, error) {
 	tk := timeline.NewTracker()
 	rows := NewRows(tk)
 	tk.Emit = rows.Interval
 	var out []Goroutine
 	tk.End = func(g *timeline.Goroutine) { out = append(out, rows.End(g)) }
-	err := read(ctx, r, tk, tk.Event)
+	err := read(ctx, r, at, tk, tk.Event)
 	if ctx.Err() != nil {
 		return nil, err
 	}
@@ -220,9 +226,9 @@ func (g Goroutine) Label() string {
 // tk. It returns ctx's error if ctx ended first, and damage to the trace
 // wrapped in timeline.ErrDamaged: fn has seen the complete generations
 // before it.
-func read(ctx context.Context, r io.Reader, tk *timeline.Tracker, fn func(*trace.Event)) error {
+func read(ctx context.Context, r io.Reader, at io.ReaderAt, tk *timeline.Tracker, fn func(*trace.Event)) error {
 	n := 0
-	_, err := timeline.Read(r, func(ev *trace.Event) bool {
+	_, err := timeline.ReadAt(r, at, func(ev *trace.Event) bool {
 		fn(ev)
 		n++
 		return n%4096 != 0 || ctx.Err() == nil

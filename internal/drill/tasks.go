@@ -111,7 +111,7 @@ type TaskList struct {
 // timeline.ErrDamaged.
 func Tasks(ctx context.Context, r io.Reader, f TaskFilter) (*TaskList, error) {
 	c := newTaskCollector(f, 0)
-	err := read(ctx, r, c.tk, c.event)
+	err := read(ctx, r, nil, c.tk, c.event)
 	if ctx.Err() != nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ type TraceFile struct {
 // gives them as no change. Errors are as readEvents's.
 func (f TraceFile) each(ctx context.Context, rg GenRange, tk *timeline.Tracker, fn func(*trace.Event)) error {
 	if f.Index == nil {
-		return read(ctx, bufio.NewReaderSize(io.NewSectionReader(f.R, 0, f.Size), 1<<20), tk, fn)
+		return read(ctx, bufio.NewReaderSize(io.NewSectionReader(f.R, 0, f.Size), 1<<20), f.R, tk, fn)
 	}
 	n := 0
 	for k := rg.First; k <= rg.Last; k++ {
