@@ -62,7 +62,7 @@ func systemStreams() *Streams {
 // pprof's ordered pass at 150 MB for a fifth more. goroutines, which reads
 // the file again as export does, holds a row per goroutine beside (317 k
 // on the stress trace): at 160 MiB it peaks at 231 MB for 29 s of CPU, at
-// 200 MiB at 246 MB for 17 s, so it keeps 200 MiB.
+// 200 MiB at 246-257 MB for 17-18 s, so it keeps 200 MiB.
 //
 // goroutine and at read one generation at a time beside the index: 112 MiB
 // keeps their peak under 150 MB on the stress trace.
