@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/charmbracelet/colorprofile"
 	"github.com/muesli/termenv"
 	"io"
 	"os"
@@ -100,7 +101,8 @@ func runView(opts *viewOptions) error {
 	case err != nil:
 		return fmt.Errorf("%s: %w", opts.File, err)
 	}
-	vo := view.Options{File: opts.File, Mono: opts.IO.NoColor, Renderer: viewRenderer(opts.IO)}
+	renderer, profile := viewRenderer(opts.IO)
+	vo := view.Options{File: opts.File, Mono: opts.IO.NoColor, Renderer: renderer}
 	if damage != nil {
 		vo.Damage = damage.Error()
 	}
@@ -118,7 +120,9 @@ func runView(opts *viewOptions) error {
 		fmt.Fprintln(opts.IO.Out, m.Screen())
 		return damage
 	}
-	p := tea.NewProgram(m, tea.WithInput(opts.IO.In), tea.WithOutput(opts.IO.Out))
+	// N.B. Bubble Tea is told the colours the screens are drawn in, so
+	// that it does not draw the first screen before it has found them.
+	p := tea.NewProgram(m, tea.WithInput(opts.IO.In), tea.WithOutput(opts.IO.Out), tea.WithColorProfile(profile))
 	go func() {
 		for _, k := range keys {
 			p.Send(k)
@@ -131,10 +135,10 @@ func runView(opts *viewOptions) error {
 }
 
 // viewRenderer styles for the terminal on Out, its colours told by the
-// environment alone. N.B. lipgloss.NewRenderer(Out) would ask the
-// terminal for its colours and read the answer from it, taking the keys
-// typed meanwhile.
-func viewRenderer(s *Streams) *lipgloss.Renderer {
+// environment alone, and says which colours those are in Bubble Tea's
+// terms. N.B. lipgloss.NewRenderer(Out) would ask the terminal for its
+// colours and read the answer from it, taking the keys typed meanwhile.
+func viewRenderer(s *Streams) (*lipgloss.Renderer, colorprofile.Profile) {
 	r := lipgloss.NewRenderer(io.Discard)
 	p := termenv.Ascii
 	if w, ok := s.Out.(*os.File); ok {
@@ -142,7 +146,15 @@ func viewRenderer(s *Streams) *lipgloss.Renderer {
 	}
 	r.SetColorProfile(p)
 	r.SetHasDarkBackground(true)
-	return r
+	switch p {
+	case termenv.TrueColor:
+		return r, colorprofile.TrueColor
+	case termenv.ANSI256:
+		return r, colorprofile.ANSI256
+	case termenv.ANSI:
+		return r, colorprofile.ANSI
+	}
+	return r, colorprofile.Ascii
 }
 
 // parseScreen reads WxH.

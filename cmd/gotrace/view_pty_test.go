@@ -105,6 +105,18 @@ func (v *onTTY) screen(deadline <-chan time.Time, want ...string) error {
 	}
 }
 
+// raw waits until gotrace has written want to the terminal.
+func (v *onTTY) raw(deadline <-chan time.Time, want string) error {
+	for !strings.Contains(v.out.String(), want) {
+		select {
+		case <-deadline:
+			return fmt.Errorf("%q not written:\n%q", want, v.out.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
 // quit presses key and waits for gotrace to end.
 func (v *onTTY) quit(deadline <-chan time.Time, key string) error {
 	v.tty.Write([]byte(key))
@@ -149,8 +161,8 @@ func TestViewOnPTY(t *testing.T) {
 				if err := v.screen(deadline, "▒", "─"); err != nil {
 					t.Fatal(err)
 				}
-			} else if !strings.Contains(v.out.String(), "\x1b[38;5;") {
-				t.Errorf("no 256-colour escapes with colour on:\n%q", v.out.String())
+			} else if err := v.raw(deadline, "\x1b[38;5;"); err != nil {
+				t.Errorf("no 256-colour escapes with colour on: %v", err)
 			}
 			v.tty.Write([]byte("/fetchAll\r"))
 			if err := v.screen(deadline, "match 1 of", "── detail", "G30 main.fetchAll", "created 9:"); err != nil {
