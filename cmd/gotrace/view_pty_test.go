@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -48,7 +49,10 @@ func startView(tb testing.TB, env []string, w, h int, args ...string) *onTTY {
 		tb.Skip(err)
 	}
 	cmd := exec.Command(gotrace, append([]string{"view"}, args...)...)
-	cmd.Env = append(os.Environ(), env...)
+	// N.B. A terminal program under CI=… is told by termenv that it
+	// has no terminal, and draws without colour: gotrace view runs as
+	// it does for a person here.
+	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "CI=") }), env...)
 	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Cols: uint16(w), Rows: uint16(h)})
 	if err != nil {
 		tb.Skip(err)
