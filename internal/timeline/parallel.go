@@ -105,8 +105,10 @@ func readPart(ctx context.Context, r io.ReaderAt, hdr []byte, i int, s GenSpan, 
 		return partResult{err: fmt.Errorf("%w: %w", ErrInOrder, err)}
 	}
 	syncs, n := 0, 0
+	// N.B. One event for the whole loop, as in ReadAt.
+	var ev trace.Event
 	for {
-		ev, err := tr.ReadEvent()
+		ev, err = tr.ReadEvent()
 		if err == io.EOF {
 			break
 		}

@@ -53,8 +53,11 @@ func ReadAt(r io.Reader, at io.ReaderAt, fn func(*trace.Event) bool) (src *Sourc
 		// it all at once, as for a header x/exp/trace refuses.
 		return nil, src.Damage(0, err)
 	}
+	// N.B. One event for the whole loop: fn gets its address, and one
+	// declared in the loop would be a new allocation each time round.
+	var ev trace.Event
 	for {
-		ev, err := tr.ReadEvent()
+		ev, err = tr.ReadEvent()
 		if err == io.EOF {
 			return src, src.Err()
 		}
