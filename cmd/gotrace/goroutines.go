@@ -100,17 +100,18 @@ func runGoroutines(opts *goroutinesOptions) error {
 		}
 		f.From, f.To = w.From, w.To
 	}
-	rows, damage, err := readDrill(opts.IO, opts.File, "the list holds", func(ctx context.Context, r io.Reader, at io.ReaderAt) ([]drill.Goroutine, error) {
-		return drill.GoroutinesAt(ctx, r, at, f)
+	type list struct {
+		rows  []drill.Goroutine
+		total int
+	}
+	l, damage, err := readDrill(opts.IO, opts.File, "the list holds", func(ctx context.Context, r io.Reader, at io.ReaderAt) (l list, err error) {
+		l.rows, l.total, err = drill.GoroutinesAt(ctx, r, at, f, opts.Top)
+		return l, err
 	})
 	if err != nil {
 		return err
 	}
-	total := len(rows)
-	if opts.Top > 0 && len(rows) > opts.Top {
-		rows = rows[:opts.Top]
-	}
-	if err := report.Goroutines(opts.IO.Out, opts.File, rows, total, report.Options{Mode: mode, Width: opts.IO.Width}); err != nil {
+	if err := report.Goroutines(opts.IO.Out, opts.File, l.rows, l.total, report.Options{Mode: mode, Width: opts.IO.Width}); err != nil {
 		return err
 	}
 	return damage

@@ -59,19 +59,18 @@ func systemStreams() *Streams {
 // one's first timestamp again from the file, pprof holds a copy. On the
 // stress trace at 128 MiB the Perfetto export peaks at 143 MB and the
 // Parquet tables at 145 MB for the CPU time they took at 200 MiB, and
-// pprof's ordered pass at 150 MB for a fifth more. goroutines, which reads
-// the file again as export does, holds a row per goroutine beside (317 k
-// on the stress trace): at 160 MiB it peaks at 231 MB for 29 s of CPU, at
-// 200 MiB at 246-257 MB for 17-18 s, so it keeps 200 MiB.
+// pprof's ordered pass at 150 MB for a fifth more.
 //
 // goroutine and at read one generation at a time beside the index: 112 MiB
-// keeps their peak under 150 MB on the stress trace.
+// keeps their peak under 150 MB on the stress trace. goroutines reads the
+// file again as export does and keeps only the rows it shows, compactly
+// until the end: at 112 MiB it peaks at 124 MB on the stress trace for
+// 13 s of CPU, at 200 MiB at 176 MB for 15 s.
 const (
 	decodeMemoryLimit   = 64 << 20
 	statsMemoryLimit    = 112 << 20
 	partsMemoryLimit    = 144 << 20
 	timelineMemoryLimit = 128 << 20
-	rowsMemoryLimit     = 200 << 20
 	drillMemoryLimit    = 112 << 20
 	// view keeps what touches the window of the generations it reads
 	// in full beside golang.org/x/exp/trace's reading of them, while it

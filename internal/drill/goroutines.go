@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"regexp"
 	"slices"
 	"strconv"
@@ -65,28 +66,48 @@ var ErrNoMatch = errors.New("nothing matches")
 // gives the goroutines of its complete generations and an error wrapping
 // timeline.ErrDamaged.
 func Goroutines(ctx context.Context, r io.Reader, f Filter) ([]Goroutine, error) {
-	return GoroutinesAt(ctx, r, nil, f)
+	rows, _, err := GoroutinesAt(ctx, r, nil, f, 0)
+	return rows, err
 }
 
-// GoroutinesAt is Goroutines reading r through timeline.ReadAt: at, when
-// not nil, reads the same input at its offsets.
-func GoroutinesAt(ctx context.Context, r io.Reader, at io.ReaderAt, f Filter) ([]Goroutine, error) {
+// GoroutinesAt is Goroutines reading r through timeline.ReadAt (at, when
+// not nil, reads the same input at its offsets), keeping only the first
+// top rows in the order of f.Sort (all of them for 0). total is how many
+// passed the filters.
+//
+// N.B. The rows are filtered and, with top, chosen as each goroutine ends,
+// and held compactly until then (see goRow): a trace has hundreds of
+// thousands of goroutines.
+func GoroutinesAt(ctx context.Context, r io.Reader, at io.ReaderAt, f Filter, top int) (rows []Goroutine, total int, err error) {
 	tk := timeline.NewTracker()
-	rows := NewRows(tk)
-	tk.Emit = rows.Interval
-	var out []Goroutine
-	tk.End = func(g *timeline.Goroutine) { out = append(out, rows.End(g)) }
-	err := read(ctx, r, at, tk, tk.Event)
+	rs := NewRows(tk)
+	tk.Emit = rs.Interval
+	var kept rowHeap
+	kept.by, kept.top = f.Sort, top
+	tk.End = func(g *timeline.Goroutine) {
+		// N.B. The trace's end so far: a goroutine that ended is kept
+		// or not whatever comes after; one alive at the end ends at
+		// Finish, when the end is known.
+		row := rs.end(g)
+		if !f.keeps(&rs.names, &row, time.Duration(tk.Last()-tk.Start())) {
+			return
+		}
+		total++
+		kept.add(row)
+	}
+	err = read(ctx, r, at, tk, tk.Event)
 	if ctx.Err() != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	end := time.Duration(tk.Last() - tk.Start())
-	out = slices.DeleteFunc(out, func(g Goroutine) bool { return !f.keeps(g, end) })
-	sortRows(out, f.Sort)
-	if len(out) == 0 && err == nil && (f.Name != nil || f.StateAtEnd != "" || f.MinBlocked > 0 || f.From > 0 || f.To > 0) {
-		return out, fmt.Errorf("%w: no goroutine passes the filters", ErrNoMatch)
+	out := kept.sorted()
+	rows = make([]Goroutine, len(out))
+	for i := range out {
+		rows[i] = out[i].goroutine(&rs.names)
 	}
-	return out, err
+	if total == 0 && err == nil && (f.Name != nil || f.StateAtEnd != "" || f.MinBlocked > 0 || f.From > 0 || f.To > 0) {
+		return rows, 0, fmt.Errorf("%w: no goroutine passes the filters", ErrNoMatch)
+	}
+	return rows, total, err
 }
 
 // Rows makes the rows of goroutines from a Tracker's intervals and ends:
@@ -94,12 +115,20 @@ func GoroutinesAt(ctx context.Context, r io.Reader, at io.ReaderAt, f Filter) ([
 // ends, and gets the goroutine's row.
 type Rows struct {
 	tk    *timeline.Tracker
-	byCat map[*timeline.Goroutine]map[string]time.Duration
+	byCat map[*timeline.Goroutine]*catTimes // the live goroutines'
+	names strTable
+}
+
+// catTimes is a goroutine's blocked time by category, and which
+// categories it was blocked in (for some, for no time at all).
+type catTimes struct {
+	d    [timeline.NumCategories]time.Duration
+	seen uint16
 }
 
 // NewRows returns the Rows of the goroutines tk follows.
 func NewRows(tk *timeline.Tracker) *Rows {
-	return &Rows{tk: tk, byCat: make(map[*timeline.Goroutine]map[string]time.Duration)}
+	return &Rows{tk: tk, byCat: make(map[*timeline.Goroutine]*catTimes)}
 }
 
 // Interval accounts for iv, an interval the Tracker emits.
@@ -107,46 +136,109 @@ func (r *Rows) Interval(iv *timeline.Interval) {
 	if iv.State != trace.GoWaiting {
 		return
 	}
-	m := r.byCat[iv.G]
-	if m == nil {
-		m = make(map[string]time.Duration)
-		r.byCat[iv.G] = m
+	c := r.byCat[iv.G]
+	if c == nil {
+		c = &catTimes{}
+		r.byCat[iv.G] = c
 	}
-	m[iv.Category.String()] += time.Duration(iv.End - iv.Start)
+	cat := min(iv.Category, timeline.Other) // as Category.String names it
+	c.d[cat] += time.Duration(iv.End - iv.Start)
+	c.seen |= 1 << cat
 }
 
 // End is the row of g, which has ended or outlived the trace.
 func (r *Rows) End(g *timeline.Goroutine) Goroutine {
-	row := row(g, r.tk.Start(), r.byCat[g])
-	delete(r.byCat, g)
+	row := r.end(g)
+	return row.goroutine(&r.names)
+}
+
+// end is g's row, held compactly.
+func (r *Rows) end(g *timeline.Goroutine) goRow {
+	start := r.tk.Start()
+	row := goRow{id: int64(g.ID), seq: int32(g.Seq), name: r.names.id(g.Name), existed: g.Existed,
+		creator: -1, ended: -1, totals: g.Totals}
+	if c := r.byCat[g]; c != nil {
+		row.byCat, row.cats = c.d, c.seen
+		delete(r.byCat, g)
+	}
+	if g.Creator != trace.NoGoroutine {
+		row.creator = int64(g.Creator)
+	}
+	if !g.Existed {
+		row.created = time.Duration(g.Created - start)
+	}
+	if g.Ended != 0 {
+		row.ended, row.state = time.Duration(g.Ended-start), trace.GoNotExist
+	} else {
+		row.state, _ = g.State()
+		if row.state == trace.GoWaiting {
+			row.reason = r.names.id(g.Reason())
+		}
+	}
 	return row
 }
 
-// row is g's row, with times from start and its blocked time by category.
-func row(g *timeline.Goroutine, start trace.Time, byCat map[string]time.Duration) Goroutine {
-	r := Goroutine{ID: int64(g.ID), Incarnation: g.Seq, Name: g.Name, Kind: timeline.KindOf(g.Name).String(),
-		Existed: g.Existed, Creator: -1, Ended: -1, BlockedByCat: byCat}
-	if g.Creator != trace.NoGoroutine {
-		r.Creator = int64(g.Creator)
+// goRow is a goroutine's row as held while the trace is read: its names
+// interned, its blocked time by category in an array.
+type goRow struct {
+	id, creator    int64
+	created, ended time.Duration
+	totals         [timeline.NumStates]time.Duration
+	byCat          [timeline.NumCategories]time.Duration
+	seq            int32
+	name, reason   uint32 // in the Rows' strTable
+	cats           uint16 // the categories of byCat it was blocked in
+	state          trace.GoState
+	existed        bool
+}
+
+// goroutine is the row as the commands show it.
+func (g *goRow) goroutine(names *strTable) Goroutine {
+	name := names.str(g.name)
+	r := Goroutine{ID: g.id, Incarnation: int(g.seq), Name: name, Kind: timeline.KindOf(name).String(),
+		Created: g.created, Existed: g.existed, Creator: g.creator, Ended: g.ended, StateAtEnd: stateWord(g.state),
+		BlockedByCat: make(map[string]time.Duration, bits.OnesCount16(g.cats))}
+	if g.state == trace.GoWaiting {
+		r.ReasonAtEnd = names.str(g.reason)
 	}
-	if !g.Existed {
-		r.Created = time.Duration(g.Created - start)
-	}
-	if g.Ended != 0 {
-		r.Ended, r.StateAtEnd = time.Duration(g.Ended-start), "ended"
-	} else {
-		st, _ := g.State()
-		r.StateAtEnd = stateWord(st)
-		if st == trace.GoWaiting {
-			r.ReasonAtEnd = g.Reason()
+	r.Running, r.Runnable = g.totals[timeline.Running], g.totals[timeline.Runnable]
+	r.Blocked, r.Syscall = g.totals[timeline.Blocked], g.totals[timeline.Syscall]
+	for c := range timeline.NumCategories {
+		if g.cats&(1<<c) != 0 {
+			r.BlockedByCat[c.String()] = g.byCat[c]
 		}
 	}
-	r.Running, r.Runnable = g.Totals[timeline.Running], g.Totals[timeline.Runnable]
-	r.Blocked, r.Syscall = g.Totals[timeline.Blocked], g.Totals[timeline.Syscall]
-	if r.BlockedByCat == nil {
-		r.BlockedByCat = map[string]time.Duration{}
-	}
 	return r
+}
+
+// strTable interns strings: the start functions and reasons of many
+// goroutines are few.
+type strTable struct {
+	ids  map[string]uint32
+	strs []string
+}
+
+func (t *strTable) id(s string) uint32 {
+	if s == "" {
+		return 0
+	}
+	if id, ok := t.ids[s]; ok {
+		return id
+	}
+	if t.ids == nil {
+		t.ids, t.strs = make(map[string]uint32), []string{""}
+	}
+	id := uint32(len(t.strs))
+	t.ids[s] = id
+	t.strs = append(t.strs, s)
+	return id
+}
+
+func (t *strTable) str(id uint32) string {
+	if id == 0 {
+		return ""
+	}
+	return t.strs[id]
 }
 
 func stateWord(s trace.GoState) string {
@@ -163,14 +255,16 @@ func stateWord(s trace.GoState) string {
 	return "ended"
 }
 
-func (f Filter) keeps(g Goroutine, end time.Duration) bool {
-	if f.Name != nil && !f.Name.MatchString(g.Name) {
+// keeps says whether f keeps row g, in a trace that ends end after its
+// start.
+func (f Filter) keeps(names *strTable, g *goRow, end time.Duration) bool {
+	if f.Name != nil && !f.Name.MatchString(names.str(g.name)) {
 		return false
 	}
-	if f.StateAtEnd != "" && g.StateAtEnd != f.StateAtEnd {
+	if f.StateAtEnd != "" && stateWord(g.state) != f.StateAtEnd {
 		return false
 	}
-	if g.Blocked < f.MinBlocked {
+	if g.totals[timeline.Blocked] < f.MinBlocked {
 		return false
 	}
 	if f.From > 0 || f.To > 0 {
@@ -178,38 +272,102 @@ func (f Filter) keeps(g Goroutine, end time.Duration) bool {
 		if to == 0 {
 			to = end
 		}
-		died := g.Ended
+		died := g.ended
 		if died < 0 {
 			died = end
 		}
-		if g.Created > to || died < f.From {
+		if g.created > to || died < f.From {
 			return false
 		}
 	}
 	return true
 }
 
-// sortRows orders rows by the key named, largest first (created: earliest
-// first), then by ID and incarnation.
-func sortRows(rows []Goroutine, by string) {
-	key := func(g Goroutine) time.Duration {
-		switch by {
-		case "runnable":
-			return g.Runnable
-		case "running":
-			return g.Running
-		case "syscall":
-			return g.Syscall
-		case "created":
-			return -g.Created
-		case "lifetime":
-			return g.Running + g.Runnable + g.Blocked + g.Syscall
-		}
-		return g.Blocked
+// rowKey is the key sorting rows by the order named, largest first
+// (created: earliest first).
+func rowKey(g *goRow, by string) time.Duration {
+	switch by {
+	case "runnable":
+		return g.totals[timeline.Runnable]
+	case "running":
+		return g.totals[timeline.Running]
+	case "syscall":
+		return g.totals[timeline.Syscall]
+	case "created":
+		return -g.created
+	case "lifetime":
+		return g.totals[timeline.Running] + g.totals[timeline.Runnable] + g.totals[timeline.Blocked] + g.totals[timeline.Syscall]
 	}
-	slices.SortStableFunc(rows, func(x, y Goroutine) int {
-		return cmp.Or(cmp.Compare(key(y), key(x)), cmp.Compare(x.ID, y.ID), cmp.Compare(x.Incarnation, y.Incarnation))
-	})
+	return g.totals[timeline.Blocked]
+}
+
+// compareRows orders rows by the key named, then by ID and incarnation:
+// a total order, so the first top rows do not depend on the order the
+// goroutines ended in.
+func compareRows(x, y *goRow, by string) int {
+	return cmp.Or(cmp.Compare(rowKey(y, by), rowKey(x, by)), cmp.Compare(x.id, y.id), cmp.Compare(x.seq, y.seq))
+}
+
+// rowHeap keeps the first top rows in the order by (all of them when top
+// is 0): a heap whose root is the last of them.
+type rowHeap struct {
+	rows []goRow
+	by   string
+	top  int
+}
+
+func (h *rowHeap) add(g goRow) {
+	if h.top <= 0 {
+		h.rows = append(h.rows, g)
+		return
+	}
+	if len(h.rows) < h.top {
+		h.rows = append(h.rows, g)
+		h.up(len(h.rows) - 1)
+		return
+	}
+	if compareRows(&g, &h.rows[0], h.by) >= 0 {
+		return
+	}
+	h.rows[0] = g
+	h.down(0)
+}
+
+// after says whether row i comes after row j: the root comes last.
+func (h *rowHeap) after(i, j int) bool { return compareRows(&h.rows[i], &h.rows[j], h.by) > 0 }
+
+func (h *rowHeap) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !h.after(i, p) {
+			return
+		}
+		h.rows[i], h.rows[p] = h.rows[p], h.rows[i]
+		i = p
+	}
+}
+
+func (h *rowHeap) down(i int) {
+	for {
+		c := 2*i + 1
+		if c >= len(h.rows) {
+			return
+		}
+		if c+1 < len(h.rows) && h.after(c+1, c) {
+			c++
+		}
+		if !h.after(c, i) {
+			return
+		}
+		h.rows[i], h.rows[c] = h.rows[c], h.rows[i]
+		i = c
+	}
+}
+
+// sorted is the rows kept, in order.
+func (h *rowHeap) sorted() []goRow {
+	slices.SortFunc(h.rows, func(x, y goRow) int { return compareRows(&x, &y, h.by) })
+	return h.rows
 }
 
 // Label is a goroutine's name for a person: its ID, with the incarnation
