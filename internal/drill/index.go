@@ -463,13 +463,15 @@ func (ix *Index) Clock() (*decode.ClockSnapshot, uint64) {
 // with the statuses the runtime wrote late at the end of generation hi
 // moved back by the first time of the one after it, as a read of the
 // whole trace moves them (see timeline.Restamps). A timeline.Source moves
-// those of the generations before hi, which it reads ahead.
-func (ix *Index) Open(r io.ReaderAt, lo, hi int) (io.Reader, error) {
+// those of the generations before hi, which it reads ahead. What it
+// returns reads at its offsets too (an io.ReaderAt), so that a
+// timeline.ReadAt of it holds no copy of a generation.
+func (ix *Index) Open(r io.ReaderAt, lo, hi int) (*Spliced, error) {
 	last := &ix.Gens[hi]
-	parts := []io.Reader{bytes.NewReader(format.AppendHeader(nil, ix.Version)),
+	parts := []readerAt{bytes.NewReader(format.AppendHeader(nil, ix.Version)),
 		io.NewSectionReader(r, ix.Gens[lo].Offset, last.Offset-ix.Gens[lo].Offset)}
 	if hi+1 == len(ix.Gens) {
-		return io.MultiReader(append(parts, io.NewSectionReader(r, last.Offset, last.End-last.Offset))...), nil
+		return newSpliced(append(parts, io.NewSectionReader(r, last.Offset, last.End-last.Offset))), nil
 	}
 	dr, err := decode.NewReader(genReader(r, ix.Version, last.Offset, last.End))
 	if err != nil {
@@ -501,7 +503,79 @@ func (ix *Index) Open(r io.ReaderAt, lo, hi int) (io.Reader, error) {
 		parts = append(parts, io.NewSectionReader(r, pos, rs.Offset-delta-pos), bytes.NewReader(rs.Header()))
 		pos = rs.Data - delta
 	}
-	return io.MultiReader(append(parts, io.NewSectionReader(r, pos, last.End-pos))...), nil
+	return newSpliced(append(parts, io.NewSectionReader(r, pos, last.End-pos))), nil
+}
+
+// readerAt is a part of a Spliced input: it knows its size.
+type readerAt interface {
+	io.ReaderAt
+	Size() int64
+}
+
+// Spliced is parts read one after the other, as one input: read in order,
+// or at its offsets.
+type Spliced struct {
+	parts []readerAt
+	ends  []int64 // the offset after each part
+	off   int64   // where Read reads next
+}
+
+func newSpliced(parts []readerAt) *Spliced {
+	s := &Spliced{parts: parts}
+	var n int64
+	for _, p := range parts {
+		n += p.Size()
+		s.ends = append(s.ends, n)
+	}
+	return s
+}
+
+// ReadAt reads len(p) bytes from offset off, across the parts.
+func (s *Spliced) ReadAt(p []byte, off int64) (int, error) {
+	n := 0
+	i := sort.Search(len(s.ends), func(i int) bool { return s.ends[i] > off })
+	for ; len(p) > 0 && i < len(s.parts); i++ {
+		start := s.ends[i] - s.parts[i].Size()
+		want := min(int64(len(p)), s.ends[i]-off)
+		m, err := s.parts[i].ReadAt(p[:want], off-start)
+		n, off, p = n+m, off+int64(m), p[m:]
+		if int64(m) < want {
+			if err == nil || err == io.EOF {
+				err = io.ErrUnexpectedEOF // the file is shorter than it was
+			}
+			return n, err
+		}
+	}
+	if len(p) > 0 {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// Len is how many bytes Read has left to read.
+func (s *Spliced) Len() int {
+	if len(s.ends) == 0 {
+		return 0
+	}
+	return int(s.ends[len(s.ends)-1] - s.off)
+}
+
+// Read reads on from where the last Read stopped.
+func (s *Spliced) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if len(s.ends) == 0 || s.off >= s.ends[len(s.ends)-1] {
+		return 0, io.EOF
+	}
+	// N.B. Within one part at a time, as io.MultiReader reads.
+	i := sort.Search(len(s.ends), func(i int) bool { return s.ends[i] > s.off })
+	n, err := s.ReadAt(p[:min(int64(len(p)), s.ends[i]-s.off)], s.off)
+	s.off += int64(n)
+	if err == io.EOF && n > 0 {
+		err = nil
+	}
+	return n, err
 }
 
 // actorWalk records, generation by generation, which goroutines and tasks
@@ -629,7 +703,7 @@ func (ix *Index) ReadGens(r io.ReaderAt, lo, hi int, fn func(*trace.Event) bool)
 	if err != nil {
 		return err
 	}
-	if _, err := timeline.Read(in, fn); err != nil {
+	if _, err := timeline.ReadAt(in, in, fn); err != nil {
 		return relocate(err, ix.Gens[lo].Offset)
 	}
 	return nil

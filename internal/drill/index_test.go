@@ -276,3 +276,39 @@ func TestReadGensAsWhole(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenReadsAtOffsets: what Open returns reads at its offsets the bytes
+// it gives read in order, across the parts it splices.
+func TestOpenReadsAtOffsets(t *testing.T) {
+	checked := 0
+	for name, data := range indexInputs(t) {
+		ix, err := BuildIndex(bytes.NewReader(data), int64(len(data)), IndexOptions{})
+		if err != nil || len(ix.Gens) < 2 || len(data) > 512<<10 {
+			continue
+		}
+		for _, hi := range []int{0, len(ix.Gens) - 1} {
+			in, err := ix.Open(bytes.NewReader(data), 0, hi)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			whole, err := io.ReadAll(in)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			for _, off := range []int{0, 1, len(whole) / 3, len(whole) / 2, len(whole) - 7} {
+				for _, n := range []int{1, 5, 100, 4096, len(whole)} {
+					want := whole[off:min(off+n, len(whole))]
+					got := make([]byte, n)
+					m, err := in.ReadAt(got, int64(off))
+					if !bytes.Equal(got[:m], want) || m < n && err != io.EOF || m == n && err != nil {
+						t.Fatalf("%s: generations 0-%d: ReadAt(%d bytes, %d): %d bytes, %v; want %d", name, hi, n, off, m, err, len(want))
+					}
+				}
+			}
+			checked++
+		}
+	}
+	if checked == 0 {
+		t.Error("no trace of several generations checked")
+	}
+}

@@ -259,6 +259,15 @@ func (t *teeReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Len is how many bytes of the input are left unread, when it says (0
+// when it does not): the decoder sizes its buffer by it.
+func (t *teeReader) Len() int {
+	if l, ok := t.r.(interface{ Len() int }); ok {
+		return l.Len()
+	}
+	return 0
+}
+
 // Copy writes to w the trace in r as a Source gives it: the complete
 // generations, late status batches moved back, so that any reader of
 // traces (go tool trace too) sees the times gotrace does. It returns the
