@@ -104,6 +104,9 @@ func frames(s trace.Stack) []Frame {
 // the lookback generations before it, latest first, for when it began,
 // why and where; one that began before those too is "since at least" the
 // earliest generation read.
+//
+// The generation before t's is read on a goroutine of its own while t's
+// is: the two reads do not depend on each other until the end.
 func At(ctx context.Context, r io.ReaderAt, ix *Index, t time.Duration, lookback int) (*World, error) {
 	abs := ix.Start() + trace.Time(t)
 	k, ok, err := ix.Locate(r, abs)
@@ -113,7 +116,24 @@ func At(ctx context.Context, r io.ReaderAt, ix *Index, t time.Duration, lookback
 	if !ok {
 		return nil, fmt.Errorf("instant %v: %w, which lasts %v", t, ErrOutside, ix.Duration().Round(time.Microsecond))
 	}
+	var ahead chan lastRead
+	if lookback > 0 && k > 0 {
+		// N.B. Settled here, not on the goroutine: the index is not
+		// safe for concurrent use.
+		if err := ix.settleBefore(r, k-1); err != nil {
+			return nil, err
+		}
+		ahead = make(chan lastRead, 1)
+		go func() {
+			ls, err := lastStates(ctx, r, ix, k-1)
+			ahead <- lastRead{ls, err}
+		}()
+	}
 	w, gs, err := atGen(ctx, r, ix, k, abs)
+	var before lastRead
+	if ahead != nil {
+		before = <-ahead
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -124,9 +144,16 @@ func At(ctx context.Context, r io.ReaderAt, ix *Index, t time.Duration, lookback
 		}
 	}
 	for j := k - 1; j >= 0 && j >= k-lookback && len(pending) > 0; j-- {
-		if err := lookBack(ctx, r, ix, j, abs, pending); err != nil {
+		ls, err := before.states, before.err
+		if j != k-1 {
+			if err = ix.settleBefore(r, j); err == nil {
+				ls, err = lastStates(ctx, r, ix, j)
+			}
+		}
+		if err != nil {
 			return nil, err
 		}
+		lookBack(ix, j, abs, ls, pending)
 		w.Lookback++
 	}
 	w.place(gs)
@@ -236,63 +263,138 @@ func atGen(ctx context.Context, r io.ReaderAt, ix *Index, k int, abs trace.Time)
 // set fills g's state from interval iv, at instant abs of a trace that
 // starts at start.
 func (g *GoAt) set(iv *timeline.Interval, abs, start trace.Time) {
-	g.State, g.Since, g.For, g.SinceAtLeast = stateWord(iv.State), time.Duration(iv.Start-start), time.Duration(abs-iv.Start), false
-	g.Stack = frames(iv.Stack)
+	g.setState(iv.State, iv.Start, iv.Stack, iv.Reason, iv.Category, abs, start)
+}
+
+// setState fills g's state: state since since, entered at stack, for a
+// wait with its reason and category.
+func (g *GoAt) setState(state trace.GoState, since trace.Time, stack trace.Stack, reason string, cat timeline.Category, abs, start trace.Time) {
+	g.State, g.Since, g.For, g.SinceAtLeast = stateWord(state), time.Duration(since-start), time.Duration(abs-since), false
+	g.Stack = frames(stack)
 	g.Reason, g.Category = "", ""
-	if iv.State == trace.GoWaiting {
-		g.Reason, g.Category = iv.Reason, iv.Category.String()
+	if state == trace.GoWaiting {
+		g.Reason, g.Category = reason, cat.String()
 	}
 }
 
-// lookBack reads generation j, before the one holding instant abs, for
-// the goroutines pending: in a state since before the generations read
-// so far. Those it finds entering that state get its start, reason and
-// stack and leave pending; the others are now since at least j's start.
-func lookBack(ctx context.Context, r io.ReaderAt, ix *Index, j int, abs trace.Time, pending map[trace.GoID]*GoAt) error {
-	if j > 0 {
-		if err := ix.settle(r, j-1); err != nil {
-			return err
+// lastState is the state a goroutine was left in at the end of a
+// generation read alone, as the Tracker would close it there.
+type lastState struct {
+	name  string // its start function, as the Tracker names it
+	state trace.GoState
+	start trace.Time // when it entered the state
+	// status is set when it has been in the state since its status
+	// opened the generation.
+	status bool
+	reason string      // why it waits, for a wait
+	stack  trace.Stack // the stack of the event that put it in the state
+}
+
+type lastRead struct {
+	states map[trace.GoID]*lastState
+	err    error
+}
+
+// lastStates reads generation j on its own and gives the state each
+// goroutine alive at its end was in, since when and why. It follows only
+// what lookBack needs of the Tracker's life rule: each ID's latest
+// incarnation and its last change of state.
+func lastStates(ctx context.Context, r io.ReaderAt, ix *Index, j int) (map[trace.GoID]*lastState, error) {
+	ls := make(map[trace.GoID]*lastState)
+	var first trace.Time
+	started := false
+	n := 0
+	err := ix.ReadGens(r, j, j, func(ev *trace.Event) bool {
+		if n++; n%4096 == 0 && ctx.Err() != nil {
+			return false
 		}
+		if !started {
+			first, started = ev.Time(), true
+		}
+		if ev.Kind() != trace.EventStateTransition {
+			return true
+		}
+		st := ev.StateTransition()
+		if st.Resource.Kind != trace.ResourceGoroutine {
+			return true
+		}
+		from, to := st.Goroutine()
+		if from == to {
+			return true // restated, not changed
+		}
+		id := st.Resource.Goroutine()
+		g := ls[id]
+		now := ev.Time()
+		switch {
+		case g == nil && to == trace.GoNotExist:
+			return true
+		case g == nil:
+			// N.B. As the Tracker: one first met through its status
+			// has been in its state since the generation began.
+			g = &lastState{status: from != trace.GoNotExist, start: now}
+			if g.status {
+				g.start = first
+			}
+			ls[id] = g
+		default:
+			g.status, g.start = false, now
+		}
+		if g.name == "" {
+			g.name = timeline.StartFunc(st.Stack)
+		}
+		if to == trace.GoNotExist {
+			delete(ls, id) // ended: a later goroutine with the ID is another
+			return true
+		}
+		g.state, g.stack, g.reason = to, ev.Stack(), ""
+		if to == trace.GoWaiting {
+			g.reason = st.Reason
+		}
+		return true
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
+	if err != nil {
+		return nil, err
+	}
+	return ls, nil
+}
+
+// lookBack settles, from ls (the states at the end of generation j,
+// before the one holding instant abs), the goroutines pending: in a state
+// since before the generations read so far. Those it finds entering that
+// state get its start, reason and stack and leave pending; the others
+// are now since at least j's start.
+func lookBack(ix *Index, j int, abs trace.Time, ls map[trace.GoID]*lastState, pending map[trace.GoID]*GoAt) {
 	from := ix.Gens[j].From
-	tk := timeline.NewTracker()
-	tk.Emit = func(iv *timeline.Interval) {
-		g := pending[iv.G.ID]
-		if g == nil || !iv.Open {
-			return
+	for id, g := range pending {
+		l := ls[id]
+		if l == nil {
+			continue
 		}
 		if g.Name == "" {
-			g.Name, g.Kind = iv.G.Name, timeline.KindOf(iv.G.Name).String()
+			g.Name, g.Kind = l.name, timeline.KindOf(l.name).String()
 		}
-		if stateWord(iv.State) != g.State {
-			delete(pending, iv.G.ID) // N.B. not expected: a status says what held
-			return
+		if stateWord(l.state) != g.State {
+			delete(pending, id) // N.B. not expected: a status says what held
+			continue
 		}
-		if !iv.G.Existed || iv.Start != tk.Start() {
-			g.set(iv, abs, ix.Start())
-			delete(pending, iv.G.ID)
-			return
+		if !l.status {
+			var cat timeline.Category
+			if l.state == trace.GoWaiting {
+				cat = timeline.Classify(l.reason, l.stack)
+			}
+			g.setState(l.state, l.start, l.stack, l.reason, cat, abs, ix.Start())
+			delete(pending, id)
+			continue
 		}
 		g.Since, g.For = time.Duration(from-ix.Start()), time.Duration(abs-from)
 		if len(g.Stack) == 0 {
 			// A status with a stack, which a later one lacked.
-			g.Stack = frames(iv.Stack)
+			g.Stack = frames(l.stack)
 		}
 	}
-	n := 0
-	err := ix.ReadGens(r, j, j, func(ev *trace.Event) bool {
-		tk.Event(ev)
-		n++
-		return n%4096 != 0 || ctx.Err() == nil
-	})
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	if err != nil {
-		return err
-	}
-	tk.Finish()
-	return nil
 }
 
 // place puts the goroutines gs in w's lists, the program's own first, then
@@ -436,4 +538,13 @@ func rangeAdd(ranges map[string]*rangeAt, ev *trace.Event, now, abs, from trace.
 			rg.on = false
 		}
 	}
+}
+
+// settleBefore settles the generation before generation j, so that j's
+// start is exact.
+func (ix *Index) settleBefore(r io.ReaderAt, j int) error {
+	if j == 0 {
+		return nil
+	}
+	return ix.settle(r, j-1)
 }

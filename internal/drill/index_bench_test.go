@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // stressTrace is the generated benchmark trace (make bench writes it).
@@ -45,12 +47,29 @@ func BenchmarkIndexActors(b *testing.B) {
 	}
 }
 
+// cpuTime is the CPU time (user and system) the process has used: on a
+// shared machine it says more than the wall time.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports the CPU time per operation since start (cpuTime's).
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric((cpuTime(b)-start).Seconds()/float64(b.N), "cpu-s/op")
+}
+
 // BenchmarkAtMiddle is gotrace at in the middle of the stress trace: the
-// index, then the generation read, and the one before it with lookback.
+// index, then the generation read, and the one before it with lookback
+// (on a goroutine of its own).
 func BenchmarkAtMiddle(b *testing.B) {
 	f, size := openStress(b)
 	for _, lookback := range []int{0, 1} {
 		b.Run(fmt.Sprintf("lookback=%d", lookback), func(b *testing.B) {
+			defer reportCPU(b, cpuTime(b))
 			for b.Loop() {
 				ix, err := BuildIndex(f, size, IndexOptions{})
 				if err != nil {
