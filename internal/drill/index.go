@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"time"
 
@@ -643,49 +644,69 @@ func (w *actorWalk) gen(dr *decode.Reader, g *decode.Generation, n int) (threade
 
 // rangeTable records the generations in which each ID appears: in slices
 // for the small IDs the runtime hands out (a map update at every event
-// took most of the walk's time), in a map for the rest.
+// took most of the walk's time), in a map for the rest, and for an ID met
+// in a generation past what the slices hold. The slices hold 16 bits an
+// ID and grow by a quarter: a trace has as many task IDs as it has tasks
+// (1.3 million in the stress trace).
 type rangeTable struct {
-	first, last []int32 // generation index plus one; 0 where the ID was not seen
+	first, last []uint16 // generation index plus one; 0 where the ID was not seen
 	sparse      map[uint64]GenRange
 }
 
 // maxDenseID bounds the IDs kept in the slices.
 const maxDenseID = 1 << 22
 
+// maxDenseGen bounds the generations the slices hold.
+const maxDenseGen = math.MaxUint16 - 1
+
 func (t *rangeTable) mark(id uint64, n int) {
-	if id >= maxDenseID {
+	if id >= maxDenseID || n >= maxDenseGen {
 		if t.sparse == nil {
 			t.sparse = make(map[uint64]GenRange)
 		}
 		r, ok := t.sparse[id]
 		if !ok {
-			r.First = n
+			if r, ok = t.dense(id); !ok {
+				r.First = n
+			}
 		}
 		r.Last = n
 		t.sparse[id] = r
 		return
 	}
 	if int(id) >= len(t.first) {
-		size := max(int(id)+1, 2*len(t.first))
-		t.first = append(t.first, make([]int32, size-len(t.first))...)
-		t.last = append(t.last, make([]int32, size-len(t.last))...)
+		size := max(int(id)+1, len(t.first)+len(t.first)/4)
+		t.first = append(t.first, make([]uint16, size-len(t.first))...)
+		t.last = append(t.last, make([]uint16, size-len(t.last))...)
 	}
 	if t.first[id] == 0 {
-		t.first[id] = int32(n + 1)
+		t.first[id] = uint16(n + 1)
 	}
-	t.last[id] = int32(n + 1)
+	t.last[id] = uint16(n + 1)
 }
 
-func (t *rangeTable) get(id uint64) (GenRange, bool) {
+// dense is what the slices hold of id.
+func (t *rangeTable) dense(id uint64) (GenRange, bool) {
 	if id < uint64(len(t.first)) && t.first[id] != 0 {
 		return GenRange{int(t.first[id]) - 1, int(t.last[id]) - 1}, true
 	}
-	r, ok := t.sparse[id]
-	return r, ok
+	return GenRange{}, false
+}
+
+func (t *rangeTable) get(id uint64) (GenRange, bool) {
+	if r, ok := t.sparse[id]; ok {
+		return r, true
+	}
+	return t.dense(id)
 }
 
 func (t *rangeTable) len() int {
-	n := len(t.sparse)
+	n := 0
+	for id := range t.sparse {
+		if _, ok := t.dense(id); !ok {
+			n++
+		}
+	}
 	for _, f := range t.first {
 		if f != 0 {
 			n++

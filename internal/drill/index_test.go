@@ -312,3 +312,29 @@ func TestOpenReadsAtOffsets(t *testing.T) {
 		t.Error("no trace of several generations checked")
 	}
 }
+
+// TestRangeTable: IDs past the slices, and generations past what they
+// hold, are kept as well, and an ID's range spans both.
+func TestRangeTable(t *testing.T) {
+	var rt rangeTable
+	rt.mark(3, 0)
+	rt.mark(3, 5)
+	rt.mark(maxDenseID+7, 2)
+	rt.mark(9, maxDenseGen-1)
+	rt.mark(9, maxDenseGen+3)
+	rt.mark(3, maxDenseGen+10)
+	for _, c := range []struct {
+		id   uint64
+		want GenRange
+	}{{3, GenRange{0, maxDenseGen + 10}}, {maxDenseID + 7, GenRange{2, 2}}, {9, GenRange{maxDenseGen - 1, maxDenseGen + 3}}} {
+		if got, ok := rt.get(c.id); !ok || got != c.want {
+			t.Errorf("ID %d: %v, %v; want %v", c.id, got, ok, c.want)
+		}
+	}
+	if _, ok := rt.get(4); ok {
+		t.Error("ID 4, never marked, is")
+	}
+	if n := rt.len(); n != 3 {
+		t.Errorf("%d IDs, want 3", n)
+	}
+}

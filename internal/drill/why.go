@@ -165,14 +165,16 @@ func spans(f TraceFile, tasks []Task) []taskRun {
 	return runs
 }
 
-// interval is a goroutine's state interval kept for the walk.
+// interval is a goroutine's state interval kept for the walk: the walk
+// may need those of every goroutine over the chosen tasks' spans, so it
+// is kept small (40 bytes), its reason interned.
 type interval struct {
+	start, end trace.Time
+	unblocker  *timeline.Goroutine
+	stack      stackRef // where it entered the state
+	reason     uint32   // in walker.reasons
 	state      trace.GoState
 	category   timeline.Category
-	reason     string
-	start, end trace.Time
-	stack      stackRef // where it entered the state
-	unblocker  *timeline.Goroutine
 }
 
 type cpuSample struct {
@@ -206,6 +208,7 @@ type walker struct {
 	// memory after the read moved on.
 	stacks  [][]Frame
 	stackAt map[trace.Stack]stackRef
+	reasons strTable
 }
 
 // stackRef is a stack in walker.stacks; noStack is the empty one.
@@ -252,7 +255,7 @@ func newWalker(chosen []Task, base trace.Time) *walker {
 		if !w.within(iv.Start, iv.End) {
 			return
 		}
-		k := interval{state: iv.State, category: iv.Category, reason: iv.Reason, start: iv.Start, end: iv.End, stack: w.stackRef(iv.Stack)}
+		k := interval{state: iv.State, category: iv.Category, reason: w.reasons.id(iv.Reason), start: iv.Start, end: iv.End, stack: w.stackRef(iv.Stack)}
 		if iv.Unblocker != trace.NoGoroutine {
 			key := wakeKey{iv.G.ID, iv.End}
 			k.unblocker = w.wakers[key]
@@ -565,7 +568,7 @@ func (w *walker) explain(first walkFrame) []leaf {
 				if u := iv.unblocker; u != nil && iv.end == t && follows(iv.category) {
 					todo = append(todo, walkFrame{g: u, lo: s, hi: t, depth: f.depth + 1})
 				} else {
-					out = append(out, leaf{g: f.g, start: s, end: t, state: trace.GoWaiting, category: iv.category.String(), what: iv.reason, stack: iv.stack, depth: f.depth})
+					out = append(out, leaf{g: f.g, start: s, end: t, state: trace.GoWaiting, category: iv.category.String(), what: w.reasons.str(iv.reason), stack: iv.stack, depth: f.depth})
 				}
 			default:
 				out = append(out, leaf{g: f.g, start: s, end: t, category: CatUnknown, depth: f.depth})
