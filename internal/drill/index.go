@@ -367,9 +367,10 @@ func xexpTime(ticks, freq uint64) trace.Time {
 }
 
 // genReader reads the header of a version v trace, then the bytes
-// [off, end) of r.
+// [off, end) of r. It says how long it is (a Spliced), so the decoder
+// takes a buffer of that size at once instead of growing one by copies.
 func genReader(r io.ReaderAt, v format.Version, off, end int64) io.Reader {
-	return io.MultiReader(bytes.NewReader(format.AppendHeader(nil, v)), io.NewSectionReader(r, off, end-off))
+	return newSpliced([]readerAt{bytes.NewReader(format.AppendHeader(nil, v)), io.NewSectionReader(r, off, end-off)})
 }
 
 // relocate moves the offset of a *decode.Error found reading a stream
