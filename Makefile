@@ -14,17 +14,21 @@ build:
 # goroutines of its own: stats' and the timeline's analysis in parts,
 # decode's parallel reader, pprof's per-generation profiles (-short leaves
 # out recording the stress program), all of record, outfile, bench and the
-# terminal viewer (which reads in the background), and
+# terminal viewer (which reads in the background), drill's at (which reads
+# the generation before the instant's beside it) on traces of several
+# generations, and
 # the commands that stream between goroutines, draw progress, get
 # interrupted or export a trace per core. test-race is everything under it.
 RACE_RUN  := Parallel|Parts|Progress|OrderedPass|Damage
 RACE_PKGS := ./internal/stats ./internal/decode ./internal/timeline ./internal/pprof
+RACE_AT   := TestAtMatchesXExp/(leaky|go122-gc-stress|go122-task-across-generations|go122-confuse-seq)
 
 test:
 	$(GO) vet ./...
 	$(GO) test ./...
 	$(GO) test -race -short -run '$(RACE_RUN)' $(RACE_PKGS)
 	$(GO) test -race -short ./internal/record ./internal/outfile ./internal/bench ./internal/view
+	$(GO) test -race -short -run '$(RACE_AT)' ./internal/drill
 	$(GO) test -race -run 'Progress|Interrupt|Record|SplitFiles' ./cmd/gotrace
 	$(GO) test -race -run 'Script/export_parquet' ./cmd/gotrace
 

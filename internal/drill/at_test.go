@@ -53,7 +53,13 @@ func readTrace(t *testing.T, path string) []byte {
 
 func atOf(t *testing.T, data []byte, ix *Index, at time.Duration) *World {
 	t.Helper()
-	w, err := At(context.Background(), bytes.NewReader(data), ix, at, 1)
+	return atBack(t, data, ix, at, 1)
+}
+
+// atBack is atOf looking back lookback generations.
+func atBack(t *testing.T, data []byte, ix *Index, at time.Duration, lookback int) *World {
+	t.Helper()
+	w, err := At(context.Background(), bytes.NewReader(data), ix, at, lookback)
 	if err != nil {
 		t.Fatalf("at %v: %v", at, err)
 	}
@@ -281,11 +287,13 @@ func TestAtMatchesXExp(t *testing.T) {
 					instants = append(instants, (r.begin+min(r.end, end))/2)
 				}
 			}
-			for _, at := range instants {
+			for n, at := range instants {
 				if at < start || at > ix.End() {
 					continue
 				}
-				w := atOf(t, data, ix, time.Duration(at-start))
+				// N.B. Looking back one generation (read beside the
+				// instant's), two or three (read after it).
+				w := atBack(t, data, ix, time.Duration(at-start), 1+n%3)
 				want := refStates(evs, at)
 				got := make(map[trace.GoID]GoAt)
 				for _, l := range [][]GoAt{w.Running, w.Runnable, w.Blocked, w.Syscall} {
