@@ -100,18 +100,13 @@ func runGoroutines(opts *goroutinesOptions) error {
 		}
 		f.From, f.To = w.From, w.To
 	}
-	type list struct {
-		rows  []drill.Goroutine
-		total int
-	}
-	l, damage, err := readDrill(opts.IO, opts.File, "the list holds", func(ctx context.Context, r io.Reader, at io.ReaderAt) (l list, err error) {
-		l.rows, l.total, err = drill.GoroutinesAt(ctx, r, at, f, opts.Top)
-		return l, err
+	l, damage, err := readDrill(opts.IO, opts.File, "the list holds", func(ctx context.Context, r io.Reader, at io.ReaderAt) (*drill.GoroutineList, error) {
+		return drill.GoroutinesAt(ctx, r, at, f, opts.Top)
 	})
 	if err != nil {
 		return err
 	}
-	if err := report.Goroutines(opts.IO.Out, opts.File, l.rows, l.total, report.Options{Mode: mode, Width: opts.IO.Width}); err != nil {
+	if err := report.Goroutines(opts.IO.Out, opts.File, l, report.Options{Mode: mode, Width: opts.IO.Width}); err != nil {
 		return err
 	}
 	return damage

@@ -66,24 +66,52 @@ var ErrNoMatch = errors.New("nothing matches")
 // gives the goroutines of its complete generations and an error wrapping
 // timeline.ErrDamaged.
 func Goroutines(ctx context.Context, r io.Reader, f Filter) ([]Goroutine, error) {
-	rows, _, err := GoroutinesAt(ctx, r, nil, f, 0)
-	return rows, err
+	l, err := GoroutinesAt(ctx, r, nil, f, 0)
+	if l == nil {
+		return nil, err
+	}
+	return l.All(), err
+}
+
+// GoroutineList is the rows of a goroutine list, in order, held compactly
+// (a trace has hundreds of thousands of goroutines): Row makes each as
+// the commands show it.
+type GoroutineList struct {
+	rows  []goRow
+	names *strTable
+	// Total is how many goroutines passed the filters: more than Len
+	// with a top.
+	Total int
+}
+
+// Len is how many rows the list holds.
+func (l *GoroutineList) Len() int { return len(l.rows) }
+
+// Row is row i.
+func (l *GoroutineList) Row(i int) Goroutine { return l.rows[i].goroutine(l.names) }
+
+// All is every row.
+func (l *GoroutineList) All() []Goroutine {
+	out := make([]Goroutine, len(l.rows))
+	for i := range out {
+		out[i] = l.Row(i)
+	}
+	return out
 }
 
 // GoroutinesAt is Goroutines reading r through timeline.ReadAt (at, when
 // not nil, reads the same input at its offsets), keeping only the first
-// top rows in the order of f.Sort (all of them for 0). total is how many
-// passed the filters.
+// top rows in the order of f.Sort (all of them for 0).
 //
 // N.B. The rows are filtered and, with top, chosen as each goroutine ends,
-// and held compactly until then (see goRow): a trace has hundreds of
-// thousands of goroutines.
-func GoroutinesAt(ctx context.Context, r io.Reader, at io.ReaderAt, f Filter, top int) (rows []Goroutine, total int, err error) {
+// and held compactly (see goRow).
+func GoroutinesAt(ctx context.Context, r io.Reader, at io.ReaderAt, f Filter, top int) (*GoroutineList, error) {
 	tk := timeline.NewTracker()
 	rs := NewRows(tk)
 	tk.Emit = rs.Interval
 	var kept rowHeap
 	kept.by, kept.top = f.Sort, top
+	l := &GoroutineList{names: &rs.names}
 	tk.End = func(g *timeline.Goroutine) {
 		// N.B. The trace's end so far: a goroutine that ended is kept
 		// or not whatever comes after; one alive at the end ends at
@@ -92,22 +120,18 @@ func GoroutinesAt(ctx context.Context, r io.Reader, at io.ReaderAt, f Filter, to
 		if !f.keeps(&rs.names, &row, time.Duration(tk.Last()-tk.Start())) {
 			return
 		}
-		total++
+		l.Total++
 		kept.add(row)
 	}
-	err = read(ctx, r, at, tk, tk.Event)
+	err := read(ctx, r, at, tk, tk.Event)
 	if ctx.Err() != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	out := kept.sorted()
-	rows = make([]Goroutine, len(out))
-	for i := range out {
-		rows[i] = out[i].goroutine(&rs.names)
+	l.rows = kept.sorted()
+	if l.Total == 0 && err == nil && (f.Name != nil || f.StateAtEnd != "" || f.MinBlocked > 0 || f.From > 0 || f.To > 0) {
+		return l, fmt.Errorf("%w: no goroutine passes the filters", ErrNoMatch)
 	}
-	if total == 0 && err == nil && (f.Name != nil || f.StateAtEnd != "" || f.MinBlocked > 0 || f.From > 0 || f.To > 0) {
-		return rows, 0, fmt.Errorf("%w: no goroutine passes the filters", ErrNoMatch)
-	}
-	return rows, total, err
+	return l, err
 }
 
 // Rows makes the rows of goroutines from a Tracker's intervals and ends:

@@ -1,6 +1,9 @@
 package report
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -17,12 +20,16 @@ type GoroutineList struct {
 	Goroutines []drill.Goroutine `json:"goroutines"`
 }
 
-// Goroutines renders the goroutines of file, of which total passed the
-// filters (rows may be fewer, with --top).
-func Goroutines(w io.Writer, file string, rows []drill.Goroutine, total int, o Options) error {
+// Goroutines renders the goroutines of file in l, of which l.Total passed
+// the filters (l may hold fewer, with --top). JSON is written a row at a
+// time, as a list may hold hundreds of thousands.
+func Goroutines(w io.Writer, file string, l *drill.GoroutineList, o Options) error {
+	total := l.Total
 	if o.Mode == JSON {
-		return writeJSON(w, GoroutineList{Schema: drill.GoroutinesSchema, File: file, Total: total, Goroutines: rows})
+		return writeJSONRows(w, GoroutineList{Schema: drill.GoroutinesSchema, File: file, Total: total, Goroutines: []drill.Goroutine{}},
+			l.Len(), func(i int) any { return l.Row(i) })
 	}
+	rows := l.All()
 	d := &doc{title: "gotrace goroutines " + file}
 	d.subtitle = fmt.Sprintf("%s %s", fmtInt(int64(total)), plural(total, "goroutine", "goroutines"))
 	if len(rows) < total {
@@ -56,4 +63,42 @@ func Goroutines(w io.Writer, file string, rows []drill.Goroutine, total int, o O
 	s.add(t)
 	d.sections = append(d.sections, s)
 	return d.render(w, o.Mode, o.Width)
+}
+
+// writeJSONRows writes v as writeJSON does, its one list, empty in v and
+// the last of its fields, holding the n rows row gives instead: encoded a
+// row at a time, not the whole document at once.
+func writeJSONRows(w io.Writer, v any, n int, row func(i int) any) error {
+	var head bytes.Buffer
+	if err := writeJSON(&head, v); err != nil {
+		return err
+	}
+	const empty = "[]\n}\n"
+	b := head.Bytes()
+	if n == 0 || !bytes.HasSuffix(b, []byte(empty)) {
+		_, err := w.Write(b)
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	bw.Write(b[:len(b)-len(empty)])
+	bw.WriteString("[\n")
+	var one bytes.Buffer
+	enc := json.NewEncoder(&one)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("    ", "  ")
+	for i := range n {
+		if i > 0 {
+			bw.WriteString(",\n")
+		}
+		one.Reset()
+		if err := enc.Encode(row(i)); err != nil {
+			return err
+		}
+		// N.B. Encode ends the row with a newline, which the separator
+		// or the closing bracket takes the place of.
+		bw.WriteString("    ")
+		bw.Write(bytes.TrimSuffix(one.Bytes(), []byte("\n")))
+	}
+	bw.WriteString("\n  ]\n}\n")
+	return bw.Flush()
 }
