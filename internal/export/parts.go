@@ -1,0 +1,408 @@
+package export
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"runtime"
+	"slices"
+
+	"github.com/gotrace-cli/gotrace/internal/format"
+	tmodel "github.com/gotrace-cli/gotrace/internal/timeline"
+	"golang.org/x/exp/trace"
+)
+
+// rec is what the timeline takes from one event of golang.org/x/exp/trace:
+// the events it draws nothing from are left out, and counted.
+type rec struct {
+	t trace.Time
+	// skipped counts the events left out since the record before. Each
+	// of them moved time on by at least a nanosecond: the timeline needs
+	// that to time an event as x/exp/trace times it reading the trace
+	// whole when the record comes from a generation read on its own.
+	skipped  uint32
+	kind     trace.EventKind // or kindEnd
+	from, to trace.GoState
+	scope    trace.ResourceKind // ranges: what they are scoped to
+	g        trace.GoID         // the goroutine the event is on
+	p        trace.ProcID       // the P the event is on
+	// id is, by kind: the goroutine that changes state, the task, the
+	// range's goroutine or P, the region's task, the metric's value.
+	id uint64
+	// parent is a task's parent, a metric's track.
+	parent uint64
+	// name is, by kind: the start function of the goroutine's stack (when
+	// the converter does not know it yet), the range's name, the region's
+	// or task's type, the log's category.
+	name string
+	// str is a wait's reason or a log's message.
+	str   string
+	stack []frame // a CPU sample's, outermost first
+}
+
+// kindEnd marks the record that ends what a converter read: its skipped
+// events, the latest at t, move the trace's last time on.
+const kindEnd trace.EventKind = 1<<16 - 1
+
+// converter turns events into records, on the goroutine that reads them.
+type converter struct {
+	skipped uint32
+	lastT   trace.Time // the latest event skipped
+	// named holds the goroutines whose start function a record has
+	// carried since they were created or the converter began.
+	named map[trace.GoID]bool
+}
+
+// convert fills r from ev and reports whether the timeline takes it.
+func (c *converter) convert(ev *trace.Event, r *rec) bool {
+	kind := ev.Kind()
+	*r = rec{t: ev.Time(), skipped: c.skipped, kind: kind, g: ev.Goroutine(), p: ev.Proc()}
+	ok := true
+	switch kind {
+	case trace.EventSync:
+	case trace.EventStateTransition:
+		ok = c.transition(ev, r)
+	case trace.EventRangeBegin, trace.EventRangeActive, trace.EventRangeEnd:
+		rg := ev.Range()
+		r.name, r.scope = rg.Name, rg.Scope.Kind
+		switch rg.Scope.Kind {
+		case trace.ResourceGoroutine:
+			r.id = uint64(rg.Scope.Goroutine())
+		case trace.ResourceProc:
+			r.id = uint64(rg.Scope.Proc())
+		}
+	case trace.EventRegionBegin, trace.EventRegionEnd:
+		if ok = r.g != trace.NoGoroutine; ok {
+			rg := ev.Region()
+			r.name, r.id = rg.Type, uint64(taskArg(rg.Task))
+		}
+	case trace.EventTaskBegin, trace.EventTaskEnd:
+		task := ev.Task()
+		r.id, r.name, r.parent = uint64(task.ID), task.Type, uint64(task.Parent)
+	case trace.EventLog:
+		if ok = r.g != trace.NoGoroutine; ok {
+			l := ev.Log()
+			r.name, r.str = l.Category, l.Message
+			if r.name == "" {
+				r.name = "log"
+			}
+		}
+	case trace.EventStackSample:
+		for f := range ev.Stack().Frames() {
+			r.stack = append(r.stack, frame{fn: f.Func, file: f.File, line: f.Line})
+		}
+		slices.Reverse(r.stack) // outermost first
+	case trace.EventMetric:
+		m := ev.Metric()
+		ok = m.Value.Kind() == trace.ValueUint64
+		switch {
+		case !ok:
+		case m.Name == "/memory/classes/heap/objects:bytes":
+			r.id, r.parent = m.Value.Uint64(), trackHeap
+		case m.Name == "/gc/heap/goal:bytes":
+			r.id, r.parent = m.Value.Uint64(), trackGoal
+		default:
+			ok = false
+		}
+	default:
+		ok = false
+	}
+	if !ok {
+		c.skipped++
+		c.lastT = r.t
+		return false
+	}
+	c.skipped = 0
+	return true
+}
+
+// transition fills r from a goroutine's state transition, unless it is
+// not one or changes nothing.
+func (c *converter) transition(ev *trace.Event, r *rec) bool {
+	st := ev.StateTransition()
+	if st.Resource.Kind != trace.ResourceGoroutine {
+		return false
+	}
+	r.from, r.to = st.Goroutine()
+	if r.from == r.to {
+		return false
+	}
+	id := st.Resource.Goroutine()
+	r.id = uint64(id)
+	if r.to == trace.GoWaiting {
+		r.str = st.Reason
+	}
+	if r.to == trace.GoNotExist {
+		delete(c.named, id)
+		return true
+	}
+	if !c.named[id] {
+		r.name = tmodel.StartFunc(st.Stack)
+		// N.B. Not from a status, which the timeline may take as a
+		// restatement, and then not for the goroutine's name.
+		if r.name != "" && r.from != trace.GoUndetermined {
+			if c.named == nil {
+				c.named = make(map[trace.GoID]bool)
+			}
+			c.named[id] = true
+		}
+	}
+	return true
+}
+
+// end fills r with the end of what was read: the events skipped since the
+// last record.
+func (c *converter) end(r *rec) {
+	*r = rec{kind: kindEnd, skipped: c.skipped, t: c.lastT}
+	c.skipped = 0
+}
+
+// chunkSize is how many records go from a part to the timeline at once.
+const chunkSize = 1024
+
+// chunk is a part's records handed to the timeline, or the error that
+// stopped the part.
+type chunk struct {
+	recs []rec
+	err  error
+}
+
+// runParts reads the v2 trace in r, size bytes long, a generation per
+// worker (timeline.EachPart), and feeds the timeline the records of each
+// part in trace order as they come. A part read on its own differs from
+// the trace read whole only in the statuses that begin it and the times
+// of its first events, which the timeline mends (see goTransition and
+// event). It returns errInOrder, having fed the timeline nothing, when the
+// trace is to be read in order: not in the v2 format, or damaged where
+// framing the generations finds it. Damage found inside a generation stops
+// the timeline after what came before it, and the caller reads the trace
+// in order for the error that says where it is.
+func (tl *timeline) runParts(ctx context.Context, r io.ReaderAt, size int64) error {
+	hdr := make([]byte, format.HeaderSize)
+	if n, _ := r.ReadAt(hdr, 0); n < len(hdr) {
+		return errInOrder
+	}
+	v, err := format.ParseHeader(hdr)
+	if err != nil || !v.IsV2() {
+		return errInOrder
+	}
+	// N.B. The generations are framed first, before anything is written,
+	// so that damage there is left to the ordered pass; the framer skips
+	// over the batches, which costs little beside reading them.
+	gens, err := countGenerations(ctx, r, size, v)
+	if err != nil || gens == 0 {
+		return errInOrder
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workers := max(runtime.GOMAXPROCS(0), 1)
+	feeds := make([]chan chunk, gens)
+	for i := range feeds {
+		feeds[i] = make(chan chunk, 4)
+	}
+	free := make(chan []rec, 4*(workers+2))
+	done := make(chan error, 1)
+	go func() {
+		done <- tmodel.EachPart(ctx, r, size, v, workers, func(ctx context.Context, i int, s tmodel.GenSpan) error {
+			if i >= gens {
+				return errInOrder // N.B. the file grew
+			}
+			err := readPart(ctx, r, hdr, s, i == gens-1, feeds[i], free)
+			close(feeds[i])
+			return err
+		}, func(err error) error { return err })
+	}()
+
+	// next is the next chunk of part i; once EachPart has returned, the
+	// parts it did not start have nothing.
+	var eachErr error
+	finished := false
+	next := func(i int) (chunk, bool) {
+		if !finished {
+			select {
+			case c, ok := <-feeds[i]:
+				return c, ok
+			case eachErr = <-done:
+				finished = true
+			}
+		}
+		select {
+		case c, ok := <-feeds[i]:
+			return c, ok
+		default:
+			return chunk{}, false
+		}
+	}
+	var partErr error
+	i := 0
+	for ; i < gens && partErr == nil && !tl.done && ctx.Err() == nil; i++ {
+		for {
+			c, ok := next(i)
+			if !ok {
+				break
+			}
+			if c.err != nil {
+				partErr = c.err
+				break
+			}
+			for j := range c.recs {
+				tl.event(&c.recs[j])
+			}
+			select {
+			case free <- c.recs[:0]:
+			default:
+			}
+			if tl.done {
+				break
+			}
+		}
+	}
+	cancel()
+	if !finished {
+		eachErr = <-done
+	}
+	switch {
+	case partErr != nil:
+		return partErr
+	case tl.done:
+		return nil
+	case eachErr != nil && !errors.Is(eachErr, context.Canceled):
+		return fmt.Errorf("%w: %w", errPartDamaged, eachErr)
+	case i < gens:
+		return fmt.Errorf("%w: %d of %d generations read", errPartDamaged, i, gens)
+	}
+	return nil
+}
+
+// errInOrder says the trace is to be read in order (see runParts).
+var errInOrder = errors.New("trace to be read in order")
+
+// errPartDamaged says a part found damage inside its generation.
+var errPartDamaged = errors.New("damage inside a generation")
+
+// countGenerations frames the whole v2 trace in r and counts its
+// generations.
+func countGenerations(ctx context.Context, r io.ReaderAt, size int64, v format.Version) (int, error) {
+	spans := make(chan tmodel.GenSpan, 16)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(spans)
+		body := io.NewSectionReader(r, format.HeaderSize, size-format.HeaderSize)
+		errc <- tmodel.FrameGenerations(ctx, body, format.HeaderSize, v, spans)
+	}()
+	n := 0
+	for range spans {
+		n++
+	}
+	return n, <-errc
+}
+
+// readPart reads the generation at s with golang.org/x/exp/trace and sends
+// its records on feed, in chunks taken from free when it has one; last says
+// it is the trace's last generation, whose closing Sync is the trace's.
+func readPart(ctx context.Context, r io.ReaderAt, hdr []byte, s tmodel.GenSpan, last bool, feed chan<- chunk, free chan []rec) (err error) {
+	send := func(c chunk) bool {
+		select {
+		case feed <- c:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	fail := func(e error) error {
+		send(chunk{err: fmt.Errorf("%w: %w", errPartDamaged, e)})
+		return e
+	}
+	defer func() {
+		if e := recover(); e != nil {
+			if !tmodel.PanicInXExp() {
+				panic(e) // a bug of gotrace's own, not damage
+			}
+			err = fail(fmt.Errorf("reading events failed: %v", e))
+		}
+	}()
+	p, err := tmodel.PreparePart(r, hdr, s, nil)
+	if err != nil {
+		return fail(err)
+	}
+	tr, err := trace.NewReader(bufio.NewReaderSize(p.Reader(r, hdr), 256<<10))
+	if err != nil {
+		return fail(err)
+	}
+	var cv converter
+	buf := func() []rec {
+		select {
+		case b := <-free:
+			return b
+		default:
+			return make([]rec, 0, chunkSize)
+		}
+	}
+	recs := buf()
+	syncs := 0
+	for {
+		ev, err := tr.ReadEvent()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if len(recs) > 0 && !send(chunk{recs: recs}) {
+				return ctx.Err()
+			}
+			return fail(err)
+		}
+		if ev.Kind() == trace.EventSync {
+			if syncs++; syncs > 1 && !last {
+				continue // the part's end, not the trace's
+			}
+		}
+		recs = append(recs, rec{})
+		if !cv.convert(&ev, &recs[len(recs)-1]) {
+			recs = recs[:len(recs)-1]
+			continue
+		}
+		if len(recs) == chunkSize {
+			if !send(chunk{recs: recs}) {
+				return ctx.Err()
+			}
+			recs = buf()
+		}
+	}
+	recs = append(recs, rec{})
+	cv.end(&recs[len(recs)-1])
+	if !send(chunk{recs: recs}) {
+		return ctx.Err()
+	}
+	return nil
+}
+
+// readerSize returns the input as something to read at offsets and its
+// size, if it is one: a regular file, or bytes in memory.
+func readerSize(r io.Reader, at io.ReaderAt) (io.ReaderAt, int64, bool) {
+	if at == nil {
+		at, _ = r.(io.ReaderAt)
+	}
+	switch x := at.(type) {
+	case interface{ Size() int64 }:
+		return at, x.Size(), true
+	case interface{ Stat() (fs.FileInfo, error) }:
+		if fi, err := x.Stat(); err == nil && fi.Mode().IsRegular() {
+			return at, fi.Size(), true
+		}
+	}
+	return nil, 0, false
+}
+
+// damageIn reads the trace in r, size bytes long, in order for the error
+// that says where its damage is, as the ordered pass would have said it;
+// err, what a part found, if that pass finds none.
+func damageIn(r io.ReaderAt, size int64, err error) error {
+	if _, derr := tmodel.Read(io.NewSectionReader(r, 0, size), func(*trace.Event) bool { return true }); derr != nil {
+		return derr
+	}
+	return err
+}
