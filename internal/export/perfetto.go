@@ -2,7 +2,7 @@ package export
 
 import (
 	"bytes"
-	"compress/zlib"
+	"github.com/klauspost/compress/zlib"
 	"encoding/binary"
 	"errors"
 	"io"
