@@ -230,6 +230,7 @@ type track struct {
 	open     []openSlice // open slices, innermost last
 	last     int64       // counters: the latest value
 	hasLast  bool
+	arg      [1]arg // P tracks: the argument of the slice open on it
 }
 
 // openSlice is what the timeline keeps of an open slice: enough to write
@@ -244,6 +245,49 @@ type gstate struct {
 	name   string
 	proc   trace.ProcID // where it runs, NoProc when not running
 	flowIn uint64       // a flow to end at its next slice, 0 for none
+	// gt and ann are its state and annotation tracks, once asked for.
+	gt, ann *track
+}
+
+// table holds values by small number in a slice, and the rest, of which
+// there are few, in a map: a map lookup at every event cost the timeline
+// a fifth of its time.
+type table[T comparable] struct {
+	dense  []T
+	sparse map[uint64]T
+}
+
+// maxDense bounds the numbers kept in the slice.
+const maxDense = 1 << 22
+
+func (t *table[T]) get(id uint64) T {
+	if id < uint64(len(t.dense)) {
+		return t.dense[id]
+	}
+	return t.sparse[id]
+}
+
+// put sets the value of id; the zero value removes it.
+func (t *table[T]) put(id uint64, v T) {
+	var zero T
+	if id < maxDense {
+		if id >= uint64(len(t.dense)) {
+			if v == zero {
+				return
+			}
+			t.dense = slices.Grow(t.dense, int(id)+1-len(t.dense))[:id+1]
+		}
+		t.dense[id] = v
+		return
+	}
+	if v == zero {
+		delete(t.sparse, id)
+		return
+	}
+	if t.sparse == nil {
+		t.sparse = make(map[uint64]T)
+	}
+	t.sparse[id] = v
 }
 
 // taskInfo is what the timeline keeps about an open task.
@@ -258,7 +302,8 @@ type timeline struct {
 	name   string
 	sum    Summary
 	tracks map[uint64]*track
-	gs     map[trace.GoID]*gstate
+	gs     table[*gstate]
+	procs  table[*track]
 	lives  map[trace.GoID]uint64     // goroutines that ended with the ID, for gKey
 	tasks  map[trace.TaskID]taskInfo // open tasks
 
@@ -280,7 +325,6 @@ func newTimeline(em emitter, name string, opts Options) *timeline {
 	return &timeline{
 		em: em, name: name, opts: opts,
 		tracks: make(map[uint64]*track),
-		gs:     make(map[trace.GoID]*gstate),
 		lives:  make(map[trace.GoID]uint64),
 		tasks:  make(map[trace.TaskID]taskInfo),
 	}
@@ -436,11 +480,44 @@ func (tl *timeline) describe(kind int, id uint64) trackInfo {
 	return trackInfo{name: globalNames[id], counter: id == trackHeap || id == trackGoal, sort: int(id)}
 }
 
-func (tl *timeline) global(id uint64) *track              { return tl.get(kindGlobal, id) }
-func (tl *timeline) procTrack(p trace.ProcID) *track      { return tl.get(kindProc, uint64(p)) }
+func (tl *timeline) global(id uint64) *track { return tl.get(kindGlobal, id) }
+
+// procTrack is P p's track, kept by number: it is asked for at many
+// events.
+func (tl *timeline) procTrack(p trace.ProcID) *track {
+	if tk := tl.procs.get(uint64(p)); tk != nil {
+		return tk
+	}
+	tk := tl.get(kindProc, uint64(p))
+	tl.procs.put(uint64(p), tk)
+	return tk
+}
+
 func (tl *timeline) procRangeTrack(p trace.ProcID) *track { return tl.get(kindProcRng, uint64(p)) }
-func (tl *timeline) gTrack(id trace.GoID) *track          { return tl.get(kindG, tl.gKey(id)) }
-func (tl *timeline) gAnnTrack(id trace.GoID) *track       { return tl.get(kindGAnn, tl.gKey(id)) }
+
+// gTrack and gAnnTrack are the tracks of goroutine id, kept with the
+// goroutine while it lives.
+func (tl *timeline) gTrack(id trace.GoID) *track {
+	g := tl.gs.get(uint64(id))
+	if g == nil {
+		return tl.get(kindG, tl.gKey(id))
+	}
+	if g.gt == nil {
+		g.gt = tl.get(kindG, tl.gKey(id))
+	}
+	return g.gt
+}
+
+func (tl *timeline) gAnnTrack(id trace.GoID) *track {
+	g := tl.gs.get(uint64(id))
+	if g == nil {
+		return tl.get(kindGAnn, tl.gKey(id))
+	}
+	if g.ann == nil {
+		g.ann = tl.get(kindGAnn, tl.gKey(id))
+	}
+	return g.ann
+}
 
 // gKey is the track ID of goroutine id: its ID, and above idBits how many
 // goroutines had the ID before it, so that a reused ID gets tracks of its
@@ -457,7 +534,7 @@ func (tl *timeline) taskTrack(id trace.TaskID) *track { return tl.get(kindTask, 
 // gName is a goroutine's label: G12 main.worker.
 func (tl *timeline) gName(id trace.GoID) string {
 	s := "G" + strconv.FormatInt(int64(id), 10)
-	if g := tl.gs[id]; g != nil && g.name != "" {
+	if g := tl.gs.get(uint64(id)); g != nil && g.name != "" {
 		s += " " + g.name
 	}
 	return s
@@ -676,7 +753,7 @@ func (tl *timeline) rangeTrack(r *rec) (*track, string) {
 func (tl *timeline) goTransition(r *rec, t trace.Time) {
 	id := trace.GoID(r.id)
 	from, to := r.from, r.to
-	g := tl.gs[id]
+	g := tl.gs.get(uint64(id))
 	if from == trace.GoUndetermined && g != nil {
 		// A generation read on its own states the status of a goroutine
 		// the generations before knew: read whole, the status restates
@@ -685,7 +762,7 @@ func (tl *timeline) goTransition(r *rec, t trace.Time) {
 	}
 	if g == nil {
 		g = &gstate{proc: trace.NoProc}
-		tl.gs[id] = g
+		tl.gs.put(uint64(id), g)
 	}
 	if g.name == "" {
 		g.name = r.name
@@ -731,21 +808,22 @@ func (tl *timeline) goTransition(r *rec, t trace.Time) {
 			if name == "" {
 				name = "goroutine"
 			}
-			tl.begin(tl.procTrack(p), t, name, "running", numArg("goroutine", int64(id)))
+			pt := tl.procTrack(p)
+			// N.B. A P runs one goroutine at a time: its one open
+			// slice's argument has a place of its own.
+			pt.arg[0] = numArg("goroutine", int64(id))
+			tl.open(pt, t, name, "running", pt.arg[:], 0)
 		}
 	case trace.GoRunnable:
 		name = "runnable"
 	case trace.GoSyscall:
 		name = "syscall"
 	case trace.GoWaiting:
-		name = "blocked"
-		if r.str != "" {
-			name += ": " + r.str
-		}
+		name = r.str
 	case trace.GoNotExist:
 		// The goroutine is gone: forget it, and its tracks unless a slice
 		// is still open on them, so memory follows the live goroutines.
-		delete(tl.gs, id)
+		tl.gs.put(uint64(id), nil)
 		for _, k := range []int{kindG, kindGAnn} {
 			if tk := tl.tracks[uuid(k, tl.gKey(id))]; tk != nil {
 				tl.drop(tk)

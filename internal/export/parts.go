@@ -38,7 +38,8 @@ type rec struct {
 	// the converter does not know it yet), the range's name, the region's
 	// or task's type, the log's category.
 	name string
-	// str is a wait's reason or a log's message.
+	// str is a wait's slice name (blocked, and the reason) or a log's
+	// message.
 	str   string
 	stack []frame // a CPU sample's, outermost first
 }
@@ -54,6 +55,23 @@ type converter struct {
 	// named holds the goroutines whose start function a record has
 	// carried since they were created or the converter began.
 	named map[trace.GoID]bool
+	waits map[string]string // slice names by wait reason
+}
+
+// waitName is the name of the slice of a wait for reason.
+func (c *converter) waitName(reason string) string {
+	if reason == "" {
+		return "blocked"
+	}
+	name, ok := c.waits[reason]
+	if !ok {
+		if c.waits == nil {
+			c.waits = make(map[string]string)
+		}
+		name = "blocked: " + reason
+		c.waits[reason] = name
+	}
+	return name
 }
 
 // convert fills r from ev and reports whether the timeline takes it.
@@ -133,7 +151,7 @@ func (c *converter) transition(ev *trace.Event, r *rec) bool {
 	id := st.Resource.Goroutine()
 	r.id = uint64(id)
 	if r.to == trace.GoWaiting {
-		r.str = st.Reason
+		r.str = c.waitName(st.Reason)
 	}
 	if r.to == trace.GoNotExist {
 		delete(c.named, id)
