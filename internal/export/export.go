@@ -573,8 +573,16 @@ func (tl *timeline) emitCounter(tk *track, ts, v int64) {
 // scratch fills the timeline's one event for the emitter, which does not
 // keep it: writing an event allocates nothing.
 func (tl *timeline) scratch(t trace.Time, tk *track, name, cat string, args []arg) *event {
-	tl.ev = event{ts: tl.ns(t), track: tk.info.uuid, name: name, cat: cat, args: args}
-	return &tl.ev
+	// N.B. Field by field, the ones rarely set only when set: the
+	// event is on the heap, and copying a whole one costs more than all
+	// the rest of writing most events.
+	e := &tl.ev
+	e.ts, e.track, e.value = tl.ns(t), tk.info.uuid, 0
+	e.name, e.cat, e.args = name, cat, args
+	if e.stack != nil || e.flowsOut != nil || e.flowsIn != nil {
+		e.stack, e.flowsOut, e.flowsIn = nil, nil, nil
+	}
+	return e
 }
 
 // begin opens a slice on tk at t.

@@ -54,7 +54,7 @@ type converter struct {
 	lastT   trace.Time // the latest event skipped
 	// named holds the goroutines whose start function a record has
 	// carried since they were created or the converter began.
-	named map[trace.GoID]bool
+	named table[bool]
 	waits map[string]string // slice names by wait reason
 }
 
@@ -77,7 +77,21 @@ func (c *converter) waitName(reason string) string {
 // convert fills r from ev and reports whether the timeline takes it.
 func (c *converter) convert(ev *trace.Event, r *rec) bool {
 	kind := ev.Kind()
-	*r = rec{t: ev.Time(), skipped: c.skipped, kind: kind, g: ev.Goroutine(), p: ev.Proc()}
+	switch kind {
+	case trace.EventSync, trace.EventStateTransition, trace.EventRangeBegin, trace.EventRangeActive,
+		trace.EventRangeEnd, trace.EventRegionBegin, trace.EventRegionEnd, trace.EventTaskBegin,
+		trace.EventTaskEnd, trace.EventLog, trace.EventStackSample, trace.EventMetric:
+	default:
+		c.skip(ev.Time())
+		return false
+	}
+	// N.B. Field by field: r is in a chunk on the heap, where copying a
+	// whole record costs more than the rest of converting most events.
+	r.t, r.skipped, r.kind, r.g, r.p = ev.Time(), c.skipped, kind, ev.Goroutine(), ev.Proc()
+	r.from, r.to, r.scope, r.id, r.parent = 0, 0, 0, 0, 0
+	if r.name != "" || r.str != "" || r.stack != nil {
+		r.name, r.str, r.stack = "", "", nil
+	}
 	ok := true
 	switch kind {
 	case trace.EventSync:
@@ -129,12 +143,17 @@ func (c *converter) convert(ev *trace.Event, r *rec) bool {
 		ok = false
 	}
 	if !ok {
-		c.skipped++
-		c.lastT = r.t
+		c.skip(r.t)
 		return false
 	}
 	c.skipped = 0
 	return true
+}
+
+// skip counts an event at t that the timeline takes nothing from.
+func (c *converter) skip(t trace.Time) {
+	c.skipped++
+	c.lastT = t
 }
 
 // transition fills r from a goroutine's state transition, unless it is
@@ -154,18 +173,15 @@ func (c *converter) transition(ev *trace.Event, r *rec) bool {
 		r.str = c.waitName(st.Reason)
 	}
 	if r.to == trace.GoNotExist {
-		delete(c.named, id)
+		c.named.put(uint64(id), false)
 		return true
 	}
-	if !c.named[id] {
+	if !c.named.get(uint64(id)) {
 		r.name = tmodel.StartFunc(st.Stack)
 		// N.B. Not from a status, which the timeline may take as a
 		// restatement, and then not for the goroutine's name.
 		if r.name != "" && r.from != trace.GoUndetermined {
-			if c.named == nil {
-				c.named = make(map[trace.GoID]bool)
-			}
-			c.named[id] = true
+			c.named.put(uint64(id), true)
 		}
 	}
 	return true
@@ -378,7 +394,9 @@ func readPart(ctx context.Context, r io.ReaderAt, hdr []byte, s tmodel.GenSpan, 
 				continue // the part's end, not the trace's
 			}
 		}
-		recs = append(recs, rec{})
+		// N.B. The record's place in the chunk as it is: convert
+		// writes every field of one it keeps.
+		recs = recs[:len(recs)+1]
 		if !cv.convert(&ev, &recs[len(recs)-1]) {
 			recs = recs[:len(recs)-1]
 			continue

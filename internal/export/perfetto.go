@@ -375,12 +375,21 @@ func appendString(b []byte, field protowire.Number, s string) []byte {
 	return protowire.AppendString(b, s)
 }
 
+// N.B. Most fields written have a number below 16 and a value or a length
+// below 128: a byte each, appended without a call.
+
 func appendVarint(b []byte, field protowire.Number, v uint64) []byte {
+	if field < 16 && v < 0x80 {
+		return append(b, byte(field)<<3|byte(protowire.VarintType), byte(v))
+	}
 	b = protowire.AppendTag(b, field, protowire.VarintType)
 	return protowire.AppendVarint(b, v)
 }
 
 func appendBytes(b []byte, field protowire.Number, v []byte) []byte {
+	if field < 16 && len(v) < 0x80 {
+		return append(append(b, byte(field)<<3|byte(protowire.BytesType), byte(len(v))), v...)
+	}
 	b = protowire.AppendTag(b, field, protowire.BytesType)
 	return protowire.AppendBytes(b, v)
 }
