@@ -775,7 +775,10 @@ func (tl *timeline) goTransition(r *rec, t trace.Time) {
 	if g.name == "" {
 		g.name = r.name
 	}
-	gt := tl.gTrack(id)
+	gt := g.gt
+	if gt == nil {
+		gt = tl.gTrack(id)
+	}
 	if len(gt.open) > 0 {
 		tl.end(gt, t)
 	}
