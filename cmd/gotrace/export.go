@@ -139,7 +139,9 @@ func runExport(opts *exportOptions) error {
 		if opts.Gen != "" {
 			in, selected = selectGenerations(in, f, gens)
 		} else {
-			eo.At = f
+			// N.B. Read a generation per worker, through f, the trace
+			// shows how far the export is as the generations come in.
+			eo.At, eo.Progress = f, prog.reached
 		}
 	}
 	out, err := createOutput(opts.IO, opts.Output, format == export.Perfetto)

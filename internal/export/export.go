@@ -60,6 +60,10 @@ type Options struct {
 	// export reads from its start), so that the generation waiting for
 	// the next one's first timestamp is read again, not held in memory.
 	At io.ReaderAt
+	// Progress, when set, is called with how much of the input, in
+	// bytes from its start, has been exported, as the generations read
+	// a generation per worker come in.
+	Progress func(read int64)
 }
 
 // Summary counts what an export wrote.

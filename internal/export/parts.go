@@ -226,7 +226,8 @@ func (tl *timeline) runParts(ctx context.Context, r io.ReaderAt, size int64) err
 	// N.B. The generations are framed first, before anything is written,
 	// so that damage there is left to the ordered pass; the framer skips
 	// over the batches, which costs little beside reading them.
-	gens, err := countGenerations(ctx, r, size, v)
+	spans, err := frameGenerations(ctx, r, size, v)
+	gens := len(spans)
 	if err != nil || gens == 0 {
 		return errInOrder
 	}
@@ -245,7 +246,11 @@ func (tl *timeline) runParts(ctx context.Context, r io.ReaderAt, size int64) err
 			if i >= gens {
 				return errInOrder // N.B. the file grew
 			}
-			err := readPart(ctx, r, hdr, s, i == gens-1, feeds[i], free)
+			var next *tmodel.GenSpan
+			if i+1 < gens {
+				next = &spans[i+1]
+			}
+			err := readPart(ctx, r, hdr, i, s, next, feeds[i], free)
 			close(feeds[i])
 			return err
 		}, func(err error) error { return err })
@@ -279,12 +284,12 @@ func (tl *timeline) runParts(ctx context.Context, r io.ReaderAt, size int64) err
 			if !ok {
 				break
 			}
+			for j := range c.recs {
+				tl.event(&c.recs[j])
+			}
 			if c.err != nil {
 				partErr = c.err
 				break
-			}
-			for j := range c.recs {
-				tl.event(&c.recs[j])
 			}
 			select {
 			case free <- c.recs[:0]:
@@ -293,6 +298,9 @@ func (tl *timeline) runParts(ctx context.Context, r io.ReaderAt, size int64) err
 			if tl.done {
 				break
 			}
+		}
+		if partErr == nil && tl.opts.Progress != nil {
+			tl.opts.Progress(spans[i].End)
 		}
 	}
 	cancel()
@@ -318,9 +326,9 @@ var errInOrder = errors.New("trace to be read in order")
 // errPartDamaged says a part found damage inside its generation.
 var errPartDamaged = errors.New("damage inside a generation")
 
-// countGenerations frames the whole v2 trace in r and counts its
+// frameGenerations frames the whole v2 trace in r and returns its
 // generations.
-func countGenerations(ctx context.Context, r io.ReaderAt, size int64, v format.Version) (int, error) {
+func frameGenerations(ctx context.Context, r io.ReaderAt, size int64, v format.Version) ([]tmodel.GenSpan, error) {
 	spans := make(chan tmodel.GenSpan, 16)
 	errc := make(chan error, 1)
 	go func() {
@@ -328,17 +336,23 @@ func countGenerations(ctx context.Context, r io.ReaderAt, size int64, v format.V
 		body := io.NewSectionReader(r, format.HeaderSize, size-format.HeaderSize)
 		errc <- tmodel.FrameGenerations(ctx, body, format.HeaderSize, v, spans)
 	}()
-	n := 0
-	for range spans {
-		n++
+	var out []tmodel.GenSpan
+	for s := range spans {
+		out = append(out, s)
 	}
-	return n, <-errc
+	return out, <-errc
 }
 
-// readPart reads the generation at s with golang.org/x/exp/trace and sends
-// its records on feed, in chunks taken from free when it has one; last says
-// it is the trace's last generation, whose closing Sync is the trace's.
-func readPart(ctx context.Context, r io.ReaderAt, hdr []byte, s tmodel.GenSpan, last bool, feed chan<- chunk, free chan []rec) (err error) {
+// readPart reads generation i, at s, with golang.org/x/exp/trace and sends
+// its records on feed, in chunks taken from free when it has one. next is
+// the generation after it, nil for the last.
+//
+// Read in order, the trace ends at the last generation before damage the
+// decoder finds: that one's closing Sync is the trace's, and its late
+// statuses stay where they were written, as the last generation's do. So
+// the part first decodes the generation after it, and when that is
+// damaged reads its own as the last.
+func readPart(ctx context.Context, r io.ReaderAt, hdr []byte, i int, s tmodel.GenSpan, next *tmodel.GenSpan, feed chan<- chunk, free chan []rec) (err error) {
 	send := func(c chunk) bool {
 		select {
 		case feed <- c:
@@ -359,13 +373,31 @@ func readPart(ctx context.Context, r io.ReaderAt, hdr []byte, s tmodel.GenSpan, 
 			err = fail(fmt.Errorf("reading events failed: %v", e))
 		}
 	}()
+	// unread is damage found before x/exp/trace reads the generation:
+	// read in order, the trace ends before it. The generation before
+	// ended it (see above); the first has only the Sync that ends every
+	// trace, which x/exp/trace times a nanosecond after nothing.
+	unread := func(e error) error {
+		var recs []rec
+		if i == 0 {
+			recs = []rec{{kind: trace.EventSync, t: 1}}
+		}
+		send(chunk{recs: recs, err: fmt.Errorf("%w: %w", errPartDamaged, e)})
+		return e
+	}
+	last := next == nil
+	if next != nil {
+		if _, err := tmodel.PreparePart(r, hdr, *next, nil); err != nil {
+			last, s.Next = true, 0
+		}
+	}
 	p, err := tmodel.PreparePart(r, hdr, s, nil)
 	if err != nil {
-		return fail(err)
+		return unread(err)
 	}
 	tr, err := trace.NewReader(bufio.NewReaderSize(p.Reader(r, hdr), 256<<10))
 	if err != nil {
-		return fail(err)
+		return unread(err)
 	}
 	var cv converter
 	buf := func() []rec {
