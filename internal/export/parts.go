@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/gotrace-cli/gotrace/internal/format"
 	tmodel "github.com/gotrace-cli/gotrace/internal/timeline"
@@ -240,17 +241,27 @@ func (tl *timeline) runParts(ctx context.Context, r io.ReaderAt, size int64) err
 		feeds[i] = make(chan chunk, 4)
 	}
 	free := make(chan []rec, 4*(workers+2))
+	// Each generation is prepared once, by its part or by the part
+	// before it, which decodes it first (see readPart).
+	prepared := make([]func() (*tmodel.Part, error), gens)
+	for i := range prepared {
+		s := spans[i]
+		if i+1 < gens {
+			s.Next = spans[i+1].Min // N.B. as EachPart sets it
+		}
+		prepared[i] = sync.OnceValues(func() (*tmodel.Part, error) { return tmodel.PreparePart(r, hdr, s, nil) })
+	}
 	done := make(chan error, 1)
 	go func() {
 		done <- tmodel.EachPart(ctx, r, size, v, workers, func(ctx context.Context, i int, s tmodel.GenSpan) error {
 			if i >= gens {
 				return errInOrder // N.B. the file grew
 			}
-			var next *tmodel.GenSpan
+			next := func() (*tmodel.Part, error) { return nil, nil }
 			if i+1 < gens {
-				next = &spans[i+1]
+				next = prepared[i+1]
 			}
-			err := readPart(ctx, r, hdr, i, s, next, feeds[i], free)
+			err := readPart(ctx, r, hdr, i, s, prepared[i], next, feeds[i], free)
 			close(feeds[i])
 			return err
 		}, func(err error) error { return err })
@@ -344,15 +355,15 @@ func frameGenerations(ctx context.Context, r io.ReaderAt, size int64, v format.V
 }
 
 // readPart reads generation i, at s, with golang.org/x/exp/trace and sends
-// its records on feed, in chunks taken from free when it has one. next is
-// the generation after it, nil for the last.
+// its records on feed, in chunks taken from free when it has one. prepare
+// prepares it, next the generation after it (nil for the last).
 //
 // Read in order, the trace ends at the last generation before damage the
 // decoder finds: that one's closing Sync is the trace's, and its late
 // statuses stay where they were written, as the last generation's do. So
 // the part first decodes the generation after it, and when that is
 // damaged reads its own as the last.
-func readPart(ctx context.Context, r io.ReaderAt, hdr []byte, i int, s tmodel.GenSpan, next *tmodel.GenSpan, feed chan<- chunk, free chan []rec) (err error) {
+func readPart(ctx context.Context, r io.ReaderAt, hdr []byte, i int, s tmodel.GenSpan, prepare, next func() (*tmodel.Part, error), feed chan<- chunk, free chan []rec) (err error) {
 	send := func(c chunk) bool {
 		select {
 		case feed <- c:
@@ -385,15 +396,16 @@ func readPart(ctx context.Context, r io.ReaderAt, hdr []byte, i int, s tmodel.Ge
 		send(chunk{recs: recs, err: fmt.Errorf("%w: %w", errPartDamaged, e)})
 		return e
 	}
-	last := next == nil
-	if next != nil {
-		if _, err := tmodel.PreparePart(r, hdr, *next, nil); err != nil {
-			last, s.Next = true, 0
-		}
-	}
-	p, err := tmodel.PreparePart(r, hdr, s, nil)
+	np, err := next()
+	last := np == nil
+	p, perr := prepare()
 	if err != nil {
-		return unread(err)
+		// N.B. Prepared again, its late statuses left where they are.
+		last, s.Next = true, 0
+		p, perr = tmodel.PreparePart(r, hdr, s, nil)
+	}
+	if perr != nil {
+		return unread(perr)
 	}
 	tr, err := trace.NewReader(bufio.NewReaderSize(p.Reader(r, hdr), 256<<10))
 	if err != nil {
