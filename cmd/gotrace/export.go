@@ -110,7 +110,11 @@ func runExport(opts *exportOptions) error {
 	}
 	ctx, stop := onInterrupt()
 	defer stop()
-	defer softMemoryLimit(opts.IO, timelineMemoryLimit)()
+	limit := int64(timelineMemoryLimit)
+	if opts.File != "-" && opts.Gen == "" {
+		limit = exportMemoryLimit // N.B. read a generation per core
+	}
+	defer softMemoryLimit(opts.IO, limit)()
 	var in io.Reader
 	var selected <-chan error
 	if opts.File == "-" {
