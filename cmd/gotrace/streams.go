@@ -53,12 +53,13 @@ func systemStreams() *Streams {
 // against the ordered pass's 18 s at 200 MiB); at 144 MiB it takes 22 s
 // and peaks at 152 MB.
 //
-// export's ordered pass (a stream, a --gen selection) and pprof's hold the generation the
-// decoder reads and x/exp/trace's reading of it (in batches split to take
-// about their size); export reads the generation waiting for the next
-// one's first timestamp again from the file, pprof holds a copy. On the
-// stress trace at 128 MiB the Perfetto export in order peaked at 143 MB, the
-// Parquet tables at 145 MB for the CPU time they took at 200 MiB, and
+// export's ordered pass (a stream, a --gen selection) and pprof's hold
+// the generation the decoder reads and x/exp/trace's reading of it (in
+// batches split to take about their size); export reads the generation
+// waiting for the next one's first timestamp again from the file, pprof
+// holds a copy. On the stress trace at 128 MiB the Perfetto export in
+// order peaked at 143 MB, the Parquet tables at 145 MB for the CPU time
+// they took at 200 MiB, and
 // pprof's ordered pass at 150 MB for a fifth more. goroutines, which reads
 // the file again as export does, holds a row per goroutine beside (317 k
 // on the stress trace): at 160 MiB it peaks at 231 MB for 29 s of CPU, at
