@@ -12,15 +12,16 @@ build:
 
 # test runs every test, then the race detector over the code that runs
 # goroutines of its own: stats' and the timeline's analysis in parts,
-# decode's parallel reader, pprof's per-generation profiles (-short leaves
-# out recording the stress program), all of record, outfile, bench and the
+# decode's parallel reader, pprof's per-generation profiles, export's
+# generations read per worker (-short leaves out recording the stress
+# program and export's big traces), all of record, outfile, bench and the
 # terminal viewer (which reads in the background), drill's at (which reads
 # the generation before the instant's beside it) on traces of several
 # generations, and
 # the commands that stream between goroutines, draw progress, get
 # interrupted or export a trace per core. test-race is everything under it.
 RACE_RUN  := Parallel|Parts|Progress|OrderedPass|Damage
-RACE_PKGS := ./internal/stats ./internal/decode ./internal/timeline ./internal/pprof
+RACE_PKGS := ./internal/stats ./internal/decode ./internal/timeline ./internal/pprof ./internal/export
 RACE_AT   := TestAtMatchesXExp/(leaky|go122-gc-stress|go122-task-across-generations|go122-confuse-seq)
 
 test:

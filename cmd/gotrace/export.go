@@ -110,7 +110,11 @@ func runExport(opts *exportOptions) error {
 	}
 	ctx, stop := onInterrupt()
 	defer stop()
-	defer softMemoryLimit(opts.IO, timelineMemoryLimit)()
+	limit := int64(timelineMemoryLimit)
+	if opts.File != "-" && opts.Gen == "" {
+		limit = exportMemoryLimit // N.B. read a generation per core
+	}
+	defer softMemoryLimit(opts.IO, limit)()
 	var in io.Reader
 	var selected <-chan error
 	if opts.File == "-" {
@@ -139,7 +143,9 @@ func runExport(opts *exportOptions) error {
 		if opts.Gen != "" {
 			in, selected = selectGenerations(in, f, gens)
 		} else {
-			eo.At = f
+			// N.B. Read a generation per worker, through f, the trace
+			// shows how far the export is as the generations come in.
+			eo.At, eo.Progress = f, prog.reached
 		}
 	}
 	out, err := createOutput(opts.IO, opts.Output, format == export.Perfetto)

@@ -294,6 +294,14 @@ func (p *progress) ReadAt(b []byte, off int64) (int, error) {
 	return n, err
 }
 
+// reached shows that the file has been read to byte n, for a reader that
+// does not read it through the progress.
+func (p *progress) reached(n int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.count(int(n - p.n))
+}
+
 // Seek lets a reader that reads the file twice start over; the count does
 // too.
 func (p *progress) Seek(offset int64, whence int) (int64, error) {

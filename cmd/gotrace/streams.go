@@ -53,13 +53,20 @@ func systemStreams() *Streams {
 // against the ordered pass's 18 s at 200 MiB); at 144 MiB it takes 22 s
 // and peaks at 152 MB.
 //
-// export (both formats) and pprof's ordered pass hold the generation the
-// decoder reads and x/exp/trace's reading of it (in batches split to take
-// about their size); export reads the generation waiting for the next
-// one's first timestamp again from the file, pprof holds a copy. On the
-// stress trace at 128 MiB the Perfetto export peaks at 143 MB and the
-// Parquet tables at 145 MB for the CPU time they took at 200 MiB, and
+// export's ordered pass (a stream, a --gen selection) and pprof's hold
+// the generation the decoder reads and x/exp/trace's reading of it (in
+// batches split to take about their size); export reads the generation
+// waiting for the next one's first timestamp again from the file, pprof
+// holds a copy. On the stress trace at 128 MiB the Perfetto export in
+// order peaked at 143 MB, the Parquet tables at 145 MB for the CPU time
+// they took at 200 MiB, and
 // pprof's ordered pass at 150 MB for a fifth more.
+//
+// export of a file reads a generation per core, each through x/exp/trace,
+// while one goroutine takes their events in order: the parts hold little
+// beside x/exp/trace's reading, which the collector cannot shrink. On the
+// stress trace it peaks at 142 MB at 128 MiB, 133 MB at 112 MiB and
+// 121 MB at 100 MiB, for the same CPU time (29-30 s).
 //
 // goroutine and at read one generation at a time beside the index: 112 MiB
 // keeps their peak under 150 MB on the stress trace. goroutines reads the
@@ -71,6 +78,7 @@ const (
 	statsMemoryLimit    = 112 << 20
 	partsMemoryLimit    = 144 << 20
 	timelineMemoryLimit = 128 << 20
+	exportMemoryLimit   = 100 << 20
 	drillMemoryLimit    = 112 << 20
 	// view keeps what touches the window of the generations it reads
 	// in full beside golang.org/x/exp/trace's reading of them, while it

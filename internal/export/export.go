@@ -60,6 +60,10 @@ type Options struct {
 	// export reads from its start), so that the generation waiting for
 	// the next one's first timestamp is read again, not held in memory.
 	At io.ReaderAt
+	// Progress, when set, is called with how much of the input, in
+	// bytes from its start, has been exported, as the generations read
+	// a generation per worker come in.
+	Progress func(read int64)
 }
 
 // Summary counts what an export wrote.
@@ -89,9 +93,22 @@ func Export(ctx context.Context, r io.Reader, w io.Writer, opts Options) (Summar
 		name = "Go program"
 	}
 	tl := newTimeline(em, name, opts)
-	src, readErr := tl.run(ctx, r, opts.At)
-	if src == nil {
-		return Summary{}, fmt.Errorf("reading trace: %w", readErr)
+	readErr := errInOrder
+	if ra, size, ok := readerSize(r, opts.At); ok {
+		readErr = tl.runParts(ctx, ra, size)
+		if !errors.Is(readErr, errInOrder) {
+			tl.finish(tl.last)
+		}
+		if errors.Is(readErr, errPartDamaged) && ctx.Err() == nil {
+			readErr = damageIn(ra, size, readErr)
+		}
+	}
+	if errors.Is(readErr, errInOrder) {
+		var src *tmodel.Source
+		src, readErr = tl.run(ctx, r, opts.At)
+		if src == nil {
+			return Summary{}, fmt.Errorf("reading trace: %w", readErr)
+		}
 	}
 	// N.B. on damage the timeline is finished and closed all the same:
 	// what was read before it makes a whole file.
@@ -217,6 +234,7 @@ type track struct {
 	open     []openSlice // open slices, innermost last
 	last     int64       // counters: the latest value
 	hasLast  bool
+	arg      [1]arg // P tracks: the argument of the slice open on it
 }
 
 // openSlice is what the timeline keeps of an open slice: enough to write
@@ -231,6 +249,49 @@ type gstate struct {
 	name   string
 	proc   trace.ProcID // where it runs, NoProc when not running
 	flowIn uint64       // a flow to end at its next slice, 0 for none
+	// gt and ann are its state and annotation tracks, once asked for.
+	gt, ann *track
+}
+
+// table holds values by small number in a slice, and the rest, of which
+// there are few, in a map: a map lookup at every event cost the timeline
+// a fifth of its time.
+type table[T comparable] struct {
+	dense  []T
+	sparse map[uint64]T
+}
+
+// maxDense bounds the numbers kept in the slice.
+const maxDense = 1 << 22
+
+func (t *table[T]) get(id uint64) T {
+	if id < uint64(len(t.dense)) {
+		return t.dense[id]
+	}
+	return t.sparse[id]
+}
+
+// put sets the value of id; the zero value removes it.
+func (t *table[T]) put(id uint64, v T) {
+	var zero T
+	if id < maxDense {
+		if id >= uint64(len(t.dense)) {
+			if v == zero {
+				return
+			}
+			t.dense = slices.Grow(t.dense, int(id)+1-len(t.dense))[:id+1]
+		}
+		t.dense[id] = v
+		return
+	}
+	if v == zero {
+		delete(t.sparse, id)
+		return
+	}
+	if t.sparse == nil {
+		t.sparse = make(map[uint64]T)
+	}
+	t.sparse[id] = v
 }
 
 // taskInfo is what the timeline keeps about an open task.
@@ -245,7 +306,8 @@ type timeline struct {
 	name   string
 	sum    Summary
 	tracks map[uint64]*track
-	gs     map[trace.GoID]*gstate
+	gs     table[*gstate]
+	procs  table[*track]
 	lives  map[trace.GoID]uint64     // goroutines that ended with the ID, for gKey
 	tasks  map[trace.TaskID]taskInfo // open tasks
 
@@ -267,7 +329,6 @@ func newTimeline(em emitter, name string, opts Options) *timeline {
 	return &timeline{
 		em: em, name: name, opts: opts,
 		tracks: make(map[uint64]*track),
-		gs:     make(map[trace.GoID]*gstate),
 		lives:  make(map[trace.GoID]uint64),
 		tasks:  make(map[trace.TaskID]taskInfo),
 	}
@@ -279,14 +340,19 @@ func newTimeline(em emitter, name string, opts Options) *timeline {
 // is not a trace.
 func (tl *timeline) run(ctx context.Context, r io.Reader, at io.ReaderAt) (*tmodel.Source, error) {
 	n := 0
+	var cv converter
+	var rc rec
 	src, err := tmodel.ReadAt(r, at, func(ev *trace.Event) bool {
 		if n++; n%1024 == 0 && ctx.Err() != nil {
 			return false
 		}
-		tl.last = ev.Time()
-		tl.event(ev)
+		if cv.convert(ev, &rc) {
+			tl.event(&rc)
+		}
 		return !tl.done
 	})
+	cv.end(&rc)
+	tl.event(&rc)
 	tl.finish(tl.last)
 	if ctx.Err() != nil {
 		return src, ctx.Err()
@@ -418,11 +484,44 @@ func (tl *timeline) describe(kind int, id uint64) trackInfo {
 	return trackInfo{name: globalNames[id], counter: id == trackHeap || id == trackGoal, sort: int(id)}
 }
 
-func (tl *timeline) global(id uint64) *track              { return tl.get(kindGlobal, id) }
-func (tl *timeline) procTrack(p trace.ProcID) *track      { return tl.get(kindProc, uint64(p)) }
+func (tl *timeline) global(id uint64) *track { return tl.get(kindGlobal, id) }
+
+// procTrack is P p's track, kept by number: it is asked for at many
+// events.
+func (tl *timeline) procTrack(p trace.ProcID) *track {
+	if tk := tl.procs.get(uint64(p)); tk != nil {
+		return tk
+	}
+	tk := tl.get(kindProc, uint64(p))
+	tl.procs.put(uint64(p), tk)
+	return tk
+}
+
 func (tl *timeline) procRangeTrack(p trace.ProcID) *track { return tl.get(kindProcRng, uint64(p)) }
-func (tl *timeline) gTrack(id trace.GoID) *track          { return tl.get(kindG, tl.gKey(id)) }
-func (tl *timeline) gAnnTrack(id trace.GoID) *track       { return tl.get(kindGAnn, tl.gKey(id)) }
+
+// gTrack and gAnnTrack are the tracks of goroutine id, kept with the
+// goroutine while it lives.
+func (tl *timeline) gTrack(id trace.GoID) *track {
+	g := tl.gs.get(uint64(id))
+	if g == nil {
+		return tl.get(kindG, tl.gKey(id))
+	}
+	if g.gt == nil {
+		g.gt = tl.get(kindG, tl.gKey(id))
+	}
+	return g.gt
+}
+
+func (tl *timeline) gAnnTrack(id trace.GoID) *track {
+	g := tl.gs.get(uint64(id))
+	if g == nil {
+		return tl.get(kindGAnn, tl.gKey(id))
+	}
+	if g.ann == nil {
+		g.ann = tl.get(kindGAnn, tl.gKey(id))
+	}
+	return g.ann
+}
 
 // gKey is the track ID of goroutine id: its ID, and above idBits how many
 // goroutines had the ID before it, so that a reused ID gets tracks of its
@@ -439,7 +538,7 @@ func (tl *timeline) taskTrack(id trace.TaskID) *track { return tl.get(kindTask, 
 // gName is a goroutine's label: G12 main.worker.
 func (tl *timeline) gName(id trace.GoID) string {
 	s := "G" + strconv.FormatInt(int64(id), 10)
-	if g := tl.gs[id]; g != nil && g.name != "" {
+	if g := tl.gs.get(uint64(id)); g != nil && g.name != "" {
 		s += " " + g.name
 	}
 	return s
@@ -478,8 +577,16 @@ func (tl *timeline) emitCounter(tk *track, ts, v int64) {
 // scratch fills the timeline's one event for the emitter, which does not
 // keep it: writing an event allocates nothing.
 func (tl *timeline) scratch(t trace.Time, tk *track, name, cat string, args []arg) *event {
-	tl.ev = event{ts: tl.ns(t), track: tk.info.uuid, name: name, cat: cat, args: args}
-	return &tl.ev
+	// N.B. Field by field, the ones rarely set only when set: the
+	// event is on the heap, and copying a whole one costs more than all
+	// the rest of writing most events.
+	e := &tl.ev
+	e.ts, e.track, e.value = tl.ns(t), tk.info.uuid, 0
+	e.name, e.cat, e.args = name, cat, args
+	if e.stack != nil || e.flowsOut != nil || e.flowsIn != nil {
+		e.stack, e.flowsOut, e.flowsIn = nil, nil, nil
+	}
+	return e
 }
 
 // begin opens a slice on tk at t.
@@ -551,92 +658,78 @@ func (tl *timeline) counter(tk *track, t trace.Time, v int64) {
 	}
 }
 
-func (tl *timeline) event(ev *trace.Event) {
-	tl.clock(ev.Time())
+// event takes one record in: its time is the record's, moved as
+// golang.org/x/exp/trace moves the times of events it reads after a later
+// one (see rec.skipped), and the window opens or closes at it.
+func (tl *timeline) event(r *rec) {
+	t := r.t
+	if tl.started {
+		// N.B. Every event after the latest read is at least a
+		// nanosecond later, and so is each one the converter skipped.
+		t = max(t, tl.last+trace.Time(r.skipped)+1)
+	}
+	if r.kind == kindEnd {
+		if r.skipped > 0 {
+			tl.last = max(tl.last+trace.Time(r.skipped), r.t)
+		}
+		return
+	}
+	tl.last = t
+	tl.clock(t)
 	if tl.done {
 		return
 	}
-	t := ev.Time()
-	switch ev.Kind() {
+	switch r.kind {
 	case trace.EventSync:
 		if tl.syncs++; tl.syncs > 1 && tl.active {
 			tl.em.reset()
 		}
 	case trace.EventStateTransition:
-		st := ev.StateTransition()
-		if st.Resource.Kind == trace.ResourceGoroutine {
-			tl.goTransition(ev, st)
-		}
+		tl.goTransition(r, t)
 	case trace.EventRangeBegin, trace.EventRangeActive:
-		r := ev.Range()
-		tk, name := tl.rangeTrack(ev, r)
-		if n := len(tk.open); ev.Kind() == trace.EventRangeActive && n > 0 && tk.open[n-1].name == name {
+		tk, name := tl.rangeTrack(r)
+		if n := len(tk.open); r.kind == trace.EventRangeActive && n > 0 && tk.open[n-1].name == name {
 			return // still open from the previous generation
 		}
 		tl.begin(tk, t, name, "runtime")
 	case trace.EventRangeEnd:
-		r := ev.Range()
-		tk, name := tl.rangeTrack(ev, r)
+		tk, name := tl.rangeTrack(r)
 		tl.endNamed(tk, t, name)
 	case trace.EventRegionBegin:
-		if ev.Goroutine() == trace.NoGoroutine {
-			return
-		}
-		r := ev.Region()
-		tl.begin(tl.gAnnTrack(ev.Goroutine()), t, r.Type, "region", numArg("task", taskArg(r.Task)))
+		tl.begin(tl.gAnnTrack(r.g), t, r.name, "region", numArg("task", int64(r.id)))
 	case trace.EventRegionEnd:
-		if ev.Goroutine() == trace.NoGoroutine {
-			return
-		}
-		tl.endNamed(tl.gAnnTrack(ev.Goroutine()), t, ev.Region().Type)
+		tl.endNamed(tl.gAnnTrack(r.g), t, r.name)
 	case trace.EventTaskBegin:
-		task := ev.Task()
-		tl.tasks[task.ID] = taskInfo{typ: task.Type, parent: task.Parent}
-		tk := tl.taskTrack(task.ID)
-		tl.begin(tk, t, task.Type, "task", numArg("task", int64(task.ID)), numArg("goroutine", int64(ev.Goroutine())))
+		id := trace.TaskID(r.id)
+		tl.tasks[id] = taskInfo{typ: r.name, parent: trace.TaskID(r.parent)}
+		tk := tl.taskTrack(id)
+		tl.begin(tk, t, r.name, "task", numArg("task", int64(id)), numArg("goroutine", int64(r.g)))
 	case trace.EventTaskEnd:
-		task := ev.Task()
-		if _, ok := tl.tasks[task.ID]; ok {
-			tk := tl.taskTrack(task.ID)
+		id := trace.TaskID(r.id)
+		if _, ok := tl.tasks[id]; ok {
+			tk := tl.taskTrack(id)
 			tl.end(tk, t)
-			delete(tl.tasks, task.ID)
+			delete(tl.tasks, id)
 			tl.drop(tk)
 		}
 	case trace.EventLog:
-		if ev.Goroutine() == trace.NoGoroutine {
-			return
-		}
-		l := ev.Log()
-		name := l.Category
-		if name == "" {
-			name = "log"
-		}
-		tl.instant(tl.gAnnTrack(ev.Goroutine()), t, name, "log", nil, nil, strArg("message", l.Message))
+		tl.instant(tl.gAnnTrack(r.g), t, r.name, "log", nil, nil, strArg("message", r.str))
 	case trace.EventStackSample:
 		var tk *track
 		switch {
-		case ev.Goroutine() != trace.NoGoroutine:
-			tk = tl.gTrack(ev.Goroutine())
-		case ev.Proc() != trace.NoProc:
-			tk = tl.procTrack(ev.Proc())
+		case r.g != trace.NoGoroutine:
+			tk = tl.gTrack(r.g)
+		case r.p != trace.NoProc:
+			tk = tl.procTrack(r.p)
 		default:
 			tk = tl.global(trackSamples)
 		}
 		if tl.active {
 			tl.sum.Samples++
 		}
-		tl.instant(tk, t, "CPU sample", "cpu", stackFrames(ev.Stack()), nil)
+		tl.instant(tk, t, "CPU sample", "cpu", r.stack, nil)
 	case trace.EventMetric:
-		m := ev.Metric()
-		if m.Value.Kind() != trace.ValueUint64 {
-			return
-		}
-		switch m.Name {
-		case "/memory/classes/heap/objects:bytes":
-			tl.counter(tl.global(trackHeap), t, int64(m.Value.Uint64()))
-		case "/gc/heap/goal:bytes":
-			tl.counter(tl.global(trackGoal), t, int64(m.Value.Uint64()))
-		}
+		tl.counter(tl.global(r.parent), t, int64(r.id))
 	}
 }
 
@@ -650,50 +743,46 @@ func taskArg(id trace.TaskID) int64 {
 // rangeTrack picks the track of a runtime range: collections and
 // stop-the-world pauses on their global tracks, the rest on the track of
 // the goroutine or P they are scoped to.
-func (tl *timeline) rangeTrack(ev *trace.Event, r trace.Range) (*track, string) {
+func (tl *timeline) rangeTrack(r *rec) (*track, string) {
 	switch {
-	case len(r.Name) >= len("stop-the-world") && r.Name[:len("stop-the-world")] == "stop-the-world":
-		return tl.global(trackSTW), r.Name
-	case r.Name == "GC concurrent mark phase":
+	case len(r.name) >= len("stop-the-world") && r.name[:len("stop-the-world")] == "stop-the-world":
+		return tl.global(trackSTW), r.name
+	case r.name == "GC concurrent mark phase":
 		return tl.global(trackGC), "GC"
 	}
-	switch r.Scope.Kind {
+	switch r.scope {
 	case trace.ResourceGoroutine:
-		return tl.gAnnTrack(r.Scope.Goroutine()), r.Name
+		return tl.gAnnTrack(trace.GoID(r.id)), r.name
 	case trace.ResourceProc:
-		return tl.procRangeTrack(r.Scope.Proc()), r.Name
+		return tl.procRangeTrack(trace.ProcID(r.id)), r.name
 	}
-	return tl.global(trackGC), r.Name
-}
-
-func stackFrames(s trace.Stack) []frame {
-	var out []frame
-	for f := range s.Frames() {
-		out = append(out, frame{fn: f.Func, file: f.File, line: f.Line})
-	}
-	slices.Reverse(out) // outermost first
-	return out
+	return tl.global(trackGC), r.name
 }
 
 // goTransition moves a goroutine from one state to another: its state slice
 // ends and the next begins, the P it runs on shows it, and a creation or an
 // unblocking by another goroutine starts a flow.
-func (tl *timeline) goTransition(ev *trace.Event, st trace.StateTransition) {
-	id := st.Resource.Goroutine()
-	from, to := st.Goroutine()
-	if from == to {
+func (tl *timeline) goTransition(r *rec, t trace.Time) {
+	id := trace.GoID(r.id)
+	from, to := r.from, r.to
+	g := tl.gs.get(uint64(id))
+	if from == trace.GoUndetermined && g != nil {
+		// A generation read on its own states the status of a goroutine
+		// the generations before knew: read whole, the status restates
+		// what is known, and changes nothing.
 		return
 	}
-	t := ev.Time()
-	g := tl.gs[id]
 	if g == nil {
 		g = &gstate{proc: trace.NoProc}
-		tl.gs[id] = g
+		tl.gs.put(uint64(id), g)
 	}
 	if g.name == "" {
-		g.name = tmodel.StartFunc(st.Stack)
+		g.name = r.name
 	}
-	gt := tl.gTrack(id)
+	gt := g.gt
+	if gt == nil {
+		gt = tl.gTrack(id)
+	}
 	if len(gt.open) > 0 {
 		tl.end(gt, t)
 	}
@@ -707,7 +796,7 @@ func (tl *timeline) goTransition(ev *trace.Event, st trace.StateTransition) {
 
 	// Creation and unblocking by another goroutine: a flow from the
 	// other goroutine's track to this one's next slice.
-	if by := ev.Goroutine(); by != trace.NoGoroutine && by != id && tl.active &&
+	if by := r.g; by != trace.NoGoroutine && by != id && tl.active &&
 		(from == trace.GoNotExist || from == trace.GoWaiting) && to == trace.GoRunnable {
 		tl.nextFlow++
 		g.flowIn = tl.nextFlow
@@ -726,7 +815,7 @@ func (tl *timeline) goTransition(ev *trace.Event, st trace.StateTransition) {
 	switch to {
 	case trace.GoRunning:
 		name = "running"
-		if p := ev.Proc(); p != trace.NoProc {
+		if p := r.p; p != trace.NoProc {
 			g.proc = p
 			// N.B. named by function, not "G12 main.worker": names are
 			// interned, and a name per goroutine would grow with the trace.
@@ -734,21 +823,22 @@ func (tl *timeline) goTransition(ev *trace.Event, st trace.StateTransition) {
 			if name == "" {
 				name = "goroutine"
 			}
-			tl.begin(tl.procTrack(p), t, name, "running", numArg("goroutine", int64(id)))
+			pt := tl.procTrack(p)
+			// N.B. A P runs one goroutine at a time: its one open
+			// slice's argument has a place of its own.
+			pt.arg[0] = numArg("goroutine", int64(id))
+			tl.open(pt, t, name, "running", pt.arg[:], 0)
 		}
 	case trace.GoRunnable:
 		name = "runnable"
 	case trace.GoSyscall:
 		name = "syscall"
 	case trace.GoWaiting:
-		name = "blocked"
-		if st.Reason != "" {
-			name += ": " + st.Reason
-		}
+		name = r.str
 	case trace.GoNotExist:
 		// The goroutine is gone: forget it, and its tracks unless a slice
 		// is still open on them, so memory follows the live goroutines.
-		delete(tl.gs, id)
+		tl.gs.put(uint64(id), nil)
 		for _, k := range []int{kindG, kindGAnn} {
 			if tk := tl.tracks[uuid(k, tl.gKey(id))]; tk != nil {
 				tl.drop(tk)

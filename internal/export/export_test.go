@@ -913,3 +913,74 @@ func TestPerfettoClock(t *testing.T) {
 		}
 	}
 }
+
+// TestPartsMatchOrdered exports every committed trace both ways, a
+// generation per worker (from a file or bytes in memory) and in one
+// ordered pass (from a stream), and requires the same bytes: a generation
+// read on its own is mended into what the trace read whole says.
+func TestPartsMatchOrdered(t *testing.T) {
+	files, err := filepath.Glob("../../testdata/traces/*.trace")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no traces: %v", err)
+	}
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []Format{Perfetto, Chrome} {
+			t.Run(filepath.Base(file)+"/"+string(f), func(t *testing.T) {
+				if testing.Short() && len(data) > 500<<10 {
+					t.Skip("big trace") // N.B. under the race detector
+				}
+				var parts, ordered bytes.Buffer
+				psum, perr := Export(context.Background(), bytes.NewReader(data), &parts, Options{Format: f})
+				osum, oerr := Export(context.Background(), struct{ io.Reader }{bytes.NewReader(data)}, &ordered, Options{Format: f})
+				if fmt.Sprint(perr) != fmt.Sprint(oerr) || psum != osum {
+					t.Fatalf("in parts: %+v, %v; in order: %+v, %v", psum, perr, osum, oerr)
+				}
+				if !bytes.Equal(parts.Bytes(), ordered.Bytes()) {
+					a, b := read(t, f, parts.Bytes()), read(t, f, ordered.Bytes())
+					for i := range min(len(a.events), len(b.events)) {
+						if fmt.Sprint(a.events[i]) != fmt.Sprint(b.events[i]) {
+							t.Fatalf("event %d: in parts %+v, in order %+v", i, a.events[i], b.events[i])
+						}
+					}
+					t.Fatalf("in parts %d bytes, %d events; in order %d bytes, %d events", parts.Len(), len(a.events), ordered.Len(), len(b.events))
+				}
+			})
+		}
+	}
+}
+
+// TestPartsDamage damages a byte inside the events of the annotated trace,
+// at places spread over it, and requires the export a generation per
+// worker to say what the ordered pass says of the damage, and to have
+// written the same timeline before it.
+func TestPartsDamage(t *testing.T) {
+	data, err := os.ReadFile("../../testdata/traces/annotated.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	damaged := 0
+	for i := 1; i < 24; i++ {
+		bad := bytes.Clone(data)
+		at := len(bad) * i / 24
+		bad[at] ^= 0xff
+		for _, f := range []Format{Perfetto, Chrome} {
+			var parts, ordered bytes.Buffer
+			psum, perr := Export(context.Background(), bytes.NewReader(bad), &parts, Options{Format: f})
+			osum, oerr := Export(context.Background(), struct{ io.Reader }{bytes.NewReader(bad)}, &ordered, Options{Format: f})
+			if fmt.Sprint(perr) != fmt.Sprint(oerr) || psum != osum || !bytes.Equal(parts.Bytes(), ordered.Bytes()) {
+				t.Errorf("byte %#x damaged, %s: in parts %+v, %v (%d bytes); in order %+v, %v (%d bytes)",
+					at, f, psum, perr, parts.Len(), osum, oerr, ordered.Len())
+			}
+			if oerr != nil {
+				damaged++
+			}
+		}
+	}
+	if damaged == 0 {
+		t.Error("no damage found: the test damages nothing")
+	}
+}

@@ -2,13 +2,13 @@ package export
 
 import (
 	"bytes"
-	"compress/zlib"
 	"encoding/binary"
 	"errors"
 	"io"
 	"math"
 	"sync/atomic"
 
+	"github.com/klauspost/compress/zlib"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -181,6 +181,7 @@ type perfettoWriter struct {
 	cleared bool  // the next packet clears the incremental state
 	lastTS  int64 // the incremental clock's value: the last delta's end
 	tables  [fInternSourcePath + 1]internTable
+	recent  [fInternDebug + 1]recentIDs // names, categories, argument names
 
 	pkt, msg, sub, intern, state []byte // scratch buffers, reused
 	entry, key                   []byte
@@ -214,6 +215,7 @@ func (p *perfettoWriter) reset() {
 	for i := range p.tables {
 		clear(p.tables[i].ids)
 	}
+	clear(p.recent[:])
 	p.cleared = true
 }
 
@@ -373,12 +375,21 @@ func appendString(b []byte, field protowire.Number, s string) []byte {
 	return protowire.AppendString(b, s)
 }
 
+// N.B. Most fields written have a number below 16 and a value or a length
+// below 128: a byte each, appended without a call.
+
 func appendVarint(b []byte, field protowire.Number, v uint64) []byte {
+	if field < 16 && v < 0x80 {
+		return append(b, byte(field)<<3|byte(protowire.VarintType), byte(v))
+	}
 	b = protowire.AppendTag(b, field, protowire.VarintType)
 	return protowire.AppendVarint(b, v)
 }
 
 func appendBytes(b []byte, field protowire.Number, v []byte) []byte {
+	if field < 16 && len(v) < 0x80 {
+		return append(append(b, byte(field)<<3|byte(protowire.BytesType), byte(len(v))), v...)
+	}
 	b = protowire.AppendTag(b, field, protowire.BytesType)
 	return protowire.AppendBytes(b, v)
 }
@@ -430,10 +441,31 @@ func (p *perfettoWriter) lookup(field protowire.Number, key string) (uint64, boo
 	return t.next, true
 }
 
+// recentIDs remembers the interning IDs of strings looked up lately, by a
+// hash of a few of their bytes: most events name one of a few strings,
+// which this finds without hashing them whole.
+type recentIDs [1024]struct {
+	s  string
+	id uint64
+}
+
 // iid returns the interning ID of the string s in the table of field, adding
 // an entry {iid, name or str} the first time.
 func (p *perfettoWriter) iid(field protowire.Number, s string) uint64 {
+	var e *struct {
+		s  string
+		id uint64
+	}
+	if int(field) < len(p.recent) && s != "" {
+		e = &p.recent[field][(len(s)*31+int(s[0])*7+int(s[len(s)/2])*3+int(s[len(s)-1]))&1023]
+		if e.id != 0 && e.s == s {
+			return e.id
+		}
+	}
 	id, isNew := p.lookup(field, s)
+	if e != nil {
+		e.s, e.id = s, id
+	}
 	if isNew {
 		p.entry = appendVarint(p.entry[:0], fInternIID, id)
 		p.entry = appendString(p.entry, fInternString, s)
@@ -514,13 +546,34 @@ func (p *perfettoWriter) trackEvent(e *event, typ uint64) {
 		m = appendVarint(m, fEventStackIID, p.callstack(e.stack))
 	}
 	p.msg = m
-	p.pkt = p.timestamp(p.pkt[:0], e.ts)
-	if len(p.intern) > 0 {
-		p.pkt = appendBytes(p.pkt, fPacketInternedData, p.intern)
+	if p.err != nil {
+		return
 	}
-	p.pkt = appendBytes(p.pkt, fPacketTrackEvent, m)
-	p.packet(true)
+	// N.B. Written straight into the bundle, the fields in the order
+	// packet writes them: its length first.
+	var tsBuf [24]byte
+	ts := p.timestamp(tsBuf[:0], e.ts)
+	n := len(ts) + protowire.SizeTag(fPacketTrackEvent) + protowire.SizeBytes(len(m)) + seqFieldsSize
+	if len(p.intern) > 0 {
+		n += protowire.SizeTag(fPacketInternedData) + protowire.SizeBytes(len(p.intern))
+	}
+	b := protowire.AppendTag(p.bundle, fTracePacket, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(n))
+	b = append(b, ts...)
+	if len(p.intern) > 0 {
+		b = appendBytes(b, fPacketInternedData, p.intern)
+	}
+	b = appendBytes(b, fPacketTrackEvent, m)
+	b = appendVarint(b, fPacketSequenceID, sequenceID)
+	p.bundle = appendVarint(b, fPacketSequenceFlags, seqNeedsIncrementalState)
+	if len(p.bundle) >= bundleSize {
+		p.flush()
+	}
 }
+
+// seqFieldsSize is the size of a packet's sequence ID and flags.
+var seqFieldsSize = protowire.SizeTag(fPacketSequenceID) + protowire.SizeVarint(sequenceID) +
+	protowire.SizeTag(fPacketSequenceFlags) + protowire.SizeVarint(seqNeedsIncrementalState)
 
 func (p *perfettoWriter) begin(e *event)   { p.trackEvent(e, typeSliceBegin) }
 func (p *perfettoWriter) end(e *event)     { p.trackEvent(e, typeSliceEnd) }
