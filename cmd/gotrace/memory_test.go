@@ -87,6 +87,9 @@ func TestPeakRSSManyBatches(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("reads the peak resident set as Linux reports it, in KiB")
 	}
+	if raceEnabled {
+		t.Skip("the race detector's shadow memory is not gotrace's")
+	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "batches.trace")
 	e := format.NewEncoder(format.Go126)

@@ -641,6 +641,11 @@ func TestExport(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if raceEnabled && len(data) > 500<<10 {
+			// The parts' concurrency is tested under the race detector
+			// on the smaller traces; these take it minutes.
+			continue
+		}
 		c := takeCensus(t, data)
 		both := map[Format]timelineOut{}
 		for _, f := range []Format{Perfetto, Chrome} {
@@ -930,8 +935,8 @@ func TestPartsMatchOrdered(t *testing.T) {
 		}
 		for _, f := range []Format{Perfetto, Chrome} {
 			t.Run(filepath.Base(file)+"/"+string(f), func(t *testing.T) {
-				if testing.Short() && len(data) > 500<<10 {
-					t.Skip("big trace") // N.B. under the race detector
+				if (testing.Short() || raceEnabled) && len(data) > 500<<10 {
+					t.Skip("big trace")
 				}
 				var parts, ordered bytes.Buffer
 				psum, perr := Export(context.Background(), bytes.NewReader(data), &parts, Options{Format: f})
