@@ -30,8 +30,9 @@ type stackTable struct {
 	frames [][]Frame       // index stackID-1
 	root   []string        // start function of each stack (outermost frame)
 	kinds  []timeline.Kind // the kind of goroutine each stack's root starts
-	// syncCats caches the category of the "sync" waits at each stack.
-	syncCats map[stackID]timeline.Category
+	// syncCats caches the category of the "sync" waits at each stack,
+	// plus one (0: not worked out yet), index stackID-1.
+	syncCats []uint8
 	keys     []string // the program counters of each stack, as byPCs keys
 	buf      []byte
 }
@@ -162,11 +163,11 @@ func (t *stackTable) syncCategory(id stackID) timeline.Category {
 	if id <= 0 || int(id) > len(t.frames) {
 		return timeline.Mutex
 	}
-	if t.syncCats == nil {
-		t.syncCats = make(map[stackID]timeline.Category)
+	if len(t.syncCats) < len(t.frames) {
+		t.syncCats = append(t.syncCats, make([]uint8, len(t.frames)-len(t.syncCats))...)
 	}
-	if c, ok := t.syncCats[id]; ok {
-		return c
+	if c := t.syncCats[id-1]; c != 0 {
+		return timeline.Category(c - 1)
 	}
 	frames := t.frames[id-1]
 	c := timeline.SyncCategory(func(yield func(string) bool) {
@@ -176,7 +177,7 @@ func (t *stackTable) syncCategory(id stackID) timeline.Category {
 			}
 		}
 	})
-	t.syncCats[id] = c
+	t.syncCats[id-1] = uint8(c) + 1
 	return c
 }
 
