@@ -282,6 +282,35 @@ func BenchmarkStats(b *testing.B) {
 	}
 }
 
+// BenchmarkStatsBenchTrace analyses the half-generations prefix of the
+// bench's stress trace (make bench writes it) a generation at a time on
+// one worker, and reads the same bytes with the bare
+// golang.org/x/exp/trace loop, so that the two and a CPU profile of each
+// (-cpuprofile) show what the analysis costs over reading. It skips when
+// the trace is missing.
+func BenchmarkStatsBenchTrace(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "bench", "stress-half.trace"))
+	if err != nil {
+		b.Skip(err)
+	}
+	b.Run("stats", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			if _, err := Compute(context.Background(), "stress-half.trace", bytes.NewReader(data), int64(len(data)), Options{Workers: 1}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("xexp", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			if err := eachXExpEvent(bytes.NewReader(data), func(*trace.Event) bool { return true }); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
 // TestOneNamePerGoroutine lists every scheduling wait and requires each
 // goroutine to go by one start function in the list, whether or not its
 // stacks had shown it yet when it waited, in one ordered pass and in parts.

@@ -3,6 +3,7 @@ package stats
 import (
 	"container/heap"
 	"encoding/binary"
+	"unsafe"
 
 	"github.com/gotrace-cli/gotrace/internal/timeline"
 	"golang.org/x/exp/trace"
@@ -19,29 +20,71 @@ type stackID int32
 // program counters and keeps a per-generation cache of handles, cleared at
 // each sync so memory stays bounded by the distinct stacks.
 type stackTable struct {
+	// slots is a direct-mapped cache in front of cache: a handle's slot
+	// is picked by its bits (see slotOf) and holds the handle itself,
+	// so a hit is one comparison, not a hash of the handle; a miss goes
+	// to cache. Cleared with it.
+	slots  *[numSlots]stackSlot
 	cache  map[trace.Stack]stackID
 	byPCs  map[string]stackID
 	frames [][]Frame       // index stackID-1
 	root   []string        // start function of each stack (outermost frame)
 	kinds  []timeline.Kind // the kind of goroutine each stack's root starts
-	// syncCats caches the category of the "sync" waits at each stack.
-	syncCats map[stackID]timeline.Category
+	// syncCats caches the category of the "sync" waits at each stack,
+	// plus one (0: not worked out yet), index stackID-1.
+	syncCats []uint8
 	keys     []string // the program counters of each stack, as byPCs keys
 	buf      []byte
 }
 
 func newStackTable() *stackTable {
-	return &stackTable{cache: make(map[trace.Stack]stackID), byPCs: make(map[string]stackID)}
+	return &stackTable{slots: new([numSlots]stackSlot), cache: make(map[trace.Stack]stackID), byPCs: make(map[string]stackID)}
 }
 
-// newGeneration drops the handle cache: handles of the old generation will
-// not be seen again.
-func (t *stackTable) newGeneration() { clear(t.cache) }
+// stackSlot is an entry of stackTable.slots: a handle and its ID.
+type stackSlot struct {
+	s  trace.Stack
+	id stackID
+}
+
+// numSlots is the size of stackTable.slots, a power of two: a generation
+// of the bench's stress trace has a few thousand stacks.
+const numSlots = 1 << 13
+
+// slotOf picks the slot of handle s by its last word, which is the
+// stack's number in its generation's table: numbers are dense from 1, so
+// the stacks of a generation mostly get slots of their own. The slot
+// holds the whole handle, compared on a hit, so the choice only decides
+// how often the cache hits, never which ID a handle gets.
+func slotOf(s *trace.Stack) int {
+	const words = unsafe.Sizeof(trace.Stack{}) / unsafe.Sizeof(uintptr(0))
+	w := (*[words]uintptr)(unsafe.Pointer(s))
+	return int(w[words-1] & (numSlots - 1))
+}
+
+// newGeneration drops the handle caches: handles of the old generation
+// will not be seen again.
+func (t *stackTable) newGeneration() {
+	clear(t.cache)
+	clear(t.slots[:])
+}
 
 func (t *stackTable) id(s trace.Stack) stackID {
 	if s == trace.NoStack {
 		return 0
 	}
+	// N.B. An empty slot holds NoStack, which s is not.
+	slot := &t.slots[slotOf(&s)]
+	if slot.s == s {
+		return slot.id
+	}
+	id := t.lookup(s)
+	*slot = stackSlot{s, id}
+	return id
+}
+
+// lookup is id past the slots.
+func (t *stackTable) lookup(s trace.Stack) stackID {
 	if id, ok := t.cache[s]; ok {
 		return id
 	}
@@ -120,11 +163,11 @@ func (t *stackTable) syncCategory(id stackID) timeline.Category {
 	if id <= 0 || int(id) > len(t.frames) {
 		return timeline.Mutex
 	}
-	if t.syncCats == nil {
-		t.syncCats = make(map[stackID]timeline.Category)
+	if len(t.syncCats) < len(t.frames) {
+		t.syncCats = append(t.syncCats, make([]uint8, len(t.frames)-len(t.syncCats))...)
 	}
-	if c, ok := t.syncCats[id]; ok {
-		return c
+	if c := t.syncCats[id-1]; c != 0 {
+		return timeline.Category(c - 1)
 	}
 	frames := t.frames[id-1]
 	c := timeline.SyncCategory(func(yield func(string) bool) {
@@ -134,7 +177,7 @@ func (t *stackTable) syncCategory(id stackID) timeline.Category {
 			}
 		}
 	})
-	t.syncCats[id] = c
+	t.syncCats[id-1] = uint8(c) + 1
 	return c
 }
 

@@ -283,7 +283,10 @@ func (r *SizedReader) Len() int { return int(r.Left) }
 // buffer is reallocated at twice its size. So a generation of full 64 KiB
 // batches takes twice its size in memory, for as long as it is read, and
 // two generations read at once take four times one. Split in two at an
-// event, each piece with room to spare, a batch takes about its size.
+// event early in it, a batch takes about its size: the second piece, most
+// of it, with room to spare, the first small enough that its doubling
+// costs a kilobyte or so. An early split also costs little to find, as the
+// events are walked from the batch's start up to it.
 //
 // The split is exact: the second batch has the same generation and thread,
 // and its base time is the time of the last timed event before the split,
@@ -297,13 +300,17 @@ type cut struct {
 	base, base2        uint64 // the base times of the two batches
 }
 
-// Bounds of the split: the first batch takes between 32 KiB and 40 KiB
-// less bytes.MinRead (a large allocation is rounded up to 8 KiB pages), the
-// second at least 16 KiB (the small size classes there are few).
+// Bounds of the split: batches of splitMin bytes or less are left whole;
+// the first batch of a split takes more than bytes.MinRead and at most
+// cutMax, the second at least 16 KiB (the small size classes there are
+// few). A large allocation is rounded up to 8 KiB pages, so the second
+// lacks room to spare only where it ends less than bytes.MinRead short of
+// a page: one offset in 16, and the events up to cutMax pass many others.
 const (
-	cutMin  = 32<<10 + 1
-	cutMax  = 40<<10 - bytes.MinRead
-	restMin = 16 << 10
+	splitMin = 32<<10 + 1
+	cutMin   = bytes.MinRead + 1
+	cutMax   = 8 << 10
+	restMin  = 16 << 10
 )
 
 // sizeClasses are the runtime's allocation size classes from 16 KiB to
@@ -339,7 +346,7 @@ var errCut = errors.New("cut found")
 // findCut finds where to split batch i of g, if it needs splitting.
 func findCut(dr *decode.Reader, g *decode.Generation, i int) (cut, bool, error) {
 	b := &g.Batches[i]
-	if b.Header != format.EvEventBatch || b.Events != nil || b.Size <= cutMin || spare(b.Size) >= bytes.MinRead {
+	if b.Header != format.EvEventBatch || b.Events != nil || b.Size <= splitMin || spare(b.Size) >= bytes.MinRead {
 		return cut{}, false, nil // not a batch of events, or one that costs its size
 	}
 	c := cut{hdr: b.Offset, data: -1, gen: g.Num, m: b.M, base: b.Time}
