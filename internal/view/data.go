@@ -162,15 +162,18 @@ const (
 // damaged trace gives the Data of its complete generations and the
 // *decode.Error that says where the damage is.
 func Load(r io.Reader) (*Data, error) {
-	return LoadRange(r, 0, math.MaxInt64)
+	return LoadRange(r, nil, 0, math.MaxInt64)
 }
 
 // LoadRange is Load keeping only what touches [lo, hi]: the goroutines
-// alive in it, their spans and the Ps' runs that overlap it.
-func LoadRange(r io.Reader, lo, hi trace.Time) (*Data, error) {
+// alive in it, their spans and the Ps' runs that overlap it. at, when not
+// nil, reads r's input at its offsets (see timeline.ReadAt): the
+// generation waiting for the next one's first timestamp is read again
+// from it rather than copied.
+func LoadRange(r io.Reader, at io.ReaderAt, lo, hi trace.Time) (*Data, error) {
 	b := newBuilder()
 	b.lo, b.hi = lo, hi
-	_, err := timeline.Read(r, func(ev *trace.Event) bool {
+	_, err := timeline.ReadAt(r, at, func(ev *trace.Event) bool {
 		b.event(ev)
 		return true
 	})

@@ -44,10 +44,10 @@ func (m *Model) findingsCmd() tea.Cmd {
 		var r io.ReaderAt = src.r
 		size := src.size
 		if first >= 0 {
-			a, b := tr.Gens[first].Offset, tr.Gens[last].End
-			r = joined{tr.header, io.NewSectionReader(src.r, a, b-a)}
-			size = int64(len(tr.header)) + b - a
+			r, size = tr.gens(first, last)
 		}
+		tr.reading.Lock()
+		defer tr.reading.Unlock()
 		m, err := stats.Compute(context.Background(), "", r, size, stats.Options{Top: 5, Kinds: 1 << timeline.User})
 		if err != nil {
 			return findingsMsg{first: first, last: last, err: err}

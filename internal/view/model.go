@@ -162,6 +162,9 @@ func (m *Model) buildLanes() {
 	if m.sel < len(m.lanes) {
 		keep = m.lanes[m.sel]
 	}
+	// N.B. Cleared, not only cut: lanes past the new ones would keep
+	// data let go alive.
+	clear(m.lanes)
 	m.lanes = m.lanes[:0]
 	m.drawn = m.fine()
 	d := m.data
