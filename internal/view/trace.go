@@ -141,15 +141,14 @@ func (m *Model) need() tea.Cmd {
 // drop lets the data read go before the next is read, so that the two
 // are never held at once: it does not hold the window, which is drawn
 // from the summaries meanwhile. What goes with it: its tasks in the tasks
-// pane, the goroutines a search found, the groups opened; the task
-// marked on the ruler and the one whose critical path is drawn are kept
-// as copies.
+// pane, the groups opened; the goroutines a search found are kept by ID
+// and time (see found), the task marked on the ruler and the one whose
+// critical path is drawn as copies.
 func (m *Model) drop() {
 	if m.data == nil {
 		return
 	}
 	m.data, m.tasks, m.task = nil, nil, 0
-	m.matches, m.match = nil, 0
 	clear(m.open)
 	if m.marked != nil {
 		t := *m.marked
@@ -175,6 +174,9 @@ func (m *Model) loaded(msg loadedMsg) tea.Cmd {
 	if msg.data != nil {
 		m.first, m.last, m.lo, m.hi = msg.first, msg.last, msg.lo, msg.hi
 		m.setData(msg.data)
+		if m.seek != nil {
+			m.sought()
+		}
 	}
 	return m.need()
 }
