@@ -149,9 +149,7 @@ func (m *Model) setData(d *Data) {
 	m.data = d
 	m.tasks = nil
 	if d != nil {
-		for i := range d.Tasks {
-			m.tasks = append(m.tasks, &d.Tasks[i])
-		}
+		m.tasks = slices.Clone(d.Tasks)
 		slices.SortStableFunc(m.tasks, func(a, b *Task) int {
 			return cmp.Or(cmp.Compare(b.Duration(), a.Duration()), cmp.Compare(a.ID, b.ID))
 		})
