@@ -223,7 +223,8 @@ func checkRestored(t *testing.T, got string) {
 // peak RSS and CPU time. It zooms in at several places: the trace's
 // start, middle and end, the densest generation (the third: 21 MB in
 // a second) and the boundary between the second and the third, where
-// the window needs both read.
+// the window needs both read; then in, out and in elsewhere, and in with
+// the stats pane open.
 //
 //	go test ./cmd/gotrace -run '^$' -bench ViewStressTTY -benchtime 3x
 func BenchmarkViewStressTTY(b *testing.B) {
@@ -234,12 +235,21 @@ func BenchmarkViewStressTTY(b *testing.B) {
 	if _, err := os.Stat(trace); err != nil {
 		b.Skip("no stress trace: make bench generates it")
 	}
-	for _, c := range []struct{ name, at, gens string }{
-		{"start", "", "generations 1–1 of"},
-		{"densest", "2.5s", "generations 3–3 of"},
-		{"boundary", "2.037s", "generations 2–3 of"},
-		{"middle", "10s", "generations 10–10 of"},
-		{"end", "20.7s", "generations 19–19 of"},
+	// Each case types keys after the first screen and waits for the
+	// generations named, then, if there are more, again.
+	const in = "++++++++++"
+	for _, c := range []struct{ name, keys, gens, then, thenGens string }{
+		{"start", in, "generations 1–1 of", "", ""},
+		{"densest", "g2.5s\r" + in, "generations 3–3 of", "", ""},
+		{"boundary", "g2.037s\r" + in, "generations 2–3 of", "", ""},
+		{"middle", "g10s\r" + in, "generations 10–10 of", "", ""},
+		{"end", "g20.7s\r" + in, "generations 19–19 of", "", ""},
+		// Zoomed in, out, and in elsewhere: what was read first is not
+		// held beside what is read next.
+		{"elsewhere", "g2.037s\r" + in, "generations 2–3 of", "----------g2.5s\r" + in, "generations 3–3 of"},
+		// With the stats pane open, each zoom step asks for the findings
+		// of the generations in view.
+		{"stats-pane", "sg2.037s\r" + in, "generations 2–3 of", "", ""},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			var first, zoomed, cpu time.Duration
@@ -255,13 +265,15 @@ func BenchmarkViewStressTTY(b *testing.B) {
 				}
 				first += time.Since(start)
 				start = time.Now()
-				keys := "++++++++++"
-				if c.at != "" {
-					keys = "g" + c.at + "\r" + keys
-				}
-				v.tty.Write([]byte(keys))
+				v.tty.Write([]byte(c.keys))
 				if err := v.screen(deadline, c.gens, "main.main"); err != nil {
 					b.Fatal(err)
+				}
+				if c.then != "" {
+					v.tty.Write([]byte(c.then))
+					if err := v.screen(deadline, c.thenGens, "main.main"); err != nil {
+						b.Fatal(err)
+					}
 				}
 				zoomed += time.Since(start)
 				if err := v.quit(deadline, "q"); err != nil {
