@@ -24,6 +24,11 @@ type Trace struct {
 	Full *Data
 	// Gens summarise the generations of a larger trace, in order.
 	Gens []GenSummary
+	// heap, gc and stw are the summaries' heap samples, GC cycles and
+	// stopped worlds, all the generations' in one array each (see
+	// joinParts).
+	heap    []Sample
+	gc, stw []Range
 	// file holds the generations; header is the trace's header, which
 	// makes any run of whole generations a trace of its own.
 	file   io.ReaderAt
@@ -204,22 +209,14 @@ func (m *Model) gcRanges() (gc, stw []Range) {
 	if m.drawn && m.data != nil {
 		return m.data.GC, m.data.STW
 	}
-	for i := range m.tr.Gens {
-		gc = append(gc, m.tr.Gens[i].GC...)
-		stw = append(stw, m.tr.Gens[i].STW...)
-	}
-	return gc, stw
+	return m.tr.gc, m.tr.stw
 }
 
 func (m *Model) heap() []Sample {
 	if m.drawn && m.data != nil {
 		return m.data.Heap
 	}
-	var hs []Sample
-	for i := range m.tr.Gens {
-		hs = append(hs, m.tr.Gens[i].Heap...)
-	}
-	return hs
+	return m.tr.heap
 }
 
 // busySamples is, for each sample of the grid, the share of it that P p
