@@ -81,10 +81,13 @@ const (
 	exportMemoryLimit   = 100 << 20
 	drillMemoryLimit    = 112 << 20
 	// view keeps what touches the window of the generations it reads
-	// in full beside golang.org/x/exp/trace's reading of them, while it
-	// may follow the goroutine groups over the wire: at 150 MiB the two
-	// together peaked at 199 MB on the stress trace, at 120 MiB at 183.
-	viewMemoryLimit = 120 << 20
+	// in full beside golang.org/x/exp/trace's reading of them; it
+	// follows the goroutine groups over the wire between such reads,
+	// never beside them. Zoomed in on the stress trace on a terminal,
+	// at the boundary of two generations or in the densest, it peaked
+	// at 168 MB at 150 MiB, 138 to 153 MB at 120 MiB, and 129 to 143 MB
+	// at 104 MiB for the same CPU time within a tenth.
+	viewMemoryLimit = 104 << 20
 )
 
 // softMemoryLimit sets the runtime's soft memory limit to n bytes unless the

@@ -220,7 +220,11 @@ func checkRestored(t *testing.T, got string) {
 // until the first screen is drawn (the goroutine groups are followed
 // over the wire after it), then until, zoomed in to a few milliseconds,
 // the goroutines of that stretch are read and drawn, and the process's
-// peak RSS and CPU time.
+// peak RSS and CPU time. It zooms in at several places: the trace's
+// start, middle and end, the densest generation (the third: 21 MB in
+// a second) and the boundary between the second and the third, where
+// the window needs both read; then in, out and in elsewhere, and in with
+// the stats pane open.
 //
 //	go test ./cmd/gotrace -run '^$' -bench ViewStressTTY -benchtime 3x
 func BenchmarkViewStressTTY(b *testing.B) {
@@ -231,35 +235,60 @@ func BenchmarkViewStressTTY(b *testing.B) {
 	if _, err := os.Stat(trace); err != nil {
 		b.Skip("no stress trace: make bench generates it")
 	}
-	var first, zoomed, cpu time.Duration
-	var peak int64
-	for b.Loop() {
-		start := time.Now()
-		v := startView(b, []string{"TERM=xterm-256color"}, 120, 40, trace)
-		deadline := time.After(5 * time.Minute)
-		// The first screen: the lanes from the summaries, the groups
-		// still being followed.
-		if err := v.screen(deadline, "GC/STW", "heap", "goroutines"); err != nil {
-			b.Fatal(err)
-		}
-		first += time.Since(start)
-		start = time.Now()
-		v.tty.Write([]byte("++++++++++"))
-		if err := v.screen(deadline, "generations 1–1 of", "main.main"); err != nil {
-			b.Fatal(err)
-		}
-		zoomed += time.Since(start)
-		if err := v.quit(deadline, "q"); err != nil {
-			b.Fatal(err)
-		}
-		if ru, ok := v.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			peak = max(peak, ru.Maxrss*1024)
-		}
-		cpu += v.cmd.ProcessState.UserTime() + v.cmd.ProcessState.SystemTime()
+	// Each case types keys after the first screen and waits for the
+	// generations named, then, if there are more, again.
+	const in = "++++++++++"
+	for _, c := range []struct{ name, keys, gens, then, thenGens string }{
+		{"start", in, "generations 1–1 of", "", ""},
+		{"densest", "g2.5s\r" + in, "generations 3–3 of", "", ""},
+		{"boundary", "g2.037s\r" + in, "generations 2–3 of", "", ""},
+		{"middle", "g10s\r" + in, "generations 10–10 of", "", ""},
+		{"end", "g20.7s\r" + in, "generations 19–19 of", "", ""},
+		// Zoomed in, out, and in elsewhere: what was read first is not
+		// held beside what is read next.
+		{"elsewhere", "g2.037s\r" + in, "generations 2–3 of", "----------g2.5s\r" + in, "generations 3–3 of"},
+		// With the stats pane open, each zoom step asks for the findings
+		// of the generations in view.
+		{"stats-pane", "sg2.037s\r" + in, "generations 2–3 of", "", ""},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var first, zoomed, cpu time.Duration
+			var peak int64
+			for b.Loop() {
+				start := time.Now()
+				v := startView(b, []string{"TERM=xterm-256color"}, 120, 40, trace)
+				deadline := time.After(5 * time.Minute)
+				// The first screen: the lanes from the summaries, the
+				// groups still being followed.
+				if err := v.screen(deadline, "GC/STW", "heap", "goroutines"); err != nil {
+					b.Fatal(err)
+				}
+				first += time.Since(start)
+				start = time.Now()
+				v.tty.Write([]byte(c.keys))
+				if err := v.screen(deadline, c.gens, "main.main"); err != nil {
+					b.Fatal(err)
+				}
+				if c.then != "" {
+					v.tty.Write([]byte(c.then))
+					if err := v.screen(deadline, c.thenGens, "main.main"); err != nil {
+						b.Fatal(err)
+					}
+				}
+				zoomed += time.Since(start)
+				if err := v.quit(deadline, "q"); err != nil {
+					b.Fatal(err)
+				}
+				if ru, ok := v.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+					peak = max(peak, ru.Maxrss*1024)
+				}
+				cpu += v.cmd.ProcessState.UserTime() + v.cmd.ProcessState.SystemTime()
+			}
+			n := float64(b.N)
+			b.ReportMetric(float64(first.Milliseconds())/n, "ms-first-screen")
+			b.ReportMetric(float64(zoomed.Milliseconds())/n, "ms-zoomed-read")
+			b.ReportMetric(float64(cpu.Milliseconds())/n, "cpu-ms")
+			b.ReportMetric(float64(peak)/1e6, "peak-RSS-MB")
+		})
 	}
-	n := float64(b.N)
-	b.ReportMetric(float64(first.Milliseconds())/n, "ms-first-screen")
-	b.ReportMetric(float64(zoomed.Milliseconds())/n, "ms-zoomed-read")
-	b.ReportMetric(float64(cpu.Milliseconds())/n, "cpu-ms")
-	b.ReportMetric(float64(peak)/1e6, "peak-RSS-MB")
 }

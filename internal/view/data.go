@@ -39,7 +39,7 @@ type Data struct {
 	// Heap samples the heap in use (live and not yet swept objects).
 	Heap []Sample
 	// Tasks are the tasks begun or ended in the stretch.
-	Tasks []Task
+	Tasks []*Task
 
 	// stacks and reasons are what Spans name by index.
 	stacks  []trace.Stack
@@ -162,15 +162,18 @@ const (
 // damaged trace gives the Data of its complete generations and the
 // *decode.Error that says where the damage is.
 func Load(r io.Reader) (*Data, error) {
-	return LoadRange(r, 0, math.MaxInt64)
+	return LoadRange(r, nil, 0, math.MaxInt64)
 }
 
 // LoadRange is Load keeping only what touches [lo, hi]: the goroutines
-// alive in it, their spans and the Ps' runs that overlap it.
-func LoadRange(r io.Reader, lo, hi trace.Time) (*Data, error) {
+// alive in it, their spans and the Ps' runs that overlap it. at, when not
+// nil, reads r's input at its offsets (see timeline.ReadAt): the
+// generation waiting for the next one's first timestamp is read again
+// from it rather than copied.
+func LoadRange(r io.Reader, at io.ReaderAt, lo, hi trace.Time) (*Data, error) {
 	b := newBuilder()
 	b.lo, b.hi = lo, hi
-	_, err := timeline.Read(r, func(ev *trace.Event) bool {
+	_, err := timeline.ReadAt(r, at, func(ev *trace.Event) bool {
 		b.event(ev)
 		return true
 	})
@@ -188,9 +191,11 @@ type builder struct {
 	gc      map[rangeKey]trace.Time // the ranges drawn that are open
 	d       *Data
 	tasks   map[trace.TaskID]int
-	stacks  map[trace.Stack]uint32
-	reasons map[string]uint16
-	lo, hi  trace.Time // what is kept
+	// taskBlock is the block the next task goes in (see addTask).
+	taskBlock []Task
+	stacks    map[trace.Stack]uint32
+	reasons   map[string]uint16
+	lo, hi    trace.Time // what is kept
 }
 
 // keeps reports whether a span [start, end] is kept.
@@ -305,19 +310,33 @@ func (b *builder) event(ev *trace.Event) {
 		}
 	case trace.EventTaskBegin:
 		t := ev.Task()
-		b.tasks[t.ID] = len(b.d.Tasks)
-		b.d.Tasks = append(b.d.Tasks, Task{ID: t.ID, Type: t.Type, Start: ev.Time(), Begun: true, G: ev.Goroutine()})
+		b.tasks[t.ID] = b.addTask(Task{ID: t.ID, Type: t.Type, Start: ev.Time(), Begun: true, G: ev.Goroutine()})
 	case trace.EventTaskEnd:
 		t := ev.Task()
 		i, ok := b.tasks[t.ID]
 		if !ok {
-			i = len(b.d.Tasks)
-			b.d.Tasks = append(b.d.Tasks, Task{ID: t.ID, Type: t.Type, G: trace.NoGoroutine})
+			i = b.addTask(Task{ID: t.ID, Type: t.Type, G: trace.NoGoroutine})
 		}
 		b.d.Tasks[i].End, b.d.Tasks[i].Ended = ev.Time(), true
 		delete(b.tasks, t.ID)
 	}
 	b.tk.Event(ev)
+}
+
+// tasksPerBlock is how many tasks are allocated at once.
+const tasksPerBlock = 4096
+
+// addTask adds t to the tasks and returns its index. The tasks are
+// allocated in blocks that never move: a busy generation has a hundred
+// thousand or more, which a growing slice of them would copy, holding the
+// old array and the new at once.
+func (b *builder) addTask(t Task) int {
+	if len(b.taskBlock) == cap(b.taskBlock) {
+		b.taskBlock = make([]Task, 0, tasksPerBlock)
+	}
+	b.taskBlock = append(b.taskBlock, t)
+	b.d.Tasks = append(b.d.Tasks, &b.taskBlock[len(b.taskBlock)-1])
+	return len(b.d.Tasks) - 1
 }
 
 func (b *builder) addRange(name string, start, end trace.Time) {
@@ -393,8 +412,7 @@ func (b *builder) finish() *Data {
 	}
 	slices.SortFunc(d.GC, func(a, b Range) int { return cmp.Compare(a.Start, b.Start) })
 	slices.SortFunc(d.STW, func(a, b Range) int { return cmp.Compare(a.Start, b.Start) })
-	for i := range d.Tasks {
-		t := &d.Tasks[i]
+	for _, t := range d.Tasks {
 		if !t.Begun {
 			t.Start = d.Start
 		}

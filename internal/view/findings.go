@@ -21,7 +21,9 @@ type findingsMsg struct {
 
 // findingsCmd runs gotrace stats's analysis in the background over the
 // generations under the window (the whole trace, read in full), unless
-// those are what the findings already cover.
+// those are what the findings already cover. One runs at a time: when it
+// is done, the generations under the window then are asked for, if
+// they are others.
 func (m *Model) findingsCmd() tea.Cmd {
 	src := m.tr.src
 	if src == nil {
@@ -36,18 +38,23 @@ func (m *Model) findingsCmd() tea.Cmd {
 		}
 	}
 	if m.findingsDone && first == m.findingsFirst && last == m.findingsLast {
+		m.findingsErr = m.findingsFail
 		return nil
 	}
 	m.findingsErr = "finding what to fix…"
+	if m.findingsBusy {
+		return nil
+	}
+	m.findingsBusy = true
 	tr := m.tr
 	return func() tea.Msg {
 		var r io.ReaderAt = src.r
 		size := src.size
 		if first >= 0 {
-			a, b := tr.Gens[first].Offset, tr.Gens[last].End
-			r = joined{tr.header, io.NewSectionReader(src.r, a, b-a)}
-			size = int64(len(tr.header)) + b - a
+			r, size = tr.gens(first, last)
 		}
+		tr.reading.Lock()
+		defer tr.reading.Unlock()
 		m, err := stats.Compute(context.Background(), "", r, size, stats.Options{Top: 5, Kinds: 1 << timeline.User})
 		if err != nil {
 			return findingsMsg{first: first, last: last, err: err}
@@ -74,14 +81,19 @@ func (j joined) ReadAt(p []byte, off int64) (int, error) {
 	return n + k, err
 }
 
-func (m *Model) gotFindings(msg findingsMsg) {
-	m.findingsErr = ""
+func (m *Model) gotFindings(msg findingsMsg) tea.Cmd {
+	m.findingsBusy = false
+	m.findingsFail = ""
 	if msg.err != nil {
-		m.findingsErr = "findings: " + msg.err.Error()
-		return
+		m.findingsFail = "findings: " + msg.err.Error()
 	}
+	m.findingsErr = m.findingsFail
 	m.findings, m.findingsDone = msg.ranked, true
 	m.findingsFirst, m.findingsLast = msg.first, msg.last
+	if m.pane != paneStats {
+		return nil
+	}
+	return m.findingsCmd()
 }
 
 // findingRows are gotrace stats's ranked findings, one a row.

@@ -273,20 +273,10 @@ func (m *Model) groupsCmd() tea.Cmd {
 	if tr.Full != nil || tr.src == nil || len(tr.Gens) == 0 {
 		return nil
 	}
-	gens, src := tr.Gens, tr.src
 	return func() tea.Msg {
-		dr, err := decode.NewReader(io.NewSectionReader(src.r, 0, src.size))
-		if err != nil {
-			return groupsMsg{err: err}
-		}
-		dr.SetDetail(decode.Frames)
-		p := newGroupPass(len(gens))
-		for i := range gens {
-			g, err := dr.Next()
-			if err != nil {
-				return groupsMsg{groups: p.groups, err: err}
-			}
-			gt, err := p.generation(dr, g, &gens[i])
+		p := newGroupPass(len(tr.Gens))
+		for i := range tr.Gens {
+			gt, err := tr.groupTimes(p, i)
 			if err != nil {
 				return groupsMsg{groups: p.groups, err: err}
 			}
@@ -294,6 +284,33 @@ func (m *Model) groupsCmd() tea.Cmd {
 		}
 		return groupsMsg{groups: p.groups}
 	}
+}
+
+// groupTimes adds generation i to the pass, read on its own: between
+// generations the pass holds none, and what reads generations in full
+// meanwhile goes first.
+func (t *Trace) groupTimes(p *groupPass, i int) (map[string]GroupTime, error) {
+	t.reading.Lock()
+	defer t.reading.Unlock()
+	at, size := t.gens(i, i)
+	dr, err := decode.NewReader(io.NewSectionReader(at, 0, size))
+	if err != nil {
+		return nil, err
+	}
+	dr.SetDetail(decode.Frames)
+	g, err := dr.Next()
+	var gt map[string]GroupTime
+	if err == nil {
+		gt, err = p.generation(dr, g, &t.Gens[i])
+	}
+	if err == nil {
+		// N.B. The end of the input hands the decoder's buffers on to
+		// the next reader.
+		if _, err = dr.Next(); err == io.EOF {
+			err = nil
+		}
+	}
+	return gt, t.relocate(err, i)
 }
 
 // sumGroup is a group of the summaries: its name, kind and busy time.

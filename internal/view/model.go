@@ -98,18 +98,23 @@ type Model struct {
 	help    bool
 	prompt  prompt
 	input   textinput.Model
-	matches []*Goroutine
+	matches []found
 	match   int
-	tasks   []*Task // slowest first
-	task    int
-	marked  *Task // drawn on the ruler
+	// seek is the goroutine a jump went to, to select once the
+	// generations around it are read.
+	seek   *found
+	tasks  []*Task // slowest first
+	task   int
+	marked *Task // drawn on the ruler
 	// why is the critical path of whyTask, its offsets from whyStart.
 	// findings are gotrace stats's, for generations findingsFirst to
-	// findingsLast (-1: all); findingsErr says why there are none yet.
+	// findingsLast (-1: all); findingsErr says why there are none yet
+	// (findingsFail: why finding those failed); findingsBusy is set while
+	// they are being found.
 	findings                    []stats.Finding
-	findingsDone                bool
+	findingsDone, findingsBusy  bool
 	findingsFirst, findingsLast int
-	findingsErr                 string
+	findingsErr, findingsFail   string
 	// groups are the summaries' group times, by generation, once
 	// followed (see groupsCmd).
 	groups   []map[string]GroupTime
@@ -144,9 +149,7 @@ func (m *Model) setData(d *Data) {
 	m.data = d
 	m.tasks = nil
 	if d != nil {
-		for i := range d.Tasks {
-			m.tasks = append(m.tasks, &d.Tasks[i])
-		}
+		m.tasks = slices.Clone(d.Tasks)
 		slices.SortStableFunc(m.tasks, func(a, b *Task) int {
 			return cmp.Or(cmp.Compare(b.Duration(), a.Duration()), cmp.Compare(a.ID, b.ID))
 		})
@@ -162,6 +165,9 @@ func (m *Model) buildLanes() {
 	if m.sel < len(m.lanes) {
 		keep = m.lanes[m.sel]
 	}
+	// N.B. Cleared, not only cut: lanes past the new ones would keep
+	// data let go alive.
+	clear(m.lanes)
 	m.lanes = m.lanes[:0]
 	m.drawn = m.fine()
 	d := m.data
@@ -217,8 +223,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case loadedMsg:
 		return m, m.loaded(msg)
 	case findingsMsg:
-		m.gotFindings(msg)
-		return m, nil
+		return m, m.gotFindings(msg)
 	case groupsMsg:
 		if msg.err != nil {
 			m.status = msg.err.Error()
@@ -426,13 +431,13 @@ func (m *Model) search(text string) tea.Cmd {
 	}
 	// Goroutines named by the text first, then those with it on a stack.
 	needle := strings.ToLower(text)
-	var onStack []*Goroutine
+	var onStack []found
 	for _, g := range m.data.Goroutines {
 		switch goroutineMatches(m.data, g, needle) {
 		case byName:
-			m.matches = append(m.matches, g)
+			m.matches = append(m.matches, m.found(g))
 		case byStack:
-			onStack = append(onStack, g)
+			onStack = append(onStack, m.found(g))
 		}
 	}
 	m.matches = append(m.matches, onStack...)
@@ -482,13 +487,55 @@ func (m *Model) showMatch(i int) tea.Cmd {
 		return nil
 	}
 	m.match = (i%len(m.matches) + len(m.matches)) % len(m.matches)
-	g := m.matches[m.match]
-	m.status = fmt.Sprintf("match %d of %d: %s", m.match+1, len(m.matches), g.Label())
+	f := m.matches[m.match]
+	m.status = fmt.Sprintf("match %d of %d: %s", m.match+1, len(m.matches), f.label)
+	if g := f.in(m.data); g != nil {
+		return m.focus(g, f.at)
+	}
+	// The data it was found in was let go: to it, and to its lane once
+	// read again.
+	m.cursor, m.seek = f.at, &f
+	return m.centre(f.at)
+}
+
+// found is a goroutine a search found, by what finds it again in other
+// data read: its ID, alive at the time it is shown at.
+type found struct {
+	id    trace.GoID
+	at    trace.Time // its first span's start, or its creation
+	label string
+}
+
+// found is the match for g.
+func (m *Model) found(g *Goroutine) found {
 	t := max(g.Created, m.data.Start)
 	if len(g.Intervals) > 0 {
 		t = g.Intervals[0].Start
 	}
-	return m.focus(g, t)
+	return found{id: g.ID, at: t, label: g.Label()}
+}
+
+// in is the goroutine f names in d, nil if none or d is nil.
+func (f *found) in(d *Data) *Goroutine {
+	if d == nil {
+		return nil
+	}
+	return d.live(f.id, f.at)
+}
+
+// sought selects the goroutine a jump went to, now that data is read.
+func (m *Model) sought() {
+	f := m.seek
+	m.seek = nil
+	if g := f.in(m.data); g != nil && m.drawn {
+		m.open[g.Group] = true
+		m.buildLanes()
+		for i, l := range m.lanes {
+			if l.g == g {
+				m.selectLane(i)
+			}
+		}
+	}
 }
 
 // focus selects g's lane, opening its group, and puts the cursor at t,
@@ -506,7 +553,15 @@ func (m *Model) focus(g *Goroutine, t trace.Time) tea.Cmd {
 		m.pane = paneDetail
 	}
 	if t < m.from || t >= m.to {
-		return m.centre(t)
+		f := m.found(g)
+		f.at = t
+		cmd := m.centre(t)
+		if m.data == nil {
+			// Its lane goes with the data let go: selected again once
+			// read.
+			m.seek = &f
+		}
+		return cmd
 	}
 	return nil
 }

@@ -72,7 +72,30 @@ func openSummarized(f *os.File) (*Trace, error) {
 		return nil, err
 	}
 	t := &Trace{Start: gens[0].Start, End: gens[len(gens)-1].Last, Gens: gens, file: f, header: hdr, maxBytes: maxBytes}
+	t.heap = joinParts(gens, func(g *GenSummary) *[]Sample { return &g.Heap })
+	t.gc = joinParts(gens, func(g *GenSummary) *[]Range { return &g.GC })
+	t.stw = joinParts(gens, func(g *GenSummary) *[]Range { return &g.STW })
 	return t, err
+}
+
+// joinParts puts the part of each summary that part names one after the
+// other in one array, and makes each summary's part its piece of it: the
+// whole trace's heap samples (hundreds of thousands on a large trace),
+// GC cycles and stopped worlds, which every screen drawn from the
+// summaries draws, at no copy.
+func joinParts[T any](gens []GenSummary, part func(*GenSummary) *[]T) []T {
+	n := 0
+	for i := range gens {
+		n += len(*part(&gens[i]))
+	}
+	all := make([]T, 0, n)
+	for i := range gens {
+		p := part(&gens[i])
+		a := len(all)
+		all = append(all, *p...)
+		*p = all[a:len(all):len(all)]
+	}
+	return all
 }
 
 // namedKeys are the keys ParseKeys takes by name.

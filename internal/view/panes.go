@@ -42,12 +42,13 @@ func (m *Model) paneLines() []string {
 // detailRows say what the selected lane holds at the cursor: for a
 // goroutine, what gotrace goroutine says of it.
 func (m *Model) detailRows() []string {
-	if m.sel >= len(m.lanes) || m.data == nil {
+	if m.sel >= len(m.lanes) {
 		return nil
 	}
 	ln := m.lanes[m.sel]
 	g := ln.g
 	if !m.drawn {
+		// N.B. Data drawn is data read: m.data is not nil past here.
 		return []string{m.describeCursor(), "zoom in for the goroutines: they are read a few generations at a time"}
 	}
 	if ln.kind == laneProc {

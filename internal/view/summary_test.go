@@ -108,19 +108,7 @@ func endsOpen(rs []Range, last trace.Time) bool {
 // followed over the wire, and zooming in reads the generation in view,
 // then the goroutines show one by one.
 func TestSummaryScreens(t *testing.T) {
-	f := openFile(t, tracePath("overlap.trace"))
-	tr, err := openSummarized(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fi, _ := f.Stat()
-	tr.src = &source{r: f, size: fi.Size()}
-	tr.maxBytes = 200 << 10
-	r := lipgloss.NewRenderer(io.Discard)
-	r.SetColorProfile(termenv.Ascii)
-	m := New(tr, Options{File: "overlap.trace", Mono: true, Renderer: r})
-	m.Send(tea.WindowSizeMsg{Width: 80, Height: 20})
-	m.Settle()
+	m := summarizedModel(t)
 	if m.drawn || m.data != nil {
 		t.Fatal("the whole trace was read")
 	}
@@ -138,6 +126,112 @@ func TestSummaryScreens(t *testing.T) {
 	press(t, m, "0")
 	if m.drawn {
 		t.Error("zoomed out, still drawn from what was read")
+	}
+}
+
+// summarizedModel opens overlap.trace, of two generations, as a large
+// trace is opened, with a bound that keeps the whole of it from being
+// read, at 80x20 with its groups followed.
+func summarizedModel(t *testing.T) *Model {
+	t.Helper()
+	f := openFile(t, tracePath("overlap.trace"))
+	tr, err := openSummarized(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := f.Stat()
+	tr.src = &source{r: f, size: fi.Size()}
+	tr.maxBytes = 200 << 10
+	r := lipgloss.NewRenderer(io.Discard)
+	r.SetColorProfile(termenv.Ascii)
+	m := New(tr, Options{File: "overlap.trace", Mono: true, Renderer: r})
+	m.Send(tea.WindowSizeMsg{Width: 80, Height: 20})
+	m.Settle()
+	return m
+}
+
+// TestLetGo zooms in on one generation, opens a group and searches, then
+// moves to the other generation: as its read starts, nothing of the data
+// read before is held (it is not drawn meanwhile), and once read the
+// other generation's goroutines are drawn. The search's matches are kept
+// by ID: going to one reads its generation again and selects it.
+func TestLetGo(t *testing.T) {
+	m := summarizedModel(t)
+	mid := func(i int) trace.Time { g := &m.tr.Gens[i]; return g.Start + (g.Last-g.Start)/2 }
+	for range 6 {
+		m.Send(tea.KeyPressMsg{Code: '+', Text: "+"})
+	}
+	m.settle(m.centre(mid(0)))
+	if !m.drawn || m.first != 0 || m.last != 0 {
+		t.Fatalf("zoomed in on the first generation, read %v: %d–%d", m.drawn, m.first, m.last)
+	}
+	m.open[m.data.Groups[0]] = true
+	m.buildLanes()
+	ks, _ := ParseKeys("/ runtime enter")
+	for _, k := range ks {
+		m.Send(k)
+	}
+	if len(m.matches) == 0 {
+		t.Fatalf("no goroutine matches runtime: %q, %d goroutines", m.status, len(m.data.Goroutines))
+	}
+	cmd := m.centre(mid(1))
+	if cmd == nil || !m.loading {
+		t.Fatal("no read of the second generation")
+	}
+	if m.data != nil || m.tasks != nil || len(m.open) != 0 {
+		t.Errorf("reading the next window, the model holds the last: data %v, %d tasks, %d groups open", m.data != nil, len(m.tasks), len(m.open))
+	}
+	for _, l := range m.lanes[:cap(m.lanes)] {
+		if l.g != nil || l.group != nil || (l.proc != nil && l.proc.Runs != nil) {
+			t.Fatalf("a lane holds the data let go: %+v", l)
+		}
+	}
+	m.settle(cmd)
+	if !m.drawn || m.first != 1 {
+		t.Errorf("drawn %v from generation %d, want the second", m.drawn, m.first)
+	}
+	// The search still goes round what it found, read again.
+	want := m.matches[0]
+	m.settle(m.showMatch(0))
+	if g := m.selected(); g == nil || g.ID != want.id || m.first != 0 {
+		t.Errorf("the first match, %s, not selected in generation %d: %v", want.label, m.first, g)
+	}
+}
+
+// TestFindingsOneAtATime zooms in with the stats pane open faster than
+// the findings are found: one analysis runs at a time, and when it is
+// done the generations then in view are asked for.
+func TestFindingsOneAtATime(t *testing.T) {
+	m := summarizedModel(t)
+	// The commands run at once, their messages held back.
+	var found []findingsMsg
+	var run func(tea.Cmd)
+	run = func(cmd tea.Cmd) {
+		if cmd == nil {
+			return
+		}
+		switch msg := cmd().(type) {
+		case tea.BatchMsg:
+			for _, c := range msg {
+				run(c)
+			}
+		case findingsMsg:
+			found = append(found, msg)
+		}
+	}
+	_, cmd := m.Update(tea.KeyPressMsg{Code: 's', Text: "s"})
+	run(cmd)
+	for range 4 {
+		_, cmd := m.Update(tea.KeyPressMsg{Code: '+', Text: "+"})
+		run(cmd)
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d analyses started, want 1", len(found))
+	}
+	m.Send(found[0])
+	first, last := m.tr.gensIn(m.from, m.to)
+	if !m.findingsDone || m.findingsFirst != first || m.findingsLast != last {
+		t.Errorf("findings for generations %d–%d, window on %d–%d", m.findingsFirst, m.findingsLast, first, last)
 	}
 }
 

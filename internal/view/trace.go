@@ -1,13 +1,16 @@
 package view
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"slices"
+	"sync"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/gotrace-cli/gotrace/internal/decode"
+	"github.com/gotrace-cli/gotrace/internal/format"
 	"golang.org/x/exp/trace"
 )
 
@@ -21,6 +24,11 @@ type Trace struct {
 	Full *Data
 	// Gens summarise the generations of a larger trace, in order.
 	Gens []GenSummary
+	// heap, gc and stw are the summaries' heap samples, GC cycles and
+	// stopped worlds, all the generations' in one array each (see
+	// joinParts).
+	heap    []Sample
+	gc, stw []Range
 	// file holds the generations; header is the trace's header, which
 	// makes any run of whole generations a trace of its own.
 	file   io.ReaderAt
@@ -29,6 +37,11 @@ type Trace struct {
 	maxBytes float64
 	// src is the file again, nil when there is none to read again.
 	src *source
+	// reading is held by whatever reads generations from file: one at
+	// a time, so that the groups' pass (see groupsCmd), the generations
+	// read in full and the findings never hold their generations in
+	// memory at once.
+	reading sync.Mutex
 }
 
 // NewTrace is the Trace of data read in full.
@@ -69,12 +82,34 @@ func (t *Trace) readable(lo, hi trace.Time) (first, last int, ok bool) {
 	return first, last, bytes <= t.maxBytes
 }
 
-// load reads generations first to last in full, keeping [lo, hi].
-func (t *Trace) load(first, last int, lo, hi trace.Time) (*Data, error) {
+// gens is generations first to last of the file as a trace of their
+// own, and its size.
+func (t *Trace) gens(first, last int) (io.ReaderAt, int64) {
 	a, b := t.Gens[first].Offset, t.Gens[last].End
-	r := io.MultiReader(bytes.NewReader(t.header), io.NewSectionReader(t.file, a, b-a))
-	d, err := LoadRange(r, lo, hi)
-	if err != nil {
+	return joined{t.header, io.NewSectionReader(t.file, a, b-a)}, int64(len(t.header)) + b - a
+}
+
+// relocate moves the offset of a *decode.Error in generations first on,
+// read as a trace of their own (see gens), to the file's.
+func (t *Trace) relocate(err error, first int) error {
+	var de *decode.Error
+	if errors.As(err, &de) && de.Offset >= format.HeaderSize {
+		c := *de
+		c.Offset += t.Gens[first].Offset - format.HeaderSize
+		return &c
+	}
+	return err
+}
+
+// load reads generations first to last in full, keeping [lo, hi]. The
+// generation waiting for the next one's first timestamp is read again
+// from the file rather than copied.
+func (t *Trace) load(first, last int, lo, hi trace.Time) (*Data, error) {
+	t.reading.Lock()
+	defer t.reading.Unlock()
+	at, size := t.gens(first, last)
+	d, err := LoadRange(io.NewSectionReader(at, 0, size), at, lo, hi)
+	if err = t.relocate(err, first); err != nil {
 		return d, fmt.Errorf("generations %d–%d: %w", t.Gens[first].Num, t.Gens[last].Num, err)
 	}
 	return d, nil
@@ -100,11 +135,35 @@ func (m *Model) need() tea.Cmd {
 		return nil
 	}
 	m.loading = true
+	m.drop()
 	tr := m.tr
 	return func() tea.Msg {
 		d, err := tr.load(first, last, lo, hi)
 		return loadedMsg{data: d, first: first, last: last, lo: lo, hi: hi, err: err}
 	}
+}
+
+// drop lets the data read go before the next is read, so that the two
+// are never held at once: it does not hold the window, which is drawn
+// from the summaries meanwhile. What goes with it: its tasks in the tasks
+// pane, the groups opened; the goroutines a search found are kept by ID
+// and time (see found), the task marked on the ruler and the one whose
+// critical path is drawn as copies.
+func (m *Model) drop() {
+	if m.data == nil {
+		return
+	}
+	m.data, m.tasks, m.task = nil, nil, 0
+	clear(m.open)
+	if m.marked != nil {
+		t := *m.marked
+		m.marked = &t
+	}
+	if m.whyTask != nil {
+		t := *m.whyTask
+		m.whyTask = &t
+	}
+	m.buildLanes()
 }
 
 // covers reports whether the data read holds the window.
@@ -119,8 +178,10 @@ func (m *Model) loaded(msg loadedMsg) tea.Cmd {
 	}
 	if msg.data != nil {
 		m.first, m.last, m.lo, m.hi = msg.first, msg.last, msg.lo, msg.hi
-		m.data = nil // N.B. Let the last data go before the next is drawn.
 		m.setData(msg.data)
+		if m.seek != nil {
+			m.sought()
+		}
 	}
 	return m.need()
 }
@@ -148,22 +209,14 @@ func (m *Model) gcRanges() (gc, stw []Range) {
 	if m.drawn && m.data != nil {
 		return m.data.GC, m.data.STW
 	}
-	for i := range m.tr.Gens {
-		gc = append(gc, m.tr.Gens[i].GC...)
-		stw = append(stw, m.tr.Gens[i].STW...)
-	}
-	return gc, stw
+	return m.tr.gc, m.tr.stw
 }
 
 func (m *Model) heap() []Sample {
 	if m.drawn && m.data != nil {
 		return m.data.Heap
 	}
-	var hs []Sample
-	for i := range m.tr.Gens {
-		hs = append(hs, m.tr.Gens[i].Heap...)
-	}
-	return hs
+	return m.tr.heap
 }
 
 // busySamples is, for each sample of the grid, the share of it that P p
