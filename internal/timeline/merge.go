@@ -70,8 +70,8 @@ func (t *Tracker) Merge(p *Tracker) bool {
 	// 1. The goroutines created in the part come after the incarnations
 	// of their IDs before it.
 	for _, g := range p.created {
-		g.Seq = t.seqs[g.ID]
-		t.seqs[g.ID]++
+		g.Seq = t.gs.seq(g.ID)
+		t.gs.addSeq(g.ID)
 	}
 
 	// 2. The goroutines that existed before the part continue their
@@ -82,8 +82,8 @@ func (t *Tracker) Merge(p *Tracker) bool {
 			// N.B. Read whole, golang.org/x/exp/trace refuses the status
 			// of a goroutine it has not seen after the first generation.
 			// Taken as existing since the trace began.
-			g = &Goroutine{ID: pg.ID, Seq: t.seqs[pg.ID], Creator: trace.NoGoroutine, Existed: true, Created: t.start}
-			t.seqs[pg.ID]++
+			g = &Goroutine{ID: pg.ID, Seq: t.gs.seq(pg.ID), Creator: trace.NoGoroutine, Existed: true, Created: t.start}
+			t.gs.addSeq(pg.ID)
 			g.cur = pg.in.first
 			if pg.cont {
 				g.cur = pg.cur
