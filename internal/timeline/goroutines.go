@@ -175,6 +175,7 @@ func (t *Tracker) Event(ev *trace.Event) {
 		return // restated, not changed
 	}
 	id := st.Resource.Goroutine()
+	stk := ev.Stack() // N.B. once: each call looks the event's kind up
 	g := t.gs.get(id)
 	start := now
 	if g == nil {
@@ -186,7 +187,7 @@ func (t *Tracker) Event(ev *trace.Event) {
 		switch {
 		case from == trace.GoNotExist:
 			g.Created = now
-			g.Creator, g.CreatorStack = ev.Goroutine(), ev.Stack()
+			g.Creator, g.CreatorStack = ev.Goroutine(), stk
 			if t.part {
 				// Merge numbers it after the incarnations before.
 				t.created = append(t.created, g)
@@ -208,7 +209,7 @@ func (t *Tracker) Event(ev *trace.Event) {
 			start = t.start
 		}
 	} else {
-		t.close(g, ev, now)
+		t.close(g, ev.Goroutine(), stk, now)
 	}
 	// N.B. Not from the status of a goroutine met in a part: read in
 	// order, that status restates what is known and names nothing.
@@ -220,10 +221,10 @@ func (t *Tracker) Event(ev *trace.Event) {
 		t.end(g)
 		return
 	}
-	g.cur = Interval{G: g, State: to, Start: start, Seen: now, Stack: ev.Stack(), Unblocker: trace.NoGoroutine}
+	g.cur = Interval{G: g, State: to, Start: start, Seen: now, Stack: stk, Unblocker: trace.NoGoroutine}
 	if to == trace.GoWaiting {
 		g.cur.Reason = st.Reason
-		g.cur.Category = Classify(st.Reason, ev.Stack())
+		g.cur.Category = Classify(st.Reason, stk)
 	}
 	if to == trace.GoRunning && !g.ran {
 		g.ran, g.FirstRun = true, now
@@ -237,16 +238,17 @@ func (t *Tracker) Event(ev *trace.Event) {
 	}
 }
 
-// close ends g's current interval at now, at event ev.
-func (t *Tracker) close(g *Goroutine, ev *trace.Event, now trace.Time) {
+// close ends g's current interval at now, at an event of goroutine by
+// with stack stk.
+func (t *Tracker) close(g *Goroutine, by trace.GoID, stk trace.Stack, now trace.Time) {
 	iv := &g.cur
 	if iv.State == trace.GoUndetermined || iv.State == trace.GoNotExist {
 		return
 	}
 	iv.End = now
 	if iv.State == trace.GoWaiting {
-		if by := ev.Goroutine(); by != g.ID && by != trace.NoGoroutine {
-			iv.Unblocker, iv.UnblockStack = by, ev.Stack()
+		if by != g.ID && by != trace.NoGoroutine {
+			iv.Unblocker, iv.UnblockStack = by, stk
 		}
 	}
 	if g.cont {
