@@ -139,6 +139,10 @@ type Tracker struct {
 	// anew (see fixTimes).
 	early []trace.Time
 	late  []Interval
+	// moved are the times of the first events Merge timed anew, from
+	// movedAfter on (see TimeInTrace).
+	moved      []trace.Time
+	movedAfter trace.Time
 }
 
 // NewTracker returns a Tracker.
@@ -282,7 +286,7 @@ func (t *Tracker) emit(g *Goroutine, iv *Interval, pending bool) {
 // send hands iv to Emit, or, in a part, keeps it for Merge if it began at
 // one of the part's first events.
 func (t *Tracker) send(iv *Interval) {
-	if t.part && (len(t.early) < maxEarly || iv.Start <= t.early[maxEarly-1]) {
+	if t.MayMove(iv.Start) {
 		t.late = append(t.late, *iv)
 		return
 	}

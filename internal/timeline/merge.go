@@ -177,12 +177,8 @@ const maxEarly = 256
 // What the part holds at those times is timed anew, and the totals that
 // counted them are set right.
 func (p *Tracker) fixTimes(last trace.Time, moved []trace.Time) {
-	fix := func(t trace.Time) trace.Time {
-		if i, ok := slices.BinarySearch(moved, t); ok {
-			return last + trace.Time(i) + 1
-		}
-		return t
-	}
+	p.movedAfter, p.moved = last, moved
+	fix := p.TimeInTrace
 	// fixIv times iv anew, and its goroutine's totals with it when they
 	// counted it.
 	fixIv := func(iv *Interval, counted bool) {
@@ -215,4 +211,21 @@ func (p *Tracker) fixTimes(last trace.Time, moved []trace.Time) {
 	for _, g := range p.inherited {
 		fixG(g)
 	}
+}
+
+// MayMove reports, while the part Tracker p reads, whether Merge may time
+// anew an event it read at t: one of its first events, or one no later.
+func (p *Tracker) MayMove(t trace.Time) bool {
+	return p.part && (len(p.early) < maxEarly || t <= p.early[maxEarly-1])
+}
+
+// TimeInTrace is the time golang.org/x/exp/trace gives, reading the trace
+// whole, to an event that the part Tracker p, merged, read at t: t itself
+// but for the part's first events (see Merge). For a consumer of the
+// parts that keeps times of its own.
+func (p *Tracker) TimeInTrace(t trace.Time) trace.Time {
+	if i, ok := slices.BinarySearch(p.moved, t); ok {
+		return p.movedAfter + trace.Time(i) + 1
+	}
+	return t
 }
