@@ -119,7 +119,7 @@ func countParts(ctx context.Context, r io.ReaderAt, s io.Seeker, t Type) (*build
 	// needs no times of its own.
 	sel := &selection{first: 0, last: math.MaxInt64, started: true}
 	tk, err := timeline.ReadParts(ctx, r, size, runtime.GOMAXPROCS(0), func(i int, tk *timeline.Tracker) func(*trace.Event) {
-		p := &spanPart{tk: tk, b: newBuilder(t)}
+		p := &spanPart{b: newBuilder(t)}
 		mu.Lock()
 		for len(parts) <= i {
 			parts = append(parts, nil)
@@ -137,7 +137,11 @@ func countParts(ctx context.Context, r io.ReaderAt, s io.Seeker, t Type) (*build
 				}
 			}
 		case Region, Task:
+			// N.B. Kept to the end for its times (TimeInTrace): it
+			// follows no goroutine, so it holds little. A part Tracker
+			// that does is not kept.
 			tk.OnlyTimes()
+			p.tk = tk
 			return func(ev *trace.Event) { p.event(ev, sel) }
 		}
 		tk.Emit = func(iv *timeline.Interval) { b.charge(iv, sel) }
@@ -151,12 +155,15 @@ func countParts(ctx context.Context, r io.ReaderAt, s io.Seeker, t Type) (*build
 	for _, p := range parts[1:] {
 		b.merge(p.b)
 	}
-	// The regions and tasks the parts could not count alone, in order.
-	open := &spanPart{tk: tk, b: b}
-	for _, p := range parts {
-		open.settle(p, sel, tk.Start())
+	if t == Region || t == Task {
+		// The regions and tasks the parts could not count alone, in
+		// order.
+		open := &spanPart{tk: tk, b: b}
+		for _, p := range parts {
+			open.settle(p, sel, tk.Start())
+		}
+		open.finish(sel, tk.Last())
 	}
-	open.finish(sel, tk.Last())
 	b.dur = time.Duration(tk.Last() - tk.Start())
 	return b, nil
 }
@@ -168,7 +175,7 @@ func countParts(ctx context.Context, r io.ReaderAt, s io.Seeker, t Type) (*build
 // and what is still open at its end. Settled in order, the parts count
 // what the ordered pass (builder.count) does, span for span.
 type spanPart struct {
-	tk      *timeline.Tracker
+	tk      *timeline.Tracker // for a profile of regions or tasks
 	b       *builder
 	regions map[trace.GoID][]pending // begun in the part and open, innermost last
 	tasks   map[trace.TaskID]pending // begun in the part and open
