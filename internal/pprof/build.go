@@ -114,19 +114,21 @@ func countParts(ctx context.Context, r io.ReaderAt, s io.Seeker, t Type) (*build
 		return nil, fmt.Errorf("%w: %w", timeline.ErrInOrder, err)
 	}
 	var mu sync.Mutex
-	var parts []*builder
+	var parts []*spanPart
 	// N.B. With no filter, the selection keeps every interval whole: it
 	// needs no times of its own.
 	sel := &selection{first: 0, last: math.MaxInt64, started: true}
 	tk, err := timeline.ReadParts(ctx, r, size, runtime.GOMAXPROCS(0), func(i int, tk *timeline.Tracker) func(*trace.Event) {
-		b := newBuilder(t)
+		p := &spanPart{b: newBuilder(t)}
 		mu.Lock()
 		for len(parts) <= i {
 			parts = append(parts, nil)
 		}
-		parts[i] = b
+		parts[i] = p
 		mu.Unlock()
-		if t == CPU {
+		b := p.b
+		switch t {
+		case CPU:
 			// N.B. Unfiltered, a sample counts whoever it is on.
 			tk.OnlyTimes()
 			return func(ev *trace.Event) {
@@ -134,6 +136,13 @@ func countParts(ctx context.Context, r io.ReaderAt, s io.Seeker, t Type) (*build
 					b.add(ev.Stack(), "", CPUSamplePeriod)
 				}
 			}
+		case Region, Task:
+			// N.B. Kept to the end for its times (TimeInTrace): it
+			// follows no goroutine, so it holds little. A part Tracker
+			// that does is not kept.
+			tk.OnlyTimes()
+			p.tk = tk
+			return func(ev *trace.Event) { p.event(ev, sel) }
 		}
 		tk.Emit = func(iv *timeline.Interval) { b.charge(iv, sel) }
 		return nil
@@ -142,12 +151,175 @@ func countParts(ctx context.Context, r io.ReaderAt, s io.Seeker, t Type) (*build
 		return nil, err
 	}
 	tk.Finish()
-	b := parts[0]
+	b := parts[0].b
 	for _, p := range parts[1:] {
-		b.merge(p)
+		b.merge(p.b)
+	}
+	if t == Region || t == Task {
+		// The regions and tasks the parts could not count alone, in
+		// order.
+		open := &spanPart{tk: tk, b: b}
+		for _, p := range parts {
+			open.settle(p, sel, tk.Start())
+		}
+		open.finish(sel, tk.Last())
 	}
 	b.dur = time.Duration(tk.Last() - tk.Start())
 	return b, nil
+}
+
+// spanPart is a part's count of the regions or tasks of its generation,
+// read on its own, with what it cannot count alone: the ends of regions
+// and tasks begun before it, the spans that begin or end at its first
+// events (which Merge may time anew: see timeline.Tracker.TimeInTrace),
+// and what is still open at its end. Settled in order, the parts count
+// what the ordered pass (builder.count) does, span for span.
+type spanPart struct {
+	tk      *timeline.Tracker // for a profile of regions or tasks
+	b       *builder
+	regions map[trace.GoID][]pending // begun in the part and open, innermost last
+	tasks   map[trace.TaskID]pending // begun in the part and open
+	begun   map[trace.TaskID]bool    // tasks begun in the part
+	later   []spanEnd                // in the order of the part's events
+}
+
+// spanEnd is an end a part leaves to be settled in order.
+type spanEnd struct {
+	p pending // the begin, in the part's times, unless fromStart
+	// fromStart is set for a region or task whose begin is not in the
+	// part: it counts from the trace's start, unless region or task.
+	fromStart bool
+	// region is set for the end of a region whose begin is in a part
+	// before, if it has the name (on goroutine g); task for the end of a
+	// task begun in a part before, if it still is open there.
+	region bool
+	g      trace.GoID
+	task   bool
+	id     trace.TaskID
+	end    trace.Time
+}
+
+func (p *spanPart) event(ev *trace.Event, sel *selection) {
+	switch ev.Kind() {
+	case trace.EventRegionBegin:
+		if p.b.t == Region {
+			if p.regions == nil {
+				p.regions = make(map[trace.GoID][]pending)
+			}
+			g := ev.Goroutine()
+			p.regions[g] = append(p.regions[g], pending{start: ev.Time(), stack: ev.Stack(), name: ev.Region().Type})
+		}
+	case trace.EventRegionEnd:
+		if p.b.t != Region {
+			return
+		}
+		g, name, now := ev.Goroutine(), ev.Region().Type, ev.Time()
+		open := p.regions[g]
+		n := len(open)
+		switch {
+		case n == 0:
+			// N.B. The top of the regions open before the part.
+			p.later = append(p.later, spanEnd{p: pending{name: name}, fromStart: true, region: true, g: g, end: now})
+		case open[n-1].name == name:
+			p.regions[g] = open[:n-1]
+			p.count(sel, open[n-1], now)
+		default:
+			p.later = append(p.later, spanEnd{p: pending{name: name}, fromStart: true, end: now})
+		}
+	case trace.EventTaskBegin:
+		if p.b.t == Task {
+			if p.tasks == nil {
+				p.tasks, p.begun = make(map[trace.TaskID]pending), make(map[trace.TaskID]bool)
+			}
+			t := ev.Task()
+			p.tasks[t.ID] = pending{start: ev.Time(), stack: ev.Stack(), name: t.Type}
+			p.begun[t.ID] = true
+		}
+	case trace.EventTaskEnd:
+		if p.b.t != Task {
+			return
+		}
+		t := ev.Task()
+		if b, ok := p.tasks[t.ID]; ok {
+			delete(p.tasks, t.ID)
+			p.count(sel, b, ev.Time())
+			return
+		}
+		// N.B. A task begun in the part and ended is not open before it.
+		p.later = append(p.later, spanEnd{p: pending{name: t.Type}, fromStart: true, task: !p.begun[t.ID], id: t.ID, end: ev.Time()})
+	}
+}
+
+// count counts b, begun in the part, ended at end, or leaves it to be settled if Merge may
+// time either anew.
+func (p *spanPart) count(sel *selection, b pending, end trace.Time) {
+	if p.tk.MayMove(b.start) || p.tk.MayMove(end) {
+		p.later = append(p.later, spanEnd{p: b, end: end})
+		return
+	}
+	p.b.span(sel, b, end)
+}
+
+// settle counts, into o (which holds what the parts before left open),
+// what part p left, and keeps what it leaves open; start is the trace's.
+func (o *spanPart) settle(p *spanPart, sel *selection, start trace.Time) {
+	at := p.tk.TimeInTrace
+	for _, l := range p.later {
+		b := l.p
+		if !l.fromStart {
+			b.start = at(b.start)
+			o.b.span(sel, b, at(l.end))
+			continue
+		}
+		// N.B. What the parts before left open is in the trace's times.
+		b.start = start
+		switch {
+		case l.region:
+			open := o.regions[l.g]
+			if n := len(open); n > 0 && open[n-1].name == b.name {
+				b = open[n-1]
+				o.regions[l.g] = open[:n-1]
+			}
+		case l.task:
+			if t, ok := o.tasks[l.id]; ok {
+				b = t
+				delete(o.tasks, l.id)
+			}
+		}
+		o.b.span(sel, b, at(l.end))
+	}
+	if len(p.regions) > 0 && o.regions == nil {
+		o.regions = make(map[trace.GoID][]pending)
+	}
+	for g, open := range p.regions {
+		for _, b := range open {
+			b.start = at(b.start)
+			o.regions[g] = append(o.regions[g], b)
+		}
+	}
+	if len(p.begun) > 0 && o.tasks == nil {
+		o.tasks = make(map[trace.TaskID]pending)
+	}
+	for id := range p.begun {
+		delete(o.tasks, id) // begun again in p
+	}
+	for id, b := range p.tasks {
+		b.start = at(b.start)
+		o.tasks[id] = b
+	}
+}
+
+// finish counts the regions and tasks still open at the trace's end, as
+// lasting until then.
+func (o *spanPart) finish(sel *selection, last trace.Time) {
+	for _, open := range o.regions {
+		for _, b := range open {
+			o.b.span(sel, b, last)
+		}
+	}
+	for _, b := range o.tasks {
+		o.b.span(sel, b, last)
+	}
 }
 
 // tracks reports whether an interval in state st for reason is what a

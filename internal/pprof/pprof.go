@@ -99,10 +99,10 @@ func Build(ctx context.Context, r io.ReadSeeker, t Type, f Filter) (*profile.Pro
 
 // InParts reports whether Build reads a trace for a profile of type t
 // with filter f a generation at a time, on as many goroutines as there
-// are processors, when it can seek in the file (io.ReaderAt): for an
-// unfiltered profile of CPU samples or of goroutine states.
+// are processors, when it can seek in the file (io.ReaderAt): for every
+// unfiltered profile.
 func InParts(t Type, f Filter) bool {
-	return !f.Any() && t != Region && t != Task
+	return !f.Any()
 }
 
 // BuildWith is Build, calling inOrder, if not nil, before it reads in one

@@ -94,7 +94,7 @@ func TestPartsAgreeWithOrdered(t *testing.T) {
 			t.Fatal(err)
 		}
 		// N.B. Block, Net and Syscall charge intervals as Sched does.
-		for _, typ := range []Type{CPU, Sched} {
+		for _, typ := range []Type{CPU, Sched, Region, Task} {
 			parts, err := Build(context.Background(), bytes.NewReader(data), typ, Filter{})
 			if err != nil {
 				t.Fatal(err)

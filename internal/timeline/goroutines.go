@@ -125,7 +125,6 @@ type Tracker struct {
 	End func(*Goroutine)
 
 	gs          goTable
-	seqs        map[trace.GoID]int
 	start, last trace.Time
 	started     bool
 
@@ -140,11 +139,15 @@ type Tracker struct {
 	// anew (see fixTimes).
 	early []trace.Time
 	late  []Interval
+	// moved are the times of the first events Merge timed anew, from
+	// movedAfter on (see TimeInTrace).
+	moved      []trace.Time
+	movedAfter trace.Time
 }
 
 // NewTracker returns a Tracker.
 func NewTracker() *Tracker {
-	return &Tracker{seqs: make(map[trace.GoID]int)}
+	return &Tracker{}
 }
 
 // Goroutine is the live goroutine with the ID, nil if none.
@@ -176,23 +179,24 @@ func (t *Tracker) Event(ev *trace.Event) {
 		return // restated, not changed
 	}
 	id := st.Resource.Goroutine()
+	stk := ev.Stack() // N.B. once: each call looks the event's kind up
 	g := t.gs.get(id)
 	start := now
 	if g == nil {
 		if to == trace.GoNotExist {
 			return
 		}
-		g = &Goroutine{ID: id, Seq: t.seqs[id], Creator: trace.NoGoroutine}
+		g = &Goroutine{ID: id, Seq: t.gs.seq(id), Creator: trace.NoGoroutine}
 		t.gs.put(id, g)
 		switch {
 		case from == trace.GoNotExist:
 			g.Created = now
-			g.Creator, g.CreatorStack = ev.Goroutine(), ev.Stack()
+			g.Creator, g.CreatorStack = ev.Goroutine(), stk
 			if t.part {
 				// Merge numbers it after the incarnations before.
 				t.created = append(t.created, g)
 			} else {
-				t.seqs[id]++
+				t.gs.addSeq(id)
 			}
 		case t.part:
 			// It continues a goroutine of the parts before: Merge
@@ -202,14 +206,14 @@ func (t *Tracker) Event(ev *trace.Event) {
 			start = t.start
 			t.inherited = append(t.inherited, g)
 		default:
-			t.seqs[id]++
+			t.gs.addSeq(id)
 			// Its first status is written lazily: it has been in this
 			// state since the trace began.
 			g.Existed, g.Created = true, t.start
 			start = t.start
 		}
 	} else {
-		t.close(g, ev, now)
+		t.close(g, ev.Goroutine(), stk, now)
 	}
 	// N.B. Not from the status of a goroutine met in a part: read in
 	// order, that status restates what is known and names nothing.
@@ -221,10 +225,10 @@ func (t *Tracker) Event(ev *trace.Event) {
 		t.end(g)
 		return
 	}
-	g.cur = Interval{G: g, State: to, Start: start, Seen: now, Stack: ev.Stack(), Unblocker: trace.NoGoroutine}
+	g.cur = Interval{G: g, State: to, Start: start, Seen: now, Stack: stk, Unblocker: trace.NoGoroutine}
 	if to == trace.GoWaiting {
 		g.cur.Reason = st.Reason
-		g.cur.Category = Classify(st.Reason, ev.Stack())
+		g.cur.Category = Classify(st.Reason, stk)
 	}
 	if to == trace.GoRunning && !g.ran {
 		g.ran, g.FirstRun = true, now
@@ -238,16 +242,17 @@ func (t *Tracker) Event(ev *trace.Event) {
 	}
 }
 
-// close ends g's current interval at now, at event ev.
-func (t *Tracker) close(g *Goroutine, ev *trace.Event, now trace.Time) {
+// close ends g's current interval at now, at an event of goroutine by
+// with stack stk.
+func (t *Tracker) close(g *Goroutine, by trace.GoID, stk trace.Stack, now trace.Time) {
 	iv := &g.cur
 	if iv.State == trace.GoUndetermined || iv.State == trace.GoNotExist {
 		return
 	}
 	iv.End = now
 	if iv.State == trace.GoWaiting {
-		if by := ev.Goroutine(); by != g.ID && by != trace.NoGoroutine {
-			iv.Unblocker, iv.UnblockStack = by, ev.Stack()
+		if by != g.ID && by != trace.NoGoroutine {
+			iv.Unblocker, iv.UnblockStack = by, stk
 		}
 	}
 	if g.cont {
@@ -281,7 +286,7 @@ func (t *Tracker) emit(g *Goroutine, iv *Interval, pending bool) {
 // send hands iv to Emit, or, in a part, keeps it for Merge if it began at
 // one of the part's first events.
 func (t *Tracker) send(iv *Interval) {
-	if t.part && (len(t.early) < maxEarly || iv.Start <= t.early[maxEarly-1]) {
+	if t.MayMove(iv.Start) {
 		t.late = append(t.late, *iv)
 		return
 	}
@@ -359,34 +364,72 @@ func (t *Tracker) Finish() {
 	}
 }
 
-// goTable holds the live goroutines by ID: in a slice for the small IDs
-// the runtime hands out (a map lookup at every event cost a fifth of the
-// tracker's time), in a map for the rest.
+// goTable holds the live goroutines by ID, and counts the goroutines each
+// ID has had. The small IDs the runtime hands out are kept in pages of a
+// slice (a map lookup at every event cost a fifth of the tracker's time),
+// a page dropped when none of its goroutines is alive, so that its size
+// follows the goroutines alive and not the highest ID, which grows with
+// the trace; the rest in maps. An ID's count is a bit for the first
+// goroutine, and an entry in a map only for the IDs the runtime reuses.
 type goTable struct {
-	dense  []*Goroutine
+	pages  []*goPage
 	sparse map[trace.GoID]*Goroutine
+	used   []uint64           // a bit for each small ID that has had a goroutine
+	seqs   map[trace.GoID]int // goroutines past the first, of a small ID; all of a large one
 }
 
-// maxDense bounds the IDs kept in the slice.
-const maxDense = 1 << 22
+type goPage struct {
+	gs   [pageSize]*Goroutine
+	live int
+}
+
+const (
+	pageBits = 9
+	pageSize = 1 << pageBits
+	// maxDense bounds the IDs kept in pages.
+	maxDense = 1 << 22
+)
 
 func (t *goTable) get(id trace.GoID) *Goroutine {
-	if uint64(id) < uint64(len(t.dense)) {
-		return t.dense[id]
+	if uint64(id) < maxDense {
+		if i := int(id >> pageBits); i < len(t.pages) {
+			if p := t.pages[i]; p != nil {
+				return p.gs[id&(pageSize-1)]
+			}
+		}
+		return nil
 	}
 	return t.sparse[id]
 }
 
 func (t *goTable) put(id trace.GoID, g *Goroutine) {
 	if uint64(id) < maxDense {
-		if int(id) >= len(t.dense) {
+		i := int(id >> pageBits)
+		if i >= len(t.pages) {
 			if g == nil {
 				return
 			}
-			n := max(int(id)+1, 2*len(t.dense))
-			t.dense = slices.Grow(t.dense, n-len(t.dense))[:n]
+			t.pages = slices.Grow(t.pages, i+1-len(t.pages))[:i+1]
 		}
-		t.dense[id] = g
+		p := t.pages[i]
+		if p == nil {
+			if g == nil {
+				return
+			}
+			p = new(goPage)
+			t.pages[i] = p
+		}
+		slot := &p.gs[id&(pageSize-1)]
+		switch {
+		case *slot == nil && g != nil:
+			p.live++
+		case *slot != nil && g == nil:
+			if p.live--; p.live == 0 {
+				t.pages[i] = nil
+				return
+			}
+		}
+		*slot = g
 		return
 	}
 	if g == nil {
@@ -399,12 +442,46 @@ func (t *goTable) put(id trace.GoID, g *Goroutine) {
 	t.sparse[id] = g
 }
 
+// seq is how many goroutines the ID has had.
+func (t *goTable) seq(id trace.GoID) int {
+	if uint64(id) < maxDense {
+		if w := int(id >> 6); w >= len(t.used) || t.used[w]&(1<<(id&63)) == 0 {
+			return 0
+		}
+		return 1 + t.seqs[id]
+	}
+	return t.seqs[id]
+}
+
+// addSeq counts one goroutine more for the ID.
+func (t *goTable) addSeq(id trace.GoID) {
+	if uint64(id) < maxDense {
+		w := int(id >> 6)
+		if w >= len(t.used) {
+			t.used = slices.Grow(t.used, w+1-len(t.used))[:w+1]
+		}
+		if t.used[w]&(1<<(id&63)) == 0 {
+			t.used[w] |= 1 << (id & 63)
+			return
+		}
+	}
+	if t.seqs == nil {
+		t.seqs = make(map[trace.GoID]int)
+	}
+	t.seqs[id]++
+}
+
 // all lists the live goroutines in ID order.
 func (t *goTable) all() []*Goroutine {
 	var out []*Goroutine
-	for _, g := range t.dense {
-		if g != nil {
-			out = append(out, g)
+	for _, p := range t.pages {
+		if p == nil {
+			continue
+		}
+		for _, g := range p.gs {
+			if g != nil {
+				out = append(out, g)
+			}
 		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(t.sparse)) {

@@ -2,6 +2,7 @@ package timeline
 
 import (
 	"bytes"
+	"maps"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -191,5 +192,52 @@ func TestSyncCategory(t *testing.T) {
 	}
 	if got := ReasonCategory("system goroutine wait"); got != Runtime {
 		t.Errorf("system goroutine wait: %v", got)
+	}
+}
+
+// TestGoTable checks the live goroutines and the counts of incarnations
+// against a map, over small IDs, IDs past the pages and pages emptied and
+// filled again.
+func TestGoTable(t *testing.T) {
+	var tab goTable
+	live := make(map[trace.GoID]*Goroutine)
+	seqs := make(map[trace.GoID]int)
+	ids := []trace.GoID{0, 1, 2, pageSize - 1, pageSize, 3*pageSize + 7, maxDense - 1, maxDense, maxDense + 5}
+	for round := range 3 {
+		for i, id := range ids {
+			if (i+round)%2 == 0 {
+				g := &Goroutine{ID: id, Seq: tab.seq(id)}
+				tab.put(id, g)
+				tab.addSeq(id)
+				live[id] = g
+				seqs[id]++
+			} else {
+				tab.put(id, nil)
+				delete(live, id)
+			}
+		}
+		for _, id := range ids {
+			if got, want := tab.get(id), live[id]; got != want {
+				t.Errorf("round %d: get(%d) = %v, want %v", round, id, got, want)
+			}
+			if got, want := tab.seq(id), seqs[id]; got != want {
+				t.Errorf("round %d: seq(%d) = %d, want %d", round, id, got, want)
+			}
+		}
+		var want []*Goroutine
+		for _, id := range slices.Sorted(maps.Keys(live)) {
+			want = append(want, live[id])
+		}
+		if got := tab.all(); !slices.Equal(got, want) {
+			t.Errorf("round %d: all() = %v, want %v", round, got, want)
+		}
+	}
+	for _, id := range ids {
+		tab.put(id, nil)
+	}
+	for i, p := range tab.pages {
+		if p != nil {
+			t.Errorf("page %d kept with no goroutine alive", i)
+		}
 	}
 }

@@ -70,8 +70,8 @@ func (t *Tracker) Merge(p *Tracker) bool {
 	// 1. The goroutines created in the part come after the incarnations
 	// of their IDs before it.
 	for _, g := range p.created {
-		g.Seq = t.seqs[g.ID]
-		t.seqs[g.ID]++
+		g.Seq = t.gs.seq(g.ID)
+		t.gs.addSeq(g.ID)
 	}
 
 	// 2. The goroutines that existed before the part continue their
@@ -82,8 +82,8 @@ func (t *Tracker) Merge(p *Tracker) bool {
 			// N.B. Read whole, golang.org/x/exp/trace refuses the status
 			// of a goroutine it has not seen after the first generation.
 			// Taken as existing since the trace began.
-			g = &Goroutine{ID: pg.ID, Seq: t.seqs[pg.ID], Creator: trace.NoGoroutine, Existed: true, Created: t.start}
-			t.seqs[pg.ID]++
+			g = &Goroutine{ID: pg.ID, Seq: t.gs.seq(pg.ID), Creator: trace.NoGoroutine, Existed: true, Created: t.start}
+			t.gs.addSeq(pg.ID)
 			g.cur = pg.in.first
 			if pg.cont {
 				g.cur = pg.cur
@@ -177,12 +177,8 @@ const maxEarly = 256
 // What the part holds at those times is timed anew, and the totals that
 // counted them are set right.
 func (p *Tracker) fixTimes(last trace.Time, moved []trace.Time) {
-	fix := func(t trace.Time) trace.Time {
-		if i, ok := slices.BinarySearch(moved, t); ok {
-			return last + trace.Time(i) + 1
-		}
-		return t
-	}
+	p.movedAfter, p.moved = last, moved
+	fix := p.TimeInTrace
 	// fixIv times iv anew, and its goroutine's totals with it when they
 	// counted it.
 	fixIv := func(iv *Interval, counted bool) {
@@ -215,4 +211,21 @@ func (p *Tracker) fixTimes(last trace.Time, moved []trace.Time) {
 	for _, g := range p.inherited {
 		fixG(g)
 	}
+}
+
+// MayMove reports, while the part Tracker p reads, whether Merge may time
+// anew an event it read at t: one of its first events, or one no later.
+func (p *Tracker) MayMove(t trace.Time) bool {
+	return p.part && (len(p.early) < maxEarly || t <= p.early[maxEarly-1])
+}
+
+// TimeInTrace is the time golang.org/x/exp/trace gives, reading the trace
+// whole, to an event that the part Tracker p, merged, read at t: t itself
+// but for the part's first events (see Merge). For a consumer of the
+// parts that keeps times of its own.
+func (p *Tracker) TimeInTrace(t trace.Time) trace.Time {
+	if i, ok := slices.BinarySearch(p.moved, t); ok {
+		return p.movedAfter + trace.Time(i) + 1
+	}
+	return t
 }

@@ -20,7 +20,7 @@ var ErrInOrder = errors.New("trace to be read in order")
 // PartFunc prepares the Tracker of part i (generation i+1 of the trace),
 // on the goroutine that reads it, before it reads: it sets the Tracker's
 // Emit and returns what else to do with each event after the Tracker has
-// seen it, or nil.
+// seen it, or nil. The Event is valid only during the call.
 type PartFunc func(i int, tk *Tracker) func(*trace.Event)
 
 // ReadParts reads the v2 trace in r, size bytes long, a generation at a
