@@ -106,6 +106,7 @@ func runGoroutines(opts *goroutinesOptions) error {
 	if err != nil {
 		return err
 	}
+	defer l.Close()
 	if err := report.Goroutines(opts.IO.Out, opts.File, l, report.Options{Mode: mode, Width: opts.IO.Width}); err != nil {
 		return err
 	}

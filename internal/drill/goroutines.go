@@ -70,14 +70,19 @@ func Goroutines(ctx context.Context, r io.Reader, f Filter) ([]Goroutine, error)
 	if l == nil {
 		return nil, err
 	}
-	return l.All(), err
+	defer l.Close()
+	rows := l.All()
+	if rerr := l.Err(); rerr != nil {
+		return nil, rerr
+	}
+	return rows, err
 }
 
 // GoroutineList is the rows of a goroutine list, in order, held compactly
 // (a trace has hundreds of thousands of goroutines): Row makes each as
 // the commands show it.
 type GoroutineList struct {
-	rows  []goRow
+	rows  rowStore
 	names *strTable
 	// Total is how many goroutines passed the filters: more than Len
 	// with a top.
@@ -85,14 +90,25 @@ type GoroutineList struct {
 }
 
 // Len is how many rows the list holds.
-func (l *GoroutineList) Len() int { return len(l.rows) }
+func (l *GoroutineList) Len() int { return l.rows.len() }
 
-// Row is row i.
-func (l *GoroutineList) Row(i int) Goroutine { return l.rows[i].goroutine(l.names) }
+// Row is row i. A list too long to hold in memory reads it back from a
+// temporary file; when that fails, Row gives an empty row and Err says
+// why.
+func (l *GoroutineList) Row(i int) Goroutine {
+	g := l.rows.row(i)
+	return g.goroutine(l.names)
+}
+
+// Err is the first error reading the rows back, if any.
+func (l *GoroutineList) Err() error { return l.rows.err }
+
+// Close lets go of the temporary file of a long list.
+func (l *GoroutineList) Close() { l.rows.close() }
 
 // All is every row.
 func (l *GoroutineList) All() []Goroutine {
-	out := make([]Goroutine, len(l.rows))
+	out := make([]Goroutine, l.Len())
 	for i := range out {
 		out[i] = l.Row(i)
 	}
@@ -103,15 +119,20 @@ func (l *GoroutineList) All() []Goroutine {
 // not nil, reads the same input at its offsets), keeping only the first
 // top rows in the order of f.Sort (all of them for 0).
 //
-// N.B. The rows are filtered and, with top, chosen as each goroutine ends,
-// and held compactly (see goRow).
+// N.B. The rows are filtered and, with a top of at most heapTop, chosen
+// as each goroutine ends, and held compactly (see goRow); a longer list
+// keeps every row that passes, past spillRows in a temporary file.
 func GoroutinesAt(ctx context.Context, r io.Reader, at io.ReaderAt, f Filter, top int) (*GoroutineList, error) {
 	tk := timeline.NewTracker()
 	rs := NewRows(tk)
 	tk.Emit = rs.Interval
 	var kept rowHeap
 	kept.by, kept.top = f.Sort, top
-	l := &GoroutineList{names: &rs.names}
+	l := &GoroutineList{names: &rs.names, rows: rowStore{by: f.Sort}}
+	add := kept.add
+	if top <= 0 || top > heapTop {
+		add = l.rows.add
+	}
 	tk.End = func(g *timeline.Goroutine) {
 		// N.B. The trace's end so far: a goroutine that ended is kept
 		// or not whatever comes after; one alive at the end ends at
@@ -121,13 +142,20 @@ func GoroutinesAt(ctx context.Context, r io.Reader, at io.ReaderAt, f Filter, to
 			return
 		}
 		l.Total++
-		kept.add(row)
+		add(row)
 	}
 	err := read(ctx, r, at, tk, tk.Event)
 	if ctx.Err() != nil {
+		l.Close()
 		return nil, err
 	}
-	l.rows = kept.sorted()
+	if len(kept.rows) > 0 {
+		l.rows.mem = kept.sorted()
+	}
+	if serr := l.rows.finish(top); serr != nil {
+		l.Close()
+		return nil, serr
+	}
 	if l.Total == 0 && err == nil && (f.Name != nil || f.StateAtEnd != "" || f.MinBlocked > 0 || f.From > 0 || f.To > 0) {
 		return l, fmt.Errorf("%w: no goroutine passes the filters", ErrNoMatch)
 	}
@@ -332,8 +360,12 @@ func compareRows(x, y *goRow, by string) int {
 	return cmp.Or(cmp.Compare(rowKey(y, by), rowKey(x, by)), cmp.Compare(x.id, y.id), cmp.Compare(x.seq, y.seq))
 }
 
-// rowHeap keeps the first top rows in the order by (all of them when top
-// is 0): a heap whose root is the last of them.
+// heapTop is the largest top a rowHeap keeps; a larger one sorts every
+// row.
+const heapTop = 1 << 12
+
+// rowHeap keeps the first top rows in the order by: a heap whose root is
+// the last of them.
 type rowHeap struct {
 	rows []goRow
 	by   string
@@ -341,10 +373,6 @@ type rowHeap struct {
 }
 
 func (h *rowHeap) add(g goRow) {
-	if h.top <= 0 {
-		h.rows = append(h.rows, g)
-		return
-	}
 	if len(h.rows) < h.top {
 		h.rows = append(h.rows, g)
 		h.up(len(h.rows) - 1)

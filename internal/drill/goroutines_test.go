@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"testing"
 	"time"
@@ -114,5 +115,49 @@ func TestGoroutinesFilters(t *testing.T) {
 	}
 	if !reused {
 		t.Error("no reused ID in a trace of cgo callbacks")
+	}
+}
+
+// TestGoroutinesSpilled: a list too long to hold, its rows moved to a
+// temporary file, gives the rows the list held in memory gives (which
+// TestGoroutinesMatchGoToolTracePages checks against go tool trace), in
+// every order, whole and cut to a top past what a heap keeps.
+func TestGoroutinesSpilled(t *testing.T) {
+	data, err := os.ReadFile("../../testdata/traces/goroutines10k.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := func(sort string, top int) ([]Goroutine, int) {
+		t.Helper()
+		l, err := GoroutinesAt(context.Background(), bytes.NewReader(data), nil, Filter{Sort: sort}, top)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		rows := l.All()
+		if err := l.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return rows, l.Total
+	}
+	defer func(n int) { spillRows = n }(spillRows)
+	for _, sort := range Sorts {
+		for _, top := range []int{0, heapTop + 1000} {
+			spillRows = 1 << 30
+			want, wantTotal := list(sort, top)
+			spillRows = 100
+			got, total := list(sort, top)
+			if total != wantTotal || len(got) != len(want) {
+				t.Fatalf("%s, top %d: %d of %d rows spilled, %d of %d held", sort, top, len(got), total, len(want), wantTotal)
+			}
+			if len(want) <= 2*100 {
+				t.Fatalf("%s, top %d: %d rows, too few to spill", sort, top, len(want))
+			}
+			for i := range want {
+				if !reflect.DeepEqual(got[i], want[i]) {
+					t.Fatalf("%s, top %d: row %d spilled %+v, held %+v", sort, top, i, got[i], want[i])
+				}
+			}
+		}
 	}
 }

@@ -26,10 +26,16 @@ type GoroutineList struct {
 func Goroutines(w io.Writer, file string, l *drill.GoroutineList, o Options) error {
 	total := l.Total
 	if o.Mode == JSON {
-		return writeJSONRows(w, GoroutineList{Schema: drill.GoroutinesSchema, File: file, Total: total, Goroutines: []drill.Goroutine{}},
-			l.Len(), func(i int) any { return l.Row(i) })
+		if err := writeJSONRows(w, GoroutineList{Schema: drill.GoroutinesSchema, File: file, Total: total, Goroutines: []drill.Goroutine{}},
+			l.Len(), func(i int) any { return l.Row(i) }); err != nil {
+			return err
+		}
+		return l.Err()
 	}
 	rows := l.All()
+	if err := l.Err(); err != nil {
+		return err
+	}
 	d := &doc{title: "gotrace goroutines " + file}
 	d.subtitle = fmt.Sprintf("%s %s", fmtInt(int64(total)), plural(total, "goroutine", "goroutines"))
 	if len(rows) < total {
