@@ -4,14 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"github.com/charmbracelet/colorprofile"
-	"github.com/muesli/termenv"
-	"io"
 	"os"
 	"strconv"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/lipgloss"
 	"github.com/spf13/cobra"
 
 	"github.com/gotrace-cli/gotrace/internal/timeline"
@@ -101,8 +98,8 @@ func runView(opts *viewOptions) error {
 	case err != nil:
 		return fmt.Errorf("%s: %w", opts.File, err)
 	}
-	renderer, profile := viewRenderer(opts.IO)
-	vo := view.Options{File: opts.File, Mono: opts.IO.NoColor, Renderer: renderer}
+	profile := viewProfile(opts.IO)
+	vo := view.Options{File: opts.File, Mono: opts.IO.NoColor, Profile: profile}
 	if damage != nil {
 		vo.Damage = damage.Error()
 	}
@@ -134,27 +131,16 @@ func runView(opts *viewOptions) error {
 	return damage
 }
 
-// viewRenderer styles for the terminal on Out, its colours told by the
-// environment alone, and says which colours those are in Bubble Tea's
-// terms. N.B. lipgloss.NewRenderer(Out) would ask the terminal for its
-// colours and read the answer from it, taking the keys typed meanwhile.
-func viewRenderer(s *Streams) (*lipgloss.Renderer, colorprofile.Profile) {
-	r := lipgloss.NewRenderer(io.Discard)
-	p := termenv.Ascii
-	if w, ok := s.Out.(*os.File); ok {
-		p = termenv.NewOutput(w).EnvColorProfile()
+// viewProfile is the colours of the terminal on Out, told by the
+// environment alone (NO_COLOR, TERM, COLORTERM and whether Out is a
+// terminal), never by asking the terminal, whose answer would be read
+// from its input with the keys typed meanwhile.
+func viewProfile(s *Streams) colorprofile.Profile {
+	w, ok := s.Out.(*os.File)
+	if !ok {
+		return colorprofile.NoTTY
 	}
-	r.SetColorProfile(p)
-	r.SetHasDarkBackground(true)
-	switch p {
-	case termenv.TrueColor:
-		return r, colorprofile.TrueColor
-	case termenv.ANSI256:
-		return r, colorprofile.ANSI256
-	case termenv.ANSI:
-		return r, colorprofile.ANSI
-	}
-	return r, colorprofile.Ascii
+	return colorprofile.Detect(w, os.Environ())
 }
 
 // parseScreen reads WxH.

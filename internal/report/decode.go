@@ -120,7 +120,7 @@ func NewDecodeWriter(w io.Writer, o DecodeOptions) *DecodeWriter {
 		d.o.Tables, d.o.Events = true, true
 	}
 	if o.Mode == Styled {
-		th := NewTheme(w, Styled)
+		th := NewTheme(Styled)
 		split := func(s interface{ Render(...string) string }) [2]string {
 			pre, post, _ := strings.Cut(s.Render("\x00"), "\x00")
 			return [2]string{pre, post}

@@ -4,8 +4,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/charmbracelet/lipgloss"
-	"github.com/charmbracelet/lipgloss/table"
+	"charm.land/lipgloss/v2"
+	"charm.land/lipgloss/v2/table"
 	"github.com/mattn/go-runewidth"
 )
 
@@ -79,7 +79,7 @@ func (d *doc) render(w io.Writer, mode Mode, width int) error {
 	case Markdown:
 		d.markdown(&b)
 	case Styled:
-		d.styled(&b, NewTheme(w, Styled), width)
+		d.styled(&b, NewTheme(Styled), width)
 	default:
 		d.plain(&b)
 	}

@@ -11,7 +11,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/colorprofile"
 	"github.com/gotrace-cli/gotrace/internal/drill"
 	"github.com/gotrace-cli/gotrace/internal/stats"
 	"golang.org/x/exp/trace"
@@ -24,8 +24,10 @@ type Options struct {
 	// Mono draws without colour: states are told apart by glyph alone
 	// (NO_COLOR, or a terminal without colour).
 	Mono bool
-	// Renderer styles the colours; nil for lipgloss's default.
-	Renderer *lipgloss.Renderer
+	// Profile is the colours the screens are drawn in: 256 colours, or
+	// fewer, converted to the nearest (Unknown means 256); Ascii and
+	// NoTTY draw no colours nor attributes, as Mono does.
+	Profile colorprofile.Profile
 	// Damage says where the trace is damaged, "" when it is not: the
 	// status line shows it until the first key.
 	Damage string

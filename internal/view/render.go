@@ -2,6 +2,7 @@ package view
 
 import (
 	"fmt"
+	"image/color"
 	"math"
 	"path"
 	"path/filepath"
@@ -9,7 +10,8 @@ import (
 	"unicode/utf8"
 
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/lipgloss"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/colorprofile"
 	"github.com/gotrace-cli/gotrace/internal/timeline"
 	"golang.org/x/exp/trace"
 )
@@ -20,8 +22,9 @@ const headerRows = 2
 // styles holds the colours of a model's classes and groups.
 type styles struct {
 	mono  bool
-	r     *lipgloss.Renderer
-	class [numClasses]string // colour of each class, ANSI 256
+	plain bool                 // no escapes at all: every style renders its text as it is
+	conv  colorprofile.Profile // the colours to convert to, when fewer than 256
+	class [numClasses]string   // colour of each class, ANSI 256
 	cache map[cellStyle]lipgloss.Style
 }
 
@@ -54,9 +57,12 @@ const (
 )
 
 func newStyles(o Options) *styles {
-	s := &styles{mono: o.Mono, r: o.Renderer, cache: make(map[cellStyle]lipgloss.Style)}
-	if s.r == nil {
-		s.r = lipgloss.DefaultRenderer()
+	s := &styles{mono: o.Mono, cache: make(map[cellStyle]lipgloss.Style)}
+	switch o.Profile {
+	case colorprofile.NoTTY, colorprofile.Ascii:
+		s.plain = true
+	case colorprofile.ANSI:
+		s.conv = colorprofile.ANSI
 	}
 	s.class[clRunning] = "35"
 	s.class[clRunnable] = "220"
@@ -72,15 +78,29 @@ func newStyles(o Options) *styles {
 	return s
 }
 
+// colour is the colour of an ANSI 256 number, converted to the profile's
+// when it has fewer.
+func (s *styles) colour(n string) color.Color {
+	c := lipgloss.Color(n)
+	if s.conv != colorprofile.Unknown {
+		c = s.conv.Convert(c)
+	}
+	return c
+}
+
 func (s *styles) style(cs cellStyle) lipgloss.Style {
 	st, ok := s.cache[cs]
 	if !ok {
-		st = s.r.NewStyle()
+		st = lipgloss.NewStyle()
+		if s.plain {
+			s.cache[cs] = st
+			return st
+		}
 		if cs.fg != "" {
-			st = st.Foreground(lipgloss.Color(cs.fg))
+			st = st.Foreground(s.colour(cs.fg))
 		}
 		if cs.bg != "" {
-			st = st.Background(lipgloss.Color(cs.bg))
+			st = st.Background(s.colour(cs.bg))
 		}
 		st = st.Bold(cs.bold).Reverse(cs.reverse)
 		s.cache[cs] = st

@@ -4,16 +4,14 @@ import (
 	"cmp"
 	"errors"
 	"github.com/gotrace-cli/gotrace/internal/decode"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/colorprofile"
 	"github.com/gotrace-cli/gotrace/internal/timeline/timelinetest"
-	"github.com/muesli/termenv"
 	"golang.org/x/exp/trace"
 )
 
@@ -142,9 +140,7 @@ func summarizedModel(t *testing.T) *Model {
 	fi, _ := f.Stat()
 	tr.src = &source{r: f, size: fi.Size()}
 	tr.maxBytes = 200 << 10
-	r := lipgloss.NewRenderer(io.Discard)
-	r.SetColorProfile(termenv.Ascii)
-	m := New(tr, Options{File: "overlap.trace", Mono: true, Renderer: r})
+	m := New(tr, Options{File: "overlap.trace", Mono: true, Profile: colorprofile.Ascii})
 	m.Send(tea.WindowSizeMsg{Width: 80, Height: 20})
 	m.Settle()
 	return m

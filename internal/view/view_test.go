@@ -3,14 +3,12 @@ package view
 import (
 	"flag"
 	"github.com/gotrace-cli/gotrace/internal/golden"
-	"io"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/lipgloss"
-	"github.com/muesli/termenv"
+	"github.com/charmbracelet/colorprofile"
 	"golang.org/x/exp/trace"
 )
 
@@ -21,12 +19,11 @@ var update = flag.Bool("update", false, "rewrite the golden screens")
 func newModel(t *testing.T, name string, w, h int, mono bool) *Model {
 	t.Helper()
 	d := loadFile(t, tracePath(name))
-	r := lipgloss.NewRenderer(io.Discard)
-	r.SetColorProfile(termenv.ANSI256)
+	p := colorprofile.ANSI256
 	if mono {
-		r.SetColorProfile(termenv.Ascii)
+		p = colorprofile.Ascii
 	}
-	m := New(NewTrace(d), Options{File: name, Mono: mono, Renderer: r})
+	m := New(NewTrace(d), Options{File: name, Mono: mono, Profile: p})
 	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
 	return m
 }
@@ -39,9 +36,7 @@ func openModel(t *testing.T, name string, w, h int) *Model {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := lipgloss.NewRenderer(io.Discard)
-	r.SetColorProfile(termenv.Ascii)
-	m := New(tr, Options{File: name, Mono: true, Renderer: r})
+	m := New(tr, Options{File: name, Mono: true, Profile: colorprofile.Ascii})
 	m.Send(tea.WindowSizeMsg{Width: w, Height: h})
 	return m
 }
