@@ -501,26 +501,28 @@ func (tl *timeline) procRangeTrack(p trace.ProcID) *track { return tl.get(kindPr
 
 // gTrack and gAnnTrack are the tracks of goroutine id, kept with the
 // goroutine while it lives.
-func (tl *timeline) gTrack(id trace.GoID) *track {
-	g := tl.gs.get(uint64(id))
-	if g == nil {
-		return tl.get(kindG, tl.gKey(id))
-	}
-	if g.gt == nil {
-		g.gt = tl.get(kindG, tl.gKey(id))
-	}
-	return g.gt
-}
+func (tl *timeline) gTrack(id trace.GoID) *track { return tl.gKept(id, false) }
 
-func (tl *timeline) gAnnTrack(id trace.GoID) *track {
-	g := tl.gs.get(uint64(id))
+func (tl *timeline) gAnnTrack(id trace.GoID) *track { return tl.gKept(id, true) }
+
+// gKept is goroutine id's state track, or its annotation track, looked
+// up and kept with the goroutine the first time.
+func (tl *timeline) gKept(id trace.GoID, ann bool) *track {
+	kind, g := kindG, tl.gs.get(uint64(id))
+	if ann {
+		kind = kindGAnn
+	}
 	if g == nil {
-		return tl.get(kindGAnn, tl.gKey(id))
+		return tl.get(kind, tl.gKey(id))
 	}
-	if g.ann == nil {
-		g.ann = tl.get(kindGAnn, tl.gKey(id))
+	kept := &g.gt
+	if ann {
+		kept = &g.ann
 	}
-	return g.ann
+	if *kept == nil {
+		*kept = tl.get(kind, tl.gKey(id))
+	}
+	return *kept
 }
 
 // gKey is the track ID of goroutine id: its ID, and above idBits how many

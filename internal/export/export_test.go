@@ -632,15 +632,8 @@ var (
 // against what x/exp/trace finds in the trace, and the two formats against
 // each other, event by event.
 func TestExport(t *testing.T) {
-	files, err := filepath.Glob("../../testdata/traces/*.trace")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no traces: %v", err)
-	}
-	for _, file := range files {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, tr := range committedTraces(t) {
+		file, data := tr.file, tr.data
 		if raceEnabled && len(data) > 500<<10 {
 			// The parts' concurrency is tested under the race detector
 			// on the smaller traces; these take it minutes.
@@ -924,15 +917,8 @@ func TestPerfettoClock(t *testing.T) {
 // ordered pass (from a stream), and requires the same bytes: a generation
 // read on its own is mended into what the trace read whole says.
 func TestPartsMatchOrdered(t *testing.T) {
-	files, err := filepath.Glob("../../testdata/traces/*.trace")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no traces: %v", err)
-	}
-	for _, file := range files {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, tr := range committedTraces(t) {
+		file, data := tr.file, tr.data
 		for _, f := range []Format{Perfetto, Chrome} {
 			t.Run(filepath.Base(file)+"/"+string(f), func(t *testing.T) {
 				if (testing.Short() || raceEnabled) && len(data) > 500<<10 {
@@ -988,4 +974,28 @@ func TestPartsDamage(t *testing.T) {
 	if damaged == 0 {
 		t.Error("no damage found: the test damages nothing")
 	}
+}
+
+// committedTrace is a trace of testdata/traces and its bytes.
+type committedTrace struct {
+	file string
+	data []byte
+}
+
+// committedTraces reads every trace of testdata/traces.
+func committedTraces(t *testing.T) []committedTrace {
+	t.Helper()
+	files, err := filepath.Glob("../../testdata/traces/*.trace")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no traces: %v", err)
+	}
+	out := make([]committedTrace, len(files))
+	for i, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = committedTrace{file, data}
+	}
+	return out
 }
