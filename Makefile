@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 FUZZTIME ?= 60s
 
-.PHONY: build test test-race test-parquet golden fuzz bench pgo lint demo diff-traces clean
+.PHONY: build test unit race-parts race-pkgs race-at race-cmd race-parquet test-race test-parquet golden fuzz bench pgo lint demo diff-traces clean
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gotrace
@@ -26,11 +26,22 @@ RACE_AT   := TestAtMatchesXExp/(leaky|go122-gc-stress|go122-task-across-generati
 
 test:
 	$(GO) vet ./...
+	$(MAKE) --no-print-directory -j3 -O unit race-parts race-pkgs race-at race-cmd race-parquet
+
+# The tests, and the race detector's runs, one go test each, run side by
+# side (-O prints each one's output whole when it ends): each race run is
+# mostly one package's tests on one core.
+unit:
 	$(GO) test ./...
+race-parts:
 	$(GO) test -race -short -run '$(RACE_RUN)' $(RACE_PKGS)
+race-pkgs:
 	$(GO) test -race -short ./internal/record ./internal/outfile ./internal/bench ./internal/view
+race-at:
 	$(GO) test -race -short -run '$(RACE_AT)' ./internal/drill
+race-cmd:
 	$(GO) test -race -run 'Progress|Interrupt|Record|SplitFiles' ./cmd/gotrace
+race-parquet:
 	$(GO) test -race -run 'Script/export_parquet' ./cmd/gotrace
 
 test-race:

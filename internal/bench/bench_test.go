@@ -15,6 +15,7 @@ import (
 
 	"github.com/gotrace-cli/gotrace/internal/decode"
 	"github.com/gotrace-cli/gotrace/internal/format"
+	"github.com/gotrace-cli/gotrace/internal/gotool"
 )
 
 // smallTrace is a committed trace of three generations, written by the
@@ -39,11 +40,10 @@ func readSmall(tb testing.TB) []byte {
 // open a batch.
 func wireEvents(t *testing.T, file string) int64 {
 	t.Helper()
-	gobin, err := exec.LookPath("go")
-	if err != nil {
+	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("no go command on PATH")
 	}
-	out, err := exec.Command(gobin, "tool", "trace", "-d=wire", file).Output()
+	out, err := gotool.Trace("-d=wire", file).Output()
 	if err != nil {
 		t.Fatalf("go tool trace -d=wire: %v", err)
 	}

@@ -20,7 +20,9 @@ import (
 	"golang.org/x/exp/trace"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/dynamicpb"
 )
 
@@ -53,7 +55,15 @@ var perfettoSchema = sync.OnceValues(func() (protoreflect.MessageDescriptor, err
 	if err != nil {
 		return nil, err
 	}
-	return files[0].Messages().ByName("Trace"), nil
+	// N.B. The compiler's descriptors work out each field's features
+	// whenever they are asked; the same file built again by protodesc
+	// answers at once, which makes reading the exports several times
+	// faster.
+	fd, err := protodesc.NewFile(protodesc.ToFileDescriptorProto(files[0]), new(protoregistry.Files))
+	if err != nil {
+		return nil, err
+	}
+	return fd.Messages().ByName("Trace"), nil
 })
 
 // pmsg reads a message decoded with the schema by its fields' names.
@@ -139,7 +149,9 @@ func noUnknown(t *testing.T, m protoreflect.Message, path string) {
 func decodeTrace(t *testing.T, md protoreflect.MessageDescriptor, b []byte, path string) pmsg {
 	t.Helper()
 	m := dynamicpb.NewMessage(md)
-	if err := proto.Unmarshal(b, m); err != nil {
+	// N.B. The schema has no required fields, so nothing is left to
+	// check once a message is read.
+	if err := (proto.UnmarshalOptions{AllowPartial: true}).Unmarshal(b, m); err != nil {
 		t.Fatalf("%s: decoding with Perfetto's schema: %v", path, err)
 	}
 	noUnknown(t, m, path)

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gotrace-cli/gotrace/internal/gotool"
 )
 
 func TestSpecs(t *testing.T) {
@@ -145,7 +147,7 @@ func TestAssembleMatchesGoTool(t *testing.T) {
 			if err := os.WriteFile(p, b, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			out, err := exec.Command("go", "tool", "trace", "-d=wire", p).Output()
+			out, err := gotool.Trace("-d=wire", p).Output()
 			if err != nil {
 				t.Fatalf("go tool trace -d=wire: %v", err)
 			}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/pprof/profile"
+	"github.com/gotrace-cli/gotrace/internal/gotool"
 	"github.com/gotrace-cli/gotrace/internal/timeline/timelinetest"
 	"golang.org/x/exp/trace"
 )
@@ -98,13 +99,14 @@ func TestAgreesWithGoToolTrace(t *testing.T) {
 		files = append(files, stressTrace(t, goTool))
 	}
 	for _, file := range files {
+		// N.B. Read once for the four profiles.
+		in, ok := timelinetest.GoToolTraceInput(t, file)
 		for typ, name := range names {
 			t.Run(filepath.Base(file)+"/"+string(typ), func(t *testing.T) {
-				in, ok := timelinetest.GoToolTraceInput(t, file)
 				if !ok {
 					t.Skip("goroutine IDs are reused, which go tool trace merges and gotrace does not")
 				}
-				out, err := exec.Command(goTool, "tool", "trace", "-pprof="+name, in).Output()
+				out, err := gotool.Trace("-pprof="+name, in).Output()
 				if err != nil {
 					t.Skipf("go tool trace -pprof=%s: %v", name, err)
 				}

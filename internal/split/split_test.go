@@ -15,6 +15,7 @@ import (
 
 	"github.com/gotrace-cli/gotrace/internal/decode"
 	"github.com/gotrace-cli/gotrace/internal/format"
+	"github.com/gotrace-cli/gotrace/internal/gotool"
 )
 
 // memSink keeps parts in memory; committed ones only.
@@ -186,7 +187,7 @@ func goToolParsed(t *testing.T, goTool string, parts []Part, sink *memSink) {
 		if err := os.WriteFile(name, sink.parts[p.Index], 0o644); err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command(goTool, "tool", "trace", "-d=parsed", name)
+		cmd := gotool.Trace("-d=parsed", name)
 		cmd.Stdout = io.Discard
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
