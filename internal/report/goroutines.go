@@ -32,43 +32,48 @@ func Goroutines(w io.Writer, file string, l *drill.GoroutineList, o Options) err
 		}
 		return l.Err()
 	}
-	rows := l.All()
-	if err := l.Err(); err != nil {
-		return err
-	}
+	n := l.Len()
 	d := &doc{title: "gotrace goroutines " + file}
 	d.subtitle = fmt.Sprintf("%s %s", fmtInt(int64(total)), plural(total, "goroutine", "goroutines"))
-	if len(rows) < total {
-		d.subtitle += fmt.Sprintf(", the first %d shown", len(rows))
+	if n < total {
+		d.subtitle += fmt.Sprintf(", the first %d shown", n)
 	}
 	s := section{title: "Goroutines"}
+	// N.B. The rows are read as the table is drawn, not held: a list may
+	// hold hundreds of thousands.
 	t := &tbl{head: []string{"ID", "Start function", "Kind", "Created", "Ended", "Running", "Runnable", "Blocked", "Syscall"},
-		right: []bool{true, false, false, true, false, true, true, true, true}}
-	for _, g := range rows {
-		created := "+" + stats.Duration(g.Created).String()
-		if g.Existed {
-			created = "before"
-		}
-		if g.Creator >= 0 {
-			created += " by " + strconv.FormatInt(g.Creator, 10)
-		}
-		ended := "+" + stats.Duration(g.Ended).String()
-		if g.Ended < 0 {
-			ended = "alive, " + g.StateAtEnd
-			if g.ReasonAtEnd != "" {
-				ended += " (" + g.ReasonAtEnd + ")"
-			}
-		}
-		name := g.Name
-		if name == "" {
-			name = "(unknown)"
-		}
-		t.row(g.Label(), name, g.Kind, created, ended, stats.Duration(g.Running).String(), stats.Duration(g.Runnable).String(),
-			stats.Duration(g.Blocked).String(), stats.Duration(g.Syscall).String())
-	}
+		right: []bool{true, false, false, true, false, true, true, true, true},
+		n:     n, at: func(i int) []string { return goroutineCells(l.Row(i)) }}
 	s.add(t)
 	d.sections = append(d.sections, s)
-	return d.render(w, o.Mode, o.Width)
+	if err := d.render(w, o.Mode, o.Width); err != nil {
+		return err
+	}
+	return l.Err()
+}
+
+// goroutineCells is g's row in the table of gotrace goroutines.
+func goroutineCells(g drill.Goroutine) []string {
+	created := "+" + stats.Duration(g.Created).String()
+	if g.Existed {
+		created = "before"
+	}
+	if g.Creator >= 0 {
+		created += " by " + strconv.FormatInt(g.Creator, 10)
+	}
+	ended := "+" + stats.Duration(g.Ended).String()
+	if g.Ended < 0 {
+		ended = "alive, " + g.StateAtEnd
+		if g.ReasonAtEnd != "" {
+			ended += " (" + g.ReasonAtEnd + ")"
+		}
+	}
+	name := g.Name
+	if name == "" {
+		name = "(unknown)"
+	}
+	return []string{g.Label(), name, g.Kind, created, ended, stats.Duration(g.Running).String(), stats.Duration(g.Runnable).String(),
+		stats.Duration(g.Blocked).String(), stats.Duration(g.Syscall).String()}
 }
 
 // writeJSONRows writes v as writeJSON does, its one list, empty in v and

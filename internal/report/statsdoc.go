@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"io"
 	"strings"
 
@@ -44,6 +45,25 @@ type tbl struct {
 	status []int
 	// statusCol is the column that status colours.
 	statusCol int
+	// n and at, when at is set, give the rows in place of rows: a table
+	// too long to hold is read twice a row at a time, for the widths of
+	// its columns, then for its lines, and written as it is read.
+	n  int
+	at func(i int) []string
+}
+
+func (t *tbl) len() int {
+	if t.at != nil {
+		return t.n
+	}
+	return len(t.rows)
+}
+
+func (t *tbl) rowAt(i int) []string {
+	if t.at != nil {
+		return t.at(i)
+	}
+	return t.rows[i]
 }
 
 type stackBlock struct {
@@ -72,24 +92,24 @@ func (s *section) stack(b *stackBlock) { s.blocks = append(s.blocks, block{stack
 func pair(k, v string) [2]string       { return [2]string{k, v} }
 func (t *tbl) row(cells ...string)     { t.rows = append(t.rows, cells) }
 
-// render draws d in mode. Width, when known, bounds the styled tables.
+// render draws d in mode, writing as it goes. Width, when known, bounds
+// the styled tables.
 func (d *doc) render(w io.Writer, mode Mode, width int) error {
-	var b strings.Builder
+	b := bufio.NewWriterSize(w, 64<<10)
 	switch mode {
 	case Markdown:
-		d.markdown(&b)
+		d.markdown(b)
 	case Styled:
-		d.styled(&b, NewTheme(Styled), width)
+		d.styled(b, NewTheme(Styled), width)
 	default:
-		d.plain(&b)
+		d.plain(b)
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return b.Flush()
 }
 
 // --- plain: aligned columns, no colour, no box drawing ---
 
-func (d *doc) plain(b *strings.Builder) {
+func (d *doc) plain(b *bufio.Writer) {
 	b.WriteString(d.title + "\n")
 	if d.subtitle != "" {
 		b.WriteString(d.subtitle + "\n")
@@ -120,7 +140,7 @@ func (d *doc) plain(b *strings.Builder) {
 	}
 }
 
-func kvLines(b *strings.Builder, kv [][2]string, key, val func(string) string) {
+func kvLines(b *bufio.Writer, kv [][2]string, key, val func(string) string) {
 	kw := 0
 	for _, p := range kv {
 		kw = max(kw, runewidth.StringWidth(p[0]))
@@ -136,8 +156,8 @@ func (t *tbl) widths() []int {
 	for i, h := range t.head {
 		w[i] = runewidth.StringWidth(h)
 	}
-	for _, r := range t.rows {
-		for i, c := range r {
+	for j := range t.len() {
+		for i, c := range t.rowAt(j) {
 			if i < len(w) {
 				w[i] = max(w[i], runewidth.StringWidth(c))
 			}
@@ -148,7 +168,7 @@ func (t *tbl) widths() []int {
 
 // alignTable writes t as space-aligned columns; style, when set, styles
 // the header (row -1) and cells.
-func alignTable(b *strings.Builder, t *tbl, style func(row, col int, s string) string) {
+func alignTable(b *bufio.Writer, t *tbl, style func(row, col int, s string) string) {
 	widths := t.widths()
 	line := func(row int, cells []string) {
 		var l strings.Builder
@@ -175,14 +195,14 @@ func alignTable(b *strings.Builder, t *tbl, style func(row, col int, s string) s
 		b.WriteString(strings.TrimRight(l.String(), " ") + "\n")
 	}
 	line(-1, t.head)
-	for i, r := range t.rows {
-		line(i, r)
+	for i := range t.len() {
+		line(i, t.rowAt(i))
 	}
 }
 
 // --- styled: colour and rounded tables for a terminal ---
 
-func (d *doc) styled(b *strings.Builder, th Theme, width int) {
+func (d *doc) styled(b *bufio.Writer, th Theme, width int) {
 	b.WriteString(th.Title.Render(d.title) + "\n")
 	if d.subtitle != "" {
 		b.WriteString(th.Dim.Render(d.subtitle) + "\n")
@@ -210,6 +230,10 @@ func (d *doc) styled(b *strings.Builder, th Theme, width int) {
 				if bl.table.title != "" {
 					b.WriteString("\n  " + th.Label.Render(bl.table.title) + "\n")
 				}
+				if bl.table.len() > styledChunk {
+					styledTableChunked(b, bl.table, th, width)
+					break
+				}
 				b.WriteString(indent(styledTable(bl.table, th, width), "  ") + "\n")
 			case bl.stack != nil:
 				b.WriteString("\n  " + th.Value.Render(bl.stack.title) + "\n")
@@ -224,16 +248,79 @@ func (d *doc) styled(b *strings.Builder, th Theme, width int) {
 }
 
 func styledTable(t *tbl, th Theme, width int) string {
-	rows := t.rows
+	rows := make([][]string, t.len())
+	for i := range rows {
+		rows[i] = t.rowAt(i)
+	}
 	if width > 8 {
 		// Cut the widest text column so the table fits the terminal.
-		rows = fitRows(t, width-4)
+		rows = fitRows(t, rows, width-4)
 	}
-	tb := table.New().
+	return newStyledTable(t, th, 0).Headers(t.head...).Rows(rows...).String()
+}
+
+// styledChunk is the most rows a styled table is drawn from at once.
+const styledChunk = 1024
+
+// styledTableChunked draws a long table as styledTable would, a chunk of
+// rows at a time, each cell padded to its column's width over the whole
+// table so every chunk's columns line up: the first chunk has the header
+// and the top border, the last the bottom border, and the borders between
+// chunks are left out.
+func styledTableChunked(b *bufio.Writer, t *tbl, th Theme, width int) {
+	widths := t.widths()
+	wide, limit := -1, 0
+	if width > 8 {
+		wide, limit = fitLimit(t, widths, width-4)
+		if wide >= 0 {
+			widths[wide] = min(widths[wide], limit)
+		}
+	}
+	n := t.len()
+	for start := 0; start < n; start += styledChunk {
+		end := min(start+styledChunk, n)
+		rows := make([][]string, 0, end-start)
+		for i := start; i < end; i++ {
+			r := append([]string(nil), t.rowAt(i)...)
+			for c := range r {
+				if c >= len(widths) {
+					break
+				}
+				if c == wide {
+					r[c] = runewidth.Truncate(r[c], limit, "…")
+				}
+				pad := strings.Repeat(" ", max(widths[c]-runewidth.StringWidth(r[c]), 0))
+				if c < len(t.right) && t.right[c] {
+					r[c] = pad + r[c]
+				} else {
+					r[c] += pad
+				}
+			}
+			rows = append(rows, r)
+		}
+		tb := newStyledTable(t, th, start).Rows(rows...)
+		if start == 0 {
+			tb = tb.Headers(t.head...)
+		}
+		lines := strings.Split(strings.TrimRight(tb.String(), "\n"), "\n")
+		if start > 0 {
+			lines = lines[1:]
+		}
+		if end < n {
+			lines = lines[:len(lines)-1]
+		}
+		for _, l := range lines {
+			b.WriteString("  " + l + "\n")
+		}
+	}
+}
+
+// newStyledTable is a rounded table in the theme's styles whose rows begin
+// at row first of t.
+func newStyledTable(t *tbl, th Theme, first int) *table.Table {
+	return table.New().
 		Border(lipgloss.RoundedBorder()).
 		BorderStyle(th.Dim).
-		Headers(t.head...).
-		Rows(rows...).
 		StyleFunc(func(row, col int) lipgloss.Style {
 			st := th.Value.Padding(0, 1)
 			if row == table.HeaderRow {
@@ -241,6 +328,9 @@ func styledTable(t *tbl, th Theme, width int) string {
 			}
 			if col < len(t.right) && t.right[col] {
 				st = st.Align(lipgloss.Right)
+			}
+			if row >= 0 {
+				row += first
 			}
 			if t.status != nil && col == t.statusCol && row >= 0 && row < len(t.status) {
 				switch t.status[row] {
@@ -254,15 +344,14 @@ func styledTable(t *tbl, th Theme, width int) string {
 			}
 			return st
 		})
-	return tb.String()
 }
 
-// fitRows shortens the widest left-aligned column so the table is at most
-// width columns wide.
-func fitRows(t *tbl, width int) [][]string {
-	widths := t.widths()
+// fitLimit returns the widest left-aligned column of a table whose columns
+// are widths wide, and how wide it may be for the table to be at most
+// width columns wide; wide is -1 when the table fits.
+func fitLimit(t *tbl, widths []int, width int) (wide, limit int) {
 	total := 1
-	wide := -1
+	wide = -1
 	for i, w := range widths {
 		total += w + 3
 		if !(i < len(t.right) && t.right[i]) && (wide < 0 || w > widths[wide]) {
@@ -270,11 +359,20 @@ func fitRows(t *tbl, width int) [][]string {
 		}
 	}
 	if total <= width || wide < 0 {
-		return t.rows
+		return -1, 0
 	}
-	limit := max(widths[wide]-(total-width), 12)
-	out := make([][]string, len(t.rows))
-	for i, r := range t.rows {
+	return wide, max(widths[wide]-(total-width), 12)
+}
+
+// fitRows shortens the widest left-aligned column of t's rows so the
+// table is at most width columns wide.
+func fitRows(t *tbl, rows [][]string, width int) [][]string {
+	wide, limit := fitLimit(t, t.widths(), width)
+	if wide < 0 {
+		return rows
+	}
+	out := make([][]string, len(rows))
+	for i, r := range rows {
 		out[i] = append([]string(nil), r...)
 		if wide < len(r) {
 			out[i][wide] = runewidth.Truncate(r[wide], limit, "…")
@@ -293,7 +391,7 @@ func indent(s, pre string) string {
 
 // --- markdown: for pasting into a pull request ---
 
-func (d *doc) markdown(b *strings.Builder) {
+func (d *doc) markdown(b *bufio.Writer) {
 	b.WriteString("# " + mdEscape(d.title) + "\n\n")
 	if d.subtitle != "" {
 		b.WriteString(mdEscape(d.subtitle) + "\n\n")
@@ -333,7 +431,7 @@ func kvRows(kv [][2]string) [][]string {
 	return out
 }
 
-func mdTable(b *strings.Builder, t *tbl, boldKeys bool) {
+func mdTable(b *bufio.Writer, t *tbl, boldKeys bool) {
 	b.WriteString("|")
 	for _, h := range t.head {
 		b.WriteString(" " + mdEscape(h) + " |")
@@ -347,9 +445,9 @@ func mdTable(b *strings.Builder, t *tbl, boldKeys bool) {
 		}
 	}
 	b.WriteString("\n")
-	for _, r := range t.rows {
+	for j := range t.len() {
 		b.WriteString("|")
-		for i, c := range r {
+		for i, c := range t.rowAt(j) {
 			c = mdEscape(c)
 			if boldKeys && i == 0 {
 				c = "**" + c + "**"
