@@ -71,8 +71,8 @@ bench:
 	$(GO) run ./internal/bench/cmd/benchall $(BENCHFLAGS)
 
 # gotrace is built with profile-guided optimization from
-# cmd/gotrace/default.pgo, a CPU profile of its heaviest work (stats and
-# decode on the stress trace). This writes it again; make bench generates
+# cmd/gotrace/default.pgo, a CPU profile of its heaviest work (stats,
+# decode, pprof and export on the stress trace). This writes it again; make bench generates
 # the trace first.
 pgo:
 	$(GO) test ./cmd/gotrace -run '^TestWriteProfile$$' -count=1 -args -pgo-out=$(CURDIR)/cmd/gotrace/default.pgo

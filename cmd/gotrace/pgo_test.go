@@ -41,6 +41,8 @@ func TestWriteProfile(t *testing.T) {
 		{"decode", *pgoTrace},
 		{"decode", "--json", *pgoTrace},
 		{"decode", "--summary", *pgoTrace},
+		{"pprof", "--type", "sched", "-o", filepath.Join(t.TempDir(), "sched.pb.gz"), *pgoTrace},
+		{"export", "-o", filepath.Join(t.TempDir(), "trace.pftrace"), *pgoTrace},
 	} {
 		var errOut strings.Builder
 		io := &Streams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &errOut, Getenv: func(string) string { return "" }}
