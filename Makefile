@@ -10,19 +10,20 @@ FUZZTIME ?= 60s
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gotrace
 
-# test runs every test, then the race detector over the code that runs
-# goroutines of its own: stats' and the timeline's analysis in parts,
+# test runs every test, and beside it the race detector over the code that
+# runs goroutines of its own: stats' and the timeline's analysis in parts,
+# the timeline's Pipe (reading on one goroutine, the analysis on another),
 # decode's parallel reader, pprof's per-generation profiles, export's
 # generations read per worker (-short leaves out recording the stress
 # program and export's big traces), all of record, outfile, bench and the
 # terminal viewer (which reads in the background), drill's at (which reads
 # the generation before the instant's beside it) on traces of several
-# generations, and
-# the commands that stream between goroutines, draw progress, get
-# interrupted or export a trace per core. test-race is everything under it.
-RACE_RUN  := Parallel|Parts|Progress|OrderedPass|Damage
+# generations and its answers read through the Pipe, and the commands
+# that stream between goroutines, draw progress, get interrupted or export
+# a trace per core. test-race is everything under it.
+RACE_RUN  := Parallel|Parts|Progress|OrderedPass|Damage|Pipe
 RACE_PKGS := ./internal/stats ./internal/decode ./internal/timeline ./internal/pprof ./internal/export
-RACE_AT   := TestAtMatchesXExp/(leaky|go122-gc-stress|go122-task-across-generations|go122-confuse-seq)
+RACE_AT   := TestAtMatchesXExp/(leaky|go122-gc-stress|go122-task-across-generations|go122-confuse-seq)|TestTasksIn|TestWhySlowestRequest|TestGoroutinesFilters|TestLivesLifeTrace
 
 test:
 	$(GO) vet ./...

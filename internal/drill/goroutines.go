@@ -144,7 +144,7 @@ func GoroutinesAt(ctx context.Context, r io.Reader, at io.ReaderAt, f Filter, to
 		l.Total++
 		add(row)
 	}
-	err := read(ctx, r, at, tk, tk.Event)
+	err := read(ctx, r, at, tk, nil, tk.Event)
 	if ctx.Err() != nil {
 		l.Close()
 		return nil, err
@@ -436,12 +436,18 @@ func (g Goroutine) Label() string {
 // tk. It returns ctx's error if ctx ended first, and damage to the trace
 // wrapped in timeline.ErrDamaged: fn has seen the complete generations
 // before it.
-func read(ctx context.Context, r io.Reader, at io.ReaderAt, tk *timeline.Tracker, fn func(*trace.Event)) error {
-	n := 0
-	_, err := timeline.ReadAt(r, at, func(ev *trace.Event) bool {
+//
+// The trace is read on a goroutine of its own while fn runs on the
+// caller's (see timeline.Pipe).
+// keep, when not nil, says which TaskEnd events keep their stacks (see
+// timeline.Pipe); it is called on the reading goroutine.
+func read(ctx context.Context, r io.Reader, at io.ReaderAt, tk *timeline.Tracker, keep func(*trace.Event) bool, fn func(*trace.Event)) error {
+	err := timeline.Pipe(ctx, func(send timeline.Send) error {
+		_, err := timeline.ReadAt(r, at, func(ev *trace.Event) bool { return send(ev, 0, keeps(keep, ev)) })
+		return err
+	}, func(ev *trace.Event, _ int) bool {
 		fn(ev)
-		n++
-		return n%4096 != 0 || ctx.Err() == nil
+		return true
 	})
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -451,4 +457,10 @@ func read(ctx context.Context, r io.Reader, at io.ReaderAt, tk *timeline.Tracker
 		return fmt.Errorf("%w: %w", timeline.ErrDamaged, err)
 	}
 	return nil
+}
+
+// keeps reports whether the TaskEnd event ev keeps its stack: whether keep
+// says so.
+func keeps(keep func(*trace.Event) bool, ev *trace.Event) bool {
+	return keep != nil && ev.Kind() == trace.EventTaskEnd && keep(ev)
 }

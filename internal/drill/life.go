@@ -226,20 +226,8 @@ func Lives(ctx context.Context, r io.ReaderAt, ix *Index, id trace.GoID, seq int
 	// for a goroutine the Tracker follows already restates the state it
 	// is in: it is left out, as the Tracker leaves out the status of a
 	// read of the whole trace, which says from == to.
-	for j := rg.First; j <= rg.Last; j++ {
-		later := j > rg.First
-		err := ix.ReadGens(r, j, j, func(ev *trace.Event) bool {
-			if later && restates(tk, ev) {
-				return true
-			}
-			return each(ev)
-		})
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		if err != nil {
-			return nil, err
-		}
+	if err := ix.eachGen(ctx, r, rg, tk, nil, each); err != nil {
+		return nil, err
 	}
 	tk.Finish()
 	if seq >= 0 {
@@ -256,6 +244,43 @@ func Lives(ctx context.Context, r io.ReaderAt, ix *Index, id trace.GoID, seq int
 		out[i] = *l
 	}
 	return out, nil
+}
+
+// eachGen calls fn with each event of the generations rg of the trace in
+// r, in order, reading one generation at a time, each through
+// golang.org/x/exp/trace on its own, on a goroutine of its own while fn
+// runs on the caller's (see timeline.Pipe), so that one generation is in
+// memory, not two; keep is as read's. The statuses that open each
+// generation after the first and restate what tk knows (see restates) are
+// left out. fn returning false stops it early, with no error. It returns
+// ctx's error if ctx ended first, and damage as ReadGens does: fn has
+// seen the generations before it.
+func (ix *Index) eachGen(ctx context.Context, r io.ReaderAt, rg GenRange, tk *timeline.Tracker, keep func(*trace.Event) bool, fn func(*trace.Event) bool) error {
+	err := timeline.Pipe(ctx, func(send timeline.Send) error {
+		for k := rg.First; k <= rg.Last; k++ {
+			quit := false
+			err := ix.ReadGens(r, k, k, func(ev *trace.Event) bool {
+				quit = !send(ev, k, keeps(keep, ev))
+				return !quit
+			})
+			if quit {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}, func(ev *trace.Event, k int) bool {
+		if k > rg.First && restates(tk, ev) {
+			return true
+		}
+		return fn(ev)
+	})
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
 }
 
 // restates reports whether ev is the status of a goroutine tk follows,

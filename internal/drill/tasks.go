@@ -111,7 +111,7 @@ type TaskList struct {
 // timeline.ErrDamaged.
 func Tasks(ctx context.Context, r io.Reader, f TaskFilter) (*TaskList, error) {
 	c := newTaskCollector(f, 0)
-	err := read(ctx, r, nil, c.tk, c.event)
+	err := read(ctx, r, nil, c.tk, c.keep, c.event)
 	if ctx.Err() != nil {
 		return nil, err
 	}
@@ -133,28 +133,21 @@ type TraceFile struct {
 // golang.org/x/exp/trace on its own, so that one generation is in memory,
 // not two; the statuses that open each generation after the first,
 // restating what tk knows, are left out, as a read of the whole trace
-// gives them as no change. Errors are as readEvents's.
-func (f TraceFile) each(ctx context.Context, rg GenRange, tk *timeline.Tracker, fn func(*trace.Event)) error {
+// gives them as no change. Errors and keep are as read's, and as read it
+// reads on a goroutine of its own while fn runs on the caller's.
+func (f TraceFile) each(ctx context.Context, rg GenRange, tk *timeline.Tracker, keep func(*trace.Event) bool, fn func(*trace.Event)) error {
 	if f.Index == nil {
-		return read(ctx, bufio.NewReaderSize(io.NewSectionReader(f.R, 0, f.Size), 1<<20), f.R, tk, fn)
+		return read(ctx, bufio.NewReaderSize(io.NewSectionReader(f.R, 0, f.Size), 1<<20), f.R, tk, keep, fn)
 	}
-	n := 0
-	for k := rg.First; k <= rg.Last; k++ {
-		later := k > rg.First
-		err := f.Index.ReadGens(f.R, k, k, func(ev *trace.Event) bool {
-			if later && restates(tk, ev) {
-				return true
-			}
-			fn(ev)
-			n++
-			return n%4096 != 0 || ctx.Err() == nil
-		})
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if err != nil {
-			return fmt.Errorf("%w: %w", timeline.ErrDamaged, err)
-		}
+	err := f.Index.eachGen(ctx, f.R, rg, tk, keep, func(ev *trace.Event) bool {
+		fn(ev)
+		return true
+	})
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", timeline.ErrDamaged, err)
 	}
 	tk.Finish()
 	return nil
@@ -183,7 +176,7 @@ func (f TraceFile) collector(tf TaskFilter) *taskCollector {
 // does, reading one generation at a time.
 func TasksIn(ctx context.Context, f TraceFile, tf TaskFilter) (*TaskList, error) {
 	c := f.collector(tf)
-	err := f.each(ctx, f.all(), c.tk, c.event)
+	err := f.each(ctx, f.all(), c.tk, c.keep, c.event)
 	if ctx.Err() != nil {
 		return nil, err
 	}
@@ -202,7 +195,7 @@ func TaskByID(ctx context.Context, f TraceFile, id uint64) (*TaskList, error) {
 		}
 	}
 	c := f.collector(TaskFilter{ID: id, HasID: true})
-	err := f.each(ctx, rg, c.tk, c.event)
+	err := f.each(ctx, rg, c.tk, c.keep, c.event)
 	if ctx.Err() != nil {
 		return nil, err
 	}
@@ -353,6 +346,11 @@ func (h *taskHeap) Pop() any {
 
 // want reports whether the events of task id are collected.
 func (c *taskCollector) want(id trace.TaskID) bool { return c.f.HasID && uint64(id) == c.f.ID }
+
+// keep reports whether the TaskEnd event ev is to keep its stack while
+// it is read (see read): only the task asked for shows where it ended. It
+// runs on the reading goroutine, and reads only the filter.
+func (c *taskCollector) keep(ev *trace.Event) bool { return c.want(ev.Task().ID) }
 
 func (c *taskCollector) add(id trace.TaskID, e TaskEvent, ev *trace.Event) int {
 	if !c.want(id) {

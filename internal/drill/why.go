@@ -107,7 +107,7 @@ func WhyTask(ctx context.Context, f TraceFile, q WhyQuery) (*WhyResult, error) {
 	// of those generations.
 	for _, run := range spans(f, l.Tasks) {
 		w := newWalker(run.tasks, f.collector(TaskFilter{}).base)
-		if err := f.each(ctx, run.rg, w.tk, w.event); err != nil {
+		if err := f.each(ctx, run.rg, w.tk, nil, w.event); err != nil {
 			return nil, err
 		}
 		for _, t := range run.tasks {

@@ -180,156 +180,23 @@ func finish(ctx context.Context, m *Model, name string, v format.Version, r io.R
 	m.Findings.Ranked = rank(m)
 }
 
-// The ordered pass's two goroutines pass chunks of events between them:
-// this many, each of up to chunkLen events. A chunk's backing array grows
-// as it fills, so a small trace takes little memory.
-const (
-	chunks   = 4
-	chunkLen = 4096
-)
-
-// eventPass feeds every event of r to a. A reader goroutine decodes events
-// into chunks while this one analyses the previous chunk. It returns the
-// number of sync events delivered and the error that ended reading, nil at
-// a clean end.
+// eventPass feeds every event of r to a: read on a goroutine of its own
+// while this one analyses (see timeline.Pipe; an ending task crosses
+// without its stack, which the analysis does not read, and which
+// TestPartsMatchOrdered would see, as the passes in parts keep every
+// stack). It returns the number of sync events delivered and the error
+// that ended reading, nil at a clean end.
 func eventPass(ctx context.Context, r io.Reader, a *Analyzer) (syncs int, err error) {
-	defer func() {
-		// N.B. Reading an event's stack or strings can panic inside
-		// golang.org/x/exp/trace on a damaged trace.
-		if p := recover(); p != nil {
-			if !timeline.PanicInXExp() {
-				panic(p) // a bug of gotrace's own, not damage
-			}
-			err = fmt.Errorf("reading events failed: %v", p)
+	err = timeline.Pipe(ctx, func(send timeline.Send) error {
+		return eachXExpEvent(r, func(ev *trace.Event) bool { return send(ev, 0, false) })
+	}, func(ev *trace.Event, _ int) bool {
+		if ev.Kind() == trace.EventSync {
+			syncs++
 		}
-	}()
-	full := make(chan []trace.Event, chunks-1)
-	free := make(chan []trace.Event, chunks)
-	for range chunks {
-		free <- nil
-	}
-	stop := make(chan struct{})
-	errc := make(chan error, 1)
-	go func() {
-		defer close(full)
-		errc <- readEvents(r, full, free, stop)
-	}()
-	defer func() {
-		close(stop)
-		for range full {
-		}
-	}()
-	for evs := range full {
-		for i := range evs {
-			if evs[i].Kind() == trace.EventSync {
-				syncs++
-			}
-			a.Add(&evs[i])
-		}
-		free <- evs[:0]
-		if ctx.Err() != nil {
-			return syncs, ctx.Err()
-		}
-	}
-	return syncs, <-errc
-}
-
-func readEvents(r io.Reader, full, free chan []trace.Event, stop chan struct{}) error {
-	var buf []trace.Event
-	select {
-	case buf = <-free:
-	case <-stop:
-		return nil
-	}
-	// flush hands buf over and takes a free one, false when stopped.
-	flush := func() bool {
-		if len(buf) == 0 {
-			return true
-		}
-		select {
-		case full <- buf:
-		case <-stop:
-			return false
-		}
-		select {
-		case buf = <-free:
-		case <-stop:
-			return false
-		}
+		a.Add(ev)
 		return true
-	}
-	// settle hands buf over and waits until every chunk is back: the
-	// analysis has handled every event read so far.
-	settle := func() bool {
-		if !flush() {
-			return false
-		}
-		var back [chunks - 1][]trace.Event
-		for i := range back {
-			select {
-			case back[i] = <-free:
-			case <-stop:
-				return false
-			}
-		}
-		for _, b := range back {
-			free <- b
-		}
-		return true
-	}
-	stopped := false
-	err := eachXExpEvent(r, func(ev *trace.Event) bool {
-		// N.B. golang.org/x/exp/trace keeps the type of an ending task
-		// in a table of the generation that it grows as it reads on, and
-		// Event.Task looks it up there: a TaskEnd event that crossed to
-		// the analysis as it is would be read there while this goroutine
-		// writes the table. It crosses with a table of its own instead,
-		// or, when it cannot have one, is handled before reading on.
-		wait := false
-		if ev.Kind() == trace.EventTaskEnd {
-			wait = !detachTask(ev)
-		}
-		buf = append(buf, *ev)
-		switch {
-		case wait:
-			stopped = !settle()
-		case len(buf) == chunkLen:
-			stopped = !flush()
-		}
-		return !stopped
 	})
-	if stopped || !flush() {
-		return nil
-	}
-	return err
-}
-
-// detachTask gives the TaskEnd event ev a table of its own, so that
-// nothing in it refers to the reader's tables any more. It reports false
-// when it cannot: a task whose ID is trace.NoTask.
-//
-// N.B. The event keeps its time, kind, goroutine, P, thread and task, and
-// loses its stack: the analysis reads no TaskEnd's stack, and copying one
-// costs several times what reading the event does. TestPartsMatchOrdered
-// would see the difference, as the passes in parts keep every stack.
-func detachTask(ev *trace.Event) bool {
-	tk := ev.Task()
-	if tk.Type == "" {
-		return true // N.B. an empty type is never looked up in a table
-	}
-	d, err := trace.MakeEvent(trace.EventConfig[trace.Task]{
-		Time:      ev.Time(),
-		Kind:      trace.EventTaskEnd,
-		Goroutine: ev.Goroutine(),
-		Proc:      ev.Proc(),
-		Thread:    ev.Thread(),
-		Details:   tk,
-	})
-	if err != nil {
-		return false
-	}
-	*ev = d
-	return true
+	return syncs, err
 }
 
 // eachXExpEvent reads the trace in r with golang.org/x/exp/trace and calls
