@@ -3,6 +3,7 @@ package stats
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"testing"
@@ -115,6 +116,44 @@ func TestDamagedKeepsCompleteGenerations(t *testing.T) {
 	}
 	if m.Overview.Events == 0 || m.Overview.Events >= full.Overview.Events {
 		t.Errorf("events = %d, want some but fewer than %d", m.Overview.Events, full.Overview.Events)
+	}
+}
+
+// TestTruncatedIsItsPrefix: a trace cut inside its last generation is
+// analysed as the trace of its complete generations is, every number the
+// same but the file's size and the damage (the complete generations are
+// analysed in parts once a reading in order has found the damage).
+func TestTruncatedIsItsPrefix(t *testing.T) {
+	for _, name := range []string{"annotated.trace", "demo.trace", "flight.trace", "hotlock.trace", "overlap.trace"} {
+		t.Run(name, func(t *testing.T) {
+			data := readTrace(t, name)
+			full, err := computeBytes(t, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gens := full.Overview.PerGeneration
+			if len(gens) < 2 {
+				t.Fatalf("%d generations, want several", len(gens))
+			}
+			last := gens[len(gens)-1]
+			cut, err := computeBytes(t, data[:last.Offset+last.Bytes/2])
+			if !errors.Is(err, ErrDamaged) {
+				t.Fatalf("cut: error %v, want ErrDamaged", err)
+			}
+			prefix, err := computeBytes(t, data[:last.Offset])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !cut.Damage.Damaged || cut.Damage.LostBytes != last.Bytes/2 {
+				t.Errorf("cut: damage %+v, want %d bytes lost", cut.Damage, last.Bytes/2)
+			}
+			cut.Damage, cut.Overview.FileBytes = prefix.Damage, prefix.Overview.FileBytes
+			got, _ := json.Marshal(cut)
+			want, _ := json.Marshal(prefix)
+			if !bytes.Equal(got, want) {
+				t.Errorf("the cut trace's model differs from its complete generations':\n%s\nwant\n%s", got, want)
+			}
+		})
 	}
 }
 

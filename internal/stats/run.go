@@ -56,6 +56,7 @@ func Compute(ctx context.Context, name string, r io.ReaderAt, size int64, opts O
 
 	// 1. Each generation a part of its own (see part.go), as many at
 	// once as there are workers.
+	partsFailed := false
 	if v.IsV2() && !opts.ordered {
 		a, w, err := partsPass(ctx, r, size, v, hdr, opts, prog)
 		if ctx.Err() != nil {
@@ -73,6 +74,7 @@ func Compute(ctx context.Context, name string, r io.ReaderAt, size int64, opts O
 		// A damaged trace, or one without generations: the ordered
 		// passes below find out how much of it is whole, and say what
 		// is wrong as a reading in order does.
+		partsFailed = err != nil
 		if prog != nil {
 			prog = &progress{total: size, f: opts.Progress}
 		}
@@ -87,24 +89,38 @@ func Compute(ctx context.Context, name string, r io.ReaderAt, size int64, opts O
 	}
 
 	// The event pass, over the trace with its late statuses moved back.
+	// After the parts found damage, it only finds where the damage is
+	// (the complete generations are analysed in parts after it); it
+	// analyses too when there are no parts, or none found damage.
 	a := NewAnalyzer(opts)
 	var in io.Reader = io.NewSectionReader(r, 0, size)
 	if prog != nil {
 		in = prog.reader(in)
 	}
-	src, err := timeline.NewSource(bufio.NewReaderSize(in, bufSize(in, 256<<10)))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	var src *timeline.Source
+	if !partsFailed {
+		if src, err = timeline.NewSource(bufio.NewReaderSize(in, bufSize(in, 256<<10))); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
 	}
-	// N.B. The source gives no more bytes than the trace has.
-	syncs, evErr := eventPass(ctx, &timeline.SizedReader{R: src, Left: size}, a)
-	if evErr != nil {
-		evErr = src.Damage(syncs, evErr)
+	var syncs int
+	var evErr error
+	if partsFailed {
+		syncs, evErr = locatePass(ctx, in, r)
+		src = nil
 	} else {
-		evErr = src.Err() // damage the decoder alone does not see
+		// N.B. The source gives no more bytes than the trace has.
+		syncs, evErr = eventPass(ctx, &timeline.SizedReader{R: src, Left: size}, a)
+		if evErr != nil {
+			evErr = src.Damage(syncs, evErr)
+		} else {
+			evErr = src.Err() // damage the decoder alone does not see
+		}
 	}
 	w := <-wireDone
-	w.restamped = src.Restamped
+	if src != nil {
+		w.restamped = src.Restamped
+	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
@@ -130,14 +146,9 @@ func Compute(ctx context.Context, name string, r io.ReaderAt, size int64, opts O
 		w.keep(good)
 		a = NewAnalyzer(opts)
 		if good > 0 {
-			src, err := timeline.NewSource(io.NewSectionReader(r, 0, end))
-			if err == nil {
-				_, err = eventPass(ctx, &timeline.SizedReader{R: src, Left: end}, a)
-			}
-			if err != nil {
+			if a, w.restamped, err = analysePrefix(ctx, r, end, v, hdr, opts); err != nil {
 				return nil, fmt.Errorf("%s: %w", name, damage)
 			}
-			w.restamped = src.Restamped
 		}
 		m := a.Finalize()
 		m.Damage = Damage{Damaged: true, Error: fmt.Sprintf("%s: %v", name, damage), LostBytes: ByteCount(size - end)}
@@ -148,10 +159,74 @@ func Compute(ctx context.Context, name string, r io.ReaderAt, size int64, opts O
 		finish(ctx, m, name, v, r, size, end, opts)
 		return m, fmt.Errorf("%w: %s: %v", ErrDamaged, name, damage)
 	}
+	if partsFailed {
+		// The parts failed where a reading in order finds no damage:
+		// the analysis is the reading in order's.
+		a = NewAnalyzer(opts)
+		src, err := timeline.NewSource(bufio.NewReaderSize(io.NewSectionReader(r, 0, size), bufSize(in, 256<<10)))
+		if err == nil {
+			_, err = eventPass(ctx, &timeline.SizedReader{R: src, Left: size}, a)
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
 	m := a.Finalize()
 	w.fill(m)
 	finish(ctx, m, name, v, r, size, size, opts)
 	return m, nil
+}
+
+// analysePrefix analyses the first end bytes of the trace in r, its
+// complete generations before damage, a trace of their own: a generation
+// at a time when they are in the v2 format and each reads on its own,
+// else in order. It returns the analysis and the late status batches it
+// moved back.
+func analysePrefix(ctx context.Context, r io.ReaderAt, end int64, v format.Version, hdr []byte, opts Options) (*Analyzer, int, error) {
+	if v.IsV2() {
+		a, w, err := partsPass(ctx, io.NewSectionReader(r, 0, end), end, v, hdr, opts, nil)
+		if ctx.Err() != nil {
+			return nil, 0, ctx.Err()
+		}
+		if err == nil && a != nil {
+			return a, w.restamped, nil
+		}
+	}
+	a := NewAnalyzer(opts)
+	src, err := timeline.NewSource(io.NewSectionReader(r, 0, end))
+	if err == nil {
+		_, err = eventPass(ctx, &timeline.SizedReader{R: src, Left: end}, a)
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	return a, src.Restamped, nil
+}
+
+// locatePass reads every event of the trace in in, in order, and analyses
+// none: it finds where damage ends the reading, as the event pass would
+// find it, as fast as golang.org/x/exp/trace reads, and holds no copy of
+// a generation (at reads the trace at its offsets; see timeline.ReadAt).
+// It returns the sync events read and the damage.
+func locatePass(ctx context.Context, in io.Reader, at io.ReaderAt) (syncs int, err error) {
+	n := 0
+	src, err := timeline.ReadAt(bufio.NewReaderSize(in, bufSize(in, 256<<10)), at, func(ev *trace.Event) bool {
+		if ev.Kind() == trace.EventSync {
+			syncs++
+		}
+		n++
+		return n&4095 != 0 || ctx.Err() == nil
+	})
+	if src == nil {
+		return 0, err
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	return syncs, err
 }
 
 // ComputeFile is Compute over the trace file at path, named by its path.
