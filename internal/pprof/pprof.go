@@ -14,6 +14,7 @@
 package pprof
 
 import (
+	"bufio"
 	"cmp"
 	"context"
 	"errors"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/google/pprof/profile"
 	"github.com/gotrace-cli/gotrace/internal/decode"
+	"github.com/gotrace-cli/gotrace/internal/format"
 	"github.com/gotrace-cli/gotrace/internal/timeline"
 	"golang.org/x/exp/trace"
 )
@@ -131,6 +133,12 @@ func BuildWith(ctx context.Context, r io.ReadSeeker, t Type, f Filter, inOrder f
 		if !errors.Is(err, timeline.ErrInOrder) {
 			return nil, err
 		}
+		// Damage: found by a reading in order that counts nothing, then
+		// the complete generations before it counted in parts, as the
+		// trace of those generations alone.
+		if p, damage := prefixInParts(ctx, ra, r, t); p != nil || ctx.Err() != nil {
+			return p, cmp.Or(ctx.Err(), damage)
+		}
 		if _, err := r.Seek(0, io.SeekStart); err != nil {
 			return nil, err
 		}
@@ -164,6 +172,53 @@ func BuildWith(ctx context.Context, r io.ReadSeeker, t Type, f Filter, inOrder f
 	}
 	if err := sel.check(); err != nil {
 		return nil, err
+	}
+	return b.profile(), damage
+}
+
+// prefixInParts reads the trace in r (in the v2 format) in order,
+// counting nothing, for its damage, and counts the generations before it
+// in parts. It returns the profile and the damage, or no profile when
+// there is no damage, the trace is not in the v2 format or the
+// generations before the damage cannot be counted in parts: the caller
+// counts in order then.
+func prefixInParts(ctx context.Context, ra io.ReaderAt, r io.ReadSeeker, t Type) (*profile.Profile, error) {
+	hdr := make([]byte, format.HeaderSize)
+	if n, _ := ra.ReadAt(hdr, 0); n < len(hdr) {
+		return nil, nil
+	}
+	v, err := format.ParseHeader(hdr)
+	if err != nil || !v.IsV2() {
+		return nil, nil
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return nil, nil
+	}
+	syncs := 0
+	damage := read(ctx, bufio.NewReaderSize(r, 1<<20), func(ev *trace.Event) {
+		if ev.Kind() == trace.EventSync {
+			syncs++
+		}
+	})
+	if ctx.Err() != nil || !errors.Is(damage, timeline.ErrDamaged) {
+		return nil, nil
+	}
+	// The generations both the reading and the framing found whole:
+	// golang.org/x/exp/trace emits a sync before each generation, and
+	// those before the last one it delivered are whole.
+	size, err := r.Seek(0, io.SeekEnd)
+	if err != nil {
+		return nil, nil
+	}
+	spans, _ := timeline.Framed(ctx, ra, size, v)
+	good := min(len(spans), syncs-1)
+	if good <= 0 {
+		return nil, nil
+	}
+	prefix := io.NewSectionReader(ra, 0, spans[good-1].End)
+	b, err := countParts(ctx, prefix, prefix, t)
+	if err != nil {
+		return nil, nil
 	}
 	return b.profile(), damage
 }

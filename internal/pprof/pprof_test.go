@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/google/pprof/profile"
+	"github.com/gotrace-cli/gotrace/internal/format"
 	"github.com/gotrace-cli/gotrace/internal/gotool"
+	"github.com/gotrace-cli/gotrace/internal/timeline"
 	"github.com/gotrace-cli/gotrace/internal/timeline/timelinetest"
 	"golang.org/x/exp/trace"
 )
@@ -277,5 +279,47 @@ func TestNoMatch(t *testing.T) {
 	}
 	if _, err := Build(context.Background(), bytes.NewReader([]byte("not a trace at all")), CPU, Filter{}); err == nil {
 		t.Error("Build of garbage succeeded")
+	}
+}
+
+// TestTruncatedIsItsPrefix: the profile of a trace cut inside its last
+// generation is the profile of its complete generations, stack for stack,
+// and comes with the damage.
+func TestTruncatedIsItsPrefix(t *testing.T) {
+	for _, name := range []string{"annotated.trace", "demo.trace", "flight.trace", "hotlock.trace", "overlap.trace"} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "traces", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := format.ParseHeader(data[:format.HeaderSize])
+		if err != nil {
+			t.Fatal(err)
+		}
+		spans, err := timeline.Framed(context.Background(), bytes.NewReader(data), int64(len(data)), v)
+		if err != nil || len(spans) < 2 {
+			t.Fatalf("%s: %d generations (%v), want several", name, len(spans), err)
+		}
+		last := spans[len(spans)-1]
+		for _, typ := range []Type{Sched, Block, Syscall, CPU} {
+			t.Run(name+"/"+string(typ), func(t *testing.T) {
+				cut, err := Build(context.Background(), bytes.NewReader(data[:last.Off+(last.End-last.Off)/2]), typ, Filter{})
+				if !errors.Is(err, timeline.ErrDamaged) {
+					t.Fatalf("cut: error %v, want damage", err)
+				}
+				prefix, err := Build(context.Background(), bytes.NewReader(data[:last.Off]), typ, Filter{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, want := byStack(cut), byStack(prefix)
+				if len(got) != len(want) {
+					t.Errorf("%d stacks, the complete generations' profile %d", len(got), len(want))
+				}
+				for k, v := range want {
+					if got[k] != v {
+						t.Errorf("stack %s: %v, the complete generations' profile %v", k, got[k], v)
+					}
+				}
+			})
+		}
 	}
 }

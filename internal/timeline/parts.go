@@ -60,6 +60,23 @@ func FrameGenerations(ctx context.Context, r io.Reader, off int64, v format.Vers
 	}
 }
 
+// Framed frames the v2 trace of version v in r, size bytes long, and
+// returns its complete generations and the damage after them, if any.
+func Framed(ctx context.Context, r io.ReaderAt, size int64, v format.Version) ([]GenSpan, error) {
+	spans := make(chan GenSpan, 16)
+	framed := make(chan error, 1)
+	go func() {
+		defer close(spans)
+		body := io.NewSectionReader(r, format.HeaderSize, size-format.HeaderSize)
+		framed <- FrameGenerations(ctx, body, format.HeaderSize, v, spans)
+	}()
+	var out []GenSpan
+	for s := range spans {
+		out = append(out, s)
+	}
+	return out, <-framed
+}
+
 // EachPart runs run on each generation of the v2 trace in r, size bytes
 // long, of version v, on up to workers goroutines, and hands the results
 // to merge in trace order, on the caller's goroutine. A generation's run
