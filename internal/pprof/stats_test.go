@@ -3,6 +3,7 @@ package pprof
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"maps"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gotrace-cli/gotrace/internal/stats"
+	"github.com/gotrace-cli/gotrace/internal/timeline"
 	"github.com/gotrace-cli/gotrace/internal/timeline/reftest"
 )
 
@@ -111,5 +113,44 @@ func TestPartsAgreeWithOrdered(t *testing.T) {
 				t.Errorf("%s, %s: in parts %v long, in order %v", filepath.Base(file), typ, parts.DurationNanos, ordered.DurationNanos)
 			}
 		}
+	}
+}
+
+// TestAgreesWithStatsTruncated: on a trace cut inside its last
+// generation, both report the damage and count the complete generations
+// before it alike, to the nanosecond.
+func TestAgreesWithStatsTruncated(t *testing.T) {
+	for _, name := range []string{"annotated.trace", "demo.trace", "flight.trace", "hotlock.trace", "overlap.trace"} {
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "traces", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			full, err := stats.Compute(context.Background(), name, bytes.NewReader(data), int64(len(data)), stats.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			last := full.Overview.PerGeneration[len(full.Overview.PerGeneration)-1]
+			cut := data[:last.Offset+last.Bytes/2]
+			m, serr := stats.Compute(context.Background(), name, bytes.NewReader(cut), int64(len(cut)), stats.Options{})
+			if !errors.Is(serr, timeline.ErrDamaged) {
+				t.Fatalf("stats: %v, want damage", serr)
+			}
+			for typ, want := range map[Type]int64{
+				Sched:   int64(m.Sched.Latency.Total),
+				Block:   int64(m.Blocking.Sync),
+				Net:     int64(m.Blocking.Net),
+				Syscall: int64(m.Syscalls.Dist.Total),
+				CPU:     m.CPU.Samples * int64(CPUSamplePeriod),
+			} {
+				p, perr := Build(context.Background(), bytes.NewReader(cut), typ, Filter{})
+				if !errors.Is(perr, timeline.ErrDamaged) {
+					t.Fatalf("%s: %v, want damage", typ, perr)
+				}
+				if got := total(p, 1); got != want {
+					t.Errorf("%s: %v, gotrace stats says %v", typ, time.Duration(got), time.Duration(want))
+				}
+			}
+		})
 	}
 }
