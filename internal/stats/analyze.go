@@ -903,7 +903,11 @@ func (a *Analyzer) onRangeBegin(ev *trace.Event, t trace.Time, active bool) {
 		// A range found active began in an earlier part, and the
 		// parts before hold the state of a deferring goroutine.
 		a.deferEvent(ev)
-		a.shadowAssist(r, true)
+		from := t
+		if active {
+			from = math.MaxInt64
+		}
+		a.shadowAssist(r, true, from)
 		return
 	}
 	if _, open := a.ranges[k]; open && active {
@@ -953,7 +957,7 @@ func (a *Analyzer) onRangeEnd(ev *trace.Event, t trace.Time) {
 	begin, open := a.ranges[k]
 	if a.part != nil && (!open || a.deferringScope(r)) {
 		a.deferEvent(ev) // begun in an earlier part
-		a.shadowAssist(r, false)
+		a.shadowAssist(r, false, 0)
 		return
 	}
 	delete(a.ranges, k)

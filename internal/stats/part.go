@@ -1,6 +1,10 @@
 package stats
 
-import "golang.org/x/exp/trace"
+import (
+	"math"
+
+	"golang.org/x/exp/trace"
+)
 
 // Parts. The generations of a trace can be read apart: the file header
 // followed by the bytes of generations k to m is a valid trace, which
@@ -153,10 +157,12 @@ func (a *Analyzer) deferPrefix(ev *trace.Event, t trace.Time, k trace.EventKind)
 			g = a.inherit(id)
 		}
 		a.shadow(id, g, ev, st.Reason, from, to, t, false)
-	case trace.EventRangeBegin, trace.EventRangeActive:
-		a.shadowAssist(ev.Range(), true)
+	case trace.EventRangeBegin:
+		a.shadowAssist(ev.Range(), true, t)
+	case trace.EventRangeActive:
+		a.shadowAssist(ev.Range(), true, math.MaxInt64)
 	case trace.EventRangeEnd:
-		a.shadowAssist(ev.Range(), false)
+		a.shadowAssist(ev.Range(), false, 0)
 	}
 }
 
@@ -211,8 +217,11 @@ func (a *Analyzer) deferringScope(r trace.Range) bool {
 
 // shadowAssist follows, in a part, whether a goroutine is in a mark assist
 // when the range's events are deferred: later transitions of the
-// goroutine that are the part's own need it.
-func (a *Analyzer) shadowAssist(r trace.Range, on bool) {
+// goroutine that are the part's own need it. An assist begun at from
+// counts its running from then on; one found active (begun in a
+// generation before: from is math.MaxInt64) counts none, as an assist
+// that spans generations counts no more running read in order either.
+func (a *Analyzer) shadowAssist(r trace.Range, on bool, from trace.Time) {
 	if r.Name != "GC mark assist" || r.Scope.Kind != trace.ResourceGoroutine {
 		return
 	}
@@ -222,6 +231,9 @@ func (a *Analyzer) shadowAssist(r trace.Range, on bool) {
 		g = a.inherit(id)
 	}
 	g.inAssist = on
+	if on {
+		g.assistFrom = from
+	}
 }
 
 // inherit records a goroutine that existed before the part.
