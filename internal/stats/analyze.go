@@ -236,8 +236,11 @@ type Analyzer struct {
 	// assistRunning is the part of the mark assists their goroutines
 	// spent running; the rest they waited to run or for work.
 	assistRunning Duration
-	sweep         dist
-	mmu           mmuTracker
+	// replayOwn is set while Absorb replays an assist's end whose
+	// running the part counted (see endOwnAssist).
+	replayOwn bool
+	sweep     dist
+	mmu       mmuTracker
 
 	heapMax, goalMin, goalMax int64
 
@@ -956,7 +959,9 @@ func (a *Analyzer) onRangeEnd(ev *trace.Event, t trace.Time) {
 	k := a.rangeKeyOf(ev, r)
 	begin, open := a.ranges[k]
 	if a.part != nil && (!open || a.deferringScope(r)) {
+		own := a.endOwnAssist(r, t)
 		a.deferEvent(ev) // begun in an earlier part
+		a.part.ops[len(a.part.ops)-1].own = own
 		a.shadowAssist(r, false, 0)
 		return
 	}
@@ -987,7 +992,7 @@ func (a *Analyzer) onRangeEnd(ev *trace.Event, t trace.Time) {
 		a.gcProc(ev.Proc(), -1)
 		if r.Scope.Kind == trace.ResourceGoroutine {
 			if g := a.gs.get(r.Scope.Goroutine()); g != nil {
-				if g.inAssist && g.state == trace.GoRunning && t > g.assistFrom {
+				if !a.replayOwn && g.inAssist && g.state == trace.GoRunning && t > g.assistFrom {
 					a.assistRunning += Duration(t - max(g.since, g.assistFrom))
 				}
 				g.inAssist = false

@@ -57,10 +57,14 @@ const (
 
 type op struct {
 	kind   opKind
-	prefix bool  // an opEvent of the part's prefix
-	p      int32 // a trace.ProcID
-	n      int64
-	t      trace.Time
+	prefix bool // an opEvent of the part's prefix
+	// own marks an opEvent ending a mark assist of a goroutine whose
+	// state the part held by then: the part counted the assist's
+	// running, which the replay must not count again.
+	own bool
+	p   int32 // a trace.ProcID
+	n   int64
+	t   trace.Time
 }
 
 // partLog is what an Analyzer of a later part defers.
@@ -213,6 +217,25 @@ func (a *Analyzer) deferringScope(r trace.Range) bool {
 	}
 	g := a.gs.get(r.Scope.Goroutine())
 	return g == nil || g.deferring
+}
+
+// endOwnAssist reports whether r, a range ending at t that the part
+// defers, ends a mark assist of a goroutine whose state the part holds:
+// it then counts the assist's running up to t, as an ordered pass would
+// here, for the replay of the parts before cannot (they do not know the
+// state the part has followed the goroutine through since).
+func (a *Analyzer) endOwnAssist(r trace.Range, t trace.Time) bool {
+	if r.Name != "GC mark assist" || r.Scope.Kind != trace.ResourceGoroutine {
+		return false
+	}
+	g := a.gs.get(r.Scope.Goroutine())
+	if g == nil || g.deferring {
+		return false
+	}
+	if g.inAssist && g.state == trace.GoRunning && t > g.assistFrom {
+		a.assistRunning += Duration(t - max(g.since, g.assistFrom))
+	}
+	return true
 }
 
 // shadowAssist follows, in a part, whether a goroutine is in a mark assist
@@ -408,7 +431,9 @@ func (a *Analyzer) Absorb(b *Analyzer) {
 				}
 				a.last = t
 			}
+			a.replayOwn = o.own
 			a.handle(ev, t, ev.Kind())
+			a.replayOwn = false
 		}
 	}
 	// Let go of the part's tables, as a sync does.

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -83,29 +82,12 @@ func modelJSON(t *testing.T, r io.ReaderAt, size int64, opts Options) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// N.B. The assists' running part may differ a little, read in order
-	// and not in parts: it is compared apart, within 0.01%. An assist
-	// found active as a part begins counts no running, as one that
-	// spans a generation boundary read in order; what is left is an
-	// assist begun in a part's prefix and ended after it (0.7 µs in
-	// 8.5 s on the bench's stress trace).
-	running := float64(m.GC.AssistRunning)
-	if opts.ordered {
-		orderedAssist = running
-	} else if math.Abs(running-orderedAssist) > 1e-4*orderedAssist {
-		t.Errorf("assist running %v in parts, %v in order", running, orderedAssist)
-	}
-	m.GC.AssistRunning, m.GC.AssistWaiting = 0, 0
 	out, err := json.MarshalIndent(m, "", " ")
 	if err != nil {
 		t.Fatal(err)
 	}
 	return out
 }
-
-// orderedAssist is GC.AssistRunning of the last ordered pass, which the
-// passes in parts after it are compared with.
-var orderedAssist float64
 
 // firstDiff shows the lines around the first difference of got and want.
 func firstDiff(got, want []byte) string {
