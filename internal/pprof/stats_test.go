@@ -26,13 +26,7 @@ func TestAgreesWithStats(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for typ, want := range map[Type]int64{
-				Sched:   int64(m.Sched.Latency.Total),
-				Block:   int64(m.Blocking.Sync),
-				Net:     int64(m.Blocking.Net),
-				Syscall: int64(m.Syscalls.Dist.Total),
-				CPU:     m.CPU.Samples * int64(CPUSamplePeriod),
-			} {
+			for typ, want := range statsTotals(m) {
 				got := total(build(t, file, typ, Filter{}), 1)
 				if got != want {
 					t.Errorf("%s: %v, gotrace stats says %v", typ, time.Duration(got), time.Duration(want))
@@ -56,12 +50,9 @@ func TestAgreesWithStatsOnGorootCorpus(t *testing.T) {
 	for _, c := range corpus {
 		t.Run(c.Name, func(t *testing.T) {
 			m, serr := stats.Compute(context.Background(), c.Name, bytes.NewReader(c.Data), int64(len(c.Data)), stats.Options{})
-			for typ, want := range map[Type]int64{
-				Sched:   int64(m.Sched.Latency.Total),
-				Block:   int64(m.Blocking.Sync),
-				Net:     int64(m.Blocking.Net),
-				Syscall: int64(m.Syscalls.Dist.Total),
-			} {
+			totals := statsTotals(m)
+			delete(totals, CPU)
+			for typ, want := range totals {
 				p, perr := Build(context.Background(), bytes.NewReader(c.Data), typ, Filter{})
 				if (perr == nil) != (serr == nil) {
 					t.Fatalf("%s: pprof says %v, stats %v", typ, perr, serr)
@@ -136,13 +127,7 @@ func TestAgreesWithStatsTruncated(t *testing.T) {
 			if !errors.Is(serr, timeline.ErrDamaged) {
 				t.Fatalf("stats: %v, want damage", serr)
 			}
-			for typ, want := range map[Type]int64{
-				Sched:   int64(m.Sched.Latency.Total),
-				Block:   int64(m.Blocking.Sync),
-				Net:     int64(m.Blocking.Net),
-				Syscall: int64(m.Syscalls.Dist.Total),
-				CPU:     m.CPU.Samples * int64(CPUSamplePeriod),
-			} {
+			for typ, want := range statsTotals(m) {
 				p, perr := Build(context.Background(), bytes.NewReader(cut), typ, Filter{})
 				if !errors.Is(perr, timeline.ErrDamaged) {
 					t.Fatalf("%s: %v, want damage", typ, perr)
@@ -152,5 +137,16 @@ func TestAgreesWithStatsTruncated(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// statsTotals is what gotrace stats says each profile's total is.
+func statsTotals(m *stats.Model) map[Type]int64 {
+	return map[Type]int64{
+		Sched:   int64(m.Sched.Latency.Total),
+		Block:   int64(m.Blocking.Sync),
+		Net:     int64(m.Blocking.Net),
+		Syscall: int64(m.Syscalls.Dist.Total),
+		CPU:     m.CPU.Samples * int64(CPUSamplePeriod),
 	}
 }
