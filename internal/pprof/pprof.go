@@ -135,9 +135,12 @@ func BuildWith(ctx context.Context, r io.ReadSeeker, t Type, f Filter, inOrder f
 		}
 		// Damage: found by a reading in order that counts nothing, then
 		// the complete generations before it counted in parts, as the
-		// trace of those generations alone.
-		if p, damage := prefixInParts(ctx, ra, r, t); p != nil || ctx.Err() != nil {
-			return p, cmp.Or(ctx.Err(), damage)
+		// trace of those generations alone. Overlapping generations are
+		// no damage: they are counted in order at once.
+		if !errors.Is(err, timeline.ErrOverlap) {
+			if p, damage := prefixInParts(ctx, ra, r, t); p != nil || ctx.Err() != nil {
+				return p, cmp.Or(ctx.Err(), damage)
+			}
 		}
 		if _, err := r.Seek(0, io.SeekStart); err != nil {
 			return nil, err

@@ -17,6 +17,11 @@ import (
 // on its own otherwise than reading the trace whole.
 var ErrInOrder = errors.New("trace to be read in order")
 
+// ErrOverlap, wrapped with ErrInOrder, says ReadParts found no damage but
+// generations that overlap more than Merge can mend: there is nothing for
+// a reading in order to find wrong.
+var ErrOverlap = errors.New("generations overlap")
+
 // PartFunc prepares the Tracker of part i (generation i+1 of the trace),
 // on the goroutine that reads it, before it reads: it sets the Tracker's
 // Emit and returns what else to do with each event after the Tracker has
@@ -52,7 +57,7 @@ func ReadParts(ctx context.Context, r io.ReaderAt, size int64, workers int, part
 		case base == nil:
 			base = res.tk
 		case !base.Merge(res.tk):
-			return fmt.Errorf("%w: generation at byte %#x begins before the one before it ends", ErrInOrder, res.off)
+			return fmt.Errorf("%w: %w: generation at byte %#x begins before the one before it ends", ErrInOrder, ErrOverlap, res.off)
 		}
 		return nil
 	})

@@ -167,8 +167,8 @@ func TestPartsDamaged(t *testing.T) {
 	}
 	for _, n := range []int{len(data) / 2, len(data) - 1, 10} {
 		_, err := ReadParts(context.Background(), bytes.NewReader(data[:n]), int64(n), 2, func(int, *Tracker) func(*trace.Event) { return nil })
-		if !errors.Is(err, ErrInOrder) {
-			t.Errorf("cut at %d bytes: %v, want ErrInOrder", n, err)
+		if !errors.Is(err, ErrInOrder) || errors.Is(err, ErrOverlap) {
+			t.Errorf("cut at %d bytes: %v, want ErrInOrder for damage, not ErrOverlap", n, err)
 		}
 	}
 }
