@@ -433,17 +433,17 @@ func (g Goroutine) Label() string {
 }
 
 // read calls fn with each event of the trace in r, in order, then finishes
-// tk. It returns ctx's error if ctx ended first, and damage to the trace
-// wrapped in timeline.ErrDamaged: fn has seen the complete generations
-// before it.
-//
-// The trace is read on a goroutine of its own while fn runs on the
-// caller's (see timeline.Pipe).
-// keep, when not nil, says which TaskEnd events keep their stacks (see
-// timeline.Pipe); it is called on the reading goroutine.
+// tk. It returns ctx's error if ctx ended first, an input that is not a
+// trace as it is, and damage to the trace wrapped in timeline.ErrDamaged:
+// fn has seen the complete generations before it. The trace is read on a
+// goroutine of its own while fn runs on the caller's (see timeline.Pipe);
+// keep, when not nil, says which TaskEnd events keep their stacks, and is
+// called on the reading goroutine.
 func read(ctx context.Context, r io.Reader, at io.ReaderAt, tk *timeline.Tracker, keep func(*trace.Event) bool, fn func(*trace.Event)) error {
+	notTrace := false
 	err := timeline.Pipe(ctx, func(send timeline.Send) error {
-		_, err := timeline.ReadAt(r, at, func(ev *trace.Event) bool { return send(ev, 0, keeps(keep, ev)) })
+		src, err := timeline.ReadAt(r, at, func(ev *trace.Event) bool { return send(ev, 0, keeps(keep, ev)) })
+		notTrace = src == nil
 		return err
 	}, func(ev *trace.Event, _ int) bool {
 		fn(ev)
@@ -451,6 +451,9 @@ func read(ctx context.Context, r io.Reader, at io.ReaderAt, tk *timeline.Tracker
 	})
 	if ctx.Err() != nil {
 		return ctx.Err()
+	}
+	if err != nil && notTrace {
+		return err
 	}
 	tk.Finish()
 	if err != nil {

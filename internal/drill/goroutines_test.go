@@ -3,10 +3,12 @@ package drill
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,6 +160,18 @@ func TestGoroutinesSpilled(t *testing.T) {
 					t.Fatalf("%s, top %d: row %d spilled %+v, held %+v", sort, top, i, got[i], want[i])
 				}
 			}
+		}
+	}
+}
+
+// TestGoroutinesNotATrace: an input that is no trace is said to be so, as
+// every command says it, not called a damaged trace.
+func TestGoroutinesNotATrace(t *testing.T) {
+	for _, in := range []string{"", "hello, this is not a trace at all"} {
+		r := strings.NewReader(in)
+		_, err := GoroutinesAt(context.Background(), r, r, Filter{Sort: "blocked"}, 20)
+		if err == nil || errors.Is(err, timeline.ErrDamaged) {
+			t.Errorf("%q: %v, want an error that is not damage", in, err)
 		}
 	}
 }
