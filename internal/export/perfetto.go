@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/klauspost/compress/zlib"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -441,9 +442,11 @@ func (p *perfettoWriter) lookup(field protowire.Number, key string) (uint64, boo
 	return t.next, true
 }
 
-// recentIDs remembers the interning IDs of strings looked up lately, by a
-// hash of a few of their bytes: most events name one of a few strings,
-// which this finds without hashing them whole.
+// recentIDs remembers the interning IDs of strings looked up lately, by
+// where their bytes lie and their length: most events name one of a few
+// strings, each held once (a constant, or an entry of a string table), which
+// this finds without reading them. A string held twice is only looked up
+// again.
 type recentIDs [1024]struct {
 	s  string
 	id uint64
@@ -457,7 +460,8 @@ func (p *perfettoWriter) iid(field protowire.Number, s string) uint64 {
 		id uint64
 	}
 	if int(field) < len(p.recent) && s != "" {
-		e = &p.recent[field][(len(s)*31+int(s[0])*7+int(s[len(s)/2])*3+int(s[len(s)-1]))&1023]
+		at := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+		e = &p.recent[field][(at>>3^at>>13^uintptr(len(s)))&1023]
 		if e.id != 0 && e.s == s {
 			return e.id
 		}
