@@ -331,3 +331,20 @@ func TestMeasureXExp(t *testing.T) {
 		t.Errorf("%d of %d events moved", s.Moved, s.Events)
 	}
 }
+
+// TestOrderLoop: gotrace's ordered reader delivers exactly the events
+// golang.org/x/exp/trace does.
+func TestOrderLoop(t *testing.T) {
+	data := readSmall(t)
+	want, err := XExpLoop(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := OrderLoop(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != want {
+		t.Errorf("order delivered %d events, x/exp/trace %d", n, want)
+	}
+}

@@ -18,6 +18,7 @@ var Loops = []Loop{
 		return c.Events, err
 	}},
 	{"xexp", "golang.org/x/exp/trace ReadEvent loop", XExpLoop},
+	{"order", "gotrace's own ordered reader: order.Reader.Next, x/exp/trace's events", OrderLoop},
 	{"decode", "gotrace full decode: decode.Reader.Next, every event and table", DecodeLoop},
 	{"decode-batches", "gotrace full decode a batch at a time: Reader.BatchEvents", DecodeBatchesLoop},
 	{"decode-each", "gotrace full decode an event at a time: Reader.EachEvent", DecodeEachLoop},

@@ -15,7 +15,7 @@
 //
 //	go run ./internal/bench/cmd/benchall [-trace FILE] [-gotrace BIN]
 //
-// With -run-loop NAME FILE it runs one in-process loop (walk, xexp, decode)
+// With -run-loop NAME FILE it runs one in-process loop (walk, xexp, order, decode)
 // over FILE and prints its event count; the harness uses this to measure
 // each loop in a process of its own.
 package main
@@ -74,7 +74,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("benchall", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	h := &harness{out: stdout, log: stderr, results: map[string]*result{}, skip: map[string]bool{}, minSize: minTraceSize}
-	runLoop := fs.String("run-loop", "", "run one in-process loop (`name`: walk, xexp, decode, decode-batches, decode-each, decode-parallel) over the file argument and print its event count")
+	runLoop := fs.String("run-loop", "", "run one in-process loop (`name`: walk, xexp, order, decode, decode-batches, decode-each, decode-parallel) over the file argument and print its event count")
 	runShape := fs.Bool("run-shape", false, "print the shape of the file argument: how its generations overlap, the events golang.org/x/exp/trace moves, the goroutines")
 	fs.StringVar(&h.tracePath, "trace", "", "the stress trace (default testdata/bench/stress.trace, generated when missing)")
 	fs.StringVar(&h.servicePath, "service-trace", "", "the service-like trace (default testdata/bench/service.trace, generated when missing; -skip service leaves it out)")
