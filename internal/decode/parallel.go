@@ -8,6 +8,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"unsafe"
+
+	"github.com/gotrace-cli/gotrace/internal/format"
 )
 
 // GenReader reads the events of the generation Parallel hands to one call
@@ -31,6 +33,23 @@ func (gr *GenReader) EachEvent(g *Generation, i int, fn func(*Event) error) erro
 		return fmt.Errorf("decode: EachEvent(%d) of a generation that is not the current one", i)
 	}
 	return gr.d.eachEvent(i, fn)
+}
+
+// BatchData returns the bytes of batch i's events as the input holds them,
+// and the input offset of the first, for a reader that walks them itself;
+// nil for a batch whose events are decoded already (a table batch) or
+// that has none (an experimental batch). They are valid during this call
+// only, as the rest of g.
+func (gr *GenReader) BatchData(g *Generation, i int) ([]byte, int64, error) {
+	if gr.d == nil || g != &gr.d.g || i < 0 || i >= len(g.Batches) || i >= len(gr.d.batches) {
+		return nil, 0, fmt.Errorf("decode: BatchData(%d) of a generation that is not the current one", i)
+	}
+	b := &g.Batches[i]
+	if b.Events != nil || b.Header != format.EvEventBatch {
+		return nil, 0, nil
+	}
+	bf := &gr.d.batches[i]
+	return gr.d.buf[bf.lo:bf.hi], gr.d.base + int64(bf.lo), nil
 }
 
 // Parallel reads the rest of the trace as a loop over Next would, with the

@@ -11,28 +11,22 @@ import (
 	"golang.org/x/exp/trace"
 )
 
-// bigArg in a packed argument says the value did not fit 32 bits and is
-// the thread's next entry in big.
-const bigArg = ^uint32(0)
-
-// genData is one generation decoded and packed, ready to be ordered: its
+// genData is one generation framed and indexed, ready to be ordered: its
 // tables, its threads' batches, its samples.
 //
-// N.B. Packed at about thirteen bytes an event, against some six on the
-// wire: holding a generation's events this way costs less than decoding
-// them twice, and the producer keeps only one generation ahead. The
-// events live in chunks that are reused from one generation to the next,
-// so that packing makes no garbage.
+// N.B. The batches' events stay as the input holds them (about six bytes
+// an event), in the decoder's buffer, and are unpacked one at a time as
+// the ordering reaches them, as golang.org/x/exp/trace does: a copy of a
+// generation's events in any form that is quicker to read takes twice its
+// wire size or more, and a command reading two generations at once then
+// no longer fits its memory. The producer hands the generation over and
+// waits until the consumer is done with it, for the buffer is reused.
 type genData struct {
 	num      uint64
 	tab      *tables
 	ns       float64 // nanoseconds per tick
 	syncTime trace.Time
 	threads  []thread
-	typs     arena[format.EventType]
-	offs     arena[uint16]
-	args     arena[uint32]
-	big      []uint64 // the arguments that did not fit 32 bits, in input order
 	cpu      []sample
 	err      error // instead of a generation: how the input ends
 }
@@ -40,65 +34,21 @@ type genData struct {
 // thread is one thread's batches in input order.
 type thread struct {
 	m       uint64
-	batches []packedBatch
+	batches []rawBatch
 }
 
-// packedBatch is one batch's events, packed. Each event's arguments
-// begin with its time: nanoseconds after the event before (after 0 for
-// the first), or bigArg and the time itself in big.
-type packedBatch struct {
-	typs []format.EventType
-	offs []uint16 // offset after the batch's first event (a batch is at most 64 KiB)
-	args []uint32 // time, then wire arguments after dt, end to end; bigArg escapes to big
-	blo  int32    // the batch's first entry in big
-	bi   int32    // index in the decoded generation, for errors
-	bad  int32    // index of the first event naming a stack or string the tables lack, -1 when none
-	base int64    // input offset of the first event
+// rawBatch is one event batch as the input holds it.
+type rawBatch struct {
+	data  []byte // the events, after the header
+	base  int64  // input offset of data
+	bi    int32  // index in the decoded generation, for errors
+	ticks uint64 // base time
 }
-
-// arena hands out room in chunks that live as long as the arena and are
-// reused after reset.
-type arena[T any] struct {
-	chunks [][]T
-	ci     int // chunk in use
-	used   int // elements used in it
-}
-
-// Chunks grow from firstChunk to chunkLen elements, so that a small trace
-// does not pay for a large one's room.
-const (
-	firstChunk = 1 << 14
-	chunkLen   = 1 << 20
-)
-
-// reserve returns an empty slice with room for n elements; commit says
-// how many were used.
-func (a *arena[T]) reserve(n int) []T {
-	if a.ci < len(a.chunks) && a.used+n <= len(a.chunks[a.ci]) {
-		return a.chunks[a.ci][a.used : a.used : a.used+n]
-	}
-	if a.ci < len(a.chunks) {
-		a.ci++
-	}
-	a.used = 0
-	if a.ci == len(a.chunks) || len(a.chunks[a.ci]) < n {
-		size := chunkLen
-		if a.ci < 3 {
-			size = firstChunk << (2 * a.ci)
-		}
-		a.chunks = append(a.chunks[:a.ci], make([]T, max(size, n)))
-	}
-	return a.chunks[a.ci][:0:n]
-}
-
-func (a *arena[T]) commit(n int) { a.used += n }
-
-func (a *arena[T]) reset() { a.ci, a.used = 0, 0 }
 
 func (d *genData) mul(t uint64) trace.Time { return trace.Time(float64(t) * d.ns) }
 
 // packer is the producer's state: it runs inside decode.Reader.Parallel,
-// one generation at a time, and hands each packed generation over gens.
+// one generation at a time, and hands each indexed generation over gens.
 type packer struct {
 	v     format.Version
 	timed [256]bool
@@ -106,36 +56,19 @@ type packer struct {
 	pcs   idTable
 	mIdx  idTable
 	gens  chan<- *genData
-	free  chan *genData // generations the consumer is done with, for reuse
+	free  chan *genData // the generation the consumer is done with
+	spare *genData      // that generation, to fill again
 	quit  <-chan struct{}
-
-	// While packing one batch.
-	d    *genData
-	bi   int
-	num  uint64
-	base int64                     // input offset of the batch's first event, -1 before it
-	each func(*decode.Event) error // event, made once
-	typs []format.EventType
-	offs []uint16
-	args []uint32
-	bad  int32
-	// Times accumulate in nanoseconds delta by delta, each delta
-	// converted on its own, because that is how golang.org/x/exp/trace
-	// rounds them; a batch restarts from its base time.
-	ticks  uint64     // the batch's base time
-	lastNS trace.Time // time of the last event, 0 at the batch start
-	outNS  trace.Time // time the consumer will have reached
 }
 
 var errClosed = errors.New("order: reader closed")
 
-// pack packs generation g and hands it over; it blocks until the consumer
-// takes it, so the producer runs at most one generation ahead.
+// pack indexes generation g and hands it over, then waits until the
+// consumer is done with it: its events are read where the decoder holds
+// them, so the producer never runs ahead.
 func (p *packer) pack(gr *decode.GenReader, g *decode.Generation) error {
-	var d *genData
-	select {
-	case d = <-p.free:
-	default:
+	d := p.spare
+	if d == nil {
 		d = new(genData)
 	}
 	if err := p.fill(d, gr, g); err != nil {
@@ -143,6 +76,11 @@ func (p *packer) pack(gr *decode.GenReader, g *decode.Generation) error {
 	}
 	select {
 	case p.gens <- d:
+	case <-p.quit:
+		return errClosed
+	}
+	select {
+	case p.spare = <-p.free:
 		return nil
 	case <-p.quit:
 		return errClosed
@@ -150,11 +88,7 @@ func (p *packer) pack(gr *decode.GenReader, g *decode.Generation) error {
 }
 
 func (p *packer) fill(d *genData, gr *decode.GenReader, g *decode.Generation) error {
-	*d = genData{num: g.Num, threads: d.threads[:0], typs: d.typs, offs: d.offs,
-		args: d.args, big: d.big[:0], cpu: d.cpu[:0]}
-	d.typs.reset()
-	d.offs.reset()
-	d.args.reset()
+	*d = genData{num: g.Num, threads: d.threads[:0], cpu: d.cpu[:0]}
 	if g.Frequency == 0 {
 		return &decode.Error{Offset: g.Offset, Gen: g.Num, Batch: -1, Err: fmt.Errorf("generation has no frequency: %w", ErrInvalid)}
 	}
@@ -179,7 +113,6 @@ func (p *packer) fill(d *genData, gr *decode.GenReader, g *decode.Generation) er
 	// restarts the search, as golang.org/x/exp/trace's does).
 	var minTicks uint64
 	p.mIdx.reset()
-	p.d, p.num = d, g.Num
 	for bi := range g.Batches {
 		b := &g.Batches[bi]
 		if b.Header == format.EvEndOfGeneration {
@@ -204,21 +137,12 @@ func (p *packer) fill(d *genData, gr *decode.GenReader, g *decode.Generation) er
 				d.threads = append(d.threads, thread{m: b.M})
 			}
 		}
-		// Every event takes two bytes or more (type and time), every
-		// argument one or more.
-		p.typs, p.offs, p.args = d.typs.reserve(b.Size/2+1), d.offs.reserve(b.Size/2+1), d.args.reserve(b.Size+1)
-		p.bi, p.base, p.bad = bi, -1, -1
-		p.ticks, p.lastNS, p.outNS = b.Time, 0, 0
-		blo := len(d.big)
-		if err := gr.EachEvent(g, bi, p.each); err != nil {
+		data, base, err := gr.BatchData(g, bi)
+		if err != nil {
 			return err
 		}
-		d.typs.commit(len(p.typs))
-		d.offs.commit(len(p.offs))
-		d.args.commit(len(p.args))
-		pb := packedBatch{typs: p.typs, offs: p.offs, args: p.args, blo: int32(blo), bi: int32(bi), bad: p.bad, base: p.base}
 		th := &d.threads[ti]
-		th.batches = append(th.batches, pb)
+		th.batches = append(th.batches, rawBatch{data: data, base: base, bi: int32(bi), ticks: b.Time})
 	}
 	d.syncTime = d.mul(minTicks)
 
@@ -281,55 +205,18 @@ func (p *packer) checkTables(g *decode.Generation) error {
 	return nil
 }
 
-// event packs one event of the batch being packed.
-func (p *packer) event(ev *decode.Event) error {
-	if !p.timed[ev.Type] || len(ev.Args) != int(p.nargs[ev.Type]) {
-		return &decode.Error{Offset: ev.Offset, Gen: p.num, Batch: p.bi, Event: p.v.EventName(ev.Type),
-			Err: fmt.Errorf("an event batch holds only timed events: %w", ErrInvalid)}
-	}
-	if p.base < 0 {
-		p.base = ev.Offset
-	}
-	d := p.d
-	if p.bad < 0 && !d.tab.idsOK(ev) {
-		p.bad = int32(len(p.typs))
-	}
-	p.typs = append(p.typs, ev.Type)
-	p.offs = append(p.offs, uint16(ev.Offset-p.base))
-	if p.lastNS == 0 {
-		p.lastNS = d.mul(p.ticks)
-	}
-	p.lastNS += d.mul(ev.Args[0])
-	if dt := p.lastNS - p.outNS; dt >= 0 && dt < trace.Time(bigArg) {
-		p.args = append(p.args, uint32(dt))
-	} else {
-		d.big = append(d.big, uint64(p.lastNS))
-		p.args = append(p.args, bigArg)
-	}
-	p.outNS = p.lastNS
-	for _, v := range ev.Args[1:] {
-		if v >= uint64(bigArg) {
-			d.big = append(d.big, v)
-			p.args = append(p.args, bigArg)
-			continue
-		}
-		p.args = append(p.args, uint32(v))
-	}
-	return nil
-}
-
-// idsOK reports whether every stack and string ev names is in the tables.
+// idsOK reports whether every stack and string w names is in the tables.
 // golang.org/x/exp/trace checks this as it hands an event out, so a
-// failure is only marked here and reported in turn.
-func (t *tables) idsOK(ev *decode.Event) bool {
-	ids := &idArgs[ev.Type]
+// failure is only marked as the event is unpacked and reported in turn.
+func (t *tables) idsOK(w *wireEvent) bool {
+	ids := &idArgs[w.typ]
 	for k := 0; k < int(ids.nstk); k++ {
-		if !t.hasStack(ev.Args[ids.stk[k]+1]) {
+		if !t.hasStack(w.args[ids.stk[k]]) {
 			return false
 		}
 	}
 	for k := 0; k < int(ids.nstr); k++ {
-		if _, ok := t.str(ev.Args[ids.str[k]+1]); !ok {
+		if _, ok := t.str(w.args[ids.str[k]]); !ok {
 			return false
 		}
 	}

@@ -17,6 +17,7 @@ package order
 
 import (
 	"cmp"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -51,17 +52,17 @@ type wireEvent struct {
 type cursor struct {
 	m       trace.ThreadID
 	mslot   int32 // the thread's slot in sched.ms, -1 until known
-	batches []packedBatch
+	batches []rawBatch
 	next    int // the next of batches to start
 
-	b      *packedBatch // the batch being unpacked
-	i      int          // index of the next event to unpack in it
-	ai, bg int          // index of its arguments in b.args, of the next big one in big
-	base   int64        // input offset of the batch's first event
-	bi     int          // the batch's index in the decoded generation
-	cur    wireEvent    // the thread's next event
-	time   trace.Time   // cur.time, the key of the frontier heap
+	b    *rawBatch  // the batch being unpacked
+	pos  int        // offset of the next event to unpack in b.data
+	cur  wireEvent  // the thread's next event
+	time trace.Time // cur.time, the key of the frontier heap
 
+	// Times accumulate in nanoseconds delta by delta, each delta
+	// converted on its own, because that is how golang.org/x/exp/trace
+	// rounds them; a batch restarts from its base time.
 	lastNS trace.Time // time of the last event unpacked, 0 at a batch start
 }
 
@@ -107,7 +108,6 @@ func NewReader(r io.Reader) (*Reader, error) {
 	gens := make(chan *genData)
 	or := &Reader{v: dr.Version(), gens: gens, free: make(chan *genData, 2), quit: make(chan struct{})}
 	p := &packer{v: or.v, gens: gens, free: or.free, quit: or.quit}
-	p.each = p.event
 	for t := range p.timed {
 		s := or.v.Spec(format.EventType(t))
 		if p.timed[t] = s != nil && s.IsTimed && len(s.Args) <= 5; p.timed[t] {
@@ -288,13 +288,17 @@ func (r *Reader) try(i int) (bool, error) {
 	w := &c.cur
 	ok, err := r.s.advance(w, c.m, &c.mslot)
 	if err != nil {
-		return false, &decode.Error{Offset: w.off, Gen: r.tab.gen, Batch: c.bi, Event: r.v.EventName(w.typ),
+		return false, &decode.Error{Offset: w.off, Gen: r.tab.gen, Batch: int(c.b.bi), Event: r.v.EventName(w.typ),
 			Err: fmt.Errorf("%w: %w", ErrInvalid, err)}
 	}
 	if !ok {
 		return false, nil
 	}
-	if r.step(c) {
+	more, err := r.step(c)
+	if err != nil {
+		return false, err
+	}
+	if more {
 		r.heap[i].time = c.time
 		heapFix(r.heap, i)
 	} else {
@@ -322,43 +326,69 @@ func (r *Reader) stuck() error {
 }
 
 // step moves c to its thread's next event, starting the next batch when
-// the current one is done. It reports false when the thread has no more.
-func (r *Reader) step(c *cursor) bool {
-	d := r.d
-	for c.b == nil || c.i >= len(c.b.typs) {
+// the current one is done. It reports false when the thread has no more,
+// and an event it cannot unpack as an error.
+func (r *Reader) step(c *cursor) (bool, error) {
+	for c.b == nil || c.pos >= len(c.b.data) {
 		if c.next >= len(c.batches) {
-			return false
+			return false, nil
 		}
-		b := &c.batches[c.next]
+		c.b, c.pos, c.lastNS = &c.batches[c.next], 0, 0
 		c.next++
-		c.b, c.i, c.ai, c.bg = b, 0, 0, int(b.blo)
-		c.base, c.bi, c.lastNS = b.base, int(b.bi), 0
 	}
 	b := c.b
-	t := b.typs[c.i]
 	w := &c.cur
-	w.typ, w.off, w.bad = t, c.base+int64(b.offs[c.i]), int32(c.i) == b.bad
-	c.i++
-	n := int(r.nargs[t])
-	a := b.args[c.ai : c.ai+n]
-	c.ai += n
-	if a[0] == bigArg {
-		c.lastNS = trace.Time(d.big[c.bg])
-		c.bg++
-	} else {
-		c.lastNS += trace.Time(a[0])
+	w.typ, w.off = format.EventType(b.data[c.pos]), b.base+int64(c.pos)
+	n := int(r.nargs[w.typ])
+	if n == 0 {
+		return false, r.unpackErr(c, fmt.Errorf("an event batch holds only timed events: %w", ErrInvalid))
 	}
+	j := c.pos + 1
+	var dt uint64
 	w.args = [4]uint64{}
-	for k := 1; k < len(a); k++ {
-		v := uint64(a[k])
-		if a[k] == bigArg {
-			v = d.big[c.bg]
-			c.bg++
+	for k := range n {
+		v, m := uvarint(b.data[j:])
+		if m <= 0 {
+			return false, r.unpackErr(c, fmt.Errorf("argument %d of %d: %w", k+1, n, errVarint(m)))
 		}
-		w.args[k-1] = v
+		j += m
+		if k == 0 {
+			dt = v
+		} else {
+			w.args[k-1] = v
+		}
 	}
+	c.pos = j
+	if c.lastNS == 0 {
+		c.lastNS = r.d.mul(b.ticks)
+	}
+	c.lastNS += r.d.mul(dt)
 	w.time, c.time = c.lastNS, c.lastNS
-	return true
+	w.bad = !r.tab.idsOK(w)
+	return true, nil
+}
+
+// unpackErr places err at c's next event.
+func (r *Reader) unpackErr(c *cursor, err error) error {
+	return &decode.Error{Offset: c.cur.off, Gen: r.d.num, Batch: int(c.b.bi), Event: r.v.EventName(c.cur.typ), Err: err}
+}
+
+// uvarint reads an unsigned varint from the start of b: the value and
+// the bytes it took, 0 when b ends inside it, less than 0 when it
+// overflows 64 bits.
+func uvarint(b []byte) (uint64, int) {
+	if len(b) > 0 && b[0] < 0x80 {
+		return uint64(b[0]), 1
+	}
+	return binary.Uvarint(b)
+}
+
+// errVarint says what a failed uvarint found.
+func errVarint(m int) error {
+	if m == 0 {
+		return io.ErrUnexpectedEOF
+	}
+	return errors.New("varint overflows 64 bits")
 }
 
 // nextGen takes the next generation from the producer, sets up its
@@ -396,7 +426,11 @@ func (r *Reader) nextGen(ev *Event) error {
 		th := &d.threads[ti]
 		c := r.pool[ti]
 		*c = cursor{m: trace.ThreadID(th.m), mslot: -1, batches: th.batches}
-		if r.step(c) {
+		more, err := r.step(c)
+		if err != nil {
+			return err
+		}
+		if more {
 			r.heap = heapInsert(r.heap, slot{c.time, c})
 		}
 	}
