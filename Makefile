@@ -11,7 +11,9 @@ build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gotrace
 
 # test runs every test, and beside it the race detector over the code that
-# runs goroutines of its own: stats' and the timeline's analysis in parts,
+# runs goroutines of its own: stats' and the timeline's analysis in parts
+# (stats' parts read through internal/order's reader, which frames on a
+# goroutine of its own),
 # the timeline's Pipe (reading on one goroutine, the analysis on another),
 # decode's parallel reader, pprof's per-generation profiles, export's
 # generations read per worker (-short leaves out recording the stress

@@ -1,13 +1,13 @@
 // Package order reads a Go execution trace (Go 1.22 and later) as a
 // sequence of events in the order golang.org/x/exp/trace gives them, with
-// the same times, contexts and details, several times faster.
+// the same times, contexts and details, for less than half its work.
 //
-// The wire is internal/decode's. A goroutine of the Reader's decodes each
-// generation (decode.Reader.Parallel with one worker) and packs its events
-// thread by thread while the caller reads the generation before, so that
-// decoding costs the caller nothing on a machine with a second core;
-// memory holds two generations' packed events, about thirteen bytes an
-// event, besides decode's buffers. The ordering replays the runtime's scheduler, as golang.org/x/exp/trace
+// The wire is internal/decode's. A goroutine of the Reader's frames each
+// generation (decode.Reader.Parallel with one worker) and indexes its
+// tables and its batches thread by thread; the caller's side unpacks each
+// thread's next event from the input's bytes as the ordering reaches it,
+// so memory holds one generation as the wire has it, not a copy of its
+// events. The ordering replays the runtime's scheduler, as golang.org/x/exp/trace
 // does, to decide which thread's next event can happen: events carry
 // sequence numbers per goroutine and proc, and a thread's event waits
 // until those of other threads it depends on have happened. Ties in time
@@ -67,7 +67,7 @@ type cursor struct {
 }
 
 // Reader reads a trace's events in order. A goroutine of its own decodes
-// and packs the next generation while the caller reads one: call Close to
+// and indexes each generation before the caller reads it: call Close to
 // stop it when not reading to the end (io.EOF or an error).
 type Reader struct {
 	v     format.Version

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gotrace-cli/gotrace/internal/order"
 	"github.com/gotrace-cli/gotrace/internal/timeline"
 	"golang.org/x/exp/trace"
 )
@@ -92,8 +93,8 @@ type goroutine struct {
 	totals               [4]Duration // running, runnable, blocked, syscall
 	why                  *reasonAcc  // why it waits, while it is GoWaiting
 	// Up to here: one cache line.
-	raw        trace.Stack // the parked stack before it is interned; see parked
-	lastRaw    trace.Stack // the raw stack interned last, as lastID
+	raw        order.Stack // the parked stack before it is interned; see parked
+	lastRaw    order.Stack // the raw stack interned last, as lastID
 	lastID     stackID
 	markP      trace.ProcID
 	syscallP   trace.ProcID
@@ -181,8 +182,9 @@ type taskOpen struct {
 	start trace.Time
 }
 
-// Analyzer turns the ordered events of golang.org/x/exp/trace into a
-// Model. Feed it every event in order with Add, then call Finalize.
+// Analyzer turns a trace's ordered events (internal/order's, or
+// golang.org/x/exp/trace's converted) into a Model. Feed it every event in
+// order with Add, then call Finalize.
 type Analyzer struct {
 	opts   Options
 	m      Model
@@ -303,7 +305,7 @@ func NewAnalyzer(opts Options) *Analyzer {
 
 // Add accounts for one event. Events must come in the order
 // golang.org/x/exp/trace delivers them.
-func (a *Analyzer) Add(ev *trace.Event) {
+func (a *Analyzer) Add(ev *order.Event) {
 	t := ev.Time()
 	k := ev.Kind()
 	if a.partStart && a.opening(t, k) {
@@ -341,7 +343,7 @@ func (a *Analyzer) Add(ev *trace.Event) {
 }
 
 // handle is Add's work for one event after the counting.
-func (a *Analyzer) handle(ev *trace.Event, t trace.Time, k trace.EventKind) {
+func (a *Analyzer) handle(ev *order.Event, t trace.Time, k trace.EventKind) {
 	switch k {
 	case trace.EventStateTransition:
 		a.onTransition(ev, t)
@@ -431,7 +433,7 @@ func distFor(m map[string]*dist, k string) *dist {
 	return d
 }
 
-func (a *Analyzer) onSync(ev *trace.Event) {
+func (a *Analyzer) onSync(ev *order.Event) {
 	a.syncs++
 	s := ev.Sync()
 	if a.part == nil {
@@ -444,7 +446,7 @@ func (a *Analyzer) onSync(ev *trace.Event) {
 	}
 }
 
-func (a *Analyzer) onMetric(ev *trace.Event, t trace.Time) {
+func (a *Analyzer) onMetric(ev *order.Event, t trace.Time) {
 	m := ev.Metric()
 	if m.Value.Kind() != trace.ValueUint64 {
 		return
@@ -476,7 +478,7 @@ func (a *Analyzer) onMetric(ev *trace.Event, t trace.Time) {
 	}
 }
 
-func (a *Analyzer) onTransition(ev *trace.Event, t trace.Time) {
+func (a *Analyzer) onTransition(ev *order.Event, t trace.Time) {
 	st := ev.StateTransition()
 	switch st.Resource.Kind {
 	case trace.ResourceProc:
@@ -530,7 +532,7 @@ func (a *Analyzer) onTransition(ev *trace.Event, t trace.Time) {
 			a.existed(g, to, t)
 		}
 	}
-	if g.start == 0 && st.Stack != trace.NoStack {
+	if g.start == 0 && st.Stack != noStack {
 		g.start = a.stacks.id(st.Stack)
 	}
 	// The MMU counts GC work by running GC goroutines: assists while
@@ -811,13 +813,13 @@ func (a *Analyzer) leaveSyscall(g *goroutine) {
 // theirs, so the handle waits in g.raw until asked for, or until the next
 // sync.
 func (a *Analyzer) parked(g *goroutine) stackID {
-	if g.raw != trace.NoStack {
+	if g.raw != noStack {
 		// A goroutine mostly stops where it stopped before: that
 		// handle's ID is at hand without a lookup.
 		if g.raw != g.lastRaw {
 			g.lastRaw, g.lastID = g.raw, a.stacks.id(g.raw)
 		}
-		g.stack, g.raw = g.lastID, trace.NoStack
+		g.stack, g.raw = g.lastID, noStack
 	}
 	return g.stack
 }
@@ -828,7 +830,7 @@ func (a *Analyzer) parked(g *goroutine) stackID {
 func (a *Analyzer) newGeneration() {
 	a.gs.each(func(g *goroutine) {
 		a.parked(g)
-		g.lastRaw = trace.NoStack
+		g.lastRaw = noStack
 		if g.inAssist {
 			// An assist that spans generations counts no more running:
 			// read in parts, the part it ends in cannot know it.
@@ -899,7 +901,7 @@ func (a *Analyzer) retire(g *goroutine) {
 	}
 }
 
-func (a *Analyzer) onRangeBegin(ev *trace.Event, t trace.Time, active bool) {
+func (a *Analyzer) onRangeBegin(ev *order.Event, t trace.Time, active bool) {
 	r := ev.Range()
 	k := a.rangeKeyOf(ev, r)
 	if a.part != nil && (active || a.deferringScope(r)) {
@@ -954,7 +956,7 @@ func (a *Analyzer) onRangeBegin(ev *trace.Event, t trace.Time, active bool) {
 	a.gcUpdate(t)
 }
 
-func (a *Analyzer) onRangeEnd(ev *trace.Event, t trace.Time) {
+func (a *Analyzer) onRangeEnd(ev *order.Event, t trace.Time) {
 	r := ev.Range()
 	k := a.rangeKeyOf(ev, r)
 	begin, open := a.ranges[k]
@@ -1022,7 +1024,7 @@ func stwKind(name string) string {
 	return s
 }
 
-func (a *Analyzer) rangeKeyOf(ev *trace.Event, r trace.Range) rangeKey {
+func (a *Analyzer) rangeKeyOf(ev *order.Event, r order.Range) rangeKey {
 	k := rangeKey{name: r.Name, kind: r.Scope.Kind}
 	switch r.Scope.Kind {
 	case trace.ResourceGoroutine:
@@ -1035,7 +1037,7 @@ func (a *Analyzer) rangeKeyOf(ev *trace.Event, r trace.Range) rangeKey {
 	return k
 }
 
-func (a *Analyzer) onSample(ev *trace.Event) {
+func (a *Analyzer) onSample(ev *order.Event) {
 	a.cpuSamples++
 	id := a.stacks.id(ev.Stack())
 	funcs, ok := a.cpuCache[id]

@@ -3,6 +3,7 @@ package stats
 import (
 	"math"
 
+	"github.com/gotrace-cli/gotrace/internal/order"
 	"golang.org/x/exp/trace"
 )
 
@@ -74,7 +75,7 @@ type partLog struct {
 	prefix     bool       // still in the part's prefix
 	chain      trace.Time // the latest time a prefix event may have; see inPrefix
 	ops        []op
-	events     []trace.Event
+	events     []order.Event
 	inherited  map[trace.GoID]bool // goroutines that existed before the part
 	orphans    []orphan            // inherited goroutines that ended in the part
 	gomaxprocs int                 // the first GOMAXPROCS the part saw, 0 if none
@@ -141,7 +142,7 @@ func (p *partLog) inPrefix(t trace.Time) bool {
 // states and mark assists. Every goroutine it touches is deferring, so the
 // interval it is in when the prefix ends is closed by the parts before,
 // which know when it began.
-func (a *Analyzer) deferPrefix(ev *trace.Event, t trace.Time, k trace.EventKind) {
+func (a *Analyzer) deferPrefix(ev *order.Event, t trace.Time, k trace.EventKind) {
 	p := a.part
 	p.add(op{kind: opEvent, prefix: true, n: int64(len(p.events))})
 	p.events = append(p.events, *ev)
@@ -190,7 +191,7 @@ func (p *partLog) orphan(id trace.GoID, g *goroutine) {
 }
 
 // deferEvent logs ev for the parts before.
-func (a *Analyzer) deferEvent(ev *trace.Event) {
+func (a *Analyzer) deferEvent(ev *order.Event) {
 	p := a.part
 	p.add(op{kind: opEvent, n: int64(len(p.events))})
 	p.events = append(p.events, *ev)
@@ -198,7 +199,7 @@ func (a *Analyzer) deferEvent(ev *trace.Event) {
 
 // deferFor defers ev when it is about goroutine id and the parts before
 // hold that goroutine's state.
-func (a *Analyzer) deferFor(id trace.GoID, ev *trace.Event) bool {
+func (a *Analyzer) deferFor(id trace.GoID, ev *order.Event) bool {
 	if a.part == nil || id == trace.NoGoroutine {
 		return false
 	}
@@ -211,7 +212,7 @@ func (a *Analyzer) deferFor(id trace.GoID, ev *trace.Event) bool {
 
 // deferringScope reports whether r belongs to a goroutine whose state the
 // parts before hold.
-func (a *Analyzer) deferringScope(r trace.Range) bool {
+func (a *Analyzer) deferringScope(r order.Range) bool {
 	if r.Scope.Kind != trace.ResourceGoroutine {
 		return false
 	}
@@ -224,7 +225,7 @@ func (a *Analyzer) deferringScope(r trace.Range) bool {
 // it then counts the assist's running up to t, as an ordered pass would
 // here, for the replay of the parts before cannot (they do not know the
 // state the part has followed the goroutine through since).
-func (a *Analyzer) endOwnAssist(r trace.Range, t trace.Time) bool {
+func (a *Analyzer) endOwnAssist(r order.Range, t trace.Time) bool {
 	if r.Name != "GC mark assist" || r.Scope.Kind != trace.ResourceGoroutine {
 		return false
 	}
@@ -244,7 +245,7 @@ func (a *Analyzer) endOwnAssist(r trace.Range, t trace.Time) bool {
 // counts its running from then on; one found active (begun in a
 // generation before: from is math.MaxInt64) counts none, as an assist
 // that spans generations counts no more running read in order either.
-func (a *Analyzer) shadowAssist(r trace.Range, on bool, from trace.Time) {
+func (a *Analyzer) shadowAssist(r order.Range, on bool, from trace.Time) {
 	if r.Name != "GC mark assist" || r.Scope.Kind != trace.ResourceGoroutine {
 		return
 	}
@@ -270,7 +271,7 @@ func (a *Analyzer) inherit(id trace.GoID) *goroutine {
 // shadow follows the state of a deferring goroutine through a transition
 // the parts before will account for and, if end, ends its deferring time
 // when it runs or stops running.
-func (a *Analyzer) shadow(id trace.GoID, g *goroutine, ev *trace.Event, reason string, from, to trace.GoState, t trace.Time, end bool) {
+func (a *Analyzer) shadow(id trace.GoID, g *goroutine, ev *order.Event, reason string, from, to trace.GoState, t trace.Time, end bool) {
 	if to == trace.GoNotExist {
 		a.gs.put(id, nil) // the parts before retire it
 		return
@@ -444,10 +445,10 @@ func (a *Analyzer) Absorb(b *Analyzer) {
 	own := func(g *goroutine) {
 		g.stack, g.start, g.why = rs(g.stack), rs(g.start), why(g.why)
 		g.createdAt = rs(g.createdAt)
-		if g.raw != trace.NoStack {
-			g.stack, g.raw = a.stacks.id(g.raw), trace.NoStack
+		if g.raw != noStack {
+			g.stack, g.raw = a.stacks.id(g.raw), noStack
 		}
-		g.lastRaw = trace.NoStack
+		g.lastRaw = noStack
 		for i := range g.held {
 			g.held[i].stack, g.held[i].why = rs(g.held[i].stack), why(g.held[i].why)
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gotrace-cli/gotrace/internal/decode"
 	"github.com/gotrace-cli/gotrace/internal/format"
+	"github.com/gotrace-cli/gotrace/internal/order"
 	"github.com/gotrace-cli/gotrace/internal/timeline"
 	"golang.org/x/exp/trace"
 )
@@ -25,10 +26,11 @@ var ErrDamaged = timeline.ErrDamaged
 //
 // A v2 trace is read a generation at a time, as many at once as
 // Options.Workers says: the project's decoder counts the generation's wire
-// footprint and tables, then golang.org/x/exp/trace reads its events in
-// order and validates them for the analysis (see part.go). Each worker
-// keeps one generation in memory. An older trace, and a damaged one, are
-// read in one ordered pass, the decoder's beside it on the other core.
+// footprint and tables, then internal/order reads its events in the order
+// golang.org/x/exp/trace gives them (see part.go). Each worker keeps one
+// generation in memory. An older trace, and a damaged one, are read in one
+// ordered pass by golang.org/x/exp/trace, its events converted
+// (order.Converter), the decoder's pass beside it on the other core.
 //
 // A damaged trace gives a model of the complete generations before the
 // damage, with Model.Damage filled in, and an error wrapping ErrDamaged. A
@@ -262,13 +264,17 @@ func finish(ctx context.Context, m *Model, name string, v format.Version, r io.R
 // stack). It returns the number of sync events delivered and the error
 // that ended reading, nil at a clean end.
 func eventPass(ctx context.Context, r io.Reader, a *Analyzer) (syncs int, err error) {
+	conv := order.NewConverter()
+	var oev order.Event
 	err = timeline.Pipe(ctx, func(send timeline.Send) error {
 		return eachXExpEvent(r, func(ev *trace.Event) bool { return send(ev, 0, false) })
 	}, func(ev *trace.Event, _ int) bool {
 		if ev.Kind() == trace.EventSync {
 			syncs++
 		}
-		a.Add(ev)
+		if conv.Convert(ev, &oev) {
+			a.Add(&oev)
+		}
 		return true
 	})
 	return syncs, err

@@ -5,8 +5,8 @@ import (
 	"encoding/binary"
 	"unsafe"
 
+	"github.com/gotrace-cli/gotrace/internal/order"
 	"github.com/gotrace-cli/gotrace/internal/timeline"
-	"golang.org/x/exp/trace"
 )
 
 // maxFrames bounds the frames kept for one stack.
@@ -15,8 +15,12 @@ const maxFrames = 64
 // stackID names a stack interned in a stackTable; 0 is no stack.
 type stackID int32
 
-// stackTable interns stacks across generations. trace.Stack handles are
-// only comparable within a generation, so the table keys stacks by their
+// noStack is the stack of an event that has none.
+var noStack order.Stack
+
+// stackTable interns stacks across generations. order.Stack handles name
+// a generation's table entry, and two generations may hold the same stack
+// under different IDs, so the table keys stacks by their
 // program counters and keeps a per-generation cache of handles, cleared at
 // each sync so memory stays bounded by the distinct stacks.
 type stackTable struct {
@@ -25,7 +29,7 @@ type stackTable struct {
 	// so a hit is one comparison, not a hash of the handle; a miss goes
 	// to cache. Cleared with it.
 	slots  *[numSlots]stackSlot
-	cache  map[trace.Stack]stackID
+	cache  map[order.Stack]stackID
 	byPCs  map[string]stackID
 	frames [][]Frame       // index stackID-1
 	root   []string        // start function of each stack (outermost frame)
@@ -38,12 +42,12 @@ type stackTable struct {
 }
 
 func newStackTable() *stackTable {
-	return &stackTable{slots: new([numSlots]stackSlot), cache: make(map[trace.Stack]stackID), byPCs: make(map[string]stackID)}
+	return &stackTable{slots: new([numSlots]stackSlot), cache: make(map[order.Stack]stackID), byPCs: make(map[string]stackID)}
 }
 
 // stackSlot is an entry of stackTable.slots: a handle and its ID.
 type stackSlot struct {
-	s  trace.Stack
+	s  order.Stack
 	id stackID
 }
 
@@ -56,8 +60,8 @@ const numSlots = 1 << 13
 // the stacks of a generation mostly get slots of their own. The slot
 // holds the whole handle, compared on a hit, so the choice only decides
 // how often the cache hits, never which ID a handle gets.
-func slotOf(s *trace.Stack) int {
-	const words = unsafe.Sizeof(trace.Stack{}) / unsafe.Sizeof(uintptr(0))
+func slotOf(s *order.Stack) int {
+	const words = unsafe.Sizeof(order.Stack{}) / unsafe.Sizeof(uintptr(0))
 	w := (*[words]uintptr)(unsafe.Pointer(s))
 	return int(w[words-1] & (numSlots - 1))
 }
@@ -69,8 +73,8 @@ func (t *stackTable) newGeneration() {
 	clear(t.slots[:])
 }
 
-func (t *stackTable) id(s trace.Stack) stackID {
-	if s == trace.NoStack {
+func (t *stackTable) id(s order.Stack) stackID {
+	if s == noStack {
 		return 0
 	}
 	// N.B. An empty slot holds NoStack, which s is not.
@@ -84,7 +88,7 @@ func (t *stackTable) id(s trace.Stack) stackID {
 }
 
 // lookup is id past the slots.
-func (t *stackTable) lookup(s trace.Stack) stackID {
+func (t *stackTable) lookup(s order.Stack) stackID {
 	if id, ok := t.cache[s]; ok {
 		return id
 	}

@@ -61,11 +61,17 @@ func ReasonCategory(reason string) Category {
 	return Other
 }
 
+// Stack is a stack as golang.org/x/exp/trace and internal/order hand
+// them out: frames, innermost first.
+type Stack interface {
+	Frames() iter.Seq[trace.StackFrame]
+}
+
 // Classify is the category of a wait for reason with stack st, the stack
 // of the goroutine as it blocked (innermost frame first).
-func Classify(reason string, st trace.Stack) Category {
+func Classify[S Stack](reason string, st S) Category {
 	c := ReasonCategory(reason)
-	if c != Mutex || st == trace.NoStack {
+	if c != Mutex {
 		return c
 	}
 	return SyncCategory(func(yield func(string) bool) {
@@ -138,7 +144,7 @@ func ProfileOf(reason string) Profile {
 
 // StartFunc names a goroutine as go tool trace does: by the root frame of
 // a stack of it (the outermost function), "" for no stack.
-func StartFunc(st trace.Stack) string {
+func StartFunc[S Stack](st S) string {
 	name := ""
 	for f := range st.Frames() {
 		name = f.Func
