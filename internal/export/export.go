@@ -27,6 +27,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gotrace-cli/gotrace/internal/order"
 	tmodel "github.com/gotrace-cli/gotrace/internal/timeline"
 	"golang.org/x/exp/trace"
 )
@@ -342,11 +343,15 @@ func (tl *timeline) run(ctx context.Context, r io.Reader, at io.ReaderAt) (*tmod
 	n := 0
 	var cv converter
 	var rc rec
+	oc := order.NewConverter()
+	var oev order.Event
 	src, err := tmodel.ReadAt(r, at, func(ev *trace.Event) bool {
 		if n++; n%1024 == 0 && ctx.Err() != nil {
 			return false
 		}
-		if cv.convert(ev, &rc) {
+		if !oc.Convert(ev, &oev) {
+			cv.skip(ev.Time())
+		} else if cv.convert(&oev, &rc) {
 			tl.event(&rc)
 		}
 		return !tl.done

@@ -1,7 +1,6 @@
 package export
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -12,12 +11,14 @@ import (
 	"sync"
 
 	"github.com/gotrace-cli/gotrace/internal/format"
+	"github.com/gotrace-cli/gotrace/internal/order"
 	tmodel "github.com/gotrace-cli/gotrace/internal/timeline"
 	"golang.org/x/exp/trace"
 )
 
-// rec is what the timeline takes from one event of golang.org/x/exp/trace:
-// the events it draws nothing from are left out, and counted.
+// rec is what the timeline takes from one event (internal/order's, in
+// golang.org/x/exp/trace's order): the events it draws nothing from are
+// left out, and counted.
 type rec struct {
 	t trace.Time
 	// skipped counts the events left out since the record before. Each
@@ -76,7 +77,7 @@ func (c *converter) waitName(reason string) string {
 }
 
 // convert fills r from ev and reports whether the timeline takes it.
-func (c *converter) convert(ev *trace.Event, r *rec) bool {
+func (c *converter) convert(ev *order.Event, r *rec) bool {
 	kind := ev.Kind()
 	switch kind {
 	case trace.EventSync, trace.EventStateTransition, trace.EventRangeBegin, trace.EventRangeActive,
@@ -102,10 +103,8 @@ func (c *converter) convert(ev *trace.Event, r *rec) bool {
 		rg := ev.Range()
 		r.name, r.scope = rg.Name, rg.Scope.Kind
 		switch rg.Scope.Kind {
-		case trace.ResourceGoroutine:
-			r.id = uint64(rg.Scope.Goroutine())
-		case trace.ResourceProc:
-			r.id = uint64(rg.Scope.Proc())
+		case trace.ResourceGoroutine, trace.ResourceProc:
+			r.id = uint64(rg.Scope.ID)
 		}
 	case trace.EventRegionBegin, trace.EventRegionEnd:
 		if ok = r.g != trace.NoGoroutine; ok {
@@ -159,7 +158,7 @@ func (c *converter) skip(t trace.Time) {
 
 // transition fills r from a goroutine's state transition, unless it is
 // not one or changes nothing.
-func (c *converter) transition(ev *trace.Event, r *rec) bool {
+func (c *converter) transition(ev *order.Event, r *rec) bool {
 	st := ev.StateTransition()
 	if st.Resource.Kind != trace.ResourceGoroutine {
 		return false
@@ -354,7 +353,7 @@ func frameGenerations(ctx context.Context, r io.ReaderAt, size int64, v format.V
 	return out, <-errc
 }
 
-// readPart reads generation i, at s, with golang.org/x/exp/trace and sends
+// readPart reads generation i, at s, with internal/order and sends
 // its records on feed, in chunks taken from free when it has one. prepare
 // prepares it, next the generation after it (nil for the last).
 //
@@ -384,7 +383,7 @@ func readPart(ctx context.Context, r io.ReaderAt, hdr []byte, i int, s tmodel.Ge
 			err = fail(fmt.Errorf("reading events failed: %v", e))
 		}
 	}()
-	// unread is damage found before x/exp/trace reads the generation:
+	// unread is damage found before the generation's events are read:
 	// read in order, the trace ends before it. The generation before
 	// ended it (see above); the first has only the Sync that ends every
 	// trace, which x/exp/trace times a nanosecond after nothing.
@@ -407,10 +406,11 @@ func readPart(ctx context.Context, r io.ReaderAt, hdr []byte, i int, s tmodel.Ge
 	if perr != nil {
 		return unread(perr)
 	}
-	tr, err := trace.NewReader(bufio.NewReaderSize(p.Reader(r, hdr), 256<<10))
+	tr, err := order.NewReader(p.Reader(r, hdr))
 	if err != nil {
 		return unread(err)
 	}
+	defer tr.Close()
 	var cv converter
 	buf := func() []rec {
 		select {
@@ -422,8 +422,9 @@ func readPart(ctx context.Context, r io.ReaderAt, hdr []byte, i int, s tmodel.Ge
 	}
 	recs := buf()
 	syncs := 0
+	var ev order.Event
 	for {
-		ev, err := tr.ReadEvent()
+		err := tr.Next(&ev)
 		if err == io.EOF {
 			break
 		}

@@ -238,9 +238,17 @@ func PreparePart(r io.ReaderAt, hdr []byte, s GenSpan, see func(*decode.Generati
 // Reader is the part as golang.org/x/exp/trace is to read it: hdr, then
 // the generation from the file in r with its late batches moved back and
 // its large batches split.
+//
+// It says how many bytes it holds (SizedReader), so that a decoder reading
+// it sizes its buffer once, not through a chain of copies that leaves
+// garbage as large as the generation for each part.
 func (p *Part) Reader(r io.ReaderAt, hdr []byte) io.Reader {
 	parts := append([]io.Reader{bytes.NewReader(hdr)}, spliced(r, p.Span.Off, p.Span.End, p.cuts)...)
-	return io.MultiReader(parts...)
+	var n int64
+	for _, x := range parts {
+		n += x.(interface{ Size() int64 }).Size() // N.B. section and bytes readers
+	}
+	return &SizedReader{io.MultiReader(parts...), n}
 }
 
 // spliced is the input from from to to, read at those offsets in r, with
