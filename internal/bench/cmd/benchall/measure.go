@@ -114,6 +114,7 @@ var decodeLoops = []struct{ key, label, name string }{
 func (h *harness) measureLoops() {
 	h.loop("walk", "walk", "bare walk (the floor)", h.full)
 	h.loop("xexp", "xexp", "x/exp/trace ReadEvent loop", h.full)
+	h.loop("order", "order", "gotrace's ordered reader loop (order.Reader)", h.full)
 	for _, d := range decodeLoops {
 		h.loop(d.key, d.key, d.label, h.full)
 		h.loop(d.key+"-half", d.key, "  same, half the generations", h.half)
@@ -161,7 +162,7 @@ func (h *harness) measureShapes() {
 
 // serviceRows are the measurements on the service-like trace: the loop,
 // then the commands that read the goroutine timeline.
-var serviceRows = []string{"xexp-service", "stats-json-service", "pprof-sched-service", "pprof-cpu-service", "export-perfetto-service"}
+var serviceRows = []string{"xexp-service", "order-service", "stats-json-service", "pprof-sched-service", "pprof-cpu-service", "export-perfetto-service"}
 
 // measureService measures the x/exp/trace loop and the timeline commands
 // on the service-like trace.
@@ -173,6 +174,7 @@ func (h *harness) measureService() {
 		return
 	}
 	h.loop("xexp-service", "xexp", "x/exp/trace ReadEvent loop", h.service)
+	h.loop("order-service", "order", "gotrace's ordered reader loop (order.Reader)", h.service)
 	in := h.service
 	h.measureGotrace([]gotraceRow{
 		{"stats-json-service", "gotrace stats --json FILE >/dev/null", "stats", []string{"--json"}, []string{"--json", "FILE"}, in},
