@@ -29,6 +29,11 @@ func TestConverter(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if len(data) > damagedMax {
+			// N.B. Their events go through the converter in stats'
+			// TestPartsMatchOrdered, whose models must be equal.
+			continue
+		}
 		ins = append(ins, input{filepath.Base(f), data})
 	}
 	corpus, err := reftest.GorootCorpus()
