@@ -101,7 +101,7 @@ func Export(ctx context.Context, r io.Reader, w io.Writer, opts Options) (Summar
 			tl.finish(tl.last)
 		}
 		if errors.Is(readErr, errPartDamaged) && ctx.Err() == nil {
-			readErr = damageIn(ra, size, readErr)
+			readErr = damageIn(ctx, ra, size, readErr)
 		}
 	}
 	if errors.Is(readErr, errInOrder) {

@@ -481,8 +481,9 @@ func readerSize(r io.Reader, at io.ReaderAt) (io.ReaderAt, int64, bool) {
 // damageIn reads the trace in r, size bytes long, in order for the error
 // that says where its damage is, as the ordered pass would have said it;
 // err, what a part found, if that pass finds none.
-func damageIn(r io.ReaderAt, size int64, err error) error {
-	if _, derr := tmodel.Read(io.NewSectionReader(r, 0, size), func(*trace.Event) bool { return true }); derr != nil {
+func damageIn(ctx context.Context, r io.ReaderAt, size int64, err error) error {
+	in := func() io.Reader { return io.NewSectionReader(r, 0, size) }
+	if _, derr := tmodel.Locate(ctx, in(), r, in); derr != nil {
 		return derr
 	}
 	return err

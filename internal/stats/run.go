@@ -210,67 +210,13 @@ func analysePrefix(ctx context.Context, r io.ReaderAt, end int64, v format.Versi
 
 // locatePass reads every event of the trace in in, in order, and analyses
 // none: it finds where damage ends the reading, as the event pass would
-// find it, and holds no copy of a generation. It returns the sync events
-// read and the damage.
-//
-// gotrace's ordered reader reads first: it gives no event
-// golang.org/x/exp/trace would not, so when it reads every complete
-// generation to the end, golang.org/x/exp/trace does too, and the damage
-// is the one the Source found after them, the same whoever reads. When
-// it stops sooner, golang.org/x/exp/trace reads the trace again (from r,
-// size bytes), so that the damage is named as every command names it.
+// find it (see timeline.Locate; r, size bytes long, is read again if need
+// be). It returns the sync events read and the damage.
 func locatePass(ctx context.Context, in io.Reader, r io.ReaderAt, size int64) (syncs int, err error) {
-	if syncs, ok, err := orderLocate(ctx, in, r); ok || ctx.Err() != nil {
-		return syncs, err
-	}
-	in = io.NewSectionReader(r, 0, size)
-	n := 0
-	syncs = 0
-	src, err := timeline.ReadAt(bufio.NewReaderSize(in, bufSize(in, 256<<10)), r, func(ev *trace.Event) bool {
-		if ev.Kind() == trace.EventSync {
-			syncs++
-		}
-		n++
-		return n&4095 != 0 || ctx.Err() == nil
+	return timeline.Locate(ctx, bufio.NewReaderSize(in, bufSize(in, 256<<10)), r, func() io.Reader {
+		in := io.NewSectionReader(r, 0, size)
+		return bufio.NewReaderSize(in, bufSize(in, 256<<10))
 	})
-	if src == nil {
-		return 0, err
-	}
-	if err == nil {
-		err = ctx.Err()
-	}
-	return syncs, err
-}
-
-// orderLocate is locatePass's reading with gotrace's ordered reader. It
-// reports false when that reader stopped before the end of the complete
-// generations the Source hands it.
-func orderLocate(ctx context.Context, in io.Reader, at io.ReaderAt) (syncs int, ok bool, err error) {
-	src, err := timeline.NewSource(bufio.NewReaderSize(in, bufSize(in, 256<<10)))
-	if err != nil {
-		return 0, false, nil
-	}
-	src.ReadAgainFrom(at)
-	or, err := order.NewReader(src)
-	if err != nil {
-		return 0, false, nil
-	}
-	defer or.Close()
-	var ev order.Event
-	for n := 1; ; n++ {
-		if err := or.Next(&ev); err != nil {
-			if err == io.EOF {
-				return syncs, true, src.Err()
-			}
-			return 0, false, nil
-		}
-		if ev.Kind() == trace.EventSync {
-			syncs++
-		}
-		if n&4095 == 0 && ctx.Err() != nil {
-			return 0, false, ctx.Err()
-		}
-	}
 }
 
 // ComputeFile is Compute over the trace file at path, named by its path.

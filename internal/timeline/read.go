@@ -1,6 +1,7 @@
 package timeline
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gotrace-cli/gotrace/internal/decode"
+	"github.com/gotrace-cli/gotrace/internal/order"
 	"golang.org/x/exp/trace"
 )
 
@@ -69,6 +71,70 @@ func ReadAt(r io.Reader, at io.ReaderAt, fn func(*trace.Event) bool) (src *Sourc
 		}
 		if !fn(&ev) {
 			return src, nil
+		}
+	}
+}
+
+// Locate reads the trace in r in order and analyses none of it: it returns
+// the sync events read and the damage that ends the reading, as ReadAt
+// would, and holds no copy of a generation (at reads the input at its
+// offsets; see ReadAt).
+//
+// gotrace's ordered reader reads first: it gives no event
+// golang.org/x/exp/trace would not, so when it reads every complete
+// generation to the end, golang.org/x/exp/trace does too, and the damage
+// is the one the Source found after them, the same whoever reads. When it
+// stops sooner, golang.org/x/exp/trace reads the input again, from again,
+// so that the damage is named as every command names it.
+func Locate(ctx context.Context, r io.Reader, at io.ReaderAt, again func() io.Reader) (syncs int, err error) {
+	if syncs, ok, err := orderLocate(ctx, r, at); ok || ctx.Err() != nil {
+		return syncs, err
+	}
+	n := 0
+	syncs = 0
+	src, err := ReadAt(again(), at, func(ev *trace.Event) bool {
+		if ev.Kind() == trace.EventSync {
+			syncs++
+		}
+		n++
+		return n&4095 != 0 || ctx.Err() == nil
+	})
+	if src == nil {
+		return 0, err
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	return syncs, err
+}
+
+// orderLocate is Locate's reading with gotrace's ordered reader. It
+// reports false when that reader stopped before the end of the complete
+// generations the Source hands it.
+func orderLocate(ctx context.Context, r io.Reader, at io.ReaderAt) (syncs int, ok bool, err error) {
+	src, err := NewSource(r)
+	if err != nil {
+		return 0, false, nil
+	}
+	src.at = at
+	or, err := order.NewReader(src)
+	if err != nil {
+		return 0, false, nil
+	}
+	defer or.Close()
+	var ev order.Event
+	for n := 1; ; n++ {
+		if err := or.Next(&ev); err != nil {
+			if err == io.EOF {
+				return syncs, true, src.Err()
+			}
+			return 0, false, nil
+		}
+		if ev.Kind() == trace.EventSync {
+			syncs++
+		}
+		if n&4095 == 0 && ctx.Err() != nil {
+			return 0, false, ctx.Err()
 		}
 	}
 }

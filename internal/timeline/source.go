@@ -45,12 +45,6 @@ type Source struct {
 	Shifted   uint64
 }
 
-// ReadAgainFrom makes the Source read the generation waiting for the next
-// one's first timestamp again from at, which reads the input at its
-// offsets (the file the Source reads from its start), instead of holding
-// a copy of it, as ReadAt does.
-func (s *Source) ReadAgainFrom(at io.ReaderAt) { s.at = at }
-
 // GenRef names a generation by its number and first byte.
 type GenRef struct {
 	Num    uint64
