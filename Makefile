@@ -60,12 +60,13 @@ test-parquet:
 golden:
 	$(GO) test ./... -run 'Golden|Script' -update
 
-# FuzzDecode, then FuzzStats, FUZZTIME each. Minimizing each new
+# FuzzDecode, then FuzzStats and FuzzOrder, FUZZTIME each. Minimizing each new
 # interesting input may take the -fuzzminimizetime default (60s) of a short
 # run; 5s is enough to shrink a crasher.
 fuzz:
 	$(GO) test ./internal/decode -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./internal/stats -run '^$$' -fuzz '^FuzzStats$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./internal/order -run '^$$' -fuzz '^FuzzOrder$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 
 # Builds gotrace itself and, on first use, the two traces it measures on
 # (testdata/bench/stress.trace and service.trace); BENCHFLAGS passes flags,
