@@ -284,24 +284,38 @@ func drainX(data []byte, res *result) error {
 	}
 }
 
-func committedTraces(t testing.TB) []string {
+// committedTrace is one trace of testdata/traces, read.
+type committedTrace struct {
+	name string
+	data []byte
+}
+
+// committedTraces reads the committed traces, those of at most max bytes
+// (all when max is 0).
+func committedTraces(t testing.TB, max int) []committedTrace {
 	files, err := filepath.Glob("../../testdata/traces/*.trace")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no committed traces: %v", err)
 	}
-	return files
+	var out []committedTrace
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if max == 0 || len(data) <= max {
+			out = append(out, committedTrace{filepath.Base(f), data})
+		}
+	}
+	return out
 }
 
 // TestCommittedTraces compares every committed trace event by event.
 func TestCommittedTraces(t *testing.T) {
 	total := 0
-	for _, f := range committedTraces(t) {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res := lockstep(t, data)
+	for _, c := range committedTraces(t, 0) {
+		t.Run(c.name, func(t *testing.T) {
+			res := lockstep(t, c.data)
 			if res.errO != nil || res.errX != nil || res.xPanic != nil {
 				t.Fatalf("order: %v; x/exp/trace: %v (panic %v)", res.errO, res.errX, res.xPanic)
 			}
@@ -398,12 +412,9 @@ const damagedMax = 400 << 10
 // damagedMax in their first third only): each must fail, after events
 // golang.org/x/exp/trace gives too.
 func TestTruncated(t *testing.T) {
-	for _, f := range committedTraces(t) {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Run(filepath.Base(f), func(t *testing.T) {
+	for _, c := range committedTraces(t, 0) {
+		data := c.data
+		t.Run(c.name, func(t *testing.T) {
 			n := len(data)
 			for _, cut := range []int{1, 15, 17, 40, n / 7, n / 3, n / 2, n - n/5, n - 100, n - 3, n - 1} {
 				if cut <= 0 || cut >= n {
@@ -427,15 +438,9 @@ func TestTruncated(t *testing.T) {
 // flipped, which keeps the test to seconds; TestTruncated damages the
 // larger ones too.
 func TestCorrupted(t *testing.T) {
-	for _, f := range committedTraces(t) {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(data) > damagedMax {
-			continue
-		}
-		t.Run(filepath.Base(f), func(t *testing.T) {
+	for _, c := range committedTraces(t, damagedMax) {
+		data := c.data
+		t.Run(c.name, func(t *testing.T) {
 			n := len(data)
 			for i, at := range []int{5, 16, 17, 20, 33, n / 5, n / 2, 2 * n / 3, n - 50} {
 				if at <= 0 || at >= n {

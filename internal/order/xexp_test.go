@@ -19,30 +19,17 @@ import (
 // trace tests, and its traces of Go 1.11 to 1.21, which only
 // golang.org/x/exp/trace reads.
 func TestConverter(t *testing.T) {
-	type input struct {
-		name string
-		data []byte
-	}
-	var ins []input
-	for _, f := range committedTraces(t) {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(data) > damagedMax {
-			// N.B. Their events go through the converter in stats'
-			// TestPartsMatchOrdered, whose models must be equal.
-			continue
-		}
-		ins = append(ins, input{filepath.Base(f), data})
-	}
+	// N.B. The committed traces over damagedMax bytes are left out: their
+	// events go through the converter in stats' TestPartsMatchOrdered,
+	// whose models must be equal.
+	ins := committedTraces(t, damagedMax)
 	corpus, err := reftest.GorootCorpus()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range corpus {
 		if c.Valid() {
-			ins = append(ins, input{c.Name, c.Data})
+			ins = append(ins, committedTrace{c.Name, c.Data})
 		}
 	}
 	for _, f := range reftest.OldTraces("*") {
@@ -50,7 +37,7 @@ func TestConverter(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ins = append(ins, input{"old/" + filepath.Base(f), data})
+		ins = append(ins, committedTrace{"old/" + filepath.Base(f), data})
 	}
 	total := 0
 	for _, in := range ins {
