@@ -159,28 +159,23 @@ func (c *converter) skip(t trace.Time) {
 // transition fills r from a goroutine's state transition, unless it is
 // not one or changes nothing.
 func (c *converter) transition(ev *order.Event, r *rec) bool {
-	st := ev.StateTransition()
-	if st.Resource.Kind != trace.ResourceGoroutine {
+	id, from, to, ok := ev.GoTransition()
+	if !ok || from == to {
 		return false
 	}
-	r.from, r.to = st.Goroutine()
-	if r.from == r.to {
-		return false
+	r.from, r.to, r.id = from, to, uint64(id)
+	if to == trace.GoWaiting {
+		r.str = c.waitName(ev.TransitionReason())
 	}
-	id := st.Resource.Goroutine()
-	r.id = uint64(id)
-	if r.to == trace.GoWaiting {
-		r.str = c.waitName(st.Reason)
-	}
-	if r.to == trace.GoNotExist {
+	if to == trace.GoNotExist {
 		c.named.put(uint64(id), false)
 		return true
 	}
 	if !c.named.get(uint64(id)) {
-		r.name = tmodel.StartFunc(st.Stack)
+		r.name = tmodel.StartFunc(ev.TransitionStack())
 		// N.B. Not from a status, which the timeline may take as a
 		// restatement, and then not for the goroutine's name.
-		if r.name != "" && r.from != trace.GoUndetermined {
+		if r.name != "" && from != trace.GoUndetermined {
 			c.named.put(uint64(id), true)
 		}
 	}

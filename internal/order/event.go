@@ -212,6 +212,11 @@ func (e *Event) StateTransition() Transition {
 	if e.kind != trace.EventStateTransition {
 		panic("order: StateTransition of a " + e.kind.String() + " event")
 	}
+	if id, from, to, ok := e.GoTransition(); ok {
+		t := goTrans(id, from, to)
+		t.Reason, t.Stack = e.TransitionReason(), e.TransitionStack()
+		return t
+	}
 	a := &e.args
 	switch e.typ {
 	case format.EvProcStart:
@@ -220,51 +225,74 @@ func (e *Event) StateTransition() Transition {
 		return procTrans(e.p, trace.ProcRunning, trace.ProcIdle)
 	case format.EvProcSteal, format.EvProcStatus:
 		return procTrans(trace.ProcID(a[0]), trace.ProcState(e.from), trace.ProcState(e.to))
-	case format.EvGoCreate, format.EvGoCreateBlocked:
-		to := trace.GoRunnable
-		if e.typ == format.EvGoCreateBlocked {
-			to = trace.GoWaiting
-		}
-		t := goTrans(trace.GoID(a[0]), trace.GoNotExist, to)
-		// N.B. The new goroutine's stack is handed out even when its
-		// ID is 0, as golang.org/x/exp/trace does; it has no frames.
-		t.Stack = Stack{e.tab, a[1]}
-		return t
+	}
+	panic(fmt.Sprintf("order: no transition for event type %d", e.typ))
+}
+
+// GoTransition returns, for a goroutine's state transition, the goroutine
+// and the states StateTransition gives, without building the rest of it;
+// ok is false for any other event.
+func (e *Event) GoTransition() (id trace.GoID, from, to trace.GoState, ok bool) {
+	if e.kind != trace.EventStateTransition {
+		return 0, 0, 0, false
+	}
+	a := &e.args
+	switch e.typ {
+	case format.EvGoCreate:
+		return trace.GoID(a[0]), trace.GoNotExist, trace.GoRunnable, true
+	case format.EvGoCreateBlocked:
+		return trace.GoID(a[0]), trace.GoNotExist, trace.GoWaiting, true
 	case format.EvGoCreateSyscall:
-		return goTrans(trace.GoID(a[0]), trace.GoNotExist, trace.GoSyscall)
+		return trace.GoID(a[0]), trace.GoNotExist, trace.GoSyscall, true
 	case format.EvGoStart:
-		return goTrans(trace.GoID(a[0]), trace.GoRunnable, trace.GoRunning)
+		return trace.GoID(a[0]), trace.GoRunnable, trace.GoRunning, true
 	case format.EvGoDestroy:
-		return goTrans(e.g, trace.GoRunning, trace.GoNotExist)
+		return e.g, trace.GoRunning, trace.GoNotExist, true
 	case format.EvGoDestroySyscall:
-		return goTrans(e.g, trace.GoSyscall, trace.GoNotExist)
-	case format.EvGoStop, format.EvGoBlock:
-		to := trace.GoRunnable
-		if e.typ == format.EvGoBlock {
-			to = trace.GoWaiting
-		}
-		t := goTrans(e.g, trace.GoRunning, to)
-		t.Reason, _ = e.tab.str(a[0])
-		t.Stack = e.Stack()
-		return t
+		return e.g, trace.GoSyscall, trace.GoNotExist, true
+	case format.EvGoStop:
+		return e.g, trace.GoRunning, trace.GoRunnable, true
+	case format.EvGoBlock:
+		return e.g, trace.GoRunning, trace.GoWaiting, true
 	case format.EvGoUnblock, format.EvGoSwitch, format.EvGoSwitchDestroy:
 		// A switch first unblocks the goroutine it names; its other
 		// halves follow as events of their own.
-		return goTrans(trace.GoID(a[0]), trace.GoWaiting, trace.GoRunnable)
+		return trace.GoID(a[0]), trace.GoWaiting, trace.GoRunnable, true
 	case format.EvGoSyscallBegin:
-		t := goTrans(e.g, trace.GoRunning, trace.GoSyscall)
-		t.Stack = e.Stack()
-		return t
+		return e.g, trace.GoRunning, trace.GoSyscall, true
 	case format.EvGoSyscallEnd:
-		return goTrans(e.g, trace.GoSyscall, trace.GoRunning)
+		return e.g, trace.GoSyscall, trace.GoRunning, true
 	case format.EvGoSyscallEndBlocked:
-		return goTrans(e.g, trace.GoSyscall, trace.GoRunnable)
+		return e.g, trace.GoSyscall, trace.GoRunnable, true
 	case format.EvGoStatus, format.EvGoStatusStack:
-		t := goTrans(trace.GoID(a[0]), trace.GoState(e.from), trace.GoState(e.to))
-		t.Stack = e.Stack()
-		return t
+		return trace.GoID(a[0]), trace.GoState(e.from), trace.GoState(e.to), true
 	}
-	panic(fmt.Sprintf("order: no transition for event type %d", e.typ))
+	return 0, 0, 0, false
+}
+
+// TransitionReason is a goroutine transition's Reason: why it stopped or
+// blocked, "" for other events.
+func (e *Event) TransitionReason() string {
+	if e.typ != format.EvGoStop && e.typ != format.EvGoBlock {
+		return ""
+	}
+	r, _ := e.tab.str(e.args[0])
+	return r
+}
+
+// TransitionStack is a goroutine transition's Stack: the stack of the
+// goroutine making it where the trace gives one, and for a creation the
+// new goroutine's starting stack; no stack for other events.
+func (e *Event) TransitionStack() Stack {
+	switch e.typ {
+	case format.EvGoCreate, format.EvGoCreateBlocked:
+		// N.B. The new goroutine's stack is handed out even when its
+		// ID is 0, as golang.org/x/exp/trace does; it has no frames.
+		return Stack{e.tab, e.args[1]}
+	case format.EvGoStop, format.EvGoBlock, format.EvGoSyscallBegin, format.EvGoStatus, format.EvGoStatusStack:
+		return e.Stack()
+	}
+	return Stack{}
 }
 
 // Range describes a range event: its name and what it is bound to.
