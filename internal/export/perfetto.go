@@ -517,13 +517,25 @@ func (p *perfettoWriter) callstack(stack []frame) uint64 {
 // it introduces.
 func (p *perfettoWriter) trackEvent(e *event, typ uint64) {
 	p.intern = p.intern[:0]
-	m := appendVarint(p.msg[:0], fEventType, typ)
-	m = appendVarint(m, fEventTrack, e.track)
+	var name, cat uint64
 	if e.name != "" {
-		m = appendVarint(m, fEventNameIID, p.iid(fInternName, e.name))
+		name = p.iid(fInternName, e.name)
 	}
 	if e.cat != "" {
-		m = appendVarint(m, fEventCategory, p.iid(fInternCategory, e.cat))
+		cat = p.iid(fInternCategory, e.cat)
+	}
+	if len(e.args) == 0 && len(e.flowsOut) == 0 && len(e.flowsIn) <= 1 && len(e.stack) == 0 &&
+		len(p.intern) == 0 && typ != typeCounter && !p.cleared && e.ts >= p.lastTS && p.err == nil {
+		p.plainEvent(e, typ, name, cat)
+		return
+	}
+	m := appendVarint(p.msg[:0], fEventType, typ)
+	m = appendVarint(m, fEventTrack, e.track)
+	if name != 0 {
+		m = appendVarint(m, fEventNameIID, name)
+	}
+	if cat != 0 {
+		m = appendVarint(m, fEventCategory, cat)
 	}
 	if typ == typeCounter {
 		m = appendVarint(m, fEventCounter, uint64(e.value))
@@ -573,6 +585,62 @@ func (p *perfettoWriter) trackEvent(e *event, typ uint64) {
 	if len(p.bundle) >= bundleSize {
 		p.flush()
 	}
+}
+
+// plainEvent writes the packet of e, an event of type typ with at most a
+// name and a category (interned before, as name and cat), one ending flow
+// and a timestamp on the incremental clock: most events. It writes what
+// trackEvent would, byte for byte, assembled in place in one step.
+func (p *perfettoWriter) plainEvent(e *event, typ, name, cat uint64) {
+	// N.B. Every length here is below 128, so each is one byte, set
+	// once what it measures is written: the packet's at 1, the
+	// TrackEvent's at body-1.
+	var b [80]byte
+	b[0] = fTracePacket<<3 | 2
+	i := 2
+	b[i] = fPacketTimestamp << 3
+	i = putUvarint(&b, i+1, uint64(e.ts-p.lastTS))
+	p.lastTS = e.ts
+	b[i] = fPacketTrackEvent<<3 | 2
+	i += 2
+	body := i
+	b[i], b[i+1] = fEventType<<3, byte(typ)
+	b[i+2] = fEventTrack << 3
+	i = putUvarint(&b, i+3, e.track)
+	if name != 0 {
+		b[i] = fEventNameIID << 3
+		i = putUvarint(&b, i+1, name)
+	}
+	if cat != 0 {
+		b[i] = fEventCategory << 3
+		i = putUvarint(&b, i+1, cat)
+	}
+	if len(e.flowsIn) == 1 {
+		const tag = fEventFlowEnd<<3 | 1 // N.B. fixed64: wire type 1; two bytes
+		b[i], b[i+1] = byte(tag&0x7f|0x80), byte(tag>>7)
+		binary.LittleEndian.PutUint64(b[i+2:], e.flowsIn[0])
+		i += 10
+	}
+	b[body-1] = byte(i - body)
+	b[i], b[i+1] = fPacketSequenceID<<3, sequenceID
+	b[i+2], b[i+3] = fPacketSequenceFlags<<3, seqNeedsIncrementalState
+	i += 4
+	b[1] = byte(i - 2)
+	p.bundle = append(p.bundle, b[:i]...)
+	if len(p.bundle) >= bundleSize {
+		p.flush()
+	}
+}
+
+// putUvarint writes v as a varint at b[i:] and returns where it ends.
+func putUvarint(b *[80]byte, i int, v uint64) int {
+	for v >= 0x80 {
+		b[i] = byte(v) | 0x80
+		v >>= 7
+		i++
+	}
+	b[i] = byte(v)
+	return i + 1
 }
 
 // seqFieldsSize is the size of a packet's sequence ID and flags.
