@@ -52,6 +52,25 @@ func (gr *GenReader) BatchData(g *Generation, i int) ([]byte, int64, error) {
 	return gr.d.buf[bf.lo:bf.hi], gr.d.base + int64(bf.lo), nil
 }
 
+// DropTables lets the decoder's tables of g go before the call returns,
+// at Frames detail, for a caller that took what it needs of them and reads
+// on in the batches' bytes (BatchData): afterwards g's Strings and Stacks
+// are nil and its table batches have no Events. The decoder makes them
+// anew for the next generation.
+func (gr *GenReader) DropTables(g *Generation) {
+	if gr.d == nil || g != &gr.d.g || gr.d.detail != Frames {
+		return
+	}
+	d := gr.d
+	for _, bi := range d.tableBatches {
+		g.Batches[bi].Events = nil
+	}
+	g.Strings, g.Stacks = nil, nil
+	d.frames, d.stacks, d.stackEvents = nil, nil, nil
+	d.cur.events, d.cur.args, d.cur.argChunk = nil, nil, nil
+	d.sizedBy = 0
+}
+
 // Parallel reads the rest of the trace as a loop over Next would, with the
 // Reader's Detail, decoding up to workers generations at once (GOMAXPROCS
 // when workers < 1), and calls fn with each generation and a GenReader for

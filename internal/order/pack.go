@@ -74,6 +74,9 @@ func (p *packer) pack(gr *decode.GenReader, g *decode.Generation) error {
 	if err := p.fill(d, gr, g); err != nil {
 		return err
 	}
+	// N.B. The tables are d's now: the decoder's copy need not wait
+	// with the generation's bytes until the consumer is done.
+	gr.DropTables(g)
 	select {
 	case p.gens <- d:
 	case <-p.quit:
