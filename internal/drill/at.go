@@ -88,7 +88,7 @@ type Frame struct {
 
 // frames is s, innermost frame first, without the frames of the code
 // gotrace record adds to a program.
-func frames(s trace.Stack) []Frame {
+func frames[S timeline.Stack](s S) []Frame {
 	out := []Frame{}
 	for f := range s.Frames() {
 		if !timeline.IsShimFrame(f.Func) {
@@ -268,7 +268,7 @@ func (g *GoAt) set(iv *timeline.Interval, abs, start trace.Time) {
 
 // setState fills g's state: state since since, entered at stack, for a
 // wait with its reason and category.
-func (g *GoAt) setState(state trace.GoState, since trace.Time, stack trace.Stack, reason string, cat timeline.Category, abs, start trace.Time) {
+func (g *GoAt) setState(state trace.GoState, since trace.Time, stack timeline.StackRef, reason string, cat timeline.Category, abs, start trace.Time) {
 	g.State, g.Since, g.For, g.SinceAtLeast = stateWord(state), time.Duration(since-start), time.Duration(abs-since), false
 	g.Stack = frames(stack)
 	g.Reason, g.Category = "", ""
@@ -286,8 +286,8 @@ type lastState struct {
 	// status is set when it has been in the state since its status
 	// opened the generation.
 	status bool
-	reason string      // why it waits, for a wait
-	stack  trace.Stack // the stack of the event that put it in the state
+	reason string            // why it waits, for a wait
+	stack  timeline.StackRef // the stack of the event that put it in the state
 }
 
 type lastRead struct {
@@ -346,7 +346,7 @@ func lastStates(ctx context.Context, r io.ReaderAt, ix *Index, j int) (map[trace
 			delete(ls, id) // ended: a later goroutine with the ID is another
 			return true
 		}
-		g.state, g.stack, g.reason = to, ev.Stack(), ""
+		g.state, g.stack, g.reason = to, timeline.XStack(ev.Stack()), ""
 		if to == trace.GoWaiting {
 			g.reason = st.Reason
 		}

@@ -207,7 +207,7 @@ type walker struct {
 	// frames: a trace.Stack would hold its generation's tables in
 	// memory after the read moved on.
 	stacks  [][]Frame
-	stackAt map[trace.Stack]stackRef
+	stackAt map[timeline.StackRef]stackRef
 	reasons strTable
 }
 
@@ -217,8 +217,8 @@ type stackRef int32
 const noStack stackRef = 0
 
 // stackRef is st among w's stacks, added when first met.
-func (w *walker) stackRef(st trace.Stack) stackRef {
-	if st == trace.NoStack {
+func (w *walker) stackRef(st timeline.StackRef) stackRef {
+	if st == (timeline.StackRef{}) {
 		return noStack
 	}
 	if r, ok := w.stackAt[st]; ok {
@@ -250,7 +250,7 @@ func newWalker(chosen []Task, base trace.Time) *walker {
 		byRef:    make(map[goKey]*timeline.Goroutine),
 		wakers:   make(map[wakeKey]*timeline.Goroutine),
 		stacks:   [][]Frame{{}},
-		stackAt:  make(map[trace.Stack]stackRef)}
+		stackAt:  make(map[timeline.StackRef]stackRef)}
 	w.tk.Emit = func(iv *timeline.Interval) {
 		if !w.within(iv.Start, iv.End) {
 			return
@@ -332,7 +332,7 @@ func (w *walker) event(ev *trace.Event) {
 		if g == nil {
 			return
 		}
-		s := cpuSample{at: now, stack: w.stackRef(ev.Stack())}
+		s := cpuSample{at: now, stack: w.stackRef(timeline.XStack(ev.Stack()))}
 		for f := range ev.Stack().Frames() {
 			if s.fn == "" {
 				s.fn = f.Func

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/pprof/profile"
+	"github.com/gotrace-cli/gotrace/internal/order"
 	"github.com/gotrace-cli/gotrace/internal/timeline"
 	"golang.org/x/exp/trace"
 )
@@ -23,7 +24,7 @@ const maxFrames = 128
 // tasks, a name) with a count and a total.
 type record struct {
 	key   string
-	stack trace.Stack
+	stack timeline.StackRef
 	label string
 	count int64
 	total time.Duration
@@ -38,14 +39,14 @@ type builder struct {
 	key     []byte
 	// byStack is records by stack, for samples with no label: a
 	// stack's frames are read once per generation, not per sample.
-	byStack map[trace.Stack]*record
+	byStack map[timeline.StackRef]*record
 }
 
 func newBuilder(t Type) *builder {
-	return &builder{t: t, records: make(map[string]*record), byStack: make(map[trace.Stack]*record)}
+	return &builder{t: t, records: make(map[string]*record), byStack: make(map[timeline.StackRef]*record)}
 }
 
-func (b *builder) add(st trace.Stack, label string, d time.Duration) {
+func (b *builder) add(st timeline.StackRef, label string, d time.Duration) {
 	if label == "" {
 		if r := b.byStack[st]; r != nil {
 			r.count++
@@ -118,7 +119,7 @@ func countParts(ctx context.Context, r io.ReaderAt, s io.Seeker, t Type) (*build
 	// N.B. With no filter, the selection keeps every interval whole: it
 	// needs no times of its own.
 	sel := &selection{first: 0, last: math.MaxInt64, started: true}
-	tk, err := timeline.ReadParts(ctx, r, size, runtime.GOMAXPROCS(0), func(i int, tk *timeline.Tracker) func(*trace.Event) {
+	tk, err := timeline.ReadParts(ctx, r, size, runtime.GOMAXPROCS(0), func(i int, tk *timeline.Tracker) func(*order.Event) {
 		p := &spanPart{b: newBuilder(t)}
 		mu.Lock()
 		for len(parts) <= i {
@@ -131,9 +132,9 @@ func countParts(ctx context.Context, r io.ReaderAt, s io.Seeker, t Type) (*build
 		case CPU:
 			// N.B. Unfiltered, a sample counts whoever it is on.
 			tk.OnlyTimes()
-			return func(ev *trace.Event) {
+			return func(ev *order.Event) {
 				if ev.Kind() == trace.EventStackSample {
-					b.add(ev.Stack(), "", CPUSamplePeriod)
+					b.add(timeline.OrderStack(ev.Stack()), "", CPUSamplePeriod)
 				}
 			}
 		case Region, Task:
@@ -142,7 +143,7 @@ func countParts(ctx context.Context, r io.ReaderAt, s io.Seeker, t Type) (*build
 			// that does is not kept.
 			tk.OnlyTimes()
 			p.tk = tk
-			return func(ev *trace.Event) { p.event(ev, sel) }
+			return func(ev *order.Event) { p.event(ev, sel) }
 		}
 		tk.Emit = func(iv *timeline.Interval) { b.charge(iv, sel) }
 		return nil
@@ -199,7 +200,7 @@ type spanEnd struct {
 	end    trace.Time
 }
 
-func (p *spanPart) event(ev *trace.Event, sel *selection) {
+func (p *spanPart) event(ev *order.Event, sel *selection) {
 	switch ev.Kind() {
 	case trace.EventRegionBegin:
 		if p.b.t == Region {
@@ -207,7 +208,7 @@ func (p *spanPart) event(ev *trace.Event, sel *selection) {
 				p.regions = make(map[trace.GoID][]pending)
 			}
 			g := ev.Goroutine()
-			p.regions[g] = append(p.regions[g], pending{start: ev.Time(), stack: ev.Stack(), name: ev.Region().Type})
+			p.regions[g] = append(p.regions[g], pending{start: ev.Time(), stack: timeline.OrderStack(ev.Stack()), name: ev.Region().Type})
 		}
 	case trace.EventRegionEnd:
 		if p.b.t != Region {
@@ -232,7 +233,7 @@ func (p *spanPart) event(ev *trace.Event, sel *selection) {
 				p.tasks, p.begun = make(map[trace.TaskID]pending), make(map[trace.TaskID]bool)
 			}
 			t := ev.Task()
-			p.tasks[t.ID] = pending{start: ev.Time(), stack: ev.Stack(), name: t.Type}
+			p.tasks[t.ID] = pending{start: ev.Time(), stack: timeline.OrderStack(ev.Stack()), name: t.Type}
 			p.begun[t.ID] = true
 		}
 	case trace.EventTaskEnd:
@@ -341,7 +342,7 @@ func (b *builder) tracks(st trace.GoState, reason string) bool {
 // pending is a region or a task begun and not yet ended.
 type pending struct {
 	start trace.Time
-	stack trace.Stack
+	stack timeline.StackRef
 	name  string
 	g     gkey
 }
@@ -367,12 +368,12 @@ func (b *builder) count(ctx context.Context, r io.Reader, sel *selection) error 
 		switch ev.Kind() {
 		case trace.EventStackSample:
 			if b.t == CPU && sel.contains(key(ev.Goroutine()), ev.Time()) {
-				b.add(ev.Stack(), "", CPUSamplePeriod)
+				b.add(timeline.XStack(ev.Stack()), "", CPUSamplePeriod)
 			}
 		case trace.EventRegionBegin:
 			if b.t == Region {
 				g := ev.Goroutine()
-				regions[g] = append(regions[g], pending{start: ev.Time(), stack: ev.Stack(), name: ev.Region().Type, g: key(g)})
+				regions[g] = append(regions[g], pending{start: ev.Time(), stack: timeline.XStack(ev.Stack()), name: ev.Region().Type, g: key(g)})
 			}
 		case trace.EventRegionEnd:
 			if b.t != Region {
@@ -389,7 +390,7 @@ func (b *builder) count(ctx context.Context, r io.Reader, sel *selection) error 
 		case trace.EventTaskBegin:
 			if b.t == Task {
 				t := ev.Task()
-				tasks[t.ID] = pending{start: ev.Time(), stack: ev.Stack(), name: t.Type, g: key(ev.Goroutine())}
+				tasks[t.ID] = pending{start: ev.Time(), stack: timeline.XStack(ev.Stack()), name: t.Type, g: key(ev.Goroutine())}
 			}
 		case trace.EventTaskEnd:
 			if b.t != Task {

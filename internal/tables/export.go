@@ -81,7 +81,7 @@ func Export(ctx context.Context, r io.Reader, opts Options) (Summary, error) {
 	x.tk.Emit = x.interval
 	x.tk.End = x.goroutineEnd
 	x.stacks.ids = make(map[string]int64)
-	x.stacks.gen = make(map[trace.Stack]int64)
+	x.stacks.gen = make(map[timeline.StackRef]int64)
 	x.tasks = make(map[trace.TaskID]*task)
 	x.regions = make(map[trace.GoID][]region)
 	x.ranges = make(map[rangeKey]*gcRange)
@@ -164,7 +164,7 @@ func (x *exporter) event(ev *trace.Event) {
 		b := w.row()
 		x.times(b, ev.Time())
 		x.resources(b, ev)
-		x.stack(b, ev.Stack())
+		x.stack(b, timeline.XStack(ev.Stack()))
 		w.done(b)
 	case trace.EventLog:
 		l := ev.Log()
@@ -175,12 +175,12 @@ func (x *exporter) event(ev *trace.Event) {
 		b.i64(int64(l.Task))
 		b.str(l.Category)
 		b.str(l.Message)
-		x.stack(b, ev.Stack())
+		x.stack(b, timeline.XStack(ev.Stack()))
 		w.done(b)
 	case trace.EventTaskBegin:
 		tk := ev.Task()
 		t := &task{id: tk.ID, parent: tk.Parent, typ: tk.Type, start: ev.Time(), begun: true, by: ev.Goroutine(),
-			stack: x.stackID(ev.Stack())}
+			stack: x.stackID(timeline.XStack(ev.Stack()))}
 		x.tasks[tk.ID] = t
 	case trace.EventTaskEnd:
 		tk := ev.Task()
@@ -198,7 +198,7 @@ func (x *exporter) event(ev *trace.Event) {
 		id := ev.Goroutine()
 		rg := ev.Region()
 		x.regions[id] = append(x.regions[id], region{task: rg.Task, typ: rg.Type, start: ev.Time(), begun: true,
-			stack: x.stackID(ev.Stack())})
+			stack: x.stackID(timeline.XStack(ev.Stack()))})
 	case trace.EventRegionEnd:
 		x.regionEnd(ev)
 	case trace.EventRangeBegin, trace.EventRangeActive:
@@ -208,14 +208,14 @@ func (x *exporter) event(ev *trace.Event) {
 			return // restated as a generation begins
 		}
 		x.ranges[k] = &gcRange{name: r.Name, start: ev.Time(), begun: ev.Kind() == trace.EventRangeBegin,
-			g: x.scopeG(ev, r), p: x.scopeP(ev, r), stack: x.stackID(ev.Stack())}
+			g: x.scopeG(ev, r), p: x.scopeP(ev, r), stack: x.stackID(timeline.XStack(ev.Stack()))}
 	case trace.EventRangeEnd:
 		r := ev.Range()
 		k := rangeKey{r.Name, r.Scope}
 		gr := x.ranges[k]
 		delete(x.ranges, k)
 		if gr == nil {
-			gr = &gcRange{name: r.Name, g: x.scopeG(ev, r), p: x.scopeP(ev, r), stack: x.stackID(ev.Stack())}
+			gr = &gcRange{name: r.Name, g: x.scopeG(ev, r), p: x.scopeP(ev, r), stack: x.stackID(timeline.XStack(ev.Stack()))}
 		}
 		gr.end, gr.ended = ev.Time(), true
 		x.rangeRow(gr)
@@ -271,14 +271,14 @@ func (x *exporter) resources(b *rowBuilder, ev *trace.Event) {
 }
 
 // stack adds the ID of st (see stackID).
-func (x *exporter) stack(b *rowBuilder, st trace.Stack) {
+func (x *exporter) stack(b *rowBuilder, st timeline.StackRef) {
 	id := x.stackID(st)
 	b.nullI64(id, id > 0)
 }
 
 // stackID is the number of st, 0 for none, writing it to the stacks and
 // frames tables when it is new.
-func (x *exporter) stackID(st trace.Stack) int64 {
+func (x *exporter) stackID(st timeline.StackRef) int64 {
 	id := x.stacks.id(st)
 	if id < 0 {
 		id = x.newStack(st)
@@ -409,7 +409,7 @@ func (x *exporter) regionEnd(ev *trace.Event) {
 	rg := ev.Region()
 	open := x.regions[id]
 	// The innermost region of the type ends, as runtime/trace nests them.
-	r := region{task: rg.Task, typ: rg.Type, stack: x.stackID(ev.Stack())}
+	r := region{task: rg.Task, typ: rg.Type, stack: x.stackID(timeline.XStack(ev.Stack()))}
 	for i := len(open) - 1; i >= 0; i-- {
 		if open[i].typ == rg.Type {
 			r = open[i]
@@ -538,16 +538,16 @@ func (x *exporter) traceRow(version string, gens int, readErr error) {
 // stackTable numbers the distinct stacks of a trace, by their program
 // counters, from 1.
 type stackTable struct {
-	ids map[string]int64      // by the PCs, for the whole trace
-	gen map[trace.Stack]int64 // by handle, for the generation being read
+	ids map[string]int64            // by the PCs, for the whole trace
+	gen map[timeline.StackRef]int64 // by handle, for the generation being read
 	// kinds is whose each stack is, by its root function.
 	kinds []timeline.Kind
 	key   []byte
 }
 
 // id is the number of st: 0 for no stack, -1 for one not yet numbered.
-func (s *stackTable) id(st trace.Stack) int64 {
-	if st == trace.NoStack {
+func (s *stackTable) id(st timeline.StackRef) int64 {
+	if st == (timeline.StackRef{}) {
 		return 0
 	}
 	if id, ok := s.gen[st]; ok {
@@ -568,7 +568,7 @@ func (s *stackTable) id(st trace.Stack) int64 {
 }
 
 // newStack numbers st, whose id is -1, and writes its rows.
-func (x *exporter) newStack(st trace.Stack) int64 {
+func (x *exporter) newStack(st timeline.StackRef) int64 {
 	s := &x.stacks
 	id := int64(len(s.ids) + 1)
 	s.ids[string(s.key)] = id

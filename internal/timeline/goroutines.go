@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gotrace-cli/gotrace/internal/order"
 	"golang.org/x/exp/trace"
 )
 
@@ -22,11 +23,17 @@ type Goroutine struct {
 	// Existed is set for a goroutine that existed before the trace: its
 	// life in the trace begins at the trace's start.
 	Existed bool
+	// N.B. The unexported flags beside Existed: a Tracker reading a
+	// part holds many goroutines.
+	ran     bool
+	pending bool // held holds intervals begun before its first run
+	cont    bool // see in
+
 	Created trace.Time
 	// Creator is the goroutine that created it (trace.NoGoroutine when
 	// it existed before the trace), and CreatorStack where.
 	Creator      trace.GoID
-	CreatorStack trace.Stack
+	CreatorStack StackRef
 
 	FirstRun trace.Time // 0 until it runs
 	Ended    trace.Time // 0 while it lives
@@ -34,15 +41,12 @@ type Goroutine struct {
 	// Totals is the time spent in each state, indexed by StateIndex.
 	Totals [NumStates]time.Duration
 
-	cur     Interval // the state it is in
-	ran     bool
-	held    []Interval // closed intervals waiting for the name or the profile rule
-	pending bool       // held holds intervals begun before its first run
+	cur  Interval   // the state it is in
+	held []Interval // closed intervals waiting for the name or the profile rule
 
 	// in is set for a goroutine that existed before the generation a
 	// part Tracker reads, cont while the interval its status opened is.
-	in   *inherited
-	cont bool
+	in *inherited
 }
 
 // inherited is what a part Tracker keeps for Merge about a goroutine that
@@ -86,30 +90,31 @@ func (g *Goroutine) Reason() string { return g.cur.Reason }
 func (g *Goroutine) State() (trace.GoState, trace.Time) { return g.cur.State, g.cur.Start }
 
 // Interval is a span of one goroutine's life in one state.
+// N.B. Its small fields together: a Tracker reading a part holds many.
 type Interval struct {
 	G     *Goroutine
 	State trace.GoState
-	// Reason is the runtime's reason for a wait (and for some stops),
-	// Category its kind.
-	Reason   string
+	// Category is the kind of Reason.
 	Category Category
-	// Start and End bound the interval. For a goroutine that existed
-	// before the trace, its first interval starts at the trace's start
-	// and Seen is when its status was written; otherwise Seen is Start.
-	Start, Seen, End trace.Time
-	// Stack is the stack of the event that put the goroutine in the
-	// state: where it blocked, or where it was made runnable.
-	Stack trace.Stack
-	// Unblocker is the goroutine that ended a wait (trace.NoGoroutine if
-	// none or not a wait), UnblockStack where it did.
-	Unblocker    trace.GoID
-	UnblockStack trace.Stack
 	// Open is set for an interval the trace ended in.
 	Open bool
 	// Profiled is go tool trace's rule for its profiles (-pprof): a
 	// goroutine's intervals count from its first run on, or all of them
 	// for a goroutine that never runs in the trace.
 	Profiled bool
+	// Reason is the runtime's reason for a wait (and for some stops).
+	Reason string
+	// Start and End bound the interval. For a goroutine that existed
+	// before the trace, its first interval starts at the trace's start
+	// and Seen is when its status was written; otherwise Seen is Start.
+	Start, Seen, End trace.Time
+	// Stack is the stack of the event that put the goroutine in the
+	// state: where it blocked, or where it was made runnable.
+	Stack StackRef
+	// Unblocker is the goroutine that ended a wait (trace.NoGoroutine if
+	// none or not a wait), UnblockStack where it did.
+	Unblocker    trace.GoID
+	UnblockStack StackRef
 }
 
 // Tracker follows each goroutine through the events of a trace, in the
@@ -157,17 +162,10 @@ func (t *Tracker) Goroutine(id trace.GoID) *Goroutine { return t.gs.get(id) }
 func (t *Tracker) Start() trace.Time { return t.start }
 func (t *Tracker) Last() trace.Time  { return t.last }
 
-// Event accounts for ev.
+// Event accounts for ev, an event golang.org/x/exp/trace read.
 func (t *Tracker) Event(ev *trace.Event) {
 	now := ev.Time()
-	if !t.started {
-		t.start, t.started = now, true
-	}
-	t.last = max(t.last, now)
-	if t.part && len(t.early) < maxEarly {
-		t.early = append(t.early, now)
-	}
-	if t.onlyTimes || ev.Kind() != trace.EventStateTransition {
+	if !t.see(now) || ev.Kind() != trace.EventStateTransition {
 		return
 	}
 	st := ev.StateTransition()
@@ -178,8 +176,45 @@ func (t *Tracker) Event(ev *trace.Event) {
 	if from == to {
 		return // restated, not changed
 	}
-	id := st.Resource.Goroutine()
-	stk := ev.Stack() // N.B. once: each call looks the event's kind up
+	// N.B. ev.Stack() once: each call looks the event's kind up.
+	t.transition(now, st.Resource.Goroutine(), from, to, ev.Goroutine(), st.Reason, XStack(ev.Stack()), XStack(st.Stack))
+}
+
+// Take accounts for ev, an event internal/order read: the same events
+// make the same timeline as through Event.
+func (t *Tracker) Take(ev *order.Event) {
+	now := ev.Time()
+	if !t.see(now) {
+		return
+	}
+	id, from, to, ok := ev.GoTransition()
+	if !ok || from == to {
+		return
+	}
+	reason := ""
+	if to == trace.GoWaiting {
+		reason = ev.TransitionReason()
+	}
+	t.transition(now, id, from, to, ev.Goroutine(), reason, OrderStack(ev.Stack()), OrderStack(ev.TransitionStack()))
+}
+
+// see moves the times on to an event at now, and reports whether the
+// Tracker follows goroutines.
+func (t *Tracker) see(now trace.Time) bool {
+	if !t.started {
+		t.start, t.started = now, true
+	}
+	t.last = max(t.last, now)
+	if t.part && len(t.early) < maxEarly {
+		t.early = append(t.early, now)
+	}
+	return !t.onlyTimes
+}
+
+// transition moves goroutine id from one state to another at now, at an
+// event of goroutine by with stack stk; reason is why it waits, and
+// named the stack the goroutine's start function is read from.
+func (t *Tracker) transition(now trace.Time, id trace.GoID, from, to trace.GoState, by trace.GoID, reason string, stk, named StackRef) {
 	g := t.gs.get(id)
 	start := now
 	if g == nil {
@@ -191,7 +226,7 @@ func (t *Tracker) Event(ev *trace.Event) {
 		switch {
 		case from == trace.GoNotExist:
 			g.Created = now
-			g.Creator, g.CreatorStack = ev.Goroutine(), stk
+			g.Creator, g.CreatorStack = by, stk
 			if t.part {
 				// Merge numbers it after the incarnations before.
 				t.created = append(t.created, g)
@@ -213,12 +248,12 @@ func (t *Tracker) Event(ev *trace.Event) {
 			start = t.start
 		}
 	} else {
-		t.close(g, ev.Goroutine(), stk, now)
+		t.close(g, by, stk, now)
 	}
 	// N.B. Not from the status of a goroutine met in a part: read in
 	// order, that status restates what is known and names nothing.
 	if g.Name == "" && !g.cont {
-		g.Name = StartFunc(st.Stack)
+		g.Name = StartFunc(named)
 	}
 	if to == trace.GoNotExist {
 		g.Ended = now
@@ -227,8 +262,8 @@ func (t *Tracker) Event(ev *trace.Event) {
 	}
 	g.cur = Interval{G: g, State: to, Start: start, Seen: now, Stack: stk, Unblocker: trace.NoGoroutine}
 	if to == trace.GoWaiting {
-		g.cur.Reason = st.Reason
-		g.cur.Category = Classify(st.Reason, stk)
+		g.cur.Reason = reason
+		g.cur.Category = Classify(reason, stk)
 	}
 	if to == trace.GoRunning && !g.ran {
 		g.ran, g.FirstRun = true, now
@@ -244,7 +279,7 @@ func (t *Tracker) Event(ev *trace.Event) {
 
 // close ends g's current interval at now, at an event of goroutine by
 // with stack stk.
-func (t *Tracker) close(g *Goroutine, by trace.GoID, stk trace.Stack, now trace.Time) {
+func (t *Tracker) close(g *Goroutine, by trace.GoID, stk StackRef, now trace.Time) {
 	iv := &g.cur
 	if iv.State == trace.GoUndetermined || iv.State == trace.GoNotExist {
 		return

@@ -88,7 +88,7 @@ func (t *Tracker) Merge(p *Tracker) bool {
 			if pg.cont {
 				g.cur = pg.cur
 			}
-			g.cur.G, g.cur.Start, g.cur.End, g.cur.Unblocker, g.cur.UnblockStack = g, t.start, 0, trace.NoGoroutine, trace.NoStack
+			g.cur.G, g.cur.Start, g.cur.End, g.cur.Unblocker, g.cur.UnblockStack = g, t.start, 0, trace.NoGoroutine, StackRef{}
 			t.gs.put(g.ID, g)
 		}
 		t.absorb(g, pg)

@@ -1,13 +1,13 @@
 package timeline
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 
 	"github.com/gotrace-cli/gotrace/internal/format"
+	"github.com/gotrace-cli/gotrace/internal/order"
 	"golang.org/x/exp/trace"
 )
 
@@ -25,8 +25,9 @@ var ErrOverlap = errors.New("generations overlap")
 // PartFunc prepares the Tracker of part i (generation i+1 of the trace),
 // on the goroutine that reads it, before it reads: it sets the Tracker's
 // Emit and returns what else to do with each event after the Tracker has
-// seen it, or nil. The Event is valid only during the call.
-type PartFunc func(i int, tk *Tracker) func(*trace.Event)
+// seen it, or nil. The parts are read with internal/order (Tracker.Take);
+// the Event is valid only during the call.
+type PartFunc func(i int, tk *Tracker) func(*order.Event)
 
 // ReadParts reads the v2 trace in r, size bytes long, a generation at a
 // time on up to workers goroutines, each with a Tracker of its own (part 0
@@ -105,15 +106,15 @@ func readPart(ctx context.Context, r io.ReaderAt, hdr []byte, i int, s GenSpan, 
 			res = partResult{err: fmt.Errorf("%w: reading events failed: %v", ErrInOrder, e)}
 		}
 	}()
-	tr, err := trace.NewReader(bufio.NewReaderSize(p.Reader(r, hdr), 256<<10))
+	tr, err := order.NewReader(p.Reader(r, hdr))
 	if err != nil {
 		return partResult{err: fmt.Errorf("%w: %w", ErrInOrder, err)}
 	}
+	defer tr.Close()
 	syncs, n := 0, 0
-	// N.B. One event for the whole loop, as in ReadAt.
-	var ev trace.Event
+	var ev order.Event
 	for {
-		ev, err = tr.ReadEvent()
+		err = tr.Next(&ev)
 		if err == io.EOF {
 			break
 		}
@@ -125,7 +126,7 @@ func readPart(ctx context.Context, r io.ReaderAt, hdr []byte, i int, s GenSpan, 
 				continue // the part's end, not the trace's (see ReadParts)
 			}
 		}
-		tk.Event(&ev)
+		tk.Take(&ev)
 		if fn != nil {
 			fn(&ev)
 		}

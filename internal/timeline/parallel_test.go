@@ -12,8 +12,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/gotrace-cli/gotrace/internal/order"
 	"github.com/gotrace-cli/gotrace/internal/timeline/reftest"
-	"golang.org/x/exp/trace"
 )
 
 // TestPartsEqualOrdered holds the timeline built a generation at a time
@@ -90,7 +90,7 @@ func partsTimeline(data []byte, workers int) (ivs, gs []string, err error) {
 	parts := make(map[int][]Interval)
 	var got []Interval
 	var ended []*Goroutine
-	tk, err := ReadParts(context.Background(), bytes.NewReader(data), int64(len(data)), workers, func(i int, tk *Tracker) func(*trace.Event) {
+	tk, err := ReadParts(context.Background(), bytes.NewReader(data), int64(len(data)), workers, func(i int, tk *Tracker) func(*order.Event) {
 		if i == 0 {
 			// Merge ends goroutines on the Tracker merged into.
 			tk.End = func(g *Goroutine) { ended = append(ended, g) }
@@ -131,7 +131,7 @@ func describe(ivs []Interval, gs []*Goroutine) (is, ds []string) {
 	return is, ds
 }
 
-func pcs(st trace.Stack) string {
+func pcs(st StackRef) string {
 	var b strings.Builder
 	for f := range st.Frames() {
 		fmt.Fprintf(&b, "%x,", f.PC)
@@ -166,7 +166,7 @@ func TestPartsDamaged(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range []int{len(data) / 2, len(data) - 1, 10} {
-		_, err := ReadParts(context.Background(), bytes.NewReader(data[:n]), int64(n), 2, func(int, *Tracker) func(*trace.Event) { return nil })
+		_, err := ReadParts(context.Background(), bytes.NewReader(data[:n]), int64(n), 2, func(int, *Tracker) func(*order.Event) { return nil })
 		if !errors.Is(err, ErrInOrder) || errors.Is(err, ErrOverlap) {
 			t.Errorf("cut at %d bytes: %v, want ErrInOrder for damage, not ErrOverlap", n, err)
 		}

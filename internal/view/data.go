@@ -42,7 +42,7 @@ type Data struct {
 	Tasks []*Task
 
 	// stacks and reasons are what Spans name by index.
-	stacks  []trace.Stack
+	stacks  []timeline.StackRef
 	reasons []string
 }
 
@@ -64,7 +64,7 @@ type Span struct {
 
 // Stack is the stack of the event that began s: where it blocked, or
 // where it was made runnable.
-func (d *Data) Stack(s *Span) trace.Stack { return d.stacks[s.stack] }
+func (d *Data) Stack(s *Span) timeline.StackRef { return d.stacks[s.stack] }
 
 // Reason is the runtime's reason for the wait s is, "" for none.
 func (d *Data) Reason(s *Span) string { return d.reasons[s.reason] }
@@ -193,7 +193,7 @@ type builder struct {
 	tasks   map[trace.TaskID]int
 	// taskBlock is the block the next task goes in (see addTask).
 	taskBlock []Task
-	stacks    map[trace.Stack]uint32
+	stacks    map[timeline.StackRef]uint32
 	reasons   map[string]uint16
 	lo, hi    trace.Time // what is kept
 }
@@ -224,7 +224,7 @@ func newBuilder() *builder {
 		running: make(map[trace.GoID]runningOn),
 		gc:      make(map[rangeKey]trace.Time),
 		tasks:   make(map[trace.TaskID]int),
-		stacks:  make(map[trace.Stack]uint32),
+		stacks:  make(map[timeline.StackRef]uint32),
 		reasons: make(map[string]uint16),
 		d:       &Data{},
 	}
@@ -242,7 +242,7 @@ func newBuilder() *builder {
 	return b
 }
 
-func (b *builder) stack(st trace.Stack) uint32 {
+func (b *builder) stack(st timeline.StackRef) uint32 {
 	i, ok := b.stacks[st]
 	if !ok {
 		i = uint32(len(b.d.stacks))

@@ -14,6 +14,7 @@ import (
 	"github.com/charmbracelet/colorprofile"
 	"github.com/gotrace-cli/gotrace/internal/drill"
 	"github.com/gotrace-cli/gotrace/internal/stats"
+	"github.com/gotrace-cli/gotrace/internal/timeline"
 	"golang.org/x/exp/trace"
 )
 
@@ -466,7 +467,7 @@ func goroutineMatches(d *Data, g *Goroutine, needle string) int {
 	} else if strings.Contains(strings.ToLower(g.Name), needle) {
 		return byName
 	}
-	stacks := []trace.Stack{g.CreatorStack}
+	stacks := []timeline.StackRef{g.CreatorStack}
 	for i := range g.Intervals {
 		stacks = append(stacks, d.Stack(&g.Intervals[i]))
 		if len(stacks) > 64 {

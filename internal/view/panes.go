@@ -103,7 +103,7 @@ func (m *Model) detailRows() []string {
 }
 
 // stackRows are st's first n frames, one a row.
-func stackRows(st trace.Stack, n int) []string {
+func stackRows(st timeline.StackRef, n int) []string {
 	var rows []string
 	for f := range st.Frames() {
 		if timeline.IsShimFrame(f.Func) {
