@@ -55,15 +55,16 @@ func (gr *GenReader) BatchData(g *Generation, i int) ([]byte, int64, error) {
 // DropTables lets the decoder's tables of g go before the call returns,
 // at Frames detail, for a caller that took what it needs of them and reads
 // on in the batches' bytes (BatchData): afterwards g's Strings and Stacks
-// are nil and its table batches have no Events. The decoder makes them
-// anew for the next generation.
+// are nil and its table batches have empty Events (not nil: they are
+// still table batches). The decoder makes them anew for the next
+// generation.
 func (gr *GenReader) DropTables(g *Generation) {
 	if gr.d == nil || g != &gr.d.g || gr.d.detail != Frames {
 		return
 	}
 	d := gr.d
 	for _, bi := range d.tableBatches {
-		g.Batches[bi].Events = nil
+		g.Batches[bi].Events = []Event{}
 	}
 	g.Strings, g.Stacks = nil, nil
 	d.frames, d.stacks, d.stackEvents = nil, nil, nil

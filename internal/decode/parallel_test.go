@@ -396,3 +396,67 @@ func TestParallelPanic(t *testing.T) {
 	})
 	t.Fatal("Parallel returned")
 }
+
+// TestDropTables drops each generation's tables once it is rendered: the
+// batches' bytes stay as they were, the tables are gone, and every
+// generation after it still reads as a loop over Next reads it.
+func TestDropTables(t *testing.T) {
+	for name, data := range parallelCorpus(t) {
+		want, _, _, werr := readSequential(t, data, Frames, false)
+		for _, workers := range []int{1, 2} {
+			r, err := NewReader(bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.SetDetail(Frames)
+			var mu sync.Mutex
+			got := map[uint64][]byte{}
+			err = r.Parallel(workers, func(gr *GenReader, g *Generation) error {
+				text, err := renderGen(gr, g, false)
+				if err != nil {
+					return err
+				}
+				var before [][]byte
+				for i := range g.Batches {
+					b, _, err := gr.BatchData(g, i)
+					if err != nil {
+						return err
+					}
+					before = append(before, slices.Clone(b))
+				}
+				tables := slices.Clone(gr.d.tableBatches)
+				gr.DropTables(g)
+				if g.Strings != nil || g.Stacks != nil {
+					return fmt.Errorf("generation %d: tables kept", g.Num)
+				}
+				for i := range g.Batches {
+					b, _, err := gr.BatchData(g, i)
+					if err != nil {
+						return err
+					}
+					if !bytes.Equal(b, before[i]) {
+						return fmt.Errorf("generation %d, batch %d: bytes changed", g.Num, i)
+					}
+					if slices.Contains(tables, i) && (g.Batches[i].Events == nil || len(g.Batches[i].Events) > 0) {
+						return fmt.Errorf("generation %d, batch %d: table events kept, or no longer a table", g.Num, i)
+					}
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				got[g.Num] = text
+				return nil
+			})
+			if fmt.Sprint(err) != fmt.Sprint(werr) {
+				t.Fatalf("%s, %d workers: error %v, want %v", name, workers, err, werr)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%s, %d workers: %d generations, want %d", name, workers, len(got), len(want))
+			}
+			for n, w := range want {
+				if !bytes.Equal(got[n], w) {
+					t.Fatalf("%s, %d workers: generation %d differs after the one before dropped its tables:\n%s\nwant:\n%s", name, workers, n, got[n], w)
+				}
+			}
+		}
+	}
+}
