@@ -41,8 +41,8 @@ type Goroutine struct {
 	// Totals is the time spent in each state, indexed by StateIndex.
 	Totals [NumStates]time.Duration
 
-	cur  Interval   // the state it is in
-	held []Interval // closed intervals waiting for the name or the profile rule
+	cur  openInterval // the state it is in
+	held []Interval   // closed intervals waiting for the name or the profile rule
 
 	// in is set for a goroutine that existed before the generation a
 	// part Tracker reads, cont while the interval its status opened is.
@@ -117,6 +117,29 @@ type Interval struct {
 	UnblockStack StackRef
 }
 
+// openInterval is the interval a goroutine is in: an Interval without
+// what its end says. N.B. Not an Interval: a Tracker reading a part holds
+// many goroutines.
+type openInterval struct {
+	State       trace.GoState
+	Category    Category
+	Reason      string
+	Start, Seen trace.Time
+	Stack       StackRef
+}
+
+// opened is iv's open part.
+func opened(iv *Interval) openInterval {
+	return openInterval{State: iv.State, Category: iv.Category, Reason: iv.Reason, Start: iv.Start, Seen: iv.Seen, Stack: iv.Stack}
+}
+
+// closeAt is g's open interval ended at end, not waited on by anyone yet.
+func (g *Goroutine) closeAt(end trace.Time) Interval {
+	c := &g.cur
+	return Interval{G: g, State: c.State, Category: c.Category, Reason: c.Reason, Start: c.Start, Seen: c.Seen, End: end,
+		Stack: c.Stack, Unblocker: trace.NoGoroutine}
+}
+
 // Tracker follows each goroutine through the events of a trace, in the
 // order golang.org/x/exp/trace delivers them.
 type Tracker struct {
@@ -130,6 +153,7 @@ type Tracker struct {
 	End func(*Goroutine)
 
 	gs          goTable
+	closed      Interval // the interval close and Finish hand on
 	start, last trace.Time
 	started     bool
 
@@ -260,7 +284,7 @@ func (t *Tracker) transition(now trace.Time, id trace.GoID, from, to trace.GoSta
 		t.end(g)
 		return
 	}
-	g.cur = Interval{G: g, State: to, Start: start, Seen: now, Stack: stk, Unblocker: trace.NoGoroutine}
+	g.cur = openInterval{State: to, Start: start, Seen: now, Stack: stk}
 	if to == trace.GoWaiting {
 		g.cur.Reason = reason
 		g.cur.Category = Classify(reason, stk)
@@ -280,11 +304,13 @@ func (t *Tracker) transition(now trace.Time, id trace.GoID, from, to trace.GoSta
 // close ends g's current interval at now, at an event of goroutine by
 // with stack stk.
 func (t *Tracker) close(g *Goroutine, by trace.GoID, stk StackRef, now trace.Time) {
-	iv := &g.cur
-	if iv.State == trace.GoUndetermined || iv.State == trace.GoNotExist {
+	if st := g.cur.State; st == trace.GoUndetermined || st == trace.GoNotExist {
 		return
 	}
-	iv.End = now
+	// N.B. In the Tracker's own Interval: one on the stack would move
+	// to the heap, as Emit is given its address.
+	iv := &t.closed
+	*iv = g.closeAt(now)
 	if iv.State == trace.GoWaiting {
 		if by != g.ID && by != trace.NoGoroutine {
 			iv.Unblocker, iv.UnblockStack = by, stk
@@ -386,9 +412,10 @@ func (t *Tracker) Finish() {
 	// N.B. In ID order, so that what Emit sees does not depend on the
 	// map's order.
 	for _, g := range t.gs.all() {
-		iv := &g.cur
-		if iv.State != trace.GoUndetermined && iv.State != trace.GoNotExist {
-			iv.End, iv.Open = t.last, true
+		if st := g.cur.State; st != trace.GoUndetermined && st != trace.GoNotExist {
+			iv := &t.closed
+			*iv = g.closeAt(t.last)
+			iv.Open = true
 			if i := StateIndex(iv.State); i >= 0 {
 				g.Totals[i] += time.Duration(t.last - iv.Start)
 			}

@@ -84,11 +84,11 @@ func (t *Tracker) Merge(p *Tracker) bool {
 			// Taken as existing since the trace began.
 			g = &Goroutine{ID: pg.ID, Seq: t.gs.seq(pg.ID), Creator: trace.NoGoroutine, Existed: true, Created: t.start}
 			t.gs.addSeq(pg.ID)
-			g.cur = pg.in.first
+			g.cur = opened(&pg.in.first)
 			if pg.cont {
 				g.cur = pg.cur
 			}
-			g.cur.G, g.cur.Start, g.cur.End, g.cur.Unblocker, g.cur.UnblockStack = g, t.start, 0, trace.NoGoroutine, StackRef{}
+			g.cur.Start = t.start
 			t.gs.put(g.ID, g)
 		}
 		t.absorb(g, pg)
@@ -115,8 +115,8 @@ func (t *Tracker) absorb(g *Goroutine, pg *Goroutine) {
 	if !pg.cont {
 		// The interval open at the boundary ends where the part's first
 		// one did; then come those closed before it ran in the part.
-		iv := g.cur
-		iv.End, iv.Unblocker, iv.UnblockStack = pg.in.first.End, pg.in.first.Unblocker, pg.in.first.UnblockStack
+		iv := g.closeAt(pg.in.first.End)
+		iv.Unblocker, iv.UnblockStack = pg.in.first.Unblocker, pg.in.first.UnblockStack
 		if i := StateIndex(iv.State); i >= 0 {
 			g.Totals[i] += time.Duration(iv.End - iv.Start)
 		}
@@ -129,10 +129,9 @@ func (t *Tracker) absorb(g *Goroutine, pg *Goroutine) {
 		}
 		if pg.cur.Start == pg.in.first.Start {
 			// It ended with the interval it began the part in.
-			g.cur = iv
+			g.cur = opened(&iv)
 		} else {
 			g.cur = pg.cur
-			g.cur.G = g
 		}
 	}
 	if g.Name == "" {
