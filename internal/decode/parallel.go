@@ -254,6 +254,7 @@ func (p *parallel) frameAll(jobs chan<- *genJob) (seq int, err error) {
 		r.double = true
 	}
 	var prev *genJob
+	var peek []byte
 	largest := 0
 	for ; ; seq++ {
 		d := <-p.free
@@ -262,8 +263,26 @@ func (p *parallel) frameAll(jobs chan<- *genJob) (seq int, err error) {
 			return seq, nil
 		}
 		if !r.mapped {
+			if len(carry) == 0 && r.rerr == nil {
+				// N.B. A little read first, into a small buffer of
+				// its own: at the end of the input, a buffer for
+				// another generation would be made, and its pages
+				// touched, for nothing (a file of one generation, a
+				// part).
+				if peek == nil {
+					peek = make([]byte, minBuffer)
+				}
+				r.buf, r.pos, r.end = peek, 0, 0
+				r.fill(1)
+				carry = append(carry[:0], r.buf[:r.end]...)
+				r.buf, r.end = nil, 0
+			}
 			nb := d.buf[:cap(d.buf)]
-			if want := max(largest+largest/8+minRead, len(carry), minBuffer); len(nb) < want {
+			want := max(largest+largest/8+minRead, len(carry), minBuffer)
+			if len(carry) == 0 && r.rerr != nil {
+				want = 0 // nothing more to frame
+			}
+			if len(nb) < want {
 				nb, d.buf = nil, nil // dropped before its successor is made
 				nb = make([]byte, want)
 			}
