@@ -479,33 +479,42 @@ func (a *Analyzer) onMetric(ev *order.Event, t trace.Time) {
 }
 
 func (a *Analyzer) onTransition(ev *order.Event, t trace.Time) {
-	st := ev.StateTransition()
-	switch st.Resource.Kind {
-	case trace.ResourceProc:
-		// A P taken from a goroutine in a syscall makes the syscall a
-		// blocking one.
-		// N.B. A P whose status is reported counts even where the
-		// event has no P yet (a status that opens a trace, or a part).
-		a.procs.add(int64(st.Resource.Proc()))
-		from, to := st.Proc()
-		if from != to && to == trace.ProcIdle {
-			p := st.Resource.Proc()
-			for _, g := range a.syscallers(p) {
-				g.lostP = t
-			}
-			if a.part != nil {
-				// Goroutines of the parts before may be in a
-				// syscall on p.
-				a.part.add(op{kind: opProcIdle, p: int32(p), t: t})
-			}
-		}
-		return
-	case trace.ResourceGoroutine:
-	default:
+	// N.B. A goroutine's transition without the whole StateTransition,
+	// which costs more to build than most of what follows.
+	id, from, to, isG := ev.GoTransition()
+	if !isG {
+		a.onProcTransition(ev, t)
 		return
 	}
-	id := st.Resource.Goroutine()
-	from, to := st.Goroutine()
+	a.onGoTransition(ev, t, id, from, to)
+}
+
+// onProcTransition follows a P's state transition.
+func (a *Analyzer) onProcTransition(ev *order.Event, t trace.Time) {
+	st := ev.StateTransition()
+	if st.Resource.Kind != trace.ResourceProc {
+		return
+	}
+	// A P taken from a goroutine in a syscall makes the syscall a
+	// blocking one.
+	// N.B. A P whose status is reported counts even where the event has
+	// no P yet (a status that opens a trace, or a part).
+	p := st.Resource.Proc()
+	a.procs.add(int64(p))
+	if from, to := st.Proc(); from != to && to == trace.ProcIdle {
+		for _, g := range a.syscallers(p) {
+			g.lostP = t
+		}
+		if a.part != nil {
+			// Goroutines of the parts before may be in a syscall on p.
+			a.part.add(op{kind: opProcIdle, p: int32(p), t: t})
+		}
+	}
+}
+
+// onGoTransition follows goroutine id's state transition from one state
+// to another.
+func (a *Analyzer) onGoTransition(ev *order.Event, t trace.Time, id trace.GoID, from, to trace.GoState) {
 	g := a.gs.get(id)
 	if a.part != nil {
 		if g == nil && from != trace.GoNotExist {
@@ -513,7 +522,7 @@ func (a *Analyzer) onTransition(ev *order.Event, t trace.Time) {
 		}
 		if g != nil && g.deferring {
 			a.deferEvent(ev)
-			a.shadow(id, g, ev, st.Reason, from, to, t, true)
+			a.shadow(id, g, ev, ev.TransitionReason(), from, to, t, true)
 			return
 		}
 	}
@@ -532,8 +541,10 @@ func (a *Analyzer) onTransition(ev *order.Event, t trace.Time) {
 			a.existed(g, to, t)
 		}
 	}
-	if g.start == 0 && st.Stack != noStack {
-		g.start = a.stacks.id(st.Stack)
+	if g.start == 0 {
+		if stk := ev.TransitionStack(); stk != noStack {
+			g.start = a.stacks.id(stk)
+		}
 	}
 	// The MMU counts GC work by running GC goroutines: assists while
 	// they run, mark workers until they stop.
@@ -561,7 +572,7 @@ func (a *Analyzer) onTransition(ev *order.Event, t trace.Time) {
 	}
 	g.state, g.since, g.why = to, t, nil
 	if to == trace.GoWaiting {
-		g.why = a.reasonAcc(st.Reason)
+		g.why = a.reasonAcc(ev.TransitionReason())
 	}
 	g.counted = g.ran
 	switch to {

@@ -148,12 +148,10 @@ func (a *Analyzer) deferPrefix(ev *order.Event, t trace.Time, k trace.EventKind)
 	p.events = append(p.events, *ev)
 	switch k {
 	case trace.EventStateTransition:
-		st := ev.StateTransition()
-		if st.Resource.Kind != trace.ResourceGoroutine {
+		id, from, to, ok := ev.GoTransition()
+		if !ok {
 			return
 		}
-		id := st.Resource.Goroutine()
-		from, to := st.Goroutine()
 		g := a.gs.get(id)
 		if g == nil {
 			if to == trace.GoNotExist {
@@ -161,7 +159,7 @@ func (a *Analyzer) deferPrefix(ev *order.Event, t trace.Time, k trace.EventKind)
 			}
 			g = a.inherit(id)
 		}
-		a.shadow(id, g, ev, st.Reason, from, to, t, false)
+		a.shadow(id, g, ev, ev.TransitionReason(), from, to, t, false)
 	case trace.EventRangeBegin:
 		a.shadowAssist(ev.Range(), true, t)
 	case trace.EventRangeActive:
