@@ -14,7 +14,6 @@
 package pprof
 
 import (
-	"bufio"
 	"cmp"
 	"context"
 	"errors"
@@ -194,25 +193,22 @@ func prefixInParts(ctx context.Context, ra io.ReaderAt, r io.ReadSeeker, t Type)
 	if err != nil || !v.IsV2() {
 		return nil, nil
 	}
-	if _, err := r.Seek(0, io.SeekStart); err != nil {
-		return nil, nil
-	}
-	syncs := 0
-	damage := read(ctx, bufio.NewReaderSize(r, 1<<20), func(ev *trace.Event) {
-		if ev.Kind() == trace.EventSync {
-			syncs++
-		}
-	})
-	if ctx.Err() != nil || !errors.Is(damage, timeline.ErrDamaged) {
-		return nil, nil
-	}
-	// The generations both the reading and the framing found whole:
-	// golang.org/x/exp/trace emits a sync before each generation, and
-	// those before the last one it delivered are whole.
 	size, err := r.Seek(0, io.SeekEnd)
 	if err != nil {
 		return nil, nil
 	}
+	// N.B. Located as every command locates damage: by gotrace's
+	// ordered reader, and by golang.org/x/exp/trace when it stops short.
+	in := func() io.Reader { return io.NewSectionReader(ra, 0, size) }
+	syncs, err := timeline.Locate(ctx, in(), ra, in)
+	var de *decode.Error
+	if ctx.Err() != nil || !errors.As(err, &de) {
+		return nil, nil
+	}
+	damage := fmt.Errorf("%w: %w", timeline.ErrDamaged, err)
+	// The generations both the reading and the framing found whole:
+	// golang.org/x/exp/trace emits a sync before each generation, and
+	// those before the last one it delivered are whole.
 	spans, _ := timeline.Framed(ctx, ra, size, v)
 	good := min(len(spans), syncs-1)
 	if good <= 0 {
