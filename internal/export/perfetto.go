@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"slices"
 	"sync/atomic"
 	"unsafe"
 
@@ -594,26 +595,31 @@ func (p *perfettoWriter) trackEvent(e *event, typ uint64) {
 func (p *perfettoWriter) plainEvent(e *event, typ, name, cat uint64) {
 	// N.B. Every length here is below 128, so each is one byte, set
 	// once what it measures is written: the packet's at 1, the
-	// TrackEvent's at body-1.
-	var b [80]byte
+	// TrackEvent's at body-1. Written in place, past the bundle's end:
+	// flushed at bundleSize, it has room to spare.
+	n := len(p.bundle)
+	if cap(p.bundle)-n < plainMax {
+		p.bundle = slices.Grow(p.bundle, plainMax)
+	}
+	b := (*[plainMax]byte)(p.bundle[n : n+plainMax])
 	b[0] = fTracePacket<<3 | 2
 	i := 2
 	b[i] = fPacketTimestamp << 3
-	i = putUvarint(&b, i+1, uint64(e.ts-p.lastTS))
+	i = putUvarint(b, i+1, uint64(e.ts-p.lastTS))
 	p.lastTS = e.ts
 	b[i] = fPacketTrackEvent<<3 | 2
 	i += 2
 	body := i
 	b[i], b[i+1] = fEventType<<3, byte(typ)
 	b[i+2] = fEventTrack << 3
-	i = putUvarint(&b, i+3, e.track)
+	i = putUvarint(b, i+3, e.track)
 	if name != 0 {
 		b[i] = fEventNameIID << 3
-		i = putUvarint(&b, i+1, name)
+		i = putUvarint(b, i+1, name)
 	}
 	if cat != 0 {
 		b[i] = fEventCategory << 3
-		i = putUvarint(&b, i+1, cat)
+		i = putUvarint(b, i+1, cat)
 	}
 	if len(e.flowsIn) == 1 {
 		const tag = fEventFlowEnd<<3 | 1 // N.B. fixed64: wire type 1; two bytes
@@ -626,14 +632,18 @@ func (p *perfettoWriter) plainEvent(e *event, typ, name, cat uint64) {
 	b[i+2], b[i+3] = fPacketSequenceFlags<<3, seqNeedsIncrementalState
 	i += 4
 	b[1] = byte(i - 2)
-	p.bundle = append(p.bundle, b[:i]...)
+	p.bundle = p.bundle[:n+i]
 	if len(p.bundle) >= bundleSize {
 		p.flush()
 	}
 }
 
+// plainMax bounds a plain event's packet: its fixed bytes, four varints
+// and a flow.
+const plainMax = 80
+
 // putUvarint writes v as a varint at b[i:] and returns where it ends.
-func putUvarint(b *[80]byte, i int, v uint64) int {
+func putUvarint(b *[plainMax]byte, i int, v uint64) int {
 	for v >= 0x80 {
 		b[i] = byte(v) | 0x80
 		v >>= 7
