@@ -525,9 +525,16 @@ func (p *perfettoWriter) trackEvent(e *event, typ uint64) {
 	if e.cat != "" {
 		cat = p.iid(fInternCategory, e.cat)
 	}
-	if len(e.args) == 0 && len(e.flowsOut) == 0 && len(e.flowsIn) <= 1 && len(e.stack) == 0 &&
+	// N.B. A number argument's name interned here, before the choice:
+	// interning adds to p.intern.
+	var argName uint64
+	plainArgs := len(e.args) == 0
+	if len(e.args) == 1 && e.args[0].isNum {
+		argName, plainArgs = p.iid(fInternDebug, e.args[0].name), true
+	}
+	if plainArgs && len(e.flowsOut) == 0 && len(e.flowsIn) <= 1 && len(e.stack) == 0 &&
 		len(p.intern) == 0 && typ != typeCounter && !p.cleared && e.ts >= p.lastTS && p.err == nil {
-		p.plainEvent(e, typ, name, cat)
+		p.plainEvent(e, typ, name, cat, argName)
 		return
 	}
 	m := appendVarint(p.msg[:0], fEventType, typ)
@@ -541,8 +548,12 @@ func (p *perfettoWriter) trackEvent(e *event, typ uint64) {
 	if typ == typeCounter {
 		m = appendVarint(m, fEventCounter, uint64(e.value))
 	}
-	for _, a := range e.args {
-		d := appendVarint(p.sub[:0], fDebugNameIID, p.iid(fInternDebug, a.name))
+	for i, a := range e.args {
+		id := argName
+		if i > 0 || id == 0 {
+			id = p.iid(fInternDebug, a.name)
+		}
+		d := appendVarint(p.sub[:0], fDebugNameIID, id)
 		if a.isNum {
 			d = appendVarint(d, fDebugInt, uint64(a.num))
 		} else {
@@ -589,10 +600,11 @@ func (p *perfettoWriter) trackEvent(e *event, typ uint64) {
 }
 
 // plainEvent writes the packet of e, an event of type typ with at most a
-// name and a category (interned before, as name and cat), one ending flow
-// and a timestamp on the incremental clock: most events. It writes what
+// name and a category (interned before, as name and cat), one number
+// argument (its name interned before, as argName), one ending flow and a
+// timestamp on the incremental clock: most events. It writes what
 // trackEvent would, byte for byte, assembled in place in one step.
-func (p *perfettoWriter) plainEvent(e *event, typ, name, cat uint64) {
+func (p *perfettoWriter) plainEvent(e *event, typ, name, cat, argName uint64) {
 	// N.B. Every length here is below 128, so each is one byte, set
 	// once what it measures is written: the packet's at 1, the
 	// TrackEvent's at body-1. Written in place, past the bundle's end:
@@ -621,6 +633,15 @@ func (p *perfettoWriter) plainEvent(e *event, typ, name, cat uint64) {
 		b[i] = fEventCategory << 3
 		i = putUvarint(b, i+1, cat)
 	}
+	if len(e.args) == 1 {
+		b[i] = fEventDebug<<3 | 2
+		at := i + 1
+		b[i+2] = fDebugNameIID << 3
+		i = putUvarint(b, i+3, argName)
+		b[i] = fDebugInt << 3
+		i = putUvarint(b, i+1, uint64(e.args[0].num))
+		b[at] = byte(i - at - 1)
+	}
 	if len(e.flowsIn) == 1 {
 		const tag = fEventFlowEnd<<3 | 1 // N.B. fixed64: wire type 1; two bytes
 		b[i], b[i+1] = byte(tag&0x7f|0x80), byte(tag>>7)
@@ -638,9 +659,9 @@ func (p *perfettoWriter) plainEvent(e *event, typ, name, cat uint64) {
 	}
 }
 
-// plainMax bounds a plain event's packet: its fixed bytes, four varints
+// plainMax bounds a plain event's packet: its fixed bytes, six varints
 // and a flow.
-const plainMax = 80
+const plainMax = 112
 
 // putUvarint writes v as a varint at b[i:] and returns where it ends.
 func putUvarint(b *[plainMax]byte, i int, v uint64) int {
