@@ -48,9 +48,10 @@ func systemStreams() *Streams {
 // generation at a time, stats one per core it reads on; the limit keeps
 // the garbage collector from letting the heap double past that on large
 // traces. pprof reading a generation per core holds a part Tracker and
-// x/exp/trace's reading of that generation on each, about 60 MB live on
-// the 295 MB traces, and makes little garbage: at 112 MiB it peaks at
-// 139-143 MB (at 144 MiB, 160 MB) for no more CPU time.
+// gotrace's ordered reader of that generation on each: at 112 MiB
+// --type sched peaked at a median 133 MiB on the stress trace and --type
+// cpu at 128 MiB on the service trace, at 100 MiB at 127 and 117 MiB for
+// 5-10% more time (four to six runs each; single runs reach 10 MiB more).
 //
 // export's ordered pass (a stream, a --gen selection) and pprof's hold
 // the generation the decoder reads and x/exp/trace's reading of it (in
@@ -75,7 +76,7 @@ func systemStreams() *Streams {
 const (
 	decodeMemoryLimit   = 64 << 20
 	statsMemoryLimit    = 112 << 20
-	partsMemoryLimit    = 112 << 20
+	partsMemoryLimit    = 100 << 20
 	timelineMemoryLimit = 128 << 20
 	exportMemoryLimit   = 100 << 20
 	drillMemoryLimit    = 112 << 20
