@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,7 +33,50 @@ func traces(t *testing.T) []string {
 	if len(files) == 0 {
 		t.Fatal("no traces in testdata/traces")
 	}
-	return files
+	return append(files, overlapped(t))
+}
+
+// overlapped writes the committed overlap.trace with its second generation
+// moved back to halfway through the first (timelinetest.Overlapped): read
+// in parts, it overlaps by far more than the timeline's Merge mends, so
+// the profile is counted in order.
+func overlapped(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile("../../testdata/traces/overlap.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "overlapped.trace")
+	if err := os.WriteFile(path, timelinetest.Overlapped(t, data), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestOverlappedInOrder: the generations of a trace that overlap more
+// than Merge mends are no damage: the profile is counted in one ordered
+// pass at once, and is the one a reader that cannot read at offsets gets.
+func TestOverlappedInOrder(t *testing.T) {
+	path := overlapped(t)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	got, err := BuildWith(context.Background(), bytes.NewReader(data), Sched, Filter{}, func() { calls++ })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != 1 {
+		t.Errorf("read in order %d times, want once", calls)
+	}
+	want, err := Build(context.Background(), struct{ io.ReadSeeker }{bytes.NewReader(data)}, Sched, Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, w := byStack(got), byStack(want); !maps.Equal(g, w) {
+		t.Errorf("in parts %v, in order %v", g, w)
+	}
 }
 
 func build(t *testing.T, file string, typ Type, f Filter) *profile.Profile {

@@ -424,9 +424,13 @@ func (a *Analyzer) Absorb(b *Analyzer) {
 			t := ev.Time()
 			if o.prefix {
 				if t <= a.last {
-					// Moved, as Add counts it in an ordered pass.
+					// Moved, and counted as Add counts it in an ordered
+					// pass: a sync is not (the part's last one is in
+					// its prefix when the whole generation is).
 					t = a.last + 1
-					a.moved++
+					if ev.Kind() != trace.EventSync {
+						a.moved++
+					}
 				}
 				a.last = t
 			}

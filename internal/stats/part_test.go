@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/gotrace-cli/gotrace/internal/timeline/timelinetest"
 )
 
 // partTrace names more traces for TestPartsMatchOrdered, comma-separated:
@@ -32,6 +34,9 @@ func TestPartsMatchOrdered(t *testing.T) {
 			traces[c.Name] = c.Data
 		}
 	}
+	// Its second generation begins halfway through the first: the
+	// parts' prefixes are tens of thousands of events.
+	traces["overlap.trace, overlapped"] = timelinetest.Overlapped(t, traces["overlap.trace"])
 	if !testing.Short() {
 		traces["stress"] = stressTrace(t)
 	}

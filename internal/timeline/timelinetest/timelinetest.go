@@ -4,10 +4,13 @@ package timelinetest
 
 import (
 	"bytes"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/gotrace-cli/gotrace/internal/decode"
+	"github.com/gotrace-cli/gotrace/internal/format"
 	"github.com/gotrace-cli/gotrace/internal/timeline"
 	"github.com/gotrace-cli/gotrace/internal/timeline/reftest"
 )
@@ -63,4 +66,76 @@ func RestampedData(t testing.TB, data []byte) ([]byte, bool) {
 		t.Fatal(src.Err())
 	}
 	return out.Bytes(), src.Restamped > 0
+}
+
+// Overlapped is data with its second generation moved back in time, so
+// that it begins halfway through the first: each of its batches' base
+// times, and so every event of it, earlier by the same number of ticks
+// (its headers written anew at their width). Reading the trace whole,
+// golang.org/x/exp/trace moves the second generation's events that come
+// before the first one's last event to a nanosecond after the event
+// before; a generation at a time, the parts overlap by far more events
+// than the timeline's Merge mends. data must hold two generations or
+// more.
+func Overlapped(t testing.TB, data []byte) []byte {
+	t.Helper()
+	dr, err := decode.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dr.SetDetail(decode.Counts)
+	var first, last uint64 // the first generation's span, in ticks
+	var batches []decode.Batch
+	for i := 0; i < 2; i++ {
+		g, err := dr.Next()
+		if err != nil {
+			t.Fatalf("generation %d: %v", i+1, err)
+		}
+		for _, b := range g.Batches {
+			if b.Header != format.EvEventBatch {
+				continue
+			}
+			if i == 0 {
+				if first == 0 || b.Time < first {
+					first = b.Time
+				}
+				last = max(last, b.Last)
+				continue
+			}
+			batches = append(batches, b)
+		}
+	}
+	if len(batches) == 0 {
+		t.Fatal("no batches in the second generation")
+	}
+	begin := batches[0].Time
+	for _, b := range batches {
+		begin = min(begin, b.Time)
+	}
+	mid := first + (last-first)/2
+	if begin <= mid {
+		t.Fatalf("the second generation begins at %d ticks, already before the first's middle at %d", begin, mid)
+	}
+	shift := begin - mid
+	out := bytes.Clone(data)
+	for _, b := range batches {
+		// The header: the type byte, then generation, thread, base time
+		// and size as varints.
+		var vals [4]uint64
+		pos := int(b.Offset) + 1
+		for i := range vals {
+			v, n := binary.Uvarint(out[pos:])
+			if n <= 0 {
+				t.Fatalf("batch at byte %#x: bad header", b.Offset)
+			}
+			vals[i], pos = v, pos+n
+		}
+		width := pos - int(b.Offset)
+		hdr := timeline.BatchHeader(vals[0], vals[1], vals[2]-shift, vals[3], width)
+		if len(hdr) != width {
+			t.Fatalf("batch at byte %#x: a header of %d bytes for %d", b.Offset, len(hdr), width)
+		}
+		copy(out[b.Offset:], hdr)
+	}
+	return out
 }
