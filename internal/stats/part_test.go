@@ -72,6 +72,27 @@ func TestPartsMatchOrdered(t *testing.T) {
 	}
 }
 
+// TestPartsMatchOrderedMovedBack moves the second generation of traces
+// back by more and more (timelinetest.MoveBack), from an overlap of a few
+// events to one of most of a generation: whatever the part's prefix, the
+// model analysed in parts is the ordered pass's.
+func TestPartsMatchOrderedMovedBack(t *testing.T) {
+	for _, name := range []string{"flight.trace", "hotlock.trace"} {
+		data := readTrace(t, name)
+		for _, ticks := range []int64{1000, 30000, 300000, -1} {
+			moved, err := timelinetest.MoveBack(data, ticks)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := modelJSON(t, bytes.NewReader(moved), int64(len(moved)), Options{ordered: true})
+			got := modelJSON(t, bytes.NewReader(moved), int64(len(moved)), Options{Workers: 2, partsOnly: true})
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s moved back %d ticks: the model differs from the ordered pass's:\n%s", name, ticks, firstDiff(got, want))
+			}
+		}
+	}
+}
+
 func readFile(t *testing.T, path string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(path)

@@ -70,3 +70,43 @@ func TestPartsOverlapping(t *testing.T) {
 		t.Errorf("%d events a nanosecond after the one before: the generations hardly overlap", moved)
 	}
 }
+
+// TestPartsMovedBack moves the second generation of traces back by more
+// and more: the generations overlap by a few events (which Merge mends,
+// timing them as a reading of the whole trace does), then by more than
+// it mends (ErrOverlap). Read in parts, the timeline is the one read in
+// order, interval for interval, until ReadParts says to read in order.
+func TestPartsMovedBack(t *testing.T) {
+	for _, name := range []string{"flight.trace", "hotlock.trace"} {
+		data, err := os.ReadFile("../../testdata/traces/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mended, overlapped := 0, 0
+		for _, ticks := range []int64{1000, 10000, 30000, 300000} {
+			moved, err := timelinetest.MoveBack(data, ticks)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantIvs, wantGs := timeline.OrderedTimeline(t, moved)
+			gotIvs, gotGs, err := timeline.PartsTimeline(moved, 2)
+			if errors.Is(err, timeline.ErrOverlap) {
+				overlapped++
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%s moved back %d ticks: %v", name, ticks, err)
+			}
+			mended++
+			if d := timeline.DiffLines(wantIvs, gotIvs); d != "" {
+				t.Errorf("%s moved back %d ticks: intervals differ (-ordered +parts):\n%s", name, ticks, d)
+			}
+			if d := timeline.DiffLines(wantGs, gotGs); d != "" {
+				t.Errorf("%s moved back %d ticks: goroutines differ (-ordered +parts):\n%s", name, ticks, d)
+			}
+		}
+		if mended == 0 || overlapped == 0 {
+			t.Errorf("%s: %d overlaps mended, %d too long to: want some of both", name, mended, overlapped)
+		}
+	}
+}

@@ -5,6 +5,8 @@ package timelinetest
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -68,10 +70,9 @@ func RestampedData(t testing.TB, data []byte) ([]byte, bool) {
 	return out.Bytes(), src.Restamped > 0
 }
 
-// Overlapped is data with its second generation moved back in time, so
-// that it begins halfway through the first: each of its batches' base
-// times, and so every event of it, earlier by the same number of ticks
-// (its headers written anew at their width). Reading the trace whole,
+// Overlapped is data with its second generation moved back in time by
+// half the first generation's span (see MoveBack), so that it begins
+// about halfway through the first. Reading the trace whole,
 // golang.org/x/exp/trace moves the second generation's events that come
 // before the first one's last event to a nanosecond after the event
 // before; a generation at a time, the parts overlap by far more events
@@ -79,9 +80,22 @@ func RestampedData(t testing.TB, data []byte) ([]byte, bool) {
 // more.
 func Overlapped(t testing.TB, data []byte) []byte {
 	t.Helper()
-	dr, err := decode.NewReader(bytes.NewReader(data))
+	out, err := MoveBack(data, -1)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return out
+}
+
+// MoveBack is data with its second generation moved back in time by ticks,
+// or by half the first generation's span for a negative ticks: each of its
+// batches' base times, and so every event of it, earlier by the same
+// number of ticks (its headers written anew at their width). data must
+// hold two generations or more.
+func MoveBack(data []byte, ticks int64) ([]byte, error) {
+	dr, err := decode.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
 	}
 	dr.SetDetail(decode.Counts)
 	var first, last uint64 // the first generation's span, in ticks
@@ -89,7 +103,7 @@ func Overlapped(t testing.TB, data []byte) []byte {
 	for i := 0; i < 2; i++ {
 		g, err := dr.Next()
 		if err != nil {
-			t.Fatalf("generation %d: %v", i+1, err)
+			return nil, fmt.Errorf("generation %d: %w", i+1, err)
 		}
 		for _, b := range g.Batches {
 			if b.Header != format.EvEventBatch {
@@ -106,17 +120,19 @@ func Overlapped(t testing.TB, data []byte) []byte {
 		}
 	}
 	if len(batches) == 0 {
-		t.Fatal("no batches in the second generation")
+		return nil, errors.New("no batches in the second generation")
 	}
 	begin := batches[0].Time
 	for _, b := range batches {
 		begin = min(begin, b.Time)
 	}
-	mid := first + (last-first)/2
-	if begin <= mid {
-		t.Fatalf("the second generation begins at %d ticks, already before the first's middle at %d", begin, mid)
+	shift := uint64(ticks)
+	if ticks < 0 {
+		shift = (last - first) / 2
 	}
-	shift := begin - mid
+	if shift >= begin {
+		return nil, fmt.Errorf("the second generation begins at %d ticks, less than %d", begin, shift)
+	}
 	out := bytes.Clone(data)
 	for _, b := range batches {
 		// The header: the type byte, then generation, thread, base time
@@ -126,16 +142,16 @@ func Overlapped(t testing.TB, data []byte) []byte {
 		for i := range vals {
 			v, n := binary.Uvarint(out[pos:])
 			if n <= 0 {
-				t.Fatalf("batch at byte %#x: bad header", b.Offset)
+				return nil, fmt.Errorf("batch at byte %#x: bad header", b.Offset)
 			}
 			vals[i], pos = v, pos+n
 		}
 		width := pos - int(b.Offset)
 		hdr := timeline.BatchHeader(vals[0], vals[1], vals[2]-shift, vals[3], width)
 		if len(hdr) != width {
-			t.Fatalf("batch at byte %#x: a header of %d bytes for %d", b.Offset, len(hdr), width)
+			return nil, fmt.Errorf("batch at byte %#x: a header of %d bytes for %d", b.Offset, len(hdr), width)
 		}
 		copy(out[b.Offset:], hdr)
 	}
-	return out
+	return out, nil
 }
