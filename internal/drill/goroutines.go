@@ -125,7 +125,6 @@ func (l *GoroutineList) All() []Goroutine {
 func GoroutinesAt(ctx context.Context, r io.Reader, at io.ReaderAt, f Filter, top int) (*GoroutineList, error) {
 	tk := timeline.NewTracker()
 	rs := NewRows(tk)
-	tk.Emit = rs.Interval
 	var kept rowHeap
 	kept.by, kept.top = f.Sort, top
 	l := &GoroutineList{names: &rs.names, rows: rowStore{by: f.Sort}}
@@ -162,40 +161,17 @@ func GoroutinesAt(ctx context.Context, r io.Reader, at io.ReaderAt, f Filter, to
 	return l, err
 }
 
-// Rows makes the rows of goroutines from a Tracker's intervals and ends:
-// whoever reads the trace hands it each interval and each goroutine that
-// ends, and gets the goroutine's row.
+// Rows makes the rows of goroutines from a Tracker's goroutines: whoever
+// reads the trace hands it each goroutine that ends, or outlives the
+// trace, and gets the goroutine's row.
 type Rows struct {
 	tk    *timeline.Tracker
-	byCat map[*timeline.Goroutine]*catTimes // the live goroutines'
 	names strTable
-}
-
-// catTimes is a goroutine's blocked time by category, and which
-// categories it was blocked in (for some, for no time at all).
-type catTimes struct {
-	d    [timeline.NumCategories]time.Duration
-	seen uint16
 }
 
 // NewRows returns the Rows of the goroutines tk follows.
 func NewRows(tk *timeline.Tracker) *Rows {
-	return &Rows{tk: tk, byCat: make(map[*timeline.Goroutine]*catTimes)}
-}
-
-// Interval accounts for iv, an interval the Tracker emits.
-func (r *Rows) Interval(iv *timeline.Interval) {
-	if iv.State != trace.GoWaiting {
-		return
-	}
-	c := r.byCat[iv.G]
-	if c == nil {
-		c = &catTimes{}
-		r.byCat[iv.G] = c
-	}
-	cat := min(iv.Category, timeline.Other) // as Category.String names it
-	c.d[cat] += time.Duration(iv.End - iv.Start)
-	c.seen |= 1 << cat
+	return &Rows{tk: tk}
 }
 
 // End is the row of g, which has ended or outlived the trace.
@@ -208,11 +184,7 @@ func (r *Rows) End(g *timeline.Goroutine) Goroutine {
 func (r *Rows) end(g *timeline.Goroutine) goRow {
 	start := r.tk.Start()
 	row := goRow{id: int64(g.ID), seq: int32(g.Seq), name: r.names.id(g.Name), existed: g.Existed,
-		creator: -1, ended: -1, totals: g.Totals}
-	if c := r.byCat[g]; c != nil {
-		row.byCat, row.cats = c.d, c.seen
-		delete(r.byCat, g)
-	}
+		creator: -1, ended: -1, totals: g.Totals, byCat: g.Blocked, cats: g.BlockedIn}
 	if g.Creator != trace.NoGoroutine {
 		row.creator = int64(g.Creator)
 	}

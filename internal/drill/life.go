@@ -122,7 +122,6 @@ func Lives(ctx context.Context, r io.ReaderAt, ix *Index, id trace.GoID, seq int
 		l := life(iv.G)
 		sp := Span{Start: rel(iv.Start), Wall: wall(iv.Start), Duration: time.Duration(iv.End - iv.Start), State: stateWord(iv.State),
 			Stack: frames(iv.Stack), Unblocker: -1, UnblockStack: []Frame{}, Open: iv.Open}
-		rows.Interval(iv)
 		if iv.State == trace.GoWaiting {
 			sp.Reason, sp.Category = iv.Reason, iv.Category.String()
 		}

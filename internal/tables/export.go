@@ -301,7 +301,6 @@ func (x *exporter) metric(ev *trace.Event) {
 
 // interval writes the row of a goroutine's interval.
 func (x *exporter) interval(iv *timeline.Interval) {
-	x.rows.Interval(iv)
 	g := iv.G
 	w := x.tables[intervalsTable]
 	b := w.row()

@@ -38,8 +38,13 @@ type Goroutine struct {
 	FirstRun trace.Time // 0 until it runs
 	Ended    trace.Time // 0 while it lives
 
-	// Totals is the time spent in each state, indexed by StateIndex.
-	Totals [NumStates]time.Duration
+	// Totals is the time spent in each state, indexed by StateIndex;
+	// Blocked the time spent blocked in each Category (Other for any
+	// beyond), and BlockedIn the categories it was blocked in (bit c for
+	// Category c), for no time at all too.
+	Totals    [NumStates]time.Duration
+	Blocked   [NumCategories]time.Duration
+	BlockedIn uint16
 
 	cur  openInterval // the state it is in
 	held []Interval   // closed intervals waiting for the name or the profile rule
@@ -321,15 +326,25 @@ func (t *Tracker) close(g *Goroutine, by trace.GoID, stk StackRef, now trace.Tim
 		g.in.first, g.cont = *iv, false
 		return
 	}
-	if i := StateIndex(iv.State); i >= 0 {
-		g.Totals[i] += time.Duration(now - iv.Start)
-	}
+	g.count(iv, time.Duration(now-iv.Start))
 	iv.Profiled = g.ran
 	if g.in != nil && !g.ran {
 		g.in.early = append(g.in.early, *iv)
 		return
 	}
 	t.emit(g, iv, !g.ran)
+}
+
+// count adds d, iv's length or a change of it, to g's totals.
+func (g *Goroutine) count(iv *Interval, d time.Duration) {
+	if i := StateIndex(iv.State); i >= 0 {
+		g.Totals[i] += d
+	}
+	if iv.State == trace.GoWaiting {
+		c := min(iv.Category, Other)
+		g.Blocked[c] += d
+		g.BlockedIn |= 1 << c
+	}
 }
 
 // emit hands iv on, or holds it while g's name or its profile rule is
@@ -416,9 +431,7 @@ func (t *Tracker) Finish() {
 			iv := &t.closed
 			*iv = g.closeAt(t.last)
 			iv.Open = true
-			if i := StateIndex(iv.State); i >= 0 {
-				g.Totals[i] += time.Duration(t.last - iv.Start)
-			}
+			g.count(iv, time.Duration(t.last-iv.Start))
 			iv.Profiled = g.ran
 			t.emit(g, iv, !g.ran)
 		}

@@ -3,6 +3,7 @@ package timeline
 import (
 	"bytes"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -238,6 +239,62 @@ func TestGoTable(t *testing.T) {
 	for i, p := range tab.pages {
 		if p != nil {
 			t.Errorf("page %d kept with no goroutine alive", i)
+		}
+	}
+}
+
+// TestTrackerBlockedByCategory: a goroutine's blocked time by category is
+// the sum of its blocked intervals of each category, the categories it
+// was blocked in are those of its blocked intervals, and the categories'
+// times add up to its blocked total.
+func TestTrackerBlockedByCategory(t *testing.T) {
+	names, _ := filepath.Glob("../../testdata/traces/*.trace")
+	for _, name := range names {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ivs, gs := track(t, data)
+		type sums struct {
+			d  [NumCategories]time.Duration
+			in uint16
+		}
+		want := make(map[*Goroutine]*sums)
+		for _, iv := range ivs {
+			if iv.State != trace.GoWaiting {
+				continue
+			}
+			s := want[iv.G]
+			if s == nil {
+				s = &sums{}
+				want[iv.G] = s
+			}
+			c := min(iv.Category, Other)
+			s.d[c] += time.Duration(iv.End - iv.Start)
+			s.in |= 1 << c
+		}
+		blocked := 0
+		for _, g := range gs {
+			w := want[g]
+			if w == nil {
+				w = &sums{}
+			}
+			if g.Blocked != w.d || g.BlockedIn != w.in {
+				t.Errorf("%s: g%d#%d blocked %v in %b, its intervals %v in %b", filepath.Base(name), g.ID, g.Seq, g.Blocked, g.BlockedIn, w.d, w.in)
+			}
+			var sum time.Duration
+			for _, d := range g.Blocked {
+				sum += d
+			}
+			if i := StateIndex(trace.GoWaiting); sum != g.Totals[i] {
+				t.Errorf("%s: g%d#%d blocked %v by category, %v in all", filepath.Base(name), g.ID, g.Seq, sum, g.Totals[i])
+			}
+			if g.BlockedIn != 0 {
+				blocked++
+			}
+		}
+		if blocked == 0 {
+			t.Errorf("%s: no goroutine blocked", filepath.Base(name))
 		}
 	}
 }

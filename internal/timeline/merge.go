@@ -117,9 +117,7 @@ func (t *Tracker) absorb(g *Goroutine, pg *Goroutine) {
 		// one did; then come those closed before it ran in the part.
 		iv := g.closeAt(pg.in.first.End)
 		iv.Unblocker, iv.UnblockStack = pg.in.first.Unblocker, pg.in.first.UnblockStack
-		if i := StateIndex(iv.State); i >= 0 {
-			g.Totals[i] += time.Duration(iv.End - iv.Start)
-		}
+		g.count(&iv, time.Duration(iv.End-iv.Start))
 		iv.Profiled = g.ran
 		t.emit(g, &iv, !g.ran)
 		for i := range pg.in.early {
@@ -154,9 +152,14 @@ func (t *Tracker) absorb(g *Goroutine, pg *Goroutine) {
 	for i, d := range pg.Totals {
 		g.Totals[i] += d
 	}
+	for i, d := range pg.Blocked {
+		g.Blocked[i] += d
+	}
+	g.BlockedIn |= pg.BlockedIn
 	// What the part handed to Emit points at pg: it is g from now on.
 	pg.Seq, pg.Name, pg.Existed, pg.Created = g.Seq, g.Name, g.Existed, g.Created
-	pg.Creator, pg.CreatorStack, pg.FirstRun, pg.Totals = g.Creator, g.CreatorStack, g.FirstRun, g.Totals
+	pg.Creator, pg.CreatorStack, pg.FirstRun = g.Creator, g.CreatorStack, g.FirstRun
+	pg.Totals, pg.Blocked, pg.BlockedIn = g.Totals, g.Blocked, g.BlockedIn
 	pg.in, pg.held = nil, nil
 	if pg.Ended != 0 {
 		g.Ended = pg.Ended
@@ -183,8 +186,8 @@ func (p *Tracker) fixTimes(last trace.Time, moved []trace.Time) {
 	fixIv := func(iv *Interval, counted bool) {
 		d := iv.End - iv.Start
 		iv.Start, iv.Seen, iv.End = fix(iv.Start), fix(iv.Seen), fix(iv.End)
-		if i := StateIndex(iv.State); counted && i >= 0 {
-			iv.G.Totals[i] += time.Duration(iv.End-iv.Start) - time.Duration(d)
+		if counted {
+			iv.G.count(iv, time.Duration(iv.End-iv.Start)-time.Duration(d))
 		}
 	}
 	p.start, p.last = fix(p.start), fix(p.last)

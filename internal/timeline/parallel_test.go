@@ -123,8 +123,8 @@ func describe(ivs []Interval, gs []*Goroutine) (is, ds []string) {
 	}
 	for _, g := range gs {
 		st, since := g.State()
-		ds = append(ds, fmt.Sprintf("g%d#%d %s: existed=%v created=%d by g%d %s ran=%d ended=%d totals=%v at end %v since %d %q",
-			g.ID, g.Seq, g.Name, g.Existed, g.Created, g.Creator, pcs(g.CreatorStack), g.FirstRun, g.Ended, g.Totals, st, since, g.Reason()))
+		ds = append(ds, fmt.Sprintf("g%d#%d %s: existed=%v created=%d by g%d %s ran=%d ended=%d totals=%v blocked=%v in %b at end %v since %d %q",
+			g.ID, g.Seq, g.Name, g.Existed, g.Created, g.Creator, pcs(g.CreatorStack), g.FirstRun, g.Ended, g.Totals, g.Blocked, g.BlockedIn, st, since, g.Reason()))
 	}
 	slices.Sort(is)
 	slices.Sort(ds)
