@@ -20,12 +20,13 @@ build:
 # program and export's big traces), all of record, outfile, bench and the
 # terminal viewer (which reads in the background), drill's at (which reads
 # the generation before the instant's beside it) on traces of several
-# generations and its answers read through the Pipe, and the commands
+# generations, its answers read through the Pipe and its goroutine list
+# read a generation per core, and the commands
 # that stream between goroutines, draw progress, get interrupted or export
 # a trace per core. test-race is everything under it.
 RACE_RUN  := Parallel|Parts|Progress|OrderedPass|Damage|Pipe
 RACE_PKGS := ./internal/stats ./internal/decode ./internal/timeline ./internal/pprof ./internal/export
-RACE_AT   := TestAtMatchesXExp/(leaky|go122-gc-stress|go122-task-across-generations|go122-confuse-seq)|TestTasksIn|TestWhySlowestRequest|TestGoroutinesFilters|TestLivesLifeTrace
+RACE_AT   := TestAtMatchesXExp/(leaky|go122-gc-stress|go122-task-across-generations|go122-confuse-seq)|TestTasksIn|TestWhySlowestRequest|TestGoroutinesFilters|TestGoroutinesInParts|TestLivesLifeTrace
 
 test:
 	$(GO) vet ./...

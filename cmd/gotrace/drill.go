@@ -14,7 +14,7 @@ import (
 
 // readDrill runs read, one of the drill-down answers, over the trace file
 // (r reads it from its start, at at its offsets), interruptible and under
-// the soft memory limit of the drill-down commands. It
+// the soft memory limit of the readings a generation per core. It
 // returns what read found, the damage to report after writing it (holds
 // says what the output holds: "the list holds"), and an error that ends
 // the command at once.
@@ -24,7 +24,7 @@ func readDrill[T any](s *Streams, file, holds string, read func(ctx context.Cont
 		return v, nil, err
 	}
 	defer in.Close()
-	err = drillRun(s, drillMemoryLimit, func(ctx context.Context) (err error) {
+	err = drillRun(s, partsMemoryLimit, func(ctx context.Context) (err error) {
 		v, err = read(ctx, bufio.NewReaderSize(in, 1<<20), in)
 		return err
 	})

@@ -103,7 +103,7 @@ func runGoroutines(opts *goroutinesOptions) error {
 	// N.B. The limit holds while the list is written too: the garbage of
 	// reading is still there as the writing begins, and a list of every
 	// goroutine is read back and drawn for seconds.
-	defer softMemoryLimit(opts.IO, drillMemoryLimit)()
+	defer softMemoryLimit(opts.IO, partsMemoryLimit)()
 	l, damage, err := readDrill(opts.IO, opts.File, "the list holds", func(ctx context.Context, r io.Reader, at io.ReaderAt) (*drill.GoroutineList, error) {
 		return drill.GoroutinesAt(ctx, r, at, f, opts.Top)
 	})

@@ -69,10 +69,11 @@ func systemStreams() *Streams {
 // 121 MB at 100 MiB, for the same CPU time (29-30 s).
 //
 // goroutine and at read one generation at a time beside the index: 112 MiB
-// keeps their peak under 150 MB on the stress trace. goroutines reads the
-// file again as export does and keeps only the rows it shows, compactly
-// until the end: at 112 MiB it peaks at 124 MB on the stress trace for
-// 13 s of CPU, at 200 MiB at 176 MB for 15 s.
+// keeps their peak under 150 MB on the stress trace. goroutines reads a
+// file a generation per core, as pprof does, and keeps only the rows it
+// shows, compactly until the end: at pprof's 100 MiB it peaked at 125 to
+// 133 MB on the stress trace for 6 to 7 s of CPU (once at 149 MB; read
+// in order at 112 MiB, it peaked at 124 MB for 13 s).
 const (
 	decodeMemoryLimit   = 64 << 20
 	statsMemoryLimit    = 112 << 20

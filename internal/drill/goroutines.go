@@ -8,12 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/bits"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"time"
 
+	"github.com/gotrace-cli/gotrace/internal/order"
 	"github.com/gotrace-cli/gotrace/internal/timeline"
 	"golang.org/x/exp/trace"
 )
@@ -119,37 +122,105 @@ func (l *GoroutineList) All() []Goroutine {
 // not nil, reads the same input at its offsets), keeping only the first
 // top rows in the order of f.Sort (all of them for 0).
 //
+// A regular file (or an input that says its size) is read a generation
+// per core (timeline.ReadParts), each part's goroutines merged into the
+// timeline of the parts before; one the parts cannot read (damaged, or
+// with generations that overlap more than the parts mend) is then read in
+// order, from r, as anything else is: the same rows either way.
+//
 // N.B. The rows are filtered and, with a top of at most heapTop, chosen
 // as each goroutine ends, and held compactly (see goRow); a longer list
 // keeps every row that passes, past spillRows in a temporary file.
 func GoroutinesAt(ctx context.Context, r io.Reader, at io.ReaderAt, f Filter, top int) (*GoroutineList, error) {
-	tk := timeline.NewTracker()
-	rs := NewRows(tk)
-	var kept rowHeap
-	kept.by, kept.top = f.Sort, top
-	l := &GoroutineList{names: &rs.names, rows: rowStore{by: f.Sort}}
-	add := kept.add
-	if top <= 0 || top > heapTop {
-		add = l.rows.add
+	if size, ok := partsSize(at); ok {
+		l, err := goroutines(ctx, f, top, func(c *goroutineCount) error {
+			tk, err := timeline.ReadParts(ctx, at, size, runtime.GOMAXPROCS(0), func(i int, tk *timeline.Tracker) func(*order.Event) {
+				if i == 0 {
+					c.follow(tk)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			tk.Finish()
+			return nil
+		})
+		if !errors.Is(err, timeline.ErrInOrder) {
+			return l, err
+		}
+		if l != nil {
+			l.Close()
+		}
 	}
+	return goroutines(ctx, f, top, func(c *goroutineCount) error {
+		tk := timeline.NewTracker()
+		c.follow(tk)
+		return read(ctx, r, at, tk, nil, tk.Event)
+	})
+}
+
+// partsSize is the size of at, and whether it is an input
+// timeline.ReadParts reads: a regular file, or one that says its size.
+func partsSize(at io.ReaderAt) (int64, bool) {
+	switch x := at.(type) {
+	case interface{ Stat() (fs.FileInfo, error) }:
+		fi, err := x.Stat()
+		if err != nil || !fi.Mode().IsRegular() {
+			return 0, false
+		}
+		return fi.Size(), true
+	case interface{ Size() int64 }:
+		return x.Size(), true
+	}
+	return 0, false
+}
+
+// goroutineCount makes the goroutine list from the goroutines a Tracker
+// ends, filtered and sorted.
+type goroutineCount struct {
+	f    Filter
+	rs   *Rows
+	l    *GoroutineList
+	kept rowHeap
+	add  func(goRow)
+}
+
+// follow makes the list of the goroutines tk ends: the Tracker reading
+// the trace from its start.
+func (c *goroutineCount) follow(tk *timeline.Tracker) {
+	c.rs.tk = tk
 	tk.End = func(g *timeline.Goroutine) {
 		// N.B. The trace's end so far: a goroutine that ended is kept
 		// or not whatever comes after; one alive at the end ends at
 		// Finish, when the end is known.
-		row := rs.end(g)
-		if !f.keeps(&rs.names, &row, time.Duration(tk.Last()-tk.Start())) {
+		row := c.rs.end(g)
+		if !c.f.keeps(&c.rs.names, &row, time.Duration(tk.Last()-tk.Start())) {
 			return
 		}
-		l.Total++
-		add(row)
+		c.l.Total++
+		c.add(row)
 	}
-	err := read(ctx, r, at, tk, nil, tk.Event)
-	if ctx.Err() != nil {
+}
+
+// goroutines makes the goroutine list of a reading of the trace: read
+// follows (goroutineCount.follow) the Tracker that reads the trace from
+// its start, and finishes it.
+func goroutines(ctx context.Context, f Filter, top int, read func(*goroutineCount) error) (*GoroutineList, error) {
+	c := &goroutineCount{f: f, rs: NewRows(nil)}
+	c.kept.by, c.kept.top = f.Sort, top
+	l := &GoroutineList{names: &c.rs.names, rows: rowStore{by: f.Sort}}
+	c.l, c.add = l, c.kept.add
+	if top <= 0 || top > heapTop {
+		c.add = l.rows.add
+	}
+	err := read(c)
+	if ctx.Err() != nil || errors.Is(err, timeline.ErrInOrder) {
 		l.Close()
 		return nil, err
 	}
-	if len(kept.rows) > 0 {
-		l.rows.mem = kept.sorted()
+	if len(c.kept.rows) > 0 {
+		l.rows.mem = c.kept.sorted()
 	}
 	if serr := l.rows.finish(top); serr != nil {
 		l.Close()

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/gotrace-cli/gotrace/internal/timeline"
 	"github.com/gotrace-cli/gotrace/internal/timeline/reftest"
+	"github.com/gotrace-cli/gotrace/internal/timeline/timelinetest"
 )
 
 // TestGoroutinesMatchGoToolTracePages: each goroutine's times equal those
@@ -39,7 +42,8 @@ func TestGoroutinesMatchGoToolTracePages(t *testing.T) {
 			if !unique {
 				t.Skip("goroutine IDs reused: the pages key by ID")
 			}
-			rows, err := Goroutines(context.Background(), bytes.NewReader(data), Filter{})
+			// N.B. Read a generation per core, as a file is.
+			rows, err := goroutineRows(t, bytes.NewReader(data), bytes.NewReader(data), Filter{}, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -172,6 +176,73 @@ func TestGoroutinesNotATrace(t *testing.T) {
 		_, err := GoroutinesAt(context.Background(), r, r, Filter{Sort: "blocked"}, 20)
 		if err == nil || errors.Is(err, timeline.ErrDamaged) {
 			t.Errorf("%q: %v, want an error that is not damage", in, err)
+		}
+	}
+}
+
+// goroutineRows is every row GoroutinesAt lists, and its error.
+func goroutineRows(t *testing.T, r io.Reader, at io.ReaderAt, f Filter, top int) ([]Goroutine, error) {
+	t.Helper()
+	l, err := GoroutinesAt(context.Background(), r, at, f, top)
+	if l == nil {
+		return nil, err
+	}
+	defer l.Close()
+	rows := l.All()
+	if rerr := l.Err(); rerr != nil {
+		t.Fatal(rerr)
+	}
+	return rows, err
+}
+
+// TestGoroutinesInParts: read a generation per core, a trace gives the
+// rows, and the error, it gives read in order: on every committed trace,
+// on traces whose second generation is moved back (so that Merge mends
+// the overlap, or leaves it to a reading in order), and on traces cut
+// short, with filters that read the trace's end.
+func TestGoroutinesInParts(t *testing.T) {
+	names, _ := filepath.Glob("../../testdata/traces/*.trace")
+	if testing.Short() {
+		// Under the race detector: the parts' goroutines, and a trace
+		// read in order after the parts gave up on it.
+		names = []string{"../../testdata/traces/flight.trace"}
+	}
+	type input struct {
+		name string
+		data []byte
+	}
+	var ins []input
+	for _, name := range names {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ins = append(ins, input{filepath.Base(name), data})
+		if filepath.Base(name) == "flight.trace" {
+			for _, ticks := range []int64{30000, -1} {
+				moved, err := timelinetest.MoveBack(data, ticks)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ins = append(ins, input{fmt.Sprintf("%s moved back %d ticks", filepath.Base(name), ticks), moved})
+			}
+			ins = append(ins, input{"flight.trace cut short", data[:len(data)*2/3]})
+		}
+	}
+	filters := []Filter{{Sort: "blocked"}, {Sort: "created", From: 100 * time.Millisecond}, {Sort: "lifetime", StateAtEnd: "blocked", Name: regexp.MustCompile("main")}}
+	if testing.Short() {
+		filters = filters[:1]
+	}
+	for _, in := range ins {
+		for _, f := range filters {
+			want, werr := goroutineRows(t, bytes.NewReader(in.data), nil, f, 0)
+			got, err := goroutineRows(t, bytes.NewReader(in.data), bytes.NewReader(in.data), f, 0)
+			if fmt.Sprint(err) != fmt.Sprint(werr) {
+				t.Errorf("%s, %+v: in parts %v, in order %v", in.name, f, err, werr)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s, %+v: in parts %d rows, in order %d (or they differ)", in.name, f, len(got), len(want))
+			}
 		}
 	}
 }

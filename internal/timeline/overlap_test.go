@@ -77,6 +77,9 @@ func TestPartsOverlapping(t *testing.T) {
 // it mends (ErrOverlap). Read in parts, the timeline is the one read in
 // order, interval for interval, until ReadParts says to read in order.
 func TestPartsMovedBack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the parts' concurrency is tested on flight.trace (TestPartsEqualOrdered)")
+	}
 	for _, name := range []string{"flight.trace", "hotlock.trace"} {
 		data, err := os.ReadFile("../../testdata/traces/" + name)
 		if err != nil {

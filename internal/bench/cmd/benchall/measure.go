@@ -162,7 +162,7 @@ func (h *harness) measureShapes() {
 
 // serviceRows are the measurements on the service-like trace: the loop,
 // then the commands that read the goroutine timeline.
-var serviceRows = []string{"xexp-service", "order-service", "stats-json-service", "pprof-sched-service", "pprof-cpu-service", "export-perfetto-service"}
+var serviceRows = []string{"xexp-service", "order-service", "stats-json-service", "pprof-sched-service", "pprof-cpu-service", "goroutines-json-service", "export-perfetto-service"}
 
 // measureService measures the x/exp/trace loop and the timeline commands
 // on the service-like trace.
@@ -180,6 +180,7 @@ func (h *harness) measureService() {
 		{"stats-json-service", "gotrace stats --json FILE >/dev/null", "stats", []string{"--json"}, []string{"--json", "FILE"}, in},
 		{"pprof-sched-service", "gotrace pprof --type sched FILE -o OUT", "pprof", pprofFlags, pprofArgs("sched"), in},
 		{"pprof-cpu-service", "gotrace pprof --type cpu FILE -o OUT", "pprof", pprofFlags, pprofArgs("cpu"), in},
+		{"goroutines-json-service", "gotrace goroutines --json FILE >/dev/null", "goroutines", []string{"--json"}, []string{"--json", "FILE"}, in},
 		{"export-perfetto-service", "gotrace export --format perfetto FILE -o OUT", "export", exportFlags, exportArgs, in},
 	})
 }
@@ -391,6 +392,7 @@ func (h *harness) gotraceRows() []gotraceRow {
 		{"stats-json-half", "  same, half the generations", "stats", []string{"--json"}, []string{"--json", "FILE"}, h.half},
 		{"pprof-sched", "gotrace pprof --type sched FILE -o OUT", "pprof", pprofFlags, pprofArgs("sched"), h.full},
 		{"pprof-cpu", "gotrace pprof --type cpu FILE -o OUT", "pprof", pprofFlags, pprofArgs("cpu"), h.full},
+		{"goroutines-json", "gotrace goroutines --json FILE >/dev/null", "goroutines", []string{"--json"}, []string{"--json", "FILE"}, h.full},
 		{"export-perfetto", "gotrace export --format perfetto FILE -o OUT", "export", exportFlags, exportArgs, h.full},
 		{"export-perfetto-gen1", "  same, first generation only", "export", exportFlags, exportArgs, h.gen1},
 		{"export-parquet", "gotrace export --format parquet -o DIR FILE", "export", parquetFlags, parquetArgs, h.full},

@@ -287,6 +287,7 @@ var timelineCommands = []struct {
 	{"stats-json", "stats --json", 0.7},
 	{"pprof-sched", "pprof --type sched", 1},
 	{"pprof-cpu", "pprof --type cpu", 1},
+	{"goroutines-json", "goroutines --json", 1},
 	{"export-perfetto", "export perfetto", 1},
 }
 
