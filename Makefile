@@ -34,9 +34,12 @@ test:
 
 # The tests, and the race detector's runs, one go test each, run side by
 # side (-O prints each one's output whole when it ends): each race run is
-# mostly one package's tests on one core.
+# mostly one package's tests on one core. The tests hold whole traces
+# decoded, and read back, in memory: collecting garbage less often
+# (GOGC=300) takes about a sixth off their CPU time. The test that
+# measures a command's peak RSS runs it with the default.
 unit:
-	$(GO) test ./...
+	GOGC=300 $(GO) test ./...
 race-parts:
 	$(GO) test -race -short -run '$(RACE_RUN)' $(RACE_PKGS)
 race-pkgs:

@@ -119,9 +119,9 @@ func TestStress(t *testing.T) {
 		t.Skipf("no go command: %v", err)
 	}
 	file := filepath.Join(t.TempDir(), "stress.trace")
-	// N.B. pauses between units of work make a trace of a few megabytes
-	// span three generations.
-	cmd := exec.Command(goTool, "run", "../../testdata/progs/stress", "-o", file, "-duration", "2500ms", "-idle", "50ms", "-size", "20000000",
+	// N.B. pauses between units of work make a trace of a few megabytes;
+	// past a second, the runtime begins a second generation.
+	cmd := exec.Command(goTool, "run", "../../testdata/progs/stress", "-o", file, "-duration", "1300ms", "-idle", "50ms", "-size", "20000000",
 		"-mutexers", "40", "-sleepers", "100", "-rings", "8", "-conns", "4", "-allocators", "4")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("recording a stress trace: %v\n%s", err, out)

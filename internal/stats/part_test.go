@@ -136,13 +136,13 @@ func firstDiff(got, want []byte) string {
 	return b.String()
 }
 
-// stressTrace records the project's stress program for a few seconds, so
+// stressTrace records the project's stress program for over a second, so
 // goroutines, ranges and GC work cross generation boundaries.
 func stressTrace(t *testing.T) []byte {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "stress.trace")
 	cmd := exec.Command("go", "run", filepath.Join("..", "..", "testdata", "progs", "stress"),
-		"-o", path, "-duration", "2500ms", "-size", "30000000",
+		"-o", path, "-duration", "1300ms", "-size", "30000000",
 		"-rings", "8", "-ring-len", "20", "-mutexers", "40", "-sleepers", "100", "-conns", "4", "-allocators", "2")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("stress program: %v\n%s", err, out)
