@@ -62,11 +62,12 @@ func systemStreams() *Streams {
 // they took at 200 MiB, and
 // pprof's ordered pass at 150 MB for a fifth more.
 //
-// export of a file reads a generation per core, each through x/exp/trace,
-// while one goroutine takes their events in order: the parts hold little
-// beside x/exp/trace's reading, which the collector cannot shrink. On the
-// stress trace it peaks at 142 MB at 128 MiB, 133 MB at 112 MiB and
-// 121 MB at 100 MiB, for the same CPU time (29-30 s).
+// export of a file reads a generation per core, each through gotrace's
+// ordered reader, while one goroutine takes their records in order: the
+// parts hold little beside the reader's generation. Read through
+// x/exp/trace, on the stress trace, it peaked at 142 MB at 128 MiB,
+// 133 MB at 112 MiB and 121 MB at 100 MiB for the same CPU time; through
+// the ordered reader at 100 MiB, at 118 to 125 MB for 20 to 21 s of CPU.
 //
 // goroutine and at read one generation at a time beside the index: 112 MiB
 // keeps their peak under 150 MB on the stress trace. goroutines reads a
