@@ -24,8 +24,12 @@ func readDrill[T any](s *Streams, file, holds string, read func(ctx context.Cont
 		return v, nil, err
 	}
 	defer in.Close()
+	var at io.ReaderAt = in
+	if !regular(in) {
+		at = nil // N.B. a pipe streams: read in one ordered pass
+	}
 	err = drillRun(s, partsMemoryLimit, func(ctx context.Context) (err error) {
-		v, err = read(ctx, bufio.NewReaderSize(in, 1<<20), in)
+		v, err = read(ctx, bufio.NewReaderSize(in, 1<<20), at)
 		return err
 	})
 	switch {

@@ -131,7 +131,11 @@ func runExport(opts *exportOptions) error {
 			return err
 		}
 		defer f.Close()
-		if opts.Gen == "" && opts.Time == "" {
+		file := regular(f)
+		if !file && opts.Gen != "" {
+			return notRegular(opts.File, "--gen copies generations by their offsets, from a file")
+		}
+		if file && opts.Gen == "" && opts.Time == "" {
 			warnSize(opts.IO, opts.File, f, format)
 		}
 		prog := newProgress(opts.IO, "exporting "+opts.File, f)
@@ -140,13 +144,15 @@ func runExport(opts *exportOptions) error {
 		}
 		defer prog.done()
 		in = interruptible{ctx, prog}
-		if opts.Gen != "" {
+		switch {
+		case opts.Gen != "":
 			in, selected = selectGenerations(in, f, gens)
-		} else {
+		case file:
 			// N.B. Read a generation per worker, through f, the trace
 			// shows how far the export is as the generations come in.
 			eo.At, eo.Progress = f, prog.reached
 		}
+		// N.B. A pipe streams, as - does.
 	}
 	out, err := createOutput(opts.IO, opts.Output, format == export.Perfetto)
 	if err != nil {

@@ -173,7 +173,7 @@ func openIndexed(path string, opts drill.IndexOptions) (*os.File, *drill.Index, 
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, nil, fmt.Errorf("%s: not a regular file: this command reads the parts of a trace it needs, from a file", path)
+		return nil, nil, notRegular(path, "this command reads the parts of a trace it needs, from a file")
 	}
 	ix, err := drill.BuildIndex(f, fi.Size(), opts)
 	if err != nil {

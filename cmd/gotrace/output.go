@@ -181,6 +181,20 @@ func openTrace(path string) (*os.File, error) {
 	return f, nil
 }
 
+// regular reports whether f is a regular file. A named pipe, a terminal
+// or a device cannot be read at offsets: the commands that stream read it
+// as they read -, the others refuse it (notRegular).
+func regular(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// notRegular refuses path, which is not a regular file, saying why the
+// command needs one.
+func notRegular(path, why string) error {
+	return fmt.Errorf("%s: not a regular file: %s", path, why)
+}
+
 // pathError says what went wrong with path in one line: "PATH: reason".
 func pathError(path string, err error) error {
 	var pe *os.PathError

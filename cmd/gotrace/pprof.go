@@ -90,6 +90,9 @@ func runPprof(opts *pprofOptions) error {
 		return err
 	}
 	defer f.Close()
+	if !regular(f) {
+		return notRegular(opts.File, "pprof reads the trace twice, from a file")
+	}
 	// Refuse a terminal before the work, not after.
 	out, err := createOutput(opts.IO, opts.Output, true)
 	if err != nil {

@@ -99,6 +99,9 @@ func runSplit(opts *splitOptions) error {
 		return err
 	}
 	defer f.Close()
+	if !regular(f) {
+		return notRegular(opts.File, "split copies generations by their offsets, from a file")
+	}
 	src, err := openTrace(opts.File)
 	if err != nil {
 		return err

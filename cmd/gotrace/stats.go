@@ -199,7 +199,7 @@ func loadModel(ctx context.Context, streams *Streams, file string, o stats.Optio
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file (use - to read a pipe)", file)
+		return nil, notRegular(file, "give a file, or - to read standard input")
 	}
 	so, windowed, err := sel.options()
 	if err != nil {
