@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"os"
 	"path/filepath"
 	"testing"
 )
@@ -22,6 +24,50 @@ func TestEmptyFileSaysWhere(t *testing.T) {
 		want := "gotrace: " + file + ": byte 0x0: empty input, want a trace header\n"
 		if code != exitError || errOut.String() != want {
 			t.Errorf("%s: exit %d, stderr %q; want %d and %q", args[0], code, errOut, exitError, want)
+		}
+	}
+}
+
+// TestOutputIsNotTheInput: an output path that names the trace being read,
+// itself or through a link, is refused before anything is written: the
+// trace is left as it was.
+func TestOutputIsNotTheInput(t *testing.T) {
+	data, err := os.ReadFile(workersTrace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "w.trace")
+	link := filepath.Join(dir, "link.trace")
+	part := filepath.Join(dir, "w.001.trace") // split -o w's first part
+	for _, p := range []string{file, part} {
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(file, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		out  string
+	}{
+		{[]string{"export", file, "-o", file}, file},
+		{[]string{"export", "--format", "chrome", link, "-o", file}, file},
+		{[]string{"export", file, "-o", link}, link},
+		{[]string{"pprof", "--type", "sched", file, "-o", link}, link},
+		{[]string{"split", part, "-o", filepath.Join(dir, "w")}, part},
+	} {
+		io, _, errOut := fakeStreams(false)
+		code := run(c.args, io)
+		want := "gotrace: " + c.out + ": is the trace being read: write the output elsewhere\n"
+		if code != exitError || errOut.String() != want {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", c.args, code, errOut, exitError, want)
+		}
+		for _, p := range []string{file, part} {
+			if got, err := os.ReadFile(p); err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("%v: %s changed (%v)", c.args, p, err)
+			}
 		}
 	}
 }

@@ -117,6 +117,7 @@ func runExport(opts *exportOptions) error {
 	defer softMemoryLimit(opts.IO, limit)()
 	var in io.Reader
 	var selected <-chan error
+	var src *os.File // the trace file, nil for stdin
 	if opts.File == "-" {
 		// N.B. the export streams, so a pipe will do; --gen copies
 		// generations by their offsets, which takes a file.
@@ -131,6 +132,7 @@ func runExport(opts *exportOptions) error {
 			return err
 		}
 		defer f.Close()
+		src = f
 		file := regular(f)
 		if !file && opts.Gen != "" {
 			return notRegular(opts.File, "--gen copies generations by their offsets, from a file")
@@ -154,7 +156,7 @@ func runExport(opts *exportOptions) error {
 		}
 		// N.B. A pipe streams, as - does.
 	}
-	out, err := createOutput(opts.IO, opts.Output, format == export.Perfetto)
+	out, err := createOutput(opts.IO, opts.Output, format == export.Perfetto, src)
 	if err != nil {
 		return err
 	}

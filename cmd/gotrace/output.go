@@ -86,13 +86,21 @@ type output struct {
 }
 
 // createOutput opens path for writing ("" or "-": stdout). Binary output is
-// refused when stdout is a terminal.
-func createOutput(streams *Streams, path string, binary bool) (*output, error) {
+// refused when stdout is a terminal, and a path that names in, the trace
+// being read (nil for stdin), before anything is written over it.
+func createOutput(streams *Streams, path string, binary bool, in *os.File) (*output, error) {
 	if path == "" || path == "-" {
 		if binary && streams.OutTTY {
 			return nil, usagef("refusing to write binary output to a terminal: use -o FILE or redirect stdout")
 		}
 		return &output{Writer: streams.Out}, nil
+	}
+	if in != nil {
+		ofi, oerr := os.Stat(path)
+		ifi, ierr := in.Stat()
+		if oerr == nil && ierr == nil && os.SameFile(ofi, ifi) {
+			return nil, fmt.Errorf("%s: is the trace being read: write the output elsewhere", path)
+		}
 	}
 	f, err := outfile.Create(path)
 	if err != nil {

@@ -94,7 +94,7 @@ func runPprof(opts *pprofOptions) error {
 		return notRegular(opts.File, "pprof reads the trace twice, from a file")
 	}
 	// Refuse a terminal before the work, not after.
-	out, err := createOutput(opts.IO, opts.Output, true)
+	out, err := createOutput(opts.IO, opts.Output, true, f)
 	if err != nil {
 		return err
 	}

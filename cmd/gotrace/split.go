@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"unicode"
@@ -109,7 +110,7 @@ func runSplit(opts *splitOptions) error {
 	defer src.Close()
 	ctx, stop := onInterrupt()
 	defer stop()
-	parts, err := split.Split(interruptible{ctx, f}, src, so, prefixSink{opts.IO, opts.Prefix})
+	parts, err := split.Split(interruptible{ctx, f}, src, so, prefixSink{opts.IO, opts.Prefix, src})
 	for _, p := range parts {
 		fmt.Fprintln(opts.IO.Out, report.SplitLine(report.SplitPart{
 			Name: partName(opts.Prefix, p.Index), FirstGen: p.FirstGen, LastGen: p.LastGen,
@@ -151,11 +152,12 @@ func partName(prefix string, index int) string { return fmt.Sprintf("%s.%03d.tra
 type prefixSink struct {
 	io     *Streams
 	prefix string
+	in     *os.File // the trace being split
 }
 
 func (s prefixSink) Create(index int) (io.Writer, func() error, func(), error) {
 	name := partName(s.prefix, index)
-	out, err := createOutput(s.io, name, true)
+	out, err := createOutput(s.io, name, true, s.in)
 	if err != nil {
 		return nil, nil, nil, &writeError{err}
 	}
