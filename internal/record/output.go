@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/gotrace-cli/gotrace/internal/decode"
 	"github.com/gotrace-cli/gotrace/internal/format"
@@ -16,12 +17,38 @@ import (
 // trace cut short can be cut back to its complete generations.
 type outputFile struct{ *outfile.File }
 
+// createOutput opens dest for the trace, refusing to write over a file
+// that is there and is not a trace (the program's source, say), as go
+// build refuses to write over what is not a binary.
 func createOutput(dest string) (*outputFile, error) {
+	if err := notATrace(dest); err != nil {
+		return nil, err
+	}
 	f, err := outfile.Create(dest)
 	if err != nil {
 		return nil, err
 	}
 	return &outputFile{f}, nil
+}
+
+// notATrace says why dest, a regular file that is there, is not to be
+// written over: it holds something, and not a Go execution trace. An
+// empty file, one that is not there, a device or a pipe are written.
+func notATrace(dest string) error {
+	f, err := os.Open(dest)
+	if err != nil {
+		return nil // N.B. not there, or unreadable: writing it says what is wrong
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
+		return nil
+	}
+	hdr := make([]byte, format.HeaderSize)
+	n, _ := io.ReadFull(f, hdr)
+	if _, err := format.ParseHeader(hdr[:n]); err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s is there and is not a Go execution trace: write the trace elsewhere (-o), or remove it first", dest)
 }
 
 // ErrNotRegular says a trace went to a device or a pipe (-o /dev/null),

@@ -3,6 +3,9 @@ package record
 import (
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gotrace-cli/gotrace/internal/format"
@@ -92,5 +95,37 @@ func TestCompletePrefix(t *testing.T) {
 		if _, _, err := completePrefix(bytes.NewReader(data)); !errors.Is(err, errNothingComplete) {
 			t.Errorf("%q: %v, want nothing complete", data, err)
 		}
+	}
+}
+
+// TestNotATrace: record writes over a trace, an empty file, a device or
+// nothing, and refuses, before writing, a file that holds something else
+// (-o main.go), which it leaves as it was.
+func TestNotATrace(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "main.go")
+	empty := filepath.Join(dir, "empty.trace")
+	short := filepath.Join(dir, "short")
+	for p, data := range map[string]string{src: "package main\n\nfunc main() {}\n", empty: "", short: "go"} {
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []string{"../../testdata/traces/leaky.trace", empty, filepath.Join(dir, "new.trace"), os.DevNull} {
+		if err := notATrace(p); err != nil {
+			t.Errorf("%s: %v, want it written", p, err)
+		}
+	}
+	for _, p := range []string{src, short} {
+		err := notATrace(p)
+		if err == nil || !strings.Contains(err.Error(), "is not a Go execution trace") {
+			t.Errorf("%s: %v, want it refused", p, err)
+		}
+		if _, cerr := createOutput(p); cerr == nil {
+			t.Errorf("%s: createOutput took it", p)
+		}
+	}
+	if got, err := os.ReadFile(src); err != nil || !strings.HasPrefix(string(got), "package main") {
+		t.Errorf("%s changed: %q, %v", src, got, err)
 	}
 }
