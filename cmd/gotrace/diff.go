@@ -214,6 +214,9 @@ func runDiff(ctx context.Context, opts *diffOptions) error {
 			}
 			if why := stats.NothingAnalysed(m); why != "" {
 				// Its numbers would be zeros that were never measured.
+				if err != nil {
+					return nil, fmt.Errorf("%w; %s, so there is nothing to compare", err, why)
+				}
 				return nil, fmt.Errorf("%s: %s, so there is nothing to compare", f, why)
 			}
 			damage = cmp.Or(damage, err)

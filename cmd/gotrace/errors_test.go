@@ -71,3 +71,34 @@ func TestOutputIsNotTheInput(t *testing.T) {
 		}
 	}
 }
+
+// TestShortFileSaysWhat: a file shorter than a trace's header is either
+// not a trace or a trace cut in its header, and every command that reads
+// a trace says which in the same line, with exit status 1.
+func TestShortFileSaysWhat(t *testing.T) {
+	for _, c := range []struct{ data, want string }{
+		{"hello", `byte 0x0: not a Go execution trace (want header "go 1.NN trace\x00\x00\x00")`},
+		{"go 1.26 tr", "byte 0xa: want a 16-byte header, input ends after 10: unexpected EOF"},
+	} {
+		dir, file := writeTrace(t, []byte(c.data))
+		for _, args := range [][]string{
+			{"decode", "--summary", file},
+			{"stats", file},
+			{"check", file, "--assert", "gc.stw.max < 5ms"},
+			{"diff", workersTrace, file},
+			{"split", file, "-o", filepath.Join(dir, "part")},
+			{"pprof", "--type", "cpu", file, "-o", filepath.Join(dir, "cpu.pb.gz")},
+			{"export", file, "-o", filepath.Join(dir, "trace.json")},
+			{"goroutines", file},
+			{"tasks", file},
+			{"view", "--print", file},
+		} {
+			io, _, errOut := fakeStreams(false)
+			code := run(args, io)
+			want := "gotrace: " + file + ": " + c.want + "\n"
+			if code != exitError || errOut.String() != want {
+				t.Errorf("%q, %s: exit %d, stderr %q; want %d and %q", c.data, args[0], code, errOut, exitError, want)
+			}
+		}
+	}
+}

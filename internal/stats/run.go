@@ -37,14 +37,14 @@ var ErrDamaged = timeline.ErrDamaged
 // trace that cannot be read at all gives a nil model.
 func Compute(ctx context.Context, name string, r io.ReaderAt, size int64, opts Options) (*Model, error) {
 	hdr := make([]byte, format.HeaderSize)
-	if n, err := r.ReadAt(hdr, 0); n < len(hdr) {
-		if size == 0 {
-			return nil, fmt.Errorf("%s: byte 0x0: empty input, want a trace header", name)
-		}
-		if err == nil || err == io.EOF {
+	if n, _ := r.ReadAt(hdr, 0); n < len(hdr) {
+		// N.B. In the decoder's words, as every command says it: empty,
+		// not a trace, or a header cut short.
+		_, err := decode.NewReader(io.NewSectionReader(r, 0, size))
+		if err == nil {
 			err = io.ErrUnexpectedEOF
 		}
-		return nil, fmt.Errorf("%s: byte 0x0: header: %w", name, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	v, err := format.ParseHeader(hdr)
 	if err != nil {
