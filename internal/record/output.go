@@ -35,14 +35,15 @@ func createOutput(dest string) (*outputFile, error) {
 // written over: it holds something, and not a Go execution trace. An
 // empty file, one that is not there, a device or a pipe are written.
 func notATrace(dest string) error {
+	// N.B. Stat before opening: opening a named pipe waits for a writer.
+	if fi, err := os.Stat(dest); err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
+		return nil // not there, or unreadable: writing it says what is wrong
+	}
 	f, err := os.Open(dest)
 	if err != nil {
-		return nil // N.B. not there, or unreadable: writing it says what is wrong
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
 		return nil
 	}
+	defer f.Close()
 	hdr := make([]byte, format.HeaderSize)
 	n, _ := io.ReadFull(f, hdr)
 	if _, err := format.ParseHeader(hdr[:n]); err == nil {
