@@ -128,6 +128,13 @@ func runSplit(opts *splitOptions) error {
 		fmt.Fprintf(opts.IO.ErrOut, "gotrace: %s: no parts written: the trace has only its header, no generation (a recording stopped before the runtime wrote any)\n", opts.File)
 		return nil
 	case errors.Is(err, split.ErrNothingKept):
+		// N.B. Naming the selection, as decode and export do.
+		switch {
+		case opts.Gen != "":
+			return fmt.Errorf("%s: --gen %s: %v", opts.File, opts.Gen, err)
+		case opts.Time != "":
+			return fmt.Errorf("%s: --time %s: %v", opts.File, opts.Time, err)
+		}
 		return fmt.Errorf("%s: %v", opts.File, err)
 	case err != nil:
 		if len(parts) > 0 {
