@@ -360,7 +360,7 @@ func readPerfetto(t *testing.T, b []byte) timelineOut {
 			}
 			te := p.msg("track_event")
 			e := tevent{ts: int64(ts)}
-			e.ph = map[string]byte{"TYPE_SLICE_BEGIN": 'B', "TYPE_SLICE_END": 'E', "TYPE_INSTANT": 'i', "TYPE_COUNTER": 'C'}[te.enum("type")]
+			e.ph = eventPhases[te.enum("type")]
 			if e.ph == 0 {
 				t.Fatalf("event of type %s", te.enum("type"))
 			}
@@ -636,9 +636,35 @@ func read(t *testing.T, f Format, b []byte) timelineOut {
 }
 
 var (
-	goroutineTrack = regexp.MustCompile(`^G[0-9]+( [^ ]+)?$`)
-	procTrack      = regexp.MustCompile(`^P[0-9]+$`)
+	goroutineTrack = newTrackMatch(`^G[0-9]+( [^ ]+)?$`)
+	procTrack      = newTrackMatch(`^P[0-9]+$`)
 )
+
+// trackMatch tells the tracks whose names match a regular expression,
+// each name matched once: the checks ask for every event.
+type trackMatch struct {
+	re   *regexp.Regexp
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func newTrackMatch(re string) *trackMatch {
+	return &trackMatch{re: regexp.MustCompile(re), seen: make(map[string]bool)}
+}
+
+func (m *trackMatch) MatchString(name string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ok, known := m.seen[name]
+	if !known {
+		ok = m.re.MatchString(name)
+		m.seen[name] = ok
+	}
+	return ok
+}
+
+// eventPhases are Chrome's phases of Perfetto's track event types.
+var eventPhases = map[string]byte{"TYPE_SLICE_BEGIN": 'B', "TYPE_SLICE_END": 'E', "TYPE_INSTANT": 'i', "TYPE_COUNTER": 'C'}
 
 // TestExport exports every committed trace in both formats, reads the output
 // back with a parser of the format, and checks its structure and its counts

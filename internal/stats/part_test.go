@@ -34,10 +34,10 @@ func TestPartsMatchOrdered(t *testing.T) {
 			traces[c.Name] = c.Data
 		}
 	}
-	// Its second generation begins halfway through the first: the
-	// parts' prefixes are tens of thousands of events.
-	traces["overlap.trace, overlapped"] = timelinetest.Overlapped(t, traces["overlap.trace"])
 	if !testing.Short() {
+		// Its second generation begins halfway through the first: the
+		// parts' prefixes are tens of thousands of events.
+		traces["overlap.trace, overlapped"] = timelinetest.Overlapped(t, traces["overlap.trace"])
 		traces["stress"] = stressTrace(t)
 	}
 	if *partTrace != "" {
@@ -77,6 +77,9 @@ func TestPartsMatchOrdered(t *testing.T) {
 // events to one of most of a generation: whatever the part's prefix, the
 // model analysed in parts is the ordered pass's.
 func TestPartsMatchOrderedMovedBack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the parts' concurrency is tested by TestPartsMatchOrdered")
+	}
 	for _, name := range []string{"flight.trace", "hotlock.trace"} {
 		data := readTrace(t, name)
 		for _, ticks := range []int64{1000, 30000, 300000, -1} {
