@@ -105,8 +105,13 @@ func TestOldFormat(t *testing.T) {
 		{[]string{"pprof", "--type", "sched", whole, "-o", whole + ".pb.gz"}, exitOK, ""},
 		{[]string{"export", whole, "-o", whole + ".perfetto-trace"}, exitOK, ""},
 		{[]string{"split", whole, "-o", whole}, exitError, "old.trace: byte 0x0: go1.21: trace format of Go 1.11–1.21; "},
-		{[]string{"pprof", "--type", "sched", cut, "-o", cut + ".pb.gz"}, exitError, "cut.trace: reading trace: failed to read trace: EOF (the trace ends early)\n"},
-		{[]string{"export", cut, "-o", cut + ".perfetto-trace"}, exitError, "cut.trace: reading trace: failed to read trace: EOF (the trace ends early)\n"},
+		// N.B. The old format names no byte: every command says the same.
+		{[]string{"pprof", "--type", "sched", cut, "-o", cut + ".pb.gz"}, exitError, "cut.trace: failed to read trace: EOF (the trace ends early)\n"},
+		{[]string{"export", cut, "-o", cut + ".perfetto-trace"}, exitError, "cut.trace: failed to read trace: EOF (the trace ends early)\n"},
+		{[]string{"stats", cut}, exitError, "cut.trace: failed to read trace: EOF (the trace ends early)\n"},
+		{[]string{"goroutines", cut}, exitError, "cut.trace: failed to read trace: EOF (the trace ends early)\n"},
+		{[]string{"tasks", cut}, exitError, "cut.trace: failed to read trace: EOF (the trace ends early)\n"},
+		{[]string{"view", "--print", cut}, exitError, "cut.trace: failed to read trace: EOF (the trace ends early)\n"},
 	} {
 		io, _, errOut := fakeStreams(false)
 		if code := run(c.args, io); code != c.code || !strings.Contains(errOut.String(), c.err) {

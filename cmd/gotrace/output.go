@@ -16,6 +16,7 @@ import (
 
 	"github.com/gotrace-cli/gotrace/internal/decode"
 	"github.com/gotrace-cli/gotrace/internal/outfile"
+	"github.com/gotrace-cli/gotrace/internal/timeline"
 )
 
 // window is a --time FROM-TO flag: durations from the trace's start.
@@ -219,10 +220,7 @@ func describeDamage(path string, err error) error {
 	if where := locateDamage(path); where != nil {
 		return where
 	}
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("%w (the trace ends early)", err)
-	}
-	return err
+	return timeline.OldFormatError(err)
 }
 
 // locateDamage reads the trace at path with the wire decoder to say where it

@@ -108,7 +108,7 @@ func Export(ctx context.Context, r io.Reader, w io.Writer, opts Options) (Summar
 		var src *tmodel.Source
 		src, readErr = tl.run(ctx, r, opts.At)
 		if src == nil {
-			return Summary{}, fmt.Errorf("reading trace: %w", readErr)
+			return Summary{}, readErr // not a trace, or the old format's error
 		}
 	}
 	// N.B. on damage the timeline is finished and closed all the same:

@@ -278,7 +278,7 @@ func read(ctx context.Context, r io.Reader, fn func(*trace.Event)) error {
 	case err == nil:
 		return nil
 	case !errors.As(err, &de):
-		return fmt.Errorf("reading trace: %w", err) // the old format: no generations to keep
+		return err // the old format: no generations to keep
 	case src == nil:
 		return err // not a trace: nothing was read
 	}

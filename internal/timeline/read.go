@@ -175,7 +175,7 @@ func (s *Source) Damage(syncs int, err error) error {
 		return s.err
 	}
 	if s.dr == nil {
-		return err // the old format: no generations to name
+		return OldFormatError(err) // no generations to name
 	}
 	msg := strings.Join(strings.Fields(err.Error()), " ")
 	if len(msg) > maxMessage {
@@ -192,6 +192,20 @@ func (s *Source) Damage(syncs int, err error) error {
 		de.Offset, de.Gen = g.Offset, g.Num
 	}
 	return de
+}
+
+// ErrEndsEarly says a trace in the old format (Go 1.21 and before), which
+// golang.org/x/exp/trace reads whole and names no byte of, ends early.
+var ErrEndsEarly = errors.New("the trace ends early")
+
+// OldFormatError is err, golang.org/x/exp/trace's error reading a trace in
+// the old format, saying so when the trace ends early: every command says
+// it in these words.
+func OldFormatError(err error) error {
+	if (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) && !errors.Is(err, ErrEndsEarly) {
+		return fmt.Errorf("%w (%w)", err, ErrEndsEarly)
+	}
+	return err
 }
 
 // ErrDamaged marks an error that came with a result: what the complete
