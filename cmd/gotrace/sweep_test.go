@@ -131,6 +131,7 @@ func TestSweepDamagedInputs(t *testing.T) {
 					{args: []string{"export", "--format", "chrome", file, "-o", out("trace.json")}, output: out("trace.json")},
 					{args: []string{"export", "--format", "perfetto", file, "-o", out("trace.pftrace")}, output: out("trace.pftrace")},
 					{args: []string{"split", file, "-o", out("part")}},
+					{args: []string{"goroutines", "--json", file}},
 				} {
 					io, stdout, errOut := fakeStreams(false)
 					code := run(c.args, io)
