@@ -251,15 +251,29 @@ func (m *Model) busySamples(p trace.ProcID, gr grid) []float64 {
 }
 
 // Settle runs the model's Init command at once, as Send does.
-func (m *Model) Settle() { m.settle(m.Init()) }
+func (m *Model) Settle() {
+	m.headless()
+	m.settle(m.Init())
+}
 
 // Send hands msg to the model and runs what it asks for at once, in
 // this goroutine, up to the next screen: reading generations, walking a
 // critical path, and the messages that brings. Commands that wait or quit are dropped. It is
 // for drawing a screen without a terminal, and for tests.
 func (m *Model) Send(msg tea.Msg) {
+	m.headless()
 	_, cmd := m.Update(msg)
 	m.settle(cmd)
+}
+
+// headless readies the model to be driven by Send: the search's cursor
+// does not blink, as a blink is a command that waits (half a second a
+// key typed into the search, run at once).
+func (m *Model) headless() {
+	if st := m.input.Styles(); st.Cursor.Blink {
+		st.Cursor.Blink = false
+		m.input.SetStyles(st)
+	}
 }
 
 func (m *Model) settle(cmd tea.Cmd) {
