@@ -68,7 +68,7 @@ holds as a terminal report for people and as JSON and exit codes for CI.`),
 		wrapArgs(c)
 	}
 	root.InitDefaultCompletionCmd()
-	bashWithoutPackage(root)
+	completionCmds(root)
 	completeFlagValues(root)
 	root.Example = rootExamples(root)
 	return root
@@ -171,9 +171,19 @@ __%[1]s_init_completion()
 }
 `
 
-// bashWithoutPackage makes gotrace completion bash work in a bash without
-// the bash-completion package.
-func bashWithoutPackage(root *cobra.Command) {
+// completionCmds makes gotrace completion bash work in a bash without
+// the bash-completion package, and gotrace completion of a shell it does
+// not know a usage error, as an unknown command is.
+func completionCmds(root *cobra.Command) {
+	if parent, _, err := root.Find([]string{"completion"}); err == nil && parent.Name() == "completion" {
+		parent.Args = cobra.ArbitraryArgs
+		parent.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("completion %q: want one of bash, zsh, fish, powershell", args[0])
+			}
+			return cmd.Help()
+		}
+	}
 	comp, _, err := root.Find([]string{"completion", "bash"})
 	if err != nil || comp.Name() != "bash" {
 		return
