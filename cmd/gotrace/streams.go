@@ -52,6 +52,9 @@ func systemStreams() *Streams {
 // --type sched peaked at a median 133 MiB on the stress trace and --type
 // cpu at 128 MiB on the service trace, at 100 MiB at 127 and 117 MiB for
 // 5-10% more time (four to six runs each; single runs reach 10 MiB more).
+// Later, with goroutines carrying their blocked time by category, --type
+// sched at 100 MiB peaked at 130 to 156 MB in single runs on the stress
+// trace, in 3.6 to 3.8 s; at 90 MiB at 125 to 137 MB, in 4.2 to 5.8 s.
 //
 // export's ordered pass (a stream, a --gen selection) and pprof's hold
 // the generation the decoder reads and x/exp/trace's reading of it (in
@@ -72,13 +75,14 @@ func systemStreams() *Streams {
 // goroutine and at read one generation at a time beside the index: 112 MiB
 // keeps their peak under 150 MB on the stress trace. goroutines reads a
 // file a generation per core, as pprof does, and keeps only the rows it
-// shows, compactly until the end: at pprof's 100 MiB it peaked at 125 to
-// 133 MB on the stress trace for 6 to 7 s of CPU (once at 149 MB; read
-// in order at 112 MiB, it peaked at 124 MB for 13 s).
+// shows, compactly until the end: at 100 MiB it peaked at 125 to 133 MB
+// on the stress trace for 6 to 7 s of CPU (once at 149 MB), at pprof's
+// 90 MiB at 124 to 130 MB for 6.7 to 6.9 s (read in order at 112 MiB, it
+// peaked at 124 MB for 13 s).
 const (
 	decodeMemoryLimit   = 64 << 20
 	statsMemoryLimit    = 112 << 20
-	partsMemoryLimit    = 100 << 20
+	partsMemoryLimit    = 90 << 20
 	timelineMemoryLimit = 128 << 20
 	exportMemoryLimit   = 100 << 20
 	drillMemoryLimit    = 112 << 20

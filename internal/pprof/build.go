@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -99,26 +100,30 @@ func (b *builder) charge(iv *timeline.Interval, sel *selection) {
 	if iv.Open || !iv.Profiled || !b.tracks(iv.State, iv.Reason) {
 		return
 	}
+	if sel.sum == nil && sel.f.Goroutine != "" && iv.G.Name != sel.f.Goroutine {
+		return // N.B. counted in parts: the goroutine is named as it is handed on
+	}
 	if d := sel.overlap(gkey{iv.G.ID, iv.G.Seq}, span{iv.Seen, iv.End}); d > 0 {
 		b.add(iv.Stack, "", d)
 	}
 }
 
-// countParts counts an unfiltered profile of the trace in r, of size
-// bytes, a generation at a time on as many goroutines as there are
-// processors (timeline.ReadParts): each part adds to a builder of its own,
-// and the builders add up in trace order. An error wrapping
-// timeline.ErrInOrder says to count in order instead.
-func countParts(ctx context.Context, r io.ReaderAt, s io.Seeker, t Type) (*builder, error) {
+// countParts counts a profile of the trace in r, of size bytes, unfiltered
+// or with f's goroutine filter alone (see InParts), a generation at a time
+// on as many goroutines as there are processors (timeline.ReadParts): each
+// part adds to a builder of its own, and the builders add up in trace
+// order. An error wrapping timeline.ErrInOrder says to count in order
+// instead.
+func countParts(ctx context.Context, r io.ReaderAt, s io.Seeker, t Type, f Filter) (*builder, error) {
 	size, err := s.Seek(0, io.SeekEnd)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", timeline.ErrInOrder, err)
 	}
 	var mu sync.Mutex
 	var parts []*spanPart
-	// N.B. With no filter, the selection keeps every interval whole: it
-	// needs no times of its own.
-	sel := &selection{first: 0, last: math.MaxInt64, started: true}
+	// N.B. With no filter, or a goroutine's alone, the selection keeps
+	// every interval whole: it needs no times of its own.
+	sel := &selection{f: f, first: 0, last: math.MaxInt64, started: true}
 	tk, err := timeline.ReadParts(ctx, r, size, runtime.GOMAXPROCS(0), func(i int, tk *timeline.Tracker) func(*order.Event) {
 		p := &spanPart{b: newBuilder(t)}
 		mu.Lock()
@@ -145,13 +150,21 @@ func countParts(ctx context.Context, r io.ReaderAt, s io.Seeker, t Type) (*build
 			p.tk = tk
 			return func(ev *order.Event) { p.event(ev, sel) }
 		}
-		tk.Emit = func(iv *timeline.Interval) { b.charge(iv, sel) }
+		tk.Emit = func(iv *timeline.Interval) {
+			if f.Goroutine != "" && iv.G.Name == f.Goroutine {
+				p.matched = true
+			}
+			b.charge(iv, sel)
+		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	tk.Finish()
+	if f.Goroutine != "" && !slices.ContainsFunc(parts, func(p *spanPart) bool { return p.matched }) {
+		return nil, fmt.Errorf("%w: no goroutine %q in the trace", ErrNoMatch, f.Goroutine)
+	}
 	b := parts[0].b
 	for _, p := range parts[1:] {
 		b.merge(p.b)
@@ -182,6 +195,7 @@ type spanPart struct {
 	tasks   map[trace.TaskID]pending // begun in the part and open
 	begun   map[trace.TaskID]bool    // tasks begun in the part
 	later   []spanEnd                // in the order of the part's events
+	matched bool                     // a goroutine the filter names has an interval in the part
 }
 
 // spanEnd is an end a part leaves to be settled in order.

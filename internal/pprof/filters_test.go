@@ -1,9 +1,14 @@
 package pprof
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"maps"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -153,6 +158,72 @@ func TestTimeFilter(t *testing.T) {
 		}
 		if got := total(build(t, annotated, Region, Filter{From: cut}), 1); got != want || got >= total(full, 1) {
 			t.Errorf("regions from %v: %v, want %v", cut, time.Duration(got), time.Duration(want))
+		}
+	}
+}
+
+// TestGoroutineFilterInParts: a profile of goroutine waits filtered by
+// goroutine alone, read a generation per core, is the one read in order,
+// stack for stack, and so is the message for a name no goroutine has: on
+// a trace of every kind of wait, on traces of many goroutines and of
+// overlapping generations, and on one cut short (read in order then).
+func TestGoroutineFilterInParts(t *testing.T) {
+	flight, err := os.ReadFile("../../testdata/traces/flight.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ins := map[string][]byte{"flight.trace cut short": flight[:len(flight)*2/3]}
+	for _, name := range []string{"annotated.trace", "flight.trace", "goroutines10k.trace"} {
+		data, err := os.ReadFile("../../testdata/traces/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ins[name] = data
+	}
+	for name, data := range ins {
+		whole := data
+		if name == "flight.trace cut short" {
+			whole = flight // N.B. the names of the whole trace
+		}
+		sum, err := summarize(context.Background(), bytes.NewReader(whole), Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		count := make(map[string]int)
+		for _, g := range sum.gs {
+			count[g.name]++
+		}
+		// The commonest start function and the rarest, and one no
+		// goroutine has.
+		names := slices.Sorted(maps.Keys(count))
+		slices.SortStableFunc(names, func(a, b string) int { return count[b] - count[a] })
+		picks := []string{names[0], names[len(names)-1], "main.nosuchfunc"}
+		types := []Type{Sched, Block}
+		if name == "annotated.trace" {
+			types = append(types, Net, Syscall)
+		}
+		for _, typ := range types {
+			for _, g := range picks {
+				f := Filter{Goroutine: g}
+				if !InParts(typ, f) {
+					t.Fatalf("%s, %s: not read in parts", typ, g)
+				}
+				parts, perr := Build(context.Background(), bytes.NewReader(data), typ, f)
+				ordered, oerr := Build(context.Background(), struct{ io.ReadSeeker }{bytes.NewReader(data)}, typ, f)
+				if fmt.Sprint(perr) != fmt.Sprint(oerr) {
+					t.Errorf("%s, %s, %s: in parts %v, in order %v", name, typ, g, perr, oerr)
+					continue
+				}
+				if parts == nil || ordered == nil {
+					if parts != ordered {
+						t.Errorf("%s, %s, %s: a profile only one way", name, typ, g)
+					}
+					continue
+				}
+				if p, o := byStack(parts), byStack(ordered); !maps.Equal(p, o) || parts.DurationNanos != ordered.DurationNanos {
+					t.Errorf("%s, %s, %s: in parts %v, in order %v", name, typ, g, p, o)
+				}
+			}
 		}
 	}
 }

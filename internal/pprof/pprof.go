@@ -101,10 +101,15 @@ func Build(ctx context.Context, r io.ReadSeeker, t Type, f Filter) (*profile.Pro
 // InParts reports whether Build reads a trace for a profile of type t
 // with filter f a generation at a time, on as many goroutines as there
 // are processors, when it can seek in the file (io.ReaderAt): for every
-// unfiltered profile.
+// unfiltered profile, and for the waits of goroutines with one start
+// function (--goroutine alone), which the timeline names as it hands
+// each interval on.
 func InParts(t Type, f Filter) bool {
-	return !f.Any()
+	return !f.Any() || f == Filter{Goroutine: f.Goroutine} && t.waits()
 }
+
+// waits reports whether t counts the time goroutines spend in a state.
+func (t Type) waits() bool { return t == Sched || t == Block || t == Net || t == Syscall }
 
 // BuildWith is Build, calling inOrder, if not nil, before it reads in one
 // ordered pass a trace it meant to read in parts (see InParts): a
@@ -114,18 +119,8 @@ func BuildWith(ctx context.Context, r io.ReadSeeker, t Type, f Filter, inOrder f
 	if _, err := ParseType(string(t)); err != nil {
 		return nil, err
 	}
-	var sum *summary
-	if f.Goroutine != "" || f.byRegion() {
-		var err error
-		if sum, err = summarize(ctx, r, f); err != nil && !errors.Is(err, timeline.ErrDamaged) {
-			return nil, err
-		}
-		if _, err := r.Seek(0, io.SeekStart); err != nil {
-			return nil, err
-		}
-	}
 	if ra, ok := r.(io.ReaderAt); ok && InParts(t, f) {
-		b, err := countParts(ctx, ra, r, t)
+		b, err := countParts(ctx, ra, r, t, f)
 		if err == nil {
 			return b.profile(), nil
 		}
@@ -135,8 +130,9 @@ func BuildWith(ctx context.Context, r io.ReadSeeker, t Type, f Filter, inOrder f
 		// Damage: found by a reading in order that counts nothing, then
 		// the complete generations before it counted in parts, as the
 		// trace of those generations alone. Overlapping generations are
-		// no damage: they are counted in order at once.
-		if !errors.Is(err, timeline.ErrOverlap) {
+		// no damage: they are counted in order at once, and so is a
+		// filtered profile of a damaged trace.
+		if !errors.Is(err, timeline.ErrOverlap) && !f.Any() {
 			if p, damage := prefixInParts(ctx, ra, r, t); p != nil || ctx.Err() != nil {
 				return p, cmp.Or(ctx.Err(), damage)
 			}
@@ -146,6 +142,16 @@ func BuildWith(ctx context.Context, r io.ReadSeeker, t Type, f Filter, inOrder f
 		}
 		if inOrder != nil {
 			inOrder()
+		}
+	}
+	var sum *summary
+	if f.Goroutine != "" || f.byRegion() {
+		var err error
+		if sum, err = summarize(ctx, r, f); err != nil && !errors.Is(err, timeline.ErrDamaged) {
+			return nil, err
+		}
+		if _, err := r.Seek(0, io.SeekStart); err != nil {
+			return nil, err
 		}
 	}
 	b := newBuilder(t)
@@ -215,7 +221,7 @@ func prefixInParts(ctx context.Context, ra io.ReaderAt, r io.ReadSeeker, t Type)
 		return nil, nil
 	}
 	prefix := io.NewSectionReader(ra, 0, spans[good-1].End)
-	b, err := countParts(ctx, prefix, prefix, t)
+	b, err := countParts(ctx, prefix, prefix, t, Filter{})
 	if err != nil {
 		return nil, nil
 	}
