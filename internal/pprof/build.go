@@ -151,8 +151,15 @@ func countParts(ctx context.Context, r io.ReaderAt, s io.Seeker, t Type, f Filte
 			return func(ev *order.Event) { p.event(ev, sel) }
 		}
 		tk.Emit = func(iv *timeline.Interval) {
-			if f.Goroutine != "" && iv.G.Name == f.Goroutine {
+			switch {
+			case f.Goroutine == "":
+			case iv.G.Name == f.Goroutine:
 				p.matched = true
+			case iv.G.Name == "":
+				// N.B. Handed on before its goroutine was named (see
+				// timeline.Tracker.Emit): the name it gets later may
+				// be the filter's.
+				p.unnamed = true
 			}
 			b.charge(iv, sel)
 		}
@@ -162,6 +169,9 @@ func countParts(ctx context.Context, r io.ReaderAt, s io.Seeker, t Type, f Filte
 		return nil, err
 	}
 	tk.Finish()
+	if slices.ContainsFunc(parts, func(p *spanPart) bool { return p.unnamed }) {
+		return nil, fmt.Errorf("%w: a goroutine's intervals were counted before its name was known", timeline.ErrInOrder)
+	}
 	if f.Goroutine != "" && !slices.ContainsFunc(parts, func(p *spanPart) bool { return p.matched }) {
 		return nil, fmt.Errorf("%w: no goroutine %q in the trace", ErrNoMatch, f.Goroutine)
 	}
@@ -196,6 +206,7 @@ type spanPart struct {
 	begun   map[trace.TaskID]bool    // tasks begun in the part
 	later   []spanEnd                // in the order of the part's events
 	matched bool                     // a goroutine the filter names has an interval in the part
+	unnamed bool                     // an interval came before its goroutine's name
 }
 
 // spanEnd is an end a part leaves to be settled in order.
