@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -143,6 +144,18 @@ func runDecode(opts *decodeOptions) error {
 			return fmt.Errorf("%s: %w", opts.File, err)
 		}
 	}
+	// --summary frames the batches and reads the tables, which keeps up
+	// with the disk; it walks the events too, to count them and to find
+	// damage in them as the other modes do: of a file, a generation per
+	// core first, of a stream, as it frames.
+	var counted map[uint64]*genCount
+	var countErr error
+	if opts.Summary && file != nil {
+		counted, countErr = countEvents(file)
+		if _, err := file.Seek(0, io.SeekStart); err != nil {
+			return fmt.Errorf("%s: %w", opts.File, err)
+		}
+	}
 	cr := &countingReader{r: in}
 	dr, err := decode.NewReader(cr)
 	if err != nil {
@@ -166,16 +179,14 @@ func runDecode(opts *decodeOptions) error {
 	// first (for each generation's summary line), then decode them one at
 	// a time as they are printed, never holding a generation's events.
 	detail := decode.Counts
-	if opts.Summary {
+	if counted != nil {
 		detail = decode.Frames
 	}
 	dr.SetDetail(detail)
 
 	var end report.DecodeEnd
-	if detail == decode.Frames {
-		end.Events = -1 // not counted, even when no generation is shown
-	}
 	var derr error
+	stop := int64(-1) // where the count stopped, if it did
 	for {
 		g, err := dr.Next()
 		if err == io.EOF {
@@ -184,6 +195,16 @@ func runDecode(opts *decodeOptions) error {
 		if err != nil {
 			derr = err
 			break
+		}
+		if counted != nil {
+			n, ok := counted[g.Num]
+			if !ok {
+				// N.B. The count stopped at damage in the events, which
+				// framing does not see.
+				derr, stop = countErr, g.Offset
+				break
+			}
+			g.Events, g.MaxTime, g.Counts = n.events, n.maxTime, n.counts
 		}
 		if g.Num < gens.First {
 			// Generation numbers go up by one: only frame the ones
@@ -211,6 +232,9 @@ func runDecode(opts *decodeOptions) error {
 		}
 	}
 	end.Bytes = dr.Offset()
+	if stop >= 0 {
+		end.Bytes = stop
+	}
 	if derr != nil {
 		// Read the rest to know how much of the input was lost.
 		if size < 0 {
@@ -237,6 +261,34 @@ func runDecode(opts *decodeOptions) error {
 		return fmt.Errorf("%s: %w; lost %d bytes (%s%% of the file)", opts.File, derr, end.Lost(), strconv.FormatFloat(pct, 'f', 2, 64))
 	}
 	return nil
+}
+
+// genCount is what walking a generation's events adds to framing it.
+type genCount struct {
+	events  int
+	maxTime uint64
+	counts  [256]decode.EventCount
+}
+
+// countEvents walks the events of each complete generation of a file,
+// decoding generations on every core, and returns the damage that ended
+// the walk, if any.
+func countEvents(f *os.File) (map[uint64]*genCount, error) {
+	dr, err := decode.NewReader(f)
+	if err != nil {
+		return map[uint64]*genCount{}, err
+	}
+	dr.SetDetail(decode.Counts)
+	var mu sync.Mutex
+	counted := map[uint64]*genCount{}
+	err = dr.Parallel(0, func(_ *decode.GenReader, g *decode.Generation) error {
+		c := &genCount{events: g.Events, maxTime: g.MaxTime, counts: g.Counts}
+		mu.Lock()
+		counted[g.Num] = c
+		mu.Unlock()
+		return nil
+	})
+	return counted, err
 }
 
 // countGenerations counts the complete generations of a file.

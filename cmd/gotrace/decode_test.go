@@ -217,3 +217,52 @@ func TestDecodeExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeSummaryFindsEventDamage: damage inside a batch's events, which
+// framing alone does not see, ends --summary where it ends the other modes,
+// with the same line, from a file and from a pipe.
+func TestDecodeSummaryFindsEventDamage(t *testing.T) {
+	data := smallTrace(t)
+	dr, err := decode.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var at int64 = -1
+	for {
+		g, err := dr.Next()
+		if err != nil {
+			break
+		}
+		for _, b := range g.Batches {
+			for _, ev := range b.Events {
+				if g.Num == 2 && ev.Type == format.EvGoBlock {
+					at = ev.Offset
+				}
+			}
+		}
+	}
+	if at < 0 {
+		t.Fatal("no GoBlock in generation 2")
+	}
+	bad := bytes.Clone(data)
+	bad[at] = 0 // no event type is 0
+	_, file := writeTrace(t, bad)
+	want := func(e string) string { return strings.SplitN(e, "; lost", 2)[0] }
+	_, full, code := decodeRun(t, false, false, nil, file)
+	if code != exitError || !strings.Contains(full, "unknown event type 0") {
+		t.Fatalf("decode: exit %d, stderr %q", code, full)
+	}
+	for _, args := range [][]string{{"--summary", file}, {"--summary", "--json", file}} {
+		o, e, code := decodeRun(t, false, false, nil, args...)
+		if code != exitError || e != full {
+			t.Errorf("decode %v: exit %d, stderr %q, want %q", args, code, e, full)
+		}
+		if !strings.Contains(o, "1 generation") && !strings.Contains(o, `"generations":1,`) {
+			t.Errorf("decode %v: want the first generation alone:\n%s", args, o)
+		}
+	}
+	o, e, code := decodeRun(t, false, false, bytes.NewReader(bad), "--summary", "-")
+	if code != exitError || want(e) != want(strings.Replace(full, file, "-", 1)) || !strings.Contains(o, "total: 1 generation,") {
+		t.Errorf("stdin: exit %d, stderr %q, stdout %q", code, e, o)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 
 	"github.com/gotrace-cli/gotrace/internal/drill"
@@ -38,8 +39,7 @@ func readDrill[T any](s *Streams, file, holds string, read func(ctx context.Cont
 	case errors.Is(err, context.Canceled):
 		return v, nil, err
 	case errors.Is(err, timeline.ErrDamaged):
-		return v, fmt.Errorf("%w: %s: %s; %s the complete generations before it",
-			timeline.ErrDamaged, file, strings.TrimPrefix(err.Error(), timeline.ErrDamaged.Error()+": "), holds), nil
+		return v, damagedRead(file, err, "; "+holds+" the complete generations before it"), nil
 	}
 	return v, nil, fmt.Errorf("%s: %w", file, err)
 }
@@ -75,7 +75,14 @@ func readIndexed[T any](s *Streams, file string, actors bool, read func(context.
 			ix, tf = x, drill.TraceFile{R: in, Size: x.Size, Index: x}
 		}
 		defer in.Close()
-		if v, err = read(ctx, tf); err != nil {
+		v, err = read(ctx, tf)
+		switch {
+		case err == nil:
+		case errors.Is(err, timeline.ErrDamaged) && !reflect.ValueOf(&v).Elem().IsZero():
+			// Damage inside a generation the index took for whole:
+			// the answer holds the generations read before it.
+			damage = damagedRead(file, err, "; the answer holds the complete generations before it")
+		default:
 			return annotate(file, ix, err)
 		}
 		return nil
@@ -83,6 +90,8 @@ func readIndexed[T any](s *Streams, file string, actors bool, read func(context.
 	switch {
 	case err != nil:
 		return v, nil, err
+	case damage != nil:
+		return v, damage, nil
 	case ix.Err != nil:
 		return v, damagedIndex(file, ix.Err, nil), nil
 	}
@@ -96,7 +105,17 @@ func annotate(file string, ix *drill.Index, err error) error {
 	if ix.Err != nil && (errors.Is(err, drill.ErrNotFound) || errors.Is(err, drill.ErrNoMatch)) {
 		return damagedIndex(file, ix.Err, err)
 	}
+	if errors.Is(err, timeline.ErrDamaged) {
+		return damagedRead(file, err, "")
+	}
 	return fmt.Errorf("%s: %w", file, err)
+}
+
+// damagedRead is err, damage found reading the trace file (wrapped in
+// timeline.ErrDamaged), said as every command says it: that the trace is
+// damaged, the file, where and what, then tail.
+func damagedRead(file string, err error, tail string) error {
+	return fmt.Errorf("%w: %s: %s%s", timeline.ErrDamaged, file, strings.TrimPrefix(err.Error(), timeline.ErrDamaged.Error()+": "), tail)
 }
 
 // drillRun runs fn interruptibly and under the soft memory limit given.

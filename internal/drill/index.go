@@ -202,8 +202,17 @@ func (ix *Index) frame(r io.ReaderAt) error {
 	for i := range ix.Gens {
 		ix.Gens[i].Frequency = first.Frequency
 	}
-	if _, err := ix.load(r, len(ix.Gens)-1, decode.Counts); err != nil {
-		return err
+	// N.B. The frame rule sees only batch headers: damage inside the
+	// last generation's events shows here first. The generations before
+	// it stand, as a walk would leave them (see walk).
+	for len(ix.Gens) > 0 {
+		_, err := ix.load(r, len(ix.Gens)-1, decode.Counts)
+		var de *decode.Error
+		if err == nil || !errors.As(err, &de) {
+			return err
+		}
+		ix.Err = err
+		ix.Gens = ix.Gens[:len(ix.Gens)-1]
 	}
 	return nil
 }
@@ -425,7 +434,7 @@ func (ix *Index) Goroutine(id trace.GoID) (GenRange, bool) {
 	if ix.actors == nil {
 		return GenRange{}, false
 	}
-	return ix.actors.gs.get(uint64(id))
+	return ix.actors.gs.get(uint64(id), len(ix.Gens))
 }
 
 // Task is the generations in which task id appears (begins, ends, or has
@@ -434,7 +443,7 @@ func (ix *Index) Task(id trace.TaskID) (GenRange, bool) {
 	if ix.actors == nil {
 		return GenRange{}, false
 	}
-	return ix.actors.tasks.get(uint64(id))
+	return ix.actors.tasks.get(uint64(id), len(ix.Gens))
 }
 
 // HasActors says whether the index records goroutines and tasks.
@@ -446,7 +455,7 @@ func (ix *Index) NumGoroutineIDs() int {
 	if ix.actors == nil {
 		return 0
 	}
-	return ix.actors.gs.len()
+	return ix.actors.gs.len(len(ix.Gens))
 }
 
 // Clock is the first clock snapshot of the trace, nil when it has none
@@ -694,23 +703,37 @@ func (t *rangeTable) dense(id uint64) (GenRange, bool) {
 	return GenRange{}, false
 }
 
-func (t *rangeTable) get(id uint64) (GenRange, bool) {
-	if r, ok := t.sparse[id]; ok {
-		return r, true
+// get is the generations among the first gens (the complete ones: a
+// walk that met damage marked some IDs in the generation it could not
+// finish) in which id appears.
+func (t *rangeTable) get(id uint64, gens int) (GenRange, bool) {
+	r, ok := t.sparse[id]
+	if !ok {
+		r, ok = t.dense(id)
 	}
-	return t.dense(id)
+	if !ok || r.First >= gens {
+		return GenRange{}, false
+	}
+	r.Last = min(r.Last, gens-1)
+	return r, true
 }
 
-func (t *rangeTable) len() int {
+// len is how many IDs appear in the first gens generations.
+func (t *rangeTable) len(gens int) int {
 	n := 0
-	for id := range t.sparse {
-		if _, ok := t.dense(id); !ok {
+	for id, r := range t.sparse {
+		if d, ok := t.dense(id); ok {
+			r.First = min(r.First, d.First)
+		}
+		if r.First < gens {
 			n++
 		}
 	}
-	for _, f := range t.first {
-		if f != 0 {
-			n++
+	for id, f := range t.first {
+		if f != 0 && int(f)-1 < gens {
+			if _, ok := t.sparse[uint64(id)]; !ok {
+				n++
+			}
 		}
 	}
 	return n

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -327,14 +328,31 @@ func TestRangeTable(t *testing.T) {
 		id   uint64
 		want GenRange
 	}{{3, GenRange{0, maxDenseGen + 10}}, {maxDenseID + 7, GenRange{2, 2}}, {9, GenRange{maxDenseGen - 1, maxDenseGen + 3}}} {
-		if got, ok := rt.get(c.id); !ok || got != c.want {
+		if got, ok := rt.get(c.id, math.MaxInt); !ok || got != c.want {
 			t.Errorf("ID %d: %v, %v; want %v", c.id, got, ok, c.want)
 		}
 	}
-	if _, ok := rt.get(4); ok {
+	if _, ok := rt.get(4, math.MaxInt); ok {
 		t.Error("ID 4, never marked, is")
 	}
-	if n := rt.len(); n != 3 {
+	if n := rt.len(math.MaxInt); n != 3 {
 		t.Errorf("%d IDs, want 3", n)
+	}
+	// Cut to the first 3 generations, as after damage in the fourth: ID
+	// 3 ends in the last kept, ID maxDenseID+7 is whole, ID 9 is gone.
+	for _, c := range []struct {
+		id   uint64
+		want GenRange
+		ok   bool
+	}{{3, GenRange{0, 2}, true}, {maxDenseID + 7, GenRange{2, 2}, true}, {9, GenRange{}, false}} {
+		if got, ok := rt.get(c.id, 3); ok != c.ok || got != c.want {
+			t.Errorf("3 generations: ID %d: %v, %v; want %v, %v", c.id, got, ok, c.want, c.ok)
+		}
+	}
+	if n := rt.len(3); n != 2 {
+		t.Errorf("3 generations: %d IDs, want 2", n)
+	}
+	if n := rt.len(1); n != 1 {
+		t.Errorf("1 generation: %d IDs, want 1", n)
 	}
 }

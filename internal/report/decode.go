@@ -290,7 +290,7 @@ func eachEvent(g *decode.Generation, src EventSource, i int, fn func(*decode.Eve
 }
 
 // Generation renders one generation. A generation decoded with
-// decode.Frames has no event count (Events -1): --summary reads only that.
+// decode.Frames has no event count (Events -1), and is shown without one.
 func (d *DecodeWriter) Generation(g *decode.Generation, events EventSource) error {
 	d.index(g)
 	if d.o.Mode == JSON {

@@ -129,7 +129,7 @@ func jsonOrder(raw []byte) []string {
 func statsDoc(m *stats.Model, secs []string, top, frames int) *doc {
 	o := m.Overview
 	d := &doc{title: "gotrace stats " + m.File}
-	d.subtitle = fmt.Sprintf("%s trace, %s, %s, %s events", o.Version, o.FileBytes.String(), o.Duration.String(), fmtInt(o.Events))
+	d.subtitle = fmt.Sprintf("%s trace, %s, %s, %s%s", o.Version, o.FileBytes.String(), o.Duration.String(), fmtInt(o.Events), plural(int(o.Events), " event", " events"))
 	if m.Window != "" {
 		d.subtitle += "; " + m.Window + " only"
 	}
