@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -99,6 +101,33 @@ func TestShortFileSaysWhat(t *testing.T) {
 			if code != exitError || errOut.String() != want {
 				t.Errorf("%q, %s: exit %d, stderr %q; want %d and %q", c.data, args[0], code, errOut, exitError, want)
 			}
+		}
+	}
+}
+
+// fullWriter fails every write as a full disk does.
+type fullWriter struct{}
+
+func (fullWriter) Write([]byte) (int, error) { return 0, syscall.ENOSPC }
+
+// TestFullStdout: a command whose standard output cannot be written says
+// so and exits 1, also when what it prints there is a list beside files
+// it wrote.
+func TestFullStdout(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"decode", "--summary", annotatedTrace},
+		{"stats", annotatedTrace},
+		{"goroutines", annotatedTrace},
+		{"tasks", annotatedTrace},
+		{"view", "--print", annotatedTrace},
+		{"split", annotatedTrace, "-o", filepath.Join(dir, "part")},
+		{"export", "--format", "parquet", "-o", filepath.Join(dir, "tables"), annotatedTrace},
+	} {
+		io, _, errOut := fakeStreams(false)
+		io.Out = fullWriter{}
+		if code := run(args, io); code != exitError || !strings.Contains(errOut.String(), "no space left on device") || strings.Count(errOut.String(), "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and one line saying the disk is full", args, code, errOut)
 		}
 	}
 }

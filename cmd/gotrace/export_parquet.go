@@ -86,7 +86,9 @@ func runExportParquet(opts *exportOptions) error {
 			if r.sum.Generations == 1 {
 				gens = "generation"
 			}
-			fmt.Fprintf(opts.IO.Out, "%s: %d rows in %d tables, %d %s\n", dirs[i], rows, len(r.sum.Rows), r.sum.Generations, gens)
+			if _, err := fmt.Fprintf(opts.IO.Out, "%s: %d rows in %d tables, %d %s\n", dirs[i], rows, len(r.sum.Rows), r.sum.Generations, gens); err != nil && r.err == nil {
+				r.err = err
+			}
 		}
 		if r.err != nil {
 			errs = append(errs, r.err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -111,11 +112,13 @@ func runSplit(opts *splitOptions) error {
 	ctx, stop := onInterrupt()
 	defer stop()
 	parts, err := split.Split(interruptible{ctx, f}, src, so, prefixSink{opts.IO, opts.Prefix, src})
+	var listErr error // the list of parts could not be written
 	for _, p := range parts {
-		fmt.Fprintln(opts.IO.Out, report.SplitLine(report.SplitPart{
+		_, werr := fmt.Fprintln(opts.IO.Out, report.SplitLine(report.SplitPart{
 			Name: partName(opts.Prefix, p.Index), FirstGen: p.FirstGen, LastGen: p.LastGen,
 			Size: p.Size, Start: p.Start, End: p.End, Oversized: p.Oversized,
 		}))
+		listErr = cmp.Or(listErr, werr)
 	}
 	var werr *writeError
 	switch {
@@ -142,7 +145,7 @@ func runSplit(opts *splitOptions) error {
 		}
 		return fmt.Errorf("%s: %w", opts.File, err)
 	}
-	return nil
+	return listErr
 }
 
 // writeError marks a failure to write a part, as opposed to damage in the

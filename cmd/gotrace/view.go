@@ -114,7 +114,9 @@ func runView(opts *viewOptions) error {
 		for _, k := range keys {
 			m.Send(k)
 		}
-		fmt.Fprintln(opts.IO.Out, m.Screen())
+		if _, err := fmt.Fprintln(opts.IO.Out, m.Screen()); err != nil {
+			return err
+		}
 		return damage
 	}
 	// N.B. Bubble Tea is told the colours the screens are drawn in, so
