@@ -43,7 +43,8 @@ It reads Go 1.22 and later traces ("-" reads stdin) and streams: memory grows
 with the largest generation, not with the file. A damaged or cut-short trace
 still prints every complete generation, then one error line naming the byte
 offset, and exits 1. Traces of Go 1.11 to 1.21 use an older format that
-gotrace stats, check, pprof and export read.
+gotrace stats, check, diff, pprof, export, goroutines, tasks, why and view
+read.
 
 --json writes NDJSON: one object per line, each with a "kind", the first a
 header with "schema": "gotrace.decode/v1".`),

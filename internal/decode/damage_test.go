@@ -232,7 +232,7 @@ func TestDamage(t *testing.T) {
 		{"empty", nil, 0, "empty input", false},
 		{"not a trace", []byte("PK\x03\x04 definitely a zip file"), 0, "not a Go execution trace", false},
 		{"short header", []byte("go 1.2"), 0, "input ends after 6", true},
-		{"v1", format.AppendHeader(nil, format.Go119), 0, "gotrace stats, check, pprof and export read it", false},
+		{"v1", format.AppendHeader(nil, format.Go119), 0, "gotrace stats, check, diff, pprof, export, goroutines, tasks, why and view read it", false},
 		{"unknown version", append([]byte("go 1.99 trace"), 0, 0, 0), 0, "unknown trace version go 1.99, want go 1.22, 1.23, 1.25 or 1.26", false},
 		{"header only", format.AppendHeader(nil, v), 0, "", false},
 		{"hostile batch size", encode(t, v, func(e *format.Encoder) {

@@ -252,7 +252,7 @@ func (e *Error) Unwrap() error { return e.Err }
 // Errors that Error may wrap, for errors.Is.
 var (
 	// ErrOldFormat marks a trace in the Go 1.11–1.21 format.
-	ErrOldFormat = errors.New("trace format of Go 1.11–1.21; gotrace stats, check, pprof and export read it")
+	ErrOldFormat = errors.New("trace format of Go 1.11–1.21; gotrace stats, check, diff, pprof, export, goroutines, tasks, why and view read it")
 	// ErrEmpty marks input with no bytes at all.
 	ErrEmpty = errors.New("empty input, want a trace header")
 	// ErrCorrupt marks bytes that cannot be a valid trace at that place.
