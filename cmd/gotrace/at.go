@@ -147,6 +147,15 @@ func runAt(opts *atOptions) error {
 			w = time.Date(day.Year(), day.Month(), day.Day(), w.Hour(), w.Minute(), w.Second(), w.Nanosecond(), time.UTC)
 		}
 		t = time.Duration(drill.TraceTime(c, freq, w) - ix.Start())
+		if t < 0 || t > ix.Duration() {
+			// N.B. Said on the clock it was asked on.
+			err := fmt.Errorf("instant %s: %w, which runs from %s to %s", opts.T, drill.ErrOutside,
+				drill.WallClock(c, freq, ix.Start()).Format(drill.WallLayout), drill.WallClock(c, freq, ix.End()).Format(drill.WallLayout))
+			if ix.Err != nil {
+				return damagedIndex(opts.File, ix.Err, err)
+			}
+			return fmt.Errorf("%s: %w", opts.File, err)
+		}
 	}
 	world, err := drill.At(ctx, in, ix, t, opts.Lookback)
 	if ctx.Err() != nil {
