@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -44,7 +45,12 @@ holds as a terminal report for people and as JSON and exit codes for CI.`),
 	root.SetIn(io.In)
 	root.SetOut(io.Out)
 	root.SetErr(io.ErrOut)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		if m := negativeArg.FindStringSubmatch(err.Error()); m != nil {
+			return usagef("%s: a negative value, read as a flag: instants, IDs and sizes are not negative (an argument that starts with - goes after --)", m[1])
+		}
+		return usageError{err}
+	})
 	root.CompletionOptions.HiddenDefaultCmd = false
 
 	root.AddCommand(
@@ -271,3 +277,7 @@ func eventTypeList() []string {
 	slices.Sort(names)
 	return names
 }
+
+// negativeArg is the flag parser's error for an argument that looks like a
+// negative number or duration (at FILE -1ms).
+var negativeArg = regexp.MustCompile(`^unknown shorthand flag: '[0-9.]' in (-[0-9.]\S*)$`)
