@@ -485,12 +485,18 @@ func (c *taskCollector) finish() *TaskList {
 		c.offer(t)
 	}
 	slices.SortFunc(c.kept, slower)
-	for _, t := range c.kept {
+	// N.B. Each task is let go as it is copied: a list of every task
+	// (--top 0) may hold millions.
+	clear(c.live)
+	l.Tasks = make([]Task, 0, len(c.kept))
+	for i, t := range c.kept {
 		if t.Goroutines == nil {
 			t.Goroutines = []GoRef{} // [] in JSON, never null
 		}
 		l.Tasks = append(l.Tasks, *t)
+		c.kept[i] = nil
 	}
+	c.kept = nil
 	l.Total = c.total
 	for i := range c.events {
 		e := &c.events[i]

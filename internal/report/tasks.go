@@ -29,10 +29,9 @@ type TaskJSON struct {
 // (rows may be fewer, with --top).
 func Tasks(w io.Writer, file string, rows []drill.Task, total int, o Options) error {
 	if o.Mode == JSON {
-		if rows == nil {
-			rows = []drill.Task{}
-		}
-		return writeJSON(w, TaskListJSON{Schema: drill.TasksSchema, File: file, Total: total, Tasks: rows})
+		// N.B. A row at a time: a list of every task may hold millions.
+		return writeJSONRows(w, TaskListJSON{Schema: drill.TasksSchema, File: file, Total: total, Tasks: []drill.Task{}},
+			len(rows), func(i int) any { return &rows[i] })
 	}
 	d := &doc{title: "gotrace tasks " + file}
 	d.subtitle = fmt.Sprintf("%s %s, slowest first", fmtInt(int64(total)), plural(total, "task", "tasks"))
@@ -40,12 +39,14 @@ func Tasks(w io.Writer, file string, rows []drill.Task, total int, o Options) er
 		d.subtitle += fmt.Sprintf(", the first %d shown", len(rows))
 	}
 	s := section{title: "Tasks"}
+	// N.B. The cells are made as the table is drawn, not held.
 	t := &tbl{head: []string{"ID", "Type", "Parent", "Start", "Duration", "Goroutines", "Regions", "Logs"},
-		right: []bool{true, false, true, true, true, true, true, true}}
-	for _, k := range rows {
-		t.row(strconv.FormatUint(k.ID, 10), taskType(k), parent(k.Parent), taskStart(k), taskDuration(k),
-			strconv.Itoa(len(k.Goroutines)), strconv.Itoa(k.Regions), strconv.Itoa(k.Logs))
-	}
+		right: []bool{true, false, true, true, true, true, true, true},
+		n:     len(rows), at: func(i int) []string {
+			k := rows[i]
+			return []string{strconv.FormatUint(k.ID, 10), taskType(k), parent(k.Parent), taskStart(k), taskDuration(k),
+				strconv.Itoa(len(k.Goroutines)), strconv.Itoa(k.Regions), strconv.Itoa(k.Logs)}
+		}}
 	s.add(t)
 	d.sections = append(d.sections, s)
 	return d.render(w, o.Mode, o.Width)
