@@ -22,8 +22,9 @@ build:
 # the generation before the instant's beside it) on traces of several
 # generations, its answers read through the Pipe and its goroutine list
 # read a generation per core, and the commands
-# that stream between goroutines, draw progress, get interrupted or export
-# a trace per core. test-race is everything under it.
+# that stream between goroutines, draw progress, get interrupted, export
+# a trace per core or walk one (decode --summary). test-race is everything
+# under it.
 RACE_RUN  := Parallel|Parts|Progress|OrderedPass|Damage|Pipe
 RACE_PKGS := ./internal/stats ./internal/decode ./internal/timeline ./internal/pprof ./internal/export
 RACE_AT   := TestAtMatchesXExp/(leaky|go122-gc-stress|go122-task-across-generations|go122-confuse-seq)|TestTasksIn|TestWhySlowestRequest|TestGoroutinesFilters|TestGoroutinesInParts|TestLivesLifeTrace
@@ -47,7 +48,7 @@ race-pkgs:
 race-at:
 	$(GO) test -race -short -run '$(RACE_AT)' ./internal/drill
 race-cmd:
-	$(GO) test -race -run 'Progress|Interrupt|Record|SplitFiles' ./cmd/gotrace
+	$(GO) test -race -run 'Progress|Interrupt|Record|SplitFiles|DecodeSummary' ./cmd/gotrace
 race-parquet:
 	$(GO) test -race -run 'Script/export_parquet' ./cmd/gotrace
 
