@@ -176,9 +176,10 @@ func runDecode(opts *decodeOptions) error {
 	if err := w.Header(report.DecodeInput{File: opts.File, Version: dr.Version(), Size: size, Generations: ngen}); err != nil {
 		return err
 	}
-	// --summary only frames the batches; the other modes count events
-	// first (for each generation's summary line), then decode them one at
-	// a time as they are printed, never holding a generation's events.
+	// --summary of a file only frames the batches here, its events
+	// counted above; the other modes count events first (for each
+	// generation's summary line), then decode them one at a time as they
+	// are printed, never holding a generation's events.
 	detail := decode.Counts
 	if counted != nil {
 		detail = decode.Frames
