@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"github.com/gotrace-cli/gotrace/internal/golden"
+	"github.com/gotrace-cli/gotrace/internal/gotool"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -264,5 +268,63 @@ func TestDecodeSummaryFindsEventDamage(t *testing.T) {
 	o, e, code := decodeRun(t, false, false, bytes.NewReader(bad), "--summary", "-")
 	if code != exitError || want(e) != want(strings.Replace(full, file, "-", 1)) || !strings.Contains(o, "total: 1 generation,") {
 		t.Errorf("stdin: exit %d, stderr %q, stdout %q", code, e, o)
+	}
+}
+
+// TestSummaryEventsMatchWire: the events --summary counts in each
+// generation are the lines go tool trace -d=wire lists for it, batch
+// headers aside (a stack's frames and a string's data are not lines of
+// their own there: their first word has an =).
+func TestSummaryEventsMatchWire(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "traces", "*.trace"))
+	if len(files) == 0 {
+		t.Fatal("no committed traces")
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			out, err := gotool.Trace("-d=wire", file).Output()
+			if err != nil {
+				t.Skipf("go tool trace -d=wire: %v", err)
+			}
+			want := map[int]int{}
+			gen := 0
+			for line := range strings.Lines(string(out)) {
+				if line == "" || line[0] == ' ' || line[0] == '\t' {
+					continue
+				}
+				fields := strings.Fields(line)
+				switch {
+				case fields[0] == "EventBatch" || fields[0] == "ExperimentalBatch":
+					for _, f := range fields[1:] {
+						if v, ok := strings.CutPrefix(f, "gen="); ok {
+							gen, _ = strconv.Atoi(v)
+						}
+					}
+				case !strings.Contains(fields[0], "="):
+					want[gen]++
+				}
+			}
+			o, e, code := decodeRun(t, false, false, nil, "--summary", "--json", file)
+			if code != exitOK {
+				t.Fatalf("exit %d: %s", code, e)
+			}
+			got := map[int]int{}
+			for line := range strings.Lines(o) {
+				var g struct {
+					Kind   string
+					Gen    int
+					Events int
+				}
+				if err := json.Unmarshal([]byte(line), &g); err != nil {
+					t.Fatal(err)
+				}
+				if g.Kind == "generation" {
+					got[g.Gen] = g.Events
+				}
+			}
+			if !maps.Equal(got, want) {
+				t.Errorf("events by generation: --summary %v, go tool trace -d=wire %v", got, want)
+			}
+		})
 	}
 }
