@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"reflect"
 	"strings"
 
 	"github.com/gotrace-cli/gotrace/internal/drill"
@@ -53,7 +52,7 @@ func readDrill[T any](s *Streams, file, holds string, read func(ctx context.Cont
 // generations the index holds is returned to report after the answer; an
 // answer not found in a damaged trace says it looked only before the
 // damage.
-func readIndexed[T any](s *Streams, file string, actors bool, read func(context.Context, drill.TraceFile) (T, error)) (v T, damage, err error) {
+func readIndexed[T any](s *Streams, file string, actors bool, read func(context.Context, drill.TraceFile) (*T, error)) (v *T, damage, err error) {
 	ix := &drill.Index{}
 	err = drillRun(s, drillMemoryLimit, func(ctx context.Context) error {
 		in, x, err := openIndexed(file, drill.IndexOptions{Actors: actors})
@@ -78,7 +77,7 @@ func readIndexed[T any](s *Streams, file string, actors bool, read func(context.
 		v, err = read(ctx, tf)
 		switch {
 		case err == nil:
-		case errors.Is(err, timeline.ErrDamaged) && !reflect.ValueOf(&v).Elem().IsZero():
+		case errors.Is(err, timeline.ErrDamaged) && v != nil:
 			// Damage inside a generation the index took for whole:
 			// the answer holds the generations read before it.
 			damage = damagedRead(file, err, "; the answer holds the complete generations before it")
